@@ -1,0 +1,52 @@
+"""Istio defaults the linter materialises before evaluating anything, in one place.
+
+Source: ``shared/reference/istio-semantics.md`` §8.1 (proto3 zero values and pilot feature
+flags at the Istio revision named there).  Rules must read the typed model, which applies
+these, instead of re-deciding what an omitted field means.
+"""
+
+from __future__ import annotations
+
+DEFAULT_NAMESPACE = "default"
+CLUSTER_DOMAIN = "cluster.local"
+ROOT_NAMESPACE = "istio-system"
+
+# ServiceEntry (api:se): enum zero values.
+SE_LOCATION = "MESH_EXTERNAL"
+SE_RESOLUTION = "NONE"
+# ServicePort.targetPort defaults to number (applied in model.ServicePort).
+
+# exportTo: empty means exported to every namespace (mesh default*ExportTo not set).
+EXPORT_TO_ALL: tuple[str, ...] = ("*",)
+
+# VirtualService.gateways omitted means the mesh only.
+VS_GATEWAYS: tuple[str, ...] = ("mesh",)
+
+# WorkloadEntry.weight 0/absent is treated as 1.
+WE_WEIGHT = 1
+
+# WorkloadGroup.template.serviceAccount empty means "default".
+WG_SERVICE_ACCOUNT = "default"
+
+# LoadBalancerSettings.simple when unset.
+LB_SIMPLE = "LEAST_REQUEST"
+
+# Mesh-wide localityLbSetting.enabled.
+MESH_LOCALITY_LB_ENABLED = True
+
+# OutlierDetection defaults (api:dr, applyOutlierDetection).
+OUTLIER_CONSECUTIVE_5XX = 5
+OUTLIER_INTERVAL = "10s"
+OUTLIER_BASE_EJECTION_TIME = "30s"
+OUTLIER_MAX_EJECTION_PERCENT = 10
+OUTLIER_MIN_HEALTH_PERCENT = 0
+
+# Feature flags (istio:pilot/pkg/features/pilot.go), all on by default.
+SE_SELECTS_PODS = True
+SERVICE_SELECTS_WORKLOAD_ENTRIES = True
+WORKLOAD_ENTRY_AUTOREGISTRATION = True
+WORKLOAD_ENTRY_HEALTH_CHECKS = True
+GATEWAY_SELECTOR_ALL_NAMESPACES = True
+
+# Locality label fallbacks for WorkloadEntry.locality, in order.
+LOCALITY_LABELS = ("topology.istio.io/locality", "istio-locality")

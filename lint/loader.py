@@ -1,0 +1,436 @@
+"""YAML loading on ruamel.yaml's C parser, driven event by event.
+
+Why events and not ``get_node()``: the C composer shipped with ruamel.yaml (both the
+``clib`` and ``clibz`` builds) fails with ``UnboundLocalError`` on any anchor, alias or
+explicit tag, and composing node objects only to throw them away costs more than building
+the plain data straight from the event stream (measured: events 0.67x the PyYAML compose
+floor, ruamel compose 0.85x).  The events still come from libyaml, so the scanning and
+parsing stay in C.
+
+Positions are not kept during the main load.  When a finding needs a line/column, the file
+is parsed again with ``record_positions=True`` (see :class:`PositionIndex`), which builds a
+``path -> (line, column)`` map for every key and item.  Clean files therefore never pay for
+an index, and memory stays flat on large repositories.
+
+Bounds by design: nesting deeper than :data:`MAX_DEPTH` and alias expansion beyond
+:data:`MAX_EXPANDED_NODES` stop the document with a parse finding, so a "billion laughs"
+file or a 10,000-deep nesting can neither hang nor blow the stack of later stages.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Optional, Union
+
+from ruamel.yaml import events as E
+from ruamel.yaml.cyaml import CSafeLoader
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from .findings import FieldPath
+
+MAX_DEPTH = 100
+MAX_EXPANDED_NODES = 200_000
+
+
+class DocumentTooComplex(Exception):
+    def __init__(self, message: str, line: int, column: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+
+
+@dataclass
+class ParseError:
+    """One parse failure: 1-based position and a reason a person can act on."""
+
+    line: int
+    column: int
+    message: str
+    code: str = "IVL001"
+
+
+@dataclass
+class DuplicateKey:
+    path: FieldPath
+    key: str
+    line: int  # 1-based
+    column: int
+    first_line: int
+
+
+@dataclass
+class Document:
+    index: int  # 0-based position within the file
+    data: Any
+    line: int  # 1-based line of the document's root node
+    column: int
+    duplicates: list[DuplicateKey] = field(default_factory=list)
+
+
+@dataclass
+class LoadResult:
+    documents: list[Document]
+    errors: list[ParseError]
+
+
+# --- scalar resolution ------------------------------------------------------------------
+# Kubernetes decodes YAML with go-yaml v2 semantics (YAML 1.1 booleans and the like), so
+# ``yes``/``on`` are booleans there; we follow the API server, not YAML 1.2.
+
+_CONSTANTS: dict[str, Any] = {}
+for _w in ("true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON", "y", "Y"):
+    _CONSTANTS[_w] = True
+for _w in ("false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF", "n", "N"):
+    _CONSTANTS[_w] = False
+for _w in ("", "~", "null", "Null", "NULL"):
+    _CONSTANTS[_w] = None
+# go-yaml v2 does not treat single-letter y/n as bools in practice (k8s keeps them strings).
+for _w in ("y", "Y", "n", "N"):
+    del _CONSTANTS[_w]
+
+_INT_RE = re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$")
+_INT_OTHER_RE = re.compile(r"^[-+]?(?:0b[01_]+|0x[0-9a-fA-F_]+|0o?[0-7_]+)$")
+_FLOAT_RE = re.compile(
+    r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)"
+    r"|\.[0-9_]+(?:[eE][-+][0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+)
+
+
+def _plain(value: str) -> Any:
+    if value in _CONSTANTS:
+        return _CONSTANTS[value]
+    c = value[0]
+    if c.isdigit() or c in "+-.":
+        if _INT_RE.match(value):
+            return int(value.replace("_", ""))
+        if _INT_OTHER_RE.match(value):
+            v = value.replace("_", "")
+            sign = -1 if v.startswith("-") else 1
+            v = v.lstrip("+-")
+            try:
+                if v.startswith("0b"):
+                    return sign * int(v[2:], 2)
+                if v.startswith("0x"):
+                    return sign * int(v[2:], 16)
+                if v.startswith("0o"):
+                    return sign * int(v[2:], 8)
+                return sign * int(v, 8)
+            except ValueError:
+                return value
+        if _FLOAT_RE.match(value):
+            v = value.replace("_", "").lower()
+            try:
+                return float(v)
+            except ValueError:
+                return value
+    return value
+
+
+_TAGGED = {
+    "tag:yaml.org,2002:str": str,
+    "tag:yaml.org,2002:null": lambda v: None,
+}
+
+
+def _tagged(tag: str, value: str) -> Any:
+    """Explicitly tagged scalar.  Unknown or custom tags are data: the string is kept."""
+    if tag == "tag:yaml.org,2002:str":
+        return value
+    if tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool",
+               "tag:yaml.org,2002:null"):
+        v = _plain(value) if value else None
+        return v if v is not None or tag == "tag:yaml.org,2002:null" else value
+    return value
+
+
+def _hashable_key(key: Any) -> Union[str, int, float, bool, None]:
+    if isinstance(key, (str, int, float, bool)) or key is None:
+        return key
+    return repr(key)
+
+
+# --- the event walker -------------------------------------------------------------------
+
+
+class _Frame:
+    __slots__ = ("container", "is_map", "key", "has_key", "path", "anchor", "size", "depth",
+                 "key_line", "key_col", "key_lines", "merges", "line", "column")
+
+    def __init__(self, container: Any, is_map: bool, path: FieldPath, anchor: Optional[str],
+                 depth: int) -> None:
+        self.container = container
+        self.is_map = is_map
+        self.key: Any = None
+        self.has_key = False
+        self.path = path
+        self.anchor = anchor
+        self.size = 1
+        self.depth = depth
+        self.key_line = 0
+        self.key_col = 0
+        self.key_lines: Optional[dict[Any, int]] = None
+        self.merges: Optional[list[Any]] = None
+        self.line = 0
+        self.column = 0
+
+
+_TEMPLATE_MESSAGE = ("unrendered template expression ({{ ... }}): render the chart first "
+                     "(helm template) or exclude this file")
+
+
+def _error_from_exception(exc: BaseException, raw: bytes | str) -> ParseError:
+    if isinstance(exc, MarkedYAMLError) and exc.problem_mark is not None:
+        mark = exc.problem_mark
+        reason = exc.problem or "invalid YAML"
+        if "end of stream" in reason and getattr(exc, "context_mark", None) is not None:
+            # An unterminated quote or flow collection: point where it was opened.
+            mark = exc.context_mark
+        if exc.context:
+            reason = f"{reason} ({exc.context})"
+        line = mark.line + 1
+        text = _line_text(raw, line)
+        if "{{" in text:
+            return ParseError(line, text.index("{{") + 1, _TEMPLATE_MESSAGE)
+        if "\t" in text[: mark.column + 1] and "tab" not in reason:
+            reason += "; tabs cannot be used for indentation in YAML"
+        return ParseError(line, mark.column + 1, f"YAML syntax error: {reason}")
+    position = getattr(exc, "position", None)
+    if isinstance(position, int):
+        # ReaderError: position is a character (or byte) offset.
+        prefix = raw[:position]
+        nl = b"\n" if isinstance(prefix, bytes) else "\n"
+        line = prefix.count(nl) + 1  # type: ignore[arg-type]
+        col = position - (prefix.rfind(nl) + 1) + 1  # type: ignore[arg-type]
+        reason = getattr(exc, "reason", None) or str(exc).splitlines()[0]
+        char = getattr(exc, "character", None)
+        what = "not valid text in UTF-8/UTF-16"
+        if char is not None and isinstance(char, int):
+            what = f"byte/character 0x{char:02x} is not allowed ({reason})"
+        return ParseError(line, col, f"file is not readable YAML text: {what}")
+    text = str(exc).strip().splitlines()
+    return ParseError(1, 1, f"YAML error: {text[0] if text else type(exc).__name__}")
+
+
+def load_documents(
+    raw: Union[bytes, str],
+    record_positions: bool = False,
+) -> tuple[LoadResult, Optional[dict[int, dict[FieldPath, tuple[int, int]]]]]:
+    """Parse every document of one file.
+
+    Returns the documents completed before any error, the errors (at most one per file,
+    since libyaml cannot resume after a syntax error), and, when asked, the position index
+    of every document: ``{doc_index: {path: (line, column)}}`` with 1-based numbers; a
+    mapping entry is located at its key, a sequence item at the item.
+    """
+    docs: list[Document] = []
+    errors: list[ParseError] = []
+    positions: Optional[dict[int, dict[FieldPath, tuple[int, int]]]] = {} if record_positions else None
+    loader = CSafeLoader(raw)
+    get = loader.get_event
+    ScalarEvent, MappingStartEvent, SequenceStartEvent = E.ScalarEvent, E.MappingStartEvent, E.SequenceStartEvent
+    MappingEndEvent, SequenceEndEvent, AliasEvent = E.MappingEndEvent, E.SequenceEndEvent, E.AliasEvent
+    DocumentStartEvent, StreamEndEvent = E.DocumentStartEvent, E.StreamEndEvent
+    try:
+        while True:
+            ev = get()
+            t = type(ev)
+            if t is StreamEndEvent:
+                break
+            if t is not DocumentStartEvent:
+                continue
+            doc_index = len(docs)
+            pos: Optional[dict[FieldPath, tuple[int, int]]] = {} if record_positions else None
+            try:
+                data, line, col, dups = _walk_document(get, pos, raw)
+            except DocumentTooComplex as exc:
+                # One finding per file: later documents of a file this broken are not trusted.
+                errors.append(ParseError(exc.line, exc.column, exc.message))
+                break
+            docs.append(Document(doc_index, data, line, col, dups))
+            if positions is not None and pos is not None:
+                positions[doc_index] = pos
+    except (YAMLError, UnicodeDecodeError, ValueError, OverflowError) as exc:
+        errors.append(_error_from_exception(exc, raw))
+    except RecursionError:
+        errors.append(ParseError(1, 1, "YAML nesting too deep to read"))
+    finally:
+        try:
+            loader.dispose()  # type: ignore[attr-defined]
+        except Exception:  # pragma: no cover - best effort
+            pass
+    return LoadResult(docs, errors), positions
+
+
+def _line_text(raw: Union[bytes, str], line: int) -> str:
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    lines = text.splitlines()
+    return lines[line - 1] if 0 < line <= len(lines) else ""
+
+
+def _walk_document(get: Any, pos: Optional[dict[FieldPath, tuple[int, int]]], raw: Union[bytes, str]):
+    """Build plain data for one document from the event stream (iteratively)."""
+    ScalarEvent, MappingStartEvent, SequenceStartEvent = E.ScalarEvent, E.MappingStartEvent, E.SequenceStartEvent
+    MappingEndEvent, SequenceEndEvent, AliasEvent = E.MappingEndEvent, E.SequenceEndEvent, E.AliasEvent
+    anchors: dict[str, tuple[Any, int]] = {}
+    stack: list[_Frame] = []
+    dups: list[DuplicateKey] = []
+    total = 0
+    root: Any = None
+    root_line = root_col = 1
+    first = True
+    while True:
+        ev = get()
+        t = type(ev)
+        size = 1
+        if t is ScalarEvent:
+            tag = ev.tag
+            if tag is None or tag == "!":
+                value = _plain(ev.value) if ev.implicit[0] and not ev.style else ev.value
+                if tag == "!":
+                    value = ev.value
+            else:
+                value = _tagged(tag, ev.value)
+            if ev.anchor is not None:
+                anchors[ev.anchor] = (value, 1)
+        elif t is MappingStartEvent or t is SequenceStartEvent:
+            is_map = t is MappingStartEvent
+            depth = len(stack) + 1
+            mark = ev.start_mark
+            if depth > MAX_DEPTH:
+                raise DocumentTooComplex(
+                    f"YAML nesting deeper than {MAX_DEPTH} levels; not a Kubernetes resource",
+                    mark.line + 1, mark.column + 1)
+            if first:
+                root_line, root_col, first = mark.line + 1, mark.column + 1, False
+            if stack:
+                parent = stack[-1]
+                path = parent.path + ((parent.key if parent.is_map else len(parent.container)),)
+                if pos is not None and not parent.is_map:
+                    pos[path] = (mark.line + 1, mark.column + 1)
+            else:
+                path = ()
+            frame = _Frame({} if is_map else [], is_map, path, ev.anchor, depth)
+            frame.line, frame.column = mark.line + 1, mark.column + 1
+            stack.append(frame)
+            continue
+        elif t is MappingEndEvent or t is SequenceEndEvent:
+            frame = stack.pop()
+            value = frame.container
+            container_pos = (frame.line, frame.column)
+            size = frame.size
+            if frame.merges:
+                for merged in frame.merges:
+                    for m in (merged if isinstance(merged, list) else [merged]):
+                        if isinstance(m, dict):
+                            for k, v in m.items():
+                                value.setdefault(k, v)
+            if frame.anchor is not None:
+                anchors[frame.anchor] = (value, size)
+        elif t is AliasEvent:
+            if ev.anchor not in anchors:
+                mark = ev.start_mark
+                raise DocumentTooComplex(f"YAML alias *{ev.anchor} refers to an unknown anchor",
+                                         mark.line + 1, mark.column + 1)
+            value, size = anchors[ev.anchor]
+            total += size
+            if total > MAX_EXPANDED_NODES:
+                mark = ev.start_mark
+                raise DocumentTooComplex(
+                    f"YAML aliases expand to more than {MAX_EXPANDED_NODES} nodes "
+                    "(an alias bomb?); document not read", mark.line + 1, mark.column + 1)
+        else:
+            # DocumentEndEvent (empty document) or anything unexpected.
+            return root, root_line, root_col, dups
+
+        total += 1 if t is not AliasEvent else 0
+        if not stack:
+            root = value
+            if first:
+                mark = ev.start_mark
+                root_line, root_col = mark.line + 1, mark.column + 1
+            # consume the DocumentEndEvent
+            get()
+            return root, root_line, root_col, dups
+        parent = stack[-1]
+        parent.size += size
+        if total > MAX_EXPANDED_NODES:
+            mark = ev.start_mark
+            raise DocumentTooComplex(
+                f"document has more than {MAX_EXPANDED_NODES} YAML nodes; not read",
+                mark.line + 1, mark.column + 1)
+        if parent.is_map:
+            if not parent.has_key:
+                mark = ev.start_mark
+                if t is not ScalarEvent and isinstance(value, (dict, list)):
+                    # Unquoted ``{{ ... }}`` parses as a flow mapping used as a key: this is
+                    # how an unrendered Helm/Go template shows up.  Kubernetes has no such keys.
+                    line, column = container_pos
+                    text = _line_text(raw, line)
+                    if "{{" in text:
+                        raise DocumentTooComplex(_TEMPLATE_MESSAGE, line, text.index("{{") + 1)
+                    raise DocumentTooComplex("mapping or sequence used as a mapping key; "
+                                             "Kubernetes resources only have string keys",
+                                             line, column)
+                key = _hashable_key(value)
+                parent.key = key
+                parent.has_key = True
+                parent.key_line = mark.line + 1
+                parent.key_col = mark.column + 1
+                if pos is not None:
+                    pos[parent.path + (key,)] = (mark.line + 1, mark.column + 1)
+            else:
+                key = parent.key
+                parent.has_key = False
+                container = parent.container
+                if key == "<<" and t is not ScalarEvent:
+                    if parent.merges is None:
+                        parent.merges = []
+                    parent.merges.append(value)
+                    continue
+                if key in container:
+                    if parent.key_lines is None:
+                        parent.key_lines = {}
+                    dups.append(DuplicateKey(parent.path + (key,), str(key), parent.key_line,
+                                             parent.key_col, parent.key_lines.get(key, 0)))
+                else:
+                    if parent.key_lines is None:
+                        parent.key_lines = {}
+                    parent.key_lines[key] = parent.key_line
+                container[key] = value
+        else:
+            if pos is not None and (t is ScalarEvent or t is AliasEvent):
+                mark = ev.start_mark
+                pos[parent.path + (len(parent.container),)] = (mark.line + 1, mark.column + 1)
+            parent.container.append(value)
+
+
+class PositionIndex:
+    """Lazily built ``(doc_index, path) -> (line, column)`` lookup for one file."""
+
+    def __init__(self, raw: Union[bytes, str, None]) -> None:
+        self._raw = raw
+        self._index: Optional[dict[int, dict[FieldPath, tuple[int, int]]]] = None
+
+    def lookup(self, doc_index: int, path: FieldPath) -> Optional[tuple[int, int]]:
+        """Position of ``path``, or of its nearest ancestor that exists in the file."""
+        if self._index is None:
+            if self._raw is None:
+                self._index = {}
+            else:
+                _, idx = load_documents(self._raw, record_positions=True)
+                self._index = idx or {}
+            self._raw = None
+        doc = self._index.get(doc_index)
+        if not doc:
+            return None
+        p = tuple(path)
+        while p:
+            hit = doc.get(p)
+            if hit is not None:
+                return hit
+            p = p[:-1]
+        return None

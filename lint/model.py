@@ -1,0 +1,611 @@
+"""Typed resource model.
+
+Every supported document becomes a :class:`Resource` subclass that knows where it came from
+(file, document index, root position) and exposes typed, defaulted views of the fields the
+rules read.  The views are tolerant: a field of the wrong type (which the schema rules report)
+reads as "absent" instead of raising, so one malformed resource never stops the graph.
+
+Field paths are kept next to the values (``ServicePort.path`` etc.) so a rule can point at
+``spec.ports[1].targetPort`` without re-deriving indexes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Optional, Union
+
+from . import defaults
+from .findings import FieldPath, ResourceRef
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .loader import PositionIndex
+
+
+# --- tolerant accessors -----------------------------------------------------------------
+
+
+def as_map(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def as_str(value: Any, default: str = "") -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or value is None:
+        return default
+    if isinstance(value, (int, float)):
+        return str(value)
+    return default
+
+
+def as_int(value: Any) -> Optional[int]:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def str_map(value: Any) -> dict[str, str]:
+    """Labels and selectors: string keys to string values (other entries dropped)."""
+    out: dict[str, str] = {}
+    for k, v in as_map(value).items():
+        if isinstance(k, str) and v is not None and not isinstance(v, (dict, list)):
+            out[k] = v if isinstance(v, str) else as_str(v)
+    return out
+
+
+def str_list(value: Any) -> list[str]:
+    return [v for v in as_list(value) if isinstance(v, str)]
+
+
+# --- source bookkeeping -----------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class SourceFile:
+    """One input file: the display path and a lazily built position index."""
+
+    path: str  # as shown to the user
+    real_path: Optional[str]  # on disk, None for stdin
+    positions: "PositionIndex"
+    report: bool = True  # False for context-only files (pre-commit: reported elsewhere)
+    raw: Optional[bytes] = None  # file content, kept for positions and suppression comments
+
+
+# --- shared sub-objects -----------------------------------------------------------------
+
+
+@dataclass
+class ServicePort:
+    """A port of a ServiceEntry or Kubernetes Service.
+
+    ``number`` is the service port (SE ``number`` / Service ``port``); ``target_port`` is an
+    int, a port name (Services only) or None when not given (the default is then applied by
+    :attr:`effective_target`).
+    """
+
+    number: Optional[int]
+    name: str
+    protocol: str
+    target_port: Union[int, str, None]
+    index: int
+    path: FieldPath
+    app_protocol: str = ""
+
+    @property
+    def effective_target(self) -> Union[int, str, None]:
+        # SE targetPort defaults to number; Kubernetes targetPort defaults to port.
+        return self.target_port if self.target_port not in (None, 0, "") else self.number
+
+
+@dataclass
+class EndpointSpec:
+    """The WorkloadEntry message: a WorkloadEntry spec, an inline SE endpoint or a WG template."""
+
+    address: str
+    ports: dict[str, Any]
+    labels: dict[str, str]
+    network: str
+    locality: str
+    weight: int
+    service_account: str
+    path: FieldPath  # path of the WorkloadEntry-shaped mapping in its document
+
+    @property
+    def address_kind(self) -> str:
+        """``ip``, ``hostname``, ``uds`` or ``none`` (§2.2: only IPs are selectable by STATIC/NONE SEs and Services)."""
+        a = self.address
+        if not a:
+            return "none"
+        if a.startswith("unix://"):
+            return "uds"
+        if _is_ip(a):
+            return "ip"
+        return "hostname"
+
+    @property
+    def tls_mode(self) -> str:
+        """``istio`` when the endpoint has a sidecar identity (§2.1: tlsMode label, else serviceAccount)."""
+        label = self.labels.get("security.istio.io/tlsMode")
+        if label:
+            return label
+        return "istio" if self.service_account else "disabled"
+
+
+def _is_ip(value: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(value)
+        return True
+    except ValueError:
+        return False
+
+
+def endpoint_from(spec: Any, path: FieldPath, metadata_labels: Optional[dict[str, str]] = None) -> EndpointSpec:
+    s = as_map(spec)
+    labels = str_map(s.get("labels"))
+    if metadata_labels:
+        labels = {**labels, **metadata_labels}  # metadata wins (§1.5)
+    locality = as_str(s.get("locality"))
+    if not locality:
+        for key in defaults.LOCALITY_LABELS:
+            if labels.get(key):
+                locality = labels[key].replace(".", "/")
+                break
+    weight = as_int(s.get("weight")) or defaults.WE_WEIGHT
+    ports = {k: v for k, v in as_map(s.get("ports")).items() if isinstance(k, str)}
+    return EndpointSpec(
+        address=as_str(s.get("address")),
+        ports=ports,
+        labels=labels,
+        network=as_str(s.get("network")),
+        locality=locality,
+        weight=weight,
+        service_account=as_str(s.get("serviceAccount")),
+        path=path,
+    )
+
+
+def export_to(value: Any) -> tuple[str, ...]:
+    values = tuple(str_list(value))
+    return values or defaults.EXPORT_TO_ALL
+
+
+# --- resources --------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class Resource:
+    kind: str
+    api_version: str
+    name: str
+    namespace: str
+    namespace_explicit: bool
+    data: dict[str, Any]
+    source: SourceFile
+    doc_index: int
+    line: int
+    column: int
+    base: FieldPath = ()  # path of this resource inside its document (``items[i]`` of a List)
+
+    # ---- identity
+    @property
+    def group(self) -> str:
+        return self.api_version.rpartition("/")[0] if "/" in self.api_version else ""
+
+    @property
+    def version(self) -> str:
+        return self.api_version.rpartition("/")[2]
+
+    @cached_property
+    def ref(self) -> ResourceRef:
+        return ResourceRef(self.kind, self.name, self.namespace)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.kind, self.namespace, self.name)
+
+    def __repr__(self) -> str:
+        return f"<{self.kind} {self.namespace}/{self.name} {self.source.path}#{self.doc_index}>"
+
+    # ---- common fields
+    @cached_property
+    def metadata(self) -> dict[str, Any]:
+        return as_map(self.data.get("metadata"))
+
+    @cached_property
+    def spec(self) -> dict[str, Any]:
+        return as_map(self.data.get("spec"))
+
+    @cached_property
+    def labels(self) -> dict[str, str]:
+        return str_map(self.metadata.get("labels"))
+
+    @cached_property
+    def annotations(self) -> dict[str, str]:
+        return str_map(self.metadata.get("annotations"))
+
+
+def _ports(raw: Any, base: FieldPath, number_key: str, target_key: str) -> list[ServicePort]:
+    out: list[ServicePort] = []
+    for i, p in enumerate(as_list(raw)):
+        pm = as_map(p)
+        target = pm.get(target_key)
+        if isinstance(target, bool):
+            target = None
+        elif isinstance(target, str) and target.isdigit():
+            target = int(target)
+        elif not isinstance(target, (int, str)):
+            target = None
+        out.append(ServicePort(
+            number=as_int(pm.get(number_key)),
+            name=as_str(pm.get("name")),
+            protocol=as_str(pm.get("protocol")),
+            target_port=target,
+            index=i,
+            path=base + (i,),
+            app_protocol=as_str(pm.get("appProtocol")),
+        ))
+    return out
+
+
+class ServiceEntry(Resource):
+    @cached_property
+    def hosts(self) -> list[str]:
+        return str_list(self.spec.get("hosts"))
+
+    @cached_property
+    def addresses(self) -> list[str]:
+        return str_list(self.spec.get("addresses"))
+
+    @cached_property
+    def ports(self) -> list[ServicePort]:
+        return _ports(self.spec.get("ports"), ("spec", "ports"), "number", "targetPort")
+
+    @property
+    def location_explicit(self) -> bool:
+        return isinstance(self.spec.get("location"), str) and bool(self.spec.get("location"))
+
+    @property
+    def location(self) -> str:
+        return as_str(self.spec.get("location")) or defaults.SE_LOCATION
+
+    @property
+    def resolution_explicit(self) -> bool:
+        return isinstance(self.spec.get("resolution"), str) and bool(self.spec.get("resolution"))
+
+    @property
+    def resolution(self) -> str:
+        return as_str(self.spec.get("resolution")) or defaults.SE_RESOLUTION
+
+    @cached_property
+    def endpoints(self) -> list[EndpointSpec]:
+        return [endpoint_from(e, ("spec", "endpoints", i)) for i, e in enumerate(as_list(self.spec.get("endpoints")))]
+
+    @property
+    def has_selector(self) -> bool:
+        return isinstance(self.spec.get("workloadSelector"), dict)
+
+    @cached_property
+    def selector(self) -> Optional[dict[str, str]]:
+        ws = self.spec.get("workloadSelector")
+        if not isinstance(ws, dict):
+            return None
+        return str_map(ws.get("labels"))
+
+    @cached_property
+    def export_to(self) -> tuple[str, ...]:
+        return export_to(self.spec.get("exportTo"))
+
+
+class WorkloadEntry(Resource):
+    @cached_property
+    def endpoint(self) -> EndpointSpec:
+        return endpoint_from(self.spec, ("spec",), self.labels)
+
+    @property
+    def health_checked(self) -> bool:
+        return self.annotations.get("proxy.istio.io/health-checks-enabled") == "true"
+
+
+class WorkloadGroup(Resource):
+    @cached_property
+    def template(self) -> EndpointSpec:
+        ep = endpoint_from(self.spec.get("template"), ("spec", "template"), self.labels)
+        if not ep.service_account:
+            ep.service_account = defaults.WG_SERVICE_ACCOUNT
+        return ep
+
+    @cached_property
+    def probe(self) -> dict[str, Any]:
+        return as_map(self.spec.get("probe"))
+
+
+@dataclass
+class Subset:
+    name: str
+    labels: dict[str, str]
+    traffic_policy: dict[str, Any]
+    index: int
+    path: FieldPath
+
+
+class DestinationRule(Resource):
+    @property
+    def host(self) -> str:
+        return as_str(self.spec.get("host"))
+
+    @cached_property
+    def traffic_policy(self) -> dict[str, Any]:
+        return as_map(self.spec.get("trafficPolicy"))
+
+    @cached_property
+    def subsets(self) -> list[Subset]:
+        out = []
+        for i, s in enumerate(as_list(self.spec.get("subsets"))):
+            sm = as_map(s)
+            out.append(Subset(as_str(sm.get("name")), str_map(sm.get("labels")),
+                              as_map(sm.get("trafficPolicy")), i, ("spec", "subsets", i)))
+        return out
+
+    @cached_property
+    def export_to(self) -> tuple[str, ...]:
+        return export_to(self.spec.get("exportTo"))
+
+    @cached_property
+    def workload_selector(self) -> Optional[dict[str, str]]:
+        ws = self.spec.get("workloadSelector")
+        return str_map(as_map(ws).get("matchLabels")) if isinstance(ws, dict) else None
+
+
+@dataclass
+class RouteDestination:
+    """One destination (or mirror) inside a VirtualService route."""
+
+    host: str
+    subset: str
+    port: Optional[int]
+    route_kind: str  # http, tls or tcp
+    path: FieldPath  # path of the ``destination`` mapping
+    gateways: tuple[str, ...]  # effective gateways for this route (match-level override)
+    is_mirror: bool = False
+
+
+class VirtualService(Resource):
+    @cached_property
+    def hosts(self) -> list[str]:
+        return str_list(self.spec.get("hosts"))
+
+    @property
+    def gateways_explicit(self) -> bool:
+        return bool(str_list(self.spec.get("gateways")))
+
+    @cached_property
+    def gateways(self) -> tuple[str, ...]:
+        return tuple(str_list(self.spec.get("gateways"))) or defaults.VS_GATEWAYS
+
+    @cached_property
+    def export_to(self) -> tuple[str, ...]:
+        return export_to(self.spec.get("exportTo"))
+
+    @cached_property
+    def destinations(self) -> list[RouteDestination]:
+        out: list[RouteDestination] = []
+        for kind in ("http", "tls", "tcp"):
+            for ri, route in enumerate(as_list(self.spec.get(kind))):
+                rm = as_map(route)
+                gws: set[str] = set()
+                for m in as_list(rm.get("match")):
+                    gws.update(str_list(as_map(m).get("gateways")))
+                route_gws = tuple(sorted(gws)) if gws else self.gateways
+                base = ("spec", kind, ri)
+                for di, d in enumerate(as_list(rm.get("route"))):
+                    dest = as_map(as_map(d).get("destination"))
+                    out.append(_destination(dest, kind, base + ("route", di, "destination"), route_gws))
+                if kind == "http":
+                    if isinstance(rm.get("mirror"), dict):
+                        out.append(_destination(rm["mirror"], kind, base + ("mirror",), route_gws, True))
+                    for mi, mirror in enumerate(as_list(rm.get("mirrors"))):
+                        dest = as_map(as_map(mirror).get("destination"))
+                        out.append(_destination(dest, kind, base + ("mirrors", mi, "destination"), route_gws, True))
+        return out
+
+
+def _destination(dest: dict[str, Any], kind: str, path: FieldPath, gws: tuple[str, ...],
+                 mirror: bool = False) -> RouteDestination:
+    port = as_map(dest.get("port"))
+    return RouteDestination(as_str(dest.get("host")), as_str(dest.get("subset")),
+                            as_int(port.get("number")), kind, path, gws, mirror)
+
+
+@dataclass
+class GatewayServer:
+    port: Optional[int]
+    port_name: str
+    protocol: str
+    hosts: list[str]
+    tls_mode: str
+    credential_name: str
+    index: int
+    path: FieldPath
+
+
+class Gateway(Resource):
+    @cached_property
+    def selector(self) -> Optional[dict[str, str]]:
+        sel = self.spec.get("selector")
+        return str_map(sel) if isinstance(sel, dict) else None
+
+    @cached_property
+    def servers(self) -> list[GatewayServer]:
+        out = []
+        for i, s in enumerate(as_list(self.spec.get("servers"))):
+            sm = as_map(s)
+            port = as_map(sm.get("port"))
+            tls = as_map(sm.get("tls"))
+            out.append(GatewayServer(as_int(port.get("number")), as_str(port.get("name")),
+                                     as_str(port.get("protocol")).upper(), str_list(sm.get("hosts")),
+                                     as_str(tls.get("mode")), as_str(tls.get("credentialName")),
+                                     i, ("spec", "servers", i)))
+        return out
+
+
+class Sidecar(Resource):
+    @cached_property
+    def workload_selector(self) -> Optional[dict[str, str]]:
+        ws = self.spec.get("workloadSelector")
+        return str_map(as_map(ws).get("labels")) if isinstance(ws, dict) else None
+
+    @cached_property
+    def egress_hosts(self) -> list[tuple[str, FieldPath]]:
+        out = []
+        for i, eg in enumerate(as_list(self.spec.get("egress"))):
+            for j, h in enumerate(as_list(as_map(eg).get("hosts"))):
+                if isinstance(h, str):
+                    out.append((h, ("spec", "egress", i, "hosts", j)))
+        return out
+
+
+class PeerAuthentication(Resource):
+    @cached_property
+    def selector(self) -> Optional[dict[str, str]]:
+        sel = self.spec.get("selector")
+        return str_map(as_map(sel).get("matchLabels")) if isinstance(sel, dict) else None
+
+    @property
+    def mtls_mode(self) -> str:
+        return as_str(as_map(self.spec.get("mtls")).get("mode")) or "UNSET"
+
+
+class Service(Resource):
+    @cached_property
+    def selector(self) -> Optional[dict[str, str]]:
+        sel = self.spec.get("selector")
+        return str_map(sel) if isinstance(sel, dict) else None
+
+    @cached_property
+    def ports(self) -> list[ServicePort]:
+        return _ports(self.spec.get("ports"), ("spec", "ports"), "port", "targetPort")
+
+    @property
+    def service_type(self) -> str:
+        return as_str(self.spec.get("type")) or "ClusterIP"
+
+    @property
+    def headless(self) -> bool:
+        return self.spec.get("clusterIP") == "None"
+
+    @cached_property
+    def export_to(self) -> tuple[str, ...]:
+        ann = self.annotations.get("networking.istio.io/exportTo", "")
+        values = tuple(v.strip() for v in ann.split(",") if v.strip())
+        return values or defaults.EXPORT_TO_ALL
+
+
+@dataclass
+class ContainerPort:
+    number: Optional[int]
+    name: str
+    protocol: str
+    path: FieldPath
+
+
+@dataclass
+class PodTemplate:
+    """Pod spec of a workload controller or bare Pod: what selectors and ports see."""
+
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    container_ports: list[ContainerPort]
+    service_account: str
+    path: FieldPath  # path of the pod template's ``metadata``-bearing mapping ("" for Pod)
+
+
+def _pod_template(template: Any, base: FieldPath) -> PodTemplate:
+    t = as_map(template)
+    md = as_map(t.get("metadata"))
+    spec = as_map(t.get("spec"))
+    ports: list[ContainerPort] = []
+    for key in ("containers", "initContainers"):
+        for ci, c in enumerate(as_list(spec.get(key))):
+            for pi, p in enumerate(as_list(as_map(c).get("ports"))):
+                pm = as_map(p)
+                ports.append(ContainerPort(as_int(pm.get("containerPort")), as_str(pm.get("name")),
+                                           as_str(pm.get("protocol")) or "TCP",
+                                           base + ("spec", key, ci, "ports", pi)))
+    sa = as_str(spec.get("serviceAccountName")) or as_str(spec.get("serviceAccount")) or "default"
+    return PodTemplate(str_map(md.get("labels")), str_map(md.get("annotations")), ports, sa, base)
+
+
+class WorkloadController(Resource):
+    """Deployment, StatefulSet, DaemonSet, ReplicaSet, Job (pod template at spec.template)."""
+
+    TEMPLATE_PATH: FieldPath = ("spec", "template")
+
+    @cached_property
+    def pod(self) -> PodTemplate:
+        t: Any = self.data
+        for part in self.TEMPLATE_PATH:
+            t = as_map(t).get(part)
+        return _pod_template(t, self.TEMPLATE_PATH)
+
+    @cached_property
+    def selector(self) -> Optional[dict[str, str]]:
+        sel = self.spec.get("selector")
+        return str_map(as_map(sel).get("matchLabels")) if isinstance(sel, dict) else None
+
+
+class CronJob(WorkloadController):
+    TEMPLATE_PATH = ("spec", "jobTemplate", "spec", "template")
+
+
+class Pod(WorkloadController):
+    TEMPLATE_PATH = ()
+
+    @cached_property
+    def pod(self) -> PodTemplate:
+        return _pod_template(self.data, ())
+
+
+class ServiceAccount(Resource):
+    pass
+
+
+class Namespace(Resource):
+    pass
+
+
+# (group, kind) -> (class, supported versions)
+ISTIO_NET = "networking.istio.io"
+NET_VERSIONS = frozenset({"v1", "v1beta1", "v1alpha3"})
+KINDS: dict[tuple[str, str], tuple[type[Resource], frozenset[str]]] = {
+    (ISTIO_NET, "ServiceEntry"): (ServiceEntry, NET_VERSIONS),
+    (ISTIO_NET, "WorkloadEntry"): (WorkloadEntry, NET_VERSIONS),
+    (ISTIO_NET, "WorkloadGroup"): (WorkloadGroup, NET_VERSIONS),
+    (ISTIO_NET, "DestinationRule"): (DestinationRule, NET_VERSIONS),
+    (ISTIO_NET, "VirtualService"): (VirtualService, NET_VERSIONS),
+    (ISTIO_NET, "Gateway"): (Gateway, NET_VERSIONS),
+    (ISTIO_NET, "Sidecar"): (Sidecar, NET_VERSIONS),
+    ("security.istio.io", "PeerAuthentication"): (PeerAuthentication, frozenset({"v1", "v1beta1"})),
+    ("", "Service"): (Service, frozenset({"v1"})),
+    ("", "Pod"): (Pod, frozenset({"v1"})),
+    ("", "ServiceAccount"): (ServiceAccount, frozenset({"v1"})),
+    ("", "Namespace"): (Namespace, frozenset({"v1"})),
+    ("apps", "Deployment"): (WorkloadController, frozenset({"v1"})),
+    ("apps", "StatefulSet"): (WorkloadController, frozenset({"v1"})),
+    ("apps", "DaemonSet"): (WorkloadController, frozenset({"v1"})),
+    ("apps", "ReplicaSet"): (WorkloadController, frozenset({"v1"})),
+    ("batch", "Job"): (WorkloadController, frozenset({"v1"})),
+    ("batch", "CronJob"): (CronJob, frozenset({"v1"})),
+}
+WORKLOAD_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"})
+ISTIO_KINDS = frozenset(k for (g, k) in KINDS if g.endswith("istio.io"))

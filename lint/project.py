@@ -1,0 +1,169 @@
+"""Load stage: files -> documents -> typed resources, plus the problems found on the way.
+
+The load never raises for bad input: unreadable files, YAML errors, duplicate keys,
+unsupported API versions and documents without a name all become problems (reported by
+the rules in ``rules/document.py``) and the rest of the input is still loaded.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Optional
+
+from . import defaults
+from .discover import Discovered
+from .findings import FieldPath, Location
+from .loader import PositionIndex, load_documents
+from .model import KINDS, Resource, SourceFile, as_str
+
+
+@dataclass
+class LoadProblem:
+    code: str
+    source: SourceFile
+    message: str
+    line: int = 1
+    column: int = 1
+    doc_index: Optional[int] = None
+    path: FieldPath = ()
+
+
+@dataclass
+class Project:
+    resources: list[Resource] = field(default_factory=list)
+    files: list[SourceFile] = field(default_factory=list)
+    problems: list[LoadProblem] = field(default_factory=list)
+    ignored_documents: int = 0
+    unknown_kinds: int = 0
+    default_namespace: str = defaults.DEFAULT_NAMESPACE
+    _by_kind: Optional[dict[str, list[Resource]]] = None
+
+    def by_kind(self, kind: str) -> list[Resource]:
+        if self._by_kind is None:
+            index: dict[str, list[Resource]] = defaultdict(list)
+            for r in self.resources:
+                index[r.kind].append(r)
+            self._by_kind = dict(index)
+        return self._by_kind.get(kind, [])
+
+    def kinds(self, *kinds: str) -> list[Resource]:
+        out: list[Resource] = []
+        for k in kinds:
+            out.extend(self.by_kind(k))
+        return out
+
+    @property
+    def kinds_present(self) -> set[str]:
+        self.by_kind("")
+        assert self._by_kind is not None
+        return set(self._by_kind)
+
+    def location(self, resource: Resource, path: FieldPath) -> Location:
+        """Resolve a field path to a 1-based position, falling back to the document start."""
+        hit = resource.source.positions.lookup(resource.doc_index, resource.base + tuple(path))
+        if hit is None:
+            return Location(resource.source.path, resource.line, resource.column)
+        return Location(resource.source.path, hit[0], hit[1])
+
+
+def read_source(disc: Discovered) -> tuple[Optional[bytes], Optional[str]]:
+    try:
+        with open(disc.real, "rb") as fh:
+            return fh.read(), None
+    except IsADirectoryError:
+        return None, "is a directory"
+    except OSError as exc:
+        return None, exc.strerror or str(exc)
+
+
+def load_project(
+    files: Iterable[Discovered],
+    default_namespace: str = defaults.DEFAULT_NAMESPACE,
+    stdin: Optional[tuple[str, bytes]] = None,
+    report_only: Optional[set[str]] = None,
+) -> Project:
+    """Load every file.  ``report_only`` (real paths) marks the others as context only."""
+    project = Project(default_namespace=default_namespace)
+    sources: list[tuple[SourceFile, Optional[bytes], Optional[str]]] = []
+    for disc in files:
+        raw, err = read_source(disc)
+        report = report_only is None or disc.real in report_only
+        src = SourceFile(disc.display, disc.real, PositionIndex(raw), report, raw)
+        sources.append((src, raw, err))
+    if stdin is not None:
+        name, raw = stdin
+        src = SourceFile(name, None, PositionIndex(raw), True, raw)
+        sources.append((src, raw, None))
+    for src, raw, err in sources:
+        project.files.append(src)
+        if raw is None:
+            project.problems.append(LoadProblem("IVL001", src, f"cannot read file: {err}"))
+            continue
+        load_file(project, src, raw)
+    return project
+
+
+def load_file(project: Project, src: SourceFile, raw: bytes) -> None:
+    result, _ = load_documents(raw)
+    for err in result.errors:
+        project.problems.append(LoadProblem(err.code, src, err.message, err.line, err.column))
+    for doc in result.documents:
+        for dup in doc.duplicates:
+            first = f" (first defined on line {dup.first_line})" if dup.first_line else ""
+            project.problems.append(LoadProblem(
+                "IVL002", src, f"duplicate key '{dup.key}'{first}; the API server rejects or "
+                "silently keeps only one value", dup.line, dup.column, doc.index, dup.path))
+        data = doc.data
+        if data is None:
+            continue
+        if not isinstance(data, dict):
+            project.ignored_documents += 1
+            continue
+        if data.get("kind") == "List" and isinstance(data.get("items"), list):
+            for i, item in enumerate(data["items"]):
+                _add_resource(project, src, doc.index, item, ("items", i), doc.line, doc.column)
+            continue
+        _add_resource(project, src, doc.index, data, (), doc.line, doc.column)
+
+
+def _add_resource(project: Project, src: SourceFile, doc_index: int, data: Any, base: FieldPath,
+                  line: int, column: int) -> None:
+    if not isinstance(data, dict):
+        project.ignored_documents += 1
+        return
+    api_version, kind = data.get("apiVersion"), data.get("kind")
+    if not isinstance(api_version, str) or not isinstance(kind, str) or not api_version or not kind:
+        project.ignored_documents += 1
+        return
+    group, _, version = api_version.rpartition("/")
+    entry = KINDS.get((group, kind))
+    if entry is None:
+        project.unknown_kinds += 1
+        return
+    cls, versions = entry
+    if version not in versions:
+        project.problems.append(LoadProblem(
+            "IVL003", src, f"{kind} does not support apiVersion '{api_version}' (supported: "
+            + ", ".join(f"{group + '/' if group else ''}{v}" for v in sorted(versions)) + ")",
+            line, column, doc_index, base + ("apiVersion",)))
+        return
+    metadata = data.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    if not isinstance(name, str) or not name:
+        what = "has no metadata" if not isinstance(metadata, dict) else (
+            "has no metadata.name" if name in (None, "") else f"has a non-string metadata.name ({type(name).__name__})")
+        path = base + (("metadata", "name") if isinstance(metadata, dict) else ("kind",))
+        project.problems.append(LoadProblem("IVL004", src, f"{kind} {what}; it cannot be applied or referenced",
+                                            line, column, doc_index, path))
+        return
+    ns_raw = metadata.get("namespace") if isinstance(metadata, dict) else None
+    if kind == "Namespace":
+        namespace, explicit = "", True
+    elif isinstance(ns_raw, str) and ns_raw:
+        namespace, explicit = ns_raw, True
+    else:
+        namespace, explicit = project.default_namespace, False
+    res = cls(kind, api_version, name, namespace, explicit, data, src, doc_index, line, column, base)
+    project.resources.append(res)

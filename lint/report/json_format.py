@@ -1,0 +1,13 @@
+"""JSON report, contract version 1 (see README "JSON output")."""
+
+from __future__ import annotations
+
+import json
+
+from ..findings import Finding
+from . import ReportContext, summary
+
+
+def render(findings: list[Finding], ctx: ReportContext) -> str:
+    doc = {"version": 1, "findings": [f.as_dict() for f in findings], "summary": summary(findings, ctx)}
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

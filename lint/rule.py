@@ -1,0 +1,122 @@
+"""The rule contract: metadata plus a ``check(ctx)`` generator of :class:`Problem`.
+
+A rule module in ``rules/`` declares rules with the :func:`rule` decorator::
+
+    @rule(
+        code="IVL101", name="service-entry-selector-matches-nothing", severity="error",
+        summary="...", rationale="... (istio-semantics.md §4.1)",
+        bad="<yaml>", good="<yaml>", inputs=("ServiceEntry", "WorkloadEntry"),
+        equivalents=("KIA...",),
+    )
+    def check(ctx):
+        for se in ctx.each("ServiceEntry"):
+            ...
+            yield Problem(se, ("spec", "workloadSelector", "labels"), "message")
+
+``inputs`` lists the kinds the rule reads: a rule is skipped when none of them is present,
+and the engine can say which kinds were searched.  Codes are stable forever once published.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional
+
+from .findings import SEVERITIES, Problem
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .config import Settings
+    from .graph import MeshGraph
+    from .model import Resource
+    from .project import Project
+
+CODE_RE = re.compile(r"^IVL\d{3}$")
+NAME_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+EQUIV_RE = re.compile(r"^(IST\d{4}|KIA\d{4}|CEL|VAL)(:.*)?$")
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    severity: str
+    summary: str
+    rationale: str
+    bad: str
+    good: str
+    check: Callable[["Context"], Iterable[Problem]] = field(repr=False, compare=False)
+    inputs: tuple[str, ...] = ()
+    equivalents: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+    family: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "severity": self.severity,
+            "family": self.family,
+            "summary": self.summary,
+            "rationale": self.rationale,
+            "bad": self.bad,
+            "good": self.good,
+            "inputs": list(self.inputs),
+            "equivalents": list(self.equivalents),
+            "references": list(self.references),
+        }
+
+
+_DECLARED: list[Rule] = []
+
+
+def rule(*, code: str, name: str, severity: str, summary: str, rationale: str, bad: str, good: str,
+         inputs: Iterable[str] = (), equivalents: Iterable[str] = (),
+         references: Iterable[str] = ()) -> Callable[[Callable[["Context"], Iterable[Problem]]], Callable[["Context"], Iterable[Problem]]]:
+    if not CODE_RE.match(code):
+        raise ValueError(f"bad rule code {code!r}")
+    if not NAME_RE.match(name):
+        raise ValueError(f"rule name must be kebab-case: {name!r}")
+    if severity not in SEVERITIES:
+        raise ValueError(f"bad severity {severity!r} for {code}")
+
+    def deco(fn: Callable[["Context"], Iterable[Problem]]) -> Callable[["Context"], Iterable[Problem]]:
+        module = fn.__module__.rsplit(".", 1)[-1]
+        _DECLARED.append(Rule(code, name, severity, summary.strip(), _dedent(rationale), _dedent(bad),
+                              _dedent(good), fn, tuple(inputs), tuple(equivalents), tuple(references), module))
+        return fn
+
+    return deco
+
+
+def _dedent(text: str) -> str:
+    import textwrap
+
+    return textwrap.dedent(text).strip("\n")
+
+
+def declared_rules() -> list[Rule]:
+    return list(_DECLARED)
+
+
+class Context:
+    """What a rule sees: the project, the settings and (lazily) the mesh graph."""
+
+    def __init__(self, project: "Project", settings: "Settings") -> None:
+        self.project = project
+        self.settings = settings
+        self.current: Optional["Resource"] = None  # last resource handed out by each()
+
+    @cached_property
+    def graph(self) -> "MeshGraph":
+        from .graph import build_graph
+
+        return build_graph(self.project, self.settings)
+
+    def each(self, *kinds: str) -> Iterator["Resource"]:
+        """Iterate resources of the given kinds, remembering the current one for IVL000."""
+        for r in self.project.kinds(*kinds):
+            self.current = r
+            yield r
+        self.current = None

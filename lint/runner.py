@@ -1,0 +1,51 @@
+"""The pipeline in one call: discover -> load -> rules, with per-stage timings.
+
+Used by the CLI, the tests and the benchmark, so all three exercise the same path.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+from .config import Settings
+from .discover import Discovered, discover
+from .engine import RunResult, run_rules
+from .findings import Finding
+from .project import Project, load_project
+from .rule import Context
+
+
+@dataclass
+class Outcome:
+    project: Project
+    result: RunResult
+    missing: list[str]
+    timings: dict[str, float] = field(default_factory=dict)
+    context: Optional[Context] = None
+
+    @property
+    def findings(self) -> list[Finding]:
+        return self.result.findings
+
+
+def lint(paths: Sequence[str], settings: Optional[Settings] = None, *,
+         stdin: Optional[tuple[str, bytes]] = None, report_only: Optional[set[str]] = None,
+         files: Optional[list[Discovered]] = None) -> Outcome:
+    settings = settings or Settings()
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    missing: list[str] = []
+    if files is None:
+        files, missing = discover(paths, settings.exclude)
+    t1 = time.perf_counter()
+    timings["discover"] = t1 - t0
+    project = load_project(files, settings.default_namespace, stdin=stdin, report_only=report_only)
+    t2 = time.perf_counter()
+    timings["load"] = t2 - t1
+    ctx = Context(project, settings)
+    ctx.timings = timings  # type: ignore[attr-defined]
+    result = run_rules(project, settings, ctx=ctx)
+    timings["rules"] = time.perf_counter() - t2
+    return Outcome(project, result, missing, timings, ctx)

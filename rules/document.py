@@ -1,0 +1,139 @@
+"""IVL0xx document rules: what is wrong with a file or document before any semantics.
+
+These problems are found by the load stage (``lint/project.py``); the rules here give them
+codes, documentation and selection like every other rule.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from istio_vm_lint.findings import Location, Problem
+from istio_vm_lint.project import LoadProblem
+from istio_vm_lint.rule import Context, rule
+
+
+def _from_load(ctx: Context, code: str) -> Iterator[Problem]:
+    for lp in ctx.project.problems:
+        if lp.code != code or not lp.source.report:
+            continue
+        line, column = lp.line, lp.column
+        if lp.doc_index is not None and lp.path:
+            hit = lp.source.positions.lookup(lp.doc_index, lp.path)
+            if hit is not None:
+                line, column = hit
+        yield Problem(None, lp.path, lp.message, location=Location(lp.source.path, line, column), code=code)
+
+
+@rule(
+    code="IVL000", name="internal-error", severity="error",
+    summary="A rule failed while checking a resource.",
+    rationale="""
+    A crash in one rule must not hide the findings of the others, and must not pass silently
+    either: the failure is reported as a finding naming the rule and the resource, and the
+    run exits with status 2 so CI notices. Please report it with the input that caused it.
+    """,
+    bad="# (no configuration triggers this on purpose)",
+    good="# (no configuration triggers this on purpose)",
+)
+def internal_error(ctx: Context) -> Iterator[Problem]:
+    return iter(())
+
+
+@rule(
+    code="IVL001", name="yaml-parse-error", severity="error",
+    summary="The file is not valid YAML (or not readable text), so none of it can be checked.",
+    rationale="""
+    kubectl, Argo CD and Flux refuse a file that does not parse, so nothing in it reaches the
+    cluster. Common causes: tabs used for indentation, an unterminated quote, an unrendered
+    Helm template (`{{ .Values.x }}`), a binary or non-UTF-8/UTF-16 file named `.yaml`, YAML
+    nested deeper than 100 levels, or aliases that expand to a "billion laughs". Exactly one
+    finding is reported per file, at the parser's position; documents before the error are
+    still linted, and so is every other file.
+    """,
+    bad="""
+    apiVersion: networking.istio.io/v1
+    kind: ServiceEntry
+    metadata:
+      name: {{ .Values.name }}
+    """,
+    good="""
+    apiVersion: networking.istio.io/v1
+    kind: ServiceEntry
+    metadata:
+      name: whoami
+    """,
+)
+def yaml_parse_error(ctx: Context) -> Iterator[Problem]:
+    return _from_load(ctx, "IVL001")
+
+
+@rule(
+    code="IVL002", name="duplicate-key", severity="error",
+    summary="A mapping has the same key twice.",
+    rationale="""
+    YAML requires unique keys. The Kubernetes API server's strict decoding rejects
+    duplicates, and tools that do accept them keep only one value, so the config applied is
+    not the config reviewed. The finding points at the second occurrence.
+    """,
+    bad="""
+    spec:
+      location: MESH_INTERNAL
+      location: MESH_EXTERNAL
+    """,
+    good="""
+    spec:
+      location: MESH_INTERNAL
+    """,
+)
+def duplicate_key(ctx: Context) -> Iterator[Problem]:
+    return _from_load(ctx, "IVL002")
+
+
+@rule(
+    code="IVL003", name="unsupported-api-version", severity="error",
+    summary="A known kind is declared with an apiVersion Istio/Kubernetes does not serve.",
+    rationale="""
+    Istio's networking kinds are served as `networking.istio.io/v1`, `v1beta1` and
+    `v1alpha3`; PeerAuthentication as `security.istio.io/v1` and `v1beta1`; the Kubernetes
+    kinds at their GA versions. Any other version is rejected by the API server
+    (`shared/istio-crds/crd-all.gen.yaml` lists the served versions). The resource is not
+    checked further.
+    """,
+    bad="""
+    apiVersion: networking.istio.io/v2
+    kind: ServiceEntry
+    """,
+    good="""
+    apiVersion: networking.istio.io/v1
+    kind: ServiceEntry
+    """,
+)
+def unsupported_api_version(ctx: Context) -> Iterator[Problem]:
+    return _from_load(ctx, "IVL003")
+
+
+@rule(
+    code="IVL004", name="missing-name", severity="error",
+    summary="A known kind has no usable metadata.name.",
+    rationale="""
+    Every Kubernetes object needs a string `metadata.name`; without it the object cannot be
+    applied and nothing can refer to it. The resource is not checked further.
+    """,
+    bad="""
+    apiVersion: networking.istio.io/v1
+    kind: WorkloadEntry
+    spec:
+      address: 10.0.0.1
+    """,
+    good="""
+    apiVersion: networking.istio.io/v1
+    kind: WorkloadEntry
+    metadata:
+      name: vm-1
+    spec:
+      address: 10.0.0.1
+    """,
+)
+def missing_name(ctx: Context) -> Iterator[Problem]:
+    return _from_load(ctx, "IVL004")

@@ -1,0 +1,1 @@
+"""Generated JSON Schemas per kind and version (see PROVENANCE.md); package data only."""

@@ -1,0 +1,62 @@
+"""Shared helpers for the test-suite."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+SHARED = ROOT.parent / "shared"
+
+# CI-friendly by default; `HYPOTHESIS_PROFILE=long pytest` for a deeper run.
+settings.register_profile("ci", max_examples=60, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("long", max_examples=2000, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+EXPECT_RE = re.compile(r"#\s*expect:\s*([A-Z0-9 ,]+)")
+
+
+def expectations(folder: Path) -> set[tuple[str, int, str]]:
+    """``(relative file, line, code)`` from ``# expect: CODE[, CODE]`` comments."""
+    out: set[tuple[str, int, str]] = set()
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or path.suffix not in (".yaml", ".yml"):
+            continue
+        text = path.read_bytes().decode("utf-8", "replace")
+        for lineno, line in enumerate(text.splitlines(), 1):
+            m = EXPECT_RE.search(line)
+            if m:
+                for code in m.group(1).replace(" ", "").split(","):
+                    if code:
+                        out.add((path.relative_to(folder).as_posix(), lineno, code))
+    return out
+
+
+def lint_folder(folder: Path, **settings_kw):
+    """Lint a folder as a whole repository; returns findings with paths relative to it."""
+    from istio_vm_lint.config import Settings, find_config, load_config_file
+    from istio_vm_lint.runner import lint
+
+    values = {}
+    cfg = find_config(str(folder))
+    if cfg:
+        values.update(load_config_file(cfg))
+    values.update(settings_kw)
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        return lint(["."], Settings(**values)).findings
+    finally:
+        os.chdir(cwd)
+
+
+@pytest.fixture
+def fixtures_dir() -> Path:
+    return FIXTURES

@@ -1,0 +1,39 @@
+"""The data-driven rule harness: every ``fixtures/rules/<CODE>/{bad,good}`` folder.
+
+Expected findings are written inline as ``# expect: CODE`` on the line where they must be
+reported.  Each folder is linted as a whole repository and the exact set of
+(file, line, code) must match: nothing missing, nothing extra.  Adding a rule = adding a
+folder; no test code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, expectations, lint_folder
+
+RULE_DIRS = sorted(p for p in (FIXTURES / "rules").iterdir() if p.is_dir()) if (FIXTURES / "rules").is_dir() else []
+CASES = [pytest.param(d / kind, id=f"{d.name}-{kind}") for d in RULE_DIRS for kind in ("bad", "good") if (d / kind).is_dir()]
+
+
+@pytest.mark.parametrize("folder", CASES)
+def test_fixture_folder(folder: Path) -> None:
+    expected = expectations(folder)
+    actual = {(f.location.file.replace("\\", "/"), f.location.line, f.code) for f in lint_folder(folder)}
+    code = folder.parent.name
+    if folder.name == "bad":
+        assert any(c == code for (_, _, c) in expected), f"{folder} has no '# expect: {code}' marker"
+    else:
+        assert not any(c == code for (_, _, c) in expected), f"good fixture {folder} expects {code}"
+    missing, extra = expected - actual, actual - expected
+    assert not missing and not extra, f"missing: {sorted(missing)}\nextra: {sorted(extra)}"
+
+
+def test_every_rule_has_fixtures() -> None:
+    from istio_vm_lint.engine import all_rules
+
+    have = {d.name for d in RULE_DIRS if (d / "bad").is_dir() and (d / "good").is_dir()}
+    lacking = sorted(code for code in all_rules() if code != "IVL000" and code not in have)
+    assert not lacking, f"rules without fixtures/rules/<CODE>/bad and good: {lacking}"
