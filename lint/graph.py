@@ -1,0 +1,659 @@
+"""The mesh graph: Gateway -> VirtualService -> ServiceEntry/Service -> WorkloadEntry/WorkloadGroup/Pod.
+
+Built once per run (``Context.graph``) from the typed model, with every resolution rule of
+``shared/reference/istio-semantics.md`` applied in one place so rules never re-implement it:
+
+* host names (§1.1): VS/DR short names expand against the *rule's* namespace
+  (``name.<ns>.svc.<cluster domain>``), dotted names are verbatim, ServiceEntry hosts are never
+  expanded; wildcards match one or more leftmost labels, most specific match wins;
+* visibility (§1.2): ``exportTo`` of ServiceEntries, Services (annotation), VirtualServices and
+  DestinationRules;
+* selection (§1.5, §4): ServiceEntry ``workloadSelector`` and Service ``selector`` pick
+  WorkloadEntries, WorkloadGroups (as the entries they will generate) and pod templates of
+  Deployments/StatefulSets/... in the *same namespace*, with the address-kind and headless
+  filters; selection goes through a label index, never a pairwise scan;
+* effective endpoint ports (§3): WE ``ports[<service port name>]`` -> SE ``targetPort`` -> ``number``,
+  named Service targetPorts through the WE ports map or container port names;
+* effective DestinationRule (§1.2, §2.4): lookup path client ns -> service ns -> root ns,
+  same-namespace merge (first top-level policy wins), subset inheritance and port-level
+  replacement of connectionPool/outlierDetection/loadBalancer/tls.
+
+The networkx ``MultiDiGraph`` (:attr:`MeshGraph.g`) carries the same facts as typed edges for
+``istio-vm-lint graph`` and for rules that want to walk chains.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable, Optional, Union
+
+import networkx as nx
+
+from .findings import FieldPath
+from .model import (
+    DestinationRule, EndpointSpec, Gateway, Resource, Service, ServiceEntry, ServicePort, Sidecar,
+    VirtualService, WorkloadController, WorkloadEntry, WorkloadGroup, as_int, as_map, _is_ip,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .config import Settings
+    from .project import Project
+
+
+# --- host names ---------------------------------------------------------------------------
+
+
+def resolve_host(name: str, namespace: str, cluster_domain: str) -> str:
+    """VS/DR/Sidecar host as Istio resolves it (``ResolveShortnameToFQDN``, §1.1)."""
+    if not name or name == "*" or _is_ip(name) or "." in name:
+        return name
+    return f"{name}.{namespace}.svc.{cluster_domain}"
+
+
+def host_matches(pattern: str, host: str) -> bool:
+    """Does the (possibly wildcard) ``pattern`` cover ``host``?  ``*.a.com`` covers ``b.a.com``
+    and ``c.b.a.com`` but not ``a.com``; ``*`` covers everything."""
+    if pattern == host or pattern == "*":
+        return True
+    if pattern.startswith("*"):
+        suffix = pattern[1:]
+        return host.endswith(suffix) and len(host) > len(suffix)
+    return False
+
+
+def hosts_overlap(a: str, b: str) -> bool:
+    return host_matches(a, b) or host_matches(b, a)
+
+
+def kube_fqdn(name: str, namespace: str, cluster_domain: str) -> str:
+    return f"{name}.{namespace}.svc.{cluster_domain}"
+
+
+def visible(export_to: Iterable[str], owner_ns: str, viewer_ns: str) -> bool:
+    """exportTo semantics (§1.2): ``*`` everyone, ``.`` own namespace, ``~`` nobody, else listed."""
+    for e in export_to:
+        if e == "*" or e == viewer_ns or (e == "." and owner_ns == viewer_ns):
+            return True
+    return False
+
+
+# --- nodes ----------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class Workload:
+    """Something a selector can pick: a WorkloadEntry, a WorkloadGroup's future entries, a pod template."""
+
+    kind: str  # "WorkloadEntry", "WorkloadGroup", "Pod" (template of resource.kind) or "Endpoint"
+    resource: Resource
+    namespace: str
+    labels: dict[str, str]
+    ports: dict[str, int]  # named ports: WE/WG ports map; pods: named TCP container ports
+    served_ports: Optional[set[int]]  # ports known to be served (pods: containerPorts; WG: template ports); None = unknown
+    address_kind: str  # ip, hostname, uds, none, pod, future
+    locality: str
+    network: str
+    service_account: str
+    tls_mode: str  # istio or disabled
+    labels_path: FieldPath
+    ports_path: FieldPath
+    endpoint: Optional[EndpointSpec] = None
+
+    @property
+    def id(self) -> str:
+        r = self.resource
+        suffix = "" if self.kind != "Endpoint" or self.endpoint is None else f"#{self.endpoint.path[-1]}"
+        return f"{r.kind}/{r.namespace}/{r.name}{suffix}"
+
+    @property
+    def has_sidecar(self) -> bool:
+        """Best evidence the workload runs an Istio proxy (§5.3, §2.3)."""
+        return self.kind == "WorkloadGroup" or self.tls_mode == "istio"
+
+
+@dataclass(eq=False)
+class MeshService:
+    """One hostname of a ServiceEntry or Kubernetes Service."""
+
+    resource: Resource
+    host: str
+    namespace: str
+    ports: list[ServicePort]
+    export_to: tuple[str, ...]
+    host_path: FieldPath
+
+    @property
+    def kind(self) -> str:
+        return self.resource.kind
+
+    @property
+    def is_kube(self) -> bool:
+        return isinstance(self.resource, Service)
+
+    @property
+    def location(self) -> str:
+        if isinstance(self.resource, ServiceEntry):
+            return self.resource.location
+        return "MESH_EXTERNAL" if self.resource.spec.get("type") == "ExternalName" else "MESH_INTERNAL"
+
+    def port(self, number: Optional[int]) -> Optional[ServicePort]:
+        for p in self.ports:
+            if p.number == number:
+                return p
+        return None
+
+    @property
+    def id(self) -> str:
+        return f"{self.resource.kind}/{self.resource.namespace}/{self.resource.name}:{self.host}"
+
+
+@dataclass
+class Binding:
+    """A service selected a workload: the effective endpoint port per service port (§3).
+
+    ``ports[service_port_number]`` is the endpoint port, or None when the workload is dropped
+    for that port (named targetPort the workload cannot satisfy)."""
+
+    service_resource: Resource
+    workload: Workload
+    ports: dict[int, Optional[int]]
+    via: str  # "selector" or "endpoints"
+
+
+@dataclass
+class DestinationRef:
+    """A resolved VirtualService destination."""
+
+    vs: VirtualService
+    dest_index: int
+    host: str  # resolved FQDN/host
+    services: list[MeshService]  # visible services matching the host (most specific first)
+    port: Optional[int]
+    subset: str
+    path: FieldPath
+
+
+# --- effective DestinationRule ---------------------------------------------------------------
+
+_REPLACED_BY_PORT = ("connectionPool", "outlierDetection", "loadBalancer", "tls")
+
+
+def merge_traffic_policy(original: Optional[dict[str, Any]], override: Optional[dict[str, Any]],
+                         port: Optional[int]) -> Optional[dict[str, Any]]:
+    """Istio's ``MergeTrafficPolicy`` (istio:pilot/pkg/model/destination_rule.go, §2.4).
+
+    The override's set fields replace the original's; a matching ``portLevelSettings`` entry of
+    the override then replaces connectionPool/outlierDetection/loadBalancer/tls *wholesale*
+    (fields it omits fall back to defaults, not to the outer level)."""
+    if override is None:
+        return original
+    if original is not None and original.get("portLevelSettings"):
+        original = merge_traffic_policy(None, original, port)
+    merged: dict[str, Any] = {}
+    if original is not None:
+        for k in ("connectionPool", "outlierDetection", "loadBalancer", "tls", "proxyProtocol", "tunnel",
+                  "retryBudget"):
+            if k in original:
+                merged[k] = original[k]
+    for k in ("connectionPool", "outlierDetection", "loadBalancer", "tls", "proxyProtocol", "tunnel", "retryBudget"):
+        if override.get(k) is not None:
+            merged[k] = override[k]
+    merged["_source"] = "subset" if original is not None else "top"
+    if port is not None:
+        for p in override.get("portLevelSettings") or []:
+            if isinstance(p, dict) and as_int(as_map(p.get("port")).get("number")) == port:
+                for k in _REPLACED_BY_PORT:
+                    if p.get(k) is not None:
+                        merged[k] = p[k]
+                    else:
+                        merged.pop(k, None)
+                merged["_port_level"] = True
+                break
+    return merged
+
+
+@dataclass
+class EffectiveDR:
+    """The DestinationRule(s) a client namespace gets for a host, after lookup and merge."""
+
+    namespace: str  # where the winning rules live
+    rules: list[DestinationRule]  # same-namespace rules merged, in file order (first wins)
+    top_policy: Optional[dict[str, Any]]
+    top_policy_owner: Optional[DestinationRule]
+    subsets: dict[str, tuple[DestinationRule, Any]]  # name -> (owner, Subset)
+
+    def policy(self, subset: str = "", port: Optional[int] = None) -> Optional[dict[str, Any]]:
+        top = merge_traffic_policy(None, self.top_policy, port) if self.top_policy is not None else None
+        if subset and subset in self.subsets:
+            owner, sub = self.subsets[subset]
+            if sub.traffic_policy:
+                return merge_traffic_policy(top, sub.traffic_policy, port)
+        return top
+
+
+# --- the graph ------------------------------------------------------------------------------
+
+
+class MeshGraph:
+    def __init__(self, project: "Project", settings: "Settings") -> None:
+        self.project = project
+        self.settings = settings
+        self.domain = settings.cluster_domain
+        self.g: nx.MultiDiGraph = nx.MultiDiGraph()
+        self.services: list[MeshService] = []
+        self.services_by_host: dict[str, list[MeshService]] = defaultdict(list)
+        self.wildcard_services: list[MeshService] = []
+        self.services_of: dict[int, list[MeshService]] = defaultdict(list)  # id(resource) -> services
+        self.workloads: list[Workload] = []
+        self.workloads_of: dict[int, list[Workload]] = defaultdict(list)
+        self._label_index: dict[tuple[str, str, str], list[Workload]] = defaultdict(list)
+        self._ns_workloads: dict[str, list[Workload]] = defaultdict(list)
+        self._all_pods: list[Workload] = []
+        self.bindings_by_service: dict[int, list[Binding]] = defaultdict(list)
+        self.bindings_by_workload: dict[int, list[Binding]] = defaultdict(list)
+        self.drs_by_ns: dict[str, list[DestinationRule]] = defaultdict(list)
+        self.gateways: dict[tuple[str, str], Gateway] = {}
+        self.vs_by_gateway: dict[tuple[str, str], list[VirtualService]] = defaultdict(list)
+        self.namespaces: set[str] = set()  # namespaces the repository declares anything in
+        self._build()
+
+    # ---- building
+    def _build(self) -> None:
+        p = self.project
+        for r in p.resources:
+            if r.namespace:
+                self.namespaces.add(r.namespace)
+            if r.kind == "Namespace":
+                self.namespaces.add(r.name)
+        for r in p.by_kind("WorkloadEntry"):
+            assert isinstance(r, WorkloadEntry)
+            ep = r.endpoint
+            self._add_workload(Workload("WorkloadEntry", r, r.namespace, ep.labels, _int_ports(ep.ports), None,
+                                        ep.address_kind, ep.locality, ep.network, ep.service_account, ep.tls_mode,
+                                        ("spec", "labels") if "labels" in r.spec else ("metadata", "labels"),
+                                        ("spec", "ports"), ep))
+        for r in p.by_kind("WorkloadGroup"):
+            assert isinstance(r, WorkloadGroup)
+            ep = r.template
+            ports = _int_ports(ep.ports)
+            self._add_workload(Workload("WorkloadGroup", r, r.namespace, ep.labels, ports,
+                                        set(ports.values()) if ports else None, "future", ep.locality, ep.network,
+                                        ep.service_account, "istio", ("metadata", "labels"),
+                                        ("spec", "template", "ports"), ep))
+        for r in p.kinds("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"):
+            assert isinstance(r, WorkloadController)
+            pod = r.pod
+            named = {}
+            for cp in pod.container_ports:
+                if cp.name and cp.number is not None and cp.protocol.upper() == "TCP" and cp.name not in named:
+                    named[cp.name] = cp.number
+            served = {cp.number for cp in pod.container_ports if cp.number is not None}
+            w = Workload("Pod", r, r.namespace, pod.labels, named, served, "pod",
+                         pod.labels.get("topology.istio.io/locality", "").replace(".", "/")
+                         or pod.labels.get("istio-locality", "").replace(".", "/"),
+                         pod.labels.get("topology.istio.io/network", ""), pod.service_account,
+                         "istio" if pod.annotations.get("sidecar.istio.io/inject") != "false"
+                         and pod.labels.get("sidecar.istio.io/inject") != "false" else "disabled",
+                         pod.path + ("metadata", "labels"), pod.path + ("spec", "containers"))
+            self._add_workload(w)
+            self._all_pods.append(w)
+        for r in p.by_kind("ServiceEntry"):
+            assert isinstance(r, ServiceEntry)
+            for i, h in enumerate(r.spec.get("hosts") or []):
+                if isinstance(h, str) and h:
+                    self._add_service(MeshService(r, h, r.namespace, r.ports, r.export_to, ("spec", "hosts", i)))
+            for ep in r.endpoints:
+                self._add_workload(Workload("Endpoint", r, r.namespace, ep.labels, _int_ports(ep.ports), None,
+                                            ep.address_kind, ep.locality, ep.network, ep.service_account, ep.tls_mode,
+                                            ep.path + ("labels",), ep.path + ("ports",), ep), index=False)
+        for r in p.by_kind("Service"):
+            assert isinstance(r, Service)
+            self._add_service(MeshService(r, kube_fqdn(r.name, r.namespace, self.domain), r.namespace, r.ports,
+                                          r.export_to, ("metadata", "name")))
+        for r in p.by_kind("DestinationRule"):
+            self.drs_by_ns[r.namespace].append(r)  # type: ignore[arg-type]
+            self.g.add_node(_rid(r), kind=r.kind, resource=r)
+        for r in p.by_kind("Gateway"):
+            self.gateways[(r.namespace, r.name)] = r  # type: ignore[assignment]
+            self.g.add_node(_rid(r), kind=r.kind, resource=r)
+        for r in p.by_kind("VirtualService"):
+            self.g.add_node(_rid(r), kind=r.kind, resource=r)
+        # selection edges
+        for r in p.by_kind("ServiceEntry"):
+            self._bind_service_entry(r)  # type: ignore[arg-type]
+        for r in p.by_kind("Service"):
+            self._bind_kube_service(r)  # type: ignore[arg-type]
+        # routing edges
+        for r in p.by_kind("VirtualService"):
+            vs: VirtualService = r  # type: ignore[assignment]
+            for gw_ref, gw_ns, gw_name in self.vs_gateway_refs(vs):
+                gw = self.gateways.get((gw_ns, gw_name))
+                self.vs_by_gateway[(gw_ns, gw_name)].append(vs)
+                if gw is not None:
+                    self.g.add_edge(_rid(gw), _rid(vs), type="binds", ref=gw_ref)
+            for dref in self.destinations(vs):
+                for svc in dref.services:
+                    self.g.add_edge(_rid(vs), svc.id, type="routes", port=dref.port, subset=dref.subset,
+                                    path=list(dref.path))
+        for ns, drs in self.drs_by_ns.items():
+            for dr in drs:
+                host = resolve_host(dr.host, dr.namespace, self.domain)
+                for svc in self.lookup(host, dr.namespace, exact_first=True):
+                    self.g.add_edge(_rid(dr), svc.id, type="configures")
+
+    def _add_workload(self, w: Workload, index: bool = True) -> None:
+        self.workloads.append(w)
+        self.workloads_of[id(w.resource)].append(w)
+        self.g.add_node(w.id, kind=w.kind, resource=w.resource, labels=w.labels, ports=w.ports,
+                        address_kind=w.address_kind, locality=w.locality)
+        if index:
+            self._ns_workloads[w.namespace].append(w)
+            for k, v in w.labels.items():
+                self._label_index[(w.namespace, k, v)].append(w)
+
+    def _add_service(self, svc: MeshService) -> None:
+        self.services.append(svc)
+        self.services_of[id(svc.resource)].append(svc)
+        if svc.host.startswith("*"):
+            self.wildcard_services.append(svc)
+        self.services_by_host[svc.host].append(svc)
+        self.g.add_node(svc.id, kind=svc.kind, resource=svc.resource, host=svc.host,
+                        ports=[{"number": p.number, "name": p.name, "protocol": p.protocol,
+                                "targetPort": p.effective_target} for p in svc.ports])
+
+    # ---- selection
+    def select(self, namespace: str, selector: dict[str, str], kinds: Optional[Iterable[str]] = None) -> list[Workload]:
+        """Workloads in ``namespace`` whose labels include every selector pair (index lookup)."""
+        kinds_set = set(kinds) if kinds else None
+        if not selector:
+            cands = list(self._ns_workloads.get(namespace, ()))
+        else:
+            items = sorted(selector.items(), key=lambda kv: len(self._label_index.get((namespace, kv[0], kv[1]), ())))
+            first = self._label_index.get((namespace, items[0][0], items[0][1]), [])
+            cands = [w for w in first if all(w.labels.get(k) == v for k, v in items[1:])]
+        if kinds_set is not None:
+            cands = [w for w in cands if w.kind in kinds_set]
+        return cands
+
+    def select_any_namespace(self, selector: dict[str, str], kinds: Optional[Iterable[str]] = None) -> list[Workload]:
+        out: list[Workload] = []
+        for ns in sorted(self._ns_workloads):
+            out.extend(self.select(ns, selector, kinds))
+        return out
+
+    def near_misses(self, namespace: str, selector: dict[str, str]) -> list[tuple[Workload, list[str]]]:
+        """Workloads in the namespace that match all but some selector pairs (for messages)."""
+        scores: dict[int, tuple[Workload, int]] = {}
+        for k, v in selector.items():
+            for w in self._label_index.get((namespace, k, v), ()):
+                prev = scores.get(id(w))
+                scores[id(w)] = (w, (prev[1] if prev else 0) + 1)
+        best = sorted(scores.values(), key=lambda t: -t[1])
+        out = []
+        for w, n in best[:3]:
+            missing = [f"{k}={v}" for k, v in selector.items() if w.labels.get(k) != v]
+            out.append((w, missing))
+        return out
+
+    def _bind_service_entry(self, se: ServiceEntry) -> None:
+        """§3.1/§4.1: selector (same ns; hostname/UDS WEs only with DNS resolution) or endpoints."""
+        dns = se.resolution in ("DNS", "DNS_ROUND_ROBIN")
+        targets: list[tuple[Workload, str]] = []
+        if se.selector is not None:
+            for w in self.select(se.namespace, se.selector, ("WorkloadEntry", "WorkloadGroup", "Pod")):
+                if w.address_kind in ("hostname", "uds") and not dns:
+                    continue
+                targets.append((w, "selector"))
+        else:
+            targets = [(w, "endpoints") for w in self.workloads_of[id(se)] if w.kind == "Endpoint"]
+        for w, via in targets:
+            ports: dict[int, Optional[int]] = {}
+            for p in se.ports:
+                if p.number is None:
+                    continue
+                if w.address_kind == "uds":
+                    ports[p.number] = None
+                    continue
+                ep = w.ports.get(p.name) if p.name else None
+                if ep:
+                    ports[p.number] = ep
+                elif isinstance(p.target_port, int) and p.target_port > 0:
+                    ports[p.number] = p.target_port
+                else:
+                    ports[p.number] = p.number
+            b = Binding(se, w, ports, via)
+            self.bindings_by_service[id(se)].append(b)
+            self.bindings_by_workload[id(w)].append(b)
+            for svc in self.services_of[id(se)]:
+                self.g.add_edge(svc.id, w.id, type="selects", via=via, ports=ports)
+
+    def _bind_kube_service(self, svc: Service) -> None:
+        """§3.2/§4.2: same namespace; pods always; WEs only with an IP address and a non-headless Service."""
+        if svc.selector is None or not svc.selector:
+            return
+        if svc.service_type == "ExternalName":
+            return
+        for w in self.select(svc.namespace, svc.selector, ("WorkloadEntry", "WorkloadGroup", "Pod")):
+            if w.kind != "Pod":
+                if svc.headless or w.address_kind not in ("ip", "future"):
+                    continue
+            ports: dict[int, Optional[int]] = {}
+            for p in svc.ports:
+                if p.number is None:
+                    continue
+                tp = p.target_port
+                if isinstance(tp, str):
+                    ports[p.number] = w.ports.get(tp)  # named targetPort: map or dropped
+                elif w.kind == "Pod":
+                    ports[p.number] = tp if isinstance(tp, int) and tp > 0 else p.number
+                else:
+                    ep = w.ports.get(p.name) if p.name else None
+                    ports[p.number] = ep or (tp if isinstance(tp, int) and tp > 0 else p.number)
+            b = Binding(svc, w, ports, "selector")
+            self.bindings_by_service[id(svc)].append(b)
+            self.bindings_by_workload[id(w)].append(b)
+            for ms in self.services_of[id(svc)]:
+                self.g.add_edge(ms.id, w.id, type="selects", via="selector", ports=ports)
+
+    # ---- hosts
+    def lookup(self, host: str, viewer_ns: Optional[str] = None, exact_first: bool = True) -> list[MeshService]:
+        """Services for a resolved host visible from ``viewer_ns`` (None = ignore visibility).
+
+        An exact hostname wins over wildcard services; a wildcard *reference* (``*.example.com``)
+        returns every service it covers.  Kubernetes Services win over ServiceEntries of the
+        same hostname (§1.2)."""
+        def vis(s: MeshService) -> bool:
+            return viewer_ns is None or visible(s.export_to, s.namespace, viewer_ns)
+
+        if host.startswith("*"):
+            return [s for s in self.services if host_matches(host, s.host) and vis(s)]
+        exact = [s for s in self.services_by_host.get(host, ()) if vis(s)]
+        if exact:
+            kube = [s for s in exact if s.is_kube]
+            return kube or exact
+        wild = [s for s in self.wildcard_services if host_matches(s.host, host) and vis(s)]
+        wild.sort(key=lambda s: -len(s.host))
+        return wild[:1] if wild else []
+
+    def host_exists_anywhere(self, host: str) -> list[MeshService]:
+        return self.lookup(host, None)
+
+    def vs_gateway_refs(self, vs: VirtualService) -> list[tuple[str, str, str]]:
+        """(as written, namespace, name) for each non-mesh gateway the VS binds to (§1.3)."""
+        out = []
+        seen = set()
+        names = list(vs.gateways)
+        for d in vs.destinations:
+            names.extend(d.gateways)
+        for ref in names:
+            if ref == "mesh" or ref in seen:
+                continue
+            seen.add(ref)
+            ns, name = parse_gateway_ref(ref, vs.namespace, self.domain)
+            out.append((ref, ns, name))
+        return out
+
+    def destinations(self, vs: VirtualService) -> list[DestinationRef]:
+        out = []
+        for i, d in enumerate(vs.destinations):
+            if not d.host:
+                continue
+            host = resolve_host(d.host, vs.namespace, self.domain)
+            out.append(DestinationRef(vs, i, host, self.lookup(host, vs.namespace), d.port, d.subset, d.path))
+        return out
+
+    # ---- DestinationRules
+    def drs_for_host(self, namespace: str, host: str, viewer_ns: str) -> list[DestinationRule]:
+        """Rules in ``namespace`` for ``host`` (most specific host pattern), visible to ``viewer_ns``."""
+        best: list[DestinationRule] = []
+        best_len = -1
+        for dr in self.drs_by_ns.get(namespace, ()):
+            if namespace != viewer_ns and not visible(dr.export_to, namespace, viewer_ns):
+                continue
+            if dr.workload_selector is not None:
+                continue  # applies only to selected clients in its own namespace
+            h = resolve_host(dr.host, dr.namespace, self.domain)
+            if not h or not host_matches(h, host):
+                continue
+            score = 1000 if h == host else len(h)
+            if score > best_len:
+                best, best_len = [dr], score
+            elif score == best_len:
+                best.append(dr)
+        return best
+
+    def effective_dr(self, client_ns: str, host: str, service_ns: Optional[str] = None) -> Optional[EffectiveDR]:
+        """The DestinationRule a client in ``client_ns`` gets for ``host`` (lookup path §1.2)."""
+        path = [client_ns]
+        if service_ns and service_ns not in path:
+            path.append(service_ns)
+        if self.settings.root_namespace not in path:
+            path.append(self.settings.root_namespace)
+        for ns in path:
+            rules = self.drs_for_host(ns, host, client_ns)
+            if rules:
+                rules = sorted(rules, key=lambda d: (d.source.path, d.doc_index))
+                top_owner = next((d for d in rules if d.traffic_policy), None)
+                subsets: dict[str, tuple[DestinationRule, Any]] = {}
+                for d in rules:
+                    for s in d.subsets:
+                        if s.name and s.name not in subsets:
+                            subsets[s.name] = (d, s)
+                return EffectiveDR(ns, rules, top_owner.traffic_policy if top_owner else None, top_owner, subsets)
+        return None
+
+    def client_namespaces(self, svc: MeshService) -> set[str]:
+        """Namespaces that can be clients of ``svc`` as far as the repo knows (for DR lookup)."""
+        out = {svc.namespace}
+        for u, v, data in self.g.in_edges(svc.id, data=True):
+            if data.get("type") == "routes":
+                r = self.g.nodes[u].get("resource")
+                if r is not None:
+                    out.add(r.namespace)
+        return out
+
+    # ---- export
+    def to_json(self, focus: Optional[str] = None) -> dict[str, Any]:
+        g = self._focused(focus)
+        nodes = []
+        for n, data in sorted(g.nodes(data=True), key=lambda t: str(t[0])):
+            r = data.get("resource")
+            item = {"id": n, "kind": data.get("kind")}
+            if r is not None:
+                item.update({"name": r.name, "namespace": r.namespace, "file": r.source.path, "line": r.line})
+            for k in ("host", "labels", "ports", "address_kind", "locality"):
+                if k in data:
+                    item[k] = data[k]
+            nodes.append(item)
+        edges = []
+        for u, v, data in sorted(g.edges(data=True), key=lambda t: (str(t[0]), str(t[1]), str(t[2].get("type")))):
+            e = {"from": u, "to": v}
+            for k, val in data.items():
+                if k == "ports" and isinstance(val, dict):
+                    val = {str(a): b for a, b in val.items()}
+                e[k] = val
+            edges.append(e)
+        return {"version": 1, "nodes": nodes, "edges": edges}
+
+    def _focused(self, focus: Optional[str]) -> nx.MultiDiGraph:
+        if not focus:
+            return self.g
+        seeds = [n for n, d in self.g.nodes(data=True)
+                 if focus == n or focus in str(n) or focus == d.get("host")]
+        keep: set[Any] = set()
+        for s in seeds:
+            keep.add(s)
+            keep.update(nx.ancestors(self.g, s))
+            keep.update(nx.descendants(self.g, s))
+        return self.g.subgraph(keep)
+
+
+def _rid(r: Resource) -> str:
+    return f"{r.kind}/{r.namespace}/{r.name}"
+
+
+def _int_ports(ports: dict[str, Any]) -> dict[str, int]:
+    out = {}
+    for k, v in ports.items():
+        n = as_int(v)
+        if n is not None:
+            out[k] = n
+    return out
+
+
+def parse_gateway_ref(ref: str, vs_ns: str, domain: str) -> tuple[str, str]:
+    """``resolveGatewayName`` (§1.3): name, ns/name, ./name, name.ns[.svc.<domain>]."""
+    if "/" in ref:
+        ns, _, name = ref.partition("/")
+        return (vs_ns if ns == "." else ns), name
+    if "." in ref:
+        parts = ref.split(".")
+        return parts[1], parts[0]
+    return vs_ns, ref
+
+
+def build_graph(project: "Project", settings: "Settings") -> MeshGraph:
+    return MeshGraph(project, settings)
+
+
+# --- rendering for `istio-vm-lint graph` --------------------------------------------------
+
+
+def export_graph(graph: MeshGraph, fmt: str, focus: Optional[str] = None) -> str:
+    data = graph.to_json(focus)
+    if fmt == "json":
+        return json.dumps(data, indent=2, default=str) + "\n"
+    ids = {n["id"]: f"n{i}" for i, n in enumerate(data["nodes"])}
+    if fmt == "mermaid":
+        lines = ["flowchart LR"]
+        for n in data["nodes"]:
+            kind = n["id"].split("/", 1)[0] if n["kind"] == "Pod" else n["kind"]
+            label = f"{kind}<br/>{n.get('namespace', '')}/{n.get('name', '')}"
+            if n.get("host"):
+                label += f"<br/>{n['host']}"
+            lines.append(f'  {ids[n["id"]]}["{label}"]')
+        for e in data["edges"]:
+            lab = e.get("type", "")
+            if e.get("ports"):
+                lab += " " + ",".join(f"{a}→{b}" for a, b in e["ports"].items())
+            if e.get("port"):
+                lab += f" :{e['port']}"
+            lines.append(f"  {ids[e['from']]} -->|{lab}| {ids[e['to']]}")
+        return "\n".join(lines) + "\n"
+    if fmt == "dot":
+        lines = ["digraph mesh {", "  rankdir=LR;"]
+        for n in data["nodes"]:
+            label = f"{n['kind']}\\n{n.get('namespace', '')}/{n.get('name', '')}"
+            if n.get("host"):
+                label += f"\\n{n['host']}"
+            lines.append(f'  {ids[n["id"]]} [label="{label}"];')
+        for e in data["edges"]:
+            lab = e.get("type", "")
+            if e.get("ports"):
+                lab += " " + ",".join(f"{a}->{b}" for a, b in e["ports"].items())
+            lines.append(f'  {ids[e["from"]]} -> {ids[e["to"]]} [label="{lab}"];')
+        lines.append("}")
+        return "\n".join(lines) + "\n"
+    raise ValueError(f"unknown graph format {fmt!r}")
