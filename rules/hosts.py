@@ -1,0 +1,392 @@
+"""IVL5xx hosts and references: names that resolve to nothing visible.
+
+All resolution comes from the graph (``lint/graph.py``): short names expand against the
+*referencing* rule's namespace, ServiceEntry hosts are verbatim, exportTo is honoured.
+
+Certainty (issue: "be precise about what the repo can know"): a repository is often a slice
+of the mesh.  A missing host is reported
+
+* as an error when it is a cluster-local name in a namespace the repository declares
+  resources in (the repo owns that namespace, so the service should be here);
+* as info when it points into a namespace the repository says nothing about;
+* as a warning for other DNS names with no ServiceEntry;
+* never when it matches ``external-hosts`` or lies in ``external-namespaces`` (config/CLI).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from typing import Iterator, Optional
+
+from istio_vm_lint.findings import Problem
+from istio_vm_lint.graph import MeshGraph, host_matches, hosts_overlap, parse_gateway_ref, resolve_host, visible
+from istio_vm_lint.model import DestinationRule, Gateway, Sidecar, VirtualService
+from istio_vm_lint.rule import Context, rule
+
+
+def _declared_external(ctx: Context, host: str) -> bool:
+    s = ctx.settings
+    for pat in s.external_hosts:
+        if fnmatch.fnmatchcase(host, pat) or host_matches(pat, host):
+            return True
+    ns = _cluster_namespace(host, s.cluster_domain)
+    return ns is not None and ns in s.external_namespaces
+
+
+def _cluster_namespace(host: str, domain: str) -> Optional[str]:
+    suffix = f".svc.{domain}"
+    if host.endswith(suffix):
+        parts = host[: -len(suffix)].split(".")
+        if len(parts) == 2:
+            return parts[1]
+    return None
+
+
+def _missing_severity(graph: MeshGraph, host: str, domain: str) -> Optional[str]:
+    """error / info / warning as described in the module docstring."""
+    ns = _cluster_namespace(host, domain)
+    if ns is not None:
+        return "error" if ns in graph.namespaces else "info"
+    return "warning"
+
+
+def _hint(graph: MeshGraph, written: str, resolved: str, viewer_ns: str) -> str:
+    """Explain the classic near misses: dotless ServiceEntry hosts, partial names, exportTo."""
+    hidden = graph.lookup(resolved, None)
+    if hidden:
+        s = hidden[0]
+        return (f"; {s.kind} {s.namespace}/{s.resource.name} defines it but exportTo {list(s.export_to)} "
+                f"hides it from namespace '{viewer_ns}' (§1.2)")
+    verbatim = graph.services_by_host.get(written)
+    if verbatim and written != resolved:
+        s = verbatim[0]
+        return (f"; {s.kind} {s.namespace}/{s.resource.name} has host '{written}', but ServiceEntry hosts are "
+                f"taken verbatim while '{written}' here means '{resolved}' — use a fully-qualified host in both "
+                "(istio-semantics.md §1.1)")
+    if "." in written and "svc" not in written:
+        for candidate in graph.services_by_host:
+            if candidate.startswith(written + ".svc."):
+                return (f"; did you mean '{candidate}'? A dotted name is used verbatim, there is no partial "
+                        "expansion (§1.1)")
+    short = written.split(".")[0]
+    others = [s for s in graph.services if s.host.split(".")[0] == short and s.host != resolved]
+    if others:
+        s = others[0]
+        return f"; a service '{s.host}' exists ({s.kind} {s.namespace}/{s.resource.name})"
+    return ""
+
+
+@rule(
+    code="IVL501", name="destination-host-not-found", severity="error",
+    summary="A VirtualService routes (or mirrors) to a host that no visible ServiceEntry or Service defines.",
+    rationale="""
+    Istio drops traffic forwarded to destinations found in neither registry (api:vs,
+    istio-semantics.md §2.5). Hosts resolve as Istio does (§1.1): a short name expands against
+    the VirtualService's namespace, a dotted name is verbatim (no partial expansion), and
+    ServiceEntry hosts are never expanded — so a dotless ServiceEntry host can never be
+    reached by short name, which `istioctl analyze` misses because it expands them (§1.1,
+    §6 blind spot 4). exportTo is honoured (§1.2). A host in a namespace the repository says
+    nothing about is reported as info only; declare hosts and namespaces managed elsewhere
+    with `external-hosts` / `external-namespaces` (or `--external-host`).
+    """,
+    bad="""
+    kind: VirtualService
+    metadata: {name: whoami, namespace: vm}
+    spec:
+      hosts: [whoami.example.internal]
+      http:
+      - route:
+        - destination:
+            host: whoami   # means whoami.vm.svc.cluster.local: nothing has that name
+    """,
+    good="""
+    kind: VirtualService
+    metadata: {name: whoami, namespace: vm}
+    spec:
+      hosts: [whoami.example.internal]
+      http:
+      - route:
+        - destination:
+            host: whoami.example.internal   # the ServiceEntry's host, verbatim
+    """,
+    inputs=("VirtualService",),
+    equivalents=("IST0101", "KIA1101"),
+    references=("shared/reference/istio-semantics.md §1.1, §1.2, §2.5, §7 C",),
+)
+def destination_host_not_found(ctx: Context) -> Iterator[Problem]:
+    graph = ctx.graph
+    domain = ctx.settings.cluster_domain
+    for vs in ctx.each("VirtualService"):
+        assert isinstance(vs, VirtualService)
+        for d in graph.destinations(vs):
+            if d.services or d.host == "*" or _declared_external(ctx, d.host):
+                continue
+            severity = _missing_severity(graph, d.host, domain)
+            written = vs.destinations[d.dest_index].host
+            shown = f"'{written}'" + (f" (resolves to '{d.host}')" if written != d.host else "")
+            what = "mirror" if vs.destinations[d.dest_index].is_mirror else "destination"
+            msg = (f"VirtualService {vs.namespace}/{vs.name}: {what} host {shown} matches no ServiceEntry or "
+                   f"Service visible from namespace '{vs.namespace}'{_hint(graph, written, d.host, vs.namespace)}")
+            related = []
+            hidden = graph.lookup(d.host, None)
+            if hidden:
+                related.append((hidden[0].resource, hidden[0].host_path))
+            yield Problem(vs, d.path + ("host",), msg, related=tuple(related), severity=severity)
+
+
+@rule(
+    code="IVL502", name="destination-rule-host-not-found", severity="warning",
+    summary="A DestinationRule's host matches no ServiceEntry or Service, so the rule is ignored.",
+    rationale="""
+    "Rules defined for services that do not exist in the service registry will be ignored"
+    (api:dr, istio-semantics.md §2.4). The host resolves against the DestinationRule's own
+    namespace (§1.1): a short name means `<name>.<dr namespace>.svc.<domain>`, a dotted name is
+    verbatim. Wildcard hosts are fine when they cover at least one service or are declared
+    external. Same certainty levels as IVL501.
+    """,
+    bad="""
+    kind: DestinationRule
+    metadata: {name: whoami, namespace: vm}
+    spec:
+      host: whoami.vm    # no partial expansion: not whoami.vm.svc.cluster.local
+    """,
+    good="""
+    kind: DestinationRule
+    metadata: {name: whoami, namespace: vm}
+    spec:
+      host: whoami.vm.svc.cluster.local
+    """,
+    inputs=("DestinationRule",),
+    equivalents=("IST0174", "KIA0202"),
+    references=("shared/reference/istio-semantics.md §1.1, §2.4",),
+)
+def destination_rule_host_not_found(ctx: Context) -> Iterator[Problem]:
+    graph = ctx.graph
+    domain = ctx.settings.cluster_domain
+    for dr in ctx.each("DestinationRule"):
+        assert isinstance(dr, DestinationRule)
+        if not dr.host:
+            continue
+        host = resolve_host(dr.host, dr.namespace, domain)
+        if host == "*" or _declared_external(ctx, host):
+            continue
+        if graph.lookup(host, None):
+            continue
+        sev = _missing_severity(graph, host, domain)
+        if sev == "error":
+            sev = "warning"
+        shown = f"'{dr.host}'" + (f" (resolves to '{host}')" if host != dr.host else "")
+        yield Problem(dr, ("spec", "host"),
+                      f"DestinationRule {dr.namespace}/{dr.name}: host {shown} matches no ServiceEntry or Service, "
+                      f"so the rule is ignored{_hint(graph, dr.host, host, dr.namespace)}", severity=sev)
+
+
+@rule(
+    code="IVL503", name="gateway-not-found", severity="error",
+    summary="A VirtualService binds to a Gateway that does not exist.",
+    rationale="""
+    `gateways` entries name Gateways as `name` (VirtualService namespace), `ns/name`, `./name`
+    or the legacy `name.ns[.svc.<domain>]` (`resolveGatewayName`, istio-semantics.md §1.3);
+    `mesh` is reserved. A reference to a Gateway that does not exist binds the routes
+    nowhere. Unlike `istioctl analyze`, `./name` and the dotted forms are understood (§1.3,
+    §6 blind spot 8). A Gateway in a namespace the repository says nothing about is reported
+    as info.
+    """,
+    bad="""
+    kind: VirtualService
+    metadata: {name: whoami, namespace: vm}
+    spec:
+      gateways: [whoami-gw]          # looked up as vm/whoami-gw
+    """,
+    good="""
+    kind: VirtualService
+    metadata: {name: whoami, namespace: vm}
+    spec:
+      gateways: [istio-system/whoami-gw]
+    """,
+    inputs=("VirtualService",),
+    equivalents=("IST0101", "KIA1102"),
+    references=("shared/reference/istio-semantics.md §1.3",),
+)
+def gateway_not_found(ctx: Context) -> Iterator[Problem]:
+    graph = ctx.graph
+    for vs in ctx.each("VirtualService"):
+        assert isinstance(vs, VirtualService)
+        for path, ref in _gateway_ref_paths(vs):
+            ns, name = parse_gateway_ref(ref, vs.namespace, ctx.settings.cluster_domain)
+            if (ns, name) in graph.gateways or ns in ctx.settings.external_namespaces:
+                continue
+            if f"{ns}/{name}" in ctx.settings.external_hosts:
+                continue
+            sev = "error" if ns in graph.namespaces else "info"
+            yield Problem(vs, path, f"VirtualService {vs.namespace}/{vs.name}: gateway '{ref}' refers to Gateway "
+                          f"{ns}/{name}, which does not exist", severity=sev)
+
+
+def _gateway_ref_paths(vs: VirtualService) -> list[tuple[tuple, str]]:
+    out = []
+    for i, g in enumerate(vs.spec.get("gateways") or []):
+        if isinstance(g, str) and g != "mesh":
+            out.append((("spec", "gateways", i), g))
+    for kind in ("http", "tls", "tcp"):
+        for ri, route in enumerate(vs.spec.get(kind) or []):
+            if not isinstance(route, dict):
+                continue
+            for mi, m in enumerate(route.get("match") or []):
+                if isinstance(m, dict):
+                    for gi, g in enumerate(m.get("gateways") or []):
+                        if isinstance(g, str) and g != "mesh":
+                            out.append((("spec", kind, ri, "match", mi, "gateways", gi), g))
+    return out
+
+
+def server_admits(server_host: str, vs_ns: str, gw_ns: str) -> Optional[str]:
+    """The host pattern of a Gateway server host if it admits VirtualServices from ``vs_ns`` (§1.4)."""
+    if "/" in server_host:
+        ns, _, pattern = server_host.partition("/")
+        if ns == "*" or ns == vs_ns or (ns == "." and gw_ns == vs_ns):
+            return pattern
+        return None
+    return server_host
+
+
+@rule(
+    code="IVL504", name="host-not-admitted-by-gateway", severity="error",
+    summary="None of a VirtualService's hosts is admitted by the Gateway it binds to.",
+    rationale="""
+    A VirtualService binds to a Gateway server only when its namespace is admitted by the
+    server host's namespace prefix (`ns/`, `./` = the Gateway's own namespace, `*/` or none)
+    **and** one of its hosts equals or falls within one of the server hosts (api:gw,
+    istio-semantics.md §1.4). Otherwise the routes never reach the gateway. Equivalent to
+    `istioctl analyze` IST0132, with the `./` prefix interpreted as Istio's code does.
+    """,
+    bad="""
+    kind: Gateway
+    metadata: {name: gw, namespace: istio-system}
+    spec:
+      servers:
+      - port: {number: 80, name: http, protocol: HTTP}
+        hosts: ["shop/*.example.com"]
+    ---
+    kind: VirtualService
+    metadata: {name: whoami, namespace: vm}   # namespace vm is not admitted
+    spec:
+      hosts: [whoami.example.com]
+      gateways: [istio-system/gw]
+    """,
+    good="""
+    kind: Gateway
+    metadata: {name: gw, namespace: istio-system}
+    spec:
+      servers:
+      - port: {number: 80, name: http, protocol: HTTP}
+        hosts: ["vm/*.example.com"]
+    """,
+    inputs=("VirtualService", "Gateway"),
+    equivalents=("IST0132",),
+    references=("shared/reference/istio-semantics.md §1.4",),
+)
+def host_not_admitted(ctx: Context) -> Iterator[Problem]:
+    graph = ctx.graph
+    for vs in ctx.each("VirtualService"):
+        assert isinstance(vs, VirtualService)
+        if not vs.hosts:
+            continue  # delegate VirtualService
+        for path, ref in _gateway_ref_paths(vs):
+            ns, name = parse_gateway_ref(ref, vs.namespace, ctx.settings.cluster_domain)
+            gw = graph.gateways.get((ns, name))
+            if gw is None or not isinstance(gw, Gateway):
+                continue
+            patterns = [p for s in gw.servers for h in s.hosts
+                        if (p := server_admits(h, vs.namespace, gw.namespace)) is not None]
+            if any(hosts_overlap(p, h) for p in patterns for h in vs.hosts):
+                continue
+            all_hosts = sorted({h for s in gw.servers for h in s.hosts})
+            yield Problem(vs, path, f"VirtualService {vs.namespace}/{vs.name}: none of its hosts "
+                          f"{vs.hosts} is admitted by Gateway {gw.namespace}/{gw.name} (server hosts {all_hosts}) "
+                          f"for namespace '{vs.namespace}'", related=((gw, ("spec", "servers")),))
+
+
+@rule(
+    code="IVL505", name="virtual-service-not-exported-to-gateway", severity="error",
+    summary="A gateway-bound VirtualService is not exported to the Gateway's namespace.",
+    rationale="""
+    A VirtualService bound to a Gateway must be exported to the Gateway's namespace; "private"
+    configuration (`exportTo: ["."]`) is not available to a Gateway in another namespace (api:gw
+    Server.hosts note, istio-semantics.md §1.2). The routes silently never reach the gateway.
+    """,
+    bad="""
+    kind: VirtualService
+    metadata: {name: whoami, namespace: vm}
+    spec:
+      exportTo: ["."]
+      gateways: [istio-system/gw]
+    """,
+    good="""
+    kind: VirtualService
+    metadata: {name: whoami, namespace: vm}
+    spec:
+      exportTo: [".", istio-system]
+      gateways: [istio-system/gw]
+    """,
+    inputs=("VirtualService",),
+    references=("shared/reference/istio-semantics.md §1.2",),
+)
+def not_exported_to_gateway(ctx: Context) -> Iterator[Problem]:
+    for vs in ctx.each("VirtualService"):
+        assert isinstance(vs, VirtualService)
+        if "exportTo" not in vs.spec:
+            continue
+        for path, ref in _gateway_ref_paths(vs):
+            ns, name = parse_gateway_ref(ref, vs.namespace, ctx.settings.cluster_domain)
+            if not visible(vs.export_to, vs.namespace, ns):
+                yield Problem(vs, ("spec", "exportTo"), f"VirtualService {vs.namespace}/{vs.name} binds to Gateway "
+                              f"{ns}/{name} but exportTo {list(vs.export_to)} does not include namespace '{ns}'")
+                break
+
+
+@rule(
+    code="IVL506", name="sidecar-egress-host-not-found", severity="warning",
+    summary="A Sidecar egress host names a specific service that does not exist in that namespace.",
+    rationale="""
+    Sidecar `egress.hosts` entries are `namespace/dnsName`; a specific (non-wildcard) name that
+    matches no ServiceEntry or Service in that namespace imports nothing, so the workload has
+    no route to the service it was meant to reach (api:sidecar, istio-semantics.md §1.2 and
+    §7 C). Wildcards (`*/*`, `./*`, `ns/*.example.com`) are not checked. Certainty levels as
+    IVL501.
+    """,
+    bad="""
+    kind: Sidecar
+    spec:
+      egress:
+      - hosts: ["vm/whoami.example.internl"]
+    """,
+    good="""
+    kind: Sidecar
+    spec:
+      egress:
+      - hosts: ["vm/whoami.example.internal", "istio-system/*"]
+    """,
+    inputs=("Sidecar",),
+    references=("shared/reference/istio-semantics.md §1.2",),
+)
+def sidecar_egress_host(ctx: Context) -> Iterator[Problem]:
+    graph = ctx.graph
+    for sc in ctx.each("Sidecar"):
+        assert isinstance(sc, Sidecar)
+        for host, path in sc.egress_hosts:
+            ns, sep, name = host.partition("/")
+            if not sep or not name or "*" in name or name == "~":
+                continue
+            ns = sc.namespace if ns == "." else ns
+            if ns in ("*", "~") or _declared_external(ctx, name) or ns in ctx.settings.external_namespaces:
+                continue
+            services = [s for s in graph.services_by_host.get(name, ()) if s.namespace == ns]
+            services += [s for s in graph.wildcard_services if s.namespace == ns and host_matches(s.host, name)]
+            if services:
+                continue
+            sev = "warning" if ns in graph.namespaces else "info"
+            elsewhere = graph.services_by_host.get(name)
+            hint = f"; it is defined in namespace '{elsewhere[0].namespace}'" if elsewhere else ""
+            yield Problem(sc, path, f"Sidecar {sc.namespace}/{sc.name}: egress host '{host}' matches no ServiceEntry or "
+                          f"Service in namespace '{ns}'{hint}", severity=sev)
