@@ -1,0 +1,65 @@
+"""Loader and model: C parser in use, positions, scalar typing, List expansion, namespaces."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from istio_vm_lint.config import Settings
+from istio_vm_lint.loader import PositionIndex, load_documents
+from istio_vm_lint.runner import lint
+
+
+def test_c_parser_is_in_use() -> None:
+    """The loader must run on libyaml (ruamel's clib or clibz), never pure Python."""
+    import ruamel.yaml.cyaml as cyaml
+
+    from istio_vm_lint import loader
+
+    assert getattr(cyaml, "__yaml_lib", None) in ("clib", "clibz")
+    assert loader.CSafeLoader is cyaml.CSafeLoader
+    parser_module = type(loader.CSafeLoader("a: 1")).__mro__[1].__module__
+    assert "_ruamel_yaml" in parser_module, parser_module
+
+
+def test_scalars_follow_kubernetes_yaml() -> None:
+    result, _ = load_documents("a: 1\nb: '2'\nc: yes\nd: 1.5\ne: ~\nf: 0x10\ng: 2001-12-14\nh: !custom x\n")
+    assert result.documents[0].data == {"a": 1, "b": "2", "c": True, "d": 1.5, "e": None, "f": 16,
+                                        "g": "2001-12-14", "h": "x"}
+
+
+def test_positions_point_at_keys_and_items() -> None:
+    text = "spec:\n  ports:\n  - number: 80\n    targetPort: 9090\n  - name: b\n"
+    _, idx = load_documents(text, record_positions=True)
+    assert idx is not None
+    assert idx[0][("spec", "ports", 0, "targetPort")] == (4, 5)
+    assert idx[0][("spec", "ports", 1)] == (5, 5)
+    pi = PositionIndex(text.encode())
+    assert pi.lookup(0, ("spec", "ports", 1, "missing")) == (5, 5)  # nearest ancestor
+
+
+def test_anchors_and_merge_keys() -> None:
+    result, _ = load_documents("base: &b {x: 1}\nuse:\n  <<: *b\n  y: 2\n")
+    assert result.documents[0].data["use"] == {"x": 1, "y": 2}
+
+
+def test_multi_doc_list_and_namespaces(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(
+        "---\n# only a comment\n---\n"
+        "apiVersion: v1\nkind: List\nitems:\n"
+        "- apiVersion: v1\n  kind: ServiceAccount\n  metadata: {name: a, namespace: x}\n"
+        "- apiVersion: v1\n  kind: ServiceAccount\n  metadata: {name: b}\n"
+        "---\napiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n"
+        "---\n- just a list\n")
+    out = lint([str(tmp_path)], Settings(default_namespace="team"))
+    names = {(r.name, r.namespace, r.namespace_explicit) for r in out.project.resources}
+    assert names == {("a", "x", True), ("b", "team", False)}
+    assert out.project.unknown_kinds == 1
+    assert out.project.ignored_documents == 1
+    assert out.findings == []
+
+
+def test_gateway_api_gateway_is_not_istio_gateway(tmp_path: Path) -> None:
+    (tmp_path / "gw.yaml").write_text(
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: g}\nspec: {}\n")
+    out = lint([str(tmp_path)])
+    assert out.project.resources == []
