@@ -38,6 +38,9 @@ class Project:
     ignored_documents: int = 0
     unknown_kinds: int = 0
     default_namespace: str = defaults.DEFAULT_NAMESPACE
+    # Kubernetes Gateway API Gateways (gateway.networking.k8s.io): not linted, but a
+    # VirtualService may bind to them.  (namespace, name) -> listener hostnames (None = any host).
+    gateway_api: dict[tuple[str, str], list[Optional[str]]] = field(default_factory=dict)
     _by_kind: Optional[dict[str, list[Resource]]] = None
 
     def by_kind(self, kind: str) -> list[Resource]:
@@ -141,6 +144,8 @@ def _add_resource(project: Project, src: SourceFile, doc_index: int, data: Any, 
     entry = KINDS.get((group, kind))
     if entry is None:
         project.unknown_kinds += 1
+        if group == "gateway.networking.k8s.io" and kind == "Gateway":
+            _add_gateway_api(project, data)
         return
     cls, versions = entry
     if version not in versions:
@@ -167,3 +172,18 @@ def _add_resource(project: Project, src: SourceFile, doc_index: int, data: Any, 
         namespace, explicit = project.default_namespace, False
     res = cls(kind, api_version, name, namespace, explicit, data, src, doc_index, line, column, base)
     project.resources.append(res)
+
+
+def _add_gateway_api(project: Project, data: dict[str, Any]) -> None:
+    metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    name = metadata.get("name")
+    if not isinstance(name, str):
+        return
+    ns = metadata.get("namespace") if isinstance(metadata.get("namespace"), str) else project.default_namespace
+    spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
+    hostnames: list[Optional[str]] = []
+    for listener in spec.get("listeners") or []:
+        if isinstance(listener, dict):
+            h = listener.get("hostname")
+            hostnames.append(h if isinstance(h, str) and h else None)
+    project.gateway_api[(ns, name)] = hostnames

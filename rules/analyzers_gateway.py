@@ -1,0 +1,251 @@
+"""IVL70x gateway analyzers: the `istioctl analyze` gateway checks, done on repositories.
+
+istioctl's versions match Gateway selectors against Pod objects only, so on a GitOps repo
+(Deployments, no Pods) they either report everything or are skipped offline
+(istio-analyzers.md §4.7–§4.9).  Here the gateway workloads are the pod templates of
+Deployments/StatefulSets/DaemonSets and bare Pods, through the graph's label index.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Iterator
+
+from istio_vm_lint.findings import Problem
+from istio_vm_lint.graph import Workload
+from istio_vm_lint.model import Gateway, Service, as_list, as_map, as_str
+from istio_vm_lint.rule import Context, rule
+
+
+def gateway_workloads(ctx: Context, gw: Gateway) -> list[Workload]:
+    """Pod templates selected by a Gateway (any namespace, §4.4); [] for a nil selector."""
+    if gw.selector is None or not gw.selector:
+        return []
+    return ctx.graph.select_any_namespace(gw.selector, ("Pod",))
+
+
+def _selector_str(sel: dict[str, str]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(sel.items()))
+
+
+@rule(
+    code="IVL701", name="gateway-port-not-exposed", severity="warning",
+    summary="A Gateway server listens on a port that neither the gateway pods nor their Service expose.",
+    rationale="""
+    `servers[].port.number` is the port the gateway proxy listens on: a container port, or the
+    number of a port of a Kubernetes Service that selects the gateway pods, which Istio maps to
+    that port's targetPort (`getTargetPortMap`, istio-semantics.md §2.6, §3.4). A server port
+    that is neither gets a listener nobody can reach (istioctl IST0162). Unlike istioctl, the
+    gateway pods are found from Deployment pod templates as well as Pods (analyzers §4.7), and
+    the check stays silent when the gateway workload declares no ports and no Service selects
+    it (nothing to compare against).
+    """,
+    bad="""
+    kind: Gateway
+    spec:
+      selector: {istio: ingressgateway}
+      servers:
+      - port: {number: 8004, name: http, protocol: HTTP}   # Service exposes 80 -> 8080 only
+    """,
+    good="""
+    kind: Gateway
+    spec:
+      selector: {istio: ingressgateway}
+      servers:
+      - port: {number: 80, name: http, protocol: HTTP}
+    """,
+    inputs=("Gateway",),
+    equivalents=("IST0162",),
+    references=("shared/reference/istio-semantics.md §2.6", "shared/reference/istio-analyzers.md §4.7"),
+)
+def gateway_port_not_exposed(ctx: Context) -> Iterator[Problem]:
+    graph = ctx.graph
+    for gw in ctx.each("Gateway"):
+        assert isinstance(gw, Gateway)
+        pods = gateway_workloads(ctx, gw)
+        if not pods:
+            continue
+        known: set[int] = set()
+        evidence = False
+        for w in pods:
+            if w.served_ports:
+                known.update(w.served_ports)
+                evidence = True
+            for b in graph.bindings_by_workload.get(id(w), ()):
+                if isinstance(b.service_resource, Service):
+                    evidence = True
+                    for p in b.service_resource.ports:
+                        if p.number is not None and p.protocol.upper() != "UDP":
+                            known.add(p.number)
+                            if isinstance(p.target_port, int) and p.target_port > 0:
+                                known.add(p.target_port)
+        if not evidence:
+            continue
+        for s in gw.servers:
+            if s.port is None or s.port in known or s.port == 0:
+                continue
+            yield Problem(gw, s.path + ("port", "number"),
+                          f"Gateway {gw.namespace}/{gw.name} listens on port {s.port}, which is neither a container "
+                          f"port of its workload (selector {_selector_str(gw.selector or {})}) nor a port of a Service "
+                          f"selecting it (known: {sorted(known)})",
+                          related=((pods[0].resource, pods[0].labels_path),))
+
+
+@rule(
+    code="IVL702", name="conflicting-gateways", severity="error",
+    summary="Two Gateways select the same gateway workload and declare the same host on the same port.",
+    rationale="""
+    When two Gateways select the same proxies and both declare a server on one port for the
+    same host (with the same bind address), the proxy gets two conflicting filter chains and
+    one of them is dropped (istioctl IST0145, istio-analyzers.md §4.8; "non unique port name"
+    problems, istio-semantics.md §2.6). Selectors conflict when they are equal, or when one is
+    a subset of the other and some workload in the repository matches both.
+    """,
+    bad="""
+    kind: Gateway
+    metadata: {name: alpha}
+    spec:
+      selector: {istio: ingressgateway}
+      servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: [foo.bar]}]
+    ---
+    kind: Gateway
+    metadata: {name: beta}
+    spec:
+      selector: {istio: ingressgateway}
+      servers: [{port: {number: 80, name: tcp, protocol: TCP}, hosts: [foo.bar]}]
+    """,
+    good="""
+    kind: Gateway
+    metadata: {name: beta}
+    spec:
+      selector: {istio: ingressgateway}
+      servers: [{port: {number: 81, name: tcp, protocol: TCP}, hosts: [foo.bar]}]
+    """,
+    inputs=("Gateway",),
+    equivalents=("IST0145",),
+    references=("shared/reference/istio-analyzers.md §4.8",),
+)
+def conflicting_gateways(ctx: Context) -> Iterator[Problem]:
+    gws = [g for g in ctx.project.by_kind("Gateway") if isinstance(g, Gateway)]
+    by_port: dict[int, list[tuple[Gateway, int, str, str]]] = defaultdict(list)
+    for g in gws:
+        if g.selector is None:
+            continue
+        raw_servers = as_list(g.spec.get("servers"))
+        for s in g.servers:
+            bind = as_str(as_map(raw_servers[s.index]).get("bind"))
+            for h in s.hosts:
+                by_port[s.port or 0].append((g, s.index, h, bind))
+    pods_cache: dict[int, set[int]] = {}
+
+    def pods_of(g: Gateway) -> set[int]:
+        if id(g) not in pods_cache:
+            pods_cache[id(g)] = {id(w) for w in gateway_workloads(ctx, g)}
+        return pods_cache[id(g)]
+
+    def selectors_conflict(a: Gateway, b: Gateway) -> bool:
+        sa, sb = a.selector or {}, b.selector or {}
+        if sa == sb:
+            return True
+        ia, ib = set(sa.items()), set(sb.items())
+        if ia <= ib or ib <= ia:
+            return bool(pods_of(a) & pods_of(b))
+        return False
+
+    reported: set[int] = set()
+    for port, entries in sorted(by_port.items()):
+        seen: dict[tuple[str, str], list[tuple[Gateway, int]]] = defaultdict(list)
+        for g, idx, h, bind in entries:
+            seen[(h, bind)].append((g, idx))
+        for (host, _), users in sorted(seen.items()):
+            distinct = {id(g): (g, idx) for g, idx in users}
+            if len(distinct) < 2:
+                continue
+            items = list(distinct.values())
+            for g, idx in items:
+                others = [o for o, _ in items if o is not g and selectors_conflict(g, o)]
+                if not others or id(g) in reported:
+                    continue
+                reported.add(id(g))
+                names = ", ".join(f"{o.namespace}/{o.name}" for o in others)
+                yield Problem(g, ("spec", "servers", idx, "hosts"),
+                              f"Gateway {g.namespace}/{g.name} conflicts with {names}: same workload selector "
+                              f"({_selector_str(g.selector or {})}), port {port} and host '{host}'",
+                              related=tuple((o, ("spec", "servers")) for o in others))
+
+
+def _same_cert(a: dict, b: dict) -> bool:
+    ca, cb = a.get("credentialName"), b.get("credentialName")
+    if ca or cb:
+        return bool(ca) and ca == cb
+    return (bool(a.get("serverCertificate")) and a.get("serverCertificate") == b.get("serverCertificate")
+            and a.get("privateKey") == b.get("privateKey"))
+
+
+@rule(
+    code="IVL703", name="gateway-duplicate-certificate", severity="warning",
+    summary="Several Gateways on the same workload serve the same TLS certificate.",
+    rationale="""
+    Browsers and HTTP/2 clients reuse a connection for every host the certificate covers; when
+    two Gateways on one proxy serve the same certificate, requests for the second Gateway's
+    hosts can arrive on the first one's filter chain and get 404s (istioctl IST0138,
+    istio-analyzers.md §4.9). Gateways are compared when one's selector is contained in the
+    other's.
+    """,
+    bad="""
+    kind: Gateway
+    metadata: {name: a}
+    spec:
+      selector: {istio: ingressgateway}
+      servers: [{port: {number: 443, name: https, protocol: HTTPS}, hosts: [a.example.com],
+                 tls: {mode: SIMPLE, credentialName: wildcard-cert}}]
+    ---
+    kind: Gateway
+    metadata: {name: b}
+    spec:
+      selector: {istio: ingressgateway}
+      servers: [{port: {number: 443, name: https-b, protocol: HTTPS}, hosts: [b.example.com],
+                 tls: {mode: SIMPLE, credentialName: wildcard-cert}}]
+    """,
+    good="""
+    # one Gateway with both hosts on one server, or distinct certificates
+    """,
+    inputs=("Gateway",),
+    equivalents=("IST0138",),
+    references=("shared/reference/istio-analyzers.md §4.9",),
+)
+def duplicate_certificate(ctx: Context) -> Iterator[Problem]:
+    gws = [g for g in ctx.project.by_kind("Gateway") if isinstance(g, Gateway)]
+
+    def tls_servers(g: Gateway) -> list[tuple[int, dict]]:
+        out = []
+        for i, s in enumerate(g.spec.get("servers") or []):
+            if isinstance(s, dict) and isinstance(s.get("tls"), dict):
+                out.append((i, s["tls"]))
+        return out
+
+    for g in gws:
+        gsel = set((g.selector or {}).items())
+        mine = tls_servers(g)
+        if not mine:
+            continue
+        for o in gws:
+            if o is g:
+                continue
+            osel = set((o.selector or {}).items())
+            if not gsel <= osel:
+                continue
+            hit = None
+            for i, t in mine:
+                for _, u in tls_servers(o):
+                    if _same_cert(t, u):
+                        hit = i
+                        break
+                if hit is not None:
+                    break
+            if hit is not None:
+                yield Problem(g, ("spec", "servers", hit, "tls"),
+                              f"Gateway {g.namespace}/{g.name} and Gateway {o.namespace}/{o.name} select the same "
+                              "workload and serve the same certificate; clients re-using HTTP/2 connections may get 404s",
+                              related=((o, ("spec", "servers")),))
+                break
