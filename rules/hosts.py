@@ -182,6 +182,8 @@ def destination_rule_host_not_found(ctx: Context) -> Iterator[Problem]:
         host = resolve_host(dr.host, dr.namespace, domain)
         if host == "*" or _declared_external(ctx, host):
             continue
+        if host.startswith("*") and host_matches(host, f"any.any.svc.{domain}"):
+            continue  # e.g. "*.local": covers cluster services the repository need not contain
         if graph.lookup(host, None):
             continue
         sev = _missing_severity(graph, host, domain)

@@ -1,0 +1,353 @@
+"""IVL71x routing and TLS analyzers: istioctl's VirtualService/DestinationRule checks and
+Kiali's mesh-wide mTLS check, with Istio's own host resolution (``lint/graph.py``)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Iterator, Optional
+
+from istio_vm_lint.findings import Problem
+from istio_vm_lint.graph import host_matches, resolve_host
+from istio_vm_lint.model import DestinationRule, PeerAuthentication, Sidecar, VirtualService, as_list, as_map
+from istio_vm_lint.rule import Context, rule
+
+
+def _mesh_bound(vs: VirtualService) -> bool:
+    return "mesh" in vs.gateways
+
+
+def _scopes(vs: VirtualService) -> set[str]:
+    if "*" in vs.export_to:
+        return {"*"}
+    return {vs.namespace if e == "." else e for e in vs.export_to}
+
+
+@rule(
+    code="IVL710", name="conflicting-mesh-virtual-services", severity="error",
+    summary="Several mesh VirtualServices define the same host for overlapping namespaces.",
+    rationale="""
+    For sidecars, VirtualServices are not merged: when two mesh-bound VirtualServices define the
+    same host and are visible to the same client namespace, which one applies is undefined
+    (doc: traffic management best practices; istio-semantics.md §2.5; istioctl IST0109,
+    istio-analyzers.md §4.4). Hosts are compared after short-name expansion against each
+    VirtualService's namespace; visibility follows `exportTo`. Gateway-bound VirtualServices
+    are merged by Istio and are not reported. Merge the routes into one VirtualService or
+    narrow `exportTo`.
+    """,
+    bad="""
+    kind: VirtualService
+    metadata: {name: ratings, namespace: foo}
+    spec: {hosts: [ratings]}
+    ---
+    kind: VirtualService
+    metadata: {name: ratings, namespace: bar}
+    spec: {hosts: [ratings.foo.svc.cluster.local]}
+    """,
+    good="""
+    kind: VirtualService
+    metadata: {name: ratings, namespace: foo}
+    spec: {hosts: [ratings]}
+    """,
+    inputs=("VirtualService",),
+    equivalents=("IST0109",),
+    references=("shared/reference/istio-analyzers.md §4.4",),
+)
+def conflicting_mesh_virtual_services(ctx: Context) -> Iterator[Problem]:
+    domain = ctx.settings.cluster_domain
+    entries: list[tuple[VirtualService, str, int, set[str]]] = []
+    by_host: dict[str, list[int]] = defaultdict(list)
+    for vs in ctx.project.by_kind("VirtualService"):
+        assert isinstance(vs, VirtualService)
+        if not _mesh_bound(vs):
+            continue
+        scopes = _scopes(vs)
+        for i, h in enumerate(vs.spec.get("hosts") or []):
+            if isinstance(h, str) and h:
+                by_host[resolve_host(h, vs.namespace, domain)].append(len(entries))
+                entries.append((vs, resolve_host(h, vs.namespace, domain), i, scopes))
+    wildcard_global = [e for e in entries if e[1].startswith("*") and "*" in e[3]]
+    conflicts: dict[int, set[int]] = defaultdict(set)
+    where: dict[int, tuple[int, str]] = {}
+    names: dict[int, VirtualService] = {}
+
+    def mark(a: tuple[VirtualService, str, int, set[str]], b: tuple[VirtualService, str, int, set[str]]) -> None:
+        conflicts[id(a[0])].add(id(b[0]))
+        conflicts[id(b[0])].add(id(a[0]))
+        where.setdefault(id(a[0]), (a[2], a[1]))
+        where.setdefault(id(b[0]), (b[2], b[1]))
+        names[id(a[0])], names[id(b[0])] = a[0], b[0]
+
+    for entry in entries:
+        vs, host, _, scopes = entry
+        for j in by_host.get(host, ()):
+            other = entries[j]
+            if other[0] is not vs and ("*" in scopes or "*" in other[3] or scopes & other[3]):
+                mark(entry, other)
+        if "*" not in scopes:
+            # A namespace-scoped host also collides with globally exported wildcard hosts covering it.
+            for other in wildcard_global:
+                if other[0] is not vs and host_matches(other[1], host):
+                    mark(entry, other)
+    for key in sorted(conflicts, key=lambda k: (names[k].namespace, names[k].name)):
+        vs = names[key]
+        hi, host = where[key]
+        others = sorted((names[o] for o in conflicts[key]), key=lambda o: (o.namespace, o.name))
+        listing = ", ".join(f"{o.namespace}/{o.name}" for o in others)
+        yield Problem(vs, ("spec", "hosts", hi), f"VirtualService {vs.namespace}/{vs.name} and {listing} are bound to "
+                      f"the mesh and define the same host '{host}' for overlapping namespaces; which one applies is "
+                      "undefined — merge them into one VirtualService",
+                      related=tuple((o, ("spec", "hosts")) for o in others))
+
+
+@rule(
+    code="IVL711", name="subset-routing-ignored-at-gateway", severity="warning",
+    summary="A gateway VirtualService routes to a host without subset while the mesh VirtualService splits it by subset.",
+    rationale="""
+    Mesh VirtualServices (`gateways: [mesh]`) do not apply to traffic entering through a
+    gateway. When a gateway-bound VirtualService sends traffic to a host without a subset while
+    a mesh VirtualService for that host routes by subsets (say v1/v2 canary), ingress traffic
+    bypasses the split and reaches every version (istioctl IST0140, istio-analyzers.md §4.1).
+    Hosts are compared after resolution.
+    """,
+    bad="""
+    kind: VirtualService
+    metadata: {name: ingress}
+    spec:
+      gateways: [istio-system/gw]
+      http: [{route: [{destination: {host: ratings}}]}]
+    ---
+    kind: VirtualService
+    metadata: {name: ratings}
+    spec:
+      hosts: [ratings]
+      http: [{route: [{destination: {host: ratings, subset: v1}}]}]
+    """,
+    good="""
+    kind: VirtualService
+    metadata: {name: ingress}
+    spec:
+      gateways: [istio-system/gw]
+      http: [{route: [{destination: {host: ratings, subset: v1}}]}]
+    """,
+    inputs=("VirtualService",),
+    equivalents=("IST0140",),
+    references=("shared/reference/istio-analyzers.md §4.1",),
+)
+def subset_ignored_at_gateway(ctx: Context) -> Iterator[Problem]:
+    domain = ctx.settings.cluster_domain
+    split: dict[str, VirtualService] = {}
+    for vs in ctx.project.by_kind("VirtualService"):
+        assert isinstance(vs, VirtualService)
+        if not _mesh_bound(vs):
+            continue
+        own = {resolve_host(h, vs.namespace, domain) for h in vs.hosts}
+        for d in vs.destinations:
+            if d.route_kind == "http" and d.subset:
+                h = resolve_host(d.host, vs.namespace, domain)
+                if h in own:
+                    split.setdefault(h, vs)
+    if not split:
+        return
+    for vs in ctx.each("VirtualService"):
+        assert isinstance(vs, VirtualService)
+        if not any(g != "mesh" for g in vs.gateways):
+            continue
+        for d in vs.destinations:
+            if d.route_kind != "http" or d.subset or d.is_mirror or "mesh" in d.gateways:
+                continue
+            h = resolve_host(d.host, vs.namespace, domain)
+            other = split.get(h)
+            if other is not None and other is not vs:
+                yield Problem(vs, d.path + ("host",), f"VirtualService {vs.namespace}/{vs.name} routes gateway traffic "
+                              f"to '{h}' without a subset, but VirtualService {other.namespace}/{other.name} splits that "
+                              "host by subset for the mesh only; ingress traffic will reach every version",
+                              related=((other, ("spec", "http")),))
+
+
+@rule(
+    code="IVL712", name="deprecated-field", severity="warning",
+    summary="A field Istio has deprecated or ignores is used.",
+    rationale="""
+    `HTTPRoute.fault.delay.percent` is deprecated in favour of `percentage`, and
+    `Sidecar.outboundTrafficPolicy.egressProxy` is ignored by current proxies (istioctl
+    IST0002, istio-analyzers.md §4.15). The configuration keeps working for now, or silently
+    does nothing.
+    """,
+    bad="""
+    http:
+    - fault:
+        delay: {percent: 10, fixedDelay: 5s}
+    """,
+    good="""
+    http:
+    - fault:
+        delay: {percentage: {value: 10}, fixedDelay: 5s}
+    """,
+    inputs=("VirtualService", "Sidecar"),
+    equivalents=("IST0002",),
+    references=("shared/reference/istio-analyzers.md §4.15",),
+)
+def deprecated_field(ctx: Context) -> Iterator[Problem]:
+    for vs in ctx.each("VirtualService"):
+        for i, route in enumerate(as_list(vs.spec.get("http"))):
+            delay = as_map(as_map(as_map(route).get("fault")).get("delay"))
+            pct = delay.get("percent")
+            if isinstance(pct, (int, float)) and not isinstance(pct, bool) and pct > 0:
+                yield Problem(vs, ("spec", "http", i, "fault", "delay", "percent"),
+                              "HTTPRoute.fault.delay.percent is deprecated; use HTTPRoute.fault.delay.percentage")
+    for sc in ctx.each("Sidecar"):
+        if "egressProxy" in as_map(sc.spec.get("outboundTrafficPolicy")):
+            yield Problem(sc, ("spec", "outboundTrafficPolicy", "egressProxy"),
+                          "OutboundTrafficPolicy.EgressProxy is ignored by current Istio proxies")
+
+
+def _tls_without_ca(tls: Any, has_selector: bool) -> Optional[str]:
+    t = as_map(tls)
+    mode = t.get("mode")
+    if mode not in ("SIMPLE", "MUTUAL"):
+        return None
+    if t.get("caCertificates") or t.get("insecureSkipVerify") is True:
+        return None
+    if t.get("credentialName") and has_selector:
+        return None
+    return str(mode)
+
+
+@rule(
+    code="IVL713", name="tls-without-ca-certificates", severity="warning",
+    summary="A DestinationRule originates TLS (SIMPLE/MUTUAL) without caCertificates to verify the server.",
+    rationale="""
+    With `tls.mode` SIMPLE or MUTUAL and no `caCertificates`, the client proxy cannot verify the
+    server's identity (istioctl IST0128 at destination level, IST0129 at port level,
+    istio-analyzers.md §4.6). A `credentialName` only supplies the CA when the rule has a
+    `workloadSelector`. Unlike istioctl, subset policies are checked too, and an explicit
+    `insecureSkipVerify: true` is taken as a deliberate choice.
+    """,
+    bad="""
+    trafficPolicy:
+      tls: {mode: SIMPLE}
+    """,
+    good="""
+    trafficPolicy:
+      tls: {mode: SIMPLE, caCertificates: /etc/certs/ca.pem}
+    """,
+    inputs=("DestinationRule",),
+    equivalents=("IST0128",),
+    references=("shared/reference/istio-analyzers.md §4.6",),
+)
+def tls_without_ca(ctx: Context) -> Iterator[Problem]:
+    return _tls_without_ca_problems(ctx, port_level=False)
+
+
+@rule(
+    code="IVL715", name="port-tls-without-ca-certificates", severity="warning",
+    summary="A DestinationRule's port-level policy originates TLS without caCertificates to verify the server.",
+    rationale="""
+    Same as IVL713, for `portLevelSettings[].tls` (istioctl IST0129, istio-analyzers.md §4.6):
+    port-level settings replace the destination-level TLS settings wholesale (§2.4), so the CA
+    must be given again at port level. Subset port-level policies are checked too.
+    """,
+    bad="""
+    trafficPolicy:
+      portLevelSettings:
+      - port: {number: 443}
+        tls: {mode: SIMPLE}
+    """,
+    good="""
+    trafficPolicy:
+      portLevelSettings:
+      - port: {number: 443}
+        tls: {mode: SIMPLE, caCertificates: /etc/certs/ca.pem}
+    """,
+    inputs=("DestinationRule",),
+    equivalents=("IST0129",),
+    references=("shared/reference/istio-analyzers.md §4.6",),
+)
+def port_tls_without_ca(ctx: Context) -> Iterator[Problem]:
+    return _tls_without_ca_problems(ctx, port_level=True)
+
+
+def _tls_without_ca_problems(ctx: Context, port_level: bool) -> Iterator[Problem]:
+    for dr in ctx.each("DestinationRule"):
+        assert isinstance(dr, DestinationRule)
+        sel = dr.workload_selector is not None
+        policies: list[tuple[tuple, dict]] = [(("spec", "trafficPolicy"), dr.traffic_policy)]
+        policies += [(s.path + ("trafficPolicy",), s.traffic_policy) for s in dr.subsets]
+        for base, tp in policies:
+            mode = _tls_without_ca(tp.get("tls"), sel)
+            if mode and not port_level:
+                yield Problem(dr, base + ("tls", "mode"), f"DestinationRule {dr.namespace}/{dr.name} has TLS mode {mode} "
+                              f"but no caCertificates to validate the identity of host '{dr.host}'")
+            for i, pls in enumerate(as_list(tp.get("portLevelSettings"))):
+                pm = as_map(pls)
+                mode = _tls_without_ca(pm.get("tls"), sel)
+                if mode and port_level:
+                    port = as_map(pm.get("port")).get("number")
+                    yield Problem(dr, base + ("portLevelSettings", i, "tls", "mode"),
+                                  f"DestinationRule {dr.namespace}/{dr.name} has TLS mode {mode} but no caCertificates "
+                                  f"to validate the identity of host '{dr.host}' at port {port}")
+
+
+def _mesh_pa_mode(ctx: Context) -> Optional[tuple[PeerAuthentication, str]]:
+    for pa in ctx.project.by_kind("PeerAuthentication"):
+        assert isinstance(pa, PeerAuthentication)
+        if pa.namespace == ctx.settings.root_namespace and pa.selector is None:
+            return pa, pa.mtls_mode
+    return None
+
+
+@rule(
+    code="IVL714", name="tls-disabled-toward-strict-mtls", severity="error",
+    summary="A DestinationRule disables TLS toward workloads whose PeerAuthentication requires mTLS.",
+    rationale="""
+    `tls.mode: DISABLE` makes clients send plaintext; a STRICT PeerAuthentication on the
+    destination (its namespace's, or the mesh-wide one in the root namespace when the namespace
+    has none) rejects plaintext, so every connection is reset (Kiali KIA0208,
+    kiali-validations.md §3.2; istio-semantics.md §5.2). Hosts like `*.local` apply mesh-wide.
+    """,
+    bad="""
+    kind: DestinationRule
+    spec: {host: "*.local", trafficPolicy: {tls: {mode: DISABLE}}}
+    ---
+    kind: PeerAuthentication
+    metadata: {namespace: istio-system}
+    spec: {mtls: {mode: STRICT}}
+    """,
+    good="""
+    kind: PeerAuthentication
+    metadata: {namespace: istio-system}
+    spec: {mtls: {mode: PERMISSIVE}}
+    """,
+    inputs=("DestinationRule",),
+    equivalents=("KIA0208",),
+    references=("shared/reference/kiali-validations.md §3.2",),
+)
+def tls_disabled_toward_strict(ctx: Context) -> Iterator[Problem]:
+    if not ctx.project.by_kind("PeerAuthentication"):
+        return
+    mesh = _mesh_pa_mode(ctx)
+    ns_modes: dict[str, str] = {}
+    for pa in ctx.project.by_kind("PeerAuthentication"):
+        assert isinstance(pa, PeerAuthentication)
+        if pa.selector is None and pa.namespace != ctx.settings.root_namespace:
+            ns_modes[pa.namespace] = pa.mtls_mode
+    domain = ctx.settings.cluster_domain
+    for dr in ctx.each("DestinationRule"):
+        assert isinstance(dr, DestinationRule)
+        if as_map(dr.traffic_policy.get("tls")).get("mode") != "DISABLE":
+            continue
+        host = resolve_host(dr.host, dr.namespace, domain)
+        if host.startswith("*"):
+            target_ns = None
+        else:
+            svcs = ctx.graph.lookup(host, None)
+            target_ns = svcs[0].namespace if svcs else None
+        mode = ns_modes.get(target_ns) if target_ns else None
+        owner = f"namespace {target_ns}"
+        if mode is None and mesh is not None:
+            mode, owner = mesh[1], f"mesh-wide PeerAuthentication {mesh[0].namespace}/{mesh[0].name}"
+        if mode == "STRICT":
+            yield Problem(dr, ("spec", "trafficPolicy", "tls", "mode"),
+                          f"DestinationRule {dr.namespace}/{dr.name} disables TLS for '{dr.host}' but the {owner} "
+                          "requires mTLS (STRICT); connections will be rejected — use PERMISSIVE or ISTIO_MUTUAL",
+                          related=((mesh[0], ("spec", "mtls", "mode")),) if mesh and "mesh-wide" in owner else ())
