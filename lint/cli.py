@@ -14,7 +14,8 @@ from typing import Any, Optional
 import click
 
 from . import __version__
-from .config import ConfigError, Settings, codes, find_config, load_config_file
+from .config import ConfigError, Settings, codes, find_config, find_config_upwards, load_config_file, root_relative
+from .discover import Discovered, discover
 from .findings import SEVERITIES
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -39,6 +40,7 @@ def main() -> None:
 
 
 def _use_color(no_color: bool) -> bool:
+    """Colour only for a person at a terminal: never when piped, never with NO_COLOR."""
     if no_color or os.environ.get("NO_COLOR"):
         return False
     return sys.stdout.isatty()
@@ -56,7 +58,37 @@ def git_root(start: str) -> Optional[str]:
         d = parent
 
 
+def find_root(paths: tuple[str, ...], root: Optional[str], config_path: Optional[str],
+              isolated: bool) -> tuple[Optional[str], Optional[str]]:
+    """``(repository root, config file)`` for a run.
+
+    The root is ``--root``, else the git root above the first path, else the directory of
+    the nearest config file above it; the config file is ``--config``, else the one at the
+    root.  Config is read from the root (not from the linted subdirectory) so that a
+    pre-commit run on one file behaves like a run on the whole repository.
+    """
+    start = next((p for p in paths if p != "-"), ".")
+    if root is not None:
+        if not os.path.isdir(root):
+            raise ConfigError(f"--root {root}: not a directory")
+        root = os.path.abspath(root)
+    else:
+        root = git_root(start)
+    if config_path or isolated:
+        return root, config_path
+    if root is not None:
+        return root, find_config(root)
+    cfg = find_config_upwards(start)
+    return (os.path.dirname(os.path.abspath(cfg)) if cfg else None), cfg
+
+
 def build_settings(config_path: Optional[str], isolated: bool, root: Optional[str], **cli: Any) -> Settings:
+    """Defaults, then the config file, then CLI flags.
+
+    ``--select`` replaces the configured selection; ``--ignore``, ``--extend-select``,
+    ``--exclude`` and the external hosts/namespaces add to the configured lists (so a
+    one-off ``--ignore`` does not drop the repository's own ignores).
+    """
     values: dict[str, Any] = {}
     if not isolated:
         path = config_path or (find_config(root) if root else None)
@@ -68,8 +100,9 @@ def build_settings(config_path: Optional[str], isolated: bool, root: Optional[st
         if value is None or value == ():
             continue
         if key in ("select", "ignore", "extend_select"):
-            value = codes(",".join(value) if isinstance(value, tuple) else value)
-        if key in ("exclude", "external_hosts", "external_namespaces"):
+            value = codes(",".join(value) if isinstance(value, tuple) else value, f"--{key.replace('_', '-')}",
+                          "command line")
+        if key in ("ignore", "extend_select", "exclude", "external_hosts", "external_namespaces"):
             value = tuple(values.get(key, ())) + tuple(value)
         values[key] = value
     return Settings(**values)
@@ -91,25 +124,33 @@ def build_settings(config_path: Optional[str], isolated: bool, root: Optional[st
 @click.option("--external-namespace", "external_namespaces", multiple=True,
               help="A namespace whose services live outside this repository (repeatable).")
 @click.option("--exclude", multiple=True, help="Glob of paths to skip (repeatable).")
-@click.option("--stdin-filename", default=None, help="Name used for `-` (stdin) in findings.")
+@click.option("--stdin-filename", default=None,
+              help="Name used for `-` (stdin) in findings; inside a repository the rest of it is loaded as context.")
 @click.option("--root", default=None, help="Repository root (default: the git root).")
-@click.option("--config", "config_path", default=None, help="Config file (default: .istio-vm-lint.toml or pyproject.toml at the root).")
+@click.option("--config", "config_path", default=None,
+              help="Config file (default: .istio-vm-lint.toml or pyproject.toml at the root).")
 @click.option("--isolated", is_flag=True, help="Ignore configuration files.")
+@click.option("--no-context", is_flag=True,
+              help="Load only the given files; do not load the rest of the repository to resolve references.")
+@click.option("--baseline", "baseline_path", default=None,
+              help="Hide findings recorded in this baseline file (see --write-baseline).")
+@click.option("--write-baseline", "write_baseline_path", default=None,
+              help="Record the current findings in this file and exit 0.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
 @click.option("--verbose", "-v", is_flag=True, help="Print what was read and skipped to stderr.")
 @click.option("--no-color", is_flag=True, help="Never colour the output.")
 @click.option("--debug", is_flag=True, hidden=True, help="Show tracebacks.")
-def check(paths: tuple[str, ...], fmt: str, fail_on: Optional[str], select: tuple[str, ...], ignore: tuple[str, ...],
-          extend_select: tuple[str, ...], default_namespace: Optional[str], cluster_domain: Optional[str],
-          external_hosts: tuple[str, ...], external_namespaces: tuple[str, ...], exclude: tuple[str, ...],
-          stdin_filename: Optional[str], root: Optional[str], config_path: Optional[str], isolated: bool,
-          exit_zero: bool, quiet: bool, verbose: bool, no_color: bool, debug: bool) -> None:
-    """Lint the YAML files under PATHS (default: the current directory)."""
+def check(paths: tuple[str, ...], fmt: str, **opts: Any) -> None:
+    """Lint the YAML files under PATHS (default: the current directory).
+
+    Directories are linted as they are.  When files are named (as pre-commit does), the
+    whole repository is still loaded to resolve references, and findings are reported only
+    in the named files.
+    """
+    debug = opts.pop("debug")
     try:
-        code = _check(paths, fmt, fail_on, select, ignore, extend_select, default_namespace, cluster_domain,
-                      external_hosts, external_namespaces, exclude, stdin_filename, root, config_path, isolated,
-                      exit_zero, quiet, verbose, no_color)
+        code = _check(paths, fmt, **opts)
     except ConfigError as exc:
         click.echo(f"istio-vm-lint: configuration error: {exc}", err=True)
         code = EXIT_ERROR
@@ -121,51 +162,173 @@ def check(paths: tuple[str, ...], fmt: str, fail_on: Optional[str], select: tupl
     sys.exit(code)
 
 
-def _check(paths: tuple[str, ...], fmt: str, fail_on: Optional[str], select: tuple[str, ...], ignore: tuple[str, ...],
-           extend_select: tuple[str, ...], default_namespace: Optional[str], cluster_domain: Optional[str],
-           external_hosts: tuple[str, ...], external_namespaces: tuple[str, ...], exclude: tuple[str, ...],
-           stdin_filename: Optional[str], root: Optional[str], config_path: Optional[str], isolated: bool,
-           exit_zero: bool, quiet: bool, verbose: bool, no_color: bool) -> int:
-    from .engine import fails
+def select_files(paths: tuple[str, ...], settings: Settings, root: Optional[str], no_context: bool,
+                 stdin_filename: Optional[str]) -> tuple[list[Discovered], list[str], Optional[set[str]]]:
+    """``(files to load, missing paths, report_only)`` for a check run.
+
+    pre-commit splits its file list across parallel invocations, so one invocation never
+    sees the whole graph: when files are named and a root is known, the whole root is
+    loaded for context and only the named files are reported (``report_only``, real paths).
+    Directories alone are linted as self-contained projects.
+    """
+    file_paths = [p for p in paths if p != "-"]
+    named_file = any(os.path.lexists(p) and not os.path.isdir(p) for p in file_paths)
+    stdin_named = "-" in paths and stdin_filename is not None
+    given, missing = discover(file_paths, settings.exclude)
+    if root is None or no_context or not (named_file or stdin_named):
+        return given, missing, None
+    context, _ = discover([root], settings.exclude)
+    merged = {d.real: d for d in context}
+    if stdin_named:  # the buffer on stdin replaces the file on disk
+        merged.pop(os.path.abspath(stdin_filename or ""), None)
+    merged.update({d.real: d for d in given})
+    files = sorted(merged.values(), key=lambda d: d.display)
+    return files, missing, {d.real for d in given}
+
+
+def _check(paths: tuple[str, ...], fmt: str, fail_on: Optional[str], select: tuple[str, ...],
+           ignore: tuple[str, ...], extend_select: tuple[str, ...], default_namespace: Optional[str],
+           cluster_domain: Optional[str], external_hosts: tuple[str, ...], external_namespaces: tuple[str, ...],
+           exclude: tuple[str, ...], stdin_filename: Optional[str], root: Optional[str],
+           config_path: Optional[str], isolated: bool, no_context: bool, baseline_path: Optional[str],
+           write_baseline_path: Optional[str], exit_zero: bool, quiet: bool, verbose: bool,
+           no_color: bool) -> int:
+    from . import baseline as baseline_mod
+    from .engine import all_rules, fails
     from .report import ReportContext, renderer
+    from .report.github_format import overflow_message
     from .runner import lint
 
     paths = paths or (".",)
-    root = root or git_root(next((p for p in paths if p != "-"), "."))
-    settings = build_settings(config_path, isolated, root, select=select, ignore=ignore, extend_select=extend_select,
-                              fail_on=fail_on, default_namespace=default_namespace, cluster_domain=cluster_domain,
-                              external_hosts=external_hosts, external_namespaces=external_namespaces,
-                              exclude=exclude)
+    root, config_path = find_root(paths, root, config_path, isolated)
+    settings = build_settings(config_path, isolated, root, select=select, ignore=ignore,
+                              extend_select=extend_select, fail_on=fail_on, default_namespace=default_namespace,
+                              cluster_domain=cluster_domain, external_hosts=external_hosts,
+                              external_namespaces=external_namespaces, exclude=exclude)
+    settings.root = root or os.getcwd()
+    files, missing, report_only = select_files(paths, settings, root, no_context, stdin_filename)
     stdin = None
-    file_paths = [p for p in paths if p != "-"]
     if "-" in paths:
         stdin = (stdin_filename or "<stdin>", sys.stdin.buffer.read())
-    outcome = lint(file_paths, settings, stdin=stdin)
+    with Progress(len(files), enabled=not quiet and len(files) >= PROGRESS_MIN_FILES):
+        outcome = lint([], settings, stdin=stdin, report_only=report_only, files=files)
+    outcome.missing = missing
     for m in outcome.missing:
         click.echo(f"istio-vm-lint: no such file or directory: {m}", err=True)
     findings = outcome.findings
+    p = outcome.project
     if verbose:
-        p = outcome.project
-        click.echo(f"istio-vm-lint: read {len(p.files)} files, {len(p.resources)} resources; ignored "
+        scope = f" (reporting on {len(report_only)} of them)" if report_only is not None else ""
+        click.echo(f"istio-vm-lint: root {settings.root}; config {config_path or 'none'}", err=True)
+        click.echo(f"istio-vm-lint: read {len(p.files)} files{scope}, {len(p.resources)} resources; ignored "
                    f"{p.ignored_documents} documents without apiVersion/kind and {p.unknown_kinds} of other kinds; "
                    f"ran {outcome.result.rules_run} rules", err=True)
         for stage, secs in outcome.timings.items():
             click.echo(f"istio-vm-lint: {stage}: {secs * 1000:.1f} ms", err=True)
-    from .engine import all_rules
+    failed = bool(outcome.missing or outcome.result.internal_errors)
 
-    rctx = ReportContext(files=len(outcome.project.files), resources=len(outcome.project.resources),
-                         color=_use_color(no_color) and fmt == "text", rules=all_rules())
+    if write_baseline_path:
+        n = baseline_mod.write(write_baseline_path, findings, settings.root)
+        click.echo(f"istio-vm-lint: wrote {n} finding(s) to baseline {write_baseline_path}", err=True)
+        return EXIT_ERROR if failed else EXIT_OK
+    bpath = baseline_path or settings.baseline
+    if bpath:
+        base = baseline_mod.load(bpath)
+        reported = None
+        if report_only is not None:
+            reported = {root_relative(src.path, settings.root) for src in p.files if src.report}
+        filtered = baseline_mod.apply(findings, base, settings.root, reported)
+        findings = filtered.kept
+        if not quiet and (filtered.hidden or filtered.stale):
+            stale = (f"; {filtered.stale} baseline entr{'y' if filtered.stale == 1 else 'ies'} matched nothing "
+                     f"(fixed? refresh with --write-baseline {bpath})") if filtered.stale else ""
+            click.echo(f"istio-vm-lint: baseline {bpath} hid {filtered.hidden} known finding(s){stale}", err=True)
+
+    rctx = ReportContext(files=sum(1 for src in p.files if src.report), resources=len(p.resources),
+                         color=_use_color(no_color) and fmt == "text", rules=all_rules(), root=settings.root,
+                         internal_errors=outcome.result.internal_errors)
     out = renderer(fmt)(findings, rctx)
     sys.stdout.write(out)
+    sys.stdout.flush()
+    if fmt == "github":
+        note = overflow_message(findings)
+        if note:
+            click.echo(f"istio-vm-lint: {note}", err=True)
     if fmt == "text" and not quiet:
         from .report.text_format import render_summary
 
         click.echo(render_summary(findings, rctx).rstrip("\n"), err=True)
-    if outcome.missing or outcome.result.internal_errors:
+        if outcome.result.suppressed:
+            click.echo(f"({outcome.result.suppressed} finding(s) suppressed by comments, annotations or "
+                       "per-file-ignores)", err=True)
+    if failed:
         return EXIT_ERROR
     if exit_zero:
         return EXIT_OK
     return EXIT_FINDINGS if fails(findings, settings.fail_on) else EXIT_OK
+
+
+PROGRESS_MIN_FILES = 300
+
+
+class Progress:
+    """A one-line progress display on stderr for large runs, at a terminal only.
+
+    A background thread redraws it so the load stage (which has no hook) still shows that
+    something is happening; the rules stage reports through ``engine.progress_hook``.
+    Nothing is drawn when stderr is not a TTY, so CI logs and captured output stay clean.
+    """
+
+    def __init__(self, files: int, enabled: bool = True) -> None:
+        self.files = files
+        self.enabled = enabled and sys.stderr.isatty() and not os.environ.get("ISTIO_VM_LINT_NO_PROGRESS")
+        self.done = self.total = 0
+        self._stop: Any = None
+        self._thread: Any = None
+
+    def _hook(self, done: int, total: int) -> None:
+        self.done, self.total = done, total
+
+    def _draw(self, elapsed: float) -> None:
+        if self.total:
+            width = 24
+            filled = int(width * self.done / max(1, self.total))
+            line = f"istio-vm-lint: [{'#' * filled}{'.' * (width - filled)}] rules {self.done}/{self.total}"
+        else:
+            line = f"istio-vm-lint: loading {self.files} files… {elapsed:.0f}s"
+        sys.stderr.write("\r" + line + "\033[K")
+        sys.stderr.flush()
+
+    def __enter__(self) -> "Progress":
+        if not self.enabled:
+            return self
+        import threading
+        import time
+
+        from . import engine
+
+        engine.progress_hook = self._hook
+        self._stop = threading.Event()
+        start = time.monotonic()
+
+        def loop() -> None:
+            while not self._stop.wait(0.1):
+                self._draw(time.monotonic() - start)
+
+        self._thread = threading.Thread(target=loop, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if not self.enabled:
+            return
+        from . import engine
+
+        engine.progress_hook = None
+        self._stop.set()
+        self._thread.join()
+        sys.stderr.write("\r\033[K")
+        sys.stderr.flush()
 
 
 @main.command("rules")
@@ -186,20 +349,12 @@ def rules_cmd(fmt: str) -> None:
 
 
 def explain_text(code: str) -> Optional[str]:
+    """The long help of a rule (the same text as SARIF ``help.text``), or None."""
     from .engine import all_rules
+    from .report import rule_help_text
 
     r = all_rules().get(code.upper())
-    if r is None:
-        return None
-    parts = [f"{r.code} {r.name} [{r.severity}]", "", "## What it does", r.summary, "",
-             "## Why is this bad?", r.rationale, "", "## Example", r.bad, "", "## Use instead", r.good]
-    if r.inputs:
-        parts += ["", "## Reads", ", ".join(r.inputs)]
-    if r.equivalents:
-        parts += ["", "## Equivalent checks", ", ".join(r.equivalents)]
-    if r.references:
-        parts += ["", "## References", *r.references]
-    return "\n".join(parts) + "\n"
+    return None if r is None else rule_help_text(r)
 
 
 @main.command("explain")
@@ -211,6 +366,56 @@ def explain(code: str) -> None:
         click.echo(f"istio-vm-lint: unknown rule code {code!r}; see `istio-vm-lint rules`", err=True)
         sys.exit(EXIT_ERROR)
     click.echo(text, nl=False)
+
+
+@main.command("graph")
+@click.argument("paths", nargs=-1, type=str)
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot", "json"]), default="mermaid",
+              show_default=True, help="Graph format.")
+@click.option("--focus", default=None,
+              help="Only the part of the graph connected to this host or KIND/NAMESPACE/NAME.")
+@click.option("--exclude", multiple=True, help="Glob of paths to skip (repeatable).")
+@click.option("--root", default=None, help="Repository root (default: the git root), for the config file.")
+@click.option("--config", "config_path", default=None, help="Config file.")
+@click.option("--isolated", is_flag=True, help="Ignore configuration files.")
+@click.option("--default-namespace", default=None, help="Namespace for resources without one.")
+@click.option("--cluster-domain", default=None, help="Kubernetes cluster domain.")
+@click.option("--debug", is_flag=True, hidden=True)
+def graph_cmd(paths: tuple[str, ...], fmt: str, focus: Optional[str], exclude: tuple[str, ...], root: Optional[str],
+              config_path: Optional[str], isolated: bool, default_namespace: Optional[str],
+              cluster_domain: Optional[str], debug: bool) -> None:
+    """Print the mesh graph (Gateway → VirtualService → ServiceEntry/Service → workloads)."""
+    try:
+        from .graph import export_graph
+    except ImportError as exc:
+        click.echo(f"istio-vm-lint: graph export is not available in this build ({exc})", err=True)
+        sys.exit(EXIT_ERROR)
+    try:
+        from .discover import discover
+        from .project import load_project
+        from .rule import Context
+
+        paths = paths or (".",)
+        root, config_path = find_root(paths, root, config_path, isolated)
+        settings = build_settings(config_path, isolated, root, exclude=exclude, default_namespace=default_namespace,
+                                  cluster_domain=cluster_domain)
+        settings.root = root or os.getcwd()
+        files, missing = discover(paths, settings.exclude)
+        for m in missing:
+            click.echo(f"istio-vm-lint: no such file or directory: {m}", err=True)
+        if missing:
+            sys.exit(EXIT_ERROR)
+        project = load_project(files, settings.default_namespace)
+        out = export_graph(Context(project, settings).graph, fmt, focus)
+    except ConfigError as exc:
+        click.echo(f"istio-vm-lint: configuration error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    except Exception as exc:
+        if debug or os.environ.get("ISTIO_VM_LINT_DEBUG"):
+            raise
+        click.echo(f"istio-vm-lint: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", err=True)
+        sys.exit(EXIT_ERROR)
+    sys.stdout.write(out)
 
 
 if __name__ == "__main__":  # pragma: no cover

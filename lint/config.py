@@ -1,17 +1,28 @@
 """Settings for one run: defaults, then the config file, then CLI flags.
 
 The config file is ``.istio-vm-lint.toml`` or ``[tool.istio-vm-lint]`` in ``pyproject.toml``
-at the repository root (see README, "Configuration").  Bad config is a usage error (exit 2)
-whose message names the key.
+at the repository root (see ``docs/ecosystem.md``, "Configuration reference").  GitOps
+repositories usually have no ``pyproject.toml``, which is why the dotfile exists and wins.
+Bad config is a usage error (exit 2) whose message names the file and the key, because a
+typo silently ignored would make CI pass for the wrong reason.
 """
 
 from __future__ import annotations
 
+import difflib
+import os
+import re
 from dataclasses import dataclass, field, fields
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
 from . import defaults
 from .findings import SEVERITIES
+
+CONFIG_FILES = (".istio-vm-lint.toml", "pyproject.toml")
+PYPROJECT_TABLE = "istio-vm-lint"
+
+# "ALL", a family prefix ("IVL", "IVL1", "IVL10") or a full code ("IVL101").
+CODE_SELECTOR_RE = re.compile(r"^(ALL|IVL\d{0,3})$")
 
 
 class ConfigError(Exception):
@@ -31,37 +42,106 @@ class Settings:
     # Hosts and namespaces that exist outside this repository (declared, not guessed).
     external_hosts: tuple[str, ...] = ()
     external_namespaces: tuple[str, ...] = ()
+    # glob (relative to the root) -> code selectors that are ignored in matching files.
     per_file_ignores: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # code selector -> severity; the longest matching selector wins.
     severity: dict[str, str] = field(default_factory=dict)
     warn_unused_suppressions: bool = False
+    # Baseline file (relative to the root when read from a config file).
+    baseline: Optional[str] = None
+    # Not a config key: the repository root, set by the CLI.  Fingerprints, baselines,
+    # per-file-ignores and SARIF/GitHub paths are relative to it so that they do not depend
+    # on the directory the linter was started from.
+    root: Optional[str] = None
 
 
-_LIST_KEYS = {"select", "ignore", "extend_select", "exclude", "external_hosts", "external_namespaces"}
-_STR_KEYS = {"fail_on", "default_namespace", "cluster_domain", "root_namespace"}
+# Keys a config file may not set (runtime-only fields).
+_RUNTIME_ONLY = {"root"}
+_CODE_LIST_KEYS = {"select", "ignore", "extend_select"}
+_LIST_KEYS = _CODE_LIST_KEYS | {"exclude", "external_hosts", "external_namespaces"}
+_STR_KEYS = {"fail_on", "default_namespace", "cluster_domain", "root_namespace", "baseline"}
 
 
-def codes(value: str | list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
-    """Parse ``IVL1,IVL203`` or a list into normalised code prefixes."""
+def config_keys() -> list[str]:
+    """Every key a config file accepts, spelt as in the file (kebab-case)."""
+    return [f.name.replace("_", "-") for f in fields(Settings) if f.name not in _RUNTIME_ONLY]
+
+
+def codes(value: str | list[str] | tuple[str, ...] | None, key: str = "select", origin: str = "") -> tuple[str, ...]:
+    """Parse ``IVL1,IVL203`` or a list into normalised code selectors.
+
+    Raises :class:`ConfigError` naming ``key`` for anything that is not ``ALL`` or an
+    ``IVL`` prefix: ``--ignore IVL-101`` must not silently select nothing.
+    """
     if value is None:
         return ()
-    items = value.split(",") if isinstance(value, str) else list(value)
-    return tuple(s.strip().upper() for s in items if s and s.strip())
+    items = value.split(",") if isinstance(value, str) else [p for v in value for p in str(v).split(",")]
+    out = tuple(s.strip().upper() for s in items if s and s.strip())
+    for c in out:
+        if not CODE_SELECTOR_RE.match(c):
+            where = f"{origin}: " if origin else ""
+            raise ConfigError(f"{where}'{key.replace('_', '-')}': '{c}' is not a rule code or prefix "
+                              "(expected ALL, IVL, IVL1, IVL10 or IVL101)")
+    return out
+
+
+def match_length(code: str, selectors: Iterable[str]) -> int:
+    """Specificity of the best selector matching ``code``: 0 none, 1 ``ALL``, else len+1."""
+    best = 0
+    for p in selectors:
+        if p == "ALL":
+            best = max(best, 1)
+        elif code.startswith(p):
+            best = max(best, len(p) + 1)
+    return best
+
+
+def severity_for(code: str, overrides: dict[str, str]) -> Optional[str]:
+    """The configured severity for ``code`` (longest matching selector), or None."""
+    best, sev = 0, None
+    for sel, value in overrides.items():
+        n = match_length(code, (sel,))
+        if n > best:
+            best, sev = n, value
+    return sev
+
+
+def root_relative(path: str, root: Optional[str]) -> str:
+    """``path`` (as displayed) relative to ``root`` with ``/`` separators, when inside it.
+
+    Used for everything that must not depend on the working directory: fingerprints,
+    baseline entries, per-file-ignores, SARIF URIs and GitHub annotation paths.
+    """
+    if root and not path.startswith("<"):
+        try:
+            rel = os.path.relpath(os.path.abspath(path), os.path.abspath(root))
+        except ValueError:  # another drive (Windows)
+            rel = path
+        if not (rel == os.pardir or rel.startswith(os.pardir + os.sep)):
+            path = rel
+    return path.replace(os.sep, "/")
+
+
+def _unknown_key(raw_key: str, origin: str) -> ConfigError:
+    hint = difflib.get_close_matches(raw_key.replace("_", "-"), config_keys(), n=1)
+    extra = f" (did you mean '{hint[0]}'?)" if hint else f" (known keys: {', '.join(config_keys())})"
+    return ConfigError(f"{origin}: unknown key '{raw_key}'{extra}")
 
 
 def settings_from_mapping(data: dict[str, Any], origin: str) -> dict[str, Any]:
     """Validate a ``[tool.istio-vm-lint]`` table and return Settings keyword arguments."""
-    known = {f.name for f in fields(Settings)}
+    known = {f.name for f in fields(Settings)} - _RUNTIME_ONLY
     out: dict[str, Any] = {}
     for raw_key, value in data.items():
         key = raw_key.replace("-", "_")
         if key not in known:
-            raise ConfigError(f"{origin}: unknown key '{raw_key}'")
+            raise _unknown_key(raw_key, origin)
         if key in _LIST_KEYS:
             if isinstance(value, str):
                 value = [value]
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"{origin}: '{raw_key}' must be a list of strings")
-            out[key] = codes(value) if key in ("select", "ignore", "extend_select") else tuple(value)
+            out[key] = codes(value, key, origin) if key in _CODE_LIST_KEYS else tuple(value)
         elif key in _STR_KEYS:
             if not isinstance(value, str) or not value:
                 raise ConfigError(f"{origin}: '{raw_key}' must be a non-empty string")
@@ -69,25 +149,37 @@ def settings_from_mapping(data: dict[str, Any], origin: str) -> dict[str, Any]:
                 raise ConfigError(f"{origin}: 'fail-on' must be one of {', '.join(SEVERITIES)}, not '{value}'")
             out[key] = value
         elif key == "per_file_ignores":
-            if not isinstance(value, dict) or not all(
-                    isinstance(v, (list, str)) for v in value.values()):
-                raise ConfigError(f"{origin}: 'per-file-ignores' must map globs to lists of codes")
-            out[key] = {str(k): codes(v) for k, v in value.items()}
+            if not isinstance(value, dict):
+                raise ConfigError(f"{origin}: 'per-file-ignores' must be a table mapping globs to lists of codes")
+            pfi: dict[str, tuple[str, ...]] = {}
+            for glob, sel in value.items():
+                if not isinstance(sel, (list, str)) or (isinstance(sel, list)
+                                                       and not all(isinstance(s, str) for s in sel)):
+                    raise ConfigError(f"{origin}: 'per-file-ignores' entry '{glob}' must be a list of codes")
+                pfi[str(glob)] = codes(sel, f"per-file-ignores.{glob}", origin)
+            out[key] = pfi
         elif key == "severity":
             if not isinstance(value, dict):
-                raise ConfigError(f"{origin}: 'severity' must map codes to severities")
-            for code, sev in value.items():
-                if sev not in SEVERITIES:
-                    raise ConfigError(f"{origin}: severity for '{code}' must be one of {', '.join(SEVERITIES)}")
-            out[key] = {str(k).upper(): v for k, v in value.items()}
+                raise ConfigError(f"{origin}: 'severity' must be a table mapping codes to severities")
+            sev: dict[str, str] = {}
+            for code, level in value.items():
+                (sel,) = codes([str(code)], f"severity.{code}", origin) or ("",)
+                if level not in SEVERITIES:
+                    raise ConfigError(f"{origin}: 'severity.{code}' must be one of {', '.join(SEVERITIES)}, "
+                                      f"not {level!r}")
+                sev[sel] = level
+            out[key] = sev
         elif key == "warn_unused_suppressions":
             if not isinstance(value, bool):
                 raise ConfigError(f"{origin}: '{raw_key}' must be true or false")
             out[key] = value
+    if "baseline" in out and not os.path.isabs(out["baseline"]):
+        out["baseline"] = os.path.join(os.path.dirname(os.path.abspath(origin)), out["baseline"])
     return out
 
 
 def load_config_file(path: str) -> dict[str, Any]:
+    """Read and validate one config file; a ``pyproject.toml`` contributes its tool table."""
     try:
         import tomllib  # type: ignore[import-not-found]
     except ModuleNotFoundError:  # pragma: no cover - Python 3.10
@@ -99,25 +191,38 @@ def load_config_file(path: str) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    if path.endswith("pyproject.toml"):
-        doc = doc.get("tool", {}).get("istio-vm-lint", {})
-    if not isinstance(doc, dict):
-        raise ConfigError(f"{path}: expected a table")
+    if os.path.basename(path) == "pyproject.toml":
+        tool = doc.get("tool", {})
+        doc = tool.get(PYPROJECT_TABLE, {}) if isinstance(tool, dict) else {}
+        if not isinstance(doc, dict):
+            raise ConfigError(f"{path}: [tool.{PYPROJECT_TABLE}] must be a table")
     return settings_from_mapping(doc, path)
 
 
 def find_config(root: str) -> Optional[str]:
-    import os
-
-    dotfile = os.path.join(root, ".istio-vm-lint.toml")
+    """``.istio-vm-lint.toml`` in ``root``, else a ``pyproject.toml`` there that has our table."""
+    dotfile = os.path.join(root, CONFIG_FILES[0])
     if os.path.isfile(dotfile):
         return dotfile
-    pyproject = os.path.join(root, "pyproject.toml")
+    pyproject = os.path.join(root, CONFIG_FILES[1])
     if os.path.isfile(pyproject):
         try:
             with open(pyproject, "rb") as fh:
-                if b"istio-vm-lint" in fh.read():
+                if f"tool.{PYPROJECT_TABLE}".encode() in fh.read():
                     return pyproject
         except OSError:
             return None
     return None
+
+
+def find_config_upwards(start: str) -> Optional[str]:
+    """The nearest config file in ``start`` or a parent (used when there is no git root)."""
+    d = os.path.abspath(start if os.path.isdir(start) else os.path.dirname(start) or ".")
+    while True:
+        found = find_config(d)
+        if found:
+            return found
+        parent = os.path.dirname(d)
+        if parent == d:
+            return None
+        d = parent

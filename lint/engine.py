@@ -3,6 +3,11 @@
 Selection follows ruff: ``select``/``ignore`` take codes or prefixes and the more specific
 entry wins (ties go to ignore).  A rule that raises becomes one ``IVL000`` finding naming
 the rule and the resource it was on; the other rules still run and the run exits 2.
+
+After the rules, per-file-ignores and suppressions (``lint/suppress.py``) are applied here,
+in one place, so rules stay unaware of them and unused suppressions can be reported
+(IVL009).  Baselines are applied later by the CLI, because only it knows which files the run
+reports on.
 """
 
 from __future__ import annotations
@@ -12,9 +17,9 @@ import importlib
 import pkgutil
 import traceback
 from dataclasses import dataclass, field
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
-from .config import Settings
+from .config import Settings, match_length, root_relative, severity_for
 from .findings import Finding, Location, Problem, Related, ResourceRef, format_path, SEVERITY_RANK
 from .project import Project
 from .rule import Context, Rule, declared_rules
@@ -40,15 +45,12 @@ def all_rules() -> dict[str, Rule]:
     return _RULES
 
 
-def _matches(code: str, prefixes: Iterable[str]) -> int:
-    """Length of the longest matching prefix (0 = none).  ``ALL`` matches with length 0.5."""
-    best = 0
-    for p in prefixes:
-        if p == "ALL":
-            best = max(best, 1)
-        elif code.startswith(p):
-            best = max(best, len(p) + 1)
-    return best
+_matches = match_length  # specificity of the best matching selector (0 = none)
+
+# Called as (done, total) while rules run; set by the CLI for its progress bar.  A module
+# hook rather than a parameter because the runner, which calls run_rules, must not need to
+# know about terminals.
+progress_hook: Optional[Callable[[int, int], None]] = None
 
 
 def is_selected(code: str, settings: Settings) -> bool:
@@ -63,6 +65,7 @@ class RunResult:
     findings: list[Finding] = field(default_factory=list)
     internal_errors: int = 0
     rules_run: int = 0
+    suppressed: int = 0  # hidden by per-file-ignores, comments or annotations
 
 
 INTERNAL = Rule("IVL000", "internal-error", "error", "", "", "", "", lambda ctx: ())
@@ -74,7 +77,10 @@ def run_rules(project: Project, settings: Settings, rules: Optional[dict[str, Ru
     ctx = ctx or Context(project, settings)
     present = project.kinds_present
     result = RunResult()
-    for code, r in rules.items():
+    total = len(rules)
+    for done, (code, r) in enumerate(rules.items()):
+        if progress_hook is not None:
+            progress_hook(done, total)
         if code == "IVL000" or not is_selected(code, settings):
             continue
         if r.inputs and not present.intersection(r.inputs):
@@ -99,8 +105,41 @@ def run_rules(project: Project, settings: Settings, rules: Optional[dict[str, Ru
             f = make_finding(project, settings, rules.get(p.code or code, r) if p.code != "IVL000" else INTERNAL, p)
             if f is not None:
                 result.findings.append(f)
+    if progress_hook is not None:
+        progress_hook(total, total)
+    _suppress(project, settings, rules, result)
     result.findings.sort(key=lambda f: f.sort_key)
     return result
+
+
+UNUSED_SUPPRESSION = "IVL009"
+
+
+def wants_unused_check(settings: Settings) -> bool:
+    """IVL009 runs when ``warn-unused-suppressions`` is on or the code is selected by name."""
+    if not is_selected(UNUSED_SUPPRESSION, settings):
+        return False
+    return settings.warn_unused_suppressions or UNUSED_SUPPRESSION in settings.select + settings.extend_select
+
+
+def _suppress(project: Project, settings: Settings, rules: dict[str, Rule], result: RunResult) -> None:
+    from . import suppress
+
+    applied = suppress.apply(result.findings, project, settings, rules)
+    result.findings = applied.kept
+    result.suppressed = applied.suppressed
+    if not wants_unused_check(settings):
+        return
+    r = rules.get(UNUSED_SUPPRESSION)
+    if r is None:
+        return
+    for d, message in suppress.unused(applied.directives, rules, lambda c: is_selected(c, settings)):
+        loc = suppress.unused_location(d)
+        sev = severity_for(UNUSED_SUPPRESSION, settings.severity) or r.severity
+        fp_src = "|".join([UNUSED_SUPPRESSION, root_relative(loc.file, settings.root), d.scope,
+                           str(d.resource or ""), ",".join(d.codes), message])
+        result.findings.append(Finding(UNUSED_SUPPRESSION, r.name, sev, message, loc, d.resource, "", [],
+                                       hashlib.sha1(fp_src.encode()).hexdigest()[:16]))
 
 
 def make_finding(project: Project, settings: Settings, r: Rule, p: Problem) -> Optional[Finding]:
@@ -116,17 +155,30 @@ def make_finding(project: Project, settings: Settings, r: Rule, p: Problem) -> O
         loc = Location("<unknown>", 1, 1)
     if res is not None and not res.source.report:
         return None
-    severity = settings.severity.get(code) or p.severity or r.severity
+    severity = severity_for(code, settings.severity) or p.severity or r.severity
     related = []
     for other, path in p.related:
         related.append(Related(project.location(other, path), other.ref))
     ref: Optional[ResourceRef] = res.ref if res is not None else None
     field_path = format_path(p.path)
-    fp_src = "|".join([code, str(ref) if ref else loc.file, field_path,
-                       ";".join(sorted(str(r.resource) for r in related))])
-    fingerprint = hashlib.sha1(fp_src.encode()).hexdigest()[:16]
+    fingerprint = fingerprint_of(code, ref, loc.file, field_path, related, settings.root)
     return Finding(code, r.name if code != "IVL000" else "internal-error", severity, p.message,
                    loc, ref, field_path, related, fingerprint)
+
+
+def fingerprint_of(code: str, ref: Optional[ResourceRef], file: str, field_path: str,
+                   related: Iterable[Related], root: Optional[str]) -> str:
+    """Stable identity of a finding: rule, resource (or root-relative file when there is no
+    resource), field path and the resources at the other end of the edge.
+
+    No line numbers and no message (messages may quote line numbers), so an edit elsewhere in
+    the file or a reformat keeps the fingerprint; the path is made root-relative so a run
+    from a subdirectory produces the same key as one from the root.
+    """
+    ident = f"{ref.kind}/{ref.namespace}/{ref.name}" if ref else root_relative(file, root)
+    others = sorted({f"{r.resource.kind}/{r.resource.namespace}/{r.resource.name}" for r in related if r.resource})
+    src = "|".join(["v1", code, ident, field_path, ";".join(others)])
+    return hashlib.sha1(src.encode()).hexdigest()[:16]
 
 
 def fails(findings: Iterable[Finding], fail_on: str) -> bool:

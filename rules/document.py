@@ -137,3 +137,32 @@ def unsupported_api_version(ctx: Context) -> Iterator[Problem]:
 )
 def missing_name(ctx: Context) -> Iterator[Problem]:
     return _from_load(ctx, "IVL004")
+
+
+@rule(
+    code="IVL009", name="unused-suppression", severity="info",
+    summary="A suppression comment or annotation hides no finding.",
+    rationale="""
+    A suppression that no longer hides anything (the problem was fixed, the code is
+    mistyped, or the comment sits on the wrong line) is noise, and worse, it will silently
+    hide a *future* finding of that code at that place. Like ruff's RUF100, this check is off
+    by default: enable it with `warn-unused-suppressions = true` in the configuration or
+    `--extend-select IVL009`. Only suppressions in reported files and of selected rules are
+    checked; istioctl's `galley.istio.io/analyze-suppress` annotation is never reported. The
+    engine emits this finding after the other rules ran (`lint/suppress.py`).
+    """,
+    bad="""
+    apiVersion: v1
+    kind: ServiceAccount
+    metadata:
+      name: whoami  # istio-vm-lint: disable=IVL004 -- nothing to hide here
+    """,
+    good="""
+    apiVersion: v1
+    kind: ServiceAccount
+    metadata:
+      name: whoami
+    """,
+)
+def unused_suppression(ctx: Context) -> Iterator[Problem]:
+    return iter(())  # emitted by the engine once suppressions have been applied

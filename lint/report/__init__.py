@@ -4,7 +4,7 @@ only to the string they return (the CLI prints it to stdout), so stdout stays pa
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from ..findings import Finding
 
@@ -18,6 +18,10 @@ class ReportContext:
     color: bool = False
     rules: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    # Repository root: SARIF URIs and GitHub annotation paths are relative to it, because
+    # code scanning matches alerts across runs by path and the checkout dir varies.
+    root: Optional[str] = None
+    internal_errors: int = 0
 
 
 def summary(findings: list[Finding], ctx: ReportContext) -> dict[str, Any]:
@@ -35,3 +39,30 @@ def renderer(fmt: str) -> Callable[[list[Finding], ReportContext], str]:
 
     module = importlib.import_module(f"{__name__}.{fmt}_format")
     return module.render  # type: ignore[no-any-return]
+
+
+def rule_help_text(r: Any) -> str:
+    """Long help of a rule as plain text (``explain``, SARIF ``help.text``)."""
+    parts = [f"{r.code} {r.name} [{r.severity}]", "", "## What it does", r.summary, "",
+             "## Why is this bad?", r.rationale, "", "## Example", r.bad, "", "## Use instead", r.good]
+    if r.inputs:
+        parts += ["", "## Reads", ", ".join(r.inputs)]
+    if r.equivalents:
+        parts += ["", "## Equivalent checks", ", ".join(r.equivalents)]
+    if r.references:
+        parts += ["", "## References", *r.references]
+    return "\n".join(parts) + "\n"
+
+
+def rule_help_markdown(r: Any, heading: str = "##") -> str:
+    """Long help of a rule as Markdown (SARIF ``help.markdown`` and ``docs/rules.md``)."""
+    h = heading
+    parts = [f"{h} What it does", "", r.summary, "", f"{h} Why is this bad?", "", r.rationale, "",
+             f"{h} Example", "", "```yaml", r.bad, "```", "", f"{h} Use instead", "", "```yaml", r.good, "```"]
+    if r.inputs:
+        parts += ["", f"{h} Reads", "", ", ".join(f"`{k}`" for k in r.inputs)]
+    if r.equivalents:
+        parts += ["", f"{h} Equivalent checks", "", ", ".join(f"`{e}`" for e in r.equivalents)]
+    if r.references:
+        parts += ["", f"{h} References", ""] + [f"- {ref}" for ref in r.references]
+    return "\n".join(parts) + "\n"

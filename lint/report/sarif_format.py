@@ -1,0 +1,120 @@
+"""SARIF 2.1.0 for GitHub code scanning and other SARIF viewers.
+
+Follows ``peers-and-ux.md`` §3.2: every rule carries short/full descriptions and help
+(GitHub rule GH2012), every result has a relative URI and a 1-based start line/column
+(GH1001/GH1003/GH1005), the other end of a broken edge goes to ``relatedLocations`` (one
+``location`` per result, as the spec intends), and ``partialFingerprints`` carry the
+line-independent :attr:`Finding.fingerprint` so alerts do not reopen when lines shift.
+Validated against the OASIS schema in ``tests/data/sarif-schema-2.1.0.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from typing import Any, Optional
+from urllib.parse import quote
+
+from .. import __version__
+from ..config import root_relative
+from ..findings import Finding, Location
+from . import ReportContext, rule_help_markdown, rule_help_text
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+FINGERPRINT_KEY = "istioVmLint/v1"
+SRCROOT = "%SRCROOT%"
+LEVELS = {"error": "error", "warning": "warning", "info": "note"}
+
+
+def _uri(path: str, root: Optional[str]) -> tuple[str, bool]:
+    """A relative, percent-encoded URI, and whether it is relative to the root."""
+    rel = root_relative(path, root)
+    under_root = root is not None and not os.path.isabs(rel) and not rel.startswith("<")
+    return quote(rel, safe="/"), under_root
+
+
+def _physical(loc: Location, root: Optional[str]) -> dict[str, Any]:
+    uri, under_root = _uri(loc.file, root)
+    art: dict[str, Any] = {"uri": uri}
+    if under_root:
+        art["uriBaseId"] = SRCROOT
+    return {"artifactLocation": art,
+            "region": {"startLine": max(1, loc.line), "startColumn": max(1, loc.column)}}
+
+
+def _rule_descriptor(r: Any) -> dict[str, Any]:
+    tags = ["istio"]
+    if r.family:
+        tags.append(r.family)
+    desc: dict[str, Any] = {
+        "id": r.code,
+        "name": r.name,
+        "shortDescription": {"text": r.summary or r.name},
+        "fullDescription": {"text": r.rationale or r.summary or r.name},
+        "help": {"text": rule_help_text(r), "markdown": rule_help_markdown(r, "###")},
+        "defaultConfiguration": {"level": LEVELS.get(r.severity, "warning")},
+        "properties": {"tags": tags},
+    }
+    if r.equivalents:
+        desc["properties"]["equivalents"] = list(r.equivalents)
+    return desc
+
+
+def render(findings: list[Finding], ctx: ReportContext) -> str:
+    rules = dict(ctx.rules)
+    # Findings of codes without metadata (should not happen) still get a minimal descriptor.
+    descriptors = [_rule_descriptor(r) for r in rules.values()]
+    index = {d["id"]: i for i, d in enumerate(descriptors)}
+    for f in findings:
+        if f.code not in index:
+            index[f.code] = len(descriptors)
+            descriptors.append({"id": f.code, "name": f.rule, "shortDescription": {"text": f.rule},
+                                "fullDescription": {"text": f.rule}, "help": {"text": f.rule}})
+    seen: Counter[str] = Counter()
+    results = []
+    for f in findings:
+        seen[f.fingerprint] += 1
+        # Unique per run: GitHub treats equal fingerprints in one upload as one alert.
+        fp = f.fingerprint if seen[f.fingerprint] == 1 else f"{f.fingerprint}:{seen[f.fingerprint]}"
+        location: dict[str, Any] = {"physicalLocation": _physical(f.location, ctx.root)}
+        if f.resource is not None:
+            location["logicalLocations"] = [{
+                "name": f.resource.name,
+                "fullyQualifiedName": f"{f.resource.kind}/{f.resource.namespace}/{f.resource.name}",
+                "kind": "resource",
+            }]
+        result: dict[str, Any] = {
+            "ruleId": f.code,
+            "ruleIndex": index[f.code],
+            "level": LEVELS.get(f.severity, "warning"),
+            "message": {"text": f.message},
+            "locations": [location],
+            "partialFingerprints": {FINGERPRINT_KEY: fp},
+        }
+        if f.related:
+            result["relatedLocations"] = [
+                {"id": i, "physicalLocation": _physical(rel.location, ctx.root),
+                 "message": {"text": str(rel.resource) if rel.resource else rel.message or "related"}}
+                for i, rel in enumerate(f.related, 1)]
+        props: dict[str, Any] = {}
+        if f.field:
+            props["field"] = f.field
+        if f.resource is not None:
+            props["resource"] = f.resource.as_dict()
+        if props:
+            result["properties"] = props
+        results.append(result)
+    run: dict[str, Any] = {
+        "tool": {"driver": {"name": "istio-vm-lint", "version": __version__, "rules": descriptors}},
+        "results": results,
+        "columnKind": "unicodeCodePoints",
+        "invocations": [{"executionSuccessful": ctx.internal_errors == 0}],
+    }
+    if ctx.root:
+        root_uri = "file://" + quote(os.path.abspath(ctx.root).replace(os.sep, "/").rstrip("/") + "/", safe="/:")
+        if not root_uri.startswith("file:///"):  # Windows drive letters
+            root_uri = "file:///" + root_uri[len("file://"):]
+        run["originalUriBaseIds"] = {SRCROOT: {"uri": root_uri}}
+    doc = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,290 @@
+"""Suppressions: comment directives, resource annotations and ``per-file-ignores``.
+
+Applied by the engine *after* findings are made, so rules never need to know about them and
+the unused-suppression check (IVL009) can tell which directives did something.
+
+Comment directives are read from the raw file text because the YAML loader drops comments
+(``SourceFile.raw``).  Forms (codes are codes or prefixes; none means every code)::
+
+    key: value  # istio-vm-lint: disable=IVL101,IVL2 -- reason     (this line)
+    # istio-vm-lint: disable=IVL101 -- reason                       (the next content line)
+    key: value
+
+    # istio-vm-lint: disable=IVL101      <- before the first content line of a document,
+    apiVersion: networking.istio.io/v1      on its ``---`` line, or trailing on its first
+    ...                                     content line: the whole document
+    # istio-vm-lint: disable-file=IVL5   <- anywhere: the whole file
+
+Annotations (they survive Kustomize/Helm round-trips that lose comments)::
+
+    metadata:
+      annotations:
+        istio-vm-lint.io/ignore: "IVL101,IVL203"
+        galley.istio.io/analyze-suppress: "IST0101"   # istioctl's; applies to rules whose
+                                                      # ``equivalents`` name that IST code
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterable, Optional
+
+from .config import match_length, root_relative
+from .discover import excluded
+from .findings import Finding, Location, ResourceRef
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .config import Settings
+    from .project import Project
+    from .rule import Rule
+
+ANNOTATION = "istio-vm-lint.io/ignore"
+ISTIO_ANNOTATION = "galley.istio.io/analyze-suppress"
+MARKER = b"istio-vm-lint:"
+
+# A YAML comment starts at '#' preceded by whitespace or the line start.
+_DIRECTIVE_RE = re.compile(
+    r"(?:^|\s)#\s*istio-vm-lint:\s*(?P<kind>disable-file|disable)\b"
+    r"(?:\s*=\s*(?P<codes>[A-Za-z0-9_*]+(?:\s*,\s*[A-Za-z0-9_*]+)*))?"
+    r"\s*(?:--\s*(?P<reason>.*?))?\s*$")
+_DOC_MARKER_RE = re.compile(r"^(---|\.\.\.)(\s|$)")
+
+
+@dataclass
+class Directive:
+    """One suppression and what it covers.  ``codes`` empty = every code."""
+
+    file: str  # display path of the file it is in
+    line: int  # where the directive itself is (for IVL009)
+    column: int
+    codes: tuple[str, ...]
+    scope: str  # "line" | "document" | "file" | "resource"
+    first: int = 0  # covered line range (line/document scope), inclusive
+    last: int = 0
+    resource: Optional[ResourceRef] = None  # "resource" scope
+    istio: bool = False  # galley annotation: codes are IST codes
+    reason: str = ""
+    used: set[str] = field(default_factory=set)  # codes that hid something ("*" when codes empty)
+
+    def covers(self, f: Finding) -> bool:
+        if f.location.file != self.file:
+            return False
+        if self.scope == "file":
+            return True
+        if self.scope == "resource":
+            return f.resource == self.resource
+        return self.first <= f.location.line <= self.last
+
+    def matching_code(self, f: Finding, rules: dict[str, "Rule"]) -> Optional[str]:
+        """The entry of ``codes`` that matches ``f`` (``*`` when all codes), else None."""
+        if not self.codes:
+            return "*"
+        if self.istio:
+            r = rules.get(f.code)
+            ist = {e.split(":", 1)[0] for e in (r.equivalents if r else ())}
+            for c in self.codes:
+                if c == "*" or c in ist:
+                    return c
+            return None
+        best, hit = 0, None
+        for c in self.codes:
+            n = match_length(f.code, (c,)) if c != "*" else 1
+            if n > best:
+                best, hit = n, c
+        return hit
+
+
+def _split_codes(value: str) -> tuple[str, ...]:
+    return tuple(c.strip().upper() for c in value.split(",") if c.strip())
+
+
+def parse_comments(path: str, raw: Optional[bytes]) -> list[Directive]:
+    """Every comment directive in one file, with the lines it covers."""
+    if not raw or MARKER not in raw:
+        return []
+    text = raw.decode("utf-8", "replace")
+    lines = text.splitlines()
+    docs = _document_ranges(lines)
+    doc_of: dict[int, tuple[int, int, int]] = {}
+    for d in docs:
+        for n in range(d[0], d[1] + 1):
+            doc_of[n] = d
+
+    out: list[Directive] = []
+    for i, line in enumerate(lines, 1):
+        if "istio-vm-lint:" not in line:
+            continue
+        m = _DIRECTIVE_RE.search(line)
+        if not m:
+            continue
+        hash_col = line.index("#", m.start()) + 1
+        before = line[:hash_col - 1].strip()
+        d = Directive(path, i, hash_col, _split_codes(m.group("codes") or ""), "line",
+                      reason=(m.group("reason") or "").strip())
+        first, last, content = doc_of.get(i, (1, len(lines), 0))
+        if m.group("kind") == "disable-file":
+            d.scope = "file"
+        elif (_DOC_MARKER_RE.match(before) or (not before and (content == 0 or i < content))
+              or (before and i == content)):
+            # On the '---' line, in the header before the first content line, or trailing on
+            # the first content line: the whole document.
+            d.scope, d.first, d.last = "document", first, last
+        elif before:
+            d.first = d.last = i
+        else:
+            # Alone on its line: the next line that is not blank or a comment, so several
+            # directives can be stacked above one line.
+            j = i + 1
+            while j <= len(lines) and (not lines[j - 1].strip() or lines[j - 1].lstrip().startswith("#")):
+                j += 1
+            d.first = d.last = j
+        out.append(d)
+    return out
+
+
+def _document_ranges(lines: list[str]) -> list[tuple[int, int, int]]:
+    """``(first line, last line, first content line or 0)`` per YAML document of a file.
+
+    Split at ``---``/``...`` lines; a segment with no content (a comment header above the
+    first ``---``) is merged into the document that follows, so a directive written there
+    covers that document.  A ``---`` at column 0 inside a block scalar is impossible in the
+    mapping documents we lint, so a text scan is enough.
+    """
+    segs: list[list[int]] = [[1, len(lines), 0]]
+    for i, line in enumerate(lines, 1):
+        if _DOC_MARKER_RE.match(line):
+            if i > segs[-1][0]:
+                segs[-1][1] = i - 1
+                segs.append([i, len(lines), 0])
+            continue
+        stripped = line.strip()
+        if not segs[-1][2] and stripped and not stripped.startswith(("#", "%")):
+            segs[-1][2] = i
+    merged: list[list[int]] = []
+    pending: Optional[int] = None
+    for seg in segs:
+        if seg[2] == 0 and seg is not segs[-1]:
+            pending = seg[0] if pending is None else pending
+            continue
+        if pending is not None:
+            seg = [pending, seg[1], seg[2]]
+            pending = None
+        merged.append(seg)
+    return [(a, b, c) for a, b, c in merged]
+
+
+def annotation_directives(project: "Project") -> list[Directive]:
+    """``istio-vm-lint.io/ignore`` and ``galley.istio.io/analyze-suppress`` on resources."""
+    out: list[Directive] = []
+    for res in project.resources:
+        ann = res.annotations
+        if not ann:
+            continue
+        for key, istio in ((ANNOTATION, False), (ISTIO_ANNOTATION, True)):
+            value = ann.get(key)
+            if value is None:
+                continue
+            loc = project.location(res, ("metadata", "annotations", key))
+            codes = _split_codes(value)
+            if not codes:
+                continue  # an empty value suppresses nothing rather than everything
+            out.append(Directive(res.source.path, loc.line, loc.column, codes, "resource",
+                                 resource=res.ref, istio=istio))
+    return out
+
+
+def collect(project: "Project") -> list[Directive]:
+    """All directives of the files that are reported on (context files cannot hide anything
+    that is reported, since their findings are not reported at all)."""
+    out: list[Directive] = []
+    for src in project.files:
+        if src.report:
+            out.extend(parse_comments(src.path, src.raw))
+    out.extend(d for d in annotation_directives(project) if _reported(project, d.file))
+    return out
+
+
+def _reported(project: "Project", path: str) -> bool:
+    return any(src.path == path and src.report for src in project.files)
+
+
+def per_file_ignored(f: Finding, settings: "Settings") -> bool:
+    """True when ``per-file-ignores`` has a glob matching the finding's file and code."""
+    if not settings.per_file_ignores:
+        return False
+    rel = root_relative(f.location.file, settings.root)
+    for glob, sels in settings.per_file_ignores.items():
+        if match_length(f.code, sels) and excluded(rel, (glob,)):
+            return True
+    return False
+
+
+@dataclass
+class Applied:
+    kept: list[Finding]
+    suppressed: int
+    directives: list[Directive]
+
+
+def apply(findings: Iterable[Finding], project: "Project", settings: "Settings",
+          rules: dict[str, "Rule"]) -> Applied:
+    """Drop findings hidden by per-file-ignores, comments or annotations; mark directives used."""
+    directives = collect(project)
+    by_file: dict[str, list[Directive]] = {}
+    for d in directives:
+        by_file.setdefault(d.file, []).append(d)
+    kept: list[Finding] = []
+    hidden = 0
+    for f in findings:
+        if f.code == "IVL000":  # a crash is never hidden
+            kept.append(f)
+            continue
+        if per_file_ignored(f, settings):
+            hidden += 1
+            continue
+        hit = False
+        for d in by_file.get(f.location.file, ()):
+            if d.covers(f):
+                c = d.matching_code(f, rules)
+                if c is not None:
+                    d.used.add(c)
+                    hit = True
+        if hit:
+            hidden += 1
+        else:
+            kept.append(f)
+    return Applied(kept, hidden, directives)
+
+
+def unused(directives: Iterable[Directive], rules: dict[str, "Rule"],
+           selected: "callable[[str], bool]") -> list[tuple[Directive, str]]:  # type: ignore[valid-type]
+    """``(directive, message)`` for each directive (or code in it) that hid nothing.
+
+    Codes of rules that were not selected are not reported: the directive may well be
+    needed when the full rule set runs.  istioctl's annotation is never reported — it is
+    mainly there for istioctl.
+    """
+    out: list[tuple[Directive, str]] = []
+    for d in directives:
+        if d.istio:
+            continue
+        where = {"line": "line", "document": "document", "file": "file",
+                 "resource": "resource"}[d.scope]
+        if not d.codes:
+            if not d.used:
+                out.append((d, f"suppression (all codes, {where} scope) hides no finding; remove it"))
+            continue
+        for c in d.codes:
+            if c in d.used:
+                continue
+            known = [code for code in rules if match_length(code, (c,))]
+            if not known:
+                out.append((d, f"suppression names '{c}', which is not a rule code or prefix"))
+            elif any(selected(code) for code in known):
+                out.append((d, f"suppression of {c} ({where} scope) hides no finding; remove it"))
+    return out
+
+
+def unused_location(d: Directive) -> Location:
+    return Location(d.file, d.line, d.column)
