@@ -280,7 +280,7 @@ class MeshGraph:
             ports = _int_ports(ep.ports)
             self._add_workload(Workload("WorkloadGroup", r, r.namespace, ep.labels, ports,
                                         set(ports.values()) if ports else None, "future", ep.locality, ep.network,
-                                        ep.service_account, "istio", ("metadata", "labels"),
+                                        ep.service_account, "istio", ("spec", "metadata", "labels"),
                                         ("spec", "template", "ports"), ep))
         for r in p.kinds("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"):
             assert isinstance(r, WorkloadController)

@@ -320,10 +320,16 @@ class WorkloadEntry(Resource):
 class WorkloadGroup(Resource):
     @cached_property
     def template(self) -> EndpointSpec:
-        ep = endpoint_from(self.spec.get("template"), ("spec", "template"), self.labels)
+        # Generated WorkloadEntries get spec.metadata.labels (not the WorkloadGroup's own
+        # metadata.labels), overlaying any template labels (istio-semantics.md §2.3).
+        ep = endpoint_from(self.spec.get("template"), ("spec", "template"), self.vm_labels)
         if not ep.service_account:
             ep.service_account = defaults.WG_SERVICE_ACCOUNT
         return ep
+
+    @cached_property
+    def vm_labels(self) -> dict[str, str]:
+        return str_map(as_map(self.spec.get("metadata")).get("labels"))
 
     @cached_property
     def probe(self) -> dict[str, Any]:
