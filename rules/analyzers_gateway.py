@@ -122,7 +122,7 @@ def gateway_port_not_exposed(ctx: Context) -> Iterator[Problem]:
       servers: [{port: {number: 81, name: tcp, protocol: TCP}, hosts: [foo.bar]}]
     """,
     inputs=("Gateway",),
-    equivalents=("IST0145",),
+    equivalents=("IST0145", "KIA0301"),
     references=("shared/reference/istio-analyzers.md §4.8",),
 )
 def conflicting_gateways(ctx: Context) -> Iterator[Problem]:

@@ -49,7 +49,7 @@ def _scopes(vs: VirtualService) -> set[str]:
     spec: {hosts: [ratings]}
     """,
     inputs=("VirtualService",),
-    equivalents=("IST0109",),
+    equivalents=("IST0109", "KIA1106"),
     references=("shared/reference/istio-analyzers.md §4.4",),
 )
 def conflicting_mesh_virtual_services(ctx: Context) -> Iterator[Problem]:
@@ -319,7 +319,7 @@ def _mesh_pa_mode(ctx: Context) -> Optional[tuple[PeerAuthentication, str]]:
     spec: {mtls: {mode: PERMISSIVE}}
     """,
     inputs=("DestinationRule",),
-    equivalents=("KIA0208",),
+    equivalents=("KIA0208", "KIA0207"),
     references=("shared/reference/kiali-validations.md §3.2",),
 )
 def tls_disabled_toward_strict(ctx: Context) -> Iterator[Problem]:
@@ -337,7 +337,10 @@ def tls_disabled_toward_strict(ctx: Context) -> Iterator[Problem]:
         if as_map(dr.traffic_policy.get("tls")).get("mode") != "DISABLE":
             continue
         host = resolve_host(dr.host, dr.namespace, domain)
-        if host.startswith("*"):
+        ns_wild = host.endswith(f".svc.{domain}") and host.startswith("*.") and host.count(".") == 3 + domain.count(".")
+        if ns_wild:
+            target_ns = host.split(".")[1]  # "*.<ns>.svc.<domain>": namespace-wide rule
+        elif host.startswith("*"):
             target_ns = None
         else:
             svcs = ctx.graph.lookup(host, None)

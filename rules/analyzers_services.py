@@ -35,7 +35,7 @@ from istio_vm_lint.rule import Context, rule
     spec: {hosts: [api.example.com], ports: [{number: 443, name: https, protocol: HTTPS}]}
     """,
     inputs=("ServiceEntry",),
-    equivalents=("IST0177",),
+    equivalents=("IST0177", "KIA1212"),
     references=("shared/reference/istio-analyzers.md §4.11",),
 )
 def conflicting_protocols(ctx: Context) -> Iterator[Problem]:
@@ -156,7 +156,7 @@ def _skip_service(svc: Service) -> bool:
       ports: [{name: http-web, port: 80}]
     """,
     inputs=("Service",),
-    equivalents=("IST0118",),
+    equivalents=("IST0118", "KIA0601", "KIA0602"),
     references=("shared/reference/istio-analyzers.md §4.13",),
 )
 def port_name_convention(ctx: Context) -> Iterator[Problem]:

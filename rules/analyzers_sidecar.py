@@ -63,7 +63,7 @@ def _ambient_namespaces(ctx: Context) -> set[str]:
       workloadSelector: {labels: {app: whoami}}
     """,
     inputs=("Sidecar",),
-    equivalents=("IST0101:sidecar.SelectorAnalyzer",),
+    equivalents=("IST0101:sidecar.SelectorAnalyzer", "KIA0004"),
     references=("shared/reference/istio-analyzers.md §4.12",),
 )
 def sidecar_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
@@ -108,7 +108,7 @@ def sidecar_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
     spec: {workloadSelector: {labels: {app: whoami}}}
     """,
     inputs=("Sidecar",),
-    equivalents=("IST0110",),
+    equivalents=("IST0110", "KIA0003"),
     references=("shared/reference/istio-analyzers.md §4.12",),
 )
 def sidecars_select_same_workload(ctx: Context) -> Iterator[Problem]:
@@ -159,7 +159,7 @@ def sidecars_select_same_workload(ctx: Context) -> Iterator[Problem]:
     metadata: {name: default, namespace: vm}
     """,
     inputs=("Sidecar",),
-    equivalents=("IST0111",),
+    equivalents=("IST0111", "KIA0002"),
     references=("shared/reference/istio-analyzers.md §4.12",),
 )
 def multiple_namespace_sidecars(ctx: Context) -> Iterator[Problem]:

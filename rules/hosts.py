@@ -398,6 +398,7 @@ def not_exported_to_gateway(ctx: Context) -> Iterator[Problem]:
       - hosts: ["vm/whoami.example.internal", "istio-system/*"]
     """,
     inputs=("Sidecar",),
+    equivalents=("KIA1004",),
     references=("shared/reference/istio-semantics.md §1.2",),
 )
 def sidecar_egress_host(ctx: Context) -> Iterator[Problem]:

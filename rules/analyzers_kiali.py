@@ -1,0 +1,440 @@
+"""IVL74x Kiali's pure-configuration checks (kiali-validations.md §3), from files alone.
+
+Kiali needs a live cluster; these checks need only the YAML.  Host resolution uses Istio's
+rules (``lint/graph.py``) rather than Kiali's looser suffix matching.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Iterator
+
+from istio_vm_lint.findings import Problem
+from istio_vm_lint.graph import host_matches, resolve_host, visible
+from istio_vm_lint.model import DestinationRule, ServiceEntry, Sidecar, VirtualService, WorkloadGroup, as_list, as_map
+from istio_vm_lint.rule import Context, rule
+
+
+@rule(
+    code="IVL740", name="overlapping-destination-rules", severity="warning",
+    summary="Several DestinationRules visible together cover the same host and subset.",
+    rationale="""
+    For one client, only one DestinationRule per host applies: rules in the same namespace are
+    merged with the first top-level traffic policy winning, rules in different namespaces are
+    chosen by the lookup path (client namespace, service namespace, root namespace) and never
+    combined (istio-semantics.md §1.2). Two rules for the same host that share a subset name, or
+    where either has no subsets, therefore shadow each other in ways that depend on file order
+    and client namespace (Kiali KIA0201). Wildcard hosts count when they cover the other host.
+    Rules with a workloadSelector apply only to their selected clients and are skipped.
+    """,
+    bad="""
+    kind: DestinationRule
+    metadata: {name: a, namespace: vm}
+    spec: {host: whoami.example.internal, subsets: [{name: v1, labels: {version: v1}}]}
+    ---
+    kind: DestinationRule
+    metadata: {name: b, namespace: vm}
+    spec: {host: whoami.example.internal, subsets: [{name: v1, labels: {version: v1}}]}
+    """,
+    good="""
+    kind: DestinationRule
+    metadata: {name: a, namespace: vm}
+    spec: {host: whoami.example.internal, subsets: [{name: v1, labels: {version: v1}}]}
+    """,
+    inputs=("DestinationRule",),
+    equivalents=("KIA0201",),
+    references=("shared/reference/kiali-validations.md §3.2", "shared/reference/istio-semantics.md §1.2"),
+)
+def overlapping_destination_rules(ctx: Context) -> Iterator[Problem]:
+    domain = ctx.settings.cluster_domain
+    drs = [d for d in ctx.project.by_kind("DestinationRule")
+           if isinstance(d, DestinationRule) and d.workload_selector is None and d.host]
+    hosts = {id(d): resolve_host(d.host, d.namespace, domain) for d in drs}
+    by_host: dict[str, list[DestinationRule]] = defaultdict(list)
+    for d in drs:
+        by_host[hosts[id(d)]].append(d)
+    wildcards = [d for d in drs if hosts[id(d)].startswith("*")]
+    for d in drs:
+        h = hosts[id(d)]
+        cands = [o for o in by_host[h] if o is not d]
+        cands += [o for o in wildcards if o is not d and o not in cands and
+                  (host_matches(hosts[id(o)], h) or host_matches(h, hosts[id(o)]))]
+        mine = {s.name for s in d.subsets}
+        for o in cands:
+            if _skip_mesh_mtls(o, hosts[id(o)], domain) or _skip_mesh_mtls(d, h, domain):
+                continue
+            # Visible together to at least one namespace?
+            if not (visible(d.export_to, d.namespace, o.namespace) or visible(o.export_to, o.namespace, d.namespace)
+                    or d.namespace == o.namespace):
+                continue
+            theirs = {s.name for s in o.subsets}
+            shared = sorted(mine & theirs)
+            if mine and theirs and not shared:
+                continue
+            what = f"subset(s) {shared}" if shared else "all subsets (one of them defines none)"
+            yield Problem(d, ("spec", "host"), f"DestinationRule {d.namespace}/{d.name} and {o.namespace}/{o.name} both "
+                          f"apply to host '{h}' for {what}; only one of them takes effect for a given client",
+                          related=((o, ("spec", "host")),))
+            break
+
+
+def _skip_mesh_mtls(dr: DestinationRule, host: str, domain: str) -> bool:
+    """Mesh-/namespace-wide ISTIO_MUTUAL rules (``*.local``, ``*.<ns>.svc.<domain>``) are meant to overlap."""
+    mode = as_map(dr.traffic_policy.get("tls")).get("mode")
+    return mode == "ISTIO_MUTUAL" and (host in ("*.local", f"*.{domain}") or
+                                       host == f"*.{dr.namespace}.svc.{domain}")
+
+
+@rule(
+    code="IVL741", name="mesh-mtls-overridden", severity="warning",
+    summary="A DestinationRule without TLS settings overrides a mesh- or namespace-wide ISTIO_MUTUAL rule.",
+    rationale="""
+    DestinationRules are not merged by host specificity: for a host with its own rule, a
+    wildcard `*.local` (or `*.<ns>.svc.<domain>`) rule with `tls.mode: ISTIO_MUTUAL` no longer
+    applies, so a more specific rule that sets no `tls` silently drops the explicit mTLS
+    setting (Kiali KIA0204, kiali-validations.md §3.2; istio-semantics.md §1.2). With auto mTLS
+    on this usually still works, which is why this is a warning: set `tls.mode: ISTIO_MUTUAL`
+    in the specific rule to keep the intent explicit.
+    """,
+    bad="""
+    kind: DestinationRule
+    metadata: {name: mesh-mtls, namespace: istio-system}
+    spec: {host: "*.local", trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}}
+    ---
+    kind: DestinationRule
+    metadata: {name: reviews}
+    spec: {host: reviews, trafficPolicy: {connectionPool: {tcp: {maxConnections: 10}}}}
+    """,
+    good="""
+    kind: DestinationRule
+    metadata: {name: reviews}
+    spec: {host: reviews, trafficPolicy: {tls: {mode: ISTIO_MUTUAL}, connectionPool: {tcp: {maxConnections: 10}}}}
+    """,
+    inputs=("DestinationRule",),
+    equivalents=("KIA0204",),
+    references=("shared/reference/kiali-validations.md §3.2",),
+)
+def mesh_mtls_overridden(ctx: Context) -> Iterator[Problem]:
+    domain = ctx.settings.cluster_domain
+    drs = [d for d in ctx.project.by_kind("DestinationRule") if isinstance(d, DestinationRule)]
+    mesh_wide = [d for d in drs if d.host == "*.local" and as_map(d.traffic_policy.get("tls")).get("mode") == "ISTIO_MUTUAL"]
+    ns_wide: dict[str, DestinationRule] = {}
+    for d in drs:
+        h = resolve_host(d.host, d.namespace, domain)
+        if h.startswith("*.") and h.endswith(f".svc.{domain}") and as_map(d.traffic_policy.get("tls")).get("mode") == "ISTIO_MUTUAL":
+            ns_wide[h[2:].split(".")[0]] = d
+    if not mesh_wide and not ns_wide:
+        return
+    for d in ctx.each("DestinationRule"):
+        assert isinstance(d, DestinationRule)
+        h = resolve_host(d.host, d.namespace, domain)
+        if h.startswith("*") or d in mesh_wide or d in ns_wide.values():
+            continue
+        tp = d.traffic_policy
+        if "tls" in tp or any("tls" in as_map(p) for p in as_list(tp.get("portLevelSettings"))):
+            continue
+        parts = h.split(".")
+        owner = ns_wide.get(parts[1]) if h.endswith(f".svc.{domain}") and len(parts) > 2 else None
+        owner = owner or (mesh_wide[0] if mesh_wide else None)
+        if owner is None:
+            continue
+        yield Problem(d, ("spec", "trafficPolicy") if "trafficPolicy" in d.spec else ("spec", "host"),
+                      f"DestinationRule {d.namespace}/{d.name} sets no tls, so for host '{h}' it replaces the ISTIO_MUTUAL "
+                      f"setting of {owner.namespace}/{owner.name}; add tls.mode: ISTIO_MUTUAL to keep mTLS explicit",
+                      related=((owner, ("spec", "trafficPolicy", "tls", "mode")),))
+
+
+@rule(
+    code="IVL742", name="subset-without-labels", severity="warning",
+    summary="A DestinationRule subset has no labels, so it is every endpoint of the host.",
+    rationale="""
+    Subset `labels` filter the host's endpoints (istio-semantics.md §4.3). A subset without
+    labels selects every endpoint, which is rarely what a version split intends (Kiali
+    KIA0209).
+    """,
+    bad="""
+    subsets:
+    - name: v1
+    """,
+    good="""
+    subsets:
+    - name: v1
+      labels: {version: v1}
+    """,
+    inputs=("DestinationRule",),
+    equivalents=("KIA0209",),
+    references=("shared/reference/kiali-validations.md §3.2",),
+)
+def subset_without_labels(ctx: Context) -> Iterator[Problem]:
+    for d in ctx.each("DestinationRule"):
+        assert isinstance(d, DestinationRule)
+        for s in d.subsets:
+            if not s.labels and s.name:
+                yield Problem(d, s.path, f"DestinationRule {d.namespace}/{d.name}: subset '{s.name}' has no labels, so it "
+                              "contains every endpoint of the host")
+
+
+def _routes(vs: VirtualService) -> Iterator[tuple[str, int, list]]:
+    for kind in ("http", "tls", "tcp"):
+        for i, r in enumerate(as_list(vs.spec.get(kind))):
+            yield kind, i, as_list(as_map(r).get("route"))
+
+
+@rule(
+    code="IVL743", name="single-destination-weight", severity="warning",
+    summary="A route with one destination gives it a weight below 100.",
+    rationale="""
+    With a single destination, Istio sends it all traffic whatever its `weight` says; a value
+    like 90 usually means a second destination was forgotten or removed (Kiali KIA1104).
+    """,
+    bad="""
+    route:
+    - destination: {host: whoami.example.internal}
+      weight: 90
+    """,
+    good="""
+    route:
+    - destination: {host: whoami.example.internal}
+    """,
+    inputs=("VirtualService",),
+    equivalents=("KIA1104",),
+    references=("shared/reference/kiali-validations.md §3.3",),
+)
+def single_destination_weight(ctx: Context) -> Iterator[Problem]:
+    for vs in ctx.each("VirtualService"):
+        assert isinstance(vs, VirtualService)
+        for kind, i, route in _routes(vs):
+            if len(route) == 1:
+                w = as_map(route[0]).get("weight")
+                if isinstance(w, int) and not isinstance(w, bool) and 0 < w < 100:
+                    yield Problem(vs, ("spec", kind, i, "route", 0, "weight"),
+                                  f"VirtualService {vs.namespace}/{vs.name}: the only destination of {kind}[{i}] has weight "
+                                  f"{w}; it receives 100% of the traffic anyway")
+
+
+@rule(
+    code="IVL744", name="duplicate-route-destination", severity="warning",
+    summary="One route lists the same host and subset twice.",
+    rationale="""
+    Destinations inside one route are weighted alternatives; listing the same host and subset
+    twice splits traffic between identical targets, usually a copy-paste slip where another
+    subset was meant (Kiali KIA1105). Hosts are compared after resolution.
+    """,
+    bad="""
+    route:
+    - {destination: {host: whoami.example.internal, subset: v1}, weight: 50}
+    - {destination: {host: whoami.example.internal, subset: v1}, weight: 50}
+    """,
+    good="""
+    route:
+    - {destination: {host: whoami.example.internal, subset: v1}, weight: 50}
+    - {destination: {host: whoami.example.internal, subset: v2}, weight: 50}
+    """,
+    inputs=("VirtualService",),
+    equivalents=("KIA1105",),
+    references=("shared/reference/kiali-validations.md §3.3",),
+)
+def duplicate_route_destination(ctx: Context) -> Iterator[Problem]:
+    domain = ctx.settings.cluster_domain
+    for vs in ctx.each("VirtualService"):
+        assert isinstance(vs, VirtualService)
+        for kind, i, route in _routes(vs):
+            seen: dict[tuple[str, str, object], int] = {}
+            for j, d in enumerate(route):
+                dest = as_map(as_map(d).get("destination"))
+                host = dest.get("host")
+                if not isinstance(host, str) or not host:
+                    continue
+                key = (resolve_host(host, vs.namespace, domain), str(dest.get("subset") or ""),
+                       as_map(dest.get("port")).get("number"))
+                if key in seen:
+                    yield Problem(vs, ("spec", kind, i, "route", j, "destination"),
+                                  f"VirtualService {vs.namespace}/{vs.name}: {kind}[{i}] lists destination '{key[0]}'"
+                                  + (f" subset '{key[1]}'" if key[1] else "") + f" twice (also route[{seen[key]}])")
+                else:
+                    seen[key] = j
+
+
+@rule(
+    code="IVL745", name="legacy-gateway-reference", severity="info",
+    summary="A gateway is referenced in the legacy dotted form instead of namespace/name.",
+    rationale="""
+    Istio still accepts `name.namespace` and `name.namespace.svc.cluster.local` for
+    `gateways`, but validation warns about them, `istioctl analyze` reports them as missing and
+    Kiali suggests `namespace/name` (istio-semantics.md §1.3; Kiali KIA1108).
+    """,
+    bad="""
+    gateways: [whoami-gateway.istio-system.svc.cluster.local]
+    """,
+    good="""
+    gateways: [istio-system/whoami-gateway]
+    """,
+    inputs=("VirtualService",),
+    equivalents=("KIA1108",),
+    references=("shared/reference/istio-semantics.md §1.3",),
+)
+def legacy_gateway_reference(ctx: Context) -> Iterator[Problem]:
+    from .hosts import _gateway_ref_paths
+
+    for vs in ctx.each("VirtualService"):
+        assert isinstance(vs, VirtualService)
+        for path, ref in _gateway_ref_paths(vs):
+            if "/" not in ref and "." in ref:
+                parts = ref.split(".")
+                yield Problem(vs, path, f"VirtualService {vs.namespace}/{vs.name}: gateway '{ref}' uses the legacy dotted "
+                              f"form; write '{parts[1]}/{parts[0]}'")
+
+
+@rule(
+    code="IVL746", name="duplicate-service-entry-port", severity="warning",
+    summary="Several ServiceEntries declare the same host and port (with the same protocol).",
+    rationale="""
+    ServiceEntries with the same host are merged or shadowed by age per namespace scope
+    (istio-semantics.md §1.2, "oldest wins"); two definitions of one host and port make the
+    effective endpoints and settings depend on creation order (Kiali KIA1211). Keep one
+    ServiceEntry per host and port. Entries not visible to a common namespace are not compared.
+    """,
+    bad="""
+    kind: ServiceEntry
+    metadata: {name: a}
+    spec: {hosts: [api.example.com], ports: [{number: 443, name: https, protocol: HTTPS}]}
+    ---
+    kind: ServiceEntry
+    metadata: {name: b}
+    spec: {hosts: [api.example.com], ports: [{number: 443, name: https, protocol: HTTPS}]}
+    """,
+    good="""
+    kind: ServiceEntry
+    metadata: {name: a}
+    spec: {hosts: [api.example.com], ports: [{number: 443, name: https, protocol: HTTPS}]}
+    """,
+    inputs=("ServiceEntry",),
+    equivalents=("KIA1211",),
+    references=("shared/reference/kiali-validations.md §3.5",),
+)
+def duplicate_service_entry_port(ctx: Context) -> Iterator[Problem]:
+    index: dict[tuple[str, int], list[tuple[ServiceEntry, int, str]]] = defaultdict(list)
+    for se in ctx.project.by_kind("ServiceEntry"):
+        assert isinstance(se, ServiceEntry)
+        for h in se.hosts:
+            for p in se.ports:
+                if p.number is not None:
+                    index[(h.lower(), p.number)].append((se, p.index, p.protocol.upper()))
+    reported: set[int] = set()
+    for (host, number), entries in sorted(index.items()):
+        for se, pi, proto in entries:
+            others = [o for o in entries if o[0] is not se and o[2] == proto and
+                      (visible(se.export_to, se.namespace, o[0].namespace) or
+                       visible(o[0].export_to, o[0].namespace, se.namespace))]
+            if not others or id(se) in reported:
+                continue
+            reported.add(id(se))
+            listing = ", ".join(f"{o[0].namespace}/{o[0].name}" for o in others)
+            yield Problem(se, ("spec", "ports", pi), f"ServiceEntry {se.namespace}/{se.name} and {listing} both declare "
+                          f"host '{host}' port {number}; which definition applies depends on creation order",
+                          related=tuple((o[0], ("spec", "ports", o[1])) for o in others))
+
+
+@rule(
+    code="IVL747", name="root-sidecar-with-selector", severity="warning",
+    summary="The Sidecar in the root namespace has a workloadSelector, so it is not the mesh default.",
+    rationale="""
+    A Sidecar without selector in the root namespace (`istio-system` by default) is the
+    mesh-wide default; one with a selector only applies to matching workloads in that
+    namespace, which is rarely the intent of putting it there (api:sidecar; Kiali KIA1006).
+    """,
+    bad="""
+    kind: Sidecar
+    metadata: {name: default, namespace: istio-system}
+    spec: {workloadSelector: {labels: {app: x}}}
+    """,
+    good="""
+    kind: Sidecar
+    metadata: {name: default, namespace: istio-system}
+    spec: {egress: [{hosts: ["./*", "istio-system/*"]}]}
+    """,
+    inputs=("Sidecar",),
+    equivalents=("KIA1006",),
+    references=("shared/reference/kiali-validations.md §3.6",),
+)
+def root_sidecar_with_selector(ctx: Context) -> Iterator[Problem]:
+    for sc in ctx.each("Sidecar"):
+        assert isinstance(sc, Sidecar)
+        if sc.namespace == ctx.settings.root_namespace and sc.workload_selector:
+            yield Problem(sc, ("spec", "workloadSelector"), f"Sidecar {sc.namespace}/{sc.name} is in the root namespace "
+                          "but has a workloadSelector, so it is not the mesh-wide default")
+
+
+@rule(
+    code="IVL748", name="outbound-policy-mode-unset", severity="info",
+    summary="A Sidecar's outboundTrafficPolicy has no mode, which means REGISTRY_ONLY.",
+    rationale="""
+    `Sidecar.outboundTrafficPolicy.mode` is an enum whose zero value is REGISTRY_ONLY, so an
+    `outboundTrafficPolicy` block without `mode` blocks traffic to every host not in the
+    registry, even when the mesh default is ALLOW_ANY (api:sidecar; Kiali KIA1007). Write the
+    mode explicitly.
+    """,
+    bad="""
+    outboundTrafficPolicy: {}
+    """,
+    good="""
+    outboundTrafficPolicy: {mode: ALLOW_ANY}
+    """,
+    inputs=("Sidecar",),
+    equivalents=("KIA1007",),
+    references=("shared/reference/kiali-validations.md §3.6",),
+)
+def outbound_policy_mode_unset(ctx: Context) -> Iterator[Problem]:
+    for sc in ctx.each("Sidecar"):
+        otp = sc.spec.get("outboundTrafficPolicy")
+        if isinstance(otp, dict) and not otp.get("mode"):
+            yield Problem(sc, ("spec", "outboundTrafficPolicy"), f"Sidecar {sc.namespace}/{sc.name}: outboundTrafficPolicy "
+                          "has no mode, which means REGISTRY_ONLY (unknown hosts are blocked)")
+
+
+@rule(
+    code="IVL749", name="duplicate-workload-group-labels", severity="warning",
+    summary="Two WorkloadGroups in one namespace give their VMs identical labels.",
+    rationale="""
+    WorkloadGroup `metadata.labels` become the labels of every WorkloadEntry auto-registered
+    from the group (istio-semantics.md §2.3). Two groups with identical labels produce VMs
+    that every selector sees as the same workload, so services and subsets cannot tell them
+    apart (Kiali KIA1702).
+    """,
+    bad="""
+    kind: WorkloadGroup
+    metadata: {name: a}
+    spec: {metadata: {labels: {app: whoami}}, template: {serviceAccount: whoami}}
+    ---
+    kind: WorkloadGroup
+    metadata: {name: b}
+    spec: {metadata: {labels: {app: whoami}}, template: {serviceAccount: whoami}}
+    """,
+    good="""
+    kind: WorkloadGroup
+    metadata: {name: b}
+    spec: {metadata: {labels: {app: whoami, version: v2}}, template: {serviceAccount: whoami}}
+    """,
+    inputs=("WorkloadGroup",),
+    equivalents=("KIA1702",),
+    references=("shared/reference/kiali-validations.md §3.5",),
+)
+def duplicate_workload_group_labels(ctx: Context) -> Iterator[Problem]:
+    groups: dict[tuple[str, tuple], list[WorkloadGroup]] = defaultdict(list)
+    for wg in ctx.project.by_kind("WorkloadGroup"):
+        assert isinstance(wg, WorkloadGroup)
+        md = wg.spec.get("metadata")
+        if not isinstance(md, dict):
+            continue
+        labels = as_map(md.get("labels"))
+        groups[(wg.namespace, tuple(sorted((str(k), str(v)) for k, v in labels.items())))].append(wg)
+    for (ns, labels), wgs in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        if len(wgs) < 2:
+            continue
+        for wg in wgs:
+            others = [o for o in wgs if o is not wg]
+            yield Problem(wg, ("spec", "metadata", "labels") if "labels" in as_map(wg.spec.get("metadata"))
+                          else ("spec", "metadata"),
+                          f"WorkloadGroup {ns}/{wg.name} has the same labels as {', '.join(o.name for o in others)}; "
+                          "their VMs cannot be told apart by selectors",
+                          related=tuple((o, ("spec", "metadata")) for o in others))
