@@ -342,6 +342,16 @@ class MeshGraph:
                 host = resolve_host(dr.host, dr.namespace, self.domain)
                 for svc in self.lookup(host, dr.namespace, exact_first=True):
                     self.g.add_edge(_rid(dr), svc.id, type="configures")
+                    # subset -> the endpoints of that service it keeps
+                    for sub in dr.subsets:
+                        for b in self.bindings_by_service.get(id(svc.resource), ()):
+                            if all(b.workload.labels.get(k) == v for k, v in sub.labels.items()):
+                                self.g.add_edge(_rid(dr), b.workload.id, type="subset", subset=sub.name)
+        # Gateway -> the gateway proxies it configures (pod templates, any namespace, §4.4)
+        for gw in self.gateways.values():
+            if gw.selector:
+                for w in self.select_any_namespace(gw.selector, ("Pod",)):
+                    self.g.add_edge(_rid(gw), w.id, type="runs-on")
 
     def _add_workload(self, w: Workload, index: bool = True) -> None:
         self.workloads.append(w)
@@ -640,6 +650,8 @@ def export_graph(graph: MeshGraph, fmt: str, focus: Optional[str] = None) -> str
                 lab += " " + ",".join(f"{a}→{b}" for a, b in e["ports"].items())
             if e.get("port"):
                 lab += f" :{e['port']}"
+            if e.get("subset"):
+                lab += f" {e['subset']}"
             lines.append(f"  {ids[e['from']]} -->|{lab}| {ids[e['to']]}")
         return "\n".join(lines) + "\n"
     if fmt == "dot":
