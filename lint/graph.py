@@ -599,6 +599,38 @@ class MeshGraph:
             keep.update(nx.descendants(self.g, s))
         return self.g.subgraph(keep)
 
+    # ---- traffic-policy provenance (used by rules/traffic_policy.py) -----------------------
+    def policy_layers(self, edr: "EffectiveDR", subset: str = "",
+                      port: Optional[int] = None) -> list[tuple[DestinationRule, FieldPath, dict[str, Any], bool]]:
+        """The TrafficPolicy objects that make up ``edr.policy(subset, port)``, in merge order.
+
+        Each item is ``(owner, path, policy, port_level)``: the top-level ``spec.trafficPolicy``,
+        its ``portLevelSettings`` entry for ``port``, the subset's ``trafficPolicy`` and that
+        subset's entry for ``port``.  A layer with ``port_level=False`` overrides only the fields
+        it sets; a ``port_level`` layer replaces connectionPool/outlierDetection/loadBalancer/tls
+        wholesale (same semantics as :func:`merge_traffic_policy`), which lets rules say *which*
+        object set or dropped an effective field."""
+        from .model import as_list
+
+        layers: list[tuple[DestinationRule, FieldPath, dict[str, Any], bool]] = []
+
+        def add(owner: DestinationRule, path: FieldPath, policy: dict[str, Any]) -> None:
+            layers.append((owner, path, policy, False))
+            if port is None:
+                return
+            for i, p in enumerate(as_list(policy.get("portLevelSettings"))):
+                if isinstance(p, dict) and as_int(as_map(p.get("port")).get("number")) == port:
+                    layers.append((owner, path + ("portLevelSettings", i), p, True))
+                    break
+
+        if edr.top_policy is not None and edr.top_policy_owner is not None:
+            add(edr.top_policy_owner, ("spec", "trafficPolicy"), edr.top_policy)
+        if subset and subset in edr.subsets:
+            owner, sub = edr.subsets[subset]
+            if sub.traffic_policy:
+                add(owner, sub.path + ("trafficPolicy",), sub.traffic_policy)
+        return layers
+
 
 def _rid(r: Resource) -> str:
     return f"{r.kind}/{r.namespace}/{r.name}"
