@@ -1,0 +1,611 @@
+"""IVL4xx traffic policy: locality failover, outlier detection and the *effective* DestinationRule.
+
+Failover only works when the effective traffic policy for a (client namespace, host, subset,
+port) has ``outlierDetection`` (istio-semantics.md §2.4).  The effective policy comes from the
+graph: DR lookup path client ns -> service ns -> root ns, same-namespace merge (first top-level
+policy wins), subset inheritance and wholesale port-level replacement
+(``MeshGraph.effective_dr``, ``EffectiveDR.policy``); ``MeshGraph.policy_layers`` says which
+object set or dropped each field, so findings point at the object to change.
+
+Endpoints (for regions and locality) are the graph's bindings of the host's services; when
+the repository does not hold them (pods whose locality comes from nodes, services defined
+elsewhere) the endpoint rules stay silent.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Iterator, Optional
+
+from istio_vm_lint import defaults
+from istio_vm_lint.findings import FieldPath, Problem
+from istio_vm_lint.graph import EffectiveDR, MeshGraph, MeshService, Workload, resolve_host
+from istio_vm_lint.model import DestinationRule, Resource, as_int, as_list, as_map, as_str
+from istio_vm_lint.rule import Context, rule
+
+Layer = tuple[DestinationRule, FieldPath, dict, bool]
+TOPOLOGY_LABELS = ("topology.kubernetes.io/region", "topology.kubernetes.io/zone", "topology.istio.io/subzone")
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _failover_field(lb: Any) -> Optional[str]:
+    """``failover`` / ``failoverPriority`` when the loadBalancer configures active failover."""
+    lls = as_map(as_map(lb).get("localityLbSetting"))
+    if lls.get("enabled") is False:
+        return None
+    if as_list(lls.get("failover")):
+        return "failover"
+    if as_list(lls.get("failoverPriority")):
+        return "failoverPriority"
+    return None
+
+
+def _where(owner: Resource, path: FieldPath) -> str:
+    from istio_vm_lint.findings import format_path
+
+    return f"DestinationRule {owner.namespace}/{owner.name} {format_path(path)}"
+
+
+def _source(layers: list[Layer], key: str) -> tuple[Optional[tuple[Layer, FieldPath]], Optional[tuple[Layer, tuple[Layer, FieldPath]]]]:
+    """Where the effective ``key`` comes from, and (if unset) the port-level layer that dropped it.
+
+    Mirrors ``merge_traffic_policy``: a plain layer overrides the fields it sets; a port-level
+    layer replaces ``key`` wholesale (dropping an inherited value when it does not set it)."""
+    src: Optional[tuple[Layer, FieldPath]] = None
+    dropped = None
+    for layer in layers:
+        _owner, path, pol, port_level = layer
+        if pol.get(key) is not None:
+            src, dropped = (layer, path + (key,)), None
+        elif port_level and src is not None:
+            dropped, src = (layer, src), None
+    return src, dropped
+
+
+def _service_list(graph: MeshGraph) -> list[MeshService]:
+    return [s for s in graph.services if not s.host.startswith("*")]
+
+
+def _effective_views(graph: MeshGraph) -> Iterator[tuple[MeshService, EffectiveDR, str, Optional[int]]]:
+    """Every (service, effective DR, subset, port) the repository can route, deduplicated."""
+    seen: set[tuple[Any, ...]] = set()
+    for svc in _service_list(graph):
+        ports = [p.number for p in svc.ports if p.number is not None] or [None]
+        for client_ns in sorted(graph.client_namespaces(svc)):
+            edr = graph.effective_dr(client_ns, svc.host, svc.namespace)
+            if edr is None:
+                continue
+            key = (id(svc.resource), svc.host, tuple(id(r) for r in edr.rules))
+            if key in seen:
+                continue
+            seen.add(key)
+            for subset in [""] + sorted(edr.subsets):
+                for port in ports:
+                    yield svc, edr, subset, port
+
+
+def _policy_objects(dr: DestinationRule) -> Iterator[tuple[FieldPath, dict]]:
+    """Every TrafficPolicy-shaped object of a DR: top level, subsets, and their port-level entries."""
+    tops: list[tuple[FieldPath, dict]] = []
+    if dr.traffic_policy:
+        tops.append((("spec", "trafficPolicy"), dr.traffic_policy))
+    for s in dr.subsets:
+        if s.traffic_policy:
+            tops.append((s.path + ("trafficPolicy",), s.traffic_policy))
+    for path, tp in tops:
+        yield path, tp
+        for i, pls in enumerate(as_list(tp.get("portLevelSettings"))):
+            if isinstance(pls, dict):
+                yield path + ("portLevelSettings", i), pls
+
+
+def _host_services(graph: MeshGraph, dr: DestinationRule) -> list[MeshService]:
+    host = resolve_host(dr.host, dr.namespace, graph.domain)
+    if not host or host.startswith("*"):
+        return []
+    return graph.lookup(host, dr.namespace)
+
+
+def _endpoints(graph: MeshGraph, services: list[MeshService]) -> list[Workload]:
+    out: list[Workload] = []
+    seen: set[int] = set()
+    for s in services:
+        for b in graph.bindings_by_service.get(id(s.resource), ()):
+            if id(b.workload) not in seen:
+                seen.add(id(b.workload))
+                out.append(b.workload)
+    return out
+
+
+def _region(locality: str) -> str:
+    return locality.split("/", 1)[0]
+
+
+# --- IVL401 / IVL402 ------------------------------------------------------------------------
+
+_FAILOVER_BAD = """
+kind: DestinationRule
+metadata: {name: whoami, namespace: vm}
+spec:
+  host: whoami.example.internal
+  trafficPolicy:
+    loadBalancer:
+      localityLbSetting:
+        failover:          # never used: no outlierDetection
+        - {from: us-east, to: us-west}
+"""
+
+
+@rule(
+    code="IVL401", name="failover-without-outlier-detection", severity="warning",
+    summary="Locality failover is configured but the effective traffic policy has no outlierDetection, so it never takes effect.",
+    rationale="""
+    `failover` and `failoverPriority` only work together with `outlierDetection`: "if no
+    OutlierDetection specified, this will not take effect" (api:dr). Istio writes failover
+    priorities into the endpoints only when the effective policy for that (subset, port) has
+    outlier detection, otherwise "Envoy will never drop down to a lower priority"
+    (istio-semantics.md §2.4, catalogue §7 E01). The check runs on the *effective* policy of
+    every service port and subset, for every client namespace the repository routes from
+    (DR lookup path §1.2). Istio's validation warns (IST0133) only when the failover sits in
+    the top-level `trafficPolicy`; this rule also covers subset and port-level policies, which
+    Istio never warns about. When outlierDetection is set somewhere but a port-level entry
+    drops it, IVL402 reports that instead.
+    """,
+    bad=_FAILOVER_BAD,
+    good="""
+    spec:
+      host: whoami.example.internal
+      trafficPolicy:
+        loadBalancer:
+          localityLbSetting:
+            failover:
+            - {from: us-east, to: us-west}
+        outlierDetection:
+          consecutive5xxErrors: 5
+          interval: 10s
+          baseEjectionTime: 30s
+    """,
+    inputs=("DestinationRule",),
+    equivalents=("IST0133",),
+    references=("shared/reference/istio-semantics.md §2.4, §1.2, §7 E01, E02",),
+)
+def failover_without_outlier_detection(ctx: Context) -> Iterator[Problem]:
+    for code, problem in _failover_findings(ctx):
+        if code == "IVL401":
+            yield problem
+
+
+@rule(
+    code="IVL402", name="outlier-detection-dropped-by-port-override", severity="warning",
+    summary="A portLevelSettings entry drops the outlierDetection that locality failover needs on that port.",
+    rationale="""
+    Port-level settings replace `connectionPool`, `outlierDetection`, `loadBalancer` and `tls`
+    wholesale: "Traffic settings specified at the destination-level will not be inherited when
+    overridden by port-level settings" (api:dr; `MergeTrafficPolicy`, istio-semantics.md §2.4,
+    catalogue §7 B10, E02). A port-level entry that sets a failover `loadBalancer` (or keeps the
+    one from a subset) without repeating `outlierDetection` leaves that port with failover but
+    no outlier detection, so traffic never leaves a failing locality — while the rule looks
+    correct on paper. Istio's validation does not warn about port-level policies. The finding
+    is at the entry that drops it; related locations show where failover and the dropped
+    outlierDetection are set.
+    """,
+    bad="""
+    trafficPolicy:
+      loadBalancer:
+        localityLbSetting:
+          failover: [{from: us-east, to: us-west}]
+      outlierDetection: {consecutive5xxErrors: 5}
+      portLevelSettings:
+      - port: {number: 80}
+        loadBalancer:        # replaces the top level: outlierDetection is not inherited
+          localityLbSetting:
+            failover: [{from: us-east, to: us-west}]
+    """,
+    good="""
+      portLevelSettings:
+      - port: {number: 80}
+        loadBalancer:
+          localityLbSetting:
+            failover: [{from: us-east, to: us-west}]
+        outlierDetection: {consecutive5xxErrors: 5}
+    """,
+    inputs=("DestinationRule",),
+    references=("shared/reference/istio-semantics.md §2.4, §7 B10, E02",),
+)
+def outlier_detection_dropped(ctx: Context) -> Iterator[Problem]:
+    for code, problem in _failover_findings(ctx):
+        if code == "IVL402":
+            yield problem
+
+
+def _failover_findings(ctx: Context) -> list[tuple[str, Problem]]:
+    """IVL401/IVL402 share one walk over the effective policies (cached per context)."""
+    cached = getattr(ctx, "_ivl40x_failover", None)
+    if cached is not None:
+        return cached
+    graph = ctx.graph
+    out: list[tuple[str, Problem]] = []
+    seen: set[tuple[Any, ...]] = set()
+    for svc, edr, subset, port in _effective_views(graph):
+        policy = edr.policy(subset, port)
+        if not policy or policy.get("outlierDetection") is not None:
+            continue
+        field = _failover_field(policy.get("loadBalancer"))
+        if field is None:
+            continue
+        layers = graph.policy_layers(edr, subset, port)
+        lb_src, _ = _source(layers, "loadBalancer")
+        if lb_src is None:
+            continue  # cannot attribute (should not happen): stay silent
+        (lb_owner, lb_layer_path, _pol, _pl), lb_path = lb_src
+        failover_path = lb_path + ("localityLbSetting", field)
+        _od_src, dropped = _source(layers, "outlierDetection")
+        where = f" (subset '{subset}')" if subset else ""
+        on_port = f" port {port}" if port is not None else ""
+        if dropped is None:
+            key = ("IVL401", id(lb_owner), failover_path)
+            if key in seen:
+                continue
+            seen.add(key)
+            top_level = lb_layer_path == ("spec", "trafficPolicy")
+            istio = ("Istio's validation warns about this one (IST0133)" if top_level else
+                     "Istio's validation does not warn about subset/port-level policies")
+            msg = (f"DestinationRule {lb_owner.namespace}/{lb_owner.name} configures locality {field} for "
+                   f"{svc.host}{on_port}{where}, but the effective traffic policy has no outlierDetection, so "
+                   f"failover never happens (§2.4); add outlierDetection next to it — {istio}")
+            if edr.namespace != svc.namespace:
+                msg += f" (effective for clients in namespace '{edr.namespace}')"
+            out.append(("IVL401", Problem(lb_owner, failover_path, msg)))
+        else:
+            (drop_owner, drop_path, _p, _l), ((od_owner, _odp, _o, _ol), od_path) = dropped
+            key = ("IVL402", id(drop_owner), drop_path)
+            if key in seen:
+                continue
+            seen.add(key)
+            if lb_owner is drop_owner and lb_layer_path == drop_path:
+                how = f"sets locality {field} but not outlierDetection"
+            else:
+                how = (f"does not set outlierDetection, while locality {field} still applies "
+                       f"(from {_where(lb_owner, failover_path)})")
+            msg = (f"DestinationRule {drop_owner.namespace}/{drop_owner.name}: the portLevelSettings entry for port "
+                   f"{port} {how}; port-level settings replace outlierDetection wholesale, so the one at "
+                   f"{_where(od_owner, od_path)} is not inherited and {svc.host}{on_port}{where} never fails over — "
+                   "repeat outlierDetection in this entry (§2.4)")
+            out.append(("IVL402", Problem(drop_owner, drop_path, msg,
+                                          related=((lb_owner, failover_path), (od_owner, od_path)))))
+    try:
+        setattr(ctx, "_ivl40x_failover", out)
+    except Exception:  # pragma: no cover - Context always accepts attributes
+        pass
+    return out
+
+
+# --- IVL403 ---------------------------------------------------------------------------------
+
+
+@rule(
+    code="IVL403", name="outlier-detection-never-ejects", severity="warning",
+    summary="outlierDetection is configured so that no host can ever be ejected.",
+    rationale="""
+    `consecutive5xxErrors: 0` disables 5xx-based ejection (Istio sets the enforcement to 0,
+    `applyOutlierDetection`; api:dr "can be disabled by setting the value to 0"). Without
+    `consecutiveGatewayErrors` or local-origin failure counting nothing is ever ejected, so
+    locality failover gated on outlier detection never triggers although its requirement looks
+    met (istio-semantics.md §2.4, catalogue §7 E03). Note that `maxEjectionPercent: 0` does not
+    disable ejection: Istio leaves Envoy's 10% default in place (see IVL404 for small pools).
+    """,
+    bad="""
+    outlierDetection:
+      consecutive5xxErrors: 0
+      interval: 10s
+    """,
+    good="""
+    outlierDetection:
+      consecutive5xxErrors: 0
+      consecutiveGatewayErrors: 3
+      interval: 10s
+    """,
+    inputs=("DestinationRule",),
+    references=("shared/reference/istio-semantics.md §2.4, §7 E03",),
+)
+def outlier_detection_never_ejects(ctx: Context) -> Iterator[Problem]:
+    for dr in ctx.each("DestinationRule"):
+        assert isinstance(dr, DestinationRule)
+        for path, tp in _policy_objects(dr):
+            od = tp.get("outlierDetection")
+            if not isinstance(od, dict) or "consecutive5xxErrors" not in od:
+                continue
+            if as_int(od.get("consecutive5xxErrors")) != 0:
+                continue
+            if (as_int(od.get("consecutiveGatewayErrors")) or 0) > 0:
+                continue
+            if od.get("splitExternalLocalOriginErrors") is True and (as_int(od.get("consecutiveLocalOriginFailures")) or 0) > 0:
+                continue
+            if as_list(od.get("outlierDetectionHttpErrorCodes")):
+                continue
+            failover = _failover_field(tp.get("loadBalancer"))
+            extra = f"; the locality {failover} next to it therefore never triggers" if failover else ""
+            yield Problem(dr, path + ("outlierDetection", "consecutive5xxErrors"),
+                          f"DestinationRule {dr.namespace}/{dr.name}: consecutive5xxErrors: 0 disables 5xx ejection and "
+                          f"neither consecutiveGatewayErrors nor local-origin failures are counted, so this outlier "
+                          f"detection never ejects a host{extra} (§2.4)")
+
+
+# --- IVL404 ---------------------------------------------------------------------------------
+
+
+@rule(
+    code="IVL404", name="outlier-ejection-cap-blocks-failover", severity="warning",
+    summary="With this few endpoints, maxEjectionPercent lets outlier detection eject no host, so failover cannot trigger.",
+    rationale="""
+    Envoy ejects a host only while `(ejected + 1) / hosts` stays within `max_ejection_percent`
+    (strict since envoy#27909; Istio does not set `always_eject_one_host`). Istio leaves the
+    field unset when `maxEjectionPercent` is 0 or omitted, so the default is 10%: with fewer
+    than 10 endpoints no host is ever ejected (older proxies ejected at most one), and
+    locality failover never happens (istio-semantics.md §2.4 "Envoy's ejection cap", §9,
+    catalogue §7 E04; #34605). Only reported when the repository holds every endpoint of the
+    host (WorkloadEntries or inline endpoints), with the arithmetic in the message; the exact
+    behaviour depends on the Envoy build of your Istio release.
+    """,
+    bad="""
+    # 3 WorkloadEntries, failover + outlierDetection without maxEjectionPercent: 3 x 10% < 1
+    outlierDetection: {consecutive5xxErrors: 5}
+    """,
+    good="""
+    outlierDetection: {consecutive5xxErrors: 5, maxEjectionPercent: 100}
+    """,
+    inputs=("DestinationRule",),
+    references=("shared/reference/istio-semantics.md §2.4, §9, §7 E04",),
+)
+def outlier_ejection_cap(ctx: Context) -> Iterator[Problem]:
+    graph = ctx.graph
+    seen: set[tuple[Any, ...]] = set()
+    for svc, edr, subset, port in _effective_views(graph):
+        policy = edr.policy(subset, port)
+        if not policy or _failover_field(policy.get("loadBalancer")) is None:
+            continue
+        od = policy.get("outlierDetection")
+        if not isinstance(od, dict):
+            continue
+        workloads = _endpoints(graph, [svc])
+        if not workloads or any(w.kind not in ("WorkloadEntry", "Endpoint") for w in workloads):
+            continue
+        if subset:
+            labels = edr.subsets[subset][1].labels
+            workloads = [w for w in workloads if all(w.labels.get(k) == v for k, v in labels.items())]
+        n = len(workloads)
+        if n == 0:
+            continue
+        pct = as_int(od.get("maxEjectionPercent")) or defaults.OUTLIER_MAX_EJECTION_PERCENT
+        if n * pct >= 100:
+            continue
+        layers = graph.policy_layers(edr, subset, port)
+        od_src, _ = _source(layers, "outlierDetection")
+        if od_src is None:
+            continue
+        (owner, _lp, _pol, _pl), od_path = od_src
+        path = od_path + ("maxEjectionPercent",) if "maxEjectionPercent" in od else od_path
+        key = (id(owner), path)
+        if key in seen:
+            continue
+        seen.add(key)
+        stated = f"maxEjectionPercent {pct}%" if as_int(od.get("maxEjectionPercent")) else \
+            f"maxEjectionPercent unset (Envoy default {pct}%)"
+        where = f" subset '{subset}'" if subset else ""
+        yield Problem(owner, path,
+                      f"DestinationRule {owner.namespace}/{owner.name}: {svc.host}{where} has {n} endpoint(s) in the "
+                      f"repository and {stated}: {n} x {pct}% = {n * pct / 100:g} < 1, so current Envoy ejects no host "
+                      f"(older ones at most one) and locality failover cannot trigger; set maxEjectionPercent to 100 "
+                      f"or at least {-(-100 // n)} (§2.4, E04)")
+
+
+# --- IVL405 / IVL406 ------------------------------------------------------------------------
+
+
+def _failover_objects(ctx: Context) -> Iterator[tuple[DestinationRule, FieldPath, dict, str]]:
+    for dr in ctx.each("DestinationRule"):
+        assert isinstance(dr, DestinationRule)
+        for path, tp in _policy_objects(dr):
+            field = _failover_field(tp.get("loadBalancer"))
+            if field:
+                yield dr, path + ("loadBalancer", "localityLbSetting", field), tp, field
+
+
+@rule(
+    code="IVL405", name="failover-region-without-endpoints", severity="warning",
+    summary="A locality failover target region has no endpoint of the host, or a region name is actually a zone.",
+    rationale="""
+    `failover` entries name *regions* (the first segment of `region/zone/subzone`); Istio
+    only rejects `/`, `*` and from = to (istio-semantics.md §2.4, catalogue §7 E09, #37850).
+    A `to` region in which no endpoint of the host lives gives those clients nothing to fail
+    over to — usually a typo or a zone name — and a `from`/`to` that equals an endpoint *zone*
+    is the region/zone confusion. Endpoint localities come from the WorkloadEntries, inline
+    endpoints and WorkloadGroups the host's services select (`locality`, else the
+    `topology.istio.io/locality` label, §2.2). Silent unless every endpoint's locality is known
+    (pods get theirs from nodes).
+    """,
+    bad="""
+    localityLbSetting:
+      failover:
+      - {from: us-east-1, to: us-west1}    # endpoints are in us-east-1 and us-west-2
+    """,
+    good="""
+      failover:
+      - {from: us-east-1, to: us-west-2}
+    """,
+    inputs=("DestinationRule",),
+    references=("shared/reference/istio-semantics.md §2.2, §2.4, §7 E09",),
+)
+def failover_region_without_endpoints(ctx: Context) -> Iterator[Problem]:
+    graph = ctx.graph
+    for dr, fpath, tp, field in _failover_objects(ctx):
+        if field != "failover":
+            continue
+        workloads = _endpoints(graph, _host_services(graph, dr))
+        if not workloads or any(w.kind == "Pod" or not w.locality for w in workloads):
+            continue
+        regions = {_region(w.locality) for w in workloads}
+        zones = {w.locality.split("/")[1] for w in workloads if w.locality.count("/") >= 1}
+        shown = ", ".join(sorted(regions))
+        lls = as_map(as_map(tp.get("loadBalancer")).get("localityLbSetting"))
+        for i, entry in enumerate(as_list(lls.get("failover"))):
+            em = as_map(entry)
+            for key in ("from", "to"):
+                value = as_str(em.get(key))
+                if not value or "/" in value or "*" in value or value in regions:
+                    continue
+                if value in zones:
+                    msg = (f"'{value}' is a zone of the endpoints, not a region (regions: {shown}); failover names "
+                           "regions only, zones fail over implicitly")
+                elif key == "to":
+                    msg = (f"'{value}': no endpoint of {dr.host} is in that region (endpoint regions: {shown}), so "
+                           "this failover target gives clients nothing to fail over to")
+                else:
+                    continue  # clients may live in regions without endpoints
+                yield Problem(dr, fpath + (i, key), f"DestinationRule {dr.namespace}/{dr.name}: failover {key} {msg} (§2.4, E09)")
+
+
+@rule(
+    code="IVL406", name="endpoint-without-locality", severity="warning",
+    summary="Locality failover is configured for a host whose WorkloadEntry endpoints have no locality.",
+    rationale="""
+    Failover priorities are computed from endpoint localities. A WorkloadEntry (or inline
+    ServiceEntry endpoint) without `locality` and without a `topology.istio.io/locality` /
+    `istio-locality` label has an empty locality, so it never counts as local: it always lands
+    in the lowest priority, or the failover has nothing to order (istio-semantics.md §2.2,
+    §2.4, catalogue §7 E07). Only WorkloadEntries and inline endpoints are checked; pods get
+    their locality from nodes and auto-registered VMs from their bootstrap metadata.
+    """,
+    bad="""
+    kind: WorkloadEntry
+    spec:
+      address: 10.0.0.11      # no locality, no topology.istio.io/locality label
+    """,
+    good="""
+    kind: WorkloadEntry
+    spec:
+      address: 10.0.0.11
+      locality: us-east-1/us-east-1a
+    """,
+    inputs=("DestinationRule",),
+    references=("shared/reference/istio-semantics.md §2.2, §2.4, §7 E07",),
+)
+def endpoint_without_locality(ctx: Context) -> Iterator[Problem]:
+    graph = ctx.graph
+    seen: set[int] = set()
+    for dr, fpath, tp, field in _failover_objects(ctx):
+        if field == "failoverPriority":
+            lls = as_map(as_map(tp.get("loadBalancer")).get("localityLbSetting"))
+            labels = [as_str(x).split("=", 1)[0] for x in as_list(lls.get("failoverPriority"))]
+            if not any(lbl in TOPOLOGY_LABELS for lbl in labels):
+                continue  # custom labels: locality not involved
+        for w in _endpoints(graph, _host_services(graph, dr)):
+            if w.kind not in ("WorkloadEntry", "Endpoint") or w.locality or w.endpoint is None or id(w) in seen:
+                continue
+            seen.add(id(w))
+            what = (f"WorkloadEntry {w.resource.namespace}/{w.resource.name}" if w.kind == "WorkloadEntry"
+                    else f"endpoint {w.endpoint.address or '?'} of ServiceEntry {w.resource.namespace}/{w.resource.name}")
+            yield Problem(w.resource, w.endpoint.path + ("address",),
+                          f"{what} has no locality (no `locality` field or topology.istio.io/locality label) while "
+                          f"DestinationRule {dr.namespace}/{dr.name} configures locality {field} for {dr.host}: this "
+                          "endpoint is never local to any client and always gets the lowest priority (§2.4, E07)",
+                          related=((dr, fpath),))
+
+
+# --- IVL407 ---------------------------------------------------------------------------------
+
+
+@rule(
+    code="IVL407", name="locality-lb-disabled-with-settings", severity="warning",
+    summary="localityLbSetting has `enabled: false` together with failover, failoverPriority or distribute, which are then dead config.",
+    rationale="""
+    `localityLbSetting.enabled: false` turns locality load balancing off for this rule
+    (api:dr; istio-semantics.md §2.4), so the `failover`, `failoverPriority` or `distribute`
+    entries beside it are never applied. Either remove `enabled: false` or remove the dead
+    settings, so readers do not believe failover is in place.
+    """,
+    bad="""
+    localityLbSetting:
+      enabled: false
+      failover: [{from: us-east, to: us-west}]
+    """,
+    good="""
+    localityLbSetting:
+      failover: [{from: us-east, to: us-west}]
+    """,
+    inputs=("DestinationRule",),
+    references=("shared/reference/istio-semantics.md §2.4",),
+)
+def locality_lb_disabled_with_settings(ctx: Context) -> Iterator[Problem]:
+    for dr in ctx.each("DestinationRule"):
+        assert isinstance(dr, DestinationRule)
+        for path, tp in _policy_objects(dr):
+            lls = as_map(as_map(tp.get("loadBalancer")).get("localityLbSetting"))
+            if lls.get("enabled") is not False:
+                continue
+            dead = [k for k in ("failover", "failoverPriority", "distribute") if as_list(lls.get(k))]
+            if dead:
+                yield Problem(dr, path + ("loadBalancer", "localityLbSetting", "enabled"),
+                              f"DestinationRule {dr.namespace}/{dr.name}: localityLbSetting.enabled is false, so "
+                              f"{', '.join(dead)} beside it {'is' if len(dead) == 1 else 'are'} never applied (§2.4)")
+
+
+# --- IVL408 ---------------------------------------------------------------------------------
+
+
+@rule(
+    code="IVL408", name="order-dependent-destination-rule-merge", severity="warning",
+    summary="Several DestinationRules for the same host in one namespace each set a top-level trafficPolicy; only one applies.",
+    rationale="""
+    DestinationRules for the same host in the same namespace are merged: subsets are
+    concatenated but only the *first processed* top-level `trafficPolicy` is kept, the others
+    are discarded — and which one is first depends on creation order, which a repository
+    cannot show (istio-semantics.md §1.2, `mergeDestinationRule`; §9 "order-dependent
+    behaviours ... report them as ambiguity"). Outlier detection, TLS or failover set in the
+    losing rule silently disappear (catalogue §7 E02). Rules with different workloadSelectors
+    are kept separate and not reported. Put the traffic policy in one rule.
+    """,
+    bad="""
+    kind: DestinationRule
+    metadata: {name: whoami-lb, namespace: vm}
+    spec: {host: whoami.example.internal, trafficPolicy: {loadBalancer: {simple: ROUND_ROBIN}}}
+    ---
+    kind: DestinationRule
+    metadata: {name: whoami-outlier, namespace: vm}
+    spec: {host: whoami.example.internal, trafficPolicy: {outlierDetection: {consecutive5xxErrors: 5}}}
+    """,
+    good="""
+    kind: DestinationRule
+    metadata: {name: whoami, namespace: vm}
+    spec:
+      host: whoami.example.internal
+      trafficPolicy:
+        loadBalancer: {simple: ROUND_ROBIN}
+        outlierDetection: {consecutive5xxErrors: 5}
+    """,
+    inputs=("DestinationRule",),
+    references=("shared/reference/istio-semantics.md §1.2, §9, §7 E02",),
+)
+def order_dependent_merge(ctx: Context) -> Iterator[Problem]:
+    graph = ctx.graph
+    groups: dict[tuple[Any, ...], list[DestinationRule]] = defaultdict(list)
+    for dr in ctx.each("DestinationRule"):
+        assert isinstance(dr, DestinationRule)
+        if not dr.traffic_policy or not dr.host:
+            continue
+        host = resolve_host(dr.host, dr.namespace, graph.domain)
+        sel = dr.workload_selector
+        groups[(dr.namespace, host, None if sel is None else tuple(sorted(sel.items())))].append(dr)
+    for (ns, host, _sel), drs in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        if len(drs) < 2:
+            continue
+        for dr in drs:
+            others = [o for o in drs if o is not dr]
+            names = ", ".join(f"{o.namespace}/{o.name}" for o in others)
+            yield Problem(dr, ("spec", "trafficPolicy"),
+                          f"DestinationRule {dr.namespace}/{dr.name} and {names} all set a top-level trafficPolicy for "
+                          f"{host} in namespace '{ns}': Istio keeps only the first one processed (creation order), "
+                          "the others are discarded — merge the policies into one rule (§1.2)",
+                          related=tuple((o, ("spec", "trafficPolicy")) for o in others))
