@@ -2,8 +2,19 @@
 
 Directories are walked recursively (hidden directories such as ``.git`` skipped) and
 symlinked directories are followed at most once each, keyed by (device, inode), so a
-symlink loop cannot make the walk hang.  The result is sorted, so the order of findings
-never depends on the filesystem.
+symlink loop cannot make the walk hang.  The walk itself is deterministic: entries are
+visited in sorted order and real directories before symlinked ones, so a directory reachable
+both ways is always reported under its real path, whatever order the filesystem lists it in.
+The result is sorted, so the order of findings never depends on the filesystem.
+
+Inside a walked directory only regular files (or symlinks to them) are taken; a named pipe,
+socket or device called ``*.yaml`` is skipped, because opening a FIFO blocks until someone
+writes to it.  Broken symlinks are kept so the load reports them as unreadable.  A path named
+explicitly on the command line is always read (``istio-vm-lint <(helm template .)``).
+
+Display paths are printable: a file name that is not valid UTF-8 or holds control characters
+(a newline, an escape sequence) is shown with backslash escapes, so it can neither break the
+one-line-per-finding text output nor make writing the report fail.
 """
 
 from __future__ import annotations
@@ -22,16 +33,24 @@ class Discovered:
     real: str  # absolute path on disk
 
 
-def display_path(path: str, cwd: Optional[str] = None) -> str:
-    """The path relative to the current directory when the file lies under it."""
-    cwd = cwd or os.getcwd()
-    try:
-        rel = os.path.relpath(os.path.abspath(path), cwd)
-    except ValueError:  # another drive (Windows)
+def printable(path: str) -> str:
+    """``path`` with undecodable bytes and control characters backslash-escaped."""
+    if path.isprintable():
         return path
+    raw = path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in raw)
+
+
+def display_path(path: str, cwd: Optional[str] = None) -> str:
+    """The path relative to the current directory when the file lies under it (printable)."""
+    try:
+        cwd = cwd or os.getcwd()
+        rel = os.path.relpath(os.path.abspath(path), cwd)
+    except (ValueError, OSError):  # another drive (Windows); current directory deleted
+        return printable(path)
     if rel == os.pardir or rel.startswith(os.pardir + os.sep):
-        return path  # outside the current directory: as the user typed it
-    return rel
+        return printable(path)  # outside the current directory: as the user typed it
+    return printable(rel)
 
 
 def excluded(path: str, patterns: Iterable[str]) -> bool:
@@ -70,9 +89,12 @@ def discover(paths: Iterable[str], exclude: Iterable[str] = (), cwd: Optional[st
 
 def _walk(root: str, exclude: tuple[str, ...], found: dict[str, Discovered],
           seen_dirs: set[tuple[int, int]], cwd: Optional[str]) -> None:
+    # Depth-first, in sorted order; symlinked directories wait until every real directory
+    # has been seen, so (device, inode) dedup keeps the real path, not the first link found.
     stack = [root]
-    while stack:
-        directory = stack.pop()
+    linked: list[str] = []
+    while stack or linked:
+        directory = stack.pop() if stack else linked.pop()
         try:
             st = os.stat(directory)
         except OSError:
@@ -82,7 +104,8 @@ def _walk(root: str, exclude: tuple[str, ...], found: dict[str, Discovered],
             continue
         seen_dirs.add(ident)
         try:
-            entries = list(os.scandir(directory))
+            with os.scandir(directory) as it:
+                entries = sorted(it, key=lambda e: e.name, reverse=True)
         except OSError:
             continue
         for entry in entries:
@@ -90,15 +113,25 @@ def _walk(root: str, exclude: tuple[str, ...], found: dict[str, Discovered],
             full = os.path.join(directory, name)
             try:
                 is_dir = entry.is_dir()  # follows symlinks
-            except OSError:
-                continue
+            except OSError:  # a symlink loop (ELOOP): not a directory; kept below if *.yaml
+                is_dir = False
             if is_dir:
                 if name.startswith("."):
                     continue
                 if exclude and excluded(display_path(full, cwd), exclude):
                     continue
-                stack.append(full)
+                try:
+                    (linked if entry.is_symlink() else stack).append(full)
+                except OSError:  # pragma: no cover - is_symlink() does not stat on POSIX
+                    continue
             elif name.endswith(YAML_SUFFIXES):
+                try:
+                    # Regular files only; a broken or looping symlink is kept (reported as
+                    # unreadable by the load), a FIFO/socket/device is skipped (reading blocks).
+                    if not entry.is_file() and not (entry.is_symlink() and not os.path.exists(full)):
+                        continue
+                except OSError:
+                    pass
                 disp = display_path(full, cwd)
                 if exclude and excluded(disp, exclude):
                     continue

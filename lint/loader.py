@@ -12,9 +12,13 @@ is parsed again with ``record_positions=True`` (see :class:`PositionIndex`), whi
 ``path -> (line, column)`` map for every key and item.  Clean files therefore never pay for
 an index, and memory stays flat on large repositories.
 
-Bounds by design: nesting deeper than :data:`MAX_DEPTH` and alias expansion beyond
-:data:`MAX_EXPANDED_NODES` stop the document with a parse finding, so a "billion laughs"
-file or a 10,000-deep nesting can neither hang nor blow the stack of later stages.
+Bounds by design: nesting deeper than :data:`MAX_DEPTH` stops the file with a parse finding,
+and so does an alias that makes its document larger than :data:`MAX_EXPANDED_NODES` nodes
+(counted expanded) or makes the aliases of the whole file expand to more than that -- so a
+"billion laughs" file, or many documents each just under the per-document bound, or a
+10,000-deep nesting can neither hang nor blow the stack of later stages.  Nodes written out
+in the text are not bounded (a large ``kind: List`` export is legitimate): they cost at
+least a byte each, so they cannot amplify.
 """
 
 from __future__ import annotations
@@ -106,7 +110,12 @@ def _plain(value: str) -> Any:
     c = value[0]
     if c.isdigit() or c in "+-.":
         if _INT_RE.match(value):
-            return int(value.replace("_", ""))
+            try:
+                return int(value.replace("_", ""))
+            except ValueError:
+                # More digits than Python converts (sys.get_int_max_str_digits): go-yaml
+                # cannot represent it either and keeps the scalar as a string.
+                return value
         if _INT_OTHER_RE.match(value):
             v = value.replace("_", "")
             sign = -1 if v.startswith("-") else 1
@@ -147,9 +156,30 @@ def _tagged(tag: str, value: str) -> Any:
     return value
 
 
-def _hashable_key(key: Any) -> Union[str, int, float, bool, None]:
-    if isinstance(key, (str, int, float, bool)) or key is None:
+def _hashable_key(key: Any) -> Union[str, None]:
+    """A mapping key as the API server sees it.
+
+    Kubernetes converts YAML to JSON (sigs.k8s.io/yaml) before decoding, and JSON keys are
+    strings: ``80`` becomes ``"80"``, ``true`` becomes ``"true"``, ``1.0`` becomes ``"1"``.
+    Doing the same here keeps ``1`` and ``true`` distinct (they are equal as Python keys) and
+    makes ``1`` and ``"1"`` the duplicate they are for the API server.
+    """
+    if type(key) is str:
         return key
+    if key is True:
+        return "true"
+    if key is False:
+        return "false"
+    if isinstance(key, int):
+        return str(key)
+    if isinstance(key, float):
+        if key != key:
+            return ".nan"
+        if key in (float("inf"), float("-inf")):
+            return ".inf" if key > 0 else "-.inf"
+        return str(int(key)) if key.is_integer() and abs(key) < 1e21 else repr(key)
+    if key is None:
+        return None
     return repr(key)
 
 
@@ -182,6 +212,33 @@ _TEMPLATE_MESSAGE = ("unrendered template expression ({{ ... }}): render the cha
                      "(helm template) or exclude this file")
 
 
+_BREAK_RE = re.compile("\r\n|[\r\n\x85\u2028\u2029]")  # YAML 1.1 line breaks (libyaml's)
+
+
+def _decode(raw: Union[bytes, str]) -> str:
+    """The text of ``raw`` as libyaml reads it (BOM-selected UTF-16, else UTF-8), lossy."""
+    if isinstance(raw, str):
+        return raw
+    if raw[:2] == b"\xff\xfe":
+        return raw[2:].decode("utf-16-le", "replace")
+    if raw[:2] == b"\xfe\xff":
+        return raw[2:].decode("utf-16-be", "replace")
+    return raw.decode("utf-8", "replace")
+
+
+def _reader_position(raw: Union[bytes, str], position: int) -> tuple[int, int]:
+    """1-based line and column of a reader error at ``position`` (a byte offset for bytes)."""
+    if isinstance(raw, bytes):
+        if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            prefix = _decode(raw[: position - position % 2])
+        else:
+            prefix = raw[:position].decode("utf-8", "replace")
+    else:
+        prefix = raw[:position]
+    lines = _BREAK_RE.split(prefix[1:] if prefix[:1] == "\ufeff" else prefix)
+    return len(lines), len(lines[-1]) + 1
+
+
 def _error_from_exception(exc: BaseException, raw: bytes | str) -> ParseError:
     if isinstance(exc, MarkedYAMLError) and exc.problem_mark is not None:
         mark = exc.problem_mark
@@ -200,11 +257,9 @@ def _error_from_exception(exc: BaseException, raw: bytes | str) -> ParseError:
         return ParseError(line, mark.column + 1, f"YAML syntax error: {reason}")
     position = getattr(exc, "position", None)
     if isinstance(position, int):
-        # ReaderError: position is a character (or byte) offset.
-        prefix = raw[:position]
-        nl = b"\n" if isinstance(prefix, bytes) else "\n"
-        line = prefix.count(nl) + 1  # type: ignore[arg-type]
-        col = position - (prefix.rfind(nl) + 1) + 1  # type: ignore[arg-type]
+        # ReaderError: position is a byte offset into the raw input (a character offset
+        # for str input).
+        line, col = _reader_position(raw, position)
         reason = getattr(exc, "reason", None) or str(exc).splitlines()[0]
         char = getattr(exc, "character", None)
         what = "not valid text in UTF-8/UTF-16"
@@ -231,6 +286,7 @@ def load_documents(
     positions: Optional[dict[int, dict[FieldPath, tuple[int, int]]]] = {} if record_positions else None
     loader = CSafeLoader(raw)
     get = loader.get_event
+    alias_budget = [MAX_EXPANDED_NODES]  # expanded alias nodes left for the whole file
     ScalarEvent, MappingStartEvent, SequenceStartEvent = E.ScalarEvent, E.MappingStartEvent, E.SequenceStartEvent
     MappingEndEvent, SequenceEndEvent, AliasEvent = E.MappingEndEvent, E.SequenceEndEvent, E.AliasEvent
     DocumentStartEvent, StreamEndEvent = E.DocumentStartEvent, E.StreamEndEvent
@@ -245,7 +301,7 @@ def load_documents(
             doc_index = len(docs)
             pos: Optional[dict[FieldPath, tuple[int, int]]] = {} if record_positions else None
             try:
-                data, line, col, dups = _walk_document(get, pos, raw)
+                data, line, col, dups = _walk_document(get, pos, raw, alias_budget)
             except DocumentTooComplex as exc:
                 # One finding per file: later documents of a file this broken are not trusted.
                 errors.append(ParseError(exc.line, exc.column, exc.message))
@@ -266,13 +322,18 @@ def load_documents(
 
 
 def _line_text(raw: Union[bytes, str], line: int) -> str:
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-    lines = text.splitlines()
+    lines = _BREAK_RE.split(_decode(raw))
     return lines[line - 1] if 0 < line <= len(lines) else ""
 
 
-def _walk_document(get: Any, pos: Optional[dict[FieldPath, tuple[int, int]]], raw: Union[bytes, str]):
-    """Build plain data for one document from the event stream (iteratively)."""
+def _walk_document(get: Any, pos: Optional[dict[FieldPath, tuple[int, int]]], raw: Union[bytes, str],
+                   alias_budget: Optional[list[int]] = None):
+    """Build plain data for one document from the event stream (iteratively).
+
+    ``alias_budget`` (a one-item list, shared by the documents of a file) is decremented by
+    the expanded size of every alias."""
+    if alias_budget is None:
+        alias_budget = [MAX_EXPANDED_NODES]
     ScalarEvent, MappingStartEvent, SequenceStartEvent = E.ScalarEvent, E.MappingStartEvent, E.SequenceStartEvent
     MappingEndEvent, SequenceEndEvent, AliasEvent = E.MappingEndEvent, E.SequenceEndEvent, E.AliasEvent
     anchors: dict[str, tuple[Any, int]] = {}
@@ -333,15 +394,20 @@ def _walk_document(get: Any, pos: Optional[dict[FieldPath, tuple[int, int]]], ra
         elif t is AliasEvent:
             if ev.anchor not in anchors:
                 mark = ev.start_mark
+                if any(f.anchor == ev.anchor for f in stack):
+                    raise DocumentTooComplex(f"YAML alias *{ev.anchor} refers to a node that contains it "
+                                             "(a recursive structure)", mark.line + 1, mark.column + 1)
                 raise DocumentTooComplex(f"YAML alias *{ev.anchor} refers to an unknown anchor",
                                          mark.line + 1, mark.column + 1)
             value, size = anchors[ev.anchor]
             total += size
-            if total > MAX_EXPANDED_NODES:
+            alias_budget[0] -= size
+            if total > MAX_EXPANDED_NODES or alias_budget[0] < 0:
                 mark = ev.start_mark
+                where = "document" if total > MAX_EXPANDED_NODES else "file"
                 raise DocumentTooComplex(
-                    f"YAML aliases expand to more than {MAX_EXPANDED_NODES} nodes "
-                    "(an alias bomb?); document not read", mark.line + 1, mark.column + 1)
+                    f"YAML aliases make this {where} expand to more than {MAX_EXPANDED_NODES} nodes "
+                    "(an alias bomb?); not read from here on", mark.line + 1, mark.column + 1)
         else:
             # DocumentEndEvent (empty document) or anything unexpected.
             return root, root_line, root_col, dups
@@ -357,11 +423,6 @@ def _walk_document(get: Any, pos: Optional[dict[FieldPath, tuple[int, int]]], ra
             return root, root_line, root_col, dups
         parent = stack[-1]
         parent.size += size
-        if total > MAX_EXPANDED_NODES:
-            mark = ev.start_mark
-            raise DocumentTooComplex(
-                f"document has more than {MAX_EXPANDED_NODES} YAML nodes; not read",
-                mark.line + 1, mark.column + 1)
         if parent.is_map:
             if not parent.has_key:
                 mark = ev.start_mark
