@@ -416,14 +416,17 @@ class Generator:
         system = self.istio_system_docs()
         ns_docs.insert(0, system.pop(0))
         per_ns: dict[str, list[Doc]] = {ns: self.namespace_policy(ns) for ns in self.namespaces}
-        # Gateway + Certificate + ingress VirtualService per namespace, added at the end.
-        fixed = len(ns_docs) + len(system) + sum(len(v) for v in per_ns.values()) + 3 * len(self.namespaces)
+        # Gateway + Certificate per namespace (+ an ingress VirtualService once it has a service),
+        # added at the end.
+        fixed = len(ns_docs) + len(system) + sum(len(v) for v in per_ns.values()) + 2 * len(self.namespaces)
         total = fixed
         n_services = 0
         bundles: list[tuple[str, list[Doc]]] = []
         while total < self.target:
             ns = self.namespaces[n_services % len(self.namespaces)]
             index = n_services // len(self.namespaces)
+            if not self.services[ns]:
+                total += 1  # the namespace's ingress VirtualService
             bundle = self.service_bundle(ns, index)
             bundles.append((ns, bundle))
             total += len(bundle)

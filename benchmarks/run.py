@@ -1,0 +1,715 @@
+#!/usr/bin/env python3
+"""Benchmark istio-vm-lint against the YAML parsing floor, on generated repositories.
+
+    pip install -e '.[bench]'            # PyYAML (the floor) and yamllint (cold start)
+    python benchmarks/run.py                         # N = 5,000 and 50,000, best of 3
+    python benchmarks/run.py --sizes 5000 --repeat 5 --markdown out.md --json out.json
+    python benchmarks/run.py --sizes 5000 --profile  # + cProfile of the in-process pipeline
+
+For every size, on the same generated files (``benchmarks/generate.py``, seed 1):
+
+(a) floor: PyYAML ``yaml.compose_all(data, Loader=yaml.CSafeLoader)`` over every file
+    (read + libyaml scan/parse + node composition, in a fresh worker process);
+(b) ``istio-vm-lint DIR --format json --quiet --isolated`` end to end as a subprocess,
+    stdout to /dev/null, best of k; peak RSS of that process from ``os.wait4``;
+(c) a breakdown by stage with the in-process pipeline in a fresh worker process:
+    discover, load, the mesh graph (``ctx.graph``), every rule, locating findings
+    (positions are re-parsed lazily for files with findings), suppressions, JSON rendering;
+    ``runner.lint`` is also run and its own ``Outcome.timings`` reported as a cross-check.
+
+Plus the cold start of a single small file (subprocess) next to ``yamllint`` on that file.
+The lint/ package is only called, never patched: the breakdown repeats what
+``engine.run_rules`` does, rule by rule, so it may need updating when the engine changes
+(it says so instead of failing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any, Optional
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import generate  # noqa: E402  (benchmarks/generate.py)
+
+TARGETS = {
+    "floor_ratio": 4.0,        # full lint of 5,000 resources <= 4x the floor
+    "floor_ratio_stretch": 3.0,
+    "linearity": 1.3,          # per-resource time at 50k within 1.3x of 5k
+    "rss_mb": 400.0,           # peak RSS at 50k
+    "cold_ratio": 1.5,         # single-file cold start <= 1.5x yamllint
+}
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# --- measuring subprocesses ---------------------------------------------------------------
+
+
+def run_measured(cmd: list[str], cwd: Optional[str] = None, stdout: Any = subprocess.DEVNULL,
+                 env: Optional[dict[str, str]] = None) -> tuple[float, float, int, str, float]:
+    """(wall seconds, peak RSS MB of that child, exit code, stderr tail, CPU seconds user+sys)."""
+    with tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, cwd=cwd, stdout=stdout, stderr=err, stdin=subprocess.DEVNULL, env=env)
+        _, status, ru = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t0
+        p.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        tail = err.read()[-2000:].decode("utf-8", "replace")
+    return wall, ru.ru_maxrss / 1024.0, p.returncode, tail, ru.ru_utime + ru.ru_stime
+
+
+def lint_command() -> list[str]:
+    exe = shutil.which("istio-vm-lint")
+    return [exe] if exe else [sys.executable, "-m", "istio_vm_lint"]
+
+
+def child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["ISTIO_VM_LINT_NO_PROGRESS"] = "1"
+    env.pop("ISTIO_VM_LINT_DEBUG", None)
+    return env
+
+
+# --- the worker: floor + in-process pipeline, in a fresh process ---------------------------
+
+
+def yaml_files(root: str) -> list[str]:
+    out = []
+    for dirpath, dirs, names in os.walk(root):
+        dirs.sort()
+        out.extend(os.path.join(dirpath, n) for n in sorted(names) if n.endswith((".yaml", ".yml")))
+    return out
+
+
+def floor_once(files: list[str]) -> tuple[float, float, int]:
+    import yaml
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    docs = 0
+    for path in files:
+        with open(path, "rb") as fh:
+            data = fh.read()
+        for _ in yaml.compose_all(data, Loader=yaml.CSafeLoader):
+            docs += 1
+    return time.perf_counter() - t0, time.process_time() - c0, docs
+
+
+def breakdown_once(root: str) -> dict[str, Any]:
+    """One pass of the pipeline, stage by stage and rule by rule (mirrors engine.run_rules)."""
+    from istio_vm_lint import engine
+    from istio_vm_lint.config import Settings
+    from istio_vm_lint.discover import discover
+    from istio_vm_lint.findings import Location, Problem
+    from istio_vm_lint.project import load_project
+    from istio_vm_lint.report import ReportContext, renderer
+    from istio_vm_lint.rule import Context
+
+    st: dict[str, float] = {}
+    st_cpu: dict[str, float] = {}
+    per_rule: dict[str, float] = {}
+    per_rule_cpu: dict[str, float] = {}
+    settings = Settings()
+    settings.root = root
+    rules = engine.all_rules()
+    pc, cpu = time.perf_counter, time.process_time
+
+    def stage(name: str, t: float, c: float) -> None:
+        st[name] = pc() - t
+        st_cpu[name] = cpu() - c
+
+    t, c = pc(), cpu()
+    files, _ = discover([root], settings.exclude)
+    stage("discover", t, c)
+
+    t, c = pc(), cpu()
+    project = load_project(files, settings.default_namespace)
+    stage("load", t, c)
+
+    t, c = pc(), cpu()
+    ctx = Context(project, settings)
+    present = project.kinds_present
+    stage("index", t, c)
+
+    t, c = pc(), cpu()
+    ctx.graph  # noqa: B018  (cached_property: built once, here)
+    stage("graph", t, c)
+
+    result = engine.RunResult()
+    raw: list[tuple[Any, Problem]] = []
+    errors: list[str] = []
+    for code, r in rules.items():
+        if code == "IVL000" or not engine.is_selected(code, settings):
+            continue
+        if r.inputs and not present.intersection(r.inputs):
+            continue
+        result.rules_run += 1
+        ctx.current = None
+        t, c = pc(), cpu()
+        try:
+            problems = list(r.check(ctx))
+        except Exception as exc:  # reported like the engine does (IVL000), timed all the same
+            errors.append(f"{code}: {type(exc).__name__}: {exc}")
+            problems = [Problem(ctx.current, (), f"internal error in {code}", code="IVL000",
+                                location=None if ctx.current else Location("<internal>", 1, 1))]
+        per_rule[code] = pc() - t
+        per_rule_cpu[code] = cpu() - c
+        raw.extend((r, p) for p in problems)
+    st["rules"] = sum(per_rule.values())
+    st_cpu["rules"] = sum(per_rule_cpu.values())
+
+    t, c = pc(), cpu()
+    for r, p in raw:
+        rr = rules.get(p.code or r.code, r) if p.code != "IVL000" else engine.INTERNAL
+        f = engine.make_finding(project, settings, rr, p)
+        if f is not None:
+            result.findings.append(f)
+    stage("locate findings", t, c)
+
+    t, c = pc(), cpu()
+    engine._suppress(project, settings, rules, result)
+    result.findings.sort(key=lambda f: f.sort_key)
+    stage("suppressions + sort", t, c)
+
+    t, c = pc(), cpu()
+    rctx = ReportContext(files=len(project.files), resources=len(project.resources), rules=rules, root=root)
+    out = renderer("json")(result.findings, rctx)
+    stage("report (json)", t, c)
+
+    st["total"] = sum(st.values())
+    st_cpu["total"] = sum(st_cpu.values())
+    return {"stages": st, "rules": per_rule, "stages_cpu": st_cpu, "rules_cpu": per_rule_cpu,
+            "findings": len(result.findings), "rules_run": result.rules_run,
+            "resources": len(project.resources), "files": len(project.files), "output_bytes": len(out),
+            "by_code": _by_code(result.findings), "rule_errors": errors}
+
+
+def _by_code(findings: list[Any]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for f in findings:
+        out[f.code] = out.get(f.code, 0) + 1
+    return dict(sorted(out.items()))
+
+
+def worker(root: str, repeat: int, floor: bool) -> dict[str, Any]:
+    import resource
+
+    files = yaml_files(root)
+    res: dict[str, Any] = {}
+    if floor:
+        times, cpus = [], []
+        for _ in range(repeat):
+            dt, dc, docs = floor_once(files)
+            times.append(dt)
+            cpus.append(dc)
+            gc.collect()
+        res["floor"] = times
+        res["floor_cpu"] = cpus
+        res["floor_docs"] = docs
+    # Warm the imports (rules modules, schemas) so the stages measure work, not imports.
+    from istio_vm_lint import engine
+    from istio_vm_lint.config import Settings
+    from istio_vm_lint.runner import lint
+
+    t = time.perf_counter()
+    engine.all_rules()
+    res["import_rules"] = time.perf_counter() - t
+    res["lint_timings"] = []
+    for _ in range(repeat):
+        settings = Settings()
+        settings.root = root
+        t, c = time.perf_counter(), time.process_time()
+        outcome = lint([root], settings)
+        total, total_cpu = time.perf_counter() - t, time.process_time() - c
+        res["lint_timings"].append({**outcome.timings, "total": total, "total_cpu": total_cpu})
+        res["lint_findings"] = len(outcome.findings)
+        del outcome
+        gc.collect()
+    try:
+        runs = []
+        for _ in range(repeat):
+            runs.append(breakdown_once(root))
+            gc.collect()
+        best = dict(runs[0])
+        for key in ("stages", "rules", "stages_cpu", "rules_cpu"):
+            best[key] = {k: min(r[key][k] for r in runs) for k in runs[0][key]}
+        res["breakdown"] = best
+    except Exception as exc:  # the engine changed under us: say so, keep the rest
+        import traceback
+
+        res["breakdown_error"] = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
+    res["worker_maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    return res
+
+
+def profile_worker(root: str, out_path: str, top: int) -> None:
+    """cProfile of one in-process ``runner.lint`` (imports warmed first)."""
+    import cProfile
+    import io
+    import pstats
+
+    from istio_vm_lint import engine
+    from istio_vm_lint.config import Settings
+    from istio_vm_lint.runner import lint
+
+    engine.all_rules()
+    settings = Settings()
+    settings.root = root
+    prof = cProfile.Profile()
+    t = time.perf_counter()
+    prof.enable()
+    outcome = lint([root], settings)
+    # the report is part of a CLI run
+    from istio_vm_lint.report import ReportContext, renderer
+
+    renderer("json")(outcome.findings, ReportContext(rules=engine.all_rules(), root=root))
+    prof.disable()
+    wall = time.perf_counter() - t
+    prof.dump_stats(out_path + ".pstats")
+    buf = io.StringIO()
+    buf.write(f"# cProfile of runner.lint + JSON report on {root} (wall {wall:.3f} s under the profiler; "
+              f"timings {json.dumps({k: round(v, 3) for k, v in outcome.timings.items()})})\n\n")
+    for key in ("cumulative", "tottime"):
+        buf.write(f"## top {top} by {key}\n\n")
+        ps = pstats.Stats(prof, stream=buf)
+        ps.strip_dirs().sort_stats(key).print_stats(top)
+    with open(out_path, "w") as fh:
+        fh.write(buf.getvalue())
+
+
+# --- the main run -------------------------------------------------------------------------
+
+
+def machine_info() -> dict[str, str]:
+    model = ""
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+        for line in out.splitlines():
+            if line.startswith("Model name:"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    if not model:
+        try:
+            with open("/proc/cpuinfo") as fh:
+                for line in fh:
+                    if line.startswith("model name"):
+                        model = line.split(":", 1)[1].strip()
+                        break
+        except OSError:
+            model = platform.processor()
+    versions = {}
+    for mod, attr in (("istio_vm_lint", "__version__"), ("ruamel.yaml", "__version__"), ("yaml", "__version__")):
+        try:
+            m = __import__(mod, fromlist=["_"])
+            versions[mod] = getattr(m, attr, "?")
+        except ImportError:
+            versions[mod] = "missing"
+    try:
+        import yaml
+
+        versions["libyaml"] = yaml._yaml.get_version_string()  # type: ignore[attr-defined]
+    except Exception:
+        versions["libyaml"] = "?"
+    commit = ""
+    try:
+        commit = subprocess.run(["git", "-C", os.path.dirname(HERE), "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True, check=False).stdout.strip()
+    except OSError:
+        pass
+    return {"cpu": model or "?", "nproc": str(os.cpu_count()), "python": platform.python_version(),
+            "commit": commit, **{f"v_{k}": v for k, v in versions.items()}}
+
+
+def ensure_yamllint(install: bool) -> tuple[Optional[list[str]], str]:
+    exe = shutil.which("yamllint")
+    if exe:
+        return [exe], "yamllint found"
+    if not install:
+        return None, "yamllint not installed (--no-install): cold-start comparison skipped"
+    log("yamllint is missing: installing it with pip (it is in the `bench` extra)")
+    r = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "yamllint"], capture_output=True, text=True)
+    exe = shutil.which("yamllint")
+    if exe:
+        return [exe], "yamllint was missing and was installed with pip for this run"
+    try:
+        import yamllint  # noqa: F401
+
+        return [sys.executable, "-m", "yamllint"], "yamllint was missing and was installed with pip for this run"
+    except ImportError:
+        return None, f"yamllint could not be installed ({r.stderr.strip()[-200:]}): comparison skipped"
+
+
+def import_profile(path: str, cwd: str) -> dict[str, float]:
+    """Self import time (ms) per top-level package for one ``istio-vm-lint FILE`` run."""
+    p = subprocess.run([sys.executable, "-X", "importtime", "-m", "istio_vm_lint", path], cwd=cwd,
+                       capture_output=True, text=True, env=child_env())
+    out: dict[str, float] = {}
+    for line in p.stderr.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        cols = line[len("import time:"):].split("|")
+        if len(cols) != 3:
+            continue
+        self_us, name = cols[0].strip(), cols[2].strip()
+        if not self_us.isdigit():
+            continue
+        parts = name.split(".")
+        key = ".".join(parts[:2]) if parts[0] == "istio_vm_lint" and len(parts) > 2 else parts[0]
+        if parts[0] == "istio_vm_lint" and len(parts) == 2:
+            key = "istio_vm_lint (core modules)"
+        out[key] = out.get(key, 0.0) + int(self_us) / 1000.0
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
+def cold_start(workdir: str, repeat: int, yamllint_cmd: Optional[list[str]]) -> dict[str, Any]:
+    d = os.path.join(workdir, "single")
+    os.makedirs(d, exist_ok=True)
+    path = os.path.join(d, "service.yaml")
+    ndocs = generate.write_small_file(path)
+    with open(path, "rb") as fh:
+        data = fh.read()
+    cmds: dict[str, list[str]] = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "istio-vm-lint --version": lint_command() + ["--version"],
+        "istio-vm-lint FILE": lint_command() + [path],
+    }
+    if yamllint_cmd:
+        cmds["yamllint FILE"] = yamllint_cmd + [path]
+    times: dict[str, list[float]] = {k: [] for k in cmds}
+    cpu: dict[str, list[float]] = {k: [] for k in cmds}
+    codes: dict[str, int] = {}
+    env = child_env()
+    for name, cmd in cmds.items():  # one unmeasured run each (pyc, page cache)
+        run_measured(cmd, cwd=d, env=env)
+    for _ in range(repeat):
+        for name, cmd in cmds.items():  # interleaved, so drift hits all equally
+            wall, _, code, _, c = run_measured(cmd, cwd=d, env=env)
+            times[name].append(wall)
+            cpu[name].append(c)
+            codes[name] = code
+    return {"file_docs": ndocs, "file_lines": data.count(b"\n"), "file_bytes": len(data),
+            "times": times, "cpu": cpu, "exit_codes": codes, "imports": import_profile(path, d)}
+
+
+def bench_size(n: int, workdir: str, repeat: int, seed: int) -> dict[str, Any]:
+    root = os.path.join(workdir, f"repo-{n}")
+    t = time.perf_counter()
+    manifest = generate.generate(root, n, seed=seed)
+    log(f"[{n}] generated {manifest.resources} resources in {manifest.files} files "
+        f"({manifest.bytes / 1e6:.1f} MB) in {time.perf_counter() - t:.1f} s")
+    env = child_env()
+    load_before = os.getloadavg()[0]
+
+    log(f"[{n}] floor + in-process breakdown (worker, best of {repeat}) ...")
+    w = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", root, "--repeat", str(repeat)],
+                       capture_output=True, text=True, env=env)
+    if w.returncode != 0:
+        raise SystemExit(f"worker failed for {n}:\n{w.stderr[-3000:]}")
+    res = json.loads(w.stdout.strip().splitlines()[-1])
+
+    log(f"[{n}] istio-vm-lint end to end (subprocess, best of {repeat}) ...")
+    cmd = lint_command() + [root, "--format", "json", "--quiet", "--isolated"]
+    e2e = []
+    for i in range(repeat + 1):
+        wall, rss, code, tail, c = run_measured(cmd, cwd=workdir, env=env)
+        if code not in (0, 1):
+            raise SystemExit(f"istio-vm-lint exited {code} on {root}:\n{tail}")
+        if i:  # the first run is a warm-up (pyc files, page cache)
+            e2e.append({"wall": wall, "cpu": c, "rss_mb": rss, "exit": code})
+    res.update(n=n, root=root, manifest=manifest.as_dict(), e2e=e2e, cmd=" ".join(cmd),
+               loadavg=[load_before, os.getloadavg()[0]])
+    return res
+
+
+def fmt_s(x: float) -> str:
+    return f"{x * 1000:.0f} ms" if x < 1 else f"{x:.2f} s"
+
+
+def fmt_n(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+# "cpu": user+sys CPU seconds of the measured process (robust on a shared machine, where other
+# processes steal the cores); "wall": elapsed time.  Both are always recorded.
+CLOCK = "cpu"
+
+
+def summarize(r: dict[str, Any], clock: Optional[str] = None) -> dict[str, float]:
+    cpu = (clock or CLOCK) == "cpu"
+    n = r["manifest"]["resources"]
+    floor = min(r["floor_cpu"] if cpu else r["floor"])
+    best = min(e["cpu" if cpu else "wall"] for e in r["e2e"])
+    rss = max(e["rss_mb"] for e in r["e2e"])
+    inproc = min(t["total_cpu" if cpu else "total"] for t in r["lint_timings"])
+    return {"n": n, "floor": floor, "e2e": best, "ratio": best / floor, "inproc": inproc,
+            "inproc_ratio": inproc / floor, "rps": n / best, "us_per": best / n * 1e6,
+            "inproc_us_per": inproc / n * 1e6, "rss": rss}
+
+
+def _stages(b: dict[str, Any]) -> dict[str, float]:
+    return b["stages_cpu"] if CLOCK == "cpu" else b["stages"]
+
+
+def _rules(b: dict[str, Any]) -> dict[str, float]:
+    return b["rules_cpu"] if CLOCK == "cpu" else b["rules"]
+
+
+def markdown(results: list[dict[str, Any]], cold: Optional[dict[str, Any]], info: dict[str, str],
+             repeat: int, notes: list[str]) -> tuple[str, list[tuple[str, str, str, bool]]]:
+    L: list[str] = []
+    sums = [summarize(r) for r in results]
+    walls = [summarize(r, "wall") for r in results]
+    clock = "CPU time (user+sys)" if CLOCK == "cpu" else "wall-clock time"
+    loads = [x for r in results for x in r.get("loadavg", [])]
+    L.append(f"Machine: {info['cpu']}, {info['nproc']} cores; Python {info['python']}; istio-vm-lint "
+             f"{info['v_istio_vm_lint']} ({info['commit'] or 'no git'}), ruamel.yaml {info['v_ruamel.yaml']}, "
+             f"PyYAML {info['v_yaml']} (libyaml {info['v_libyaml']}). Best of {repeat} runs, {clock}"
+             + (f"; 1-min load average during the runs {min(loads):.1f}–{max(loads):.1f}" if loads else "")
+             + f". Repositories from `benchmarks/generate.py` (seed {results[0]['manifest']['seed']}, "
+             f"~{results[0]['manifest']['docs_per_file']} documents per file, "
+             f"{results[0]['manifest']['namespaces']} namespaces).")
+    L.append("")
+    L.append("| resources | files | MB | floor: PyYAML compose (C) | istio-vm-lint end to end | × floor "
+             "| in-process pipeline | × floor | resources/s | µs/resource | peak RSS |")
+    L.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r, s in zip(results, sums):
+        m = r["manifest"]
+        L.append(f"| {fmt_n(m['resources'])} | {m['files']} | {m['bytes'] / 1e6:.1f} | {fmt_s(s['floor'])} | "
+                 f"{fmt_s(s['e2e'])} | **{s['ratio']:.1f}x** | {fmt_s(s['inproc'])} | {s['inproc_ratio']:.1f}x | "
+                 f"{fmt_n(s['rps'])} | {s['us_per']:.0f} | {s['rss']:.0f} MB |")
+    L.append("")
+    L.append("End to end = `istio-vm-lint DIR --format json --quiet --isolated` as a subprocess, stdout to "
+             "/dev/null (interpreter start, imports, lint, JSON). In-process = `runner.lint()` with imports "
+             "warm. Peak RSS of the subprocess from `wait4`. "
+             + ("Wall clock for the same runs: " + "; ".join(
+                 f"{fmt_n(w['n'])}: floor {fmt_s(w['floor'])}, end to end {fmt_s(w['e2e'])} ({w['ratio']:.1f}x)"
+                 for w in walls) + "." if CLOCK == "cpu" else ""))
+
+    if all("breakdown" in r for r in results):
+        L.append("")
+        L.append(f"**Where the time goes** (in-process, {clock}, best of runs per stage; rules with ≥ 2% of "
+                 "the rules stage listed, the rest summed):")
+        L.append("")
+        head = "| stage |" + "".join(f" {fmt_n(s['n'])} | × floor | share |" for s in sums)
+        if len(sums) > 1:
+            head += f" per resource, {fmt_n(sums[-1]['n'])} vs {fmt_n(sums[0]['n'])} |"
+        L.append(head)
+        L.append("|---|" + "---:|---:|---:|" * len(sums) + ("---:|" if len(sums) > 1 else ""))
+        stages = [k for k in _stages(results[0]["breakdown"]) if k != "total"]
+        rules_all = _rules(results[-1]["breakdown"])
+        rules_total = sum(rules_all.values()) or 1.0
+        big = sorted((c for c, v in rules_all.items() if v / rules_total >= 0.02), key=lambda c: -rules_all[c])
+
+        def row(label: str, get: Any) -> None:
+            cells = []
+            vals = []
+            for r, s in zip(results, sums):
+                v = get(r["breakdown"])
+                vals.append(v)
+                tot = _stages(r["breakdown"])["total"]
+                cells.append(f" {fmt_s(v)} | {v / s['floor']:.2f}x | {v / tot * 100:.0f}% |")
+            lin = ""
+            if len(sums) > 1:
+                a = vals[0] / sums[0]["n"]
+                b = vals[-1] / sums[-1]["n"]
+                lin = f" {b / a:.2f}x |" if a > 0 else " – |"
+            L.append(f"| {label} |" + "".join(cells) + lin)
+
+        for st in stages:
+            row(st, lambda b, st=st: _stages(b)[st])
+            if st == "rules":
+                for c in big:
+                    row(f"&nbsp;&nbsp;↳ {c}", lambda b, c=c: _rules(b).get(c, 0.0))
+                rest = [c for c in rules_all if c not in big]
+                row(f"&nbsp;&nbsp;↳ {len(rest)} other rules",
+                    lambda b, rest=rest: sum(_rules(b).get(c, 0.0) for c in rest))
+        row("**total in-process**", lambda b: _stages(b)["total"])
+        L.append("")
+        br = results[-1]["breakdown"]
+        L.append(f"{br['rules_run']} rules ran; {br['findings']} findings at {fmt_n(sums[-1]['n'])} "
+                 f"({', '.join(f'{k}×{v}' for k, v in br['by_code'].items()) or 'none'}). "
+                 "`load` = read + parse + typed resources; `graph` = `ctx.graph` (built before the first rule, so "
+                 "rule times exclude it; a rule that first touches a lazily computed model property pays for it); "
+                 "`locate findings` = problems to findings, which re-parses a file with positions the first time "
+                 "one of its findings needs a line.")
+        errs = sorted({e for r in results for e in r["breakdown"].get("rule_errors", [])})
+        if errs:
+            L.append("")
+            L.append("Rules that raised during the breakdown (IVL000): " + "; ".join(errs))
+    else:
+        for r in results:
+            if "breakdown_error" in r:
+                L.append(f"\nStage breakdown unavailable at {r['n']}: `{r['breakdown_error'].splitlines()[0]}`")
+    if results:
+        key = "total_cpu" if CLOCK == "cpu" else "total"
+        L.append("")
+        L.append("`runner.lint()` own stage timings (`Outcome.timings`, wall clock, best of runs): " + "; ".join(
+            f"{fmt_n(s['n'])}: " + ", ".join(f"{k} {fmt_s(min(t[k] for t in r['lint_timings']))}"
+                                              for k in r["lint_timings"][0] if not k.startswith("total"))
+            + f" (total {fmt_s(min(t[key] for t in r['lint_timings']))} {CLOCK})"
+            for r, s in zip(results, sums)) + ".")
+
+    if len(sums) > 1:
+        a, b = sums[0], sums[-1]
+        L.append("")
+        L.append(f"Linearity: {a['us_per']:.0f} µs/resource at {fmt_n(a['n'])} vs {b['us_per']:.0f} at "
+                 f"{fmt_n(b['n'])} end to end (**{b['us_per'] / a['us_per']:.2f}x**); in-process "
+                 f"{a['inproc_us_per']:.0f} vs {b['inproc_us_per']:.0f} µs (**{b['inproc_us_per'] / a['inproc_us_per']:.2f}x**).")
+
+    cold_ratio = None
+    if cold:
+        series = cold["cpu"] if CLOCK == "cpu" else cold["times"]
+        L.append("")
+        L.append(f"**Cold start, one small file** ({cold['file_docs']} documents, {cold['file_lines']} lines), a new "
+                 f"process per run, {len(next(iter(series.values())))} runs interleaved:")
+        L.append("")
+        L.append(f"| command | median ({CLOCK}) | min ({CLOCK}) | median wall |")
+        L.append("|---|---:|---:|---:|")
+        for name, ts in series.items():
+            L.append(f"| `{name}` | {fmt_s(statistics.median(ts))} | {fmt_s(min(ts))} | "
+                     f"{fmt_s(statistics.median(cold['times'][name]))} |")
+        imports = cold.get("imports") or {}
+        if imports:
+            total = sum(imports.values())
+            top = list(imports.items())[:8]
+            L.append("")
+            L.append(f"Imports of one `istio-vm-lint FILE` run (`python -X importtime`, self time summed per "
+                     f"package, inflated by the tracing): {total:.0f} ms in all; "
+                     + ", ".join(f"{k} {v:.0f} ms" for k, v in top) + ".")
+        if "yamllint FILE" in series:
+            cold_ratio = statistics.median(series["istio-vm-lint FILE"]) / statistics.median(series["yamllint FILE"])
+            L.append("")
+            L.append(f"istio-vm-lint / yamllint (medians): **{cold_ratio:.2f}x**.")
+
+    # targets
+    checks: list[tuple[str, str, str, bool]] = []
+    five = min(sums, key=lambda s: abs(s["n"] - 5000))
+    checks.append((f"full lint of {fmt_n(five['n'])} resources ≤ {TARGETS['floor_ratio']:.0f}x floor "
+                   f"(stretch {TARGETS['floor_ratio_stretch']:.0f}x)",
+                   f"{five['ratio']:.1f}x end to end ({five['inproc_ratio']:.1f}x in-process)",
+                   "stretch met" if five["ratio"] <= TARGETS["floor_ratio_stretch"] else "",
+                   five["ratio"] <= TARGETS["floor_ratio"]))
+    if len(sums) > 1:
+        lin = sums[-1]["us_per"] / sums[0]["us_per"]
+        checks.append((f"per-resource time at {fmt_n(sums[-1]['n'])} within {TARGETS['linearity']}x of "
+                       f"{fmt_n(sums[0]['n'])}", f"{lin:.2f}x", "", lin <= TARGETS["linearity"]))
+    big_s = sums[-1]
+    checks.append((f"peak RSS at {fmt_n(big_s['n'])} ≤ {TARGETS['rss_mb']:.0f} MB", f"{big_s['rss']:.0f} MB", "",
+                   big_s["rss"] <= TARGETS["rss_mb"]))
+    if cold_ratio is not None:
+        checks.append((f"single-file cold start ≤ {TARGETS['cold_ratio']}x yamllint", f"{cold_ratio:.2f}x", "",
+                       cold_ratio <= TARGETS["cold_ratio"]))
+    L.append("")
+    L.append(f"| target ({CLOCK}) | measured | met |")
+    L.append("|---|---:|---|")
+    for what, got, extra, ok in checks:
+        L.append(f"| {what} | {got} | {'yes' if ok else '**no**'}{' (' + extra + ')' if extra else ''} |")
+    if notes:
+        L.append("")
+        L.extend(f"Note: {n}" for n in notes)
+    return "\n".join(L) + "\n", checks
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description="Benchmark istio-vm-lint (see benchmarks/README.md).")
+    ap.add_argument("--sizes", default="5000,50000", help="comma-separated resource counts [5000,50000]")
+    ap.add_argument("--repeat", "-k", type=int, default=3, help="runs per measurement; the best is kept [3]")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--workdir", default=None, help="where to generate (default: a temp dir, removed after)")
+    ap.add_argument("--keep", action="store_true", help="keep the generated repositories")
+    ap.add_argument("--markdown", default=None, help="also write the Markdown report to this file")
+    ap.add_argument("--json", dest="json_out", default=None, help="write raw measurements as JSON")
+    ap.add_argument("--cold-repeat", type=int, default=10, help="runs of each cold-start command [10]")
+    ap.add_argument("--no-cold", action="store_true", help="skip the single-file cold-start comparison")
+    ap.add_argument("--no-install", action="store_true", help="do not pip-install yamllint when missing")
+    ap.add_argument("--profile", action="store_true", help="cProfile the in-process pipeline on the first size")
+    ap.add_argument("--profile-out", default=None, help="profile report path [WORKDIR/profile-N.txt, kept]")
+    ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
+                    help="time reported and compared: CPU time of the measured process (default; robust when "
+                         "other jobs share the cores) or wall clock; both are recorded in --json")
+    ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--worker-profile", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--no-floor", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.repeat, not args.no_floor)))
+        return 0
+    if args.worker_profile:
+        profile_worker(args.worker_profile, args.profile_out, 40)
+        return 0
+
+    try:
+        import yaml
+
+        yaml.CSafeLoader  # noqa: B018
+    except (ImportError, AttributeError):
+        print("run.py needs PyYAML built with libyaml (yaml.CSafeLoader) for the floor: "
+              "pip install -e '.[bench]'", file=sys.stderr)
+        return 2
+    global CLOCK
+    CLOCK = args.clock
+    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    info = machine_info()
+    notes: list[str] = []
+    workdir = args.workdir or tempfile.mkdtemp(prefix="ivl-bench-")
+    os.makedirs(workdir, exist_ok=True)
+    log(f"workdir {workdir}; {info['cpu']}, {info['nproc']} cores, Python {info['python']}")
+    results = []
+    try:
+        for n in sizes:
+            results.append(bench_size(n, workdir, args.repeat, args.seed))
+            s = summarize(results[-1])
+            log(f"[{n}] floor {fmt_s(s['floor'])}, end to end {fmt_s(s['e2e'])} ({s['ratio']:.1f}x), "
+                f"in-process {fmt_s(s['inproc'])}, peak RSS {s['rss']:.0f} MB")
+        cold = None
+        if not args.no_cold:
+            ycmd, note = ensure_yamllint(not args.no_install)
+            notes.append(note) if "installed" in note or "skipped" in note else None
+            log(f"cold start: {note}")
+            cold = cold_start(workdir, args.cold_repeat, ycmd)
+        if args.profile:
+            n = sizes[0]
+            out = args.profile_out or os.path.join(os.getcwd() if args.workdir is None else workdir, f"profile-{n}.txt")
+            log(f"profiling the in-process pipeline at {n} -> {out}")
+            subprocess.run([sys.executable, os.path.abspath(__file__), "--worker-profile",
+                            os.path.join(workdir, f"repo-{n}"), "--profile-out", out], check=True, env=child_env())
+            notes.append(f"cProfile report: {out} (pstats: {out}.pstats)")
+        md, checks = markdown(results, cold, info, args.repeat, notes)
+        print(md)
+        if args.markdown:
+            with open(args.markdown, "w") as fh:
+                fh.write(md)
+            log(f"wrote {args.markdown}")
+        if args.json_out:
+            with open(args.json_out, "w") as fh:
+                json.dump({"machine": info, "sizes": results, "cold": cold,
+                           "targets": [{"target": a, "measured": b, "met": d} for a, b, _, d in checks]},
+                          fh, indent=1)
+            log(f"wrote {args.json_out}")
+    finally:
+        if args.workdir is None and not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+        elif args.keep or args.workdir:
+            log(f"kept {workdir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
