@@ -34,7 +34,7 @@ import networkx as nx
 from .findings import FieldPath
 from .model import (
     DestinationRule, EndpointSpec, Gateway, Resource, Service, ServiceEntry, ServicePort, Sidecar,
-    VirtualService, WorkloadController, WorkloadEntry, WorkloadGroup, as_int, as_map, _is_ip,
+    VirtualService, WorkloadController, WorkloadEntry, WorkloadGroup, as_int, as_list, as_map, _is_ip,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -301,7 +301,7 @@ class MeshGraph:
             self._all_pods.append(w)
         for r in p.by_kind("ServiceEntry"):
             assert isinstance(r, ServiceEntry)
-            for i, h in enumerate(r.spec.get("hosts") or []):
+            for i, h in enumerate(as_list(r.spec.get("hosts"))):
                 if isinstance(h, str) and h:
                     self._add_service(MeshService(r, h, r.namespace, r.ports, r.export_to, ("spec", "hosts", i)))
             for ep in r.endpoints:

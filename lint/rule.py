@@ -29,6 +29,7 @@ from .findings import SEVERITIES, Problem
 if TYPE_CHECKING:  # pragma: no cover
     from .config import Settings
     from .graph import MeshGraph
+    from .mesh import MeshConfig
     from .model import Resource
     from .project import Project
 
@@ -107,6 +108,14 @@ class Context:
         self.project = project
         self.settings = settings
         self.current: Optional["Resource"] = None  # last resource handed out by each()
+
+    @cached_property
+    def mesh(self) -> "MeshConfig":
+        """The mesh config named by the ``mesh-config`` setting (defaults when unset)."""
+        from .mesh import MeshConfig, load_mesh_config
+
+        path = getattr(self.settings, "mesh_config", None)
+        return load_mesh_config(path) if path else MeshConfig()
 
     @cached_property
     def graph(self) -> "MeshGraph":

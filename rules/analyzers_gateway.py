@@ -219,7 +219,7 @@ def duplicate_certificate(ctx: Context) -> Iterator[Problem]:
 
     def tls_servers(g: Gateway) -> list[tuple[int, dict]]:
         out = []
-        for i, s in enumerate(g.spec.get("servers") or []):
+        for i, s in enumerate(as_list(g.spec.get("servers"))):
             if isinstance(s, dict) and isinstance(s.get("tls"), dict):
                 out.append((i, s["tls"]))
         return out

@@ -11,7 +11,7 @@ from typing import Iterator
 
 from istio_vm_lint.findings import Problem
 from istio_vm_lint.graph import host_matches, resolve_host, visible
-from istio_vm_lint.model import DestinationRule, ServiceEntry, Sidecar, VirtualService, WorkloadGroup, as_list, as_map
+from istio_vm_lint.model import DestinationRule, ServiceEntry, Sidecar, VirtualService, WorkloadGroup, as_int, as_list, as_map
 from istio_vm_lint.rule import Context, rule
 
 
@@ -246,7 +246,7 @@ def duplicate_route_destination(ctx: Context) -> Iterator[Problem]:
                 if not isinstance(host, str) or not host:
                     continue
                 key = (resolve_host(host, vs.namespace, domain), str(dest.get("subset") or ""),
-                       as_map(dest.get("port")).get("number"))
+                       as_int(as_map(dest.get("port")).get("number")))
                 if key in seen:
                     yield Problem(vs, ("spec", kind, i, "route", j, "destination"),
                                   f"VirtualService {vs.namespace}/{vs.name}: {kind}[{i}] lists destination '{key[0]}'"

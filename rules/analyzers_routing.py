@@ -61,7 +61,7 @@ def conflicting_mesh_virtual_services(ctx: Context) -> Iterator[Problem]:
         if not _mesh_bound(vs):
             continue
         scopes = _scopes(vs)
-        for i, h in enumerate(vs.spec.get("hosts") or []):
+        for i, h in enumerate(as_list(vs.spec.get("hosts"))):
             if isinstance(h, str) and h:
                 by_host[resolve_host(h, vs.namespace, domain)].append(len(entries))
                 entries.append((vs, resolve_host(h, vs.namespace, domain), i, scopes))

@@ -73,7 +73,8 @@ def conflicting_protocols(ctx: Context) -> Iterator[Problem]:
     listener is `0.0.0.0:<port>`, so the port is captured for every destination and no other
     service in the mesh may use it (istio-semantics.md §2.1 `addresses`; istioctl IST0134,
     istio-analyzers.md §4.10). Set `addresses`, give the port an HTTP/TLS protocol, or rely on
-    DNS auto-allocation (then `status.addresses` is filled by istiod and this does not fire).
+    DNS auto-allocation: when `status.addresses` is filled, or the `mesh-config` setting names a
+    mesh config with DNS capture and auto-allocation, this does not fire.
     """,
     bad="""
     kind: ServiceEntry
@@ -97,7 +98,7 @@ def addresses_required(ctx: Context) -> Iterator[Problem]:
         assert isinstance(se, ServiceEntry)
         if se.addresses or as_list(as_map(se.data.get("status")).get("addresses")):
             continue
-        if getattr(ctx.settings, "dns_auto_allocate", False):
+        if ctx.mesh.addresses_auto_allocated:
             continue  # mesh config: DNS capture with auto-allocation gives every entry a VIP
         for p in se.ports:
             if p.protocol.upper() in ("", "TCP"):

@@ -20,7 +20,7 @@ from typing import Iterator, Optional
 
 from istio_vm_lint.findings import Problem
 from istio_vm_lint.graph import MeshGraph, host_matches, hosts_overlap, parse_gateway_ref, resolve_host, visible
-from istio_vm_lint.model import DestinationRule, Gateway, Sidecar, VirtualService
+from istio_vm_lint.model import DestinationRule, Gateway, Sidecar, VirtualService, as_list, as_map
 from istio_vm_lint.rule import Context, rule
 
 
@@ -243,16 +243,16 @@ def gateway_not_found(ctx: Context) -> Iterator[Problem]:
 
 def _gateway_ref_paths(vs: VirtualService) -> list[tuple[tuple, str]]:
     out = []
-    for i, g in enumerate(vs.spec.get("gateways") or []):
+    for i, g in enumerate(as_list(vs.spec.get("gateways"))):
         if isinstance(g, str) and g != "mesh":
             out.append((("spec", "gateways", i), g))
     for kind in ("http", "tls", "tcp"):
-        for ri, route in enumerate(vs.spec.get(kind) or []):
+        for ri, route in enumerate(as_list(vs.spec.get(kind))):
             if not isinstance(route, dict):
                 continue
-            for mi, m in enumerate(route.get("match") or []):
+            for mi, m in enumerate(as_list(route.get("match"))):
                 if isinstance(m, dict):
-                    for gi, g in enumerate(m.get("gateways") or []):
+                    for gi, g in enumerate(as_list(m.get("gateways"))):
                         if isinstance(g, str) and g != "mesh":
                             out.append((("spec", kind, ri, "match", mi, "gateways", gi), g))
     return out
@@ -485,7 +485,7 @@ def export_to_unknown_namespace(ctx: Context) -> Iterator[Problem]:
         return
     known = ctx.graph.namespaces | set(ctx.settings.external_namespaces)
     for r in ctx.each("VirtualService", "DestinationRule", "ServiceEntry"):
-        for i, e in enumerate(r.spec.get("exportTo") or []):
+        for i, e in enumerate(as_list(r.spec.get("exportTo"))):
             if isinstance(e, str) and e not in (".", "*", "~") and e not in known:
                 yield Problem(r, ("spec", "exportTo", i), f"{r.kind} {r.namespace}/{r.name}: exportTo namespace "
                               f"'{e}' is not declared in this repository")

@@ -72,7 +72,7 @@ class CaseResult:
         return not self.missed and not self.extra
 
 
-def _lint(files: list[Path], extra_yaml: str = "") -> list[Any]:
+def _lint(files: list[Path], extra_yaml: str = "", mesh_config: Optional[Path] = None) -> list[Any]:
     from istio_vm_lint.config import Settings
     from istio_vm_lint.discover import Discovered
     from istio_vm_lint.runner import lint
@@ -85,7 +85,7 @@ def _lint(files: list[Path], extra_yaml: str = "") -> list[Any]:
         tmp.close()
         discovered.append(Discovered("<context>", tmp.name))
     try:
-        return lint([], Settings(), files=discovered).findings
+        return lint([], Settings(mesh_config=str(mesh_config) if mesh_config else None), files=discovered).findings
     finally:
         if tmp is not None:
             os.unlink(tmp.name)
@@ -147,7 +147,8 @@ def run_istio(equiv: Equivalents) -> list[CaseResult]:
     out = []
     for case in data["cases"]:
         files = [base / p for p in case["inputFiles"]] + [base / p for p in case.get("implicitInputs", [])]
-        findings = _lint(files)
+        mesh = base / case["meshConfigFile"] if case.get("meshConfigFile") else None
+        findings = _lint(files, mesh_config=mesh)
         expected = [(e["code"], e["kind"], e["namespace"] or "default", e["name"]) for e in case["expected"]]
         codes = ANALYZER_CODES.get(case["analyzer"], {e["code"] for e in case["expected"]})
         res = _compare("istio", case["name"], expected, findings, codes, equiv, case["analyzer"])

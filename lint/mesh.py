@@ -1,0 +1,58 @@
+"""Mesh-wide settings read from an Istio MeshConfig file (``mesh-config`` setting).
+
+Only the fields that change what a rule means are read (istio-semantics.md §9: "the linter
+should take these as optional inputs"): the root namespace, DNS capture/auto-allocation
+(``defaultConfig.proxyMetadata``) and whether istiod auto-allocates ServiceEntry addresses.
+Accepts a MeshConfig document, or the ``istio`` ConfigMap whose ``data.mesh`` holds one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from .config import ConfigError
+
+
+@dataclass(frozen=True)
+class MeshConfig:
+    root_namespace: Optional[str] = None
+    dns_capture: bool = False
+    dns_auto_allocate: bool = False
+
+    @property
+    def addresses_auto_allocated(self) -> bool:
+        """istioctl's rule (istio-analyzers.md §4.10): DNS capture plus an auto-allocation flag."""
+        return self.dns_capture and self.dns_auto_allocate
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).strip().lower() == "true"
+
+
+def load_mesh_config(path: str) -> MeshConfig:
+    from .loader import load_documents
+
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        raise ConfigError(f"mesh-config: cannot read {path}: {exc.strerror}") from None
+    result, _ = load_documents(raw)
+    if result.errors or not result.documents or not isinstance(result.documents[0].data, dict):
+        raise ConfigError(f"mesh-config: {path} is not a YAML mapping")
+    doc: dict[str, Any] = result.documents[0].data
+    if doc.get("kind") == "ConfigMap":
+        mesh_text = (doc.get("data") or {}).get("mesh")
+        if not isinstance(mesh_text, str):
+            raise ConfigError(f"mesh-config: ConfigMap {path} has no data.mesh")
+        inner, _ = load_documents(mesh_text)
+        doc = inner.documents[0].data if inner.documents and isinstance(inner.documents[0].data, dict) else {}
+    meta = ((doc.get("defaultConfig") or {}).get("proxyMetadata") or {}) if isinstance(doc.get("defaultConfig"), dict) else {}
+    if not isinstance(meta, dict):
+        meta = {}
+    return MeshConfig(
+        root_namespace=doc.get("rootNamespace") if isinstance(doc.get("rootNamespace"), str) else None,
+        dns_capture=_truthy(meta.get("ISTIO_META_DNS_CAPTURE")),
+        dns_auto_allocate=_truthy(meta.get("ISTIO_META_DNS_AUTO_ALLOCATE")) or _truthy(meta.get("PILOT_ENABLE_IP_AUTOALLOCATE")),
+    )
