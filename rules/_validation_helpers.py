@@ -664,3 +664,58 @@ def _envoy_header_value_error(value: str) -> Optional[str]:
     if state != literal:
         return f"invalid header configuration. Un-terminated variable expression '{value}'"
     return None
+
+
+# --- connection pools (DestinationRule traffic policy TP-07..TP-17, Sidecar SC-19) -------
+
+
+def connection_pool_issues(v: Issues, pool: Any, path: FieldPath, rid: str = "TP-07") -> None:
+    """``validateConnectionPool``. Durations with a CRD ``>= 1ms`` rule only get H-14 here."""
+    if not isinstance(pool, dict):
+        return
+    http, tcp = pool.get("http"), pool.get("tcp")
+    if http is None and tcp is None:
+        v.err(path, rid, "connection pool must have at least one field")
+        return
+    if isinstance(http, dict):
+        hp = path + ("http",)
+        for key, msg in (("http1MaxPendingRequests", "http1 max pending requests must be non-negative"),
+                         ("http2MaxRequests", "http2 max requests must be non-negative"),
+                         ("maxRequestsPerConnection", "max requests per connection must be non-negative"),
+                         ("maxRetries", "max retries must be non-negative")):
+            n = get_int(http, key)
+            if n is not None and n < 0:
+                v.err(hp + (key,), rid, msg)
+        if http.get("idleTimeout") is not None:
+            v.errs(hp + ("idleTimeout",), rid, duration_errors(http["idleTimeout"]))
+        if http.get("h2UpgradePolicy") == "UPGRADE" and http.get("useClientProtocol") is True:
+            v.err(hp + ("useClientProtocol",), rid, "use client protocol must not be true when H2UpgradePolicy is UPGRADE")
+        n = get_int(http, "maxConcurrentStreams")
+        if n is not None and n < 0:
+            v.err(hp + ("maxConcurrentStreams",), rid, "max concurrent streams must be non-negative")
+        ka = http.get("http2KeepAlive")
+        if isinstance(ka, dict):
+            kp = hp + ("http2KeepAlive",)
+            for key in ("interval", "timeout"):
+                if ka.get(key) is None:
+                    v.err(kp, rid, f"http2 keepalive {key} is required")
+                else:
+                    v.errs(kp + (key,), rid, duration_errors(ka[key]))
+    if isinstance(tcp, dict):
+        tp = path + ("tcp",)
+        n = get_int(tcp, "maxConnections")
+        if n is not None and n < 0:
+            v.err(tp + ("maxConnections",), rid, "max connections must be non-negative")
+        for key in ("connectTimeout", "maxConnectionDuration"):
+            if tcp.get(key) is not None:
+                v.errs(tp + (key,), rid, duration_errors(tcp[key]))
+        idle = tcp.get("idleTimeout")
+        if idle is not None:
+            ns = parse_duration(idle)
+            if ns is not None and ns // 1_000_000 != 0:  # 0s disables the timeout; no CRD rule here
+                v.errs(tp + ("idleTimeout",), rid, duration_errors(idle, cel_min=False))
+        ka = tcp.get("tcpKeepalive")
+        if isinstance(ka, dict):
+            for key in ("time", "interval"):
+                if ka.get(key) is not None:
+                    v.errs(tp + ("tcpKeepalive", key), rid, duration_errors(ka[key]))
