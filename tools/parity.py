@@ -56,6 +56,19 @@ ANALYZER_CODES: dict[str, set[str]] = {
 # "kiali:<file>"; the value is the reason shown in docs/parity.md.
 DIFFERENCES: dict[str, str] = {}
 
+# Single expectations we deliberately do not reproduce, keyed
+# "<source>:<case>|<code> <Kind> <namespace>/<name>"; the rest of the case must still match.
+EXCLUDED: dict[str, str] = {
+    "istio:virtualServiceGateways|IST0132 VirtualService default/httpbin-bogus":
+        "istioctl reports a second finding (host not in gateway) for a VirtualService whose gateway does not "
+        "exist; we report the missing gateway once (IVL503) and skip the host check against a gateway that "
+        "is not there.",
+    "istio:virtualServiceDestinationHosts|IST0112 VirtualService default/reviews-2port-missing":
+        "a mesh route without a destination port uses the port the client connected to, which is always a "
+        "port of the service, so Istio routes it correctly (istio-semantics.md §2.5); IVL202 reports a missing "
+        "port only where a listener port (a Gateway server port, say) is not a port of the destination.",
+}
+
 
 @dataclass
 class CaseResult:
@@ -66,6 +79,7 @@ class CaseResult:
     missed: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
     difference: Optional[str] = None
+    excluded: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -120,8 +134,13 @@ def _compare(source: str, name: str, expected: list[tuple[str, str, str, str]], 
             ours[(peer, f.resource.kind, f.resource.namespace, f.resource.name)] += 1
     exp_keys = Counter(expected)
     missed = []
+    excluded = []
     matched = 0
     for key, n in exp_keys.items():
+        label = f"{key[0]} {key[1]} {key[2]}/{key[3]}"
+        if f"{source}:{name}|{label}" in EXCLUDED:
+            excluded.extend([label] * n)
+            continue
         have = ours.get(key, 0)
         # Several expectations on one resource (one per route, say) are matched by one finding each
         # when we have them, and otherwise by at least one finding on that resource.
@@ -138,7 +157,8 @@ def _compare(source: str, name: str, expected: list[tuple[str, str, str, str]], 
             key = (peer, f.resource.kind, f.resource.namespace, f.resource.name)
             if key not in expected_set:
                 extra.append(f"{f.code}≈{peer} {f.resource.kind} {f.resource.namespace}/{f.resource.name}: {f.message}")
-    return CaseResult(source, name, len(expected), matched, missed, sorted(set(extra)))
+    return CaseResult(source, name, len(expected) - len(excluded), matched, missed, sorted(set(extra)),
+                      excluded=excluded)
 
 
 def run_istio(equiv: Equivalents) -> list[CaseResult]:
@@ -261,8 +281,10 @@ def render(results: list[CaseResult]) -> str:
             result = "FAIL: " + " / ".join(parts)
         lines.append(f"| {r.source} | {r.name.replace('|', '/')} | {r.expected} | {r.matched} | "
                      f"{result.replace('|', '/')} |")
-    diffs = sorted(DIFFERENCES.items())
-    lines += ["", "## Deliberate differences and offline limits", ""]
+    diffs = sorted(DIFFERENCES.items()) + sorted(EXCLUDED.items())
+    lines += ["", "## Deliberate differences and offline limits", "",
+              "Whole cases (`source:case`) or single expectations (`source:case|code resource`) that are not",
+              "counted, with the reason:", ""]
     if diffs:
         lines += [f"- `{k}`: {v}" for k, v in diffs]
     else:
