@@ -68,22 +68,53 @@ def _service_list(graph: MeshGraph) -> list[MeshService]:
     return [s for s in graph.services if not s.host.startswith("*")]
 
 
-def _effective_views(graph: MeshGraph) -> Iterator[tuple[MeshService, EffectiveDR, str, Optional[int]]]:
-    """Every (service, effective DR, subset, port) the repository can route, deduplicated."""
+def _effective_views(ctx: Context) -> list[tuple[MeshService, EffectiveDR, str, Optional[int], str]]:
+    """Every (service, effective DR, subset, port) the repository can route, deduplicated.
+
+    Computed once per run and shared by IVL401/IVL402/IVL404.  Services that no
+    DestinationRule host can match (exact resolved host or a wildcard) are skipped before
+    asking the graph for the effective rule."""
+    cached = getattr(ctx, "_ivl40x_views", None)
+    if cached is not None:
+        return cached
+    graph = ctx.graph
+    exact: set[str] = set()
+    wildcard = False
+    for drs in graph.drs_by_ns.values():
+        for dr in drs:
+            h = resolve_host(dr.host, dr.namespace, graph.domain)
+            if h.startswith("*"):
+                wildcard = True
+            elif h:
+                exact.add(h)
+    out: list[tuple[MeshService, EffectiveDR, str, Optional[int], str]] = []
     seen: set[tuple[Any, ...]] = set()
     for svc in _service_list(graph):
+        if not wildcard and svc.host not in exact:
+            continue
         ports = [p.number for p in svc.ports if p.number is not None] or [None]
         for client_ns in sorted(graph.client_namespaces(svc)):
             edr = graph.effective_dr(client_ns, svc.host, svc.namespace)
-            if edr is None:
-                continue
+            if edr is None or not all(_well_formed(r) for r in edr.rules):
+                continue  # malformed policies are the schema rules' business
             key = (id(svc.resource), svc.host, tuple(id(r) for r in edr.rules))
             if key in seen:
                 continue
             seen.add(key)
             for subset in [""] + sorted(edr.subsets):
                 for port in ports:
-                    yield svc, edr, subset, port
+                    out.append((svc, edr, subset, port, client_ns))
+    setattr(ctx, "_ivl40x_views", out)
+    return out
+
+
+def _well_formed(dr: DestinationRule) -> bool:
+    """portLevelSettings of the right shape everywhere (what the effective merge walks)."""
+    for tp in [dr.traffic_policy] + [s.traffic_policy for s in dr.subsets]:
+        pls = tp.get("portLevelSettings")
+        if pls is not None and not isinstance(pls, list):
+            return False
+    return True
 
 
 def _policy_objects(dr: DestinationRule) -> Iterator[tuple[FieldPath, dict]]:
@@ -228,7 +259,7 @@ def _failover_findings(ctx: Context) -> list[tuple[str, Problem]]:
     graph = ctx.graph
     out: list[tuple[str, Problem]] = []
     seen: set[tuple[Any, ...]] = set()
-    for svc, edr, subset, port in _effective_views(graph):
+    for svc, edr, subset, port, client_ns in _effective_views(ctx):
         policy = edr.policy(subset, port)
         if not policy or policy.get("outlierDetection") is not None:
             continue
@@ -255,9 +286,16 @@ def _failover_findings(ctx: Context) -> list[tuple[str, Problem]]:
             msg = (f"DestinationRule {lb_owner.namespace}/{lb_owner.name} configures locality {field} for "
                    f"{svc.host}{on_port}{where}, but the effective traffic policy has no outlierDetection, so "
                    f"failover never happens (§2.4); add outlierDetection next to it — {istio}")
+            related: tuple[tuple[Resource, FieldPath], ...] = ()
             if edr.namespace != svc.namespace:
-                msg += f" (effective for clients in namespace '{edr.namespace}')"
-            out.append(("IVL401", Problem(lb_owner, failover_path, msg)))
+                home = graph.effective_dr(svc.namespace, svc.host, svc.namespace)
+                home_od = (home.policy(subset, port) or {}).get("outlierDetection") if home else None
+                if home is not None and home_od is not None and home.top_policy_owner is not None:
+                    msg += (f"; DestinationRule {home.top_policy_owner.namespace}/{home.top_policy_owner.name} has "
+                            f"outlierDetection, but clients in namespace '{client_ns}' use this rule instead "
+                            "(lookup path: client namespace first, §1.2)")
+                    related = ((home.top_policy_owner, ("spec", "trafficPolicy")),)
+            out.append(("IVL401", Problem(lb_owner, failover_path, msg, related=related)))
         else:
             (drop_owner, drop_path, _p, _l), ((od_owner, _odp, _o, _ol), od_path) = dropped
             key = ("IVL402", id(drop_owner), drop_path)
@@ -275,10 +313,7 @@ def _failover_findings(ctx: Context) -> list[tuple[str, Problem]]:
                    "repeat outlierDetection in this entry (§2.4)")
             out.append(("IVL402", Problem(drop_owner, drop_path, msg,
                                           related=((lb_owner, failover_path), (od_owner, od_path)))))
-    try:
-        setattr(ctx, "_ivl40x_failover", out)
-    except Exception:  # pragma: no cover - Context always accepts attributes
-        pass
+    setattr(ctx, "_ivl40x_failover", out)
     return out
 
 
@@ -362,7 +397,7 @@ def outlier_detection_never_ejects(ctx: Context) -> Iterator[Problem]:
 def outlier_ejection_cap(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
     seen: set[tuple[Any, ...]] = set()
-    for svc, edr, subset, port in _effective_views(graph):
+    for svc, edr, subset, port, _client in _effective_views(ctx):
         policy = edr.policy(subset, port)
         if not policy or _failover_field(policy.get("loadBalancer")) is None:
             continue
@@ -370,8 +405,9 @@ def outlier_ejection_cap(ctx: Context) -> Iterator[Problem]:
         if not isinstance(od, dict):
             continue
         workloads = _endpoints(graph, [svc])
-        if not workloads or any(w.kind not in ("WorkloadEntry", "Endpoint") for w in workloads):
-            continue
+        if not workloads or any(w.kind not in ("WorkloadEntry", "Endpoint") or w.address_kind != "ip"
+                                for w in workloads):
+            continue  # pods, auto-registered VMs, DNS names and network gateways: count unknown
         if subset:
             labels = edr.subsets[subset][1].labels
             workloads = [w for w in workloads if all(w.labels.get(k) == v for k, v in labels.items())]
@@ -397,8 +433,8 @@ def outlier_ejection_cap(ctx: Context) -> Iterator[Problem]:
         yield Problem(owner, path,
                       f"DestinationRule {owner.namespace}/{owner.name}: {svc.host}{where} has {n} endpoint(s) in the "
                       f"repository and {stated}: {n} x {pct}% = {n * pct / 100:g} < 1, so current Envoy ejects no host "
-                      f"(older ones at most one) and locality failover cannot trigger; set maxEjectionPercent to 100 "
-                      f"or at least {-(-100 // n)} (§2.4, E04)")
+                      f"(older ones at most one) and locality failover cannot trigger; set maxEjectionPercent to "
+                      f"{'100' if n == 1 else f'at least {-(-100 // n)} (or 100)'} (§2.4, E04)")
 
 
 # --- IVL405 / IVL406 ------------------------------------------------------------------------
@@ -565,7 +601,8 @@ def locality_lb_disabled_with_settings(ctx: Context) -> Iterator[Problem]:
     cannot show (istio-semantics.md §1.2, `mergeDestinationRule`; §9 "order-dependent
     behaviours ... report them as ambiguity"). Outlier detection, TLS or failover set in the
     losing rule silently disappear (catalogue §7 E02). Rules with different workloadSelectors
-    are kept separate and not reported. Put the traffic policy in one rule.
+    are kept separate and not reported; to stay on the safe side, so are rules with different
+    `exportTo`. Put the traffic policy in one rule.
     """,
     bad="""
     kind: DestinationRule
@@ -597,8 +634,9 @@ def order_dependent_merge(ctx: Context) -> Iterator[Problem]:
             continue
         host = resolve_host(dr.host, dr.namespace, graph.domain)
         sel = dr.workload_selector
-        groups[(dr.namespace, host, None if sel is None else tuple(sorted(sel.items())))].append(dr)
-    for (ns, host, _sel), drs in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        groups[(dr.namespace, host, None if sel is None else tuple(sorted(sel.items())),
+                tuple(sorted(dr.export_to)))].append(dr)
+    for (ns, host, _sel, _exp), drs in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1])):
         if len(drs) < 2:
             continue
         for dr in drs:
