@@ -890,3 +890,133 @@ def string_regexp_error(expr: str, where: str) -> Optional[str]:
     if e:
         return f"{goq(where)}: {e}; Istio uses RE2 style regex-based match (https://github.com/google/re2/wiki/Syntax)"
     return None
+
+
+# --- Gateway / Sidecar shared pieces ------------------------------------------------------------
+
+CIPHER_SUITES = {"ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
+                 "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
+                 "ECDHE-ECDSA-AES128-SHA", "ECDHE-RSA-AES128-SHA", "ECDHE-ECDSA-AES256-SHA", "ECDHE-RSA-AES256-SHA",
+                 "AES128-GCM-SHA256", "AES256-GCM-SHA384", "AES128-SHA", "AES256-SHA", "DES-CBC3-SHA"}
+
+
+def _valid_cipher(cs: str) -> bool:
+    """``security.IsValidCipherSuite``."""
+    if cs in ("", "ALL") or not cs[0].isalnum():
+        return True
+    return cs in CIPHER_SUITES
+
+
+def server_tls_issues(v: Issues, tls: Any, p: FieldPath, rid_e: str, rid_w: str) -> None:
+    """``validateTLSOptions`` (Gateway GW-18..GW-25, Sidecar ingress SC-18)."""
+    if not isinstance(tls, dict):
+        return
+    mode = get_str(tls, "mode") or "PASSTHROUGH"
+    ciphers = [c for c in as_list(tls.get("cipherSuites")) if isinstance(c, str)]
+    if tls.get("minProtocolVersion") in ("TLSV1_0", "TLSV1_1") and not ciphers:
+        v.warn(p + ("minProtocolVersion",), "GW-18",
+               "TLS version below TLSV1_2 require setting compatible ciphers as by default they no longer include compatible ciphers.")
+    invalid, valid, dup = set(), set(), set()
+    for c in ciphers:
+        if not _valid_cipher(c):
+            invalid.add(c)
+        elif c in valid:
+            dup.add(c)
+        else:
+            valid.add(c)
+    if invalid:
+        v.warn(p + ("cipherSuites",), "GW-19", f"ignoring invalid cipher suites: {gov(sorted(invalid))}")
+    if dup:
+        v.warn(p + ("cipherSuites",), "GW-19", f"ignoring duplicate cipher suites: {gov(sorted(dup))}")
+    has = {k: truthy(tls, k) for k in ("serverCertificate", "privateKey", "caCertificates", "tlsCertificates",
+                                       "credentialName", "credentialNames", "caCrl")}
+    if mode == "ISTIO_MUTUAL":
+        for key, what in (("serverCertificate", "server certificate"), ("privateKey", "private key"),
+                          ("caCertificates", "CA bundle"), ("tlsCertificates", "tlsCertificates"),
+                          ("credentialName", "credentialName"), ("credentialNames", "credentialNames")):
+            if has[key]:
+                v.err(p + (key,), "GW-20", f"ISTIO_MUTUAL TLS cannot have associated {what}")
+        return
+    if mode in ("PASSTHROUGH", "AUTO_PASSTHROUGH") and any(has.values()):
+        v.warn(p + ("mode",) if "mode" in tls else p, "GW-21", f"{mode} mode does not use certificates, they will be ignored")
+    sources = sum((has["serverCertificate"] and has["privateKey"], has["credentialName"], has["credentialNames"],
+                   has["tlsCertificates"]))
+    # credentialNames with tlsCertificates or credentialName: the CRD's CEL rules (IVL011).
+    cel = has["credentialNames"] and (has["tlsCertificates"] or has["credentialName"])
+    if sources > 1 and not cel:
+        v.err(p, "GW-22", "only one of credential_name, credential_names, server_certificate/private_key, "
+                          "tls_certificates should be specified")
+    mtls = mode in ("MUTUAL", "OPTIONAL_MUTUAL")
+    if mode in ("SIMPLE", "MUTUAL", "OPTIONAL_MUTUAL") and (has["credentialName"] or has["credentialNames"]):
+        return
+    if mode in ("SIMPLE", "MUTUAL", "OPTIONAL_MUTUAL"):
+        prefix = "MUTUAL TLS" if mtls else "SIMPLE TLS"
+        if mtls and not has["caCertificates"]:
+            v.err(p, "GW-23", f"{prefix} requires a client CA bundle")
+        # more than 2 tlsCertificates (a warning): the CRD's maxItems (IVL010).
+        if has["tlsCertificates"]:
+            certs = [(as_map(c), p + ("tlsCertificates", i)) for i, c in enumerate(as_list(tls.get("tlsCertificates")))]
+        else:
+            certs = [(tls, p)]
+        for cert, cp in certs:
+            if not truthy(cert, "serverCertificate"):
+                v.err(cp, "GW-24", f"{prefix} requires a server certificate")
+            if not truthy(cert, "privateKey"):
+                v.err(cp, "GW-24", f"{prefix} requires a private key")
+    if has["caCrl"]:
+        if has["credentialName"]:
+            v.err(p + ("caCrl",), "GW-25", "CRL is not supported with credentialName. CRL has to be specified in the credential")
+        if mode == "SIMPLE":
+            v.err(p + ("caCrl",), "GW-25", "CRL is not supported with SIMPLE TLS")
+
+
+def _hostname_part_errors(hostname: str, gateway: bool) -> list[str]:
+    """``validateSidecarOrGatewayHostnamePart``."""
+    out: list[str] = []
+    if hostname != "*" and "." not in hostname:
+        out.append("short names (non FQDN) are not allowed")
+    err = wildcard_domain_error(hostname)
+    if err:
+        if not gateway:
+            out.append(err)
+        if not is_ip(hostname):
+            out.append(err)
+    pw = partial_wildcard_error(hostname)
+    if pw:
+        out.append(pw)
+    return out
+
+
+def ns_slash_host_errors(hostname: str, gateway: bool) -> list[str]:
+    """``ValidateNamespaceSlashWildcardHostname`` (H-25; GW-05, SC-24)."""
+    ns, slash, name = hostname.partition("/")
+    if not slash:
+        if gateway:
+            return _hostname_part_errors(hostname, True)
+        return ["host must be of form namespace/dnsName"]
+    out: list[str] = []
+    if not ns or not name:
+        out.append("config namespace and dnsName in host entry cannot be empty")
+    if not gateway:
+        n = ns[1:] if ns.startswith("~") else ns
+        if n not in ("", "*", ".") and not is_dns_label(n):
+            out.append(f"invalid namespace value {goq(ns)} in sidecar")
+    elif ns not in ("*", ".") and not is_dns_label(ns):
+        out.append(f"invalid namespace value {goq(ns)} in gateway")
+    out.extend(_hostname_part_errors(name, gateway))
+    return out
+
+
+def port_text(port: dict[str, Any]) -> str:
+    """Proto text of a Port/SidecarPort for Go's ``%v`` (single spaces; protobuf-go randomises them)."""
+    parts = []
+    n = get_int(port, "number")
+    if n:
+        parts.append(f"number:{n}")
+    for key in ("protocol", "name"):
+        if get_str(port, key):
+            parts.append(f"{key}:{goq(get_str(port, key))}")
+    t = get_int(port, "targetPort")
+    if t:
+        parts.append(f"target_port:{t}")
+    return " ".join(parts)
