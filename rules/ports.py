@@ -70,9 +70,18 @@ def _route_accepts(route_kind: str, protocol: str) -> bool:
     return protocol not in _HTTP  # tcp: TCP, sniffed, and TLS ports without a matching tls route
 
 
+def _stable(services: Iterable[MeshService]) -> list[MeshService]:
+    """Services in a stable order, so messages never depend on document order."""
+    return sorted(services, key=lambda s: (s.kind, s.namespace, s.resource.name, s.host))
+
+
+def _bindings(graph: MeshGraph, key: Resource) -> list[Binding]:
+    return sorted(graph.bindings_by_service.get(id(key), ()), key=lambda b: b.workload.id)
+
+
 def _service_ports(services: Iterable[MeshService]) -> dict[int, tuple[MeshService, ServicePort]]:
     out: dict[int, tuple[MeshService, ServicePort]] = {}
-    for s in services:
+    for s in _stable(services):
         for p in s.ports:
             if p.number is not None and p.number not in out:
                 out[p.number] = (s, p)
@@ -81,6 +90,7 @@ def _service_ports(services: Iterable[MeshService]) -> dict[int, tuple[MeshServi
 
 def _port_hint(graph: MeshGraph, services: list[MeshService], number: int) -> str:
     """Explain a port number that is not a service port but is a target/endpoint/container port."""
+    services = _stable(services)
     for s in services:
         for p in s.ports:
             t = p.effective_target
@@ -88,7 +98,7 @@ def _port_hint(graph: MeshGraph, services: list[MeshService], number: int) -> st
                 return (f"; {number} is the targetPort of service port {p.number}"
                         + (f" '{p.name}'" if p.name else "") + f" — use {p.number} (the service port, §3.4)")
     for s in services:
-        for b in graph.bindings_by_service.get(id(s.resource), ()):
+        for b in _bindings(graph, s.resource):
             for svc_port, ep in sorted(b.ports.items()):
                 if ep == number and svc_port != number:
                     return (f"; {number} is the endpoint port of {b.workload.kind} {b.workload.resource.namespace}/"
@@ -151,7 +161,7 @@ def destination_port_not_found(ctx: Context) -> Iterator[Problem]:
             ports = _service_ports(d.services)
             if not ports or d.port in ports:
                 continue
-            s = d.services[0]
+            s = _stable(d.services)[0]
             others = f" (and {len(d.services) - 1} more)" if len(d.services) > 1 else ""
             yield Problem(vs, d.path + ("port", "number"),
                           f"VirtualService {vs.namespace}/{vs.name} routes to {d.host}:{d.port}, but "
@@ -179,7 +189,7 @@ def _listener_ports(graph: MeshGraph, vs: VirtualService, route_kind: str, route
                 host = resolve_host(h, vs.namespace, graph.domain)
                 if host.startswith("*"):
                     continue
-                for svc in graph.lookup(host, vs.namespace):
+                for svc in _stable(graph.lookup(host, vs.namespace)):
                     for p in svc.ports:
                         if p.number is not None and _route_accepts(route_kind, _port_protocol(svc, p)):
                             out.setdefault(p.number, f"service port of {svc.host}")
@@ -259,7 +269,7 @@ def destination_port_required(ctx: Context) -> Iterator[Problem]:
             missing = {p: why for p, why in listeners.items() if p not in ports}
             if not missing:
                 continue
-            s = d.services[0]
+            s = _stable(d.services)[0]
             listing = ", ".join(f"{p} ({why})" for p, why in sorted(missing.items()))
             yield Problem(vs, d.path,
                           f"VirtualService {vs.namespace}/{vs.name}: destination {d.host} has several ports "
@@ -326,7 +336,9 @@ def workload_port_key_unknown(ctx: Context) -> Iterator[Problem]:
         for w in graph.workloads_of.get(id(r), ()):
             if w.kind not in ("WorkloadEntry", "WorkloadGroup") or w.endpoint is None or w.address_kind == "uds":
                 continue
-            bindings = graph.bindings_by_workload.get(id(w), ())
+            bindings = sorted(graph.bindings_by_workload.get(id(w), ()),
+                              key=lambda b: (b.service_resource.kind, b.service_resource.namespace,
+                                             b.service_resource.name))
             if not bindings or not w.endpoint.ports:
                 continue
             valid: set[str] = set()
@@ -388,7 +400,7 @@ def named_target_port_unsatisfied(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
     for svc in ctx.each("Service"):
         assert isinstance(svc, Service)
-        for b in graph.bindings_by_service.get(id(svc), ()):
+        for b in _bindings(graph, svc):
             w = b.workload
             if w.kind not in ("WorkloadEntry", "WorkloadGroup"):
                 continue
@@ -446,7 +458,7 @@ def endpoint_port_not_served(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
     for svc in ctx.each("ServiceEntry", "Service"):
         by_number = {p.number: p for p in getattr(svc, "ports", []) if p.number is not None}
-        for b in graph.bindings_by_service.get(id(svc), ()):
+        for b in _bindings(graph, svc):
             w = b.workload
             if not w.served_ports or w.kind not in ("Pod", "WorkloadGroup") or w.address_kind == "uds":
                 continue
@@ -525,7 +537,7 @@ def port_level_settings_unknown_port(ctx: Context) -> Iterator[Problem]:
         host = resolve_host(dr.host, dr.namespace, graph.domain)
         if not host or host.startswith("*"):
             continue
-        services = graph.lookup(host, dr.namespace)
+        services = _stable(graph.lookup(host, dr.namespace))
         ports = _service_ports(services)
         if not ports:
             continue

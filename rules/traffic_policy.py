@@ -65,7 +65,9 @@ def _source(layers: list[Layer], key: str) -> tuple[Optional[tuple[Layer, FieldP
 
 
 def _service_list(graph: MeshGraph) -> list[MeshService]:
-    return [s for s in graph.services if not s.host.startswith("*")]
+    """Non-wildcard services in a stable order (findings must not depend on document order)."""
+    out = [s for s in graph.services if not s.host.startswith("*")]
+    return sorted(out, key=lambda s: (s.host, s.kind, s.namespace, s.resource.name))
 
 
 def _effective_views(ctx: Context) -> list[tuple[MeshService, EffectiveDR, str, Optional[int], str]]:
@@ -147,7 +149,7 @@ def _endpoints(graph: MeshGraph, services: list[MeshService]) -> list[Workload]:
             if id(b.workload) not in seen:
                 seen.add(id(b.workload))
                 out.append(b.workload)
-    return out
+    return sorted(out, key=lambda w: w.id)
 
 
 def _region(locality: str) -> str:
@@ -640,7 +642,7 @@ def order_dependent_merge(ctx: Context) -> Iterator[Problem]:
         if len(drs) < 2:
             continue
         for dr in drs:
-            others = [o for o in drs if o is not dr]
+            others = sorted((o for o in drs if o is not dr), key=lambda o: (o.namespace, o.name))
             names = ", ".join(f"{o.namespace}/{o.name}" for o in others)
             yield Problem(dr, ("spec", "trafficPolicy"),
                           f"DestinationRule {dr.namespace}/{dr.name} and {names} all set a top-level trafficPolicy for "
