@@ -464,10 +464,13 @@ def endpoint_port_not_served(ctx: Context) -> Iterator[Problem]:
                 continue
             for number, ep in sorted(b.ports.items()):
                 p = by_number.get(number)
-                if p is None:
+                if p is None or p.protocol.upper() in ("UDP", "SCTP"):
                     continue
                 if ep is None:
-                    if w.kind == "Pod" and isinstance(p.target_port, str) and isinstance(svc, Service):
+                    pod = getattr(w.resource, "pod", None)
+                    names = {cp.name for cp in getattr(pod, "container_ports", ())}
+                    if (w.kind == "Pod" and isinstance(p.target_port, str) and isinstance(svc, Service)
+                            and p.target_port not in names):
                         yield Problem(svc, p.path + ("targetPort",),
                                       f"Service {svc.namespace}/{svc.name} port {number} has targetPort "
                                       f"'{p.target_port}', but {_kind_word(w.resource)} has no container port of that "
