@@ -315,6 +315,23 @@ def _failover_findings(ctx: Context) -> list[tuple[str, Problem]]:
                    "repeat outlierDetection in this entry (§2.4)")
             out.append(("IVL402", Problem(drop_owner, drop_path, msg,
                                           related=((lb_owner, failover_path), (od_owner, od_path)))))
+    # DestinationRules no service of the repository resolves to (host defined elsewhere, or a
+    # workloadSelector rule): only the per-object check Istio itself makes (IST0133 parity,
+    # top-level trafficPolicy with failover and no outlierDetection).
+    covered = {id(r) for _s, edr, _sub, _p, _c in _effective_views(ctx) for r in edr.rules}
+    for dr in ctx.project.by_kind("DestinationRule"):
+        assert isinstance(dr, DestinationRule)
+        tp = dr.traffic_policy
+        if id(dr) in covered or not tp or tp.get("outlierDetection") is not None:
+            continue
+        field = _failover_field(tp.get("loadBalancer"))
+        if field is None:
+            continue
+        out.append(("IVL401", Problem(dr, ("spec", "trafficPolicy", "loadBalancer", "localityLbSetting", field),
+                                      f"DestinationRule {dr.namespace}/{dr.name} configures locality {field} for "
+                                      f"{dr.host or '?'} without outlierDetection in the same traffic policy, so "
+                                      "failover never happens (§2.4); Istio's validation warns about this one "
+                                      "(IST0133)")))
     setattr(ctx, "_ivl40x_failover", out)
     return out
 
