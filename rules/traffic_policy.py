@@ -184,7 +184,8 @@ spec:
     (DR lookup path §1.2). Istio's validation warns (IST0133) only when the failover sits in
     the top-level `trafficPolicy`; this rule also covers subset and port-level policies, which
     Istio never warns about. When outlierDetection is set somewhere but a port-level entry
-    drops it, IVL402 reports that instead.
+    drops it, IVL402 reports that instead. For a rule whose host no service of the repository
+    resolves to (or with a `workloadSelector`), only Istio's own per-object check is made.
     """,
     bad=_FAILOVER_BAD,
     good="""
