@@ -73,6 +73,11 @@ def run_measured(cmd: list[str], cwd: Optional[str] = None, stdout: Any = subpro
     return wall, ru.ru_maxrss / 1024.0, p.returncode, tail, ru.ru_utime + ru.ru_stime
 
 
+# Set by --snapshot: a directory holding an importable ``istio_vm_lint`` package built from a
+# git revision, put first on PYTHONPATH of every measured process.
+SNAPSHOT_PATH: Optional[str] = None
+
+
 def lint_command() -> list[str]:
     exe = shutil.which("istio-vm-lint")
     return [exe] if exe else [sys.executable, "-m", "istio_vm_lint"]
@@ -82,7 +87,47 @@ def child_env() -> dict[str, str]:
     env = dict(os.environ)
     env["ISTIO_VM_LINT_NO_PROGRESS"] = "1"
     env.pop("ISTIO_VM_LINT_DEBUG", None)
+    if SNAPSHOT_PATH:
+        env["PYTHONPATH"] = SNAPSHOT_PATH + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env
+
+
+REPO = os.path.dirname(HERE)
+
+
+def make_snapshot(ref: str, workdir: str) -> tuple[str, str]:
+    """Export ``ref`` (lint/, rules/, schemas/) with ``git archive`` and lay it out as the
+    ``istio_vm_lint`` package (see pyproject's package-dir).  Returns (import path, commit).
+
+    Benchmarks a fixed revision even while the working tree is being edited; the import path
+    goes before the editable install on PYTHONPATH (PathFinder precedes editable finders)."""
+    sha = subprocess.run(["git", "-C", REPO, "rev-parse", "--verify", ref + "^{commit}"], capture_output=True,
+                         text=True, check=True).stdout.strip()
+    src = os.path.join(workdir, f"src-{sha[:12]}")
+    site = os.path.join(src, "site")
+    if not os.path.isdir(site):
+        os.makedirs(src, exist_ok=True)
+        tar = subprocess.run(["git", "-C", REPO, "archive", "--format=tar", sha, "lint", "rules", "schemas"],
+                             capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", src], input=tar, check=True)
+        os.makedirs(site)
+        os.rename(os.path.join(src, "lint"), os.path.join(site, "istio_vm_lint"))
+        for sub in ("rules", "schemas"):
+            if os.path.isdir(os.path.join(src, sub)):
+                os.rename(os.path.join(src, sub), os.path.join(site, "istio_vm_lint", sub))
+    return site, sha
+
+
+def tree_state() -> str:
+    """Short commit of the working tree, with a mark when lint/ or rules/ have local edits."""
+    try:
+        sha = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                             check=False).stdout.strip()
+        dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--", "lint", "rules", "schemas"],
+                               capture_output=True, text=True, check=False).stdout.strip()
+    except OSError:
+        return ""
+    return sha + (" + uncommitted changes in lint/rules" if dirty else "") if sha else ""
 
 
 # --- the worker: floor + in-process pipeline, in a fresh process ---------------------------
@@ -252,7 +297,10 @@ def worker(root: str, repeat: int, floor: bool) -> dict[str, Any]:
         import traceback
 
         res["breakdown_error"] = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
+    import istio_vm_lint
+
     res["worker_maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    res["package"] = os.path.dirname(istio_vm_lint.__file__)
     return res
 
 
@@ -326,12 +374,7 @@ def machine_info() -> dict[str, str]:
         versions["libyaml"] = yaml._yaml.get_version_string()  # type: ignore[attr-defined]
     except Exception:
         versions["libyaml"] = "?"
-    commit = ""
-    try:
-        commit = subprocess.run(["git", "-C", os.path.dirname(HERE), "rev-parse", "--short", "HEAD"],
-                                capture_output=True, text=True, check=False).stdout.strip()
-    except OSError:
-        pass
+    commit = tree_state()
     return {"cpu": model or "?", "nproc": str(os.cpu_count()), "python": platform.python_version(),
             "commit": commit, **{f"v_{k}": v for k, v in versions.items()}}
 
@@ -422,6 +465,8 @@ def bench_size(n: int, workdir: str, repeat: int, seed: int) -> dict[str, Any]:
     if w.returncode != 0:
         raise SystemExit(f"worker failed for {n}:\n{w.stderr[-3000:]}")
     res = json.loads(w.stdout.strip().splitlines()[-1])
+    if SNAPSHOT_PATH and not res["package"].startswith(SNAPSHOT_PATH):
+        raise SystemExit(f"worker imported {res['package']}, not the snapshot in {SNAPSHOT_PATH}")
 
     log(f"[{n}] istio-vm-lint end to end (subprocess, best of {repeat}) ...")
     cmd = lint_command() + [root, "--format", "json", "--quiet", "--isolated"]
@@ -643,6 +688,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
                     help="time reported and compared: CPU time of the measured process (default; robust when "
                          "other jobs share the cores) or wall clock; both are recorded in --json")
+    ap.add_argument("--snapshot", default=None, metavar="REF",
+                    help="benchmark a git revision (e.g. HEAD) exported with `git archive` instead of the "
+                         "installed working tree, which others may be editing during the run")
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--worker-profile", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--no-floor", action="store_true", help=argparse.SUPPRESS)
@@ -670,6 +718,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     notes: list[str] = []
     workdir = args.workdir or tempfile.mkdtemp(prefix="ivl-bench-")
     os.makedirs(workdir, exist_ok=True)
+    if args.snapshot:
+        global SNAPSHOT_PATH
+        SNAPSHOT_PATH, sha = make_snapshot(args.snapshot, workdir)
+        info["commit"] = f"{sha[:7]} (snapshot of {args.snapshot})"
+        log(f"benchmarking {args.snapshot} = {sha[:12]} from {SNAPSHOT_PATH}")
+    elif "uncommitted" in info["commit"]:
+        notes.append("lint/ or rules/ had uncommitted changes; use --snapshot HEAD for a fixed revision")
     log(f"workdir {workdir}; {info['cpu']}, {info['nproc']} cores, Python {info['python']}")
     results = []
     try:
