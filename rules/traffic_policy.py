@@ -667,3 +667,71 @@ def order_dependent_merge(ctx: Context) -> Iterator[Problem]:
                           f"{host} in namespace '{ns}': Istio keeps only the first one processed (creation order), "
                           "the others are discarded — merge the policies into one rule (§1.2)",
                           related=tuple((o, ("spec", "trafficPolicy")) for o in others))
+
+
+# --- IVL409 ---------------------------------------------------------------------------------
+
+_PORT_REPLACED = ("connectionPool", "outlierDetection", "loadBalancer", "tls")
+
+
+@rule(
+    code="IVL409", name="port-level-settings-drop-policy", severity="info",
+    summary="A portLevelSettings entry silently drops destination-level settings it does not repeat.",
+    rationale="""
+    A port-level policy replaces `connectionPool`, `outlierDetection`, `loadBalancer` and `tls`
+    wholesale: "Traffic settings specified at the destination-level will not be inherited when
+    overridden by port-level settings, i.e. default values will be applied to fields omitted in
+    port-level traffic policies" (api:dr; `MergeTrafficPolicy`, istio-semantics.md §2.4,
+    catalogue §7 B10). An entry that sets only, say, `connectionPool` turns the destination's
+    outlier detection, load balancer and TLS back to defaults on that port. Reported as info;
+    as a warning when TLS origination (`tls.mode: SIMPLE`/`MUTUAL`) is dropped, because that
+    port then sends plaintext. Dropped outlier detection under locality failover is IVL402.
+    """,
+    bad="""
+    trafficPolicy:
+      tls: {mode: SIMPLE}
+      portLevelSettings:
+      - port: {number: 443}
+        connectionPool: {tcp: {maxConnections: 10}}   # tls is not inherited: plaintext to 443
+    """,
+    good="""
+      portLevelSettings:
+      - port: {number: 443}
+        connectionPool: {tcp: {maxConnections: 10}}
+        tls: {mode: SIMPLE}
+    """,
+    inputs=("DestinationRule",),
+    references=("shared/reference/istio-semantics.md §2.4, §7 B10",),
+)
+def port_level_settings_drop_policy(ctx: Context) -> Iterator[Problem]:
+    for dr in ctx.each("DestinationRule"):
+        assert isinstance(dr, DestinationRule)
+        if not _well_formed(dr):
+            continue
+        top = dr.traffic_policy
+        objects: list[tuple[FieldPath, dict, dict]] = []
+        if top:
+            objects.append((("spec", "trafficPolicy"), top, top))
+        for sub in dr.subsets:
+            if sub.traffic_policy:
+                outer = {**{k: v for k, v in top.items() if k in _PORT_REPLACED and v is not None},
+                         **{k: v for k, v in sub.traffic_policy.items() if v is not None}}
+                objects.append((sub.path + ("trafficPolicy",), sub.traffic_policy, outer))
+        for path, tp, outer in objects:
+            for i, entry in enumerate(as_list(tp.get("portLevelSettings"))):
+                if not isinstance(entry, dict):
+                    continue
+                dropped = [k for k in _PORT_REPLACED if outer.get(k) is not None and entry.get(k) is None]
+                if "outlierDetection" in dropped and _failover_field(entry.get("loadBalancer")):
+                    dropped.remove("outlierDetection")  # IVL402's case
+                if not dropped:
+                    continue
+                tls_mode = as_str(as_map(outer.get("tls")).get("mode")).upper()
+                severe = "tls" in dropped and tls_mode in ("SIMPLE", "MUTUAL")
+                port = as_int(as_map(entry.get("port")).get("number"))
+                extra = (f"; TLS origination ({tls_mode}) is lost, so port {port} sends plaintext" if severe else "")
+                yield Problem(dr, path + ("portLevelSettings", i),
+                              f"DestinationRule {dr.namespace}/{dr.name}: the portLevelSettings entry for port {port} does "
+                              f"not repeat {', '.join(dropped)}; port-level settings replace these wholesale, so on that "
+                              f"port they fall back to defaults instead of the destination-level values{extra} (§2.4)",
+                              severity="warning" if severe else None)
