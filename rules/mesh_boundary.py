@@ -1,0 +1,478 @@
+"""IVL3xx mesh boundary: MESH_EXTERNAL / MESH_INTERNAL, mTLS toward the endpoints.
+
+`location` decides whether clients originate Istio mTLS (auto mTLS only for MESH_INTERNAL),
+whether peer metadata/telemetry treat the service as a mesh service and whether it can be
+exported through east-west gateways (istio-semantics.md §5.2). Its default is MESH_EXTERNAL,
+so omitting it in front of sidecar VMs is the classic mistake (§5.3, §7 A05/D01). Endpoints,
+selection and effective DestinationRules come from the graph (``ctx.graph``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Optional
+
+from istio_vm_lint.findings import FieldPath, Problem
+from istio_vm_lint.graph import EffectiveDR, MeshGraph, MeshService, Workload
+from istio_vm_lint.model import (
+    DestinationRule, Namespace, PeerAuthentication, Resource, ServiceEntry, WorkloadController, as_map, _is_ip,
+)
+from istio_vm_lint.rule import Context, rule
+
+from .selectors import describe
+
+
+def _location_text(se: ServiceEntry) -> str:
+    return "location is MESH_EXTERNAL" if se.location_explicit else \
+        "location is omitted and defaults to MESH_EXTERNAL"
+
+
+class _Injection:
+    """Positive evidence that a pod template gets an Istio sidecar (§2.7): the pod says so, or its
+    namespace is labelled for injection and the pod does not opt out."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ns: dict[str, bool] = {}
+        for n in ctx.project.by_kind("Namespace"):
+            assert isinstance(n, Namespace)
+            lab = n.labels
+            self.ns[n.name] = lab.get("istio-injection") == "enabled" or (
+                bool(lab.get("istio.io/rev")) and lab.get("istio-injection") != "disabled")
+
+    def has_sidecar(self, w: Workload) -> bool:
+        if w.kind == "WorkloadGroup":
+            return True  # VMs bootstrapped from a WorkloadGroup run istio-agent + Envoy (§2.3)
+        if w.kind in ("WorkloadEntry", "Endpoint"):
+            return w.tls_mode == "istio"  # serviceAccount or tlsMode label (§2.1, §2.2)
+        r = w.resource
+        if not isinstance(r, WorkloadController):
+            return False
+        pod = r.pod
+        flag = pod.labels.get("sidecar.istio.io/inject") or pod.annotations.get("sidecar.istio.io/inject")
+        if flag is not None:
+            return flag == "true"
+        if pod.labels.get("security.istio.io/tlsMode") == "istio":
+            return True
+        return self.ns.get(w.namespace, False)
+
+
+def _pa_mode(ctx: Context, w: Workload) -> Optional[tuple[PeerAuthentication, str]]:
+    """Effective PeerAuthentication mode for a workload: selector > namespace > mesh (root ns)."""
+    root = ctx.settings.root_namespace
+    sel_pa = ns_pa = mesh_pa = None
+    for pa in ctx.project.by_kind("PeerAuthentication"):
+        assert isinstance(pa, PeerAuthentication)
+        if pa.mtls_mode in ("UNSET", ""):
+            continue
+        if pa.selector:
+            if pa.namespace == w.namespace and all(w.labels.get(k) == v for k, v in pa.selector.items()):
+                sel_pa = sel_pa or pa
+        elif pa.namespace == w.namespace and pa.namespace != root:
+            ns_pa = ns_pa or pa
+        elif pa.namespace == root:
+            mesh_pa = mesh_pa or pa
+    pa = sel_pa or ns_pa or mesh_pa
+    return (pa, pa.mtls_mode) if pa is not None else None
+
+
+def _dr_tls_mode(graph: MeshGraph, svc: MeshService) -> Optional[str]:
+    edr = graph.effective_dr(svc.namespace, svc.host, svc.namespace)
+    if edr is None:
+        return None
+    pol = edr.policy()
+    return as_map(as_map(pol).get("tls")).get("mode") if pol else None
+
+
+# --- IVL301 ------------------------------------------------------------------------------------
+
+
+@rule(
+    code="IVL301", name="mesh-external-sidecar-endpoints", severity="warning",
+    summary="A MESH_EXTERNAL ServiceEntry (often by omission: it is the default) selects or lists workloads that run Istio sidecars.",
+    rationale="""
+    `location` defaults to MESH_EXTERNAL (enum 0, istio-semantics.md §2.1, §8.1). For a
+    MESH_EXTERNAL service clients never use auto mTLS, skip peer metadata exchange, and the
+    service is never exported through east-west gateways (§5.2). In front of sidecar
+    workloads — WorkloadEntries with a `serviceAccount` or `security.istio.io/tlsMode: istio`,
+    WorkloadGroups, injected pods — that means plaintext to the sidecar: a STRICT
+    PeerAuthentication resets every connection (503 `UF`), PERMISSIVE silently loses
+    encryption and telemetry, other networks cannot reach it (§5.3, catalogue §7 A05, D01;
+    #55247, #25110). The API says `workloadSelector` is "applicable only for MESH_INTERNAL
+    services", but nothing enforces it; istioctl and Kiali have no check. An error when a
+    STRICT PeerAuthentication in the repository applies to a selected workload (and no
+    DestinationRule sets ISTIO_MUTUAL), otherwise a warning. MESH_EXTERNAL in front of
+    sidecar-less VMs (#25189) is fine and not reported.
+    """,
+    bad="""
+    kind: ServiceEntry
+    metadata: {name: whoami, namespace: vm}
+    spec:                          # no location: MESH_EXTERNAL
+      hosts: [whoami.example.internal]
+      resolution: STATIC
+      ports: [{number: 80, name: http, protocol: HTTP}]
+      workloadSelector: {labels: {app: whoami}}   # WorkloadEntries with serviceAccount
+    """,
+    good="""
+    kind: ServiceEntry
+    metadata: {name: whoami, namespace: vm}
+    spec:
+      hosts: [whoami.example.internal]
+      location: MESH_INTERNAL
+      resolution: STATIC
+      ports: [{number: 80, name: http, protocol: HTTP}]
+      workloadSelector: {labels: {app: whoami}}
+    """,
+    inputs=("ServiceEntry",),
+    equivalents=(),
+    references=("shared/reference/istio-semantics.md §2.1, §5.2, §5.3, §7 A05, D01",),
+)
+def mesh_external_sidecar_endpoints(ctx: Context) -> Iterator[Problem]:
+    graph = ctx.graph
+    inj: Optional[_Injection] = None
+    for se in ctx.each("ServiceEntry"):
+        assert isinstance(se, ServiceEntry)
+        if se.location != "MESH_EXTERNAL":
+            continue
+        bindings = graph.bindings_by_service.get(id(se), ())
+        if not bindings:
+            continue
+        if inj is None:
+            inj = _Injection(ctx)
+        meshed = [b.workload for b in bindings if inj.has_sidecar(b.workload)]
+        if not meshed:
+            continue
+        strict = None
+        for w in meshed:
+            m = _pa_mode(ctx, w)
+            if m and m[1] == "STRICT":
+                strict = (w, m[0])
+                break
+        svcs = graph.services_of.get(id(se), [])
+        dr_mtls = any(_dr_tls_mode(graph, s) == "ISTIO_MUTUAL" for s in svcs)
+        shown = ", ".join(describe(w) for w in meshed[:3]) + (f" and {len(meshed) - 3} more" if len(meshed) > 3 else "")
+        how = "selects" if se.selector is not None else "lists"
+        if strict and not dr_mtls:
+            effect = (f"clients send plaintext, and PeerAuthentication {strict[1].namespace}/{strict[1].name} (STRICT) "
+                      f"on {describe(strict[0])} rejects it")
+        elif dr_mtls:
+            effect = ("a DestinationRule sets ISTIO_MUTUAL, but peer telemetry and east-west exposure still treat the "
+                      "service as external")
+        else:
+            effect = ("clients do not originate Istio mTLS (no auto mTLS for external services): traffic is plaintext, "
+                      "and fails under a STRICT PeerAuthentication")
+        path: FieldPath = ("spec", "location") if se.location_explicit else ("spec",)
+        yield Problem(se, path,
+                      f"ServiceEntry {se.namespace}/{se.name}: {_location_text(se)}, but it {how} sidecar workloads "
+                      f"({shown}); {effect} (§5.2, §5.3, A05/D01) — set location: MESH_INTERNAL",
+                      related=tuple((w.resource, ("spec",)) for w in meshed[:3]),
+                      severity="error" if strict and not dr_mtls else None)
+
+
+# --- IVL302 ------------------------------------------------------------------------------------
+
+PRIVATE_SUFFIXES = (".local", ".internal", ".svc", ".lan", ".corp", ".home.arpa", ".intranet", ".private",
+                    ".localdomain", ".localhost", ".test", ".invalid", ".example", ".cluster", ".consul", ".mesh",
+                    ".priv", ".home", ".int")
+
+
+def _public_looking(host: str, domain: str) -> bool:
+    h = host.lower().rstrip(".")
+    if not h or _is_ip(h) or "." not in h or h.startswith("*") and h.count(".") < 2:
+        return False
+    if h.endswith("." + domain) or ".svc." in h:
+        return False
+    return not h.endswith(PRIVATE_SUFFIXES)
+
+
+@rule(
+    code="IVL302", name="mesh-internal-external-service", severity="info",
+    summary="A MESH_INTERNAL ServiceEntry describes what looks like a third-party service (public DNS name, DNS resolution, TLS/443, no workloads).",
+    rationale="""
+    MESH_INTERNAL tells Istio the service runs inside the mesh: it becomes a candidate for
+    AUTO_PASSTHROUGH export through east-west gateways whose hosts match, clients attempt
+    peer metadata exchange, telemetry counts it as a mesh service (istio-semantics.md §5.1,
+    §5.2, catalogue §7 D08). For a public API resolved by DNS with no workloadSelector and no
+    endpoints, on port 443 or a TLS/HTTPS port, that is almost certainly a copy-paste from a
+    VM ServiceEntry: use MESH_EXTERNAL. Information only (nothing breaks immediately);
+    "public-looking" means not an IP, not a cluster-local name and not under a private suffix
+    such as `.internal`, `.local`, `.corp` or `.lan`. Not checked by istioctl or Kiali.
+    """,
+    bad="""
+    kind: ServiceEntry
+    metadata: {name: stripe}
+    spec:
+      hosts: [api.stripe.com]
+      location: MESH_INTERNAL
+      resolution: DNS
+      ports: [{number: 443, name: tls, protocol: TLS}]
+    """,
+    good="""
+    kind: ServiceEntry
+    metadata: {name: stripe}
+    spec:
+      hosts: [api.stripe.com]
+      location: MESH_EXTERNAL
+      resolution: DNS
+      ports: [{number: 443, name: tls, protocol: TLS}]
+    """,
+    inputs=("ServiceEntry",),
+    equivalents=(),
+    references=("shared/reference/istio-semantics.md §5.1, §5.2, §5.3, §7 D08",),
+)
+def mesh_internal_external_service(ctx: Context) -> Iterator[Problem]:
+    domain = ctx.settings.cluster_domain
+    for se in ctx.each("ServiceEntry"):
+        assert isinstance(se, ServiceEntry)
+        if se.location != "MESH_INTERNAL" or se.resolution not in ("DNS", "DNS_ROUND_ROBIN", "DYNAMIC_DNS"):
+            continue
+        if se.has_selector or se.endpoints or not se.hosts:
+            continue
+        if not all(_public_looking(h, domain) for h in se.hosts):
+            continue
+        tls_ports = [p for p in se.ports if p.number == 443 or p.protocol.upper() in ("TLS", "HTTPS")]
+        if not tls_ports:
+            continue
+        yield Problem(se, ("spec", "location"),
+                      f"ServiceEntry {se.namespace}/{se.name} is MESH_INTERNAL, but {', '.join(se.hosts[:3])} looks like "
+                      f"an external service (resolution {se.resolution}, no workloads, port {tls_ports[0].number}"
+                      f"{' ' + tls_ports[0].protocol.upper() if tls_ports[0].protocol else ''}): MESH_INTERNAL services "
+                      "can be exported through east-west gateways and are treated as mesh services in telemetry "
+                      "(§5.2, D08) — use MESH_EXTERNAL")
+
+
+# --- IVL303 ------------------------------------------------------------------------------------
+
+
+def _tls_layers(graph: MeshGraph, edr: EffectiveDR, ports: list[Optional[int]]) -> Iterator[tuple[DestinationRule, FieldPath, dict[str, Any]]]:
+    """(owner, path of the tls mapping, tls) of every effective TLS setting, any subset/port."""
+    for subset in [""] + sorted(edr.subsets):
+        for port in [None] + ports:
+            eff = None
+            for owner, path, pol, port_level in graph.policy_layers(edr, subset, port):
+                tls = pol.get("tls")
+                if port_level:
+                    eff = (owner, path + ("tls",), tls) if isinstance(tls, dict) else None
+                elif isinstance(tls, dict):
+                    eff = (owner, path + ("tls",), tls)
+            if eff is not None:
+                yield eff
+
+
+@rule(
+    code="IVL303", name="istio-mutual-to-external-service", severity="error",
+    summary="A DestinationRule sets tls.mode ISTIO_MUTUAL toward a MESH_EXTERNAL service whose endpoints are not Istio workloads.",
+    rationale="""
+    ISTIO_MUTUAL makes the client present its Istio workload certificate and verify the
+    server against mesh identities. A genuine external service cannot validate Istio
+    certificates and does not present a SPIFFE identity, so every handshake fails
+    (istio-semantics.md §5.3, catalogue §7 D05; `api:dr` ClientTLSSettings). The effective
+    DestinationRule is evaluated for every client namespace the repository knows (top level,
+    subsets, port-level settings; §1.2, §2.4), so a wildcard rule such as `host: "*"` counts
+    too. The legitimate pattern — ISTIO_MUTUAL on the sidecar → egress-gateway hop — has the
+    gateway's in-mesh Service as its host and is not reported (#23910), nor is a MESH_EXTERNAL
+    entry whose endpoints are sidecar workloads (that is IVL301). Use SIMPLE/MUTUAL with the
+    provider's CA, or no TLS when the application already speaks TLS.
+    """,
+    bad="""
+    kind: ServiceEntry
+    metadata: {name: stripe, namespace: payments}
+    spec: {hosts: [api.stripe.com], location: MESH_EXTERNAL, resolution: DNS,
+           ports: [{number: 443, name: tls, protocol: TLS}]}
+    ---
+    kind: DestinationRule
+    metadata: {name: stripe, namespace: payments}
+    spec: {host: api.stripe.com, trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}}
+    """,
+    good="""
+    kind: DestinationRule
+    metadata: {name: egressgateway, namespace: payments}
+    spec:
+      host: istio-egressgateway.istio-system.svc.cluster.local
+      trafficPolicy: {tls: {mode: ISTIO_MUTUAL, sni: api.stripe.com}}
+    """,
+    inputs=("DestinationRule",),
+    equivalents=(),
+    references=("shared/reference/istio-semantics.md §1.2, §2.4, §5.3, §7 D05",),
+)
+def istio_mutual_to_external_service(ctx: Context) -> Iterator[Problem]:
+    graph = ctx.graph
+    if not ctx.project.by_kind("ServiceEntry"):
+        return
+    inj: Optional[_Injection] = None
+    seen: set[tuple[int, FieldPath]] = set()
+    for se in ctx.each("ServiceEntry"):
+        assert isinstance(se, ServiceEntry)
+        if se.location != "MESH_EXTERNAL":
+            continue
+        if inj is None:
+            inj = _Injection(ctx)
+        if any(inj.has_sidecar(b.workload) for b in graph.bindings_by_service.get(id(se), ())):
+            continue
+        ports = [p.number for p in se.ports if p.number is not None]
+        for svc in graph.services_of.get(id(se), []):
+            if any(s.is_kube for s in graph.lookup(svc.host, None)):
+                continue  # a Kubernetes Service owns the name (§1.2)
+            for cns in sorted(graph.client_namespaces(svc)):
+                edr = graph.effective_dr(cns, svc.host, svc.namespace)
+                if edr is None:
+                    continue
+                for owner, path, tls in _tls_layers(graph, edr, ports):
+                    if tls.get("mode") != "ISTIO_MUTUAL" or (id(owner), path) in seen:
+                        continue
+                    seen.add((id(owner), path))
+                    yield Problem(owner, path + ("mode",),
+                                  f"DestinationRule {owner.namespace}/{owner.name} sets tls.mode ISTIO_MUTUAL for "
+                                  f"{svc.host}, a MESH_EXTERNAL ServiceEntry ({se.namespace}/{se.name}) whose endpoints "
+                                  "are not Istio workloads: the server cannot validate Istio certificates and is "
+                                  "checked against mesh identities, so the TLS handshake fails (§5.3, D05) — use "
+                                  "SIMPLE/MUTUAL, or put ISTIO_MUTUAL on the egress-gateway hop only",
+                                  related=((se, ("spec", "location")),))
+
+
+# --- IVL304 ------------------------------------------------------------------------------------
+
+_INERT = ("loadBalancer", "outlierDetection")
+
+
+@rule(
+    code="IVL304", name="mesh-internal-passthrough-policy", severity="warning",
+    summary="A DestinationRule sets load balancing, outlier detection or subsets for a MESH_INTERNAL ServiceEntry with resolution NONE, where they cannot act.",
+    rationale="""
+    With `resolution: NONE` (the default) traffic goes to the original destination IP through
+    an ORIGINAL_DST cluster: Istio knows no endpoint set, so load balancing, locality
+    failover, outlier detection and subsets have nothing to act on, and per-endpoint auto
+    mTLS cannot work (istio-semantics.md §2.1, §5.3, catalogue §7 D09; #38018 "DestinationRule
+    does not apply", #27042). For a MESH_INTERNAL (VM) service that is almost always a
+    mistake: use STATIC with a workloadSelector or endpoints, or DNS. The effective
+    DestinationRule of each client namespace the repository knows is examined (§1.2, §2.4).
+    A `workloadSelector` with NONE is Istio's own validation warning (IVL631) and not repeated
+    here; istioctl has nothing else.
+    """,
+    bad="""
+    kind: ServiceEntry
+    metadata: {name: legacy, namespace: vm}
+    spec: {hosts: [legacy.vm.internal], location: MESH_INTERNAL, addresses: [10.9.0.10],
+           ports: [{number: 8080, name: http, protocol: HTTP}]}      # resolution omitted: NONE
+    ---
+    kind: DestinationRule
+    metadata: {name: legacy, namespace: vm}
+    spec: {host: legacy.vm.internal, trafficPolicy: {outlierDetection: {consecutive5xxErrors: 3}}}
+    """,
+    good="""
+    kind: ServiceEntry
+    metadata: {name: legacy, namespace: vm}
+    spec: {hosts: [legacy.vm.internal], location: MESH_INTERNAL, resolution: STATIC,
+           endpoints: [{address: 10.9.0.10}], ports: [{number: 8080, name: http, protocol: HTTP}]}
+    """,
+    inputs=("DestinationRule",),
+    equivalents=(),
+    references=("shared/reference/istio-semantics.md §2.1, §5.3, §7 D09",),
+)
+def mesh_internal_passthrough_policy(ctx: Context) -> Iterator[Problem]:
+    graph = ctx.graph
+    seen: set[tuple[int, FieldPath]] = set()
+    for se in ctx.each("ServiceEntry"):
+        assert isinstance(se, ServiceEntry)
+        if se.location != "MESH_INTERNAL" or se.resolution != "NONE":
+            continue
+        res = "resolution is NONE" if se.resolution_explicit else "resolution is omitted and defaults to NONE"
+        ports = [p.number for p in se.ports if p.number is not None]
+        for svc in graph.services_of.get(id(se), []):
+            if any(s.is_kube for s in graph.lookup(svc.host, None)):
+                continue
+            for cns in sorted(graph.client_namespaces(svc)):
+                edr = graph.effective_dr(cns, svc.host, svc.namespace)
+                if edr is None:
+                    continue
+                found: list[tuple[DestinationRule, FieldPath, str]] = []
+                for subset in [""] + sorted(edr.subsets):
+                    for port in [None] + ports:
+                        for owner, path, pol, _ in graph.policy_layers(edr, subset, port):
+                            for key in _INERT:
+                                if pol.get(key) is not None:
+                                    found.append((owner, path + (key,), key))
+                for name, (owner, sub) in sorted(edr.subsets.items()):
+                    if sub.labels:
+                        found.append((owner, sub.path + ("labels",), f"subset '{name}' labels"))
+                for owner, path, what in found:
+                    if (id(owner), path) in seen:
+                        continue
+                    seen.add((id(owner), path))
+                    yield Problem(owner, path,
+                                  f"DestinationRule {owner.namespace}/{owner.name} sets {what} for {svc.host}, but "
+                                  f"ServiceEntry {se.namespace}/{se.name} is MESH_INTERNAL and its {res}: traffic goes "
+                                  "to the original destination IP (ORIGINAL_DST), so there are no endpoints for it to "
+                                  "act on (§5.3, D09) — use resolution STATIC with a workloadSelector or endpoints",
+                                  related=((se, ("spec", "resolution")),))
+
+
+# --- IVL305 ------------------------------------------------------------------------------------
+
+
+@rule(
+    code="IVL305", name="mesh-internal-endpoint-without-identity", severity="info",
+    summary="A MESH_INTERNAL ServiceEntry's endpoint has no serviceAccount (nor tlsMode label) while its sibling endpoints are sidecar workloads.",
+    rationale="""
+    Auto mTLS toward a WorkloadEntry or inline endpoint depends on its TLS mode: the
+    `security.istio.io/tlsMode` label if present, otherwise `istio` exactly when
+    `serviceAccount` is set (`getTLSModeFromWorkloadEntry`, istio-semantics.md §2.1, §5.2).
+    Without either, clients of a MESH_INTERNAL service send plaintext to that endpoint: if the
+    VM runs a sidecar with STRICT mTLS the connection is reset, otherwise the traffic is
+    silently unencrypted (§5.3, catalogue §7 D02; #27042, #25570). A sidecar-less VM is
+    legitimate, so — deliberately narrower than "every endpoint without serviceAccount" — the
+    finding needs evidence that the service is meant to be mTLS: another endpoint of the same
+    ServiceEntry has an Istio identity (a serviceAccount, the tlsMode label, a WorkloadGroup,
+    an injected pod). Information only; an explicit `security.istio.io/tlsMode` label is taken
+    as intentional. Not checked by istioctl or Kiali.
+    """,
+    bad="""
+    kind: WorkloadEntry
+    metadata: {name: whoami-1, namespace: vm}
+    spec: {address: 10.0.0.11, labels: {app: whoami}, serviceAccount: whoami}
+    ---
+    kind: WorkloadEntry
+    metadata: {name: whoami-2, namespace: vm}
+    spec: {address: 10.0.0.12, labels: {app: whoami}}   # no serviceAccount: plaintext
+    """,
+    good="""
+    kind: WorkloadEntry
+    metadata: {name: whoami-2, namespace: vm}
+    spec: {address: 10.0.0.12, labels: {app: whoami}, serviceAccount: whoami}
+    """,
+    inputs=("ServiceEntry",),
+    equivalents=(),
+    references=("shared/reference/istio-semantics.md §2.1, §2.2, §5.2, §5.3, §7 D02",),
+)
+def mesh_internal_endpoint_without_identity(ctx: Context) -> Iterator[Problem]:
+    graph = ctx.graph
+    seen: set[int] = set()
+    inj: Optional[_Injection] = None
+    for se in ctx.each("ServiceEntry"):
+        assert isinstance(se, ServiceEntry)
+        if se.location != "MESH_INTERNAL":
+            continue
+        bindings = graph.bindings_by_service.get(id(se), ())
+        plain = [b.workload for b in bindings
+                 if b.workload.kind in ("WorkloadEntry", "Endpoint") and b.workload.endpoint is not None
+                 and not b.workload.endpoint.service_account and "security.istio.io/tlsMode" not in b.workload.labels
+                 and b.workload.address_kind != "uds"]
+        if not plain:
+            continue
+        if inj is None:
+            inj = _Injection(ctx)
+        meshed = [b.workload for b in bindings if inj.has_sidecar(b.workload)]
+        if not meshed:
+            continue
+        for w in plain:
+            if id(w) in seen:
+                continue
+            seen.add(id(w))
+            r: Resource = w.resource
+            path: FieldPath = ("spec",) if w.kind == "WorkloadEntry" else w.endpoint.path  # type: ignore[union-attr]
+            who = f"{describe(w)} is an endpoint of MESH_INTERNAL ServiceEntry {se.namespace}/{se.name} but" \
+                if w.kind == "WorkloadEntry" else \
+                f"endpoint {w.endpoint.address} of MESH_INTERNAL ServiceEntry {se.namespace}/{se.name}"  # type: ignore[union-attr]
+            yield Problem(r, path,
+                          f"{who} has no serviceAccount (nor security.istio.io/tlsMode label), unlike {describe(meshed[0])}: "
+                          "clients send it plaintext; if the VM runs a sidecar, set serviceAccount so auto mTLS is "
+                          "used (§2.1, §5.3, D02)",
+                          related=((meshed[0].resource, ("spec",)),))
