@@ -683,7 +683,9 @@ _PORT_REPLACED = ("connectionPool", "outlierDetection", "loadBalancer", "tls")
     overridden by port-level settings, i.e. default values will be applied to fields omitted in
     port-level traffic policies" (api:dr; `MergeTrafficPolicy`, istio-semantics.md §2.4,
     catalogue §7 B10). An entry that sets only, say, `connectionPool` turns the destination's
-    outlier detection, load balancer and TLS back to defaults on that port. Reported as info;
+    outlier detection, load balancer and TLS back to defaults on that port. Checked for entries
+    naming a port of a service defined in the repository (others are IVL206's or unknowable).
+    Reported as info;
     as a warning when TLS origination (`tls.mode: SIMPLE`/`MUTUAL`) is dropped, because that
     port then sends plaintext. Dropped outlier detection under locality failover is IVL402.
     """,
@@ -704,9 +706,15 @@ _PORT_REPLACED = ("connectionPool", "outlierDetection", "loadBalancer", "tls")
     references=("shared/reference/istio-semantics.md §2.4, §7 B10",),
 )
 def port_level_settings_drop_policy(ctx: Context) -> Iterator[Problem]:
+    graph = ctx.graph
     for dr in ctx.each("DestinationRule"):
         assert isinstance(dr, DestinationRule)
         if not _well_formed(dr):
+            continue
+        # Only entries for real ports of a service the repository defines: an entry for a port
+        # the service lacks is unused (IVL206), and for unknown hosts the port cannot be judged.
+        service_ports = {p.number for s in _host_services(graph, dr) for p in s.ports if p.number is not None}
+        if not service_ports:
             continue
         top = dr.traffic_policy
         objects: list[tuple[FieldPath, dict, dict]] = []
@@ -729,6 +737,8 @@ def port_level_settings_drop_policy(ctx: Context) -> Iterator[Problem]:
                 tls_mode = as_str(as_map(outer.get("tls")).get("mode")).upper()
                 severe = "tls" in dropped and tls_mode in ("SIMPLE", "MUTUAL")
                 port = as_int(as_map(entry.get("port")).get("number"))
+                if port not in service_ports:
+                    continue
                 extra = (f"; TLS origination ({tls_mode}) is lost, so port {port} sends plaintext" if severe else "")
                 yield Problem(dr, path + ("portLevelSettings", i),
                               f"DestinationRule {dr.namespace}/{dr.name}: the portLevelSettings entry for port {port} does "
