@@ -803,7 +803,9 @@ def test_same_named_resources_in_several_files_report_stably(tmp_path: Path) -> 
 def test_same_output_across_processes_and_hash_seeds() -> None:
     """Two CLI runs with different hash seeds print byte-identical JSON (set/dict ordering
     never leaks into the output)."""
-    targets = [str(p) for p in [FIXTURES / "examples", *_fixture_folders_with_findings()] if p.is_dir()]
+    # The order-sensitive families: selectors (IVL1xx) and conflict/duplicate analyzers (IVL7xx).
+    folders = [p for p in _fixture_folders_with_findings() if p.parent.name.startswith(("IVL1", "IVL7"))]
+    targets = [str(p) for p in [FIXTURES / "examples", *folders] if p.is_dir()]
     outs = []
     for seed in ("1", "2"):
         env = dict(os.environ, PYTHONHASHSEED=seed, NO_COLOR="1")
