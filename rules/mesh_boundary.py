@@ -18,7 +18,7 @@ from istio_vm_lint.model import (
 )
 from istio_vm_lint.rule import Context, rule
 
-from .selectors import describe
+from .selectors import describe, wkey
 
 
 def _location_text(se: ServiceEntry) -> str:
@@ -137,7 +137,7 @@ def mesh_external_sidecar_endpoints(ctx: Context) -> Iterator[Problem]:
             continue
         if inj is None:
             inj = _Injection(ctx)
-        meshed = [b.workload for b in bindings if inj.has_sidecar(b.workload)]
+        meshed = sorted((b.workload for b in bindings if inj.has_sidecar(b.workload)), key=wkey)
         if not meshed:
             continue
         strict = None
@@ -459,10 +459,10 @@ def mesh_internal_endpoint_without_identity(ctx: Context) -> Iterator[Problem]:
             continue
         if inj is None:
             inj = _Injection(ctx)
-        meshed = [b.workload for b in bindings if inj.has_sidecar(b.workload)]
+        meshed = sorted((b.workload for b in bindings if inj.has_sidecar(b.workload)), key=wkey)
         if not meshed:
             continue
-        for w in plain:
+        for w in sorted(plain, key=wkey):
             if id(w) in seen:
                 continue
             seen.add(id(w))

@@ -43,6 +43,16 @@ RUNTIME_LABELS = {"pod-template-hash", "controller-revision-hash", "istio-locali
 # --- wording helpers ------------------------------------------------------------------------------
 
 
+def wkey(w: Workload) -> tuple:
+    """Stable order for workloads: never document order (hints and lists must not depend on it)."""
+    r = w.resource
+    return (r.kind, r.namespace, r.name, r.source.path, r.doc_index, str(w.endpoint.path) if w.endpoint else "")
+
+
+def rkey(r: Resource) -> tuple:
+    return (r.kind, r.namespace, r.name, r.source.path, r.doc_index)
+
+
 def sel_str(sel: dict[str, str]) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(sel.items())) or "{}"
 
@@ -72,7 +82,7 @@ def mismatch(w: Workload, sel: dict[str, str]) -> str:
 def nearest(cands: Iterable[Workload], sel: dict[str, str]) -> Optional[Workload]:
     """The candidate closest to the selector: equal pairs count 2, same key with another value 1."""
     best: Optional[tuple[int, Workload]] = None
-    for w in cands:
+    for w in sorted(cands, key=wkey):
         score = sum(2 if w.labels.get(k) == v else 1 for k, v in sel.items() if k in w.labels)
         if score > 0 and (best is None or score > best[0]):
             best = (score, w)
@@ -105,7 +115,7 @@ def _selector_owners(ctx: Context) -> Iterator[tuple[Resource, dict[str, str], F
 
 
 def _elsewhere(graph: MeshGraph, r: Resource, sel: dict[str, str]) -> list[Workload]:
-    return [w for w in graph.select_any_namespace(sel, SELECTABLE) if w.namespace != r.namespace]
+    return sorted((w for w in graph.select_any_namespace(sel, SELECTABLE) if w.namespace != r.namespace), key=wkey)
 
 
 def _orphans(ctx: Context, kind: str) -> Iterator[tuple[Resource, dict[str, str], FieldPath]]:
@@ -341,7 +351,8 @@ def hostname_workload_entry_not_selectable(ctx: Context) -> Iterator[Problem]:
             why = "Kubernetes Services select IP-addressed WorkloadEntries only"
             fix = "give the entries IP addresses, or use a DNS ServiceEntry"
             where = path
-        skipped = [w for w in graph.select(r.namespace, sel, ("WorkloadEntry",)) if w.address_kind in ("hostname", "uds")]
+        skipped = sorted((w for w in graph.select(r.namespace, sel, ("WorkloadEntry",))
+                          if w.address_kind in ("hostname", "uds")), key=wkey)
         if not skipped:
             continue
         left = graph.bindings_by_service.get(id(r), ())
@@ -393,7 +404,7 @@ def headless_service_selects_workload_entries(ctx: Context) -> Iterator[Problem]
         assert isinstance(svc, Service)
         if not svc.headless or not svc.selector or svc.service_type == "ExternalName":
             continue
-        vms = graph.select(svc.namespace, svc.selector, ("WorkloadEntry", "WorkloadGroup"))
+        vms = sorted(graph.select(svc.namespace, svc.selector, ("WorkloadEntry", "WorkloadGroup")), key=wkey)
         if not vms:
             continue
         names = ", ".join(describe(w) for w in vms[:3]) + (f" and {len(vms) - 3} more" if len(vms) > 3 else "")
@@ -569,7 +580,7 @@ def subset_matches_no_endpoints(ctx: Context) -> Iterator[Problem]:
                 continue
             if routed is None:
                 routed = _routed_subsets(ctx)
-            best = max(endpoints, key=lambda w: sum(1 for k, v in sub.labels.items() if w.labels.get(k) == v))
+            best = nearest(endpoints, sub.labels) or min(endpoints, key=wkey)
             kinds = sorted({describe(w).split(" ")[0] if w.kind != "Pod" else "pod templates" for w in endpoints})
             is_routed = (host, sub.name) in routed
             yield Problem(dr, sub.path + ("labels",),
@@ -654,7 +665,8 @@ def subset_not_defined(ctx: Context) -> Iterator[Problem]:
                 selector_drs = [x for x in all_drs if x.workload_selector is not None]
             if any(_dr_defines(x, dref.host, dref.subset, domain) for x in selector_drs):
                 continue
-            elsewhere = [x for x in all_drs if x.workload_selector is None and _dr_defines(x, dref.host, dref.subset, domain)]
+            elsewhere = sorted((x for x in all_drs
+                                if x.workload_selector is None and _dr_defines(x, dref.host, dref.subset, domain)), key=rkey)
             cns, edr = winners[0]
             if edr is None:
                 detail = f"no DestinationRule for {dref.host} is on the lookup path of namespace '{cns}' " \
@@ -746,7 +758,7 @@ def workload_not_selected(ctx: Context) -> Iterator[Problem]:
 
 def near_selector_hint(ctx: Context, ns: str, w: Workload) -> str:
     best: Optional[tuple[int, Resource, dict[str, str]]] = None
-    for r in ctx.project.kinds("ServiceEntry", "Service"):
+    for r in sorted(ctx.project.kinds("ServiceEntry", "Service"), key=rkey):
         if r.namespace != ns:
             continue
         sel = getattr(r, "selector", None)
