@@ -3,9 +3,9 @@
 Port of ``ValidateDestinationRule`` and ``validateTrafficPolicy`` (istio-validation.md §4,
 DR-01..DR-10, TP-01..TP-46).  Warnings of the traffic-policy rules are raised for the top-level
 ``spec.trafficPolicy`` only: Go drops them for subsets and portLevelSettings (§0.3).  The
-"failover without outlierDetection" warnings (TP-36/TP-39) are not repeated here: the
-traffic-policy family (IVL401) checks them on the effective policy, including the subset and
-port levels where Go is silent.
+"failover without outlierDetection" warning of localityLbSetting (TP-36) is not repeated here:
+the traffic-policy family (IVL401) checks it on the effective policy, including the subset and
+port levels where Go is silent.  Its zone-aware twin (TP-39) is reported by IVL621.
 """
 
 from __future__ import annotations
@@ -158,10 +158,16 @@ def _locality(v: h.Issues, lb: Any, path: FieldPath) -> None:
     _failover_region_checks(v, failover, path, "TP-37", zone_aware=False)
 
 
-def _zone_aware(v: h.Issues, lb: Any, path: FieldPath) -> None:
-    """``ValidateZoneAwareLbSetting`` without the failover/outlier warning (TP-39 is IVL401)."""
+def _zone_aware(v: h.Issues, lb: Any, path: FieldPath, outlier: Any, warn: bool) -> None:
+    """``ValidateZoneAwareLbSetting``.
+
+    TP-39 (failover without outlierDetection) is kept here because IVL401 covers
+    ``localityLbSetting`` only; like Go, only for the top-level policy (§0.3).
+    """
     if not isinstance(lb, dict):
         return
+    if warn and outlier is None and (as_list(lb.get("failover")) or as_list(lb.get("failoverPriority"))):
+        v.warn(path, "TP-39", "outlier detection policy must be provided for failover")
     for i, label in enumerate(as_list(lb.get("failoverPriority"))):
         if label in TOPOLOGY_LABELS:
             v.err(path + ("failoverPriority", i), "TP-38",
@@ -170,7 +176,7 @@ def _zone_aware(v: h.Issues, lb: Any, path: FieldPath) -> None:
     _failover_region_checks(v, as_list(lb.get("failover")), path, "TP-40", zone_aware=True)
 
 
-def _load_balancer(v: h.Issues, lb: Any, path: FieldPath, warn: bool) -> None:
+def _load_balancer(v: h.Issues, lb: Any, path: FieldPath, warn: bool, outlier: Any = None) -> None:
     if not isinstance(lb, dict):
         return
     ch = lb.get("consistentHash")
@@ -215,7 +221,7 @@ def _load_balancer(v: h.Issues, lb: Any, path: FieldPath, warn: bool) -> None:
     if lb.get("localityLbSetting") is not None and lb.get("zoneAwareLbSetting") is not None:
         v.err(path, "TP-23", "only one of localityLbSetting and zoneAwareLbSetting can be set")
     _locality(v, lb.get("localityLbSetting"), path + ("localityLbSetting",))
-    _zone_aware(v, lb.get("zoneAwareLbSetting"), path + ("zoneAwareLbSetting",))
+    _zone_aware(v, lb.get("zoneAwareLbSetting"), path + ("zoneAwareLbSetting",), outlier, warn)
     warm = lb.get("warmup")
     if isinstance(warm, dict):
         wp = path + ("warmup",)
@@ -297,7 +303,7 @@ def traffic_policy_issues(v: h.Issues, policy: Any, path: FieldPath, namespace: 
         return
     _outlier(v, policy.get("outlierDetection"), path + ("outlierDetection",), warn)
     h.connection_pool_issues(v, policy.get("connectionPool"), path + ("connectionPool",))
-    _load_balancer(v, policy.get("loadBalancer"), path + ("loadBalancer",), warn)
+    _load_balancer(v, policy.get("loadBalancer"), path + ("loadBalancer",), warn, policy.get("outlierDetection"))
     _client_tls(v, policy.get("tls"), path + ("tls",), namespace)
     for i, pls in enumerate(as_list(policy.get("portLevelSettings"))):
         if not isinstance(pls, dict):
@@ -397,11 +403,13 @@ def destination_rule_invalid(ctx: Context) -> Iterator[Problem]:
     rationale="""
     The warnings of Istio's DestinationRule validation (istio-validation.md §4): the deprecated
     `outlierDetection.consecutiveErrors` (TP-04) and `consistentHash.minimumRingSize` (TP-20),
-    and a `workloadSelector` without labels, which applies to every workload in the namespace
-    (DR-10). Like Istio, traffic-policy warnings are only raised for the top-level
+    a `workloadSelector` without labels, which applies to every workload in the namespace
+    (DR-10), and `zoneAwareLbSetting` failover without `outlierDetection` (TP-39). Like
+    Istio, traffic-policy warnings are only raised for the top-level
     `trafficPolicy` (Go drops them for subsets and portLevelSettings, §0.3). `kubectl apply`
     prints them as admission warnings, `istioctl analyze` as IST0133. The failover warning
-    ("outlier detection policy must be provided for failover") is IVL401.
+    for `localityLbSetting` ("outlier detection policy must be provided for failover", TP-36)
+    is IVL401, which checks the effective policy at every level.
     """,
     bad="""
     trafficPolicy:
