@@ -684,7 +684,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--no-cold", action="store_true", help="skip the single-file cold-start comparison")
     ap.add_argument("--no-install", action="store_true", help="do not pip-install yamllint when missing")
     ap.add_argument("--profile", action="store_true", help="cProfile the in-process pipeline on the first size")
-    ap.add_argument("--profile-out", default=None, help="profile report path [WORKDIR/profile-N.txt, kept]")
+    ap.add_argument("--profile-size", type=int, default=None, help="size to profile [the first of --sizes]")
+    ap.add_argument("--profile-out", default=None,
+                    help="profile report path [profile-N.txt in --workdir, else in the current dir]")
     ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
                     help="time reported and compared: CPU time of the measured process (default; robust when "
                          "other jobs share the cores) or wall clock; both are recorded in --json")
@@ -740,7 +742,9 @@ def main(argv: Optional[list[str]] = None) -> int:
             log(f"cold start: {note}")
             cold = cold_start(workdir, args.cold_repeat, ycmd)
         if args.profile:
-            n = sizes[0]
+            n = args.profile_size or sizes[0]
+            if n not in sizes:
+                generate.generate(os.path.join(workdir, f"repo-{n}"), n, seed=args.seed)
             out = args.profile_out or os.path.join(os.getcwd() if args.workdir is None else workdir, f"profile-{n}.txt")
             log(f"profiling the in-process pipeline at {n} -> {out}")
             subprocess.run([sys.executable, os.path.abspath(__file__), "--worker-profile",
