@@ -19,6 +19,7 @@ Design:
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import weakref
@@ -272,6 +273,7 @@ def dns_preconditions_error(name: str) -> Optional[str]:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def wildcard_domain_error(domain: str) -> Optional[str]:
     """``ValidateWildcardDomain`` (H-04..H-07): an FQDN or short name, wildcard first label."""
     pre = dns_preconditions_error(domain)
@@ -285,6 +287,7 @@ def wildcard_domain_error(domain: str) -> Optional[str]:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def fqdn_error(name: str) -> Optional[str]:
     """``ValidateFQDN``."""
     return dns_preconditions_error(name) or dns_labels_error(name)
@@ -297,6 +300,7 @@ def partial_wildcard_error(host: str) -> Optional[str]:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def is_ip(value: str) -> bool:
     """``netip.ParseAddr`` succeeds (IPv6 zones accepted)."""
     if not value:
@@ -597,6 +601,7 @@ def header_op_name_error(name: str) -> Optional[str]:
 _CTRL_RE = re.compile("[\u0000-\u0008\u000A-\u001F\u007F]")
 
 
+@functools.lru_cache(maxsize=4096)
 def header_value_error(value: str) -> Optional[str]:
     """``ValidateHTTPHeaderValue``: control characters, then Envoy's %VAR% syntax."""
     if _CTRL_RE.search(value):
@@ -731,6 +736,7 @@ _PERL_CLASSES = set("dDsSwW")
 _ESCAPE_OK = set("afnrtv") | set("bBAz") | _PERL_CLASSES
 
 
+@functools.lru_cache(maxsize=4096)
 def go_regexp_error(expr: str) -> Optional[str]:
     """Best-effort port of Go ``regexp/syntax`` parse errors (``error parsing regexp: ...``).
 
