@@ -278,7 +278,7 @@ def unused(directives: Iterable[Directive], rules: dict[str, "Rule"],
         for c in d.codes:
             if c in d.used:
                 continue
-            known = [code for code in rules if match_length(code, (c,))]
+            known = list(rules) if c in ("*", "ALL") else [code for code in rules if match_length(code, (c,))]
             if not known:
                 out.append((d, f"suppression names '{c}', which is not a rule code or prefix"))
             elif any(selected(code) for code in known):

@@ -3,6 +3,7 @@ only to the string they return (the CLI prints it to stdout), so stdout stays pa
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -22,6 +23,19 @@ class ReportContext:
     # code scanning matches alerts across runs by path and the checkout dir varies.
     root: Optional[str] = None
     internal_errors: int = 0
+
+
+# Everything str.splitlines() breaks on, plus other control characters (tab is kept).
+_UNPRINTABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks and control characters shown as escapes (``\\n``).
+
+    Messages quote user data (keys, names, file names) verbatim, and one of those containing
+    a newline would otherwise split a finding over two lines of a line-oriented format.
+    """
+    return _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def summary(findings: list[Finding], ctx: ReportContext) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ..config import root_relative
 from ..findings import Finding
-from . import ReportContext
+from . import ReportContext, one_line
 
 COMMANDS = {"error": "error", "warning": "warning", "info": "notice"}
 # Display limits of GitHub annotations (actions/toolkit#734).
@@ -22,7 +22,9 @@ PER_JOB = 50
 
 
 def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """Toolkit escaping; other line separators (\\u2028, \\x0b …) are shown as escapes."""
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return one_line(text)
 
 
 def escape_property(text: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..findings import Finding
-from . import ReportContext, summary
+from . import ReportContext, one_line, summary
 
 _COLORS = {"error": "\033[31m", "warning": "\033[33m", "info": "\033[36m"}
 _RESET = "\033[0m"
@@ -17,7 +17,8 @@ def render(findings: list[Finding], ctx: ReportContext) -> str:
         if ctx.color:
             sev = f"{_COLORS[f.severity]}{sev}{_RESET}"
             code = f"\033[1m{code}{_RESET}"
-        lines.append(f"{f.location.file}:{f.location.line}:{f.location.column}: {code} {sev} {f.message}")
+        lines.append(f"{one_line(f.location.file)}:{f.location.line}:{f.location.column}: {code} {sev} "
+                     f"{one_line(f.message)}")
     return "\n".join(lines) + ("\n" if lines else "")
 
 
