@@ -37,7 +37,14 @@ SEARCHED = "WorkloadEntries, WorkloadGroups and pod templates (Deployment, State
 RUNTIME_LABEL_PREFIXES = ("topology.istio.io/", "topology.kubernetes.io/", "kubernetes.io/", "service.istio.io/",
                           "security.istio.io/", "statefulset.kubernetes.io/", "apps.kubernetes.io/",
                           "failure-domain.beta.kubernetes.io/")
-RUNTIME_LABELS = {"pod-template-hash", "controller-revision-hash", "istio-locality", "istio.io/rev"}
+RUNTIME_LABELS = {"pod-template-hash", "controller-revision-hash", "rollouts-pod-template-hash", "istio-locality",
+                  "istio.io/rev"}
+
+# Selectors of the gateways an Istio installation creates (istioctl profiles, Helm charts): a repository
+# that does not contain those Deployments most likely relies on the installation's.
+STOCK_GATEWAY_LABELS = {("istio", "ingressgateway"), ("istio", "egressgateway"), ("istio", "eastwestgateway"),
+                        ("app", "istio-ingressgateway"), ("app", "istio-egressgateway"),
+                        ("app", "istio-eastwestgateway"), ("topology.istio.io/network", None)}
 
 
 # --- wording helpers ------------------------------------------------------------------------------
@@ -206,7 +213,9 @@ def service_entry_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
     repository are the pod templates of Deployments, StatefulSets, DaemonSets, ReplicaSets,
     Jobs and CronJobs (istioctl and Kiali need running Pods). A warning, not an error,
     because pods may come from controllers the linter does not model (operators, Argo
-    Rollouts, Knative); silent when the repository declares no workload in that namespace.
+    Rollouts, Knative); silent when the repository declares no workload in that namespace, and
+    when no workload there even shares a selector key (no sign of a typo: the pods probably come
+    from such a controller).
     Workloads that exist only in another namespace are IVL103.
     """,
     bad="""
@@ -230,10 +239,13 @@ def service_entry_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
 def service_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
     for svc, sel, path in _orphans(ctx, "Service"):
+        near = nearest(graph.select(svc.namespace, {}, SELECTABLE), sel)
+        if near is None:
+            continue  # no workload shares a selector key: probably pods of a controller not modelled
         yield Problem(svc, path,
                       f"Service {svc.namespace}/{svc.name}: selector {sel_str(sel)} matches none of the {SEARCHED} "
-                      f"in namespace '{svc.namespace}'{near_miss_hint(graph, [svc.namespace], sel)}; "
-                      "the Service has no endpoints")
+                      f"in namespace '{svc.namespace}'; nearest: {mismatch(near, sel)}; the Service has no endpoints",
+                      related=((near.resource, near.labels_path),))
 
 
 # --- IVL103 -------------------------------------------------------------------------------------
@@ -439,7 +451,9 @@ def _looks_like_gateway(w: Workload) -> bool:
     WorkloadEntries/WorkloadGroups, for VM gateways) are searched. Gateway deployments are
     often installed by a chart outside the repository, so the check only runs when the
     repository declares at least one gateway-like workload (an `istio` label, a
-    `gateway.istio.io/managed` label or the `inject.istio.io/templates: gateway` annotation).
+    `gateway.istio.io/managed` label or the `inject.istio.io/templates: gateway` annotation), and
+    the stock selectors of an Istio installation (`istio: ingressgateway`, `egressgateway`,
+    `eastwestgateway` and their `app: istio-…` forms) are taken to be satisfied by it.
     """,
     bad="""
     kind: Gateway
@@ -472,6 +486,8 @@ def gateway_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
             continue  # nil/empty selector: applies to every gateway proxy
         if graph.select_any_namespace(sel, SELECTABLE):
             continue
+        if all((k, v) in STOCK_GATEWAY_LABELS or (k, None) in STOCK_GATEWAY_LABELS for k, v in sel.items()):
+            continue  # the installation's own gateway, deployed outside the repository
         near = nearest(gateway_like, sel)
         hint = f"; nearest: {mismatch(near, sel)}" if near else ""
         yield Problem(gw, ("spec", "selector"),
