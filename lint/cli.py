@@ -154,6 +154,12 @@ def check(paths: tuple[str, ...], fmt: str, **opts: Any) -> None:
     except ConfigError as exc:
         click.echo(f"istio-vm-lint: configuration error: {exc}", err=True)
         code = EXIT_ERROR
+    except BrokenPipeError:  # `istio-vm-lint . | head`: the reader went away, nothing to report
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        code = EXIT_ERROR
     except Exception as exc:  # never a bare traceback in CI logs
         if debug or os.environ.get("ISTIO_VM_LINT_DEBUG"):
             raise
@@ -230,6 +236,9 @@ def _check(paths: tuple[str, ...], fmt: str, fail_on: Optional[str], select: tup
     if write_baseline_path:
         n = baseline_mod.write(write_baseline_path, findings, settings.root)
         click.echo(f"istio-vm-lint: wrote {n} finding(s) to baseline {write_baseline_path}", err=True)
+        if report_only is not None:
+            click.echo("istio-vm-lint: note: only findings in the named files were recorded; write the baseline "
+                       "from a run on the whole repository (a directory) to record all of them", err=True)
         return EXIT_ERROR if failed else EXIT_OK
     bpath = baseline_path or settings.baseline
     if bpath:
@@ -244,7 +253,9 @@ def _check(paths: tuple[str, ...], fmt: str, fail_on: Optional[str], select: tup
                      f"(fixed? refresh with --write-baseline {bpath})") if filtered.stale else ""
             click.echo(f"istio-vm-lint: baseline {bpath} hid {filtered.hidden} known finding(s){stale}", err=True)
 
-    rctx = ReportContext(files=sum(1 for src in p.files if src.report), resources=len(p.resources),
+    # Counts describe the report scope (the named files in a pre-commit run), not the context.
+    rctx = ReportContext(files=sum(1 for src in p.files if src.report),
+                         resources=sum(1 for r in p.resources if r.source.report),
                          color=_use_color(no_color) and fmt == "text", rules=all_rules(), root=settings.root,
                          internal_errors=outcome.result.internal_errors)
     out = renderer(fmt)(findings, rctx)

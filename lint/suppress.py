@@ -198,15 +198,13 @@ def collect(project: "Project") -> list[Directive]:
     """All directives of the files that are reported on (context files cannot hide anything
     that is reported, since their findings are not reported at all)."""
     out: list[Directive] = []
+    reported: set[str] = set()
     for src in project.files:
         if src.report:
+            reported.add(src.path)
             out.extend(parse_comments(src.path, src.raw))
-    out.extend(d for d in annotation_directives(project) if _reported(project, d.file))
+    out.extend(d for d in annotation_directives(project) if d.file in reported)
     return out
-
-
-def _reported(project: "Project", path: str) -> bool:
-    return any(src.path == path and src.report for src in project.files)
 
 
 def per_file_ignored(f: Finding, settings: "Settings") -> bool:

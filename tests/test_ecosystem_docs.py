@@ -53,7 +53,10 @@ def test_ecosystem_doc_mentions_every_flag() -> None:
 
 
 def test_ecosystem_doc_snippets_are_valid_yaml_and_toml() -> None:
-    import tomllib
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
 
     from ruamel.yaml import YAML
 
