@@ -993,7 +993,7 @@ def _hostname_part_errors(hostname: str, gateway: bool) -> list[str]:
     return out
 
 
-def ns_slash_host_errors(hostname: str, gateway: bool) -> list[str]:
+def ns_slash_host_errors(hostname: str, gateway: bool, gateway_semantics: bool = False) -> list[str]:
     """``ValidateNamespaceSlashWildcardHostname`` (H-25; GW-05, SC-24)."""
     ns, slash, name = hostname.partition("/")
     if not slash:
@@ -1007,7 +1007,7 @@ def ns_slash_host_errors(hostname: str, gateway: bool) -> list[str]:
         n = ns[1:] if ns.startswith("~") else ns
         if n not in ("", "*", ".") and not is_dns_label(n):
             out.append(f"invalid namespace value {goq(ns)} in sidecar")
-    elif ns not in ("*", ".") and not is_dns_label(ns):
+    elif ns not in ("*", ".") and (ns != "~" or not gateway_semantics) and not is_dns_label(ns):
         out.append(f"invalid namespace value {goq(ns)} in gateway")
     out.extend(_hostname_part_errors(name, gateway))
     return out

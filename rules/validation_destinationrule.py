@@ -254,7 +254,7 @@ def _client_tls(v: h.Issues, tls: Any, path: FieldPath, namespace: str) -> None:
             v.err(path + ("credentialName",), "TP-27",
                   f"invalid configmap:// credentialName: namespace must match the configuration namespace {h.goq(namespace)}")
     if h.wrapped_bool(tls, "insecureSkipVerify"):
-        san = tls.get("subjectAltNames") is not None
+        san = h.truthy(tls, "subjectAltNames")  # an empty list decodes to nil in Go
         if mode == "SIMPLE" and (h.truthy(tls, "caCertificates") or cred or san):
             v.err(path + ("insecureSkipVerify",), "TP-28",
                   "cannot specify CaCertificates or CredentialName or SubjectAltNames when InsecureSkipVerify is set true")

@@ -23,19 +23,18 @@ def validate(gw: Resource) -> h.Issues:
     if not h.is_dns_label(gw.name) and not semantics:
         v.err(("metadata", "name"), "GW-01", f"invalid gateway name: {h.goq(gw.name)}")
     servers = gw.spec.get("servers")
-    if isinstance(servers, list) and not servers or servers is None and "spec" in gw.data:
-        v.err(("spec", "servers") if isinstance(servers, list) else ("spec",), "GW-02",
-              "gateway must have at least one server")
+    if (isinstance(servers, list) and not servers) or (servers is None and isinstance(gw.data.get("spec"), dict)):
+        v.err(("spec", "servers"), "GW-02", "gateway must have at least one server")
     for i, s in enumerate(as_list(servers)):
         if isinstance(s, dict):  # null server (GW-03): OpenAPI type (IVL010)
-            _server(v, s, ("spec", "servers", i))
+            _server(v, s, ("spec", "servers", i), semantics)
     names: set[str] = set()
     for i, s in enumerate(as_list(servers)):
         port = as_map(s).get("port") if isinstance(s, dict) else None
         if not isinstance(port, dict):
             continue
         name = h.get_str(port, "name")
-        if name in names:
+        if name in names and "name" in port:  # absent name: OpenAPI "required" (IVL010)
             v.err(("spec", "servers", i, "port", "name"), "GW-16",
                   f"port names in servers must be unique: duplicate name {name}")
         names.add(name)
@@ -46,13 +45,13 @@ def validate(gw: Resource) -> h.Issues:
     return v
 
 
-def _server(v: h.Issues, s: dict, p: tuple) -> None:
+def _server(v: h.Issues, s: dict, p: tuple, semantics: bool) -> None:
     hosts = s.get("hosts")
     if isinstance(hosts, list) and not hosts:  # absent: OpenAPI "required"
         v.err(p + ("hosts",), "GW-04", "server config must contain at least one host")
     for j, host in enumerate(as_list(hosts)):
         if isinstance(host, str):
-            v.errs(p + ("hosts", j), "GW-05", h.ns_slash_host_errors(host, gateway=True))
+            v.errs(p + ("hosts", j), "GW-05", h.ns_slash_host_errors(host, gateway=True, gateway_semantics=semantics))
     port = s.get("port")
     bind = h.get_str(s, "bind")
     port_ok = isinstance(port, dict)  # missing port (GW-06): OpenAPI "required"

@@ -77,7 +77,7 @@ def validate(se: Resource) -> h.Issues:
         base = ("spec", "ports", i)
         name = p.get("name")
         sname = name if isinstance(name, str) else ""
-        if sname in names:
+        if sname in names and isinstance(name, str):  # absent names: OpenAPI "required" (IVL010)
             v.err(base + ("name",), "SE-11", f"service entry port name {h.goq(sname)} already defined")
         names.add(sname)
         # SE-12 (duplicate number), SE-13/SE-17 (ranges): CEL.  SE-14: IVL731.
