@@ -203,7 +203,7 @@ def _formats() -> list[str]:
     return list(FORMATS)
 
 
-@pytest.mark.parametrize("name", [c.name for c in CASES if c.name not in ("unreadable",)])
+@pytest.mark.parametrize("name", [c.name for c in CASES])
 def test_reports_render_for_case(corpus: Any, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from istio_vm_lint.config import Settings
     from istio_vm_lint.engine import all_rules
