@@ -64,3 +64,84 @@ def test_codes_in_the_coverage_doc_are_registered() -> None:
     assert not mentioned - registered, f"coverage doc names unregistered codes: {sorted(mentioned - registered)}"
     ivl6 = {c for c in registered if c.startswith("IVL6")}
     assert not ivl6 - mentioned, f"IVL6xx rules missing from the coverage doc: {sorted(ivl6 - mentioned)}"
+
+
+# --- message fidelity of the shared helpers (Go behaviour the IVL6xx messages depend on) ---------
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("a.example.com", None),
+    ("*.example.com", None),
+    ("*", None),
+    ("short", None),
+    ("istio.io.", None),
+    ("", "empty domain name not allowed"),
+    ("a_b.example.com", 'domain name "a_b.example.com" invalid (label "a_b" invalid)'),
+    ("foo.b_r.com", 'domain name "b_r.com" invalid (label "b_r" invalid)'),  # Go prints the rest only
+    ("10.1.2.3", 'domain name "1.2.3" invalid (top level domain "3" cannot be all-numeric)'),
+    ("app*.example.com", 'domain name "app*.example.com" invalid (label "app*" invalid)'),
+])
+def test_wildcard_domain_messages(value: str, expected: object) -> None:
+    from istio_vm_lint.rules._validation_helpers import wildcard_domain_error
+
+    assert wildcard_domain_error(value) == expected
+
+
+@pytest.mark.parametrize("value, ns", [
+    ("5s", 5_000_000_000), ("1.5ms", 1_500_000), ("1h2m", 3_720_000_000_000), ("0", 0), ("-1s", -1_000_000_000),
+    ("100us", 100_000), ("bogus", None), ("5", None), ("", None),
+])
+def test_go_durations(value: str, ns: object) -> None:
+    from istio_vm_lint.rules._validation_helpers import parse_duration
+
+    assert parse_duration(value) == ns
+
+
+@pytest.mark.parametrize("expr, expected", [
+    ("^/api/v[0-9]+(/.*)?$", None),
+    ("(?i)abc", None),
+    ("[[:alpha:]]+", None),
+    ("(?=x)", "error parsing regexp: invalid or unsupported Perl syntax: `(?=`"),
+    ("a\\1", "error parsing regexp: invalid escape sequence: `\\1`"),
+    ("(abc", "error parsing regexp: missing closing ): `(abc`"),
+    ("abc)", "error parsing regexp: unexpected ): `abc)`"),
+    ("[abc", "error parsing regexp: missing closing ]: `[abc`"),
+    ("*a", "error parsing regexp: missing argument to repetition operator: `*`"),
+    ("a**", "error parsing regexp: invalid nested repetition operator: `**`"),
+    ("a{1001}", "error parsing regexp: invalid repeat count: `{1001}`"),
+])
+def test_go_regexp_errors(expr: str, expected: object) -> None:
+    from istio_vm_lint.rules._validation_helpers import go_regexp_error
+
+    assert go_regexp_error(expr) == expected
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("plain", None), ("100%%", None), ("%HOSTNAME%", None), ('%REQ(x-a)%', None),
+    ("abc%", "header value configuration: invalid header configuration. Un-escaped %"),
+    ("%START", "header value configuration: invalid header configuration. Un-terminated variable expression '%START'"),
+    ("a\nb", "header value configuration a\nb is invalid"),
+])
+def test_header_values(value: str, expected: object) -> None:
+    from istio_vm_lint.rules._validation_helpers import header_value_error
+
+    assert header_value_error(value) == expected
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("127.0.0.1:80", ("127.0.0.1", "80", None)),
+    ("[::1]:80", ("::1", "80", None)),
+    (":80", ("", "80", None)),
+    ("127.0.0.1", ("", "", "address 127.0.0.1: missing port in address")),
+    ("1:2:3", ("", "", "address 1:2:3: too many colons in address")),
+])
+def test_split_host_port(value: str, expected: tuple) -> None:
+    from istio_vm_lint.rules.validation_sidecar import split_host_port
+
+    assert split_host_port(value) == expected
+
+
+def test_go_quoting() -> None:
+    from istio_vm_lint.rules._validation_helpers import goq
+
+    assert goq('a"b\\c\n\x01é') == '"a\\"b\\\\c\\n\\x01é"'
