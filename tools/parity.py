@@ -67,6 +67,15 @@ EXCLUDED: dict[str, str] = {
         "a mesh route without a destination port uses the port the client connected to, which is always a "
         "port of the service, so Istio routes it correctly (istio-semantics.md §2.5); IVL202 reports a missing "
         "port only where a listener port (a Gateway server port, say) is not a port of the destination.",
+    "istio:DestinationRuleSubsetsNotSelectPods|IST0173 DestinationRule default/subsets-not-select-pods":
+        "the repository declares no workload at all for the Service (istioctl counts Pods only, and there are "
+        "none); the pods may come from a controller or chart outside the repository, so IVL107 stays silent "
+        "rather than flag every subset of such a Service. With any workload of the Service in the repository, "
+        "IVL107 reports the subset.",
+    "istio:DestinationRuleEmptyTopologyLabels|IST0173 DestinationRule default/empty-topology-labels":
+        "topology labels (topology.kubernetes.io/region, ...) are added to endpoints at runtime from the Node "
+        "they run on; a repository does not know which nodes its pods land on, so subsets on topology labels "
+        "are not judged (istio-semantics.md §1.5).",
 }
 
 
