@@ -98,7 +98,6 @@ def violations_of(res: Resource) -> list[Violation]:
         labels: {app: whoami}
     """,
     inputs=SCHEMA_KINDS,
-    equivalents=("VAL",),
     references=("shared/reference/istio-validation.md Appendix A", "shared/istio-crds/crd-all.gen.yaml"),
 )
 def schema_violation(ctx: Context) -> Iterator[Problem]:
@@ -528,11 +527,19 @@ def crd_validation_rule(ctx: Context) -> Iterator[Problem]:
         _walk(res.data, trie, [], hits)
         if not hits:
             continue
-        invalid = [v.path for v in violations_of(res)]
-        if invalid:  # the schema rejects the value itself: IVL010 already says so
-            hits = [h for h in hits if not any(h[1][:len(p)] == p for p in invalid)]
-        for rule_path, pointed, message, detail in hits[:MAX_PER_RESOURCE]:
+        violations = violations_of(res)
+        if violations:
+            # Where the schema rejects the value itself (IVL010 says so), the CEL rule on it is
+            # noise: drop hits at a rejected field and anywhere below a wrongly-typed one.
+            exact = {v.path for v in violations}
+            typed = {v.path for v in violations if v.what == "type"}
+            hits = [h for h in hits if h[1] not in exact
+                    and not any(h[1][:n] in typed for n in range(len(h[1])))]
+        shown = hits[:MAX_PER_RESOURCE]
+        for i, (rule_path, pointed, message, detail) in enumerate(shown):
             text = f"{format_path(rule_path) or res.kind}: {message}"
             if detail:
                 text += f" ({detail})"
+            if i == len(shown) - 1 and len(hits) > len(shown):
+                text += f" (and {len(hits) - len(shown)} more CEL rule violations in this {res.kind}, not shown)"
             yield Problem(res, pointed, text)

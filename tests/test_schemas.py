@@ -420,3 +420,40 @@ def test_findings_are_capped_per_resource() -> None:
     problems = list(schema_violation(Context(Project(resources=[res]), Settings())))
     assert len(problems) == MAX_PER_RESOURCE
     assert problems[-1].message.endswith("(and 30 more schema violations in this ServiceEntry, not shown)")
+
+
+def _problems(rule_fn: Any, data: dict[str, Any]) -> list[Any]:
+    from istio_vm_lint.config import Settings
+    from istio_vm_lint.loader import PositionIndex
+    from istio_vm_lint.model import ServiceEntry, SourceFile
+    from istio_vm_lint.project import Project
+    from istio_vm_lint.rule import Context
+
+    src = SourceFile("x.yaml", None, PositionIndex(b""))
+    res = ServiceEntry("ServiceEntry", "networking.istio.io/v1", "a", "ns", True, data, src, 0, 1, 1)
+    return list(rule_fn(Context(Project(resources=[res]), Settings())))
+
+
+def test_cel_is_quiet_where_the_schema_already_rejects_the_value() -> None:
+    from istio_vm_lint.rules.schema import crd_validation_rule
+
+    # out of the schema's uint32 range: IVL010 only
+    assert _problems(crd_validation_rule, _se(ports=[{"number": 2**40, "name": "a"}])) == []
+    # a wrong type below: nothing under it is CEL-checked
+    assert _problems(crd_validation_rule, _se(resolution="STATIC", endpoints=[{"address": 5, "ports": "x"}])) == []
+    # a list that is too long does not hide what is wrong with its items
+    eps = [{"address": "10.0.0.1", "ports": {"http": 0}}] * 4097
+    problems = _problems(crd_validation_rule, _se(resolution="STATIC", endpoints=eps))
+    assert len(problems) == 20 and problems[0].path == ("spec", "endpoints", 0, "ports", "http")
+    assert problems[-1].message.endswith("(and 4077 more CEL rule violations in this ServiceEntry, not shown)")
+
+
+def test_many_failures_stay_linear() -> None:
+    from istio_vm_lint.rules.schema import crd_validation_rule, schema_violation
+
+    eps = [{"address": "unix://x", "ports": {"a_b": 70000}, "labels": 5} for _ in range(30000)]
+    data = _se(resolution="STATIC", endpoints=eps)
+    start = time.process_time()
+    assert len(_problems(schema_violation, data)) == 20
+    assert len(_problems(crd_validation_rule, data)) == 20
+    assert time.process_time() - start < 5.0
