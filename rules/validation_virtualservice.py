@@ -546,10 +546,20 @@ def _tcp_route(v: h.Issues, tcp: dict[str, Any], p: FieldPath, gateway_semantics
 # --- unreachable rules (VS-63) --------------------------------------------------------------
 
 
+def _omit_empty(value: Any) -> Any:
+    """Go's ``json.Marshal`` of a proto struct omits zero values (``omitempty``)."""
+    if isinstance(value, dict):
+        out = {k: _omit_empty(x) for k, x in value.items()}
+        return {k: x for k, x in out.items() if x not in (None, False, 0, "", [], {})}
+    if isinstance(value, list):
+        return [_omit_empty(x) for x in value]
+    return value
+
+
 def _canon(match: Any, drop_name: bool) -> str:
     if isinstance(match, dict) and drop_name:
         match = {k: val for k, val in match.items() if k != "name"}
-    return json.dumps(match, sort_keys=True, default=str)
+    return json.dumps(_omit_empty(match), sort_keys=True, default=str)
 
 
 def _exact_or_prefix(sm: Any) -> str:
