@@ -53,6 +53,8 @@ def _port_protocol(svc: MeshService, p: ServicePort) -> str:
     """Istio protocol of a service port, upper case; "" when sniffed/unknown."""
     if isinstance(svc.resource, ServiceEntry):
         return p.protocol.upper()
+    if p.protocol.upper() in ("UDP", "SCTP"):
+        return p.protocol.upper()  # no Istio listener at all
     if p.app_protocol:
         return p.app_protocol.upper()
     name = p.name.lower()
@@ -63,6 +65,8 @@ def _port_protocol(svc: MeshService, p: ServicePort) -> str:
 
 def _route_accepts(route_kind: str, protocol: str) -> bool:
     """Can a sidecar listener of this port protocol use a route block of this kind (api:vs)?"""
+    if protocol in ("UDP", "SCTP"):
+        return False
     if route_kind == "http":
         return protocol in _HTTP or protocol not in (_TLS | _TCP)  # unknown = sniffed = HTTP chain too
     if route_kind == "tls":
