@@ -20,7 +20,7 @@ from collections import defaultdict
 from typing import Iterable, Iterator, Optional
 
 from istio_vm_lint.findings import FieldPath, Problem
-from istio_vm_lint.graph import MeshGraph, Workload, parse_gateway_ref, resolve_host
+from istio_vm_lint.graph import MeshGraph, Workload, host_matches, parse_gateway_ref, resolve_host, visible
 from istio_vm_lint.model import (
     DestinationRule, Gateway, Resource, Service, ServiceEntry, VirtualService, WorkloadEntry, WorkloadGroup,
     as_map, as_str,
@@ -655,6 +655,19 @@ def subset_not_defined(ctx: Context) -> Iterator[Problem]:
     domain = ctx.settings.cluster_domain
     selector_drs: Optional[list[DestinationRule]] = None
     all_drs = [d for d in ctx.project.by_kind("DestinationRule") if isinstance(d, DestinationRule)]
+    # Index of DestinationRules by resolved host (one pass) for the common case "every rule that
+    # could apply defines the subset"; graph.effective_dr decides everything else.
+    exact: dict[str, list[DestinationRule]] = defaultdict(list)
+    wildcard: list[tuple[str, DestinationRule]] = []
+    for x in all_drs:
+        if x.workload_selector is not None:
+            continue
+        h = resolve_host(x.host, x.namespace, domain)
+        if h.startswith("*"):
+            wildcard.append((h, x))
+        elif h:
+            exact[h].append(x)
+    root = ctx.settings.root_namespace
     for vs in ctx.each("VirtualService"):
         assert isinstance(vs, VirtualService)
         for dref in graph.destinations(vs):
@@ -667,6 +680,11 @@ def subset_not_defined(ctx: Context) -> Iterator[Problem]:
                 if ns not in clients:
                     clients.append(ns)
             service_ns = dref.services[0].namespace
+            cands = exact.get(dref.host, []) + [x for h, x in wildcard if host_matches(h, dref.host)]
+            if cands and all(any(s.name == dref.subset for s in x.subsets) for x in cands) and any(
+                    x.namespace in (c, service_ns, root) and (x.namespace == c or visible(x.export_to, x.namespace, c))
+                    for x in cands for c in clients):
+                continue  # whichever rule the client gets defines the subset
             found = False
             winners = []
             for cns in clients:
@@ -702,8 +720,6 @@ def subset_not_defined(ctx: Context) -> Iterator[Problem]:
 
 
 def _dr_defines(dr: DestinationRule, host: str, subset: str, domain: str) -> bool:
-    from istio_vm_lint.graph import host_matches
-
     h = resolve_host(dr.host, dr.namespace, domain)
     return bool(h) and host_matches(h, host) and any(s.name == subset for s in dr.subsets)
 
@@ -743,17 +759,18 @@ def workload_not_selected(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
     service_ns: set[str] = {r.namespace for r in ctx.project.kinds("ServiceEntry", "Service")}
     matched: set[int] = set()
-    by_ns: dict[str, list[dict[str, str]]] = defaultdict(list)
+    by_ns: dict[str, list[tuple[Resource, dict[str, str]]]] = defaultdict(list)
     for se in ctx.project.by_kind("ServiceEntry"):
         assert isinstance(se, ServiceEntry)
         if se.selector is not None:
-            by_ns[se.namespace].append(se.selector)
+            by_ns[se.namespace].append((se, se.selector))
     for svc in ctx.project.by_kind("Service"):
         assert isinstance(svc, Service)
         if svc.selector and svc.service_type != "ExternalName":
-            by_ns[svc.namespace].append(svc.selector)
-    for ns, sels in by_ns.items():
-        for sel in sels:
+            by_ns[svc.namespace].append((svc, svc.selector))
+    for ns, owners in by_ns.items():
+        owners.sort(key=lambda t: rkey(t[0]))
+        for _, sel in owners:
             for w in graph.select(ns, sel, ("WorkloadEntry", "WorkloadGroup")):
                 matched.add(id(w))
     for r in ctx.each("WorkloadEntry", "WorkloadGroup"):
@@ -769,15 +786,12 @@ def workload_not_selected(ctx: Context) -> Iterator[Problem]:
                       f"{r.kind} {r.namespace}/{r.name} (labels {sel_str(w.labels)}) is selected by no ServiceEntry "
                       f"workloadSelector or Service selector in namespace '{r.namespace}', so {what} no "
                       "service (fine for a VM that only makes outbound calls)"
-                      + near_selector_hint(ctx, r.namespace, w))
+                      + near_selector_hint(by_ns.get(r.namespace, []), w))
 
 
-def near_selector_hint(ctx: Context, ns: str, w: Workload) -> str:
+def near_selector_hint(owners: list[tuple[Resource, dict[str, str]]], w: Workload) -> str:
     best: Optional[tuple[int, Resource, dict[str, str]]] = None
-    for r in sorted(ctx.project.kinds("ServiceEntry", "Service"), key=rkey):
-        if r.namespace != ns:
-            continue
-        sel = getattr(r, "selector", None)
+    for r, sel in owners:
         if not sel:
             continue
         score = sum(2 if w.labels.get(k) == v else 1 for k, v in sel.items() if k in w.labels)
