@@ -27,9 +27,8 @@ from istio_vm_lint.schema import Violation, cel_rules, validator_for
 
 MAX_PER_RESOURCE = 20
 
-# Kinds with a schema (every kind the model knows) and kinds with CEL rules.
+# Kinds with a schema: every kind the model knows (lint/model.py KINDS).
 SCHEMA_KINDS: tuple[str, ...] = tuple(sorted({k for (_, k) in KINDS}))
-GROUP_OF: dict[str, str] = {k: g for (g, k) in KINDS}
 
 
 # --- IVL010 ---------------------------------------------------------------------------------
