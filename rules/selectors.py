@@ -495,6 +495,57 @@ def gateway_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
                       f"in any namespace{hint}; no proxy gets its servers (§4.4)")
 
 
+# --- IVL111 -------------------------------------------------------------------------------------
+
+
+@rule(
+    code="IVL111", name="gateway-selector-empty", severity="warning",
+    summary="A Gateway has no (or an empty) selector, so it configures every gateway proxy of the mesh.",
+    rationale="""
+    `Gateway.selector` picks the gateway proxies that get the Gateway's servers; a nil or
+    empty selector matches every one of them — ingress, egress and east-west gateways, in all
+    namespaces unless `PILOT_SCOPE_GATEWAY_TO_NAMESPACE=true` (istio-semantics.md §1.5, §4.4;
+    Kiali KIA0302: "an empty selector matches everything"). Ports and hosts meant for one
+    ingress then open on the egress and east-west gateways too, and conflict with their own
+    Gateways. Istio validation does not warn about it (unlike an empty ServiceEntry
+    `workloadSelector`, IVL631), nor does `istioctl analyze` (its Pod match treats an empty
+    selector as matching everything).
+    """,
+    bad="""
+    kind: Gateway
+    metadata: {name: shop, namespace: istio-system}
+    spec:
+      servers: [{port: {number: 8080, name: http, protocol: HTTP}, hosts: [shop.example.com]}]
+    """,
+    good="""
+    kind: Gateway
+    metadata: {name: shop, namespace: istio-system}
+    spec:
+      selector: {istio: ingressgateway}
+      servers: [{port: {number: 8080, name: http, protocol: HTTP}, hosts: [shop.example.com]}]
+    """,
+    inputs=("Gateway",),
+    equivalents=("KIA0302",),
+    references=("shared/reference/istio-semantics.md §1.5, §4.4", "shared/reference/kiali-validations.md KIA0302"),
+)
+def gateway_selector_empty(ctx: Context) -> Iterator[Problem]:
+    graph = ctx.graph
+    for gw in ctx.each("Gateway"):
+        assert isinstance(gw, Gateway)
+        if gw.selector:
+            continue
+        raw = gw.spec.get("selector")
+        if raw is not None and not isinstance(raw, dict):
+            continue  # wrong type: the schema rules report it
+        which = "no selector" if raw is None else "an empty selector"
+        n = len({id(w.resource) for w in graph.workloads if w.kind in SELECTABLE and _looks_like_gateway(w)})
+        known = f" (the repository declares {n} gateway workload{'s' if n != 1 else ''})" if n else ""
+        yield Problem(gw, ("spec", "selector") if raw is not None else ("spec",),
+                      f"Gateway {gw.namespace}/{gw.name} has {which}: its servers are configured on every gateway "
+                      f"proxy of the mesh{known}, ingress, egress and east-west alike (§1.5, §4.4) — select the "
+                      "intended gateway, e.g. istio: ingressgateway")
+
+
 # --- IVL107 -------------------------------------------------------------------------------------
 
 
