@@ -546,6 +546,153 @@ def gateway_selector_empty(ctx: Context) -> Iterator[Problem]:
                       "intended gateway, e.g. istio: ingressgateway")
 
 
+# --- IVL112 -------------------------------------------------------------------------------------
+
+
+@rule(
+    code="IVL112", name="workload-entries-share-address", severity="warning",
+    summary="Several sidecar WorkloadEntries in one namespace have the same IP address (and network): the VM proxy uses only one of them.",
+    rationale="""
+    A VM's proxy takes its inbound configuration (which services, ports and identity it
+    serves) from the WorkloadEntry whose address equals its IP in its namespace; when several
+    entries share the IP one is chosen and the others' services lose that endpoint's inbound
+    listeners — 503s and TLS `WRONG_VERSION_NUMBER` between the apps of one VM
+    (istio-semantics.md §2.2, §4.5, catalogue §7 A13; #33207, `GetProxyServiceTargets`).
+    Use one WorkloadEntry per VM with the union of the labels, and let several
+    ServiceEntries/Services select it. Only entries with a sidecar identity (serviceAccount or
+    tlsMode label) are compared, since only a proxy is confused by the duplicates; entries on
+    different networks are different endpoints. Not checked by istioctl or Kiali.
+    """,
+    bad="""
+    kind: WorkloadEntry
+    metadata: {name: orders-vm, namespace: shop}
+    spec: {address: 10.0.0.7, labels: {app: orders}, serviceAccount: shop-vm}
+    ---
+    kind: WorkloadEntry
+    metadata: {name: billing-vm, namespace: shop}
+    spec: {address: 10.0.0.7, labels: {app: billing}, serviceAccount: shop-vm}
+    """,
+    good="""
+    kind: WorkloadEntry
+    metadata: {name: shop-vm, namespace: shop}
+    spec: {address: 10.0.0.7, labels: {app: orders, billing: "true"}, serviceAccount: shop-vm}
+    """,
+    inputs=("WorkloadEntry",),
+    equivalents=(),
+    references=("shared/reference/istio-semantics.md §2.2, §4.5, §7 A13",),
+)
+def workload_entries_share_address(ctx: Context) -> Iterator[Problem]:
+    groups: dict[tuple[str, str, str], list[WorkloadEntry]] = defaultdict(list)
+    for r in ctx.project.by_kind("WorkloadEntry"):
+        assert isinstance(r, WorkloadEntry)
+        ep = r.endpoint
+        if ep.address_kind == "ip":
+            groups[(r.namespace, ep.address, ep.network)].append(r)
+    for (ns, address, _), entries in sorted(groups.items()):
+        if len(entries) < 2 or not any(e.endpoint.tls_mode == "istio" for e in entries):
+            continue
+        entries = sorted(entries, key=rkey)
+        first = entries[0]
+        for other in entries[1:]:
+            ctx.current = other
+            yield Problem(other, ("spec", "address"),
+                          f"WorkloadEntry {ns}/{other.name} has the same address {address} as WorkloadEntry "
+                          f"{ns}/{first.name}: the VM proxy takes its inbound configuration from only one of them, so "
+                          "the other's services lose their listeners on that VM (§4.5, A13) — use one WorkloadEntry "
+                          "per VM with the union of the labels",
+                          related=((first, ("spec", "address")),))
+    ctx.current = None
+
+
+# --- IVL113 -------------------------------------------------------------------------------------
+
+
+@rule(
+    code="IVL113", name="workload-entry-label-conflict", severity="warning",
+    summary="A WorkloadEntry sets the same label in metadata.labels and spec.labels with different values; metadata wins.",
+    rationale="""
+    Istio merges a WorkloadEntry's `spec.labels` with its `metadata.labels`, and metadata wins
+    on conflicts (`ConvertWorkloadEntry`, istio-semantics.md §1.5, catalogue §7 A14; #37772).
+    Selectors and DestinationRule subsets therefore see the metadata value, while readers of
+    `spec.labels` expect the other — a subset or selector that "obviously matches" does not.
+    Keep each label in one place. Not checked by istioctl or Kiali.
+    """,
+    bad="""
+    kind: WorkloadEntry
+    metadata: {name: whoami-1, namespace: vm, labels: {version: v1}}
+    spec: {address: 10.0.0.11, labels: {app: whoami, version: v2}}
+    """,
+    good="""
+    kind: WorkloadEntry
+    metadata: {name: whoami-1, namespace: vm}
+    spec: {address: 10.0.0.11, labels: {app: whoami, version: v2}}
+    """,
+    inputs=("WorkloadEntry",),
+    equivalents=(),
+    references=("shared/reference/istio-semantics.md §1.5, §7 A14",),
+)
+def workload_entry_label_conflict(ctx: Context) -> Iterator[Problem]:
+    from istio_vm_lint.model import str_map
+
+    for r in ctx.each("WorkloadEntry"):
+        spec_labels = str_map(r.spec.get("labels"))
+        for k, v in sorted(spec_labels.items()):
+            meta = r.labels.get(k)
+            if meta is not None and meta != v:
+                yield Problem(r, ("spec", "labels", k),
+                              f"WorkloadEntry {r.namespace}/{r.name}: spec.labels {k}={v} is overridden by "
+                              f"metadata.labels {k}={meta} (metadata wins, §1.5, A14); selectors and subsets see "
+                              f"{k}={meta}",
+                              related=((r, ("metadata", "labels", k)),))
+
+
+# --- IVL114 -------------------------------------------------------------------------------------
+
+
+@rule(
+    code="IVL114", name="health-checked-entry-without-identity", severity="warning",
+    summary="A hand-written WorkloadEntry enables health checks but has no serviceAccount, so no proxy can ever mark it healthy.",
+    rationale="""
+    With the annotation `proxy.istio.io/health-checks-enabled: "true"` a WorkloadEntry is
+    treated as unhealthy — not an endpoint — until its status has `Healthy=True` (`isHealthy`,
+    istio-semantics.md §2.2, catalogue §7 A15). istiod writes that status from the probe
+    results of the VM's proxy, and only for a proxy whose identity (namespace and service
+    account) matches the entry (`ensureProxyCanControlEntry`). An entry without
+    `serviceAccount` that was not auto-registered (no `istio.io/autoRegistrationGroup`
+    annotation) has no such proxy, so it stays out of every service unless an external
+    controller sets the condition (#36865). Not checked by istioctl or Kiali.
+    """,
+    bad="""
+    kind: WorkloadEntry
+    metadata:
+      name: whoami-1
+      namespace: vm
+      annotations: {proxy.istio.io/health-checks-enabled: "true"}
+    spec: {address: 10.0.0.11, labels: {app: whoami}}
+    """,
+    good="""
+    kind: WorkloadEntry
+    metadata:
+      name: whoami-1
+      namespace: vm
+      annotations: {proxy.istio.io/health-checks-enabled: "true"}
+    spec: {address: 10.0.0.11, labels: {app: whoami}, serviceAccount: whoami}
+    """,
+    inputs=("WorkloadEntry",),
+    equivalents=(),
+    references=("shared/reference/istio-semantics.md §2.2, §7 A15",),
+)
+def health_checked_entry_without_identity(ctx: Context) -> Iterator[Problem]:
+    for r in ctx.each("WorkloadEntry"):
+        assert isinstance(r, WorkloadEntry)
+        if not r.health_checked or r.endpoint.service_account or r.annotations.get("istio.io/autoRegistrationGroup"):
+            continue
+        yield Problem(r, ("metadata", "annotations", "proxy.istio.io/health-checks-enabled"),
+                      f"WorkloadEntry {r.namespace}/{r.name} enables health checks but has no serviceAccount: it is "
+                      "not an endpoint until its status says Healthy, and no VM proxy can report for an entry "
+                      "without an identity (§2.2, A15) — set serviceAccount or remove the annotation")
+
+
 # --- IVL107 -------------------------------------------------------------------------------------
 
 
