@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Benchmark istio-vm-lint against the YAML parsing floor, on generated repositories.
 
-    pip install -e '.[bench]'            # PyYAML (the floor) and yamllint (cold start)
+    pip install -e '.[bench]'            # PyYAML (the floor); yamllint is pip-installed if missing
     python benchmarks/run.py                         # N = 5,000 and 50,000, best of 3
     python benchmarks/run.py --sizes 5000 --repeat 5 --markdown out.md --json out.json
     python benchmarks/run.py --sizes 5000 --profile  # + cProfile of the in-process pipeline
+    python benchmarks/run.py --snapshot HEAD         # a committed revision, not the work tree
 
 For every size, on the same generated files (``benchmarks/generate.py``, seed 1):
 
