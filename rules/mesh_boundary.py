@@ -476,3 +476,62 @@ def mesh_internal_endpoint_without_identity(ctx: Context) -> Iterator[Problem]:
                           "clients send it plaintext; if the VM runs a sidecar, set serviceAccount so auto mTLS is "
                           "used (§2.1, §5.3, D02)",
                           related=((meshed[0].resource, ("spec",)),))
+
+
+# --- IVL306 ------------------------------------------------------------------------------------
+
+
+@rule(
+    code="IVL306", name="cross-network-endpoint-without-mtls", severity="warning",
+    summary="An endpoint on a network that has an east-west gateway has no Istio identity, so clients on other networks drop it.",
+    rationale="""
+    Traffic to an endpoint on another network goes through that network's east-west gateway,
+    which routes by SNI (`AUTO_PASSTHROUGH`) and therefore only works for Istio mTLS. In sidecar
+    mode an endpoint on a network that has such a gateway is removed from the EDS of clients on
+    other networks unless its TLS mode is `istio` (`EndpointsByNetworkFilter`,
+    istio-semantics.md §2.2, catalogue §7 D10): a WorkloadEntry or inline endpoint with
+    `network` set and neither `serviceAccount` nor `security.istio.io/tlsMode: istio` is
+    invisible to remote clients (503 `UH` when it is the only endpoint). Reported only when
+    the repository declares an east-west gateway for that network (a gateway workload labelled
+    `topology.istio.io/network`) and the endpoint belongs to a service. Not checked by istioctl
+    or Kiali.
+    """,
+    bad="""
+    kind: WorkloadEntry
+    metadata: {name: db-1, namespace: vm}
+    spec: {address: 10.1.0.5, network: network-2, labels: {app: db}}   # no serviceAccount
+    """,
+    good="""
+    kind: WorkloadEntry
+    metadata: {name: db-1, namespace: vm}
+    spec: {address: 10.1.0.5, network: network-2, labels: {app: db}, serviceAccount: db}
+    """,
+    inputs=("WorkloadEntry", "ServiceEntry"),
+    equivalents=(),
+    references=("shared/reference/istio-semantics.md §2.2, §7 D10",),
+)
+def cross_network_endpoint_without_mtls(ctx: Context) -> Iterator[Problem]:
+    from .selectors import _looks_like_gateway
+
+    graph = ctx.graph
+    gateways: dict[str, Workload] = {}
+    for w in sorted(graph.workloads, key=wkey):
+        net = w.labels.get("topology.istio.io/network")
+        if w.kind == "Pod" and net and _looks_like_gateway(w):
+            gateways.setdefault(net, w)
+    if not gateways:
+        return
+    for w in sorted(graph.workloads, key=wkey):
+        if w.kind not in ("WorkloadEntry", "Endpoint") or w.endpoint is None or w.tls_mode == "istio":
+            continue
+        gw = gateways.get(w.network)
+        if gw is None or not graph.bindings_by_workload.get(id(w)):
+            continue
+        ctx.current = w.resource
+        path: FieldPath = ("spec", "network") if w.kind == "WorkloadEntry" else w.endpoint.path + ("network",)
+        yield Problem(w.resource, path,
+                      f"{describe(w)} is on network '{w.network}', which has the east-west gateway {describe(gw)}, but "
+                      "has no Istio identity (serviceAccount or tlsMode label): clients on other networks drop it, "
+                      "because only Istio mTLS endpoints are reachable through the gateway (§2.2, D10)",
+                      related=((gw.resource, gw.labels_path),))
+    ctx.current = None
