@@ -114,10 +114,17 @@ def run_cli(args: list[str], cwd: Path, wrapper: bool = False, timeout: float = 
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """Lay out every case and run the CLI on each (two at a time: one per core)."""
+def case_dirs(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Every case laid out in its own directory next to the neighbour file."""
     root = tmp_path_factory.mktemp("badinput")
-    dirs = {c.name: c.write(root) for c in CASES}
+    yield {c.name: c.write(root) for c in CASES}
+    badinput.cleanup(root)
+
+
+@pytest.fixture(scope="module")
+def corpus(case_dirs: dict[str, Path]) -> Any:
+    """The CLI run on every case (two at a time: one per core)."""
+    dirs = case_dirs
 
     def one(case: Any) -> Run:
         return run_cli(["--format", "json", "."], dirs[case.name], wrapper=case.needs_root_simulation and IS_ROOT)
@@ -125,8 +132,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Any:
     workers = max(1, min(2, os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         runs = dict(zip((c.name for c in CASES), pool.map(one, CASES)))
-    yield dirs, runs
-    badinput.cleanup(root)
+    return dirs, runs
 
 
 def _line_ok(spec: Any, line: int) -> bool:
@@ -204,14 +210,13 @@ def _formats() -> list[str]:
 
 
 @pytest.mark.parametrize("name", [c.name for c in CASES])
-def test_reports_render_for_case(corpus: Any, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_reports_render_for_case(case_dirs: dict[str, Path], name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from istio_vm_lint.config import Settings
     from istio_vm_lint.engine import all_rules
     from istio_vm_lint.report import ReportContext, renderer
     from istio_vm_lint.runner import lint
 
-    dirs, _ = corpus
-    monkeypatch.chdir(dirs[name])
+    monkeypatch.chdir(case_dirs[name])
     out = lint(["."], Settings())
     ctx = ReportContext(files=len(out.project.files), resources=len(out.project.resources), rules=all_rules())
     for fmt in _formats():
@@ -231,10 +236,9 @@ def test_reports_render_for_case(corpus: Any, name: str, monkeypatch: pytest.Mon
 
 
 @pytest.mark.parametrize("name", ["non-utf8-file-name", "newline-in-file-name", "control-chars-in-values"])
-def test_text_format_cli_on_odd_names(corpus: Any, name: str) -> None:
+def test_text_format_cli_on_odd_names(case_dirs: dict[str, Path], name: str) -> None:
     """The text report through the real stdout: odd file names never break a line or the run."""
-    dirs, _ = corpus
-    run = run_cli(["--format", "text", "--no-color", "."], dirs[name])
+    run = run_cli(["--format", "text", "--no-color", "."], case_dirs[name])
     assert not run.timed_out and run.returncode in (0, 1), run.stderr
     assert "Traceback" not in run.stderr
     lines = run.stdout.splitlines()
@@ -243,13 +247,10 @@ def test_text_format_cli_on_odd_names(corpus: Any, name: str) -> None:
         assert TEXT_LINE_RE.match(line), f"text line does not parse: {line!r}"
 
 
-def test_key_with_newline_keeps_text_output_one_line_per_finding(corpus: Any) -> None:
-    """BUG (not in the loader): a duplicate key containing a newline (``"a\\nb"``) is quoted
-    verbatim in the IVL002 message (lint/project.py load_file), and the text report
-    (lint/report/text_format.py render) prints messages verbatim, so one finding spans two
-    lines and ``path:line:col: CODE [sev] message`` no longer holds."""
-    dirs, _ = corpus
-    run = run_cli(["--format", "text", "--no-color", "."], dirs["key-with-newline"])
+def test_key_with_newline_keeps_text_output_one_line_per_finding(case_dirs: dict[str, Path]) -> None:
+    """A duplicate key containing a newline (``"a\\nb"``) is quoted in the IVL002 message; the
+    text report must still print one ``path:line:col: CODE [sev] message`` line per finding."""
+    run = run_cli(["--format", "text", "--no-color", "."], case_dirs["key-with-newline"])
     assert run.returncode in (0, 1), run.stderr
     for line in run.stdout.splitlines():
         assert TEXT_LINE_RE.match(line), f"text line does not parse: {line!r}"
