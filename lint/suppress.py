@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable, Optional
+from typing import TYPE_CHECKING, Callable, Iterable, Optional
 
 from .config import match_length, root_relative
 from .discover import excluded
@@ -66,6 +66,9 @@ class Directive:
     istio: bool = False  # galley annotation: codes are IST codes
     reason: str = ""
     used: set[str] = field(default_factory=set)  # codes that hid something ("*" when codes empty)
+    # Resolves the exact position lazily (annotations): only IVL009 needs it, and resolving
+    # re-parses the file for positions, which clean runs should not pay for.
+    locate: Optional[Callable[[], Location]] = field(default=None, repr=False, compare=False)
 
     def covers(self, f: Finding) -> bool:
         if f.location.file != self.file:
@@ -185,12 +188,12 @@ def annotation_directives(project: "Project") -> list[Directive]:
             value = ann.get(key)
             if value is None:
                 continue
-            loc = project.location(res, ("metadata", "annotations", key))
             codes = _split_codes(value)
             if not codes:
                 continue  # an empty value suppresses nothing rather than everything
-            out.append(Directive(res.source.path, loc.line, loc.column, codes, "resource",
-                                 resource=res.ref, istio=istio))
+            path = ("metadata", "annotations", key)
+            out.append(Directive(res.source.path, res.line, res.column, codes, "resource", resource=res.ref,
+                                 istio=istio, locate=lambda res=res, path=path: project.location(res, path)))
     return out
 
 
@@ -256,7 +259,7 @@ def apply(findings: Iterable[Finding], project: "Project", settings: "Settings",
 
 
 def unused(directives: Iterable[Directive], rules: dict[str, "Rule"],
-           selected: "callable[[str], bool]") -> list[tuple[Directive, str]]:  # type: ignore[valid-type]
+           selected: Callable[[str], bool]) -> list[tuple[Directive, str]]:
     """``(directive, message)`` for each directive (or code in it) that hid nothing.
 
     Codes of rules that were not selected are not reported: the directive may well be
@@ -285,4 +288,7 @@ def unused(directives: Iterable[Directive], rules: dict[str, "Rule"],
 
 
 def unused_location(d: Directive) -> Location:
+    if d.locate is not None:
+        loc = d.locate()
+        d.line, d.column, d.locate = loc.line, loc.column, None
     return Location(d.file, d.line, d.column)
