@@ -156,9 +156,9 @@ def make_finding(project: Project, settings: Settings, r: Rule, p: Problem) -> O
     if res is not None and not res.source.report:
         return None
     severity = severity_for(code, settings.severity) or p.severity or r.severity
-    related = []
-    for other, path in p.related:
-        related.append(Related(project.location(other, path), other.ref))
+    related = sorted({(project.location(other, path), other.ref) for other, path in p.related},
+                     key=lambda t: (t[0].file, str(t[1]), t[0].line, t[0].column))
+    related = [Related(loc, ref) for loc, ref in related]
     ref: Optional[ResourceRef] = res.ref if res is not None else None
     field_path = format_path(p.path)
     fingerprint = fingerprint_of(code, ref, loc.file, field_path, related, settings.root)

@@ -47,7 +47,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def resolve_host(name: str, namespace: str, cluster_domain: str) -> str:
     """VS/DR/Sidecar host as Istio resolves it (``ResolveShortnameToFQDN``, §1.1)."""
-    if not name or name == "*" or _is_ip(name) or "." in name:
+    if not name or "." in name or name == "*" or _is_ip(name):  # cheap test first: IPv6 has no dot
         return name
     return f"{name}.{namespace}.svc.{cluster_domain}"
 
@@ -202,7 +202,7 @@ def merge_traffic_policy(original: Optional[dict[str, Any]], override: Optional[
             merged[k] = override[k]
     merged["_source"] = "subset" if original is not None else "top"
     if port is not None:
-        for p in override.get("portLevelSettings") or []:
+        for p in as_list(override.get("portLevelSettings")):
             if isinstance(p, dict) and as_int(as_map(p.get("port")).get("number")) == port:
                 for k in _REPLACED_BY_PORT:
                     if p.get(k) is not None:
@@ -257,6 +257,7 @@ class MeshGraph:
         self.gateways: dict[tuple[str, str], Gateway] = {}
         self.vs_by_gateway: dict[tuple[str, str], list[VirtualService]] = defaultdict(list)
         self.namespaces: set[str] = set()  # namespaces the repository declares anything in
+        self._dr_hosts: dict[int, str] = {}  # id(DestinationRule) -> resolved host (hot in effective_dr)
         self._build()
 
     # ---- building
@@ -524,7 +525,9 @@ class MeshGraph:
                 continue
             if dr.workload_selector is not None:
                 continue  # applies only to selected clients in its own namespace
-            h = resolve_host(dr.host, dr.namespace, self.domain)
+            h = self._dr_hosts.get(id(dr))
+            if h is None:
+                h = self._dr_hosts[id(dr)] = resolve_host(dr.host, dr.namespace, self.domain)
             if not h or not host_matches(h, host):
                 continue
             score = 1000 if h == host else len(h)

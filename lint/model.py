@@ -214,6 +214,11 @@ class Resource:
     def key(self) -> tuple[str, str, str]:
         return (self.kind, self.namespace, self.name)
 
+    @property
+    def sort_key(self) -> tuple[str, str, str, str, int, FieldPath]:
+        """Total order for messages and tie-breaks: never depends on input order."""
+        return (self.namespace, self.name, self.kind, self.source.path, self.doc_index, self.base)
+
     def __repr__(self) -> str:
         return f"<{self.kind} {self.namespace}/{self.name} {self.source.path}#{self.doc_index}>"
 

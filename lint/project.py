@@ -46,7 +46,9 @@ class Project:
     def by_kind(self, kind: str) -> list[Resource]:
         if self._by_kind is None:
             index: dict[str, list[Resource]] = defaultdict(list)
-            for r in self.resources:
+            # A total order independent of file and document order, so that every rule's
+            # "first"/"others" lists (and so its messages) are the same for any input order.
+            for r in sorted(self.resources, key=lambda r: r.sort_key):
                 index[r.kind].append(r)
             self._by_kind = dict(index)
         return self._by_kind.get(kind, [])
@@ -90,7 +92,9 @@ def load_project(
     """Load every file.  ``report_only`` (real paths) marks the others as context only."""
     project = Project(default_namespace=default_namespace)
     sources: list[tuple[SourceFile, Optional[bytes], Optional[str]]] = []
-    for disc in files:
+    # Sorted here so that resource order (and every "first wins" tie-break) never depends on
+    # the order the caller listed files in.
+    for disc in sorted(files, key=lambda d: (d.display, d.real)):
         raw, err = read_source(disc)
         report = report_only is None or disc.real in report_only
         src = SourceFile(disc.display, disc.real, PositionIndex(raw), report, raw)

@@ -73,8 +73,8 @@ def conflicting_mesh_virtual_services(ctx: Context) -> Iterator[Problem]:
     def mark(a: tuple[VirtualService, str, int, set[str]], b: tuple[VirtualService, str, int, set[str]]) -> None:
         conflicts[id(a[0])].add(id(b[0]))
         conflicts[id(b[0])].add(id(a[0]))
-        where.setdefault(id(a[0]), (a[2], a[1]))
-        where.setdefault(id(b[0]), (b[2], b[1]))
+        for e in (a, b):  # report each VirtualService at its first conflicting host
+            where[id(e[0])] = min(where.get(id(e[0]), (e[2], e[1])), (e[2], e[1]))
         names[id(a[0])], names[id(b[0])] = a[0], b[0]
 
     for entry in entries:
@@ -88,10 +88,10 @@ def conflicting_mesh_virtual_services(ctx: Context) -> Iterator[Problem]:
             for other in wildcard_global:
                 if other[0] is not vs and host_matches(other[1], host):
                     mark(entry, other)
-    for key in sorted(conflicts, key=lambda k: (names[k].namespace, names[k].name)):
+    for key in sorted(conflicts, key=lambda k: names[k].sort_key):
         vs = names[key]
         hi, host = where[key]
-        others = sorted((names[o] for o in conflicts[key]), key=lambda o: (o.namespace, o.name))
+        others = sorted((names[o] for o in conflicts[key]), key=lambda o: o.sort_key)
         listing = ", ".join(f"{o.namespace}/{o.name}" for o in others)
         yield Problem(vs, ("spec", "hosts", hi), f"VirtualService {vs.namespace}/{vs.name} and {listing} are bound to "
                       f"the mesh and define the same host '{host}' for overlapping namespaces; which one applies is "

@@ -246,7 +246,7 @@ def _deployment_services(ctx: Context) -> Iterator[tuple[WorkloadController, lis
                 if isinstance(b.service_resource, Service) and b.service_resource not in services:
                     services.append(b.service_resource)
         if len(services) > 1:
-            yield d, services
+            yield d, sorted(services, key=lambda r: r.sort_key)
 
 
 @rule(
