@@ -374,26 +374,30 @@ def compile_schema(schema: dict[str, Any], owner: str = "", where: str = "") -> 
         max_p, min_p = schema.get("maxProperties"), schema.get("minProperties")
         req_nullable = {r: (props[r].nullable if r in props else False) for r in required}
 
+        # Per property: (accepted classes, keyword check, node) -- one dict lookup and a tuple
+        # unpack per key is the whole cost of a valid plain field.
+        entries = {k: (n.fast, n.check, n) for k, n in props.items()}
+        extra_entry = (extra.fast, extra.check, extra) if isinstance(extra, Node) else None
+        closed = extra is False
+
         def check_object(v: dict[str, Any]) -> Optional[list[Violation]]:
             errs: Optional[list[Violation]] = None
             for k, x in v.items():
-                n = props.get(k)
-                if n is None:
-                    if extra is False:
-                        errs = errs or []
-                        errs.append(Violation(k, "unknown", (k, known, owner, where)))
+                entry = entries.get(k)
+                if entry is None:
+                    if extra_entry is None:
+                        if closed:
+                            errs = errs or []
+                            errs.append(Violation(k, "unknown", (k, known, owner, where)))
                         continue
-                    if extra is True:
-                        continue
-                    n = extra  # type: ignore[assignment]
+                    entry = extra_entry
                 if x is None:
                     continue  # pruned by the API server when not nullable; valid when nullable
-                fast = n.fast
+                fast, c, n = entry
                 if fast is not None and x.__class__ not in fast and not n.type_ok(x):
                     errs = errs or []
                     errs.append(Violation(k, "type", (n.schema, x)))
                     continue
-                c = n.check
                 if c is not None:
                     e = c(x)
                     if e:
@@ -403,7 +407,8 @@ def compile_schema(schema: dict[str, Any], owner: str = "", where: str = "") -> 
                 if x is _MISSING or (x is None and not req_nullable[r]):
                     errs = errs or []
                     errs.append(Violation(r, "required", (x is None,)))
-            if max_p is not None or min_p is not None:
+            if (max_p is not None and len(v) > max_p) or min_p is not None:
+                # counted as the API server sees it: pruned nulls do not count
                 count = sum(1 for k, x in v.items() if x is not None or _survives_pruning(k))
                 if max_p is not None and count > max_p:
                     errs = _join_errs(errs, [Violation(None, "maxProperties", (max_p, count))])
@@ -501,6 +506,8 @@ def compile_schema(schema: dict[str, Any], owner: str = "", where: str = "") -> 
         const = schema["const"]
 
         def check_const(v: Any) -> Optional[list[Violation]]:
+            if v.__class__ is const.__class__ and v == const:
+                return None
             return None if _same(v, const) else [Violation(None, "const", (const, v))]
 
         parts.append((None, check_const))
