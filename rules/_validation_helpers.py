@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import math
 import re
 import weakref
 from dataclasses import dataclass
@@ -137,6 +138,8 @@ def gov(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return gofloat(value)
+    if isinstance(value, int) and abs(value) > 10**30:
+        return "%d" % value if value.bit_length() < 14000 else "<huge>"
     if isinstance(value, list):
         return "[" + " ".join(gov(v) for v in value) + "]"
     return str(value)
@@ -144,7 +147,11 @@ def gov(value: Any) -> str:
 
 def gofloat(value: float) -> str:
     """Go's ``%v`` of a float64 (shortest representation, ``1e+06`` for large exponents)."""
-    if value == int(value) and abs(value) < 1e21:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if abs(value) < 1e21 and value == int(value):
         return str(int(value))
     text = repr(value)
     if "e" in text:
@@ -157,6 +164,10 @@ def gofloat(value: float) -> str:
 
 def gofloat_f(value: float) -> str:
     """Go's ``%f``."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
     return f"{value:.6f}"
 
 
@@ -176,15 +187,22 @@ def get_int(m: dict[str, Any], key: str) -> Optional[int]:
     v = m.get(key)
     if is_int(v):
         return v
-    if isinstance(v, str) and re.fullmatch(r"-?\d+", v):
+    if isinstance(v, str) and len(v) <= 40 and re.fullmatch(r"-?\d+", v):
         return int(v)
     return None
+
+
+def _to_float(v: Any) -> Optional[float]:
+    try:
+        return float(v)
+    except (OverflowError, ValueError):
+        return math.inf if isinstance(v, int) and v > 0 else (-math.inf if isinstance(v, int) else None)
 
 
 def get_num(m: dict[str, Any], key: str) -> Optional[float]:
     v = m.get(key)
     if is_num(v):
-        return float(v)
+        return _to_float(v)
     return None
 
 
@@ -221,7 +239,7 @@ def wrapped_num(m: dict[str, Any], key: str) -> Optional[float]:
     v = m.get(key)
     if isinstance(v, dict):
         v = v.get("value", 0)
-    return float(v) if is_num(v) else None
+    return _to_float(v) if is_num(v) else None
 
 
 # --- names and hosts --------------------------------------------------------------------
@@ -245,7 +263,7 @@ def is_wildcard_label(value: str) -> bool:
 
 def _atoi_ok(text: str) -> bool:
     """Go ``strconv.Atoi`` succeeds (optional sign, decimal digits, fits int64)."""
-    if not re.fullmatch(r"[+-]?[0-9]+", text):
+    if len(text) > 21 or not re.fullmatch(r"[+-]?[0-9]+", text):
         return False
     return -(2**63) <= int(text) < 2**63
 
@@ -389,10 +407,11 @@ def parse_duration(value: Any) -> Optional[int]:
     (the schema rules report that)."""
     if isinstance(value, dict):
         s, n = value.get("seconds", 0), value.get("nanos", 0)
-        if isinstance(s, str) and re.fullmatch(r"-?\d+", s):
+        if isinstance(s, str) and len(s) <= 21 and re.fullmatch(r"-?\d+", s):
             s = int(s)
         if is_int(s) and is_int(n):
-            return s * 1_000_000_000 + n
+            total = s * 1_000_000_000 + n
+            return total if -(2**63) <= total < 2**63 else None
         return None
     if not isinstance(value, str) or not value:
         return None
@@ -411,11 +430,15 @@ def parse_duration(value: Any) -> Optional[int]:
         m = _DUR_PART.match(text, pos)
         if not m or (not m.group(1) and not m.group(2)):
             return None
-        whole, frac, unit = m.group(1) or "0", m.group(2) or "", m.group(3)
+        whole, frac, unit = m.group(1) or "0", (m.group(2) or "")[:20], m.group(3)
+        if len(whole.lstrip("0")) > 20:
+            return None  # Go: "invalid duration" (overflow)
         scale = _UNITS[unit]
         total += int(whole) * scale
         if frac:
             total += int(frac) * scale // (10 ** len(frac))
+        if total >= 2**63:
+            return None
         pos = m.end()
     return sign * total
 
@@ -868,8 +891,8 @@ def go_regexp_error(expr: str) -> Optional[str]:
         if c == "{":
             m = re.match(r"\{(\d+)(,(\d*))?\}\??", expr[i:])
             if m:
-                lo = int(m.group(1))
-                hi = m.group(3)
+                lo = int(m.group(1)[:5])
+                hi = m.group(3)[:5] if m.group(3) else m.group(3)
                 if lo > 1000 or (hi and int(hi) > 1000) or (hi and int(hi) < lo):
                     return err("invalid repeat count", m.group(0).rstrip("?"))
                 if last_was_repeat:

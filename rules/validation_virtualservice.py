@@ -9,6 +9,7 @@ IST0130/IST0131) have their own code, IVL612.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, Iterator, Optional
 
 from istio_vm_lint.findings import FieldPath, Problem
@@ -270,7 +271,8 @@ def _http_route(v: h.Issues, r: dict[str, Any], p: FieldPath, delegate_vs: bool,
     if mpct is not None:
         val = h.wrapped_num(r, "mirrorPercent")
         if val is not None and val > 100:
-            v.err(p + ("mirrorPercent",), "VS-39", f"mirror_percent must have a max value of 100 (it has {int(val)})")
+            shown = h.gov(int(val)) if math.isfinite(val) else h.gofloat(val)
+            v.err(p + ("mirrorPercent",), "VS-39", f"mirror_percent must have a max value of 100 (it has {shown})")
         v.warn(p + ("mirrorPercent",), "VS-39", 'using deprecated setting "mirrorPercent", use "mirrorPercentage" instead')
     mp_ = r.get("mirrorPercentage")
     if isinstance(mp_, dict):
