@@ -54,10 +54,13 @@ def _rule(code: str, name: str, check: Any, inputs: tuple[str, ...] = ()) -> Rul
 
 
 def _crash_on_boom(ctx: Context) -> Iterator[Problem]:
+    # Reports first (whatever the iteration order), then fails on one resource.
+    for se in ctx.each("ServiceEntry"):
+        if se.name != "boom":
+            yield Problem(se, ("spec", "hosts"), f"saw {se.name}")
     for se in ctx.each("ServiceEntry"):
         if se.name == "boom":
             raise KeyError("spec.nope")
-        yield Problem(se, ("spec", "hosts"), f"saw {se.name}")
 
 
 def _crash_at_start(ctx: Context) -> Iterator[Problem]:
