@@ -936,7 +936,7 @@ def _valid_cipher(cs: str) -> bool:
     return cs in CIPHER_SUITES
 
 
-def server_tls_issues(v: Issues, tls: Any, p: FieldPath, rid_e: str, rid_w: str) -> None:
+def server_tls_issues(v: Issues, tls: Any, p: FieldPath) -> None:
     """``validateTLSOptions`` (Gateway GW-18..GW-25, Sidecar ingress SC-18)."""
     if not isinstance(tls, dict):
         return

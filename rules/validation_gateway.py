@@ -87,7 +87,7 @@ def _server(v: h.Issues, s: dict, p: tuple, semantics: bool) -> None:
     elif bind:
         v.err(p + ("bind",), "GW-12", h.ip_error(bind))
     tls = s.get("tls")
-    h.server_tls_issues(v, tls, p + ("tls",), "GW", "GW")
+    h.server_tls_issues(v, tls, p + ("tls",))
     if port_ok and isinstance(port, dict):
         proto = h.parse_protocol(h.get_str(port, "protocol"))
         if proto in h.TLS_PROTOCOLS and tls is None:

@@ -121,7 +121,7 @@ def validate(sc: Resource) -> h.Issues:
                 v.err(tp + ("mode",), "SC-16", f"configuration is invalid: cannot set mode to {mode} in sidecar ingress tls")
             if h.parse_protocol(h.get_str(port, "protocol")) not in h.TLS_PROTOCOLS:
                 v.err(tp, "SC-17", "server cannot have TLS settings for non HTTPS/TLS ports")
-            h.server_tls_issues(v, tls, tp, "SC-18", "SC-18")
+            h.server_tls_issues(v, tls, tp)  # SC-18: the Gateway TLS rules
         pool = listener.get("connectionPool")
         h.connection_pool_issues(v, pool, lp + ("connectionPool",), "SC-19")
         if isinstance(pool, dict) and pool.get("http") is not None and \
