@@ -205,7 +205,7 @@ def _http_route(v: h.Issues, r: dict[str, Any], p: FieldPath, delegate_vs: bool,
     if not delegate_vs and r.get("delegate") is not None:
         if redirect is not None:
             v.err(p + ("redirect",), "VS-14", f"root HTTP route {name} must not specify redirect")
-        if route is not None:
+        if has_route:  # an empty list decodes to nil in Go
             v.err(p + ("route",), "VS-15", f"root HTTP route {name} must not specify route")
     else:
         if delegate_vs and r.get("delegate") is not None:
