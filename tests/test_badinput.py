@@ -478,3 +478,14 @@ def test_utf16_errors_get_the_same_hints_as_utf8() -> None:
     assert err.line == 3 and "tab" in err.message
     (err,) = _errors("a:\n  b: {{ .Values.x }}\n".encode("utf-16"))
     assert err.line == 2 and "template" in err.message
+
+
+def test_non_string_keys_follow_the_api_server() -> None:
+    """Keys become JSON strings as in sigs.k8s.io/yaml: ``1`` and ``true`` are distinct (they
+    are equal as Python keys), ``1`` and ``"1"`` are a duplicate."""
+    from istio_vm_lint.loader import load_documents
+
+    res, _ = load_documents(b"a: {1: one, true: yes, 1.5: f, 2.0: two, ~: n}\nb:\n  1: x\n  '1': y\n")
+    doc = res.documents[0]
+    assert doc.data["a"] == {"1": "one", "true": True, "1.5": "f", "2": "two", None: "n"}
+    assert [(d.path, d.line) for d in doc.duplicates] == [(("b", "1"), 4)]
