@@ -27,9 +27,8 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Iterable, Optional, Union
-
-import networkx as nx
 
 from .findings import FieldPath
 from .model import (
@@ -38,6 +37,8 @@ from .model import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
+    import networkx as nx
+
     from .config import Settings
     from .project import Project
 
@@ -241,7 +242,6 @@ class MeshGraph:
         self.project = project
         self.settings = settings
         self.domain = settings.cluster_domain
-        self.g: nx.MultiDiGraph = nx.MultiDiGraph()
         self.services: list[MeshService] = []
         self.services_by_host: dict[str, list[MeshService]] = defaultdict(list)
         self.wildcard_services: list[MeshService] = []
@@ -257,8 +257,31 @@ class MeshGraph:
         self.gateways: dict[tuple[str, str], Gateway] = {}
         self.vs_by_gateway: dict[tuple[str, str], list[VirtualService]] = defaultdict(list)
         self.namespaces: set[str] = set()  # namespaces the repository declares anything in
-        self._dr_hosts: dict[int, str] = {}  # id(DestinationRule) -> resolved host (hot in effective_dr)
+        self._dr_idx: dict[str, tuple[dict[str, list[DestinationRule]], list[tuple[str, DestinationRule]]]] = {}
+        self._edr_cache: dict[tuple[str, str, Optional[str]], Optional[EffectiveDR]] = {}
+        self._routes_from: dict[str, set[str]] = defaultdict(set)  # service node id -> namespaces of VSs routing to it
+        # Node and edge records; the networkx graph is materialised from them on first use of `g`
+        # (export, `istio-vm-lint graph`), so a plain lint run does not pay for networkx.
+        self._nodes: dict[str, dict[str, Any]] = {}
+        self._edges: list[tuple[str, str, dict[str, Any]]] = []
         self._build()
+
+    # ---- the networkx view
+    def _node(self, node_id: str, **attrs: Any) -> None:
+        self._nodes[node_id] = attrs
+
+    def _edge(self, u: str, v: str, **attrs: Any) -> None:
+        self._edges.append((u, v, attrs))
+
+    @cached_property
+    def g(self) -> "nx.MultiDiGraph":
+        """The whole mesh as a networkx MultiDiGraph (nodes: resources, services, workloads; typed edges)."""
+        import networkx as nx
+
+        graph = nx.MultiDiGraph()
+        graph.add_nodes_from(self._nodes.items())
+        graph.add_edges_from(self._edges)
+        return graph
 
     # ---- building
     def _build(self) -> None:
@@ -315,12 +338,12 @@ class MeshGraph:
                                           r.export_to, ("metadata", "name")))
         for r in p.by_kind("DestinationRule"):
             self.drs_by_ns[r.namespace].append(r)  # type: ignore[arg-type]
-            self.g.add_node(_rid(r), kind=r.kind, resource=r)
+            self._node(_rid(r), kind=r.kind, resource=r)
         for r in p.by_kind("Gateway"):
             self.gateways[(r.namespace, r.name)] = r  # type: ignore[assignment]
-            self.g.add_node(_rid(r), kind=r.kind, resource=r)
+            self._node(_rid(r), kind=r.kind, resource=r)
         for r in p.by_kind("VirtualService"):
-            self.g.add_node(_rid(r), kind=r.kind, resource=r)
+            self._node(_rid(r), kind=r.kind, resource=r)
         # selection edges
         for r in p.by_kind("ServiceEntry"):
             self._bind_service_entry(r)  # type: ignore[arg-type]
@@ -333,31 +356,32 @@ class MeshGraph:
                 gw = self.gateways.get((gw_ns, gw_name))
                 self.vs_by_gateway[(gw_ns, gw_name)].append(vs)
                 if gw is not None:
-                    self.g.add_edge(_rid(gw), _rid(vs), type="binds", ref=gw_ref)
+                    self._edge(_rid(gw), _rid(vs), type="binds", ref=gw_ref)
             for dref in self.destinations(vs):
                 for svc in dref.services:
-                    self.g.add_edge(_rid(vs), svc.id, type="routes", port=dref.port, subset=dref.subset,
+                    self._edge(_rid(vs), svc.id, type="routes", port=dref.port, subset=dref.subset,
                                     path=list(dref.path))
+                    self._routes_from[svc.id].add(vs.namespace)
         for ns, drs in self.drs_by_ns.items():
             for dr in drs:
                 host = resolve_host(dr.host, dr.namespace, self.domain)
                 for svc in self.lookup(host, dr.namespace, exact_first=True):
-                    self.g.add_edge(_rid(dr), svc.id, type="configures")
+                    self._edge(_rid(dr), svc.id, type="configures")
                     # subset -> the endpoints of that service it keeps
                     for sub in dr.subsets:
                         for b in self.bindings_by_service.get(id(svc.resource), ()):
                             if all(b.workload.labels.get(k) == v for k, v in sub.labels.items()):
-                                self.g.add_edge(_rid(dr), b.workload.id, type="subset", subset=sub.name)
+                                self._edge(_rid(dr), b.workload.id, type="subset", subset=sub.name)
         # Gateway -> the gateway proxies it configures (pod templates, any namespace, §4.4)
         for gw in self.gateways.values():
             if gw.selector:
                 for w in self.select_any_namespace(gw.selector, ("Pod",)):
-                    self.g.add_edge(_rid(gw), w.id, type="runs-on")
+                    self._edge(_rid(gw), w.id, type="runs-on")
 
     def _add_workload(self, w: Workload, index: bool = True) -> None:
         self.workloads.append(w)
         self.workloads_of[id(w.resource)].append(w)
-        self.g.add_node(w.id, kind=w.kind, resource=w.resource, labels=w.labels, ports=w.ports,
+        self._node(w.id, kind=w.kind, resource=w.resource, labels=w.labels, ports=w.ports,
                         address_kind=w.address_kind, locality=w.locality)
         if index:
             self._ns_workloads[w.namespace].append(w)
@@ -370,7 +394,7 @@ class MeshGraph:
         if svc.host.startswith("*"):
             self.wildcard_services.append(svc)
         self.services_by_host[svc.host].append(svc)
-        self.g.add_node(svc.id, kind=svc.kind, resource=svc.resource, host=svc.host,
+        self._node(svc.id, kind=svc.kind, resource=svc.resource, host=svc.host,
                         ports=[{"number": p.number, "name": p.name, "protocol": p.protocol,
                                 "targetPort": p.effective_target} for p in svc.ports])
 
@@ -438,7 +462,7 @@ class MeshGraph:
             self.bindings_by_service[id(se)].append(b)
             self.bindings_by_workload[id(w)].append(b)
             for svc in self.services_of[id(se)]:
-                self.g.add_edge(svc.id, w.id, type="selects", via=via, ports=ports)
+                self._edge(svc.id, w.id, type="selects", via=via, ports=ports)
 
     def _bind_kube_service(self, svc: Service) -> None:
         """§3.2/§4.2: same namespace; pods always; WEs only with an IP address and a non-headless Service."""
@@ -466,7 +490,7 @@ class MeshGraph:
             self.bindings_by_service[id(svc)].append(b)
             self.bindings_by_workload[id(w)].append(b)
             for ms in self.services_of[id(svc)]:
-                self.g.add_edge(ms.id, w.id, type="selects", via="selector", ports=ports)
+                self._edge(ms.id, w.id, type="selects", via="selector", ports=ports)
 
     # ---- hosts
     def lookup(self, host: str, viewer_ns: Optional[str] = None, exact_first: bool = True) -> list[MeshService]:
@@ -516,19 +540,38 @@ class MeshGraph:
         return out
 
     # ---- DestinationRules
+    def _dr_index(self, namespace: str) -> tuple[dict[str, list[DestinationRule]], list[tuple[str, DestinationRule]]]:
+        """Per-namespace index of selector-less rules: exact resolved host -> rules, plus wildcard rules."""
+        idx = self._dr_idx.get(namespace)
+        if idx is None:
+            exact: dict[str, list[DestinationRule]] = defaultdict(list)
+            wild: list[tuple[str, DestinationRule]] = []
+            for dr in self.drs_by_ns.get(namespace, ()):
+                if dr.workload_selector is not None:
+                    continue  # applies only to selected clients in its own namespace
+                h = resolve_host(dr.host, dr.namespace, self.domain)
+                if not h:
+                    continue
+                if h.startswith("*"):
+                    wild.append((h, dr))
+                else:
+                    exact[h].append(dr)
+            idx = self._dr_idx[namespace] = (dict(exact), wild)
+        return idx
+
     def drs_for_host(self, namespace: str, host: str, viewer_ns: str) -> list[DestinationRule]:
         """Rules in ``namespace`` for ``host`` (most specific host pattern), visible to ``viewer_ns``."""
-        best: list[DestinationRule] = []
+        exact, wild = self._dr_index(namespace)
+
+        def vis(dr: DestinationRule) -> bool:
+            return namespace == viewer_ns or visible(dr.export_to, namespace, viewer_ns)
+
+        best = [dr for dr in exact.get(host, ()) if vis(dr)]
+        if best:
+            return best
         best_len = -1
-        for dr in self.drs_by_ns.get(namespace, ()):
-            if namespace != viewer_ns and not visible(dr.export_to, namespace, viewer_ns):
-                continue
-            if dr.workload_selector is not None:
-                continue  # applies only to selected clients in its own namespace
-            h = self._dr_hosts.get(id(dr))
-            if h is None:
-                h = self._dr_hosts[id(dr)] = resolve_host(dr.host, dr.namespace, self.domain)
-            if not h or not host_matches(h, host):
+        for h, dr in wild:
+            if not host_matches(h, host) or not vis(dr):
                 continue
             score = 1000 if h == host else len(h)
             if score > best_len:
@@ -538,7 +581,14 @@ class MeshGraph:
         return best
 
     def effective_dr(self, client_ns: str, host: str, service_ns: Optional[str] = None) -> Optional[EffectiveDR]:
-        """The DestinationRule a client in ``client_ns`` gets for ``host`` (lookup path §1.2)."""
+        """The DestinationRule a client in ``client_ns`` gets for ``host`` (lookup path §1.2).  Memoised:
+        several rule families ask for the same (client, host) pairs."""
+        key = (client_ns, host, service_ns)
+        if key not in self._edr_cache:
+            self._edr_cache[key] = self._effective_dr(client_ns, host, service_ns)
+        return self._edr_cache[key]
+
+    def _effective_dr(self, client_ns: str, host: str, service_ns: Optional[str]) -> Optional[EffectiveDR]:
         path = [client_ns]
         if service_ns and service_ns not in path:
             path.append(service_ns)
@@ -559,13 +609,7 @@ class MeshGraph:
 
     def client_namespaces(self, svc: MeshService) -> set[str]:
         """Namespaces that can be clients of ``svc`` as far as the repo knows (for DR lookup)."""
-        out = {svc.namespace}
-        for u, v, data in self.g.in_edges(svc.id, data=True):
-            if data.get("type") == "routes":
-                r = self.g.nodes[u].get("resource")
-                if r is not None:
-                    out.add(r.namespace)
-        return out
+        return {svc.namespace} | self._routes_from.get(svc.id, set())
 
     # ---- export
     def to_json(self, focus: Optional[str] = None) -> dict[str, Any]:
@@ -590,7 +634,9 @@ class MeshGraph:
             edges.append(e)
         return {"version": 1, "nodes": nodes, "edges": edges}
 
-    def _focused(self, focus: Optional[str]) -> nx.MultiDiGraph:
+    def _focused(self, focus: Optional[str]) -> "nx.MultiDiGraph":
+        import networkx as nx
+
         if not focus:
             return self.g
         seeds = [n for n, d in self.g.nodes(data=True)

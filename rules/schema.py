@@ -272,7 +272,9 @@ def _pa_port_keys(self: Any) -> Iterable[Hit]:
     for key in self:
         if not isinstance(key, str):
             continue
-        ok = bool(_CEL_INT.match(key)) and 0 < int(key) <= 65535
+        digits = key.lstrip("+-").lstrip("0")  # int() of a long string would hit Python's digit limit
+        ok = (bool(_CEL_INT.match(key)) and not key.startswith("-") and len(digits) <= 5
+              and 0 < int(digits or "0") <= 65535)
         if not ok:
             yield (key,), f"found {_quote(key)}"
 
@@ -311,8 +313,12 @@ def go_duration_ns(text: str) -> Optional[int]:
         if unit not in _DURATION_UNITS:
             return None  # missing or unknown unit
         scale = _DURATION_UNITS[unit]
+        whole = whole.lstrip("0")
+        if len(whole) > 20:
+            return None  # overflows Go's int64 nanoseconds (and would hit Python's int-parsing digit limit)
         value = int(whole or "0") * scale
         if frac:
+            frac = frac[:18]  # digits beyond nanosecond precision cannot matter
             value += int(int(frac) * scale / (10 ** len(frac)))
         total += value
         if total > _MAX_DURATION:
