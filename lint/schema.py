@@ -142,15 +142,23 @@ def expected_text(schema: dict[str, Any]) -> str:
     return text + (" or null" if nullable else "")
 
 
+def number_text(value: Union[int, float]) -> str:
+    """``str()`` of a number, safe for huge integers: YAML ``0x`` literals are not bound by
+    Python's 4300-digit conversion limit when parsed, but are when printed."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+        return f"{'-' if value < 0 else ''}<integer of {len(format(abs(value), 'x'))} hex digits>"
+    return repr(value)
+
+
 def found_text(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
         return f"boolean {'true' if value else 'false'}"
     if isinstance(value, int):
-        return f"integer {value}"
+        return f"integer {number_text(value)}"
     if isinstance(value, float):
-        return f"number {value!r}"
+        return f"number {number_text(value)}"
     if isinstance(value, str):
         return f"string {_quote(value)}" if value else "an empty string"
     if isinstance(value, dict):
@@ -218,7 +226,7 @@ def _describe(what: str, d: tuple[Any, ...]) -> str:
         return f"expected {json.dumps(expected)}, found {found_text(value)}"
     if what == "range":
         schema, value = d
-        return f"expected {expected_text(schema)}, found {value!r}"
+        return f"expected {expected_text(schema)}, found {number_text(value)}"
     if what in ("maxLength", "minLength"):
         n, value = d
         if what == "minLength":

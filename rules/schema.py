@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Union
 from istio_vm_lint.findings import FieldPath, Problem, format_path
 from istio_vm_lint.model import KINDS, Resource
 from istio_vm_lint.rule import Context, rule
-from istio_vm_lint.schema import Violation, cel_rules, validator_for
+from istio_vm_lint.schema import Violation, cel_rules, number_text, validator_for
 
 MAX_PER_RESOURCE = 20
 
@@ -188,14 +188,14 @@ def _unique_port_numbers(self: Any) -> Iterable[Hit]:
         if not _is_number(n):
             continue
         if n in seen:
-            yield (i, "number"), f"{n} is also spec.ports[{seen[n]}]"
+            yield (i, "number"), f"{number_text(n)} is also spec.ports[{seen[n]}]"
         else:
             seen[n] = i
 
 
 def _port_range(self: Any) -> Iterable[Hit]:
     if _is_number(self) and not (0 < self <= 65535):
-        yield (), f"found {self}"
+        yield (), f"found {number_text(self)}"
 
 
 def _address_or_network(self: Any) -> Iterable[Hit]:

@@ -336,7 +336,8 @@ ODD_VALUES: list[Any] = [None, True, 0, -1, 1.5, float("inf"), "", "*", "unix://
                          {"portLevelMtls": {"x": None}, "selector": "app"},
                          {"portLevelMtls": {}, "selector": {"matchLabels": ["a"]}},
                          [{"number": "80"}, {"number": 80}, {"number": 80.0}, None],
-                         {"workloadSelector": {}, "endpoints": []}, {"tlsCertificates": [], "credentialName": ""}]
+                         {"workloadSelector": {}, "endpoints": []}, {"tlsCertificates": [], "credentialName": ""},
+                         {"9" * 5000: {"mode": "STRICT"}, "0" * 5000 + "1": None}, "9" * 5000 + "s"]
 
 
 def test_cel_implementations_never_raise() -> None:
@@ -353,7 +354,8 @@ def test_cel_implementations_never_raise() -> None:
     ("1ms", 1_000_000), ("1.5s", 1_500_000_000), ("1h30m", 5_400_000_000_000), ("0", 0), ("-1s", -1_000_000_000),
     ("+2m", 120_000_000_000), (".5s", 500_000_000), ("1.s", 1_000_000_000), ("500us", 500_000), ("3\u00b5s", 3_000),
     ("10", None), ("", None), ("s", None), (".s", None), ("1d", None), ("1 s", None), ("1e3s", None),
-    ("99999999999h", None),
+    ("99999999999h", None), ("0" * 5000 + "1s", 1_000_000_000), ("9" * 5000 + "s", None),
+    ("1." + "5" * 5000 + "s", 1_555_555_555),
 ])
 def test_go_duration(text: str, ns: Any) -> None:
     from istio_vm_lint.rules.schema import go_duration_ns
@@ -457,3 +459,34 @@ def test_many_failures_stay_linear() -> None:
     assert len(_problems(schema_violation, data)) == 20
     assert len(_problems(crd_validation_rule, data)) == 20
     assert time.process_time() - start < 5.0
+
+
+def test_huge_integers_are_reported_not_crashed_on(tmp_path: Path) -> None:
+    """``0x`` literals parse to ints beyond Python's 4300-digit str() limit."""
+    huge = "0x" + "f" * 5000
+    (tmp_path / "se.yaml").write_text(f"""apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata:
+  name: a
+spec:
+  hosts: [a.example.com]
+  resolution: STATIC
+  ports:
+  - number: {huge}
+    name: http
+  - number: {huge}
+    name: http2
+    targetPort: {huge}
+  endpoints:
+  - address: 10.0.0.1
+    ports:
+      http: {huge}
+""")
+    found = lint_folder(tmp_path, select=("IVL010", "IVL011", "IVL000"))
+    assert {f.code for f in found} == {"IVL010"}, [(f.code, f.message) for f in found]
+    assert "<integer of 5000 hex digits>" in found[0].message
+    data = _se(ports=[{"number": int("f" * 5000, 16), "name": "a"}, {"number": int("f" * 5000, 16), "name": "b"}])
+    from istio_vm_lint.rules.schema import CEL_IMPLEMENTATIONS
+    for impl in CEL_IMPLEMENTATIONS.values():
+        for value in (data["spec"]["ports"], int("f" * 5000, 16)):
+            list(impl(value))
