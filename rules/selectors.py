@@ -821,8 +821,8 @@ def subset_matches_no_endpoints(ctx: Context) -> Iterator[Problem]:
     keys ServiceEntry hosts by the resource namespace, ignores exportTo and the lookup order
     (istio-analyzers.md §4.2); Kiali KIA1107 accepts any visible rule defining the name. Here
     the effective rule of the graph decides, for the VirtualService's namespace (mesh routes)
-    and the gateway's namespace (gateway routes); the route is reported only when no client
-    namespace gets the subset. Silent when the host itself is unknown (IVL501) and when a
+    and the namespaces of the Gateway and of the gateway pods it selects (gateway routes); the
+    route is reported only when no client namespace gets the subset. Silent when the host itself is unknown (IVL501) and when a
     DestinationRule with a `workloadSelector` might supply the subset.
     """,
     bad="""
@@ -874,9 +874,18 @@ def subset_not_defined(ctx: Context) -> Iterator[Problem]:
             d = vs.destinations[dref.dest_index]
             clients: list[str] = []
             for g in d.gateways:
-                ns = vs.namespace if g == "mesh" else parse_gateway_ref(g, vs.namespace, domain)[0]
-                if ns not in clients:
-                    clients.append(ns)
+                if g == "mesh":
+                    nss = [vs.namespace]
+                else:
+                    # the gateway proxies are the clients: the Gateway's namespace and, when the
+                    # repository has them, the namespaces of the pods it selects
+                    gw_ns, gw_name = parse_gateway_ref(g, vs.namespace, domain)
+                    gw = graph.gateways.get((gw_ns, gw_name))
+                    nss = [gw_ns] + sorted({w.namespace for w in graph.select_any_namespace(gw.selector, ("Pod",))}
+                                           if gw is not None and gw.selector else set())
+                for ns in nss:
+                    if ns not in clients:
+                        clients.append(ns)
             service_ns = dref.services[0].namespace
             cands = exact.get(dref.host, []) + [x for h, x in wildcard if host_matches(h, dref.host)]
             if cands and all(any(s.name == dref.subset for s in x.subsets) for x in cands) and any(
