@@ -261,7 +261,10 @@ def service_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
     §4.2); cross-namespace selection is impossible (feature request #52523). A selector whose
     matching WorkloadEntries/pods all live in another namespace leaves the service empty:
     503 `UH` (catalogue §7 A01, A09). Not checked by Istio validation, `istioctl analyze` or
-    Kiali. Move the ServiceEntry/Service (or the WorkloadEntries) into one namespace.
+    Kiali. Move the ServiceEntry/Service (or the WorkloadEntries) into one namespace. When the
+    repository declares no workload at all in the selector's namespace, a ServiceEntry is
+    reported as a warning and a Service not at all (the same app deployed to several
+    namespaces, with this namespace's pods managed elsewhere, is common).
     """,
     bad="""
     kind: ServiceEntry
@@ -295,13 +298,17 @@ def selector_workloads_in_other_namespace(ctx: Context) -> Iterator[Problem]:
         others = _elsewhere(graph, r, sel)
         if not others:
             continue
+        here = bool(graph.select(r.namespace, {}, SELECTABLE))
+        if not here and isinstance(r, Service):
+            continue  # a Service's pods may be deployed from elsewhere (same app in several namespaces)
         nss = sorted({w.namespace for w in others})
         shown = ", ".join(describe(w) for w in others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
         yield Problem(r, path,
                       f"{_owner(r)}: selector {sel_str(sel)} matches nothing in namespace '{r.namespace}'; the "
                       f"matching workloads are in namespace{'s' if len(nss) > 1 else ''} {', '.join(repr(n) for n in nss)} "
                       f"({shown}), and a {r.kind} can only select workloads of its own namespace (§4.1, A01/A09)",
-                      related=tuple((w.resource, w.labels_path) for w in others[:3]))
+                      related=tuple((w.resource, w.labels_path) for w in others[:3]),
+                      severity=None if here else "warning")
 
 
 # --- IVL104 -------------------------------------------------------------------------------------
