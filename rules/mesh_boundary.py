@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Iterator, Optional
 
 from istio_vm_lint.findings import FieldPath, Problem
-from istio_vm_lint.graph import EffectiveDR, MeshGraph, MeshService, Workload
+from istio_vm_lint.graph import EffectiveDR, MeshGraph, MeshService, Workload, resolve_host
 from istio_vm_lint.model import (
     DestinationRule, Namespace, PeerAuthentication, Resource, ServiceEntry, WorkloadController, as_map, _is_ip,
 )
@@ -343,7 +343,8 @@ _INERT = ("loadBalancer", "outlierDetection")
     mTLS cannot work (istio-semantics.md §2.1, §5.3, catalogue §7 D09; #38018 "DestinationRule
     does not apply", #27042). For a MESH_INTERNAL (VM) service that is almost always a
     mistake: use STATIC with a workloadSelector or endpoints, or DNS. The effective
-    DestinationRule of each client namespace the repository knows is examined (§1.2, §2.4).
+    DestinationRule of each client namespace the repository knows is examined (§1.2, §2.4);
+    wildcard-host rules (mesh- or namespace-wide defaults) are not reported.
     A `workloadSelector` with NONE is Istio's own validation warning (IVL631) and not repeated
     here; istioctl has nothing else.
     """,
@@ -396,6 +397,8 @@ def mesh_internal_passthrough_policy(ctx: Context) -> Iterator[Problem]:
                 for owner, path, what in found:
                     if (id(owner), path) in seen:
                         continue
+                    if resolve_host(owner.host, owner.namespace, ctx.settings.cluster_domain).startswith("*"):
+                        continue  # a mesh- or namespace-wide default, not aimed at this service
                     seen.add((id(owner), path))
                     yield Problem(owner, path,
                                   f"DestinationRule {owner.namespace}/{owner.name} sets {what} for {svc.host}, but "
