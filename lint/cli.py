@@ -431,3 +431,24 @@ def graph_cmd(paths: tuple[str, ...], fmt: str, focus: Optional[str], exclude: t
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+def run() -> None:
+    """Console-script entry point: ``main`` plus a fast exit.
+
+    After the report is written and flushed, the interpreter's teardown (freeing every parsed
+    document, graph node and module) is pure overhead for a one-shot CLI: 0.17 s at 5,000
+    resources, 1.4 s at 50,000 (benchmarks/README.md).  ``os._exit`` skips it.  Tests call
+    ``main`` itself, which exits normally.
+    """
+    code = 0
+    try:
+        main(standalone_mode=True)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_ERROR)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError, OSError):
+        pass
+    os._exit(code)

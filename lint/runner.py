@@ -5,6 +5,7 @@ Used by the CLI, the tests and the benchmark, so all three exercise the same pat
 
 from __future__ import annotations
 
+import gc
 import time
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
@@ -34,6 +35,19 @@ def lint(paths: Sequence[str], settings: Optional[Settings] = None, *,
          stdin: Optional[tuple[str, bytes]] = None, report_only: Optional[set[str]] = None,
          files: Optional[list[Discovered]] = None) -> Outcome:
     settings = settings or Settings()
+    # The load builds millions of small objects and no reference cycles worth collecting; the
+    # cyclic collector would walk them repeatedly (about 12% of a 50,000-resource run).
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _lint(paths, settings, stdin=stdin, report_only=report_only, files=files)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _lint(paths: Sequence[str], settings: Settings, *, stdin: Optional[tuple[str, bytes]],
+          report_only: Optional[set[str]], files: Optional[list[Discovered]]) -> Outcome:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     missing: list[str] = []
