@@ -816,8 +816,44 @@ def virtual_service_validation_warning(ctx: Context) -> Iterator[Problem]:
       route: [{destination: {host: whoami-v2}}]
     - route: [{destination: {host: whoami}}]
     """,
-    inputs=("VirtualService",), equivalents=("IST0130", "IST0131"),
+    inputs=("VirtualService",), equivalents=("IST0130",),
     references=("shared/reference/istio-validation.md §3.4",),
 )
 def virtual_service_unreachable_rule(ctx: Context) -> Iterator[Problem]:
-    return h.emit(ctx, "VirtualService", validate, "W", only=(UNREACHABLE,))
+    return (p for p in h.emit(ctx, "VirtualService", validate, "W", only=(UNREACHABLE,)) if not _is_match_level(p))
+
+
+def _is_match_level(p: Problem) -> bool:
+    """Istio words a dead *match* "rule R match M is not used"; a dead *rule* "rule R not used"."""
+    return " match " in p.message and " is not used " in p.message
+
+
+@rule(
+    code="IVL613", name="virtual-service-ineffective-match", severity="warning",
+    summary="A match inside a VirtualService route can never apply because an earlier match already catches it.",
+    rationale="""
+    The match-level half of VS-63 (istio-validation.md §3.4; istioctl IST0131): a match that
+    duplicates an earlier one, or an HTTP `uri.prefix` match covered by an earlier, shorter
+    prefix with compatible port, method, authority, headers and query parameters. The route
+    may still be used through its other matches, but this one is dead and usually hides a
+    mis-ordering. IVL612 reports whole rules that can never be used.
+    """,
+    bad="""
+    http:
+    - match: [{uri: {prefix: /api}}]
+      route: [{destination: {host: whoami}}]
+    - match: [{uri: {prefix: /api/v2}}, {uri: {prefix: /v2}}]   # the first match is dead
+      route: [{destination: {host: whoami-v2}}]
+    """,
+    good="""
+    http:
+    - match: [{uri: {prefix: /api/v2}}, {uri: {prefix: /v2}}]
+      route: [{destination: {host: whoami-v2}}]
+    - match: [{uri: {prefix: /api}}]
+      route: [{destination: {host: whoami}}]
+    """,
+    inputs=("VirtualService",), equivalents=("IST0131",),
+    references=("shared/reference/istio-validation.md §3.4",),
+)
+def virtual_service_ineffective_match(ctx: Context) -> Iterator[Problem]:
+    return (p for p in h.emit(ctx, "VirtualService", validate, "W", only=(UNREACHABLE,)) if _is_match_level(p))
