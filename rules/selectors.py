@@ -876,8 +876,17 @@ def subset_not_defined(ctx: Context) -> Iterator[Problem]:
     for vs in ctx.each("VirtualService"):
         assert isinstance(vs, VirtualService)
         for dref in graph.destinations(vs):
-            if not dref.subset or not dref.services or not _DNS_LABEL.match(dref.subset):
-                continue  # unknown host: IVL501; invalid subset name: IVL610 (no rule can define it)
+            if not dref.subset or not _DNS_LABEL.match(dref.subset):
+                continue  # invalid subset name: IVL610 (no rule can define it)
+            if dref.services:
+                service_ns = dref.services[0].namespace
+            elif exact.get(dref.host) or _cluster_namespace(dref.host, domain) in graph.namespaces:
+                # The host is unknown to the repository (IVL501 reports it), but the repository has
+                # DestinationRules for exactly that host, or owns the host's namespace (declares
+                # resources there), so where the subset must be defined is known.
+                service_ns = _cluster_namespace(dref.host, domain) or min(exact[dref.host], key=rkey).namespace
+            else:
+                continue  # a host the repository knows nothing about: its rules may live elsewhere
             d = vs.destinations[dref.dest_index]
             clients: list[str] = []
             for g in d.gateways:
@@ -893,7 +902,6 @@ def subset_not_defined(ctx: Context) -> Iterator[Problem]:
                 for ns in nss:
                     if ns not in clients:
                         clients.append(ns)
-            service_ns = dref.services[0].namespace
             cands = exact.get(dref.host, []) + [x for h, x in wildcard if host_matches(h, dref.host)]
             if cands and all(any(s.name == dref.subset for s in x.subsets) for x in cands) and any(
                     x.namespace in (c, service_ns, root) and (x.namespace == c or visible(x.export_to, x.namespace, c))
@@ -931,6 +939,16 @@ def subset_not_defined(ctx: Context) -> Iterator[Problem]:
                           f"VirtualService {vs.namespace}/{vs.name} routes to subset '{dref.subset}' of {dref.host}, but "
                           f"{detail}; requests fail with 503 NC",
                           related=tuple((r, ("spec", "subsets")) for r in (edr.rules if edr else [])[:2]))
+
+
+def _cluster_namespace(host: str, domain: str) -> Optional[str]:
+    """``<name>.<ns>.svc.<domain>`` -> ``<ns>``."""
+    suffix = f".svc.{domain}"
+    if host.endswith(suffix):
+        parts = host[: -len(suffix)].split(".")
+        if len(parts) == 2:
+            return parts[1]
+    return None
 
 
 def _dr_defines(dr: DestinationRule, host: str, subset: str, domain: str) -> bool:
