@@ -124,6 +124,8 @@ def build_settings(config_path: Optional[str], isolated: bool, root: Optional[st
 @click.option("--external-namespace", "external_namespaces", multiple=True,
               help="A namespace whose services live outside this repository (repeatable).")
 @click.option("--exclude", multiple=True, help="Glob of paths to skip (repeatable).")
+@click.option("--mesh-config", default=None,
+              help="Istio MeshConfig file (or the istio ConfigMap) for mesh-wide settings such as DNS auto-allocation.")
 @click.option("--stdin-filename", default=None,
               help="Name used for `-` (stdin) in findings; inside a repository the rest of it is loaded as context.")
 @click.option("--root", default=None, help="Repository root (default: the git root).")
@@ -195,7 +197,7 @@ def select_files(paths: tuple[str, ...], settings: Settings, root: Optional[str]
 def _check(paths: tuple[str, ...], fmt: str, fail_on: Optional[str], select: tuple[str, ...],
            ignore: tuple[str, ...], extend_select: tuple[str, ...], default_namespace: Optional[str],
            cluster_domain: Optional[str], external_hosts: tuple[str, ...], external_namespaces: tuple[str, ...],
-           exclude: tuple[str, ...], stdin_filename: Optional[str], root: Optional[str],
+           exclude: tuple[str, ...], mesh_config: Optional[str], stdin_filename: Optional[str], root: Optional[str],
            config_path: Optional[str], isolated: bool, no_context: bool, baseline_path: Optional[str],
            write_baseline_path: Optional[str], exit_zero: bool, quiet: bool, verbose: bool,
            no_color: bool) -> int:
@@ -210,7 +212,11 @@ def _check(paths: tuple[str, ...], fmt: str, fail_on: Optional[str], select: tup
     settings = build_settings(config_path, isolated, root, select=select, ignore=ignore,
                               extend_select=extend_select, fail_on=fail_on, default_namespace=default_namespace,
                               cluster_domain=cluster_domain, external_hosts=external_hosts,
-                              external_namespaces=external_namespaces, exclude=exclude)
+                              external_namespaces=external_namespaces, exclude=exclude, mesh_config=mesh_config)
+    if settings.mesh_config:  # read it now so that a bad file is a usage error (exit 2), not IVL000
+        from .mesh import load_mesh_config
+
+        load_mesh_config(settings.mesh_config)
     settings.root = root or os.getcwd()
     files, missing, report_only = select_files(paths, settings, root, no_context, stdin_filename)
     stdin = None
