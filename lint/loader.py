@@ -187,25 +187,31 @@ def _hashable_key(key: Any) -> Union[str, None]:
 
 
 class _Frame:
-    __slots__ = ("container", "is_map", "key", "has_key", "path", "anchor", "size", "depth",
-                 "key_line", "key_col", "key_lines", "merges", "line", "column")
+    """One open mapping or sequence.  ``slot`` is its key (or index) in the parent; paths are
+    only materialised when a position index is being built or a duplicate key is reported."""
 
-    def __init__(self, container: Any, is_map: bool, path: FieldPath, anchor: Optional[str],
-                 depth: int) -> None:
+    __slots__ = ("container", "is_map", "key", "has_key", "path", "slot", "anchor", "size",
+                 "key_mark", "key_marks", "merges", "line", "column")
+
+    def __init__(self, container: Any, is_map: bool, slot: Any, anchor: Optional[str],
+                 path: Optional[FieldPath]) -> None:
         self.container = container
         self.is_map = is_map
         self.key: Any = None
         self.has_key = False
+        self.slot = slot
         self.path = path
         self.anchor = anchor
         self.size = 1
-        self.depth = depth
-        self.key_line = 0
-        self.key_col = 0
-        self.key_lines: Optional[dict[Any, int]] = None
+        self.key_mark: Any = None
+        self.key_marks: Optional[dict[Any, Any]] = None  # key -> start mark of its first occurrence
         self.merges: Optional[list[Any]] = None
         self.line = 0
         self.column = 0
+
+
+def _path_of(stack: list[_Frame]) -> FieldPath:
+    return tuple(f.slot for f in stack[1:])
 
 
 _TEMPLATE_MESSAGE = ("unrendered template expression ({{ ... }}): render the chart first "
@@ -338,6 +344,10 @@ def _walk_document(get: Any, pos: Optional[dict[FieldPath, tuple[int, int]]], ra
     MappingEndEvent, SequenceEndEvent, AliasEvent = E.MappingEndEvent, E.SequenceEndEvent, E.AliasEvent
     anchors: dict[str, tuple[Any, int]] = {}
     stack: list[_Frame] = []
+    # Resolved plain scalars and quoted strings of this document, shared: the same key or value
+    # text becomes one object (less memory for repeated keys) and is resolved once.
+    plain_cache: dict[str, Any] = {}
+    text_cache: dict[str, str] = {}
     dups: list[DuplicateKey] = []
     total = 0
     root: Any = None
@@ -349,12 +359,19 @@ def _walk_document(get: Any, pos: Optional[dict[FieldPath, tuple[int, int]]], ra
         size = 1
         if t is ScalarEvent:
             tag = ev.tag
-            if tag is None or tag == "!":
-                value = _plain(ev.value) if ev.implicit[0] and not ev.style else ev.value
-                if tag == "!":
-                    value = ev.value
+            raw_value = ev.value
+            if tag is None:
+                if ev.implicit[0] and not ev.style:
+                    if raw_value in plain_cache:
+                        value = plain_cache[raw_value]
+                    else:
+                        value = plain_cache[raw_value] = _plain(raw_value)
+                else:
+                    value = text_cache.setdefault(raw_value, raw_value)
+            elif tag == "!":
+                value = raw_value
             else:
-                value = _tagged(tag, ev.value)
+                value = _tagged(tag, raw_value)
             if ev.anchor is not None:
                 anchors[ev.anchor] = (value, 1)
         elif t is MappingStartEvent or t is SequenceStartEvent:
@@ -369,12 +386,16 @@ def _walk_document(get: Any, pos: Optional[dict[FieldPath, tuple[int, int]]], ra
                 root_line, root_col, first = mark.line + 1, mark.column + 1, False
             if stack:
                 parent = stack[-1]
-                path = parent.path + ((parent.key if parent.is_map else len(parent.container)),)
-                if pos is not None and not parent.is_map:
-                    pos[path] = (mark.line + 1, mark.column + 1)
+                slot = parent.key if parent.is_map else len(parent.container)
+                if pos is not None:
+                    path: Optional[FieldPath] = parent.path + (slot,)  # type: ignore[operator]
+                    if not parent.is_map:
+                        pos[path] = (mark.line + 1, mark.column + 1)
+                else:
+                    path = None
             else:
-                path = ()
-            frame = _Frame({} if is_map else [], is_map, path, ev.anchor, depth)
+                slot, path = None, ()
+            frame = _Frame({} if is_map else [], is_map, slot, ev.anchor, path)
             frame.line, frame.column = mark.line + 1, mark.column + 1
             stack.append(frame)
             continue
@@ -436,13 +457,12 @@ def _walk_document(get: Any, pos: Optional[dict[FieldPath, tuple[int, int]]], ra
                     raise DocumentTooComplex("mapping or sequence used as a mapping key; "
                                              "Kubernetes resources only have string keys",
                                              line, column)
-                key = _hashable_key(value)
+                key = value if type(value) is str else _hashable_key(value)
                 parent.key = key
                 parent.has_key = True
-                parent.key_line = mark.line + 1
-                parent.key_col = mark.column + 1
+                parent.key_mark = mark
                 if pos is not None:
-                    pos[parent.path + (key,)] = (mark.line + 1, mark.column + 1)
+                    pos[parent.path + (key,)] = (mark.line + 1, mark.column + 1)  # type: ignore[operator]
             else:
                 key = parent.key
                 parent.has_key = False
@@ -452,15 +472,15 @@ def _walk_document(get: Any, pos: Optional[dict[FieldPath, tuple[int, int]]], ra
                         parent.merges = []
                     parent.merges.append(value)
                     continue
+                km = parent.key_mark
                 if key in container:
-                    if parent.key_lines is None:
-                        parent.key_lines = {}
-                    dups.append(DuplicateKey(parent.path + (key,), str(key), parent.key_line,
-                                             parent.key_col, parent.key_lines.get(key, 0)))
+                    first = parent.key_marks.get(key) if parent.key_marks else None
+                    dups.append(DuplicateKey(_path_of(stack) + (key,), str(key), km.line + 1, km.column + 1,
+                                             first.line + 1 if first is not None else 0))
                 else:
-                    if parent.key_lines is None:
-                        parent.key_lines = {}
-                    parent.key_lines[key] = parent.key_line
+                    if parent.key_marks is None:
+                        parent.key_marks = {}
+                    parent.key_marks[key] = km
                 container[key] = value
         else:
             if pos is not None and (t is ScalarEvent or t is AliasEvent):
