@@ -68,6 +68,16 @@ def hosts_overlap(a: str, b: str) -> bool:
     return host_matches(a, b) or host_matches(b, a)
 
 
+def cluster_namespace(host: str, cluster_domain: str) -> Optional[str]:
+    """The namespace of a Kubernetes service FQDN ``<name>.<ns>.svc.<domain>``, else None."""
+    suffix = f".svc.{cluster_domain}"
+    if host.endswith(suffix):
+        parts = host[: -len(suffix)].split(".")
+        if len(parts) == 2:
+            return parts[1]
+    return None
+
+
 def kube_fqdn(name: str, namespace: str, cluster_domain: str) -> str:
     return f"{name}.{namespace}.svc.{cluster_domain}"
 

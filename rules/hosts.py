@@ -19,7 +19,8 @@ import fnmatch
 from typing import Iterator, Optional
 
 from istio_vm_lint.findings import Problem
-from istio_vm_lint.graph import MeshGraph, host_matches, hosts_overlap, parse_gateway_ref, resolve_host, visible
+from istio_vm_lint.graph import (MeshGraph, cluster_namespace, host_matches, hosts_overlap, parse_gateway_ref,
+                                 resolve_host, visible)
 from istio_vm_lint.model import DestinationRule, Gateway, Sidecar, VirtualService, as_list, as_map
 from istio_vm_lint.rule import Context, rule
 
@@ -29,22 +30,14 @@ def _declared_external(ctx: Context, host: str) -> bool:
     for pat in s.external_hosts:
         if fnmatch.fnmatchcase(host, pat) or host_matches(pat, host):
             return True
-    ns = _cluster_namespace(host, s.cluster_domain)
+    ns = cluster_namespace(host, s.cluster_domain)
     return ns is not None and ns in s.external_namespaces
 
-
-def _cluster_namespace(host: str, domain: str) -> Optional[str]:
-    suffix = f".svc.{domain}"
-    if host.endswith(suffix):
-        parts = host[: -len(suffix)].split(".")
-        if len(parts) == 2:
-            return parts[1]
-    return None
 
 
 def _missing_severity(graph: MeshGraph, host: str, domain: str) -> Optional[str]:
     """error / info / warning as described in the module docstring."""
-    ns = _cluster_namespace(host, domain)
+    ns = cluster_namespace(host, domain)
     if ns is not None:
         return "error" if ns in graph.namespaces else "info"
     return "warning"

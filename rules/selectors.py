@@ -20,7 +20,8 @@ from collections import defaultdict
 from typing import Iterable, Iterator, Optional
 
 from istio_vm_lint.findings import FieldPath, Problem
-from istio_vm_lint.graph import MeshGraph, Workload, host_matches, parse_gateway_ref, resolve_host, visible
+from istio_vm_lint.graph import (MeshGraph, Workload, cluster_namespace, host_matches, parse_gateway_ref,
+                                 resolve_host, visible)
 from istio_vm_lint.model import (
     DestinationRule, Gateway, Resource, Service, ServiceEntry, VirtualService, WorkloadEntry, WorkloadGroup,
     as_map, as_str,
@@ -880,11 +881,11 @@ def subset_not_defined(ctx: Context) -> Iterator[Problem]:
                 continue  # invalid subset name: IVL610 (no rule can define it)
             if dref.services:
                 service_ns = dref.services[0].namespace
-            elif exact.get(dref.host) or _cluster_namespace(dref.host, domain) in graph.namespaces:
+            elif exact.get(dref.host) or cluster_namespace(dref.host, domain) in graph.namespaces:
                 # The host is unknown to the repository (IVL501 reports it), but the repository has
                 # DestinationRules for exactly that host, or owns the host's namespace (declares
                 # resources there), so where the subset must be defined is known.
-                service_ns = _cluster_namespace(dref.host, domain) or min(exact[dref.host], key=rkey).namespace
+                service_ns = cluster_namespace(dref.host, domain) or min(exact[dref.host], key=rkey).namespace
             else:
                 continue  # a host the repository knows nothing about: its rules may live elsewhere
             d = vs.destinations[dref.dest_index]
@@ -940,15 +941,6 @@ def subset_not_defined(ctx: Context) -> Iterator[Problem]:
                           f"{detail}; requests fail with 503 NC",
                           related=tuple((r, ("spec", "subsets")) for r in (edr.rules if edr else [])[:2]))
 
-
-def _cluster_namespace(host: str, domain: str) -> Optional[str]:
-    """``<name>.<ns>.svc.<domain>`` -> ``<ns>``."""
-    suffix = f".svc.{domain}"
-    if host.endswith(suffix):
-        parts = host[: -len(suffix)].split(".")
-        if len(parts) == 2:
-            return parts[1]
-    return None
 
 
 def _dr_defines(dr: DestinationRule, host: str, subset: str, domain: str) -> bool:
