@@ -270,27 +270,21 @@ class MeshGraph:
         self._dr_idx: dict[str, tuple[dict[str, list[DestinationRule]], list[tuple[str, DestinationRule]]]] = {}
         self._edr_cache: dict[tuple[str, str, Optional[str]], Optional[EffectiveDR]] = {}
         self._routes_from: dict[str, set[str]] = defaultdict(set)  # service node id -> namespaces of VSs routing to it
-        # Node and edge records; the networkx graph is materialised from them on first use of `g`
-        # (export, `istio-vm-lint graph`), so a plain lint run does not pay for networkx.
-        self._nodes: dict[str, dict[str, Any]] = {}
-        self._edges: list[tuple[str, str, dict[str, Any]]] = []
+        # The networkx graph (`g`) is materialised from these indexes on first use (export,
+        # `istio-vm-lint graph`): rules read the indexes, so a lint run pays for neither
+        # networkx nor a second copy of every node's attributes.
         self._build()
 
     # ---- the networkx view
-    def _node(self, node_id: str, **attrs: Any) -> None:
-        self._nodes[node_id] = attrs
-
-    def _edge(self, u: str, v: str, **attrs: Any) -> None:
-        self._edges.append((u, v, attrs))
-
     @cached_property
     def g(self) -> "nx.MultiDiGraph":
         """The whole mesh as a networkx MultiDiGraph (nodes: resources, services, workloads; typed edges)."""
         import networkx as nx
 
+        nodes, edges = self._records()
         graph = nx.MultiDiGraph()
-        graph.add_nodes_from(self._nodes.items())
-        graph.add_edges_from(self._edges)
+        graph.add_nodes_from(nodes.items())
+        graph.add_edges_from(edges)
         return graph
 
     # ---- building
@@ -348,51 +342,68 @@ class MeshGraph:
                                           r.export_to, ("metadata", "name")))
         for r in p.by_kind("DestinationRule"):
             self.drs_by_ns[r.namespace].append(r)  # type: ignore[arg-type]
-            self._node(_rid(r), kind=r.kind, resource=r)
         for r in p.by_kind("Gateway"):
             self.gateways[(r.namespace, r.name)] = r  # type: ignore[assignment]
-            self._node(_rid(r), kind=r.kind, resource=r)
-        for r in p.by_kind("VirtualService"):
-            self._node(_rid(r), kind=r.kind, resource=r)
         # selection edges
         for r in p.by_kind("ServiceEntry"):
             self._bind_service_entry(r)  # type: ignore[arg-type]
         for r in p.by_kind("Service"):
             self._bind_kube_service(r)  # type: ignore[arg-type]
-        # routing edges
+        # routing indexes
+        for r in p.by_kind("VirtualService"):
+            vs: VirtualService = r  # type: ignore[assignment]
+            for _, gw_ns, gw_name in self.vs_gateway_refs(vs):
+                self.vs_by_gateway[(gw_ns, gw_name)].append(vs)
+            for dref in self.destinations(vs):
+                for svc in dref.services:
+                    self._routes_from[svc.id].add(vs.namespace)
+
+    def _records(self) -> tuple[dict[str, dict[str, Any]], list[tuple[str, str, dict[str, Any]]]]:
+        """Nodes and typed edges of the whole mesh, derived from the indexes on demand (export only)."""
+        p = self.project
+        nodes: dict[str, dict[str, Any]] = {}
+        edges: list[tuple[str, str, dict[str, Any]]] = []
+        for w in self.workloads:
+            nodes[w.id] = {"kind": w.kind, "resource": w.resource, "labels": w.labels, "ports": w.ports,
+                           "address_kind": w.address_kind, "locality": w.locality}
+        for svc in self.services:
+            nodes[svc.id] = {"kind": svc.kind, "resource": svc.resource, "host": svc.host,
+                             "ports": [{"number": sp.number, "name": sp.name, "protocol": sp.protocol,
+                                        "targetPort": sp.effective_target} for sp in svc.ports]}
+            for b in self.bindings_by_service.get(id(svc.resource), ()):
+                edges.append((svc.id, b.workload.id, {"type": "selects", "via": b.via, "ports": b.ports}))
+        for r in p.kinds("DestinationRule", "Gateway", "VirtualService"):
+            nodes[_rid(r)] = {"kind": r.kind, "resource": r}
         for r in p.by_kind("VirtualService"):
             vs: VirtualService = r  # type: ignore[assignment]
             for gw_ref, gw_ns, gw_name in self.vs_gateway_refs(vs):
                 gw = self.gateways.get((gw_ns, gw_name))
-                self.vs_by_gateway[(gw_ns, gw_name)].append(vs)
                 if gw is not None:
-                    self._edge(_rid(gw), _rid(vs), type="binds", ref=gw_ref)
+                    edges.append((_rid(gw), _rid(vs), {"type": "binds", "ref": gw_ref}))
             for dref in self.destinations(vs):
                 for svc in dref.services:
-                    self._edge(_rid(vs), svc.id, type="routes", port=dref.port, subset=dref.subset,
-                                    path=list(dref.path))
-                    self._routes_from[svc.id].add(vs.namespace)
-        for ns, drs in self.drs_by_ns.items():
+                    edges.append((_rid(vs), svc.id, {"type": "routes", "port": dref.port, "subset": dref.subset,
+                                                     "path": list(dref.path)}))
+        for drs in self.drs_by_ns.values():
             for dr in drs:
                 host = resolve_host(dr.host, dr.namespace, self.domain)
                 for svc in self.lookup(host, dr.namespace, exact_first=True):
-                    self._edge(_rid(dr), svc.id, type="configures")
+                    edges.append((_rid(dr), svc.id, {"type": "configures"}))
                     # subset -> the endpoints of that service it keeps
                     for sub in dr.subsets:
                         for b in self.bindings_by_service.get(id(svc.resource), ()):
                             if all(b.workload.labels.get(k) == v for k, v in sub.labels.items()):
-                                self._edge(_rid(dr), b.workload.id, type="subset", subset=sub.name)
+                                edges.append((_rid(dr), b.workload.id, {"type": "subset", "subset": sub.name}))
         # Gateway -> the gateway proxies it configures (pod templates, any namespace, §4.4)
         for gw in self.gateways.values():
             if gw.selector:
                 for w in self.select_any_namespace(gw.selector, ("Pod",)):
-                    self._edge(_rid(gw), w.id, type="runs-on")
+                    edges.append((_rid(gw), w.id, {"type": "runs-on"}))
+        return nodes, edges
 
     def _add_workload(self, w: Workload, index: bool = True) -> None:
         self.workloads.append(w)
         self.workloads_of[id(w.resource)].append(w)
-        self._node(w.id, kind=w.kind, resource=w.resource, labels=w.labels, ports=w.ports,
-                        address_kind=w.address_kind, locality=w.locality)
         if index:
             self._ns_workloads[w.namespace].append(w)
             for k, v in w.labels.items():
@@ -404,9 +415,6 @@ class MeshGraph:
         if svc.host.startswith("*"):
             self.wildcard_services.append(svc)
         self.services_by_host[svc.host].append(svc)
-        self._node(svc.id, kind=svc.kind, resource=svc.resource, host=svc.host,
-                        ports=[{"number": p.number, "name": p.name, "protocol": p.protocol,
-                                "targetPort": p.effective_target} for p in svc.ports])
 
     # ---- selection
     def select(self, namespace: str, selector: dict[str, str], kinds: Optional[Iterable[str]] = None) -> list[Workload]:
@@ -471,8 +479,6 @@ class MeshGraph:
             b = Binding(se, w, ports, via)
             self.bindings_by_service[id(se)].append(b)
             self.bindings_by_workload[id(w)].append(b)
-            for svc in self.services_of[id(se)]:
-                self._edge(svc.id, w.id, type="selects", via=via, ports=ports)
 
     def _bind_kube_service(self, svc: Service) -> None:
         """§3.2/§4.2: same namespace; pods always; WEs only with an IP address and a non-headless Service."""
@@ -499,8 +505,6 @@ class MeshGraph:
             b = Binding(svc, w, ports, "selector")
             self.bindings_by_service[id(svc)].append(b)
             self.bindings_by_workload[id(w)].append(b)
-            for ms in self.services_of[id(svc)]:
-                self._edge(ms.id, w.id, type="selects", via="selector", ports=ports)
 
     # ---- hosts
     def lookup(self, host: str, viewer_ns: Optional[str] = None, exact_first: bool = True) -> list[MeshService]:
