@@ -78,6 +78,7 @@ def run_rules(project: Project, settings: Settings, rules: Optional[dict[str, Ru
     present = project.kinds_present
     result = RunResult()
     total = len(rules)
+    raw: list[tuple[Rule, Problem]] = []  # located together, so each file is re-parsed once
     for done, (code, r) in enumerate(rules.items()):
         if progress_hook is not None:
             progress_hook(done, total)
@@ -101,12 +102,14 @@ def run_rules(project: Project, settings: Settings, rules: Optional[dict[str, Ru
                    "please report it")
             problems.append(Problem(where, (), msg, code="IVL000",
                                     location=None if where else Location("<internal>", 1, 1)))
-        for p in problems:
-            f = make_finding(project, settings, rules.get(p.code or code, r) if p.code != "IVL000" else INTERNAL, p)
-            if f is not None:
-                result.findings.append(f)
+        raw.extend((r, p) for p in problems)
     if progress_hook is not None:
         progress_hook(total, total)
+    project.want_positions(p for _, p in raw)
+    for r, p in raw:
+        f = make_finding(project, settings, rules.get(p.code or r.code, r) if p.code != "IVL000" else INTERNAL, p)
+        if f is not None:
+            result.findings.append(f)
     _suppress(project, settings, rules, result)
     result.findings.sort(key=lambda f: f.sort_key)
     return result

