@@ -88,6 +88,10 @@ def child_env() -> dict[str, str]:
     env = dict(os.environ)
     env["ISTIO_VM_LINT_NO_PROGRESS"] = "1"
     env.pop("ISTIO_VM_LINT_DEBUG", None)
+    # pip compiles bytecode when it installs a package; a measured process that may not write
+    # .pyc files (PYTHONDONTWRITEBYTECODE, set on some CI images and dev machines) would
+    # compile every module from source on every run and time the compiler, not the linter.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     if SNAPSHOT_PATH:
         env["PYTHONPATH"] = SNAPSHOT_PATH + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env

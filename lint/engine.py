@@ -150,14 +150,14 @@ def make_finding(project: Project, settings: Settings, r: Rule, p: Problem) -> O
     if code != "IVL000" and not is_selected(code, settings):
         return None
     res = p.resource
+    if res is not None and not res.source.report:
+        return None  # context-only file (pre-commit run): not located, not reported
     if p.location is not None:
         loc = p.location
     elif res is not None:
         loc = project.location(res, p.path)
     else:
         loc = Location("<unknown>", 1, 1)
-    if res is not None and not res.source.report:
-        return None
     severity = severity_for(code, settings.severity) or p.severity or r.severity
     related = sorted({(project.location(other, path), other.ref) for other, path in p.related},
                      key=lambda t: (t[0].file, str(t[1]), t[0].line, t[0].column))

@@ -68,6 +68,8 @@ class Project:
     def want_positions(self, problems: Iterable["Problem"]) -> None:
         """Announce the documents about to be located (see :class:`PositionIndex`)."""
         for p in problems:
+            if p.resource is not None and not p.resource.source.report:
+                continue
             if p.resource is not None and p.location is None:
                 p.resource.source.positions.want(p.resource.doc_index)
             for other, _ in p.related:
