@@ -474,7 +474,7 @@ def bench_size(n: int, workdir: str, repeat: int, seed: int) -> dict[str, Any]:
         raise SystemExit(f"worker imported {res['package']}, not the snapshot in {SNAPSHOT_PATH}")
 
     log(f"[{n}] istio-vm-lint end to end (subprocess, best of {repeat}) ...")
-    cmd = lint_command() + [root, "--format", "json", "--quiet", "--isolated"]
+    cmd = lint_command() + [root, "--format", "json", "--quiet", "--isolated", "--no-cache"]
     e2e = []
     for i in range(repeat + 1):
         wall, rss, code, tail, c = run_measured(cmd, cwd=workdir, env=env)
@@ -482,7 +482,23 @@ def bench_size(n: int, workdir: str, repeat: int, seed: int) -> dict[str, Any]:
             raise SystemExit(f"istio-vm-lint exited {code} on {root}:\n{tail}")
         if i:  # the first run is a warm-up (pyc files, page cache)
             e2e.append({"wall": wall, "cpu": c, "rss_mb": rss, "exit": code})
+
+    # The parse cache (cache.py): the first run fills it (parse + write), the next ones read it.
+    cache_dir = os.path.join(workdir, f"cache-{n}")
+    shutil.rmtree(cache_dir, ignore_errors=True)
+    warm_cmd = cmd[:-1] + ["--cache-dir", cache_dir]
+    log(f"[{n}] with the parse cache: one filling run, then best of {repeat} warm runs ...")
+    fill_wall, fill_rss, _, _, fill_cpu = run_measured(warm_cmd, cwd=workdir, env=env)
+    warm = []
+    for _ in range(repeat):
+        wall, rss, code, tail, c = run_measured(warm_cmd, cwd=workdir, env=env)
+        if code not in (0, 1):
+            raise SystemExit(f"istio-vm-lint (warm cache) exited {code} on {root}:\n{tail}")
+        warm.append({"wall": wall, "cpu": c, "rss_mb": rss, "exit": code})
+    pack = sum(os.path.getsize(os.path.join(cache_dir, f)) for f in os.listdir(cache_dir) if f.endswith(".marshal"))
     res.update(n=n, root=root, manifest=manifest.as_dict(), e2e=e2e, cmd=" ".join(cmd),
+               cache={"fill": {"wall": fill_wall, "cpu": fill_cpu, "rss_mb": fill_rss}, "warm": warm,
+                      "pack_bytes": pack},
                loadavg=[load_before, os.getloadavg()[0]])
     return res
 
@@ -543,8 +559,23 @@ def markdown(results: list[dict[str, Any]], cold: Optional[dict[str, Any]], info
         L.append(f"| {fmt_n(m['resources'])} | {m['files']} | {m['bytes'] / 1e6:.1f} | {fmt_s(s['floor'])} | "
                  f"{fmt_s(s['e2e'])} | **{s['ratio']:.1f}x** | {fmt_s(s['inproc'])} | {s['inproc_ratio']:.1f}x | "
                  f"{fmt_n(s['rps'])} | {s['us_per']:.0f} | {s['rss']:.0f} MB |")
+    if all("cache" in r for r in results):
+        key = "cpu" if CLOCK == "cpu" else "wall"
+        L.append("")
+        L.append(f"**Parse cache** (`--cache-dir`, on by default in the CLI; {clock}): end to end with no cache, "
+                 "the first run with an empty cache (parses and writes the pack), and a warm run (nothing changed):")
+        L.append("")
+        L.append("| resources | no cache | × floor | filling run | warm run | × floor | warm / no cache | pack | "
+                 "peak RSS warm |")
+        L.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for r, s in zip(results, sums):
+            c = r["cache"]
+            w = min(x[key] for x in c["warm"])
+            L.append(f"| {fmt_n(s['n'])} | {fmt_s(s['e2e'])} | {s['ratio']:.1f}x | {fmt_s(c['fill'][key])} | "
+                     f"{fmt_s(w)} | {w / s['floor']:.1f}x | {w / s['e2e']:.2f} | {c['pack_bytes'] / 1e6:.1f} MB | "
+                     f"{max(x['rss_mb'] for x in c['warm']):.0f} MB |")
     L.append("")
-    L.append("End to end = `istio-vm-lint DIR --format json --quiet --isolated` as a subprocess, stdout to "
+    L.append("End to end = `istio-vm-lint DIR --format json --quiet --isolated --no-cache` as a subprocess, stdout to "
              "/dev/null (interpreter start, imports, lint, JSON). In-process = `runner.lint()` with imports "
              "warm. Peak RSS of the subprocess from `wait4`. "
              + ("Wall clock for the same runs: " + "; ".join(

@@ -134,6 +134,9 @@ def build_settings(config_path: Optional[str], isolated: bool, root: Optional[st
 @click.option("--isolated", is_flag=True, help="Ignore configuration files.")
 @click.option("--no-context", is_flag=True,
               help="Load only the given files; do not load the rest of the repository to resolve references.")
+@click.option("--cache-dir", default=None,
+              help="Parse cache directory [default: .istio-vm-lint-cache at the root; env ISTIO_VM_LINT_CACHE_DIR].")
+@click.option("--no-cache", is_flag=True, help="Parse every file; neither read nor write the parse cache.")
 @click.option("--baseline", "baseline_path", default=None,
               help="Hide findings recorded in this baseline file (see --write-baseline).")
 @click.option("--write-baseline", "write_baseline_path", default=None,
@@ -170,6 +173,17 @@ def check(paths: tuple[str, ...], fmt: str, **opts: Any) -> None:
     sys.exit(code)
 
 
+def resolve_cache_dir(settings: Settings, flag: Optional[str], no_cache: bool) -> Optional[str]:
+    """The parse cache directory: --no-cache / ISTIO_VM_LINT_NO_CACHE turn it off; else
+    --cache-dir, ISTIO_VM_LINT_CACHE_DIR, the ``cache-dir`` config key, ``<root>/.istio-vm-lint-cache``."""
+    if no_cache or os.environ.get("ISTIO_VM_LINT_NO_CACHE", "").strip() not in ("", "0"):
+        return None
+    from .cache import DEFAULT_DIR_NAME
+
+    return (flag or os.environ.get("ISTIO_VM_LINT_CACHE_DIR") or settings.cache_dir
+            or os.path.join(settings.root or os.getcwd(), DEFAULT_DIR_NAME))
+
+
 def select_files(paths: tuple[str, ...], settings: Settings, root: Optional[str], no_context: bool,
                  stdin_filename: Optional[str]) -> tuple[list[Discovered], list[str], Optional[set[str]]]:
     """``(files to load, missing paths, report_only)`` for a check run.
@@ -198,7 +212,8 @@ def _check(paths: tuple[str, ...], fmt: str, fail_on: Optional[str], select: tup
            ignore: tuple[str, ...], extend_select: tuple[str, ...], default_namespace: Optional[str],
            cluster_domain: Optional[str], external_hosts: tuple[str, ...], external_namespaces: tuple[str, ...],
            exclude: tuple[str, ...], mesh_config: Optional[str], stdin_filename: Optional[str], root: Optional[str],
-           config_path: Optional[str], isolated: bool, no_context: bool, baseline_path: Optional[str],
+           config_path: Optional[str], isolated: bool, no_context: bool, cache_dir: Optional[str], no_cache: bool,
+           baseline_path: Optional[str],
            write_baseline_path: Optional[str], exit_zero: bool, quiet: bool, verbose: bool,
            no_color: bool) -> int:
     from . import baseline as baseline_mod
@@ -218,6 +233,7 @@ def _check(paths: tuple[str, ...], fmt: str, fail_on: Optional[str], select: tup
 
         load_mesh_config(settings.mesh_config)
     settings.root = root or os.getcwd()
+    settings.cache_dir = resolve_cache_dir(settings, cache_dir, no_cache)
     files, missing, report_only = select_files(paths, settings, root, no_context, stdin_filename)
     stdin = None
     if "-" in paths:
@@ -235,6 +251,10 @@ def _check(paths: tuple[str, ...], fmt: str, fail_on: Optional[str], select: tup
         click.echo(f"istio-vm-lint: read {len(p.files)} files{scope}, {len(p.resources)} resources; ignored "
                    f"{p.ignored_documents} documents without apiVersion/kind and {p.unknown_kinds} of other kinds; "
                    f"ran {outcome.result.rules_run} rules", err=True)
+        if outcome.cache_stats is not None:
+            hits, misses = outcome.cache_stats
+            click.echo(f"istio-vm-lint: parse cache {settings.cache_dir}: {hits} file(s) reused, {misses} parsed",
+                       err=True)
         for stage, secs in outcome.timings.items():
             click.echo(f"istio-vm-lint: {stage}: {secs * 1000:.1f} ms", err=True)
     failed = bool(outcome.missing or outcome.result.internal_errors)

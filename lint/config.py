@@ -52,6 +52,9 @@ class Settings:
     # Istio mesh config (the `mesh` key of the istio ConfigMap, or a MeshConfig YAML file):
     # root namespace, DNS auto-allocation and default exportTo change what several rules mean.
     mesh_config: Optional[str] = None
+    # Parse cache directory (see cache.py); None means no cache.  The CLI fills in
+    # ``<root>/.istio-vm-lint-cache`` unless --no-cache; library callers opt in.
+    cache_dir: Optional[str] = None
     # Not a config key: the repository root, set by the CLI.  Fingerprints, baselines,
     # per-file-ignores and SARIF/GitHub paths are relative to it so that they do not depend
     # on the directory the linter was started from.
@@ -62,7 +65,8 @@ class Settings:
 _RUNTIME_ONLY = {"root"}
 _CODE_LIST_KEYS = {"select", "ignore", "extend_select"}
 _LIST_KEYS = _CODE_LIST_KEYS | {"exclude", "external_hosts", "external_namespaces"}
-_STR_KEYS = {"fail_on", "default_namespace", "cluster_domain", "root_namespace", "baseline", "mesh_config"}
+_STR_KEYS = {"fail_on", "default_namespace", "cluster_domain", "root_namespace", "baseline", "mesh_config",
+             "cache_dir"}
 
 
 def config_keys() -> list[str]:
@@ -176,7 +180,7 @@ def settings_from_mapping(data: dict[str, Any], origin: str) -> dict[str, Any]:
             if not isinstance(value, bool):
                 raise ConfigError(f"{origin}: '{raw_key}' must be true or false")
             out[key] = value
-    for key in ("baseline", "mesh_config"):  # paths in a config file are relative to that file
+    for key in ("baseline", "mesh_config", "cache_dir"):  # paths in a config file are relative to that file
         if key in out and not os.path.isabs(out[key]):
             out[key] = os.path.join(os.path.dirname(os.path.abspath(origin)), out[key])
     return out

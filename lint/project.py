@@ -10,13 +10,16 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Optional
 
 from . import defaults
 from .discover import Discovered
 from .findings import FieldPath, Location, Problem
-from .loader import PositionIndex, ScalarCache, load_documents
+from .loader import LoadResult, PositionIndex, ScalarCache, load_documents
 from .model import KINDS, Resource, SourceFile, as_str
+
+if TYPE_CHECKING:
+    from .cache import ParseCache
 
 
 @dataclass
@@ -98,8 +101,11 @@ def load_project(
     default_namespace: str = defaults.DEFAULT_NAMESPACE,
     stdin: Optional[tuple[str, bytes]] = None,
     report_only: Optional[set[str]] = None,
+    parse_cache: Optional["ParseCache"] = None,
 ) -> Project:
-    """Load every file.  ``report_only`` (real paths) marks the others as context only."""
+    """Load every file.  ``report_only`` (real paths) marks the others as context only.
+
+    With a ``parse_cache``, files whose bytes were parsed before are not parsed again."""
     project = Project(default_namespace=default_namespace)
     sources: list[tuple[SourceFile, Optional[bytes], Optional[str]]] = []
     # Sorted here so that resource order (and every "first wins" tie-break) never depends on
@@ -119,12 +125,22 @@ def load_project(
         if raw is None:
             project.problems.append(LoadProblem("IVL001", src, f"cannot read file: {err}"))
             continue
-        load_file(project, src, raw, cache)
+        result = parse_cache.get(raw) if parse_cache is not None else None
+        if result is None:
+            result, _ = load_documents(raw, cache=cache)
+            if parse_cache is not None:
+                parse_cache.put(raw, result)
+        add_documents(project, src, result)
     return project
 
 
 def load_file(project: Project, src: SourceFile, raw: bytes, cache: Optional[ScalarCache] = None) -> None:
     result, _ = load_documents(raw, cache=cache)
+    add_documents(project, src, result)
+
+
+def add_documents(project: Project, src: SourceFile, result: LoadResult) -> None:
+    """The resources and load problems of one parsed file."""
     for err in result.errors:
         project.problems.append(LoadProblem(err.code, src, err.message, err.line, err.column))
     for doc in result.documents:

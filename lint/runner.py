@@ -25,6 +25,7 @@ class Outcome:
     missing: list[str]
     timings: dict[str, float] = field(default_factory=dict)
     context: Optional[Context] = None
+    cache_stats: Optional[tuple[int, int]] = None  # parse cache (hits, misses), when one was used
 
     @property
     def findings(self) -> list[Finding]:
@@ -55,11 +56,20 @@ def _lint(paths: Sequence[str], settings: Settings, *, stdin: Optional[tuple[str
         files, missing = discover(paths, settings.exclude)
     t1 = time.perf_counter()
     timings["discover"] = t1 - t0
-    project = load_project(files, settings.default_namespace, stdin=stdin, report_only=report_only)
+    parse_cache = None
+    if settings.cache_dir:
+        from .cache import open_cache
+
+        parse_cache = open_cache(settings.cache_dir)
+    project = load_project(files, settings.default_namespace, stdin=stdin, report_only=report_only,
+                           parse_cache=parse_cache)
+    if parse_cache is not None:
+        parse_cache.save()
     t2 = time.perf_counter()
     timings["load"] = t2 - t1
     ctx = Context(project, settings)
     ctx.timings = timings  # type: ignore[attr-defined]
     result = run_rules(project, settings, ctx=ctx)
     timings["rules"] = time.perf_counter() - t2
-    return Outcome(project, result, missing, timings, ctx)
+    cache_stats = (parse_cache.hits, parse_cache.misses) if parse_cache is not None else None
+    return Outcome(project, result, missing, timings, ctx, cache_stats)

@@ -60,3 +60,12 @@ def lint_folder(folder: Path, **settings_kw):
 @pytest.fixture
 def fixtures_dir() -> Path:
     return FIXTURES
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _parse_cache_outside_the_repo(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """CLI runs in tests use a parse cache (the default), kept in a temporary directory so
+    the suite never writes into the fixtures; one cache for the whole session, so later
+    runs of the same files are warm, which is itself a check that the cache changes nothing."""
+    if "ISTIO_VM_LINT_CACHE_DIR" not in os.environ:
+        os.environ["ISTIO_VM_LINT_CACHE_DIR"] = str(tmp_path_factory.mktemp("parse-cache"))

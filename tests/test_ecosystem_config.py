@@ -34,6 +34,7 @@ external-namespaces = ["legacy"]
 warn-unused-suppressions = true
 baseline = "bl.json"
 mesh-config = "mesh.yaml"
+cache-dir = ".cache/ivl"
 
 [per-file-ignores]
 "generated/*.yaml" = ["IVL5"]
@@ -52,6 +53,7 @@ IVL5 = "info"
     assert s.severity == {"IVL501": "warning", "IVL5": "info"}
     assert s.baseline == str(tmp_path / "bl.json")
     assert s.mesh_config == str(tmp_path / "mesh.yaml")
+    assert s.cache_dir == str(tmp_path / ".cache" / "ivl")
     assert set(config_keys()) == {k.replace("_", "-") for k in values} | {"per-file-ignores", "severity"}
     documented = (Path(__file__).resolve().parent.parent / "docs" / "ecosystem.md").read_text()
     for key in config_keys():

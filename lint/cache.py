@@ -1,0 +1,206 @@
+"""A parse cache keyed by file content, so a repeated run only parses the files that changed.
+
+pre-commit runs the linter on every commit and, with whole-repository context, loads every
+file every time; parsing is about half of a run.  The result of parsing one file (its
+documents as plain data, its parse errors and duplicate keys) depends on nothing but the
+file's bytes and the loader, so it can be stored under a hash of the bytes and read back
+with :mod:`marshal` (about 40 times faster than parsing the YAML again).
+
+Design, after ruff's cache:
+
+* one pack file per loader build in the cache directory (default
+  ``<repository root>/.istio-vm-lint-cache``), holding ``{BLAKE2b-128 of bytes: marshalled
+  LoadResult}``; the pack's name and header carry the loader's identity (a format number,
+  the package version, the Python version and a hash of ``loader.py``'s source), so a
+  different or edited loader never reads another one's entries;
+* the pack is rewritten (atomically: a temporary file, then ``os.replace``) only when the
+  run parsed something new; every write is a new generation, and an entry no run has used
+  for :data:`KEEP_GENERATIONS` writes is dropped, so alternating between sub-trees (or
+  branches) does not thrash and deleted or rewritten files do not pile up;
+* anything wrong with the cache (unreadable, corrupt, read-only directory, a value marshal
+  cannot store) means "parse as if there were no cache", silently: a cache may make a run
+  faster, never different (``tests/test_cache.py`` compares cold and warm runs).
+
+Positions are not cached: they are re-parsed from the bytes on demand (see
+:class:`~istio_vm_lint.loader.PositionIndex`), which only files with findings need.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+import sys
+import tempfile
+from typing import Optional
+
+from . import __version__
+from .loader import Document, DuplicateKey, LoadResult, ParseError
+
+# Bump when the shape of the cached data changes (LoadResult, Document, ...).
+FORMAT = 1
+DEFAULT_DIR_NAME = ".istio-vm-lint-cache"
+# An entry survives this many pack writes without being used.
+KEEP_GENERATIONS = 10
+_GITIGNORE = "# Created by istio-vm-lint: a cache, safe to delete.\n*\n"
+_CACHEDIR_TAG = ("Signature: 8a477f597d28d172789f06886806bc55\n"
+                 "# This file is a cache directory tag created by istio-vm-lint.\n")
+
+
+def _loader_identity() -> str:
+    """What the cached data depends on besides the file: this build of the loader."""
+    from . import loader
+
+    h = hashlib.blake2b(digest_size=8)
+    h.update(f"{FORMAT}|{__version__}|{sys.version_info[0]}.{sys.version_info[1]}|{marshal.version}".encode())
+    try:
+        with open(loader.__file__ or "", "rb") as fh:  # an edited loader invalidates the cache
+            h.update(fh.read())
+    except OSError:
+        pass
+    return h.hexdigest()
+
+
+def content_key(raw: bytes) -> bytes:
+    return hashlib.blake2b(raw, digest_size=16).digest()
+
+
+def _encode(result: LoadResult) -> bytes:
+    docs = [(d.index, d.data, d.line, d.column,
+             [(k.path, k.key, k.line, k.column, k.first_line) for k in d.duplicates]) for d in result.documents]
+    errors = [(e.line, e.column, e.message, e.code) for e in result.errors]
+    return marshal.dumps((docs, errors))
+
+
+def _decode(blob: bytes) -> LoadResult:
+    docs, errors = marshal.loads(blob)
+    return LoadResult([Document(i, data, line, col, [DuplicateKey(*k) for k in dups])
+                       for i, data, line, col, dups in docs],
+                      [ParseError(*e) for e in errors])
+
+
+class ParseCache:
+    """The parse results of one cache directory; :meth:`save` writes back what changed."""
+
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+        self.identity = _loader_identity()
+        self.path = os.path.join(directory, f"parse-{self.identity}.marshal")
+        self.generation = 0
+        self._old: dict[bytes, tuple[bytes, int]] = {}  # key -> (blob, generation last used)
+        self._used: dict[bytes, bytes] = {}
+        self.hits = 0
+        self.misses = 0
+        self._read()
+
+    def _read(self) -> None:
+        try:
+            with open(self.path, "rb") as fh:
+                identity, generation, entries = marshal.loads(fh.read())
+        except Exception:  # missing, corrupt, truncated, another format: start empty
+            return
+        if identity == self.identity and isinstance(entries, dict) and isinstance(generation, int):
+            self._old, self.generation = entries, generation
+
+    def get(self, raw: bytes) -> Optional[LoadResult]:
+        key = content_key(raw)
+        blob = self._used.get(key)
+        if blob is None:
+            old = self._old.get(key)
+            blob = old[0] if isinstance(old, tuple) and old and isinstance(old[0], bytes) else None
+        if blob is None:
+            self.misses += 1
+            return None
+        try:
+            result = _decode(blob)
+        except Exception:  # a damaged entry is a miss
+            self._old.pop(key, None)
+            self.misses += 1
+            return None
+        self._used[key] = blob
+        self.hits += 1
+        return result
+
+    def put(self, raw: bytes, result: LoadResult) -> None:
+        try:
+            self._used[content_key(raw)] = _encode(result)
+        except (ValueError, TypeError):  # something marshal cannot store: just not cached
+            pass
+
+    def save(self) -> bool:
+        """Write the pack if this run parsed anything new; False when it could not be written."""
+        if not self.misses:
+            return True
+        generation = self.generation + 1
+        entries: dict[bytes, tuple[bytes, int]] = {}
+        for k, old in self._old.items():
+            if k not in self._used and isinstance(old, tuple) and len(old) == 2 \
+                    and isinstance(old[1], int) and generation - old[1] <= KEEP_GENERATIONS:
+                entries[k] = old
+        for k, blob in self._used.items():
+            entries[k] = (blob, generation)
+        try:
+            os.makedirs(self.directory, exist_ok=True)
+            _mark_directory(self.directory)
+            fd, tmp = tempfile.mkstemp(prefix=".parse-", dir=self.directory)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(marshal.dumps((self.identity, generation, entries)))
+                os.chmod(tmp, 0o666 & ~_umask())
+                os.replace(tmp, self.path)
+            except BaseException:
+                _remove(tmp)
+                raise
+            self._remove_other_packs()
+        except (OSError, ValueError):
+            return False
+        self.generation = generation
+        return True
+
+    def _remove_other_packs(self) -> None:
+        """Packs of other loader builds are dead weight once this one is written."""
+        try:
+            names = os.listdir(self.directory)
+        except OSError:
+            return
+        mine = os.path.basename(self.path)
+        for name in names:
+            if name.startswith("parse-") and name.endswith(".marshal") and name != mine:
+                _remove(os.path.join(self.directory, name))
+
+
+def _mark_directory(directory: str) -> None:
+    """A ``.gitignore`` so the cache is never committed, and the standard CACHEDIR.TAG."""
+    for name, text in ((".gitignore", _GITIGNORE), ("CACHEDIR.TAG", _CACHEDIR_TAG)):
+        path = os.path.join(directory, name)
+        if not os.path.exists(path):
+            try:
+                with open(path, "w", encoding="utf-8") as fh:
+                    fh.write(text)
+            except OSError:
+                pass
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _remove(path: str) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def open_cache(directory: Optional[str]) -> Optional[ParseCache]:
+    if not directory:
+        return None
+    try:
+        return ParseCache(directory)
+    except Exception:  # pragma: no cover - the cache must never break a run
+        return None
+
+
+__all__ = ["ParseCache", "open_cache", "content_key", "DEFAULT_DIR_NAME", "FORMAT"]

@@ -1,0 +1,197 @@
+"""The parse cache: a warm run reports exactly what a cold run reports, and a broken,
+stale or unwritable cache is the same as no cache."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
+
+from istio_vm_lint import cache as cache_mod
+from istio_vm_lint.cache import ParseCache
+from istio_vm_lint.cli import main
+from istio_vm_lint.loader import load_documents
+
+from conftest import FIXTURES, ROOT
+
+CORPORA = [FIXTURES / "examples", FIXTURES / "badinput" / "cases", FIXTURES / "rules"]
+
+
+def run(target: Path, cache_dir: Path | None, *extra: str) -> tuple[int, str]:
+    args = [str(target), "--format", "json", "--isolated", "--no-context", *extra]
+    args += ["--cache-dir", str(cache_dir)] if cache_dir is not None else ["--no-cache"]
+    res = CliRunner().invoke(main, ["check", *args])
+    return res.exit_code, res.stdout
+
+
+def pack_files(d: Path) -> list[Path]:
+    return sorted(d.glob("parse-*.marshal"))
+
+
+@pytest.mark.parametrize("corpus", CORPORA, ids=lambda p: p.name)
+def test_warm_run_equals_cold_run(corpus: Path, tmp_path: Path) -> None:
+    cold = run(corpus, None)
+    first = run(corpus, tmp_path / "c")  # fills the cache
+    assert pack_files(tmp_path / "c")
+    warm = run(corpus, tmp_path / "c")  # reads it
+    assert cold == first == warm
+    assert json.loads(warm[1])["findings"], "corpus should have findings to compare"
+
+
+def test_benchmark_repository_warm_equals_cold(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "generate.py"), str(repo), "-n", "300"],
+                   check=True, capture_output=True)
+    cold = run(repo, None)
+    run(repo, tmp_path / "c")
+    assert run(repo, tmp_path / "c") == cold
+
+
+def test_edited_file_is_parsed_again(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "examples" / "vm-whoami", repo)
+    c = tmp_path / "c"
+    assert run(repo, c)[0] == 0
+    target = next(p for p in sorted(repo.rglob("*.yaml")) if "WorkloadEntry" in p.read_text())
+    target.write_text(target.read_text() + "---\napiVersion: v1\nkind: Service\nmetadata: {name: x\n")
+    code, out = run(repo, c)
+    assert code == 1
+    assert [f["code"] for f in json.loads(out)["findings"]] == ["IVL001"]
+    assert run(repo, c) == (code, out)
+    s = ParseCache(str(c))
+    for p in sorted(repo.rglob("*.yaml")):
+        assert s.get(p.read_bytes()) is not None, p  # every current file is in the pack
+
+
+def test_corrupt_or_foreign_pack_is_ignored_and_replaced(tmp_path: Path) -> None:
+    corpus = FIXTURES / "examples"
+    c = tmp_path / "c"
+    expected = run(corpus, None)
+    run(corpus, c)
+    (pack,) = pack_files(c)
+    pack.write_bytes(b"\x00garbage")
+    assert run(corpus, c) == expected
+    assert pack.read_bytes() != b"\x00garbage"
+    # A pack written by another loader build is never read.
+    other = c / "parse-0000000000000000.marshal"
+    shutil.copy(pack, other)
+    assert run(corpus, c) == expected
+
+
+def test_damaged_entry_is_a_miss(tmp_path: Path) -> None:
+    raw = b"apiVersion: v1\nkind: Service\nmetadata: {name: a}\n"
+    c = ParseCache(str(tmp_path))
+    c.put(raw, load_documents(raw)[0])
+    c._old = dict(c._used)
+    c._used.clear()
+    c._old[cache_mod.content_key(raw)] = b"not marshal"
+    assert c.get(raw) is None and c.misses == 1
+
+
+def test_other_loader_identity_is_not_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = b"a: 1\n"
+    c = ParseCache(str(tmp_path))
+    c.put(raw, load_documents(raw)[0])
+    c.misses = 1
+    assert c.save()
+    assert ParseCache(str(tmp_path)).get(raw) is not None
+    monkeypatch.setattr(cache_mod, "FORMAT", cache_mod.FORMAT + 1)
+    assert ParseCache(str(tmp_path)).get(raw) is None
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root ignores permissions")
+def test_unwritable_cache_directory_is_no_cache(tmp_path: Path) -> None:
+    c = tmp_path / "ro"
+    c.mkdir()
+    c.chmod(0o500)
+    try:
+        assert run(FIXTURES / "examples", c) == run(FIXTURES / "examples", None)
+    finally:
+        c.chmod(0o700)
+
+
+def test_cache_path_that_is_a_file_is_no_cache(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    assert run(FIXTURES / "examples", blocker) == run(FIXTURES / "examples", None)
+
+
+def test_no_cache_and_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "examples" / "vm-whoami", repo)
+    monkeypatch.chdir(repo)
+    monkeypatch.delenv("ISTIO_VM_LINT_CACHE_DIR", raising=False)
+    monkeypatch.delenv("ISTIO_VM_LINT_NO_CACHE", raising=False)
+    # --no-cache writes nothing.
+    assert CliRunner().invoke(main, ["check", ".", "--no-cache"]).exit_code == 0
+    assert not (repo / ".istio-vm-lint-cache").exists()
+    monkeypatch.setenv("ISTIO_VM_LINT_NO_CACHE", "1")
+    assert CliRunner().invoke(main, ["check", "."]).exit_code == 0
+    assert not (repo / ".istio-vm-lint-cache").exists()
+    # Default: at the root, ignored by git, tagged as a cache.
+    monkeypatch.delenv("ISTIO_VM_LINT_NO_CACHE")
+    res = CliRunner().invoke(main, ["check", ".", "-v"])
+    assert res.exit_code == 0
+    d = repo / ".istio-vm-lint-cache"
+    assert pack_files(d) and (d / ".gitignore").read_text().splitlines()[-1] == "*"
+    assert (d / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172789f06886806bc55")
+    assert "parse cache" in res.stderr and "parsed" in res.stderr
+    # The environment variable moves it.
+    monkeypatch.setenv("ISTIO_VM_LINT_CACHE_DIR", str(tmp_path / "elsewhere"))
+    assert CliRunner().invoke(main, ["check", "."]).exit_code == 0
+    assert pack_files(tmp_path / "elsewhere")
+
+
+def test_config_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "examples" / "vm-whoami", repo)
+    (repo / ".istio-vm-lint.toml").write_text('cache-dir = "build/lint-cache"\n')
+    monkeypatch.chdir(repo)
+    monkeypatch.delenv("ISTIO_VM_LINT_CACHE_DIR", raising=False)
+    monkeypatch.delenv("ISTIO_VM_LINT_NO_CACHE", raising=False)
+    assert CliRunner().invoke(main, ["check", "."]).exit_code == 0
+    assert pack_files(repo / "build" / "lint-cache")
+
+
+def test_unused_entries_survive_a_few_generations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cache_mod, "KEEP_GENERATIONS", 2)
+    d = str(tmp_path)
+    old = b"k: old\n"
+    first = ParseCache(d)
+    first.get(old)
+    first.put(old, load_documents(old)[0])
+    assert first.save() and first.generation == 1
+    for i in range(3):  # runs over other files only
+        raw = f"k: {i}\n".encode()
+        c = ParseCache(d)
+        assert c.get(raw) is None
+        c.put(raw, load_documents(raw)[0])
+        c.save()
+        still = cache_mod.content_key(old) in ParseCache(d)._old
+        assert still == (i < 2), i  # used in generation 1: kept in 2 and 3, dropped in 4
+    # A run that parses nothing new does not rewrite the pack.
+    c = ParseCache(d)
+    assert c.get(b"k: 2\n") is not None
+    before = (tmp_path / os.path.basename(c.path)).stat().st_mtime_ns
+    assert c.save()
+    assert (tmp_path / os.path.basename(c.path)).stat().st_mtime_ns == before
+
+
+@given(st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=20))
+def test_round_trip_of_any_document(value: Any) -> None:
+    text = json.dumps({"doc": value})  # JSON is YAML
+    result, _ = load_documents(text)
+    back = cache_mod._decode(cache_mod._encode(result))
+    assert back == result
