@@ -562,7 +562,7 @@ def markdown(results: list[dict[str, Any]], cold: Optional[dict[str, Any]], info
     if all("cache" in r for r in results):
         key = "cpu" if CLOCK == "cpu" else "wall"
         L.append("")
-        L.append(f"**Parse cache** (`--cache-dir`, on by default in the CLI; {clock}): end to end with no cache, "
+        L.append(f"**Parse cache** (`--cache-dir`, opt-in; {clock}): end to end with no cache, "
                  "the first run with an empty cache (parses and writes the pack), and a warm run (nothing changed):")
         L.append("")
         L.append("| resources | no cache | × floor | filling run | warm run | × floor | warm / no cache | pack | "

@@ -8,8 +8,10 @@ with :mod:`marshal` (about 40 times faster than parsing the YAML again).
 
 Design, after ruff's cache:
 
-* one pack file per loader build in the cache directory (default
-  ``<repository root>/.istio-vm-lint-cache``), holding ``{BLAKE2b-128 of bytes: marshalled
+* opt-in (``--cache-dir``, ``ISTIO_VM_LINT_CACHE_DIR`` or ``cache-dir`` in the config): a
+  linter writes nothing it was not asked to; ``.istio-vm-lint-cache`` at the root is the
+  suggested place (:data:`DEFAULT_DIR_NAME`);
+* one pack file per loader build in the cache directory, holding ``{BLAKE2b-128 of bytes: marshalled
   LoadResult}``; the pack's name and header carry the loader's identity (a format number,
   the package version, the Python version and a hash of ``loader.py``'s source), so a
   different or edited loader never reads another one's entries;

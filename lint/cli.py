@@ -135,8 +135,9 @@ def build_settings(config_path: Optional[str], isolated: bool, root: Optional[st
 @click.option("--no-context", is_flag=True,
               help="Load only the given files; do not load the rest of the repository to resolve references.")
 @click.option("--cache-dir", default=None,
-              help="Parse cache directory [default: .istio-vm-lint-cache at the root; env ISTIO_VM_LINT_CACHE_DIR].")
-@click.option("--no-cache", is_flag=True, help="Parse every file; neither read nor write the parse cache.")
+              help="Cache parse results here (by file content) so the next run only parses changed files "
+                   "[env ISTIO_VM_LINT_CACHE_DIR; config cache-dir; default: no cache].")
+@click.option("--no-cache", is_flag=True, help="Do not use the parse cache, even if the config or environment asks for one.")
 @click.option("--baseline", "baseline_path", default=None,
               help="Hide findings recorded in this baseline file (see --write-baseline).")
 @click.option("--write-baseline", "write_baseline_path", default=None,
@@ -174,14 +175,12 @@ def check(paths: tuple[str, ...], fmt: str, **opts: Any) -> None:
 
 
 def resolve_cache_dir(settings: Settings, flag: Optional[str], no_cache: bool) -> Optional[str]:
-    """The parse cache directory: --no-cache / ISTIO_VM_LINT_NO_CACHE turn it off; else
-    --cache-dir, ISTIO_VM_LINT_CACHE_DIR, the ``cache-dir`` config key, ``<root>/.istio-vm-lint-cache``."""
+    """The parse cache directory, or None.  The cache is opt-in: nothing is written unless
+    asked for (--cache-dir, ISTIO_VM_LINT_CACHE_DIR or the ``cache-dir`` config key, in that
+    order); --no-cache and ISTIO_VM_LINT_NO_CACHE turn it off whatever asked for it."""
     if no_cache or os.environ.get("ISTIO_VM_LINT_NO_CACHE", "").strip() not in ("", "0"):
         return None
-    from .cache import DEFAULT_DIR_NAME
-
-    return (flag or os.environ.get("ISTIO_VM_LINT_CACHE_DIR") or settings.cache_dir
-            or os.path.join(settings.root or os.getcwd(), DEFAULT_DIR_NAME))
+    return flag or os.environ.get("ISTIO_VM_LINT_CACHE_DIR") or settings.cache_dir or None
 
 
 def select_files(paths: tuple[str, ...], settings: Settings, root: Optional[str], no_context: bool,

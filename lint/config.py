@@ -52,8 +52,8 @@ class Settings:
     # Istio mesh config (the `mesh` key of the istio ConfigMap, or a MeshConfig YAML file):
     # root namespace, DNS auto-allocation and default exportTo change what several rules mean.
     mesh_config: Optional[str] = None
-    # Parse cache directory (see cache.py); None means no cache.  The CLI fills in
-    # ``<root>/.istio-vm-lint-cache`` unless --no-cache; library callers opt in.
+    # Parse cache directory (see cache.py); None means no cache.  Opt-in: the linter writes
+    # nothing the user did not ask for.
     cache_dir: Optional[str] = None
     # Not a config key: the repository root, set by the CLI.  Fingerprints, baselines,
     # per-file-ignores and SARIF/GitHub paths are relative to it so that they do not depend

@@ -125,30 +125,36 @@ def test_cache_path_that_is_a_file_is_no_cache(tmp_path: Path) -> None:
     assert run(FIXTURES / "examples", blocker) == run(FIXTURES / "examples", None)
 
 
-def test_no_cache_and_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_opt_in_flags_env_and_no_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     repo = tmp_path / "repo"
     shutil.copytree(FIXTURES / "examples" / "vm-whoami", repo)
     monkeypatch.chdir(repo)
     monkeypatch.delenv("ISTIO_VM_LINT_CACHE_DIR", raising=False)
     monkeypatch.delenv("ISTIO_VM_LINT_NO_CACHE", raising=False)
-    # --no-cache writes nothing.
-    assert CliRunner().invoke(main, ["check", ".", "--no-cache"]).exit_code == 0
-    assert not (repo / ".istio-vm-lint-cache").exists()
-    monkeypatch.setenv("ISTIO_VM_LINT_NO_CACHE", "1")
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    # Not asked for: nothing is written anywhere.
     assert CliRunner().invoke(main, ["check", "."]).exit_code == 0
-    assert not (repo / ".istio-vm-lint-cache").exists()
-    # Default: at the root, ignored by git, tagged as a cache.
-    monkeypatch.delenv("ISTIO_VM_LINT_NO_CACHE")
-    res = CliRunner().invoke(main, ["check", ".", "-v"])
-    assert res.exit_code == 0
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    # --cache-dir: a pack, ignored by git, tagged as a cache; -v says what was reused.
     d = repo / ".istio-vm-lint-cache"
+    res = CliRunner().invoke(main, ["check", ".", "--cache-dir", str(d), "-v"])
+    assert res.exit_code == 0
     assert pack_files(d) and (d / ".gitignore").read_text().splitlines()[-1] == "*"
     assert (d / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172789f06886806bc55")
-    assert "parse cache" in res.stderr and "parsed" in res.stderr
-    # The environment variable moves it.
-    monkeypatch.setenv("ISTIO_VM_LINT_CACHE_DIR", str(tmp_path / "elsewhere"))
+    assert "0 file(s) reused" in res.stderr
+    res = CliRunner().invoke(main, ["check", ".", "--cache-dir", str(d), "-v"])
+    assert " 0 parsed" in res.stderr
+    # The environment variable asks for one too; --no-cache and ISTIO_VM_LINT_NO_CACHE win.
+    elsewhere = tmp_path / "elsewhere"
+    monkeypatch.setenv("ISTIO_VM_LINT_CACHE_DIR", str(elsewhere))
+    assert CliRunner().invoke(main, ["check", ".", "--no-cache"]).exit_code == 0
+    assert not elsewhere.exists()
+    monkeypatch.setenv("ISTIO_VM_LINT_NO_CACHE", "1")
     assert CliRunner().invoke(main, ["check", "."]).exit_code == 0
-    assert pack_files(tmp_path / "elsewhere")
+    assert not elsewhere.exists()
+    monkeypatch.delenv("ISTIO_VM_LINT_NO_CACHE")
+    assert CliRunner().invoke(main, ["check", "."]).exit_code == 0
+    assert pack_files(elsewhere)
 
 
 def test_config_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -252,6 +252,8 @@ def test_cli_writes_nothing(tmp_path: Path) -> None:
     (tree / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
     before = snapshot(tree)
     env = dict(os.environ, NO_COLOR="1")
+    env.pop("ISTIO_VM_LINT_CACHE_DIR", None)  # the defaults: the parse cache is opt-in
+    env.pop("ISTIO_VM_LINT_NO_CACHE", None)
     for fmt in ("text", "json", "sarif", "github"):
         proc = subprocess.run([sys.executable, "-m", "istio_vm_lint", "--format", fmt, "."], cwd=tree,
                               capture_output=True, env=env, timeout=120)
