@@ -88,3 +88,18 @@ def test_generated_istio_documents_match_crd_schemas(repo: tuple[Path, generate.
     out, _ = repo
     errors = generate.validate_tree(str(out), str(SHARED / "istio-crds" / "crd-all.gen.yaml"))
     assert not errors, errors[:10]
+
+
+def test_stage_breakdown_mirrors_the_engine(repo: tuple[Path, generate.Manifest]) -> None:
+    """run.py times the pipeline stage by stage by calling the engine's parts itself; if the
+    engine changes under it, its findings would drift from a real run: keep them equal."""
+    import run  # benchmarks/run.py
+
+    root, _ = repo
+    settings = Settings()
+    settings.root = str(root)
+    b = run.breakdown_once(str(root))
+    real = lint([str(root)], settings)
+    assert not b["rule_errors"]
+    assert b["findings"] == len(real.findings) and b["resources"] == len(real.project.resources)
+    assert {"read + parse", "model", "schema validation", "graph", "rules"} <= set(b["stages"])
