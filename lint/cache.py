@@ -104,7 +104,9 @@ class ParseCache:
         if identity == self.identity and isinstance(entries, dict) and isinstance(generation, int):
             self._old, self.generation = entries, generation
 
-    def get(self, raw: bytes) -> Optional[LoadResult]:
+    def get(self, raw: bytes) -> tuple[bytes, Optional[LoadResult]]:
+        """``(key, result)``: the content key (for :meth:`put` on a miss) and the cached
+        result, or None."""
         key = content_key(raw)
         blob = self._used.get(key)
         if blob is None:
@@ -112,20 +114,20 @@ class ParseCache:
             blob = old[0] if isinstance(old, tuple) and old and isinstance(old[0], bytes) else None
         if blob is None:
             self.misses += 1
-            return None
+            return key, None
         try:
             result = _decode(blob)
         except Exception:  # a damaged entry is a miss
             self._old.pop(key, None)
             self.misses += 1
-            return None
+            return key, None
         self._used[key] = blob
         self.hits += 1
-        return result
+        return key, result
 
-    def put(self, raw: bytes, result: LoadResult) -> None:
+    def put(self, key: bytes, result: LoadResult) -> None:
         try:
-            self._used[content_key(raw)] = _encode(result)
+            self._used[key] = _encode(result)
         except (ValueError, TypeError):  # something marshal cannot store: just not cached
             pass
 

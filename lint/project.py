@@ -125,11 +125,11 @@ def load_project(
         if raw is None:
             project.problems.append(LoadProblem("IVL001", src, f"cannot read file: {err}"))
             continue
-        result = parse_cache.get(raw) if parse_cache is not None else None
+        key, result = parse_cache.get(raw) if parse_cache is not None else (b"", None)
         if result is None:
             result, _ = load_documents(raw, cache=cache)
             if parse_cache is not None:
-                parse_cache.put(raw, result)
+                parse_cache.put(key, result)
         add_documents(project, src, result)
     return project
 

@@ -69,7 +69,7 @@ def test_edited_file_is_parsed_again(tmp_path: Path) -> None:
     assert run(repo, c) == (code, out)
     s = ParseCache(str(c))
     for p in sorted(repo.rglob("*.yaml")):
-        assert s.get(p.read_bytes()) is not None, p  # every current file is in the pack
+        assert s.get(p.read_bytes())[1] is not None, p  # every current file is in the pack
 
 
 def test_corrupt_or_foreign_pack_is_ignored_and_replaced(tmp_path: Path) -> None:
@@ -90,22 +90,19 @@ def test_corrupt_or_foreign_pack_is_ignored_and_replaced(tmp_path: Path) -> None
 def test_damaged_entry_is_a_miss(tmp_path: Path) -> None:
     raw = b"apiVersion: v1\nkind: Service\nmetadata: {name: a}\n"
     c = ParseCache(str(tmp_path))
-    c.put(raw, load_documents(raw)[0])
-    c._old = dict(c._used)
-    c._used.clear()
-    c._old[cache_mod.content_key(raw)] = b"not marshal"
-    assert c.get(raw) is None and c.misses == 1
+    c._old[cache_mod.content_key(raw)] = (b"not marshal", 0)
+    assert c.get(raw)[1] is None and c.misses == 1
 
 
 def test_other_loader_identity_is_not_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     raw = b"a: 1\n"
     c = ParseCache(str(tmp_path))
-    c.put(raw, load_documents(raw)[0])
-    c.misses = 1
+    key, _ = c.get(raw)
+    c.put(key, load_documents(raw)[0])
     assert c.save()
-    assert ParseCache(str(tmp_path)).get(raw) is not None
+    assert ParseCache(str(tmp_path)).get(raw)[1] is not None
     monkeypatch.setattr(cache_mod, "FORMAT", cache_mod.FORMAT + 1)
-    assert ParseCache(str(tmp_path)).get(raw) is None
+    assert ParseCache(str(tmp_path)).get(raw)[1] is None
 
 
 @pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root ignores permissions")
@@ -173,20 +170,20 @@ def test_unused_entries_survive_a_few_generations(tmp_path: Path, monkeypatch: p
     d = str(tmp_path)
     old = b"k: old\n"
     first = ParseCache(d)
-    first.get(old)
-    first.put(old, load_documents(old)[0])
+    first.put(first.get(old)[0], load_documents(old)[0])
     assert first.save() and first.generation == 1
     for i in range(3):  # runs over other files only
         raw = f"k: {i}\n".encode()
         c = ParseCache(d)
-        assert c.get(raw) is None
-        c.put(raw, load_documents(raw)[0])
+        key, hit = c.get(raw)
+        assert hit is None
+        c.put(key, load_documents(raw)[0])
         c.save()
         still = cache_mod.content_key(old) in ParseCache(d)._old
         assert still == (i < 2), i  # used in generation 1: kept in 2 and 3, dropped in 4
     # A run that parses nothing new does not rewrite the pack.
     c = ParseCache(d)
-    assert c.get(b"k: 2\n") is not None
+    assert c.get(b"k: 2\n")[1] is not None
     before = (tmp_path / os.path.basename(c.path)).stat().st_mtime_ns
     assert c.save()
     assert (tmp_path / os.path.basename(c.path)).stat().st_mtime_ns == before
