@@ -163,7 +163,19 @@ SCHEMA_RULES = ("IVL010", "IVL011")  # rules/schema.py: JSON Schema validation o
 
 
 def breakdown_once(root: str) -> dict[str, Any]:
-    """One pass of the pipeline, stage by stage and rule by rule (mirrors engine.run_rules)."""
+    """One pass of the pipeline, stage by stage and rule by rule (mirrors engine.run_rules),
+    with the cyclic garbage collector off as ``runner.lint`` has it: otherwise a full
+    collection lands in whichever rule happens to run when the heap crosses a threshold."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _breakdown_once(root)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _breakdown_once(root: str) -> dict[str, Any]:
     from istio_vm_lint import engine
     from istio_vm_lint.config import Settings
     from istio_vm_lint.discover import discover
