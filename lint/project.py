@@ -68,7 +68,7 @@ class Project:
         assert self._by_kind is not None
         return set(self._by_kind)
 
-    def want_positions(self, problems: Iterable["Problem"]) -> None:
+    def want_positions(self, problems: Iterable[Problem]) -> None:
         """Announce the documents about to be located (see :class:`PositionIndex`)."""
         for p in problems:
             if p.resource is not None and not p.resource.source.report:
