@@ -69,3 +69,10 @@ def _parse_cache_outside_the_repo(tmp_path_factory: pytest.TempPathFactory) -> N
     runs of the same files are warm, which is itself a check that the cache changes nothing."""
     if "ISTIO_VM_LINT_CACHE_DIR" not in os.environ:
         os.environ["ISTIO_VM_LINT_CACHE_DIR"] = str(tmp_path_factory.mktemp("parse-cache"))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """CI (`.ci/run`) must fail when a test fails, not because a selection collected nothing
+    (pytest's exit code 5)."""
+    if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+        session.exitstatus = pytest.ExitCode.OK
