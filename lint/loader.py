@@ -523,13 +523,18 @@ class PositionIndex:
 
     Only the documents findings point into are indexed: the engine announces them with
     :meth:`want` before asking, so a file is parsed again once for all of its findings, and
-    a 50-document file with one finding keeps one document's positions, not fifty.
+    a 50-document file with one finding keeps one document's positions, not fifty.  A
+    lookup nobody announced still works; the second time one misses, the whole file is
+    indexed, so a file is never parsed more than twice however its lookups arrive (one
+    parse per document would be quadratic in a file of thousands of documents).
     """
 
     def __init__(self, raw: Union[bytes, str, None]) -> None:
         self._raw = raw
         self._docs: dict[int, dict[FieldPath, tuple[int, int]]] = {}
         self._pending: set[int] = set()
+        self._complete = False  # every document is indexed
+        self._parses = 0
 
     def want(self, doc_index: int) -> None:
         """Index ``doc_index`` along with the next document that is looked up."""
@@ -539,12 +544,17 @@ class PositionIndex:
     def lookup(self, doc_index: int, path: FieldPath) -> Optional[tuple[int, int]]:
         """Position of ``path``, or of its nearest ancestor that exists in the file."""
         doc = self._docs.get(doc_index)
-        if doc is None:
+        if doc is None and not self._complete:
             wanted = self._pending | {doc_index}
             self._pending = set()
             idx: Optional[dict[int, dict[FieldPath, tuple[int, int]]]] = None
             if self._raw is not None:
-                _, idx = load_documents(self._raw, record_positions=wanted)
+                everything = self._parses > 0
+                _, idx = load_documents(self._raw, record_positions=True if everything else wanted)
+                self._parses += 1
+                if everything:
+                    self._docs.update(idx or {})
+                    self._complete = True
             for i in wanted:
                 self._docs[i] = (idx or {}).get(i) or {}
             doc = self._docs[doc_index]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from istio_vm_lint.config import Settings
 from istio_vm_lint.loader import PositionIndex, ScalarCache, load_documents
 from istio_vm_lint.runner import lint
@@ -48,6 +50,26 @@ def test_position_index_only_indexes_wanted_documents() -> None:
     assert set(pi._docs) == {2, 4}  # one parse for both announced documents
     assert pi.lookup(5, ("a",)) == (22, 1)  # a document not announced still resolves
     assert pi.lookup(9, ("a",)) is None  # no such document
+
+
+def test_position_index_parses_a_file_at_most_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lookups nobody announced, one document after another, must not re-parse the file for
+    each (quadratic: a 3,000-document file with a duplicate key in each took minutes)."""
+    from istio_vm_lint import loader
+
+    text = "".join(f"---\nkind: Service\nmetadata: {{name: s{i}, name: s{i}}}\n" for i in range(200))
+    calls: list[object] = []
+    real = loader.load_documents
+
+    def counting(*a: object, **k: object) -> object:
+        calls.append(k.get("record_positions"))
+        return real(*a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(loader, "load_documents", counting)
+    pi = PositionIndex(text.encode())
+    for i in range(200):
+        assert pi.lookup(i, ("metadata",)) == (3 * i + 3, 1)
+    assert len(calls) == 2 and calls[1] is True
 
 
 def test_shared_scalar_cache_changes_nothing_but_identity() -> None:
