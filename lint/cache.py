@@ -16,9 +16,11 @@ Design, after ruff's cache:
   the package version, the Python version and a hash of ``loader.py``'s source), so a
   different or edited loader never reads another one's entries;
 * the pack is rewritten (atomically: a temporary file, then ``os.replace``) only when the
-  run parsed something new; every write is a new generation, and an entry no run has used
-  for :data:`KEEP_GENERATIONS` writes is dropped, so alternating between sub-trees (or
-  branches) does not thrash and deleted or rewritten files do not pile up;
+  run parsed something new (or used entries close to ageing out); every write is a new
+  generation, and an entry no run has used for :data:`KEEP_GENERATIONS` writes is dropped,
+  so alternating between sub-trees (or branches) does not thrash and deleted or rewritten
+  files do not pile up; the pack is created 0600 and keeps only what the model reads of
+  kinds it does not model (``_redact``: no copy of a repository's Secrets);
 * anything wrong with the cache (unreadable, corrupt, read-only directory, a value marshal
   cannot store) means "parse as if there were no cache", silently: a cache may make a run
   faster, never different (``tests/test_cache.py`` compares cold and warm runs).
@@ -34,16 +36,22 @@ import marshal
 import os
 import sys
 import tempfile
-from typing import Optional
+import time
+from typing import Any, Optional
 
 from . import __version__
 from .loader import Document, DuplicateKey, LoadResult, ParseError
+from .model import KINDS
 
 # Bump when the shape of the cached data changes (LoadResult, Document, ...).
 FORMAT = 1
 DEFAULT_DIR_NAME = ".istio-vm-lint-cache"
 # An entry survives this many pack writes without being used.
 KEEP_GENERATIONS = 10
+# Another build's pack is removed once it has not been written for this long (a week), and
+# a temporary file left by a killed run after an hour.
+STALE_SECONDS = 7 * 24 * 3600
+TEMP_STALE_SECONDS = 3600
 _GITIGNORE = "# Created by istio-vm-lint: a cache, safe to delete.\n*\n"
 _CACHEDIR_TAG = ("Signature: 8a477f597d28d172789f06886806bc55\n"
                  "# This file is a cache directory tag created by istio-vm-lint.\n")
@@ -55,6 +63,8 @@ def _loader_identity() -> str:
 
     h = hashlib.blake2b(digest_size=8)
     h.update(f"{FORMAT}|{__version__}|{sys.version_info[0]}.{sys.version_info[1]}|{marshal.version}".encode())
+    # The parser decides documents and error texts: its Python and C (libyaml) versions count.
+    h.update(f"|{_parser_versions()}|{getattr(sys, 'get_int_max_str_digits', lambda: 0)()}".encode())
     try:
         with open(loader.__file__ or "", "rb") as fh:  # an edited loader invalidates the cache
             h.update(fh.read())
@@ -63,12 +73,46 @@ def _loader_identity() -> str:
     return h.hexdigest()
 
 
+def _parser_versions() -> str:
+    import ruamel.yaml
+
+    out = [str(getattr(ruamel.yaml, "__version__", "?"))]
+    for mod in ("_ruamel_yaml", "_ruamel_yaml_clibz"):
+        m = sys.modules.get(mod)
+        if m is not None:
+            get = getattr(m, "get_version_string", None)
+            out.append(f"{mod}={get() if callable(get) else getattr(m, '__version__', '?')}")
+    return ",".join(out)
+
+
+def _redact(data: Any) -> Any:
+    """What the model reads of one document, and nothing else.
+
+    Documents of kinds the linter does not model (Secrets, ConfigMaps, ...) are counted and
+    skipped by ``add_documents`` on their ``apiVersion``/``kind`` alone, so the cache keeps
+    only those two fields of them: a parse cache must not become a copy of a repository's
+    secrets.  ``kind: List`` items are treated the same way, one by one.
+    """
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        return 0  # not a mapping: ignored whatever it holds
+    api_version, kind = data.get("apiVersion"), data.get("kind")
+    if kind == "List" and isinstance(data.get("items"), list):
+        return {**data, "items": [_redact(i) for i in data["items"]]}
+    if isinstance(api_version, str) and isinstance(kind, str):
+        group = api_version.rpartition("/")[0]
+        if (group, kind) in KINDS or (group, kind) == ("gateway.networking.k8s.io", "Gateway"):
+            return data
+    return {"apiVersion": api_version, "kind": kind}
+
+
 def content_key(raw: bytes) -> bytes:
     return hashlib.blake2b(raw, digest_size=16).digest()
 
 
 def _encode(result: LoadResult) -> bytes:
-    docs = [(d.index, d.data, d.line, d.column,
+    docs = [(d.index, _redact(d.data), d.line, d.column,
              [(k.path, k.key, k.line, k.column, k.first_line) for k in d.duplicates]) for d in result.documents]
     errors = [(e.line, e.column, e.message, e.code) for e in result.errors]
     return marshal.dumps((docs, errors))
@@ -93,6 +137,7 @@ class ParseCache:
         self._used: dict[bytes, bytes] = {}
         self.hits = 0
         self.misses = 0
+        self.aging = 0
         self._read()
 
     def _read(self) -> None:
@@ -121,6 +166,10 @@ class ParseCache:
             self._old.pop(key, None)
             self.misses += 1
             return key, None
+        if key not in self._used:
+            last = self._old.get(key, (b"", self.generation))[1:2]
+            if last and isinstance(last[0], int) and self.generation - last[0] >= KEEP_GENERATIONS // 2:
+                self.aging += 1  # in use but getting old: worth a write to keep it
         self._used[key] = blob
         self.hits += 1
         return key, result
@@ -132,8 +181,9 @@ class ParseCache:
             pass
 
     def save(self) -> bool:
-        """Write the pack if this run parsed anything new; False when it could not be written."""
-        if not self.misses:
+        """Write the pack if this run parsed anything new (or used entries about to age
+        out); False when it could not be written."""
+        if not self.misses and not self.aging:
             return True
         generation = self.generation + 1
         entries: dict[bytes, tuple[bytes, int]] = {}
@@ -144,13 +194,15 @@ class ParseCache:
         for k, blob in self._used.items():
             entries[k] = (blob, generation)
         try:
-            os.makedirs(self.directory, exist_ok=True)
-            _mark_directory(self.directory)
+            if not os.path.isdir(self.directory):
+                os.makedirs(self.directory)
+                _mark_directory(self.directory)  # only a directory the linter created itself
+            # mkstemp creates the file 0600 and it stays so: the pack holds the content of
+            # the linted files, which may be more private than the cache directory.
             fd, tmp = tempfile.mkstemp(prefix=".parse-", dir=self.directory)
             try:
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(marshal.dumps((self.identity, generation, entries)))
-                os.chmod(tmp, 0o666 & ~_umask())
                 os.replace(tmp, self.path)
             except BaseException:
                 _remove(tmp)
@@ -162,15 +214,27 @@ class ParseCache:
         return True
 
     def _remove_other_packs(self) -> None:
-        """Packs of other loader builds are dead weight once this one is written."""
+        """Packs of other loader builds not written for :data:`STALE_SECONDS` (an older
+        version, an old Python), and temporary files of killed runs, are dead weight.  A
+        pack written recently may belong to another interpreter sharing the directory
+        (pre-commit's and an editor's): it stays."""
         try:
             names = os.listdir(self.directory)
         except OSError:
             return
         mine = os.path.basename(self.path)
+        now = time.time()
         for name in names:
-            if name.startswith("parse-") and name.endswith(".marshal") and name != mine:
-                _remove(os.path.join(self.directory, name))
+            pack = name.startswith("parse-") and name.endswith(".marshal") and name != mine
+            if not (pack or name.startswith(".parse-")):
+                continue
+            path = os.path.join(self.directory, name)
+            try:
+                age = now - os.stat(path).st_mtime
+            except OSError:
+                continue
+            if age > (STALE_SECONDS if pack else TEMP_STALE_SECONDS):
+                _remove(path)
 
 
 def _mark_directory(directory: str) -> None:
@@ -183,12 +247,6 @@ def _mark_directory(directory: str) -> None:
                     fh.write(text)
             except OSError:
                 pass
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _remove(path: str) -> None:

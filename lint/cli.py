@@ -178,7 +178,7 @@ def resolve_cache_dir(settings: Settings, flag: Optional[str], no_cache: bool) -
     """The parse cache directory, or None.  The cache is opt-in: nothing is written unless
     asked for (--cache-dir, ISTIO_VM_LINT_CACHE_DIR or the ``cache-dir`` config key, in that
     order); --no-cache and ISTIO_VM_LINT_NO_CACHE turn it off whatever asked for it."""
-    if no_cache or os.environ.get("ISTIO_VM_LINT_NO_CACHE", "").strip() not in ("", "0"):
+    if no_cache or os.environ.get("ISTIO_VM_LINT_NO_CACHE", "").strip().lower() not in ("", "0", "false", "no", "off"):
         return None
     return flag or os.environ.get("ISTIO_VM_LINT_CACHE_DIR") or settings.cache_dir or None
 

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -194,7 +195,75 @@ def test_unused_entries_survive_a_few_generations(tmp_path: Path, monkeypatch: p
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
     max_leaves=20))
 def test_round_trip_of_any_document(value: Any) -> None:
-    text = json.dumps({"doc": value})  # JSON is YAML
+    # A modelled kind is cached whole, whatever its spec holds.  JSON is YAML.
+    text = json.dumps({"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry", "spec": value})
     result, _ = load_documents(text)
     back = cache_mod._decode(cache_mod._encode(result))
     assert back == result
+
+
+def test_pack_keeps_no_secrets_and_is_private(tmp_path: Path) -> None:
+    """Kinds the linter does not model are cached as apiVersion/kind only (that is all the
+    model reads of them), the pack is 0600, and a warm run still counts them the same."""
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "examples" / "vm-whoami", repo)
+    (repo / "secret.yaml").write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData: {password: hunter2-SUPERSECRET}\n"
+        "---\napiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: c},"
+        " data: {token: LISTED-SECRET}}\n- {apiVersion: v1, kind: ServiceAccount, metadata: {name: sa}}\n"
+        "---\n- a plain list document with ANOTHER-SECRET\n")
+    c = tmp_path / "c"
+    cold = run(repo, None, "-v")
+    assert run(repo, c, "-v") == cold
+    assert run(repo, c, "-v") == cold
+    (pack,) = pack_files(c)
+    blob = pack.read_bytes()
+    for secret in (b"hunter2-SUPERSECRET", b"LISTED-SECRET", b"ANOTHER-SECRET"):
+        assert secret not in blob
+    assert b"sa" in blob  # a modelled kind inside the List is kept whole
+    assert pack.stat().st_mode & 0o077 == 0
+
+
+def test_existing_directory_is_not_marked(tmp_path: Path) -> None:
+    """--cache-dir . must not drop a `*` .gitignore into someone's repository."""
+    d = tmp_path / "mine"
+    d.mkdir()
+    run(FIXTURES / "examples", d)
+    assert pack_files(d)
+    assert not (d / ".gitignore").exists() and not (d / "CACHEDIR.TAG").exists()
+
+
+def test_other_builds_packs_and_temp_files_age_out(tmp_path: Path) -> None:
+    raw = b"a: 1\n"
+    d = tmp_path / "c"
+    d.mkdir()
+    recent, stale, temp = d / "parse-00000000000000aa.marshal", d / "parse-00000000000000bb.marshal", d / ".parse-x"
+    for p in (recent, stale, temp):
+        p.write_bytes(b"x")
+    old = time.time() - cache_mod.STALE_SECONDS - 60
+    os.utime(stale, (old, old))
+    os.utime(temp, (old, old))
+    c = ParseCache(str(d))
+    c.put(c.get(raw)[0], load_documents(raw)[0])
+    assert c.save()
+    assert recent.exists()  # another interpreter's, in use
+    assert not stale.exists() and not temp.exists()
+
+
+def test_entries_in_use_are_refreshed_before_they_age_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cache_mod, "KEEP_GENERATIONS", 4)
+    d = str(tmp_path)
+    keep = b"k: keep\n"
+    c = ParseCache(d)
+    c.put(c.get(keep)[0], load_documents(keep)[0])
+    c.save()
+    for i in range(12):
+        # A run over other files writes a new generation without touching `keep` ...
+        other = ParseCache(d)
+        raw = f"k: {i}\n".encode()
+        other.put(other.get(raw)[0], load_documents(raw)[0])
+        other.save()
+        # ... and a run that only reads `keep` (no miss) refreshes it when it gets old.
+        reader = ParseCache(d)
+        assert reader.get(keep)[1] is not None, i
+        reader.save()
