@@ -15,7 +15,7 @@ import click
 
 from . import __version__
 from .config import ConfigError, Settings, codes, find_config, find_config_upwards, load_config_file, root_relative
-from .discover import Discovered, discover
+from .discover import Discovered, discover, display_path
 from .findings import SEVERITIES
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -201,7 +201,7 @@ def select_files(paths: tuple[str, ...], settings: Settings, root: Optional[str]
     context, _ = discover([root], settings.exclude)
     merged = {d.real: d for d in context}
     if stdin_named:  # the buffer on stdin replaces the file on disk
-        merged.pop(os.path.abspath(stdin_filename or ""), None)
+        merged.pop(os.path.realpath(os.path.abspath(stdin_filename or "")), None)
     merged.update({d.real: d for d in given})
     files = sorted(merged.values(), key=lambda d: d.display)
     return files, missing, {d.real for d in given}
@@ -222,7 +222,10 @@ def _check(paths: tuple[str, ...], fmt: str, fail_on: Optional[str], select: tup
     from .runner import lint
 
     paths = paths or (".",)
-    root, config_path = find_root(paths, root, config_path, isolated)
+    # `-` alone: the repository is the one the buffer's file name lies in (an editor in a
+    # subdirectory pipes a buffer; its config and context are those of that file's repo).
+    anchor = paths if any(p != "-" for p in paths) or not stdin_filename else (stdin_filename,)
+    root, config_path = find_root(anchor, root, config_path, isolated)
     settings = build_settings(config_path, isolated, root, select=select, ignore=ignore,
                               extend_select=extend_select, fail_on=fail_on, default_namespace=default_namespace,
                               cluster_domain=cluster_domain, external_hosts=external_hosts,
@@ -236,7 +239,8 @@ def _check(paths: tuple[str, ...], fmt: str, fail_on: Optional[str], select: tup
     files, missing, report_only = select_files(paths, settings, root, no_context, stdin_filename)
     stdin = None
     if "-" in paths:
-        stdin = (stdin_filename or "<stdin>", sys.stdin.buffer.read())
+        # Shown like a file named on the command line: relative to the current directory.
+        stdin = (display_path(stdin_filename) if stdin_filename else "<stdin>", sys.stdin.buffer.read())
     with Progress(len(files), enabled=not quiet and len(files) >= PROGRESS_MIN_FILES):
         outcome = lint([], settings, stdin=stdin, report_only=report_only, files=files)
     outcome.missing = missing

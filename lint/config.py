@@ -84,12 +84,27 @@ def codes(value: str | list[str] | tuple[str, ...] | None, key: str = "select", 
         return ()
     items = value.split(",") if isinstance(value, str) else [p for v in value for p in str(v).split(",")]
     out = tuple(s.strip().upper() for s in items if s and s.strip())
+    where = f"{origin}: " if origin else ""
     for c in out:
         if not CODE_SELECTOR_RE.match(c):
-            where = f"{origin}: " if origin else ""
             raise ConfigError(f"{where}'{key.replace('_', '-')}': '{c}' is not a rule code or prefix "
                               "(expected ALL, IVL, IVL1, IVL10 or IVL101)")
+    unknown = [c for c in out if not _matches_a_rule(c)]
+    if unknown:
+        # A typo such as `--select IVL999` would otherwise run nothing and exit 0: a CI gate
+        # that passes because it checked nothing.
+        raise ConfigError(f"{where}'{key.replace('_', '-')}': {', '.join(repr(c) for c in unknown)} "
+                          "matches no rule (`istio-vm-lint rules` lists them)")
     return out
+
+
+def _matches_a_rule(selector: str) -> bool:
+    """Does ``selector`` (``ALL`` or a code prefix) select at least one registered rule?"""
+    if selector == "ALL":
+        return True
+    from . import engine  # at call time: the rule registry, not a copy of it
+
+    return any(code.startswith(selector) for code in engine.all_rules())
 
 
 def match_length(code: str, selectors: Iterable[str]) -> int:

@@ -2,7 +2,8 @@
 
 Directories are walked recursively (hidden directories such as ``.git`` skipped) and
 symlinked directories are followed at most once each, keyed by (device, inode), so a
-symlink loop cannot make the walk hang.  The walk itself is deterministic: entries are
+symlink loop cannot make the walk hang.  Files are keyed by their real path, so a file
+reached through a symlink and its target (or named twice) is read once.  The walk itself is deterministic: entries are
 visited in sorted order and real directories before symlinked ones, so a directory reachable
 both ways is always reported under its real path, whatever order the filesystem lists it in.
 The result is sorted, so the order of findings never depends on the filesystem.
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -30,7 +31,19 @@ YAML_SUFFIXES = (".yaml", ".yml")
 @dataclass(frozen=True)
 class Discovered:
     display: str  # path as the user would type it
-    real: str  # absolute path on disk
+    real: str  # absolute path on disk, symlinks resolved: one file, one key
+    via_link: bool = field(default=False, compare=False)  # display names a symlink (or goes through one)
+
+
+def _add(found: dict[str, Discovered], path: str, disp: str) -> None:
+    """Record a file once, however many names reach it (a symlinked file beside its target,
+    one file named through two paths): loading it twice would make every resource in it
+    clash with itself.  A name without symlinks wins; otherwise the first one seen."""
+    absolute = os.path.abspath(path)
+    real = os.path.realpath(absolute)
+    have = found.get(real)
+    if have is None or (have.via_link and absolute == real):
+        found[real] = Discovered(disp, real, absolute != real)
 
 
 def printable(path: str) -> str:
@@ -83,7 +96,7 @@ def discover(paths: Iterable[str], exclude: Iterable[str] = (), cwd: Optional[st
             # Explicitly named files are linted whatever their suffix, unless excluded.
             disp = display_path(path, cwd)
             if not excluded(disp, exclude):
-                found.setdefault(os.path.abspath(path), Discovered(disp, os.path.abspath(path)))
+                _add(found, path, disp)
     return sorted(found.values(), key=lambda d: d.display), missing
 
 
@@ -135,4 +148,4 @@ def _walk(root: str, exclude: tuple[str, ...], found: dict[str, Discovered],
                 disp = display_path(full, cwd)
                 if exclude and excluded(disp, exclude):
                     continue
-                found.setdefault(os.path.abspath(full), Discovered(disp, os.path.abspath(full)))
+                _add(found, full, disp)

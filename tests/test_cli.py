@@ -308,3 +308,47 @@ def test_graph_command_without_export(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setitem(sys.modules, "istio_vm_lint.graph", None)  # import fails
     r = run(["graph", "."], cwd=tmp_path)
     assert r.exit_code == 2 and "graph export is not available" in r.stderr and r.stdout == ""
+
+
+# --- found by a black-box audit of the CLI contracts -----------------------------------------
+
+
+@pytest.mark.parametrize("flag", ["--select", "--ignore", "--extend-select"])
+def test_a_selector_that_matches_no_rule_is_a_usage_error(tmp_path: Path, flag: str) -> None:
+    """`--select IVL999` (a typo) would run nothing and exit 0: a green CI gate that checked
+    nothing. Every selector must match at least one rule."""
+    make_repo(tmp_path, VS_BAD)
+    r = run(["check", ".", flag, "IVL5,IVL999"], cwd=tmp_path)
+    assert r.exit_code == 2
+    assert f"'{flag}': 'IVL999' matches no rule" in r.stderr
+    make_repo(tmp_path, VS_BAD, config='select = ["IVL9"]\n')
+    r = run(["check", "."], cwd=tmp_path)
+    assert r.exit_code == 2 and "'select': 'IVL9' matches no rule" in r.stderr
+
+
+def test_a_file_reached_by_two_names_is_read_once(tmp_path: Path) -> None:
+    """A symlink beside its target (or one file named through a symlinked directory) must not
+    load the resources twice: each would clash with itself."""
+    make_repo(tmp_path, VS_BAD)
+    (tmp_path / "mesh" / "alias.yaml").symlink_to("base.yaml")
+    (tmp_path / "link").symlink_to(tmp_path / "mesh")
+    plain = json.loads(run(["check", "mesh", "--format", "json", "--no-context"], cwd=tmp_path).stdout)
+    for args in (["mesh"], ["mesh/base.yaml", "link/base.yaml", "mesh/vs.yaml"]):
+        r = run(["check", *args, "--format", "json", "--no-context"], cwd=tmp_path)
+        out = json.loads(r.stdout)
+        assert out["findings"] == plain["findings"], args
+        assert {f["file"] for f in out["findings"]} <= {"mesh/base.yaml", "mesh/vs.yaml"}
+
+
+def test_stdin_filename_is_displayed_and_rooted_like_a_named_file(tmp_path: Path) -> None:
+    make_repo(tmp_path, VS_BAD)
+    data = (tmp_path / "mesh" / "vs.yaml").read_bytes()
+    named = json.loads(run(["check", "mesh/vs.yaml", "--format", "json"], cwd=tmp_path).stdout)["findings"]
+    assert named
+    for name in ("./mesh/vs.yaml", str(tmp_path / "mesh" / "vs.yaml")):
+        r = run(["check", "--stdin-filename", name, "-", "--format", "json"], cwd=tmp_path, input=data)
+        assert json.loads(r.stdout)["findings"] == named, name
+    # From a parent directory the buffer's repository is still found (root, config, context).
+    r = run(["check", "--stdin-filename", f"{tmp_path.name}/mesh/vs.yaml", "-", "--format", "json"],
+            cwd=tmp_path.parent, input=data)
+    assert [f["code"] for f in json.loads(r.stdout)["findings"]] == [f["code"] for f in named]
