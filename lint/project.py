@@ -213,7 +213,8 @@ def _add_gateway_api(project: Project, data: dict[str, Any]) -> None:
     ns = metadata.get("namespace") if isinstance(metadata.get("namespace"), str) else project.default_namespace
     spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
     hostnames: list[Optional[str]] = []
-    for listener in spec.get("listeners") or []:
+    listeners = spec.get("listeners")
+    for listener in listeners if isinstance(listeners, list) else []:  # anything else: schema's business
         if isinstance(listener, dict):
             h = listener.get("hostname")
             hostnames.append(h if isinstance(h, str) and h else None)

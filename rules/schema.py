@@ -520,7 +520,6 @@ CEL_KINDS: tuple[str, ...] = tuple(sorted({k for (k, _) in CEL_IMPLEMENTATIONS})
         labels: {app: whoami}
     """,
     inputs=CEL_KINDS,
-    equivalents=("CEL",),
     references=("shared/reference/istio-validation.md Appendix A", "schemas/cel_rules.json"),
 )
 def crd_validation_rule(ctx: Context) -> Iterator[Problem]:

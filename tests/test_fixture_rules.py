@@ -37,3 +37,19 @@ def test_every_rule_has_fixtures() -> None:
     have = {d.name for d in RULE_DIRS if (d / "bad").is_dir() and (d / "good").is_dir()}
     lacking = sorted(code for code in all_rules() if code != "IVL000" and code not in have)
     assert not lacking, f"rules without fixtures/rules/<CODE>/bad and good: {lacking}"
+
+
+def test_rule_metadata_contract() -> None:
+    """What `istio-vm-lint rules --format json` promises: a stable IVL code, a kebab-case name,
+    summary, rationale, bad and good examples, and equivalents that are istioctl (IST) or
+    Kiali (KIA) codes only."""
+    import re
+
+    from istio_vm_lint.engine import all_rules
+
+    for code, r in all_rules().items():
+        assert re.fullmatch(r"IVL\d{3}", code), code
+        assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", r.name), (code, r.name)
+        assert r.summary.strip() and r.rationale.strip() and r.bad.strip() and r.good.strip(), code
+        for eq in r.equivalents:
+            assert re.fullmatch(r"(IST|KIA)\d{4}(:[A-Za-z0-9_.]+)?", eq), (code, eq)  # :analyzer when IST is shared

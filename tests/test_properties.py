@@ -907,3 +907,17 @@ def _with_syntax_noise(repo: Repo) -> Repo:
     name = sorted(repo.files)[0]
     repo.text[name] = dump_all(repo.files[name]) + 'tail: "unterminated %s \\u2028 \\\\ :: , \n'
     return repo
+
+
+@pytest.mark.parametrize("listeners", ["65536", "'x'", "{a: 1}", "[1, null, {hostname: 7}]", "null"])
+def test_gateway_api_gateway_with_odd_listeners(tmp_path: Path, listeners: str) -> None:
+    """Found by test_mutated_fixtures_never_crash: `listeners: 65536` on a Gateway API
+    Gateway crashed the load (it is read for VirtualService gateway references)."""
+    (tmp_path / "gw.yaml").write_text(
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw, namespace: ns}\n"
+        f"spec:\n  gatewayClassName: istio\n  listeners: {listeners}\n---\n"
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: vs, namespace: ns}\n"
+        "spec:\n  hosts: [a.example.com]\n  gateways: [ns/gw]\n"
+        "  http:\n  - route:\n    - destination: {host: a.example.com}\n")
+    out = lint([str(tmp_path)], Settings())
+    assert not internal_errors(out.findings)
