@@ -34,6 +34,13 @@ def run(target: Path, cache_dir: Path | None, *extra: str) -> tuple[int, str]:
     return res.exit_code, res.stdout
 
 
+def parse_into(c: ParseCache, raw: bytes) -> None:
+    """What load_project does on a miss: look up, parse, store."""
+    key, hit = c.get(raw)
+    if hit is None:
+        c.put(key, load_documents(raw)[0])
+
+
 def pack_files(d: Path) -> list[Path]:
     return sorted(d.glob("parse-*.marshal"))
 
@@ -98,8 +105,7 @@ def test_damaged_entry_is_a_miss(tmp_path: Path) -> None:
 def test_other_loader_identity_is_not_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     raw = b"a: 1\n"
     c = ParseCache(str(tmp_path))
-    key, _ = c.get(raw)
-    c.put(key, load_documents(raw)[0])
+    parse_into(c, raw)
     assert c.save()
     assert ParseCache(str(tmp_path)).get(raw)[1] is not None
     monkeypatch.setattr(cache_mod, "FORMAT", cache_mod.FORMAT + 1)
@@ -171,14 +177,13 @@ def test_unused_entries_survive_a_few_generations(tmp_path: Path, monkeypatch: p
     d = str(tmp_path)
     old = b"k: old\n"
     first = ParseCache(d)
-    first.put(first.get(old)[0], load_documents(old)[0])
+    parse_into(first, old)
     assert first.save() and first.generation == 1
     for i in range(3):  # runs over other files only
         raw = f"k: {i}\n".encode()
         c = ParseCache(d)
-        key, hit = c.get(raw)
-        assert hit is None
-        c.put(key, load_documents(raw)[0])
+        parse_into(c, raw)
+        assert c.misses == 1
         c.save()
         still = cache_mod.content_key(old) in ParseCache(d)._old
         assert still == (i < 2), i  # used in generation 1: kept in 2 and 3, dropped in 4
@@ -244,7 +249,7 @@ def test_other_builds_packs_and_temp_files_age_out(tmp_path: Path) -> None:
     os.utime(stale, (old, old))
     os.utime(temp, (old, old))
     c = ParseCache(str(d))
-    c.put(c.get(raw)[0], load_documents(raw)[0])
+    parse_into(c, raw)
     assert c.save()
     assert recent.exists()  # another interpreter's, in use
     assert not stale.exists() and not temp.exists()
@@ -255,13 +260,13 @@ def test_entries_in_use_are_refreshed_before_they_age_out(tmp_path: Path, monkey
     d = str(tmp_path)
     keep = b"k: keep\n"
     c = ParseCache(d)
-    c.put(c.get(keep)[0], load_documents(keep)[0])
+    parse_into(c, keep)
     c.save()
     for i in range(12):
         # A run over other files writes a new generation without touching `keep` ...
         other = ParseCache(d)
         raw = f"k: {i}\n".encode()
-        other.put(other.get(raw)[0], load_documents(raw)[0])
+        parse_into(other, raw)
         other.save()
         # ... and a run that only reads `keep` (no miss) refreshes it when it gets old.
         reader = ParseCache(d)
