@@ -41,7 +41,7 @@ from typing import Any, Optional
 
 from . import __version__
 from .loader import Document, DuplicateKey, LoadResult, ParseError
-from .model import KINDS
+from .project import reads_whole
 
 # Bump when the shape of the cached data changes (LoadResult, Document, ...).
 FORMAT = 1
@@ -100,10 +100,8 @@ def _redact(data: Any) -> Any:
     api_version, kind = data.get("apiVersion"), data.get("kind")
     if kind == "List" and isinstance(data.get("items"), list):
         return {**data, "items": [_redact(i) for i in data["items"]]}
-    if isinstance(api_version, str) and isinstance(kind, str):
-        group = api_version.rpartition("/")[0]
-        if (group, kind) in KINDS or (group, kind) == ("gateway.networking.k8s.io", "Gateway"):
-            return data
+    if isinstance(api_version, str) and isinstance(kind, str) and reads_whole(api_version, kind):
+        return data
     return {"apiVersion": api_version, "kind": kind}
 
 
@@ -147,16 +145,17 @@ class ParseCache:
         except Exception:  # missing, corrupt, truncated, another format: start empty
             return
         if identity == self.identity and isinstance(entries, dict) and isinstance(generation, int):
-            self._old, self.generation = entries, generation
+            # Checked once here, so the rest of the class can trust every entry's shape.
+            self._old = {k: v for k, v in entries.items() if isinstance(v, tuple) and len(v) == 2
+                         and isinstance(v[0], bytes) and isinstance(v[1], int)}
+            self.generation = generation
 
     def get(self, raw: bytes) -> tuple[bytes, Optional[LoadResult]]:
         """``(key, result)``: the content key (for :meth:`put` on a miss) and the cached
         result, or None."""
         key = content_key(raw)
-        blob = self._used.get(key)
-        if blob is None:
-            old = self._old.get(key)
-            blob = old[0] if isinstance(old, tuple) and old and isinstance(old[0], bytes) else None
+        old = self._old.get(key)
+        blob = self._used.get(key) or (old[0] if old else None)
         if blob is None:
             self.misses += 1
             return key, None
@@ -166,10 +165,8 @@ class ParseCache:
             self._old.pop(key, None)
             self.misses += 1
             return key, None
-        if key not in self._used:
-            last = self._old.get(key, (b"", self.generation))[1:2]
-            if last and isinstance(last[0], int) and self.generation - last[0] >= KEEP_GENERATIONS // 2:
-                self.aging += 1  # in use but getting old: worth a write to keep it
+        if key not in self._used and old and self.generation - old[1] >= KEEP_GENERATIONS // 2:
+            self.aging += 1  # in use but getting old: worth a write to keep it
         self._used[key] = blob
         self.hits += 1
         return key, result
@@ -188,8 +185,7 @@ class ParseCache:
         generation = self.generation + 1
         entries: dict[bytes, tuple[bytes, int]] = {}
         for k, old in self._old.items():
-            if k not in self._used and isinstance(old, tuple) and len(old) == 2 \
-                    and isinstance(old[1], int) and generation - old[1] <= KEEP_GENERATIONS:
+            if k not in self._used and generation - old[1] <= KEEP_GENERATIONS:
                 entries[k] = old
         for k, blob in self._used.items():
             entries[k] = (blob, generation)

@@ -100,11 +100,9 @@ def codes(value: str | list[str] | tuple[str, ...] | None, key: str = "select", 
 
 def _matches_a_rule(selector: str) -> bool:
     """Does ``selector`` (``ALL`` or a code prefix) select at least one registered rule?"""
-    if selector == "ALL":
-        return True
     from . import engine  # at call time: the rule registry, not a copy of it
 
-    return any(code.startswith(selector) for code in engine.all_rules())
+    return any(match_length(code, (selector,)) for code in engine.all_rules())
 
 
 def match_length(code: str, selectors: Iterable[str]) -> int:

@@ -3,9 +3,10 @@
 Directories are walked recursively (hidden directories such as ``.git`` skipped) and
 symlinked directories are followed at most once each, keyed by (device, inode), so a
 symlink loop cannot make the walk hang.  Files are keyed by their real path, so a file
-reached through a symlink and its target (or named twice) is read once.  The walk itself is deterministic: entries are
-visited in sorted order and real directories before symlinked ones, so a directory reachable
-both ways is always reported under its real path, whatever order the filesystem lists it in.
+reached through a symlink and its target (or named twice) is read once.  The walk itself is
+deterministic: entries are visited in sorted order and real directories before symlinked
+ones, so a directory reachable both ways is always reported under its real path, whatever
+order the filesystem lists it in.
 The result is sorted, so the order of findings never depends on the filesystem.
 
 Inside a walked directory only regular files (or symlinks to them) are taken; a named pipe,

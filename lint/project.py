@@ -162,6 +162,16 @@ def add_documents(project: Project, src: SourceFile, result: LoadResult) -> None
         _add_resource(project, src, doc.index, data, (), doc.line, doc.column)
 
 
+GATEWAY_API_GATEWAY = ("gateway.networking.k8s.io", "Gateway")  # read for VirtualService gateway refs
+
+
+def reads_whole(api_version: str, kind: str) -> bool:
+    """Does the model read more of such a document than its apiVersion and kind?  (Kinds it
+    does not are only counted; the parse cache keeps no more of them than that.)"""
+    key = (api_version.rpartition("/")[0], kind)
+    return key in KINDS or key == GATEWAY_API_GATEWAY
+
+
 def _add_resource(project: Project, src: SourceFile, doc_index: int, data: Any, base: FieldPath,
                   line: int, column: int) -> None:
     if not isinstance(data, dict):
@@ -175,7 +185,7 @@ def _add_resource(project: Project, src: SourceFile, doc_index: int, data: Any, 
     entry = KINDS.get((group, kind))
     if entry is None:
         project.unknown_kinds += 1
-        if group == "gateway.networking.k8s.io" and kind == "Gateway":
+        if (group, kind) == GATEWAY_API_GATEWAY:
             _add_gateway_api(project, data)
         return
     cls, versions = entry
