@@ -85,9 +85,11 @@ def find_root(paths: tuple[str, ...], root: Optional[str], config_path: Optional
 def build_settings(config_path: Optional[str], isolated: bool, root: Optional[str], **cli: Any) -> Settings:
     """Defaults, then the config file, then CLI flags.
 
-    ``--select`` replaces the configured selection; ``--ignore``, ``--extend-select``,
-    ``--exclude`` and the external hosts/namespaces add to the configured lists (so a
-    one-off ``--ignore`` does not drop the repository's own ignores).
+    ``--select`` replaces the configured selection *and* its ``ignore``/``extend-select``
+    (ruff: a command-line ``--select`` starts a new selection, so ``--select IVL501`` runs
+    IVL501 even when the config ignores it); ``--ignore``, ``--extend-select``, ``--exclude``
+    and the external hosts/namespaces add to the configured lists (so a one-off ``--ignore``
+    does not drop the repository's own ignores).
     """
     values: dict[str, Any] = {}
     if not isolated:
@@ -96,6 +98,9 @@ def build_settings(config_path: Optional[str], isolated: bool, root: Optional[st
             values.update(load_config_file(path))
     elif config_path:
         values.update(load_config_file(config_path))
+    if cli.get("select"):
+        values.pop("ignore", None)
+        values.pop("extend_select", None)
     for key, value in cli.items():
         if value is None or value == ():
             continue
