@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import click
@@ -188,19 +189,48 @@ def resolve_cache_dir(settings: Settings, flag: Optional[str], no_cache: bool) -
     return flag or os.environ.get("ISTIO_VM_LINT_CACHE_DIR") or settings.cache_dir or None
 
 
+@dataclass
+class Scan:
+    """What the walk of the named paths found besides files (the CLI reports it)."""
+
+    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (directory, reason): exit 2
+    empty: list[str] = field(default_factory=list)  # named directories without YAML files
+
+
+def discover_named(file_paths: list[str], exclude: tuple[str, ...],
+                   scan: Optional[Scan] = None) -> tuple[list[Discovered], list[str]]:
+    """``discover`` path by path, so a named directory that holds no YAML can be named."""
+    scan = scan if scan is not None else Scan()
+    found: dict[str, Discovered] = {}
+    missing: list[str] = []
+    for path in file_paths:
+        before = len(scan.unreadable)
+        got, miss = discover([path], exclude, unreadable=scan.unreadable)
+        missing.extend(miss)
+        if not got and not miss and len(scan.unreadable) == before and os.path.isdir(path):
+            scan.empty.append(path)
+        for d in got:
+            have = found.get(d.real)
+            if have is None or (have.via_link and not d.via_link):
+                found[d.real] = d
+    return sorted(found.values(), key=lambda d: d.display), missing
+
+
 def select_files(paths: tuple[str, ...], settings: Settings, root: Optional[str], no_context: bool,
-                 stdin_filename: Optional[str]) -> tuple[list[Discovered], list[str], Optional[set[str]]]:
+                 stdin_filename: Optional[str],
+                 scan: Optional[Scan] = None) -> tuple[list[Discovered], list[str], Optional[set[str]]]:
     """``(files to load, missing paths, report_only)`` for a check run.
 
     pre-commit splits its file list across parallel invocations, so one invocation never
     sees the whole graph: when files are named and a root is known, the whole root is
     loaded for context and only the named files are reported (``report_only``, real paths).
-    Directories alone are linted as self-contained projects.
+    Directories alone are linted as self-contained projects.  Unreadable and empty named
+    directories are recorded in ``scan``.
     """
     file_paths = [p for p in paths if p != "-"]
     named_file = any(os.path.lexists(p) and not os.path.isdir(p) for p in file_paths)
     stdin_named = "-" in paths and stdin_filename is not None
-    given, missing = discover(file_paths, settings.exclude)
+    given, missing = discover_named(file_paths, tuple(settings.exclude), scan)
     if root is None or no_context or not (named_file or stdin_named):
         return given, missing, None
     context, _ = discover([root], settings.exclude)
@@ -241,7 +271,12 @@ def _check(paths: tuple[str, ...], fmt: str, fail_on: Optional[str], select: tup
         load_mesh_config(settings.mesh_config)
     settings.root = root or os.getcwd()
     settings.cache_dir = resolve_cache_dir(settings, cache_dir, no_cache)
-    files, missing, report_only = select_files(paths, settings, root, no_context, stdin_filename)
+    scan = Scan()
+    files, missing, report_only = select_files(paths, settings, root, no_context, stdin_filename, scan)
+    for where, reason in scan.unreadable:
+        click.echo(f"istio-vm-lint: cannot read directory {where}: {reason}", err=True)
+    for where in scan.empty:
+        click.echo(f"istio-vm-lint: warning: no YAML files (*.yaml, *.yml) in {where}", err=True)
     stdin = None
     if "-" in paths:
         # Shown like a file named on the command line: relative to the current directory.
@@ -265,7 +300,7 @@ def _check(paths: tuple[str, ...], fmt: str, fail_on: Optional[str], select: tup
                        err=True)
         for stage, secs in outcome.timings.items():
             click.echo(f"istio-vm-lint: {stage}: {secs * 1000:.1f} ms", err=True)
-    failed = bool(outcome.missing or outcome.result.internal_errors)
+    failed = bool(outcome.missing or outcome.result.internal_errors or scan.unreadable)
 
     if write_baseline_path:
         n = baseline_mod.write(write_baseline_path, findings, settings.root)
@@ -299,7 +334,8 @@ def _check(paths: tuple[str, ...], fmt: str, fail_on: Optional[str], select: tup
         note = overflow_message(findings)
         if note:
             click.echo(f"istio-vm-lint: {note}", err=True)
-    if fmt == "text" and not quiet:
+    # A run that could not read what it was given must not end with "No problems found".
+    if fmt == "text" and not quiet and not (failed and not findings):
         from .report.text_format import render_summary
 
         click.echo(render_summary(findings, rctx).rstrip("\n"), err=True)

@@ -81,8 +81,13 @@ def excluded(path: str, patterns: Iterable[str]) -> bool:
     return False
 
 
-def discover(paths: Iterable[str], exclude: Iterable[str] = (), cwd: Optional[str] = None) -> tuple[list[Discovered], list[str]]:
-    """Return the YAML files under ``paths`` and the paths that do not exist."""
+def discover(paths: Iterable[str], exclude: Iterable[str] = (), cwd: Optional[str] = None,
+             unreadable: Optional[list[tuple[str, str]]] = None) -> tuple[list[Discovered], list[str]]:
+    """Return the YAML files under ``paths`` and the paths that do not exist.
+
+    Directories that cannot be listed are appended to ``unreadable`` as ``(display path,
+    reason)`` when a list is given (the CLI makes them a usage error: a run that read
+    nothing must not pass as clean)."""
     exclude = tuple(exclude)
     found: dict[str, Discovered] = {}
     missing: list[str] = []
@@ -92,7 +97,7 @@ def discover(paths: Iterable[str], exclude: Iterable[str] = (), cwd: Optional[st
             missing.append(path)
             continue
         if os.path.isdir(path):
-            _walk(path, exclude, found, seen_dirs, cwd)
+            _walk(path, exclude, found, seen_dirs, cwd, unreadable)
         else:
             # Explicitly named files are linted whatever their suffix, unless excluded.
             disp = display_path(path, cwd)
@@ -102,7 +107,8 @@ def discover(paths: Iterable[str], exclude: Iterable[str] = (), cwd: Optional[st
 
 
 def _walk(root: str, exclude: tuple[str, ...], found: dict[str, Discovered],
-          seen_dirs: set[tuple[int, int]], cwd: Optional[str]) -> None:
+          seen_dirs: set[tuple[int, int]], cwd: Optional[str],
+          unreadable: Optional[list[tuple[str, str]]] = None) -> None:
     # Depth-first, in sorted order; symlinked directories wait until every real directory
     # has been seen, so (device, inode) dedup keeps the real path, not the first link found.
     stack = [root]
@@ -120,7 +126,9 @@ def _walk(root: str, exclude: tuple[str, ...], found: dict[str, Discovered],
         try:
             with os.scandir(directory) as it:
                 entries = sorted(it, key=lambda e: e.name, reverse=True)
-        except OSError:
+        except OSError as exc:
+            if unreadable is not None:
+                unreadable.append((display_path(directory, cwd), exc.strerror or str(exc)))
             continue
         for entry in entries:
             name = entry.name
