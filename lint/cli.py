@@ -326,7 +326,9 @@ def _check(paths: tuple[str, ...], fmt: str, fail_on: Optional[str], select: tup
     rctx = ReportContext(files=sum(1 for src in p.files if src.report),
                          resources=sum(1 for r in p.resources if r.source.report),
                          color=_use_color(no_color) and fmt == "text", rules=all_rules(), root=settings.root,
-                         internal_errors=outcome.result.internal_errors)
+                         internal_errors=outcome.result.internal_errors,
+                         errors=[f"no such file or directory: {m}" for m in outcome.missing]
+                         + [f"cannot read directory {d}: {why}" for d, why in scan.unreadable])
     out = renderer(fmt)(findings, rctx)
     sys.stdout.write(out)
     sys.stdout.flush()

@@ -135,3 +135,53 @@ def test_real_process_output_is_valid(tmp_path: Path, validator: jsonschema.Draf
     p = run_process(["check", ".", "--format", "sarif"], cwd=tmp_path)
     assert p.returncode == 1
     _validate(validator, json.loads(p.stdout))
+
+
+def test_related_locations_are_linked_from_the_message(validator: jsonschema.Draft4Validator) -> None:
+    """GitHub shows a related location only when the message links it as ``[text](id)``."""
+    from istio_vm_lint.findings import Finding, Location, Related, ResourceRef
+    from istio_vm_lint.report import ReportContext
+    from istio_vm_lint.report.sarif_format import render
+
+    ref = ResourceRef("VirtualService", "a", "vm")
+    f = Finding("IVL201", "x", "error", "exportTo ['*'] has no port 80", Location("a.yaml", 3, 5), ref, "spec",
+                [Related(Location("b.yaml", 7, 1), ResourceRef("ServiceEntry", "b", "vm")),
+                 Related(Location("c.yaml", 2, 1), ResourceRef("WorkloadEntry", "c", "vm"))], "abc")
+    doc = json.loads(render([f], ReportContext()))
+    _validate(validator, doc)
+    res = doc["runs"][0]["results"][0]
+    text = res["message"]["text"]
+    assert text == ("exportTo \\['*'\\] has no port 80 (related: [ServiceEntry vm/b](1), "
+                    "[WorkloadEntry vm/c](2))")
+    assert [r["id"] for r in res["relatedLocations"]] == [1, 2]
+    # without related locations the message is left as it is
+    f.related = []
+    assert json.loads(render([f], ReportContext()))["runs"][0]["results"][0]["message"]["text"] == f.message
+
+
+def test_real_related_finding_links(tmp_path: Path, validator: jsonschema.Draft4Validator) -> None:
+    from test_ecosystem_support import BASE
+
+    make_repo(tmp_path)
+    (tmp_path / "mesh" / "base.yaml").write_text(BASE.replace("  - number: 80", "  - number: 81"))
+    (tmp_path / "mesh" / "vs.yaml").write_text(
+        (tmp_path / "mesh" / "vs.yaml").read_text() + "        port:\n          number: 80\n")
+    doc = sarif(tmp_path, "--select", "IVL201")
+    _validate(validator, doc)
+    (res,) = doc["runs"][0]["results"]
+    assert "[ServiceEntry vm/whoami](1)" in res["message"]["text"]
+    assert res["relatedLocations"][0]["id"] == 1
+
+
+def test_a_run_that_exits_2_is_not_successful(tmp_path: Path, validator: jsonschema.Draft4Validator) -> None:
+    make_repo(tmp_path, VS_BAD)
+    r = run(["check", ".", "nope", "--format", "sarif", *SELECT], cwd=tmp_path)
+    assert r.exit_code == 2
+    doc = json.loads(r.stdout)
+    _validate(validator, doc)
+    inv = doc["runs"][0]["invocations"][0]
+    assert inv["executionSuccessful"] is False
+    assert "no such file or directory: nope" in inv["toolExecutionNotifications"][0]["message"]["text"]
+    assert doc["runs"][0]["results"]  # what could be read is still reported
+    ok = sarif(tmp_path, *SELECT)["runs"][0]["invocations"][0]
+    assert ok == {"executionSuccessful": True}

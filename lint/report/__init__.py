@@ -23,6 +23,9 @@ class ReportContext:
     # code scanning matches alerts across runs by path and the checkout dir varies.
     root: Optional[str] = None
     internal_errors: int = 0
+    # Why the run failed (exit 2) although it produced a report: missing paths, unreadable
+    # directories.  SARIF says executionSuccessful: false with these as notifications.
+    errors: list[str] = field(default_factory=list)
 
 
 # Everything str.splitlines() breaks on, plus other control characters (tab is kept).

@@ -61,6 +61,38 @@ def _rule_descriptor(r: Any) -> dict[str, Any]:
     return desc
 
 
+def escape_text(text: str) -> str:
+    """Message text with literal brackets escaped (SARIF §3.11.6), since the text embeds
+    ``[text](id)`` links."""
+    return text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+
+
+def related_text(rel: Any) -> str:
+    return str(rel.resource) if rel.resource else rel.message or "related"
+
+
+def message_text(f: Finding) -> str:
+    """The message, with each related location embedded as a ``[text](id)`` link: GitHub
+    code scanning shows related locations only when the message links them (SARIF §3.11.6)."""
+    text = f.message
+    if not f.related:
+        return text
+    links = ", ".join(f"[{escape_text(related_text(rel))}]({i})" for i, rel in enumerate(f.related, 1))
+    return f"{escape_text(text)} (related: {links})"
+
+
+def invocation(ctx: ReportContext) -> dict[str, Any]:
+    """``executionSuccessful`` is false whenever the run exits 2 (missing path, unreadable
+    directory, a rule crash), with the reasons as tool execution notifications."""
+    notes = list(ctx.errors)
+    if ctx.internal_errors and not any("internal error" in n for n in notes):
+        notes.append(f"{ctx.internal_errors} rule(s) crashed (reported as IVL000)")
+    inv: dict[str, Any] = {"executionSuccessful": not notes}
+    if notes:
+        inv["toolExecutionNotifications"] = [{"level": "error", "message": {"text": n}} for n in notes]
+    return inv
+
+
 def render(findings: list[Finding], ctx: ReportContext) -> str:
     rules = dict(ctx.rules)
     # Findings of codes without metadata (should not happen) still get a minimal descriptor.
@@ -88,14 +120,14 @@ def render(findings: list[Finding], ctx: ReportContext) -> str:
             "ruleId": f.code,
             "ruleIndex": index[f.code],
             "level": LEVELS.get(f.severity, "warning"),
-            "message": {"text": f.message},
+            "message": {"text": message_text(f)},
             "locations": [location],
             "partialFingerprints": {FINGERPRINT_KEY: fp},
         }
         if f.related:
             result["relatedLocations"] = [
                 {"id": i, "physicalLocation": _physical(rel.location, ctx.root),
-                 "message": {"text": str(rel.resource) if rel.resource else rel.message or "related"}}
+                 "message": {"text": related_text(rel)}}
                 for i, rel in enumerate(f.related, 1)]
         props: dict[str, Any] = {}
         if f.field:
@@ -109,7 +141,7 @@ def render(findings: list[Finding], ctx: ReportContext) -> str:
         "tool": {"driver": {"name": "istio-vm-lint", "version": __version__, "rules": descriptors}},
         "results": results,
         "columnKind": "unicodeCodePoints",
-        "invocations": [{"executionSuccessful": ctx.internal_errors == 0}],
+        "invocations": [invocation(ctx)],
     }
     if ctx.root:
         root_uri = "file://" + quote(os.path.abspath(ctx.root).replace(os.sep, "/").rstrip("/") + "/", safe="/:")
