@@ -40,9 +40,22 @@ def main() -> None:
     """
 
 
-def _use_color(no_color: bool) -> bool:
-    """Colour only for a person at a terminal: never when piped, never with NO_COLOR."""
-    if no_color or os.environ.get("NO_COLOR"):
+def _use_color(no_color: bool = False, mode: str = "auto") -> bool:
+    """Whether to colour the text output.
+
+    ``--color never`` (or ``--no-color``) and ``--color always`` decide; with ``auto`` a
+    non-empty ``FORCE_COLOR`` (other than ``0``/``false``) turns colour on, a non-empty
+    ``NO_COLOR`` turns it off (https://no-color.org, https://force-color.org; FORCE_COLOR
+    wins when both are set, as in Node), and otherwise only a terminal gets colour.
+    """
+    if no_color or mode == "never":
+        return False
+    if mode == "always":
+        return True
+    force = os.environ.get("FORCE_COLOR", "")
+    if force and force.strip().lower() not in ("0", "false"):
+        return True
+    if os.environ.get("NO_COLOR"):
         return False
     return sys.stdout.isatty()
 
@@ -151,7 +164,10 @@ def build_settings(config_path: Optional[str], isolated: bool, root: Optional[st
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
 @click.option("--verbose", "-v", is_flag=True, help="Print what was read and skipped to stderr.")
-@click.option("--no-color", is_flag=True, help="Never colour the output.")
+@click.option("--color", "color_mode", type=click.Choice(["auto", "always", "never"]), default="auto",
+              show_default=True,
+              help="Colour the text output: auto = at a terminal (FORCE_COLOR forces it, NO_COLOR turns it off).")
+@click.option("--no-color", is_flag=True, help="Same as --color never.")
 @click.option("--debug", is_flag=True, hidden=True, help="Show tracebacks.")
 def check(paths: tuple[str, ...], fmt: str, **opts: Any) -> None:
     """Lint the YAML files under PATHS (default: the current directory).
@@ -249,7 +265,7 @@ def _check(paths: tuple[str, ...], fmt: str, fail_on: Optional[str], select: tup
            config_path: Optional[str], isolated: bool, no_context: bool, cache_dir: Optional[str], no_cache: bool,
            baseline_path: Optional[str],
            write_baseline_path: Optional[str], exit_zero: bool, quiet: bool, verbose: bool,
-           no_color: bool) -> int:
+           no_color: bool, color_mode: str = "auto") -> int:
     from . import baseline as baseline_mod
     from .engine import all_rules, fails
     from .report import ReportContext, renderer
@@ -281,7 +297,7 @@ def _check(paths: tuple[str, ...], fmt: str, fail_on: Optional[str], select: tup
     if "-" in paths:
         # Shown like a file named on the command line: relative to the current directory.
         stdin = (display_path(stdin_filename) if stdin_filename else "<stdin>", sys.stdin.buffer.read())
-    with Progress(len(files), enabled=not quiet and len(files) >= PROGRESS_MIN_FILES):
+    with Progress(len(files), enabled=not quiet):
         outcome = lint([], settings, stdin=stdin, report_only=report_only, files=files)
     outcome.missing = missing
     for m in outcome.missing:
@@ -325,7 +341,7 @@ def _check(paths: tuple[str, ...], fmt: str, fail_on: Optional[str], select: tup
     # Counts describe the report scope (the named files in a pre-commit run), not the context.
     rctx = ReportContext(files=sum(1 for src in p.files if src.report),
                          resources=sum(1 for r in p.resources if r.source.report),
-                         color=_use_color(no_color) and fmt == "text", rules=all_rules(), root=settings.root,
+                         color=_use_color(no_color, color_mode) and fmt == "text", rules=all_rules(), root=settings.root,
                          internal_errors=outcome.result.internal_errors,
                          errors=[f"no such file or directory: {m}" for m in outcome.missing]
                          + [f"cannot read directory {d}: {why}" for d, why in scan.unreadable])
@@ -351,21 +367,25 @@ def _check(paths: tuple[str, ...], fmt: str, fail_on: Optional[str], select: tup
     return EXIT_FINDINGS if fails(findings, settings.fail_on) else EXIT_OK
 
 
-PROGRESS_MIN_FILES = 300
+PROGRESS_DELAY = 1.0  # seconds of work before a progress line appears
 
 
 class Progress:
-    """A one-line progress display on stderr for large runs, at a terminal only.
+    """A one-line progress display on stderr for runs that take a while, at a terminal only.
 
-    A background thread redraws it so the load stage (which has no hook) still shows that
-    something is happening; the rules stage reports through ``engine.progress_hook``.
-    Nothing is drawn when stderr is not a TTY, so CI logs and captured output stay clean.
+    A background thread draws it once ``PROGRESS_DELAY`` seconds have passed, whatever the
+    number of files (a few large files can take as long as many small ones), and redraws it
+    so the load stage (which has no hook) still shows that something is happening; the
+    rules stage reports through ``engine.progress_hook``.  Nothing is drawn when stderr is
+    not a TTY, so CI logs and captured output stay clean, and a fast run draws nothing.
     """
 
-    def __init__(self, files: int, enabled: bool = True) -> None:
+    def __init__(self, files: int, enabled: bool = True, delay: float = PROGRESS_DELAY) -> None:
         self.files = files
         self.enabled = enabled and sys.stderr.isatty() and not os.environ.get("ISTIO_VM_LINT_NO_PROGRESS")
+        self.delay = delay
         self.done = self.total = 0
+        self.drawn = False
         self._stop: Any = None
         self._thread: Any = None
 
@@ -381,6 +401,7 @@ class Progress:
             line = f"istio-vm-lint: loading {self.files} files… {elapsed:.0f}s"
         sys.stderr.write("\r" + line + "\033[K")
         sys.stderr.flush()
+        self.drawn = True
 
     def __enter__(self) -> "Progress":
         if not self.enabled:
@@ -395,8 +416,12 @@ class Progress:
         start = time.monotonic()
 
         def loop() -> None:
-            while not self._stop.wait(0.1):
+            if self._stop.wait(self.delay):
+                return
+            while True:
                 self._draw(time.monotonic() - start)
+                if self._stop.wait(0.1):
+                    return
 
         self._thread = threading.Thread(target=loop, daemon=True)
         self._thread.start()
@@ -410,8 +435,9 @@ class Progress:
         engine.progress_hook = None
         self._stop.set()
         self._thread.join()
-        sys.stderr.write("\r\033[K")
-        sys.stderr.flush()
+        if self.drawn:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
 
 
 @main.command("rules")

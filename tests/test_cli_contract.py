@@ -75,3 +75,59 @@ def test_missing_path_prints_the_error_and_no_clean_summary(tmp_path: Path) -> N
     assert "no such file or directory: nope" in r.stderr and "No problems found" not in r.stderr
     r = run(["check", "mesh", "nope", *SELECT], cwd=tmp_path)
     assert r.exit_code == 2 and "No problems found" not in r.stderr
+
+
+# --- item 6: progress after a second of work, whatever the file count; colour controls -------
+
+def test_progress_appears_for_a_single_slow_file(monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    import sys
+    import time
+
+    from istio_vm_lint import cli
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    assert cli.Progress(1).enabled  # no minimum file count any more
+    with cli.Progress(1, delay=0.0) as p:
+        for _ in range(500):  # wait for the drawing thread (no wall-clock assertion)
+            if p.drawn:
+                break
+            time.sleep(0.01)
+    err = capsys.readouterr().err
+    assert "loading 1 files" in err and err.endswith("\r\033[K")
+
+
+def test_fast_run_draws_no_progress(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import sys
+
+    from istio_vm_lint import cli
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    with cli.Progress(5000, delay=60.0) as p:
+        pass
+    assert not p.drawn and capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("env,args,colour", [
+    ({}, [], False),  # piped
+    ({"FORCE_COLOR": "1"}, [], True),
+    ({"FORCE_COLOR": "1", "NO_COLOR": "1"}, [], True),  # FORCE_COLOR wins (as in Node)
+    ({"FORCE_COLOR": "0"}, [], False),
+    ({}, ["--color", "always"], True),
+    ({"NO_COLOR": "1"}, ["--color", "always"], True),  # an explicit flag wins
+    ({"FORCE_COLOR": "1"}, ["--color", "never"], False),
+    ({"FORCE_COLOR": "1"}, ["--no-color"], False),
+    ({"FORCE_COLOR": "1"}, ["--color", "auto"], True),
+])
+def test_colour_controls(tmp_path: Path, env: dict[str, str], args: list[str], colour: bool) -> None:
+    from test_ecosystem_support import run_process
+
+    make_repo(tmp_path, VS_BAD)
+    full = {k: "" for k in ("FORCE_COLOR", "NO_COLOR")}
+    full.update(env)
+    p = run_process(["check", ".", *SELECT, *args], cwd=tmp_path, env=full)
+    assert p.returncode == 1, p.stderr
+    assert (b"\033[" in p.stdout) is colour, p.stdout
+    if args == ["--color", "always"] and not env:  # machine formats are never coloured
+        p = run_process(["check", ".", *SELECT, "--format", "json", *args], cwd=tmp_path, env=full)
+        assert b"\033[" not in p.stdout
