@@ -17,12 +17,15 @@ import importlib
 import pkgutil
 import traceback
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Optional
+from typing import TYPE_CHECKING, Callable, Iterable, Optional
 
 from .config import Settings, match_length, root_relative, severity_for
 from .findings import Finding, Location, Problem, Related, ResourceRef, format_path, SEVERITY_RANK
 from .project import Project
 from .rule import Context, Rule, declared_rules
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .model import Resource
 
 _RULES: Optional[dict[str, Rule]] = None
 
@@ -105,6 +108,7 @@ def run_rules(project: Project, settings: Settings, rules: Optional[dict[str, Ru
         raw.extend((r, p) for p in problems)
     if progress_hook is not None:
         progress_hook(total, total)
+    mark_caused_by_change(project, ctx, (p for _, p in raw))
     project.want_positions(p for _, p in raw)
     for r, p in raw:
         f = make_finding(project, settings, rules.get(p.code or r.code, r) if p.code != "IVL000" else INTERNAL, p)
@@ -145,12 +149,37 @@ def _suppress(project: Project, settings: Settings, rules: dict[str, Rule], resu
                                        hashlib.sha1(fp_src.encode()).hexdigest()[:16]))
 
 
+def mark_caused_by_change(project: Project, ctx: Context, problems: Iterable[Problem]) -> None:
+    """For a run on named files (pre-commit): set ``Problem.cause`` on the problems in
+    *other* files that the named files can have caused (the named-file resource responsible).
+
+    A problem on a context resource is reported when one of its related resources is in a
+    named file (the VirtualService whose port a changed ServiceEntry no longer has), or when
+    its resource references one (``MeshGraph.references``).  Everything else in context
+    files stays unreported.  Nothing is marked in whole-repository runs.
+    """
+    if all(src.report for src in project.files):
+        return
+    refs: dict[int, Optional[Resource]] = {}
+    for p in problems:
+        res = p.resource
+        if res is None or res.source.report:
+            continue
+        cause = next((other for other, _ in p.related if other.source.report), None)
+        if cause is None:
+            if id(res) not in refs:
+                refs[id(res)] = next((o for o in ctx.graph.references(res) if o.source.report), None)
+            cause = refs[id(res)]
+        p.cause = cause
+
+
 def make_finding(project: Project, settings: Settings, r: Rule, p: Problem) -> Optional[Finding]:
     code = p.code or r.code
     if code != "IVL000" and not is_selected(code, settings):
         return None
     res = p.resource
-    if res is not None and not res.source.report:
+    cause = p.cause
+    if res is not None and not res.source.report and cause is None:
         return None  # context-only file (pre-commit run): not located, not reported
     if p.location is not None:
         loc = p.location
@@ -165,8 +194,9 @@ def make_finding(project: Project, settings: Settings, r: Rule, p: Problem) -> O
     ref: Optional[ResourceRef] = res.ref if res is not None else None
     field_path = format_path(p.path)
     fingerprint = fingerprint_of(code, ref, loc.file, field_path, related, settings.root)
+    caused_by = Related(project.location(cause, ()), cause.ref) if cause is not None else None
     return Finding(code, r.name if code != "IVL000" else "internal-error", severity, p.message,
-                   loc, ref, field_path, related, fingerprint)
+                   loc, ref, field_path, related, fingerprint, caused_by)
 
 
 def fingerprint_of(code: str, ref: Optional[ResourceRef], file: str, field_path: str,

@@ -86,6 +86,9 @@ class Problem:
     severity: Optional[str] = None
     location: Optional[Location] = None
     code: Optional[str] = None  # only for multi-code emitters such as the loader
+    # Set by the engine in a named-file run: the named-file resource that makes this problem
+    # in another file reportable (see engine.caused_by_change).
+    cause: Optional["Resource"] = None
 
 
 @dataclass
@@ -100,6 +103,18 @@ class Finding:
     related: list[Related] = field(default_factory=list)
     # Stable identity that survives line shifts: used by baselines and SARIF fingerprints.
     fingerprint: str = ""
+    # In a run on named files (pre-commit): the resource in a named file whose change this
+    # finding, located in another file, follows from.  None when the finding is in a named
+    # file or the whole repository is linted.
+    caused_by: Optional[Related] = None
+
+    def cause_note(self) -> str:
+        """`` (caused by the change to ServiceEntry vm/a in se.yaml)`` or ``""``."""
+        c = self.caused_by
+        if c is None:
+            return ""
+        what = f"{c.resource} in " if c.resource else ""
+        return f" (caused by the change to {what}{c.location.file})"
 
     @property
     def sort_key(self) -> tuple[str, int, int, str, str]:
@@ -117,4 +132,5 @@ class Finding:
             "resource": self.resource.as_dict() if self.resource else None,
             "field": self.field,
             "related": [r.as_dict() for r in self.related],
+            **({"caused_by": self.caused_by.as_dict()} if self.caused_by is not None else {}),
         }

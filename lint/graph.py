@@ -621,6 +621,35 @@ class MeshGraph:
                 return EffectiveDR(ns, rules, top_owner.traffic_policy if top_owner else None, top_owner, subsets)
         return None
 
+    def references(self, r: Resource) -> list[Resource]:
+        """The resources ``r`` depends on through an edge of the graph: a VirtualService's
+        gateways and destination services, a DestinationRule's services, the workloads a
+        ServiceEntry/Service selects (and, for a workload, the services that select it: its
+        ports map is keyed by their port names), a Gateway's proxies, a Sidecar's workloads.
+        Used to tell which findings in unchanged files a change can have caused."""
+        out: list[Resource] = []
+        if isinstance(r, VirtualService):
+            for _, gw_ns, gw_name in self.vs_gateway_refs(r):
+                gw = self.gateways.get((gw_ns, gw_name))
+                if gw is not None:
+                    out.append(gw)
+            for d in self.destinations(r):
+                out.extend(s.resource for s in d.services)
+        elif isinstance(r, DestinationRule):
+            if r.host:
+                out.extend(s.resource for s in self.lookup(resolve_host(r.host, r.namespace, self.domain), r.namespace))
+        elif isinstance(r, (ServiceEntry, Service)):
+            out.extend(b.workload.resource for b in self.bindings_by_service.get(id(r), ()))
+        elif isinstance(r, Gateway):
+            if r.selector:
+                out.extend(w.resource for w in self.select_any_namespace(r.selector, ("Pod",)))
+        elif isinstance(r, Sidecar):
+            if r.workload_selector:
+                out.extend(w.resource for w in self.select(r.namespace, r.workload_selector))
+        for w in self.workloads_of.get(id(r), ()):
+            out.extend(b.service_resource for b in self.bindings_by_workload.get(id(w), ()))
+        return out
+
     def client_namespaces(self, svc: MeshService) -> set[str]:
         """Namespaces that can be clients of ``svc`` as far as the repo knows (for DR lookup)."""
         return {svc.namespace} | self._routes_from.get(svc.id, set())

@@ -71,12 +71,14 @@ class Project:
     def want_positions(self, problems: Iterable[Problem]) -> None:
         """Announce the documents about to be located (see :class:`PositionIndex`)."""
         for p in problems:
-            if p.resource is not None and not p.resource.source.report:
+            if p.resource is not None and not p.resource.source.report and p.cause is None:
                 continue
             if p.resource is not None and p.location is None:
                 p.resource.source.positions.want(p.resource.doc_index)
             for other, _ in p.related:
                 other.source.positions.want(other.doc_index)
+            if p.cause is not None:
+                p.cause.source.positions.want(p.cause.doc_index)
 
     def location(self, resource: Resource, path: FieldPath) -> Location:
         """Resolve a field path to a 1-based position, falling back to the document start."""

@@ -197,13 +197,15 @@ def annotation_directives(project: "Project") -> list[Directive]:
     return out
 
 
-def collect(project: "Project") -> list[Directive]:
-    """All directives of the files that are reported on (context files cannot hide anything
-    that is reported, since their findings are not reported at all)."""
+def collect(project: "Project", also: Iterable[str] = ()) -> list[Directive]:
+    """All directives of the files that are reported on, and of the context files in ``also``
+    (files of findings a change to the named files caused); other context files cannot hide
+    anything that is reported."""
     out: list[Directive] = []
     reported: set[str] = set()
+    extra = set(also)
     for src in project.files:
-        if src.report:
+        if src.report or src.path in extra:
             reported.add(src.path)
             out.extend(parse_comments(src.path, src.raw))
     out.extend(d for d in annotation_directives(project) if d.file in reported)
@@ -230,8 +232,13 @@ class Applied:
 
 def apply(findings: Iterable[Finding], project: "Project", settings: "Settings",
           rules: dict[str, "Rule"]) -> Applied:
-    """Drop findings hidden by per-file-ignores, comments or annotations; mark directives used."""
-    directives = collect(project)
+    """Drop findings hidden by per-file-ignores, comments or annotations; mark directives used.
+
+    ``directives`` of the result are those of the reported files only (a context file's
+    suppression that hid nothing in this run is not this run's business)."""
+    findings = list(findings)
+    caused_files = {f.location.file for f in findings if f.caused_by is not None}
+    directives = collect(project, caused_files)
     by_file: dict[str, list[Directive]] = {}
     for d in directives:
         by_file.setdefault(d.file, []).append(d)
@@ -255,6 +262,9 @@ def apply(findings: Iterable[Finding], project: "Project", settings: "Settings",
             hidden += 1
         else:
             kept.append(f)
+    if caused_files:
+        reported = {src.path for src in project.files if src.report}
+        directives = [d for d in directives if d.file in reported]
     return Applied(kept, hidden, directives)
 
 

@@ -62,8 +62,8 @@ IVL5 = "info"
 
 def test_pyproject_table(tmp_path: Path) -> None:
     make_repo(tmp_path, VS_BAD)
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n\n[tool.istio-vm-lint]\nignore = ["IVL501"]\n')
-    assert findings(tmp_path, ".", *SELECT) == []
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n\n[tool.istio-vm-lint]\nselect = ["IVL0", "IVL501"]\nignore = ["IVL501"]\n')
+    assert findings(tmp_path, ".") == []  # (a command-line --select would start a new selection)
 
 
 def test_dotfile_wins_over_pyproject(tmp_path: Path) -> None:
@@ -79,14 +79,14 @@ def test_pyproject_without_table_is_ignored(tmp_path: Path) -> None:
 
 
 def test_config_is_read_from_the_root(tmp_path: Path) -> None:
-    make_repo(tmp_path, VS_BAD, config='ignore = ["IVL501"]\n')
-    assert findings(tmp_path, "vs.yaml", *SELECT, cwd=tmp_path / "mesh") == []
-    assert findings(tmp_path, ".", *SELECT, cwd=tmp_path / "mesh") == []
+    make_repo(tmp_path, VS_BAD, config='select = ["IVL0", "IVL501"]\nignore = ["IVL501"]\n')
+    assert findings(tmp_path, "vs.yaml", cwd=tmp_path / "mesh") == []
+    assert findings(tmp_path, ".", cwd=tmp_path / "mesh") == []
 
 
 def test_config_found_upwards_without_git(tmp_path: Path) -> None:
-    make_repo(tmp_path, VS_BAD, git=False, config='ignore = ["IVL501"]\n')
-    assert findings(tmp_path, ".", *SELECT, cwd=tmp_path / "mesh") == []
+    make_repo(tmp_path, VS_BAD, git=False, config='select = ["IVL0", "IVL501"]\nignore = ["IVL501"]\n')
+    assert findings(tmp_path, ".", cwd=tmp_path / "mesh") == []
 
 
 def test_cli_overrides_config(tmp_path: Path) -> None:
@@ -101,9 +101,9 @@ def test_cli_overrides_config(tmp_path: Path) -> None:
 
 def test_explicit_config_option(tmp_path: Path) -> None:
     make_repo(tmp_path, VS_BAD)
-    (tmp_path / "ci.toml").write_text('ignore = ["IVL501"]\n')
-    assert findings(tmp_path, ".", *SELECT, "--config", "ci.toml") == []
-    assert findings(tmp_path, ".", *SELECT, "--isolated", "--config", "ci.toml") == []
+    (tmp_path / "ci.toml").write_text('select = ["IVL0", "IVL501"]\nignore = ["IVL501"]\n')
+    assert findings(tmp_path, ".", "--config", "ci.toml") == []
+    assert findings(tmp_path, ".", "--isolated", "--config", "ci.toml") == []
     r = run(["check", ".", "--config", "nope.toml"], cwd=tmp_path)
     assert r.exit_code == 2 and "nope.toml" in r.stderr
 

@@ -147,3 +147,29 @@ def test_hook_manifest() -> None:
     assert hooks["istio-vm-lint-repo"]["pass_filenames"] is False
     for h in hooks.values():
         assert h["language"] == "python" and h["entry"].split()[0] == "istio-vm-lint"
+
+
+def test_changed_file_hook_catches_what_the_change_breaks(tmp_path: Path, hook_repo: Path,
+                                                          pre_commit_home: Path) -> None:
+    """vm-whoami: the ServiceEntry's port 80 becomes 81 and only that file is staged.  The
+    changed-file hook must fail with the IVL201 in the unchanged VirtualService."""
+    repo = tmp_path / "r"
+    shutil.copytree(ROOT / "fixtures" / "examples" / "vm-whoami", repo)
+    _git(repo, "init", "-q", ".")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "mesh")
+    se = repo / "whoami" / "serviceentry.yaml"
+    se.write_text(se.read_text().replace("  - number: 80\n", "  - number: 81\n"))
+    _git(repo, "add", "whoami/serviceentry.yaml")
+    p = run_hook(repo, hook_repo, pre_commit_home, "istio-vm-lint")  # staged files, as on commit
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "whoami/virtualservice.yaml:21:11: IVL201 [error]" in p.stdout
+    assert "caused by the change to ServiceEntry whoami/whoami in whoami/serviceentry.yaml" in p.stdout
+    p = run_hook(repo, hook_repo, pre_commit_home, "istio-vm-lint-repo")
+    assert p.returncode == 1 and "whoami/virtualservice.yaml:21:11: IVL201" in p.stdout
+    # undo the change: both hooks pass again
+    _git(repo, "checkout", "HEAD", "--", "whoami/serviceentry.yaml")
+    (repo / "whoami" / "deployment.yaml").write_text((repo / "whoami" / "deployment.yaml").read_text() + "\n")
+    _git(repo, "add", "whoami/deployment.yaml")
+    p = run_hook(repo, hook_repo, pre_commit_home, "istio-vm-lint")
+    assert p.returncode == 0, p.stdout

@@ -58,7 +58,7 @@ def render(findings: list[Finding], ctx: ReportContext) -> str:
         path = root_relative(f.location.file, ctx.root)
         props = [f"file={escape_property(path)}", f"line={f.location.line}", f"col={f.location.column}",
                  f"title={escape_property(f'{f.code} {f.rule}')}"]
-        message = f.message
+        message = f.message + f.cause_note()
         for rel in f.related:
             what = f" ({rel.resource})" if rel.resource else ""
             message += f"\nrelated: {root_relative(rel.location.file, ctx.root)}:{rel.location.line}{what}"

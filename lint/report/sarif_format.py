@@ -74,7 +74,7 @@ def related_text(rel: Any) -> str:
 def message_text(f: Finding) -> str:
     """The message, with each related location embedded as a ``[text](id)`` link: GitHub
     code scanning shows related locations only when the message links them (SARIF §3.11.6)."""
-    text = f.message
+    text = f.message + f.cause_note()
     if not f.related:
         return text
     links = ", ".join(f"[{escape_text(related_text(rel))}]({i})" for i, rel in enumerate(f.related, 1))
@@ -134,6 +134,8 @@ def render(findings: list[Finding], ctx: ReportContext) -> str:
             props["field"] = f.field
         if f.resource is not None:
             props["resource"] = f.resource.as_dict()
+        if f.caused_by is not None:
+            props["causedBy"] = f.caused_by.as_dict()
         if props:
             result["properties"] = props
         results.append(result)

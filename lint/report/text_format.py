@@ -18,7 +18,7 @@ def render(findings: list[Finding], ctx: ReportContext) -> str:
             sev = f"{_COLORS[f.severity]}{sev}{_RESET}"
             code = f"\033[1m{code}{_RESET}"
         lines.append(f"{one_line(f.location.file)}:{f.location.line}:{f.location.column}: {code} {sev} "
-                     f"{one_line(f.message)}")
+                     f"{one_line(f.message + f.cause_note())}")
     return "\n".join(lines) + ("\n" if lines else "")
 
 

@@ -1,0 +1,83 @@
+"""Named-file (pre-commit) runs report what a change breaks elsewhere (issue 15 item 1).
+
+Changing the vm-whoami ServiceEntry's port 80 to 81 breaks the unchanged VirtualService
+(IVL201): a run on the ServiceEntry alone must report it, marked as caused by the change.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from test_ecosystem_support import run
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "examples" / "vm-whoami"
+
+
+def whoami_repo(tmp_path: Path) -> Path:
+    repo = tmp_path / "repo"
+    shutil.copytree(EXAMPLE, repo)
+    (repo / ".git").mkdir()
+    return repo
+
+
+def change_port(repo: Path) -> None:
+    se = repo / "whoami" / "serviceentry.yaml"
+    text = se.read_text()
+    assert "  - number: 80\n" in text
+    se.write_text(text.replace("  - number: 80\n", "  - number: 81\n"))
+
+
+def test_unchanged_example_is_clean_file_by_file(tmp_path: Path) -> None:
+    repo = whoami_repo(tmp_path)
+    for f in sorted((repo / "whoami").glob("*.yaml")):
+        r = run(["check", str(f.relative_to(repo)), "--fail-on", "warning"], cwd=repo)
+        assert r.exit_code == 0, r.output
+
+
+def test_change_to_one_file_reports_what_it_breaks_in_another(tmp_path: Path) -> None:
+    repo = whoami_repo(tmp_path)
+    change_port(repo)
+    r = run(["check", "whoami/serviceentry.yaml"], cwd=repo)
+    assert r.exit_code == 1, r.output
+    lines = r.stdout.splitlines()
+    assert lines and all(line.startswith("whoami/virtualservice.yaml:") for line in lines), r.stdout
+    assert "IVL201 [error]" in lines[0]
+    assert lines[0].endswith("(caused by the change to ServiceEntry whoami/whoami in whoami/serviceentry.yaml)")
+    doc = json.loads(run(["check", "whoami/serviceentry.yaml", "--format", "json"], cwd=repo).stdout)
+    f = doc["findings"][0]
+    assert f["code"] == "IVL201" and f["file"] == "whoami/virtualservice.yaml"
+    assert f["caused_by"] == {"file": "whoami/serviceentry.yaml", "line": 13, "column": 1,
+                              "resource": {"kind": "ServiceEntry", "name": "whoami", "namespace": "whoami"}}
+    assert "caused_by" not in json.loads(run(["check", ".", "--format", "json"], cwd=repo).stdout)["findings"][0]
+    sarif = json.loads(run(["check", "whoami/serviceentry.yaml", "--format", "sarif"], cwd=repo).stdout)
+    res = sarif["runs"][0]["results"][0]
+    assert res["properties"]["causedBy"]["file"] == "whoami/serviceentry.yaml"
+    assert "caused by the change to ServiceEntry whoami/whoami" in res["message"]["text"]
+    gh = run(["check", "whoami/serviceentry.yaml", "--format", "github"], cwd=repo).stdout
+    assert "file=whoami/virtualservice.yaml" in gh and "caused by the change" in gh
+    # the VirtualService itself named: reported as its own finding, without a cause
+    r = run(["check", "whoami/virtualservice.yaml", "--format", "json"], cwd=repo)
+    assert all("caused_by" not in f for f in json.loads(r.stdout)["findings"])
+
+
+def test_unrelated_findings_in_other_files_stay_unreported(tmp_path: Path) -> None:
+    repo = whoami_repo(tmp_path)
+    # a defect in the Gateway file that the ServiceEntry has nothing to do with
+    gw = repo / "istio-system" / "gateway.yaml"
+    gw.write_text(gw.read_text() + "---\napiVersion: networking.istio.io/v1\nkind: VirtualService\n"
+                  "metadata:\n  name: lost\n  namespace: whoami\nspec:\n  hosts: [lost.example.com]\n"
+                  "  http:\n  - route:\n    - destination:\n        host: nowhere\n")
+    assert "IVL501" in run(["check", "."], cwd=repo).stdout
+    r = run(["check", "whoami/serviceentry.yaml"], cwd=repo)
+    assert r.exit_code == 0 and "IVL501" not in r.stdout, r.output
+
+
+def test_suppression_in_the_broken_file_still_applies(tmp_path: Path) -> None:
+    repo = whoami_repo(tmp_path)
+    change_port(repo)
+    vs = repo / "whoami" / "virtualservice.yaml"
+    vs.write_text("# istio-vm-lint: disable-file\n" + vs.read_text())
+    r = run(["check", "whoami/serviceentry.yaml", "--extend-select", "IVL009"], cwd=repo)
+    assert r.exit_code == 0 and r.stdout == "", r.output
