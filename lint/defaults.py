@@ -50,3 +50,17 @@ GATEWAY_SELECTOR_ALL_NAMESPACES = True
 
 # Locality label fallbacks for WorkloadEntry.locality, in order.
 LOCALITY_LABELS = ("topology.istio.io/locality", "istio-locality")
+
+# Services every Istio installation creates (istioctl profiles, the istiod and gateway Helm
+# charts): resolvable without being in the repository (docs/semantics.md §installation-services).
+# (namespace, name); the root namespace stands for "istio-system" when it is configured otherwise.
+INSTALLATION_SERVICES: frozenset[tuple[str, str]] = frozenset({
+    ("istio-system", "istiod"),
+    ("istio-system", "istio-ingressgateway"),
+    ("istio-system", "istio-egressgateway"),
+    ("istio-system", "istio-eastwestgateway"),
+    ("istio-ingress", "istio-ingress"),        # helm install istio-ingress istio/gateway -n istio-ingress
+    ("istio-ingress", "istio-ingressgateway"),
+    ("istio-egress", "istio-egress"),
+    ("istio-egress", "istio-egressgateway"),
+})

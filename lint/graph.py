@@ -82,6 +82,22 @@ def kube_fqdn(name: str, namespace: str, cluster_domain: str) -> str:
     return f"{name}.{namespace}.svc.{cluster_domain}"
 
 
+def installation_service(host: str, cluster_domain: str, root_namespace: str = "istio-system") -> bool:
+    """Is ``host`` a Service every Istio installation creates (istiod, ``istiod-<revision>``, the stock
+    ingress/egress/east-west gateways)?  Such hosts resolve without being in the repository
+    (docs/semantics.md §installation-services)."""
+    from .defaults import INSTALLATION_SERVICES
+
+    ns = cluster_namespace(host, cluster_domain)
+    if ns is None:
+        return False
+    name = host.split(".", 1)[0]
+    for n in {ns, "istio-system"} if ns == root_namespace else {ns}:
+        if (n, name) in INSTALLATION_SERVICES or (n in ("istio-system", root_namespace) and name.startswith("istiod-")):
+            return True
+    return False
+
+
 def visible(export_to: Iterable[str], owner_ns: str, viewer_ns: str) -> bool:
     """exportTo semantics (§1.2): ``*`` everyone, ``.`` own namespace, ``~`` nobody, else listed."""
     for e in export_to:

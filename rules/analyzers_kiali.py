@@ -146,32 +146,45 @@ def mesh_mtls_overridden(ctx: Context) -> Iterator[Problem]:
 
 @rule(
     code="IVL742", name="subset-without-labels", severity="warning",
-    summary="A DestinationRule subset has no labels, so it is every endpoint of the host.",
+    summary="A DestinationRule subset has no labels while its sibling subsets do, so it is every endpoint of the host.",
     rationale="""
-    Subset `labels` filter the host's endpoints (istio-semantics.md §4.3). A subset without
-    labels selects every endpoint, which is rarely what a version split intends (Kiali
-    KIA0209).
+    Subset `labels` filter the host's endpoints (docs/semantics.md §subset-without-labels). In
+    a version split (`v1: {version: v1}`, `v2: {version: v2}`) a subset that lost its labels
+    selects every endpoint, the other subsets' included, so the canary share silently reaches
+    the old version too (Kiali KIA0209). Label-less subsets are legitimate on their own: a DestinationRule whose
+    only subsets have no labels uses the subset as a named handle for routing or a
+    subset-level traffic policy, as in istio.io's egress-gateway and TLS-origination tasks
+    (`host: istio-egressgateway…`, `subsets: [{name: cnn}]`); those stay silent. Reported only
+    when another subset of the same DestinationRule has labels.
     """,
     bad="""
     subsets:
     - name: v1
+      labels: {version: v1}
+    - name: v2          # lost its labels: every endpoint, v1 included
     """,
     good="""
     subsets:
     - name: v1
       labels: {version: v1}
+    - name: v2
+      labels: {version: v2}
     """,
     inputs=("DestinationRule",),
     equivalents=("KIA0209",),
-    references=("shared/reference/kiali-validations.md §3.2",),
+    references=("docs/semantics.md §subset-without-labels", "shared/reference/kiali-validations.md §3.2"),
 )
 def subset_without_labels(ctx: Context) -> Iterator[Problem]:
     for d in ctx.each("DestinationRule"):
         assert isinstance(d, DestinationRule)
+        labelled = [s for s in d.subsets if s.labels]
+        if not labelled:
+            continue  # every subset is a named handle (egress-gateway pattern): nothing to compare
         for s in d.subsets:
             if not s.labels and s.name:
                 yield Problem(d, s.path, f"DestinationRule {d.namespace}/{d.name}: subset '{s.name}' has no labels, so it "
-                              "contains every endpoint of the host")
+                              f"contains every endpoint of the host, those of subset '{labelled[0].name}' "
+                              f"({', '.join(f'{k}={v}' for k, v in sorted(labelled[0].labels.items()))}) included")
 
 
 def _routes(vs: VirtualService) -> Iterator[tuple[str, int, list]]:

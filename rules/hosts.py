@@ -19,8 +19,8 @@ import fnmatch
 from typing import Iterator, Optional
 
 from istio_vm_lint.findings import Problem
-from istio_vm_lint.graph import (MeshGraph, cluster_namespace, host_matches, hosts_overlap, parse_gateway_ref,
-                                 resolve_host, visible)
+from istio_vm_lint.graph import (MeshGraph, cluster_namespace, host_matches, hosts_overlap, installation_service,
+                                 parse_gateway_ref, resolve_host, visible)
 from istio_vm_lint.model import DestinationRule, Gateway, Sidecar, VirtualService, as_list, as_map
 from istio_vm_lint.rule import Context, rule
 
@@ -30,6 +30,8 @@ def _declared_external(ctx: Context, host: str) -> bool:
     for pat in s.external_hosts:
         if fnmatch.fnmatchcase(host, pat) or host_matches(pat, host):
             return True
+    if installation_service(host, s.cluster_domain, s.root_namespace):
+        return True  # istiod and the stock gateways' Services come with every installation
     ns = cluster_namespace(host, s.cluster_domain)
     return ns is not None and ns in s.external_namespaces
 
