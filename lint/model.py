@@ -497,6 +497,59 @@ class PeerAuthentication(Resource):
         return as_str(as_map(self.spec.get("mtls")).get("mode")) or "UNSET"
 
 
+@dataclass
+class TargetRef:
+    """One ``targetRef``/``targetRefs`` entry of a workload policy (``PolicyTargetReference``)."""
+
+    group: str
+    kind: str
+    name: str
+    namespace: str
+    path: FieldPath
+
+
+class WorkloadPolicy(Resource):
+    """A policy that applies to the workloads its selector (or targetRefs) picks: AuthorizationPolicy,
+    RequestAuthentication, Telemetry, WasmPlugin (``selector.matchLabels``) and EnvoyFilter
+    (``workloadSelector.labels``).  Read for selection only: these kinds have no schema here."""
+
+    SELECTOR_KEY = "selector"
+    LABELS_KEY = "matchLabels"
+
+    @property
+    def selector_path(self) -> FieldPath:
+        return ("spec", self.SELECTOR_KEY, self.LABELS_KEY)
+
+    @cached_property
+    def selector(self) -> Optional[dict[str, str]]:
+        sel = self.spec.get(self.SELECTOR_KEY)
+        return str_map(as_map(sel).get(self.LABELS_KEY)) if isinstance(sel, dict) else None
+
+    @cached_property
+    def target_refs(self) -> list[TargetRef]:
+        out: list[TargetRef] = []
+        raw = self.spec.get("targetRefs")
+        items: list[tuple[Any, FieldPath]] = [(t, ("spec", "targetRefs", i)) for i, t in enumerate(as_list(raw))]
+        if not items and isinstance(self.spec.get("targetRef"), dict):
+            items = [(self.spec["targetRef"], ("spec", "targetRef"))]
+        for t, path in items:
+            tm = as_map(t)
+            out.append(TargetRef(as_str(tm.get("group")), as_str(tm.get("kind")), as_str(tm.get("name")),
+                                 as_str(tm.get("namespace")), path))
+        return out
+
+
+class EnvoyFilter(WorkloadPolicy):
+    SELECTOR_KEY = "workloadSelector"
+    LABELS_KEY = "labels"
+
+
+class AuthorizationPolicy(WorkloadPolicy):
+    @property
+    def action(self) -> str:
+        return as_str(self.spec.get("action")) or "ALLOW"
+
+
 class Service(Resource):
     @cached_property
     def selector(self) -> Optional[dict[str, str]]:
@@ -607,6 +660,11 @@ KINDS: dict[tuple[str, str], tuple[type[Resource], frozenset[str]]] = {
     (ISTIO_NET, "Gateway"): (Gateway, NET_VERSIONS),
     (ISTIO_NET, "Sidecar"): (Sidecar, NET_VERSIONS),
     ("security.istio.io", "PeerAuthentication"): (PeerAuthentication, frozenset({"v1", "v1beta1"})),
+    ("security.istio.io", "AuthorizationPolicy"): (AuthorizationPolicy, frozenset({"v1", "v1beta1"})),
+    ("security.istio.io", "RequestAuthentication"): (WorkloadPolicy, frozenset({"v1", "v1beta1"})),
+    ("telemetry.istio.io", "Telemetry"): (WorkloadPolicy, frozenset({"v1", "v1alpha1"})),
+    ("networking.istio.io", "EnvoyFilter"): (EnvoyFilter, frozenset({"v1alpha3"})),
+    ("extensions.istio.io", "WasmPlugin"): (WorkloadPolicy, frozenset({"v1alpha1"})),
     ("", "Service"): (Service, frozenset({"v1"})),
     ("", "Pod"): (Pod, frozenset({"v1"})),
     ("", "ServiceAccount"): (ServiceAccount, frozenset({"v1"})),
@@ -620,3 +678,6 @@ KINDS: dict[tuple[str, str], tuple[type[Resource], frozenset[str]]] = {
 }
 WORKLOAD_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"})
 ISTIO_KINDS = frozenset(k for (g, k) in KINDS if g.endswith("istio.io"))
+# Kinds read for their selectors and references only, without a generated schema (and so not
+# checked by IVL010/IVL011).
+UNVALIDATED_KINDS = frozenset({"AuthorizationPolicy", "RequestAuthentication", "Telemetry", "EnvoyFilter", "WasmPlugin"})

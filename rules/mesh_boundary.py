@@ -64,7 +64,8 @@ def _pa_mode(ctx: Context, w: Workload) -> Optional[tuple[PeerAuthentication, st
         if pa.mtls_mode in ("UNSET", ""):
             continue
         if pa.selector:
-            if pa.namespace == w.namespace and all(w.labels.get(k) == v for k, v in pa.selector.items()):
+            # a selector PeerAuthentication in the root namespace is ignored (§policy-selector-scope)
+            if pa.namespace == w.namespace != root and all(w.labels.get(k) == v for k, v in pa.selector.items()):
                 sel_pa = sel_pa or pa
         elif pa.namespace == w.namespace and pa.namespace != root:
             ns_pa = ns_pa or pa

@@ -21,14 +21,14 @@ import weakref
 from typing import Any, Callable, Iterable, Iterator, Optional, Union
 
 from istio_vm_lint.findings import FieldPath, Problem, format_path
-from istio_vm_lint.model import KINDS, Resource
+from istio_vm_lint.model import KINDS, UNVALIDATED_KINDS, Resource
 from istio_vm_lint.rule import Context, rule
 from istio_vm_lint.schema import Violation, cel_rules, number_text, validator_for
 
 MAX_PER_RESOURCE = 20
 
-# Kinds with a schema: every kind the model knows (lint/model.py KINDS).
-SCHEMA_KINDS: tuple[str, ...] = tuple(sorted({k for (_, k) in KINDS}))
+# Kinds with a schema: every kind the model knows (lint/model.py KINDS) but those read for selectors only.
+SCHEMA_KINDS: tuple[str, ...] = tuple(sorted({k for (_, k) in KINDS} - UNVALIDATED_KINDS))
 
 
 # --- IVL010 ---------------------------------------------------------------------------------
