@@ -11,16 +11,28 @@ Design, after ruff's cache:
 * opt-in (``--cache-dir``, ``ISTIO_VM_LINT_CACHE_DIR`` or ``cache-dir`` in the config): a
   linter writes nothing it was not asked to; ``.istio-vm-lint-cache`` at the root is the
   suggested place (:data:`DEFAULT_DIR_NAME`);
-* one pack file per loader build in the cache directory, holding ``{BLAKE2b-128 of bytes: marshalled
-  LoadResult}``; the pack's name and header carry the loader's identity (a format number,
-  the package version, the Python version and a hash of ``loader.py``'s source), so a
-  different or edited loader never reads another one's entries;
+* one pack file per build in the cache directory, holding ``{BLAKE2b-128 of bytes: marshalled
+  LoadResult}``; the pack's name and header carry the build's identity (a format number,
+  the package version, the Python, marshal, ruamel.yaml and libyaml versions, and a hash of
+  every file of the package: modules, rules and schemas, computed once per process), so two
+  builds never read each other's entries;
+* integrity: the header holds the payload's length and BLAKE2b-256 digest, checked before
+  anything is unmarshalled; a pack that fails (a flipped byte, a truncated write) is
+  ignored and rebuilt.  Only a regular file (not a symlink, FIFO or device) of at most
+  :data:`MAX_PACK_BYTES` is read.  The digest detects damage, not forgery: whoever can write
+  the cache directory can feed the linter data (``docs/ecosystem.md``, "Parse cache");
 * the pack is rewritten (atomically: a temporary file, then ``os.replace``) only when the
   run parsed something new (or used entries close to ageing out); every write is a new
   generation, and an entry no run has used for :data:`KEEP_GENERATIONS` writes is dropped,
   so alternating between sub-trees (or branches) does not thrash and deleted or rewritten
   files do not pile up; the pack is created 0600 and keeps only what the model reads of
   kinds it does not model (``_redact``: no copy of a repository's Secrets);
+* the cache deletes or replaces only what it can tell it wrote.  A directory it creates is
+  marked (CACHEDIR.TAG, ``.gitignore``); only there are other builds' packs and killed
+  runs' temporary files pruned, and only files with the cache's own names
+  (:data:`_PACK_NAME`, :data:`_TEMP_NAME`) that start with its header.  In a directory it
+  did not create it never removes anything, and it writes its pack only under a name that
+  is free or already holds a pack;
 * anything wrong with the cache (unreadable, corrupt, read-only directory, a value marshal
   cannot store) means "parse as if there were no cache", silently: a cache may make a run
   faster, never different (``tests/test_cache.py`` compares cold and warm runs).
@@ -34,6 +46,9 @@ from __future__ import annotations
 import hashlib
 import marshal
 import os
+import re
+import stat
+import struct
 import sys
 import tempfile
 import time
@@ -43,34 +58,84 @@ from . import __version__
 from .loader import Document, DuplicateKey, LoadResult, ParseError
 from .project import reads_whole
 
-# Bump when the shape of the cached data changes (LoadResult, Document, ...).
-FORMAT = 1
+# Bump when the shape of the cached data or of the pack changes.
+FORMAT = 2
 DEFAULT_DIR_NAME = ".istio-vm-lint-cache"
 # An entry survives this many pack writes without being used.
 KEEP_GENERATIONS = 10
-# Another build's pack is removed once it has not been written for this long (a week), and
-# a temporary file left by a killed run after an hour.
+# In a directory the linter created, another build's pack is removed once it has not been
+# written for this long (a week), and a temporary file left by a killed run after an hour.
 STALE_SECONDS = 7 * 24 * 3600
 TEMP_STALE_SECONDS = 3600
+# A pack larger than this is not read (nor written): a cache never costs more than parsing.
+MAX_PACK_BYTES = 256 * 1024 * 1024
 _GITIGNORE = "# Created by istio-vm-lint: a cache, safe to delete.\n*\n"
 _CACHEDIR_TAG = ("Signature: 8a477f597d28d172789f06886806bc55\n"
                  "# This file is a cache directory tag created by istio-vm-lint.\n")
+# Pack layout: MAGIC, the 16-byte build identity, the payload length (8 bytes, big-endian),
+# the BLAKE2b-256 digest of the payload, then the payload (marshal).
+MAGIC = b"IVLPACK\x00"
+_HEADER = struct.Struct(">8s16sQ32s")
+# The only names the cache writes (and so the only ones it may ever remove).
+_PACK_NAME = re.compile(r"parse-[0-9a-f]{32}\.marshal")
+_TEMP_PREFIX, _TEMP_SUFFIX = ".parse-", ".tmp"
+_TEMP_NAME = re.compile(r"\.parse-[a-z0-9_]{8}\.tmp")
+
+_package_digest: Optional[bytes] = None
 
 
-def _loader_identity() -> str:
-    """What the cached data depends on besides the file: this build of the loader."""
-    from . import loader
+def _package_files() -> list[str]:
+    """Every file of the installed package (code, schemas, rule modules), sorted."""
+    import importlib.util
 
-    h = hashlib.blake2b(digest_size=8)
+    dirs: set[str] = set()
+    for name in ("istio_vm_lint", "istio_vm_lint.rules", "istio_vm_lint.schemas", "istio_vm_lint.report"):
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        for d in (spec.submodule_search_locations or []) if spec is not None else []:
+            dirs.add(os.path.realpath(d))
+    files: set[str] = set()
+    for top in dirs:
+        for dirpath, dirnames, filenames in os.walk(top):
+            dirnames[:] = [d for d in dirnames if d != "__pycache__" and not d.startswith(".")]
+            files.update(os.path.join(dirpath, f) for f in filenames
+                         if not f.endswith((".pyc", ".pyo")) and not f.startswith("."))
+    return sorted(files)
+
+
+def package_digest() -> bytes:
+    """A hash of every file of the package, computed once per process: two builds (an edited
+    rule, a new schema, another version) never share a pack."""
+    global _package_digest
+    if _package_digest is None:
+        _package_digest = _digest_files(_package_files())
+    return _package_digest
+
+
+def _digest_files(paths: list[str]) -> bytes:
+    h = hashlib.blake2b(digest_size=16)
+    for path in paths:
+        name = os.path.basename(path).encode("utf-8", "surrogateescape")
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError:
+            data = b"\x00unreadable"
+        h.update(len(name).to_bytes(4, "big") + name + len(data).to_bytes(8, "big"))
+        h.update(data)
+    return h.digest()
+
+
+def _loader_identity() -> bytes:
+    """What the cached data depends on besides the file: this build of the package."""
+    h = hashlib.blake2b(digest_size=16)
     h.update(f"{FORMAT}|{__version__}|{sys.version_info[0]}.{sys.version_info[1]}|{marshal.version}".encode())
     # The parser decides documents and error texts: its Python and C (libyaml) versions count.
-    h.update(f"|{_parser_versions()}|{getattr(sys, 'get_int_max_str_digits', lambda: 0)()}".encode())
-    try:
-        with open(loader.__file__ or "", "rb") as fh:  # an edited loader invalidates the cache
-            h.update(fh.read())
-    except OSError:
-        pass
-    return h.hexdigest()
+    h.update(f"|{_parser_versions()}|{getattr(sys, 'get_int_max_str_digits', lambda: 0)()}|".encode())
+    h.update(package_digest())
+    return h.digest()
 
 
 def _parser_versions() -> str:
@@ -128,7 +193,8 @@ class ParseCache:
 
     def __init__(self, directory: str) -> None:
         self.directory = directory
-        self.identity = _loader_identity()
+        self._identity = _loader_identity()
+        self.identity = self._identity.hex()
         self.path = os.path.join(directory, f"parse-{self.identity}.marshal")
         self.generation = 0
         self._old: dict[bytes, tuple[bytes, int]] = {}  # key -> (blob, generation last used)
@@ -139,15 +205,21 @@ class ParseCache:
         self._read()
 
     def _read(self) -> None:
-        try:
-            with open(self.path, "rb") as fh:
-                identity, generation, entries = marshal.loads(fh.read())
-        except Exception:  # missing, corrupt, truncated, another format: start empty
+        blob = _read_regular(self.path, MAX_PACK_BYTES + _HEADER.size)
+        payload = None if blob is None else _verified_payload(blob)
+        if payload is None:  # missing, not a regular file, damaged or truncated: start empty
             return
-        if identity == self.identity and isinstance(entries, dict) and isinstance(generation, int):
+        identity, payload = payload
+        if identity != self._identity:
+            return
+        try:
+            generation, entries = marshal.loads(payload)
+        except Exception:  # pragma: no cover - the digest matched: written by another build
+            return
+        if isinstance(entries, dict) and isinstance(generation, int):
             # Checked once here, so the rest of the class can trust every entry's shape.
-            self._old = {k: v for k, v in entries.items() if isinstance(v, tuple) and len(v) == 2
-                         and isinstance(v[0], bytes) and isinstance(v[1], int)}
+            self._old = {k: v for k, v in entries.items() if isinstance(k, bytes) and isinstance(v, tuple)
+                         and len(v) == 2 and isinstance(v[0], bytes) and isinstance(v[1], int)}
             self.generation = generation
 
     def get(self, raw: bytes) -> tuple[bytes, Optional[LoadResult]]:
@@ -179,7 +251,7 @@ class ParseCache:
 
     def save(self) -> bool:
         """Write the pack if this run parsed anything new (or used entries about to age
-        out); False when it could not be written."""
+        out); False when it could not (or must not) be written."""
         if not self.misses and not self.aging:
             return True
         generation = self.generation + 1
@@ -190,30 +262,44 @@ class ParseCache:
         for k, blob in self._used.items():
             entries[k] = (blob, generation)
         try:
+            payload = marshal.dumps((generation, entries))
+            if len(payload) > MAX_PACK_BYTES:
+                return False
+            created = False
             if not os.path.isdir(self.directory):
                 os.makedirs(self.directory)
-                _mark_directory(self.directory)  # only a directory the linter created itself
+                created = _mark_directory(self.directory)  # only a directory the linter created itself
+            owned = created or _owned(self.directory)
+            if not _may_replace(self.path, owned):
+                return False
             # mkstemp creates the file 0600 and it stays so: the pack holds the content of
             # the linted files, which may be more private than the cache directory.
-            fd, tmp = tempfile.mkstemp(prefix=".parse-", dir=self.directory)
+            fd, tmp = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=_TEMP_SUFFIX, dir=self.directory)
             try:
                 with os.fdopen(fd, "wb") as fh:
-                    fh.write(marshal.dumps((self.identity, generation, entries)))
+                    fh.write(_HEADER.pack(MAGIC, self._identity, len(payload),
+                                          hashlib.blake2b(payload, digest_size=32).digest()))
+                    fh.write(payload)
+                if not _may_replace(self.path, owned):  # appeared meanwhile: not ours to replace
+                    raise FileExistsError(self.path)
                 os.replace(tmp, self.path)
             except BaseException:
                 _remove(tmp)
                 raise
-            self._remove_other_packs()
+            if owned:
+                self._remove_stale_files()
         except (OSError, ValueError):
             return False
         self.generation = generation
         return True
 
-    def _remove_other_packs(self) -> None:
-        """Packs of other loader builds not written for :data:`STALE_SECONDS` (an older
-        version, an old Python), and temporary files of killed runs, are dead weight.  A
-        pack written recently may belong to another interpreter sharing the directory
-        (pre-commit's and an editor's): it stays."""
+    def _remove_stale_files(self) -> None:
+        """In a directory the linter created (and marked), packs of other builds not written
+        for :data:`STALE_SECONDS` (an older version, an old Python) and temporary files of
+        killed runs are dead weight.  Only names the cache generates, holding a pack header,
+        are candidates: whatever else is there is not the linter's.  A pack written recently
+        may belong to another interpreter sharing the directory (pre-commit's and an
+        editor's): it stays."""
         try:
             names = os.listdir(self.directory)
         except OSError:
@@ -221,28 +307,96 @@ class ParseCache:
         mine = os.path.basename(self.path)
         now = time.time()
         for name in names:
-            pack = name.startswith("parse-") and name.endswith(".marshal") and name != mine
-            if not (pack or name.startswith(".parse-")):
+            pack = bool(_PACK_NAME.fullmatch(name)) and name != mine
+            if not (pack or _TEMP_NAME.fullmatch(name)):
                 continue
             path = os.path.join(self.directory, name)
             try:
-                age = now - os.stat(path).st_mtime
+                st = os.lstat(path)
             except OSError:
                 continue
-            if age > (STALE_SECONDS if pack else TEMP_STALE_SECONDS):
+            if not stat.S_ISREG(st.st_mode) or now - st.st_mtime <= (STALE_SECONDS if pack else TEMP_STALE_SECONDS):
+                continue
+            head = _read_regular(path, MAX_PACK_BYTES + _HEADER.size, limit=len(MAGIC))
+            if head == MAGIC:
                 _remove(path)
 
 
-def _mark_directory(directory: str) -> None:
-    """A ``.gitignore`` so the cache is never committed, and the standard CACHEDIR.TAG."""
+def _read_regular(path: str, cap: int, limit: Optional[int] = None) -> Optional[bytes]:
+    """The bytes of ``path`` if it is a regular file (not a symlink, FIFO or device) of at
+    most ``cap`` bytes; its first ``limit`` bytes only, when given.  None otherwise."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        if stat.S_ISLNK(os.lstat(path).st_mode):  # O_NOFOLLOW does not exist everywhere
+            return None
+        fd = os.open(path, flags)
+    except (OSError, ValueError):
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > cap:
+            return None
+        want = st.st_size if limit is None else min(limit, st.st_size)
+        chunks, got = [], 0
+        while got < want:
+            chunk = os.read(fd, min(want - got, 1 << 24))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+        return b"".join(chunks)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _verified_payload(blob: bytes) -> Optional[tuple[bytes, bytes]]:
+    """``(identity, payload)`` of a pack whose length and checksum are right, else None."""
+    if len(blob) < _HEADER.size:
+        return None
+    magic, identity, length, digest = _HEADER.unpack_from(blob)
+    payload = blob[_HEADER.size:]
+    if magic != MAGIC or length != len(payload):
+        return None
+    if hashlib.blake2b(payload, digest_size=32).digest() != digest:
+        return None
+    return identity, payload
+
+
+def _may_replace(path: str, owned: bool) -> bool:
+    """Whether the pack may be written at ``path``: nothing is there, or a regular file that
+    starts like a pack, or (in a directory the linter created) any regular file under the
+    pack's own name, which only this build uses.  Anything else is someone else's file."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    if not stat.S_ISREG(st.st_mode):
+        return False
+    return owned or _read_regular(path, MAX_PACK_BYTES + _HEADER.size, limit=len(MAGIC)) == MAGIC
+
+
+def _owned(directory: str) -> bool:
+    """Whether the linter created ``directory``: it holds the CACHEDIR.TAG written then."""
+    return _read_regular(os.path.join(directory, "CACHEDIR.TAG"), 4096) == _CACHEDIR_TAG.encode()
+
+
+def _mark_directory(directory: str) -> bool:
+    """A ``.gitignore`` so the cache is never committed, and the standard CACHEDIR.TAG (which
+    also tells later runs that the linter created this directory).  True when both were
+    written here and now."""
+    ok = True
     for name, text in ((".gitignore", _GITIGNORE), ("CACHEDIR.TAG", _CACHEDIR_TAG)):
-        path = os.path.join(directory, name)
-        if not os.path.exists(path):
-            try:
-                with open(path, "w", encoding="utf-8") as fh:
-                    fh.write(text)
-            except OSError:
-                pass
+        try:
+            fd = os.open(os.path.join(directory, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError:
+            ok = False
+    return ok
 
 
 def _remove(path: str) -> None:
@@ -261,4 +415,4 @@ def open_cache(directory: Optional[str]) -> Optional[ParseCache]:
         return None
 
 
-__all__ = ["ParseCache", "open_cache", "content_key", "DEFAULT_DIR_NAME", "FORMAT"]
+__all__ = ["ParseCache", "open_cache", "content_key", "package_digest", "DEFAULT_DIR_NAME", "FORMAT"]

@@ -202,7 +202,18 @@ def resolve_cache_dir(settings: Settings, flag: Optional[str], no_cache: bool) -
     order); --no-cache and ISTIO_VM_LINT_NO_CACHE turn it off whatever asked for it."""
     if no_cache or os.environ.get("ISTIO_VM_LINT_NO_CACHE", "").strip().lower() not in ("", "0", "false", "no", "off"):
         return None
-    return flag or os.environ.get("ISTIO_VM_LINT_CACHE_DIR") or settings.cache_dir or None
+    chosen = flag or os.environ.get("ISTIO_VM_LINT_CACHE_DIR")
+    if chosen or not settings.cache_dir:
+        return chosen or None
+    # A repository's config file may only place the cache inside that repository (symlinks
+    # resolved): cloning a repository must not make the linter write anywhere else.
+    root = os.path.realpath(settings.root or os.getcwd())
+    target = os.path.realpath(settings.cache_dir)
+    if target != root and not target.startswith(root.rstrip(os.sep) + os.sep):
+        click.echo(f"istio-vm-lint: warning: cache-dir {settings.cache_dir} is outside the repository {root}; "
+                   "not using a cache (choose one outside with --cache-dir or ISTIO_VM_LINT_CACHE_DIR)", err=True)
+        return None
+    return settings.cache_dir
 
 
 @dataclass

@@ -3,6 +3,7 @@ stale or unwritable cache is the same as no cache."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -238,21 +239,115 @@ def test_existing_directory_is_not_marked(tmp_path: Path) -> None:
     assert not (d / ".gitignore").exists() and not (d / "CACHEDIR.TAG").exists()
 
 
-def test_other_builds_packs_and_temp_files_age_out(tmp_path: Path) -> None:
+def _snapshot(d: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(d)): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
+
+
+def _user_files_named_like_the_cache(d: Path) -> None:
+    """Files of every name pattern the cache uses (and near misses), old enough to prune."""
+    ours = os.path.basename(ParseCache(str(d)).path)  # the exact name this build's pack takes
+    names = [ours, "parse-" + "0" * 32 + ".marshal", "parse-00000000000000bb.marshal", "parse-x.marshal",
+             ".parse-abcdefgh.tmp", ".parse-x", ".parse-deploy.yaml", "CACHEDIR.TAG", ".gitignore"]
+    for i, name in enumerate(names):
+        (d / name).write_bytes(f"user file {i}: keep me\n".encode())
+    (d / ".parse-deploy.yaml").write_text("apiVersion: v1\nkind: Service\nmetadata: {name: kept}\n"
+                                          "spec: {ports: [{port: 80}]}\n")
+    old = time.time() - 10 * 365 * 24 * 3600
+    for p in d.iterdir():
+        os.utime(p, (old, old))
+
+
+def test_user_files_in_a_cache_directory_are_never_touched(tmp_path: Path) -> None:
+    """--cache-dir pointing at a directory the linter did not create (here: the linted
+    directory itself): every byte of every file is still there afterwards."""
+    d = tmp_path / "mine"
+    d.mkdir()
+    _user_files_named_like_the_cache(d)
+    before = _snapshot(d)
+    cold = run(d, None)
+    assert run(d, d) == cold
+    assert run(d, d) == cold
+    assert json.loads(cold[1])["summary"]["files"] == 1  # the YAML file among them was linted
+    after = _snapshot(d)
+    assert {k: after.get(k) for k in before} == before
+    assert set(after) == set(before)  # the pack's own name is taken by a user file: nothing written
+
+
+def test_user_files_in_a_directory_the_linter_created_are_not_pruned(tmp_path: Path) -> None:
+    """Even in its own directory, the cache removes only files it can tell it wrote (its own
+    names, a pack header), never a user's file that happens to share a name pattern."""
+    d = tmp_path / "c"
+    run(FIXTURES / "examples", d)
+    assert (d / "CACHEDIR.TAG").exists()
+    (pack,) = pack_files(d)
+    pack.unlink()
+    _user_files_named_like_the_cache(d)
+    (d / "CACHEDIR.TAG").write_text(cache_mod._CACHEDIR_TAG)  # still the linter's directory
+    before = _snapshot(d)
+    assert run(FIXTURES / "examples", d) == run(FIXTURES / "examples", None)
+    after = _snapshot(d)
+    mine = os.path.basename(ParseCache(str(d)).path)
+    # Under its own build-specific name in its own directory, the pack replaces what is there.
+    assert {k: v for k, v in after.items() if k != mine} == {k: v for k, v in before.items() if k != mine}
+
+
+def test_other_builds_packs_and_temp_files_age_out_in_the_linters_own_directory(tmp_path: Path) -> None:
     raw = b"a: 1\n"
     d = tmp_path / "c"
-    d.mkdir()
-    recent, stale, temp = d / "parse-00000000000000aa.marshal", d / "parse-00000000000000bb.marshal", d / ".parse-x"
+    c = ParseCache(str(d))
+    parse_into(c, raw)
+    assert c.save() and (d / "CACHEDIR.TAG").exists()  # created (and marked) by the cache
+    genuine = Path(c.path).read_bytes()
+    recent, stale, temp = (d / f"parse-{'a' * 32}.marshal", d / f"parse-{'b' * 32}.marshal",
+                           d / ".parse-abcd_123.tmp")
     for p in (recent, stale, temp):
-        p.write_bytes(b"x")
+        p.write_bytes(genuine)
     old = time.time() - cache_mod.STALE_SECONDS - 60
     os.utime(stale, (old, old))
     os.utime(temp, (old, old))
     c = ParseCache(str(d))
-    parse_into(c, raw)
+    parse_into(c, b"a: 2\n")
     assert c.save()
     assert recent.exists()  # another interpreter's, in use
     assert not stale.exists() and not temp.exists()
+    # The same files in a directory the linter did not create stay, however old.
+    other = tmp_path / "other"
+    other.mkdir()
+    for p in (stale, temp):
+        (other / p.name).write_bytes(genuine)
+        os.utime(other / p.name, (old, old))
+    c = ParseCache(str(other))
+    parse_into(c, raw)
+    assert c.save()
+    assert (other / stale.name).exists() and (other / temp.name).exists()
+
+
+def test_config_cannot_put_the_cache_outside_the_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A repository's config choosing a cache directory outside it (directly or through a
+    symlink) is ignored with a warning: nothing is written or removed there."""
+    outside = tmp_path / "home"
+    outside.mkdir()
+    _user_files_named_like_the_cache(outside)
+    before = _snapshot(outside)
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "examples" / "vm-whoami", repo)
+    (repo / ".git").mkdir()
+    (repo / "link").symlink_to(outside)
+    monkeypatch.chdir(repo)
+    monkeypatch.delenv("ISTIO_VM_LINT_CACHE_DIR", raising=False)
+    monkeypatch.delenv("ISTIO_VM_LINT_NO_CACHE", raising=False)
+    for value in ("../home", str(outside), "link", "link/sub"):
+        (repo / ".istio-vm-lint.toml").write_text(f"cache-dir = {json.dumps(value)}\n")
+        res = CliRunner().invoke(main, ["check", "."])
+        assert res.exit_code == 0, res.output
+        assert "outside the repository" in res.stderr
+        assert _snapshot(outside) == before
+    # Inside the repository it is used; on the command line the user may choose any place.
+    (repo / ".istio-vm-lint.toml").write_text('cache-dir = "build/c"\n')
+    assert CliRunner().invoke(main, ["check", "."]).stderr == CliRunner().invoke(main, ["check", "."]).stderr
+    assert pack_files(repo / "build" / "c")
+    res = CliRunner().invoke(main, ["check", ".", "--cache-dir", str(tmp_path / "mycache")])
+    assert res.exit_code == 0 and pack_files(tmp_path / "mycache")
 
 
 def test_entries_in_use_are_refreshed_before_they_age_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -272,3 +367,115 @@ def test_entries_in_use_are_refreshed_before_they_age_out(tmp_path: Path, monkey
         reader = ParseCache(d)
         assert reader.get(keep)[1] is not None, i
         reader.save()
+
+
+# --- Integrity: a pack is used only when it is exactly what this build wrote ------------------
+
+SMALL = [str(FIXTURES / "rules" / code / "bad") for code in ("IVL002", "IVL201", "IVL401")]
+
+
+def lint_findings(cache_dir: Path | None) -> list[dict[str, Any]]:
+    from istio_vm_lint.config import Settings
+    from istio_vm_lint.runner import lint
+
+    out = lint(SMALL, Settings(cache_dir=str(cache_dir) if cache_dir else None))
+    return [f.as_dict() for f in out.findings]
+
+
+@functools.lru_cache(maxsize=None)
+def _cold_and_pack() -> tuple[str, bytes]:
+    import tempfile
+
+    d = Path(tempfile.mkdtemp(prefix="ivl-pack-"))
+    cold = lint_findings(None)
+    assert cold and lint_findings(d / "c") == cold
+    (pack,) = pack_files(d / "c")
+    blob = pack.read_bytes()
+    shutil.rmtree(d)
+    return json.dumps(cold), blob
+
+
+@given(st.data())
+def test_corrupted_or_truncated_pack_changes_nothing(data: st.DataObject) -> None:
+    """Any single-byte change or truncation of a pack: the run reports what a cold run
+    reports, and the pack is rebuilt."""
+    import tempfile
+
+    cold, blob = _cold_and_pack()
+    if data.draw(st.booleans(), label="truncate"):
+        damaged = blob[:data.draw(st.integers(0, len(blob) - 1), label="length")]
+    else:
+        i = data.draw(st.integers(0, len(blob) - 1), label="offset")
+        damaged = blob[:i] + bytes([blob[i] ^ data.draw(st.integers(1, 255), label="xor")]) + blob[i + 1:]
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp) / "c"
+        lint_findings(d)  # a directory the cache created, as --cache-dir does
+        (pack,) = pack_files(d)
+        pack.write_bytes(damaged)
+        assert json.dumps(lint_findings(d)) == cold
+        assert pack.read_bytes() == blob  # rebuilt (the content is deterministic)
+        assert json.dumps(lint_findings(d)) == cold
+
+
+def test_pack_checksum_covers_every_payload_byte(tmp_path: Path) -> None:
+    """A change that keeps the payload decodable (a finding's data) is caught before use."""
+    raw = b"apiVersion: v1\nkind: Service\nmetadata: {name: alpha}\n"
+    c = ParseCache(str(tmp_path))
+    parse_into(c, raw)
+    assert c.save()
+    pack = Path(c.path)
+    blob = pack.read_bytes()
+    assert blob.count(b"alpha") == 1
+    pack.write_bytes(blob.replace(b"alpha", b"omega"))
+    assert ParseCache(str(tmp_path)).get(raw)[1] is None
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX only")
+def test_only_regular_files_are_read(tmp_path: Path) -> None:
+    """A FIFO (reading it would block), a symlink or an oversized file where the pack goes is
+    not read, and not replaced either: it is not the cache's."""
+    raw = b"a: 1\n"
+    d = tmp_path / "c"
+    c = ParseCache(str(d))
+    parse_into(c, raw)
+    assert c.save()
+    genuine = Path(c.path).read_bytes()
+    elsewhere = tmp_path / "elsewhere.marshal"
+    elsewhere.write_bytes(genuine)
+    for make in ("fifo", "symlink"):
+        Path(c.path).unlink()
+        if make == "fifo":
+            os.mkfifo(c.path)
+        else:
+            Path(c.path).symlink_to(elsewhere)
+        r = ParseCache(str(d))  # returns at once: the FIFO is not opened for a blocking read
+        assert r.get(raw)[1] is None
+        parse_into(r, b"b: 2\n")
+        assert not r.save()
+        assert Path(c.path).is_fifo() if make == "fifo" else Path(c.path).is_symlink()
+    assert elsewhere.read_bytes() == genuine
+
+
+def test_oversized_pack_is_not_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = b"a: 1\n"
+    c = ParseCache(str(tmp_path))
+    parse_into(c, raw)
+    assert c.save()
+    assert ParseCache(str(tmp_path)).get(raw)[1] is not None
+    monkeypatch.setattr(cache_mod, "MAX_PACK_BYTES", 16)
+    assert ParseCache(str(tmp_path)).get(raw)[1] is None
+
+
+def test_identity_covers_the_whole_package(tmp_path: Path) -> None:
+    """Every module, rule and schema of the package decides the pack's identity."""
+    files = cache_mod._package_files()
+    roots = {Path(p).parent.name for p in files}
+    assert {"lint", "rules", "schemas", "report"} <= roots or {"istio_vm_lint", "rules", "schemas", "report"} <= roots
+    assert any(p.endswith(".json") for p in files) and any(p.endswith("loader.py") for p in files)
+    assert not any("__pycache__" in p for p in files)
+    base = cache_mod._digest_files(files)
+    for pick in (next(p for p in files if Path(p).parent.name == "rules"), next(p for p in files if p.endswith(".json"))):
+        copy = tmp_path / Path(pick).name
+        copy.write_bytes(Path(pick).read_bytes() + b" ")
+        assert cache_mod._digest_files([str(copy) if p == pick else p for p in files]) != base
+    assert cache_mod.package_digest() == cache_mod.package_digest() == base
