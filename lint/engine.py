@@ -17,7 +17,7 @@ import importlib
 import pkgutil
 import traceback
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 
 from .config import Settings, match_length, root_relative, severity_for
 from .findings import Finding, Location, Problem, Related, ResourceRef, format_path, SEVERITY_RANK
@@ -36,9 +36,8 @@ def all_rules() -> dict[str, Rule]:
     if _RULES is None:
         from . import rules as rules_pkg  # type: ignore[attr-defined]
 
-        for info in sorted(pkgutil.iter_modules(rules_pkg.__path__), key=lambda m: m.name):
-            if not info.name.startswith("_"):
-                importlib.import_module(f"{rules_pkg.__name__}.{info.name}")
+        for name in rule_modules(rules_pkg):
+            importlib.import_module(name)
         out: dict[str, Rule] = {}
         for r in declared_rules():
             if r.code in out:
@@ -46,6 +45,22 @@ def all_rules() -> dict[str, Rule]:
             out[r.code] = r
         _RULES = dict(sorted(out.items()))
     return _RULES
+
+
+def rule_modules(package: Any) -> list[str]:
+    """The modules that declare rules: every module of the package and of its subpackages
+    (one package per family where a family is large), skipping names that start with ``_``
+    (shared helpers)."""
+    out: list[str] = []
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        name = f"{package.__name__}.{info.name}"
+        if info.ispkg:
+            out.extend(rule_modules(importlib.import_module(name)))
+        else:
+            out.append(name)
+    return out
 
 
 _matches = match_length  # specificity of the best matching selector (0 = none)

@@ -3,16 +3,18 @@
 A rule module in ``rules/`` declares rules with the :func:`rule` decorator::
 
     @rule(
-        code="IVL101", name="service-entry-selector-matches-nothing", severity="error",
+        code="IVL101", family="selectors", name="service-entry-selector-matches-nothing", severity="error",
         summary="...", rationale="... (istio-semantics.md §4.1)",
         bad="<yaml>", good="<yaml>", inputs=("ServiceEntry", "WorkloadEntry"),
         equivalents=("KIA...",),
     )
     def check(ctx):
-        for se in ctx.each("ServiceEntry"):
+        for se in ctx.each(ServiceEntry):   # typed: yields ServiceEntry
             ...
             yield Problem(se, ("spec", "workloadSelector", "labels"), "message")
 
+``family`` is the rule's group as listed by ``rules --format json`` and docs/rules.md; it is
+given explicitly so that moving a rule between modules never changes the published metadata.
 ``inputs`` lists the kinds the rule reads: a rule is skipped when none of them is present,
 and the engine can say which kinds were searched.  Codes are stable forever once published.
 """
@@ -21,8 +23,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, TypeVar, Union, overload
 
 from .findings import SEVERITIES, Problem
 
@@ -33,9 +35,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from .model import Resource
     from .project import Project
 
+R = TypeVar("R", bound="Resource")
+
 CODE_RE = re.compile(r"^IVL\d{3}$")
 NAME_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-EQUIV_RE = re.compile(r"^(IST\d{4}|KIA\d{4}|CEL|VAL)(:.*)?$")
+FAMILY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -72,20 +76,21 @@ class Rule:
 _DECLARED: list[Rule] = []
 
 
-def rule(*, code: str, name: str, severity: str, summary: str, rationale: str, bad: str, good: str,
+def rule(*, code: str, family: str, name: str, severity: str, summary: str, rationale: str, bad: str, good: str,
          inputs: Iterable[str] = (), equivalents: Iterable[str] = (),
          references: Iterable[str] = ()) -> Callable[[Callable[["Context"], Iterable[Problem]]], Callable[["Context"], Iterable[Problem]]]:
     if not CODE_RE.match(code):
         raise ValueError(f"bad rule code {code!r}")
+    if not FAMILY_RE.match(family):
+        raise ValueError(f"bad family {family!r} for {code} (snake_case, e.g. 'selectors')")
     if not NAME_RE.match(name):
         raise ValueError(f"rule name must be kebab-case: {name!r}")
     if severity not in SEVERITIES:
         raise ValueError(f"bad severity {severity!r} for {code}")
 
     def deco(fn: Callable[["Context"], Iterable[Problem]]) -> Callable[["Context"], Iterable[Problem]]:
-        module = fn.__module__.rsplit(".", 1)[-1]
         _DECLARED.append(Rule(code, name, severity, summary.strip(), _dedent(rationale), _dedent(bad),
-                              _dedent(good), fn, tuple(inputs), tuple(equivalents), tuple(references), module))
+                              _dedent(good), fn, tuple(inputs), tuple(equivalents), tuple(references), family))
         return fn
 
     return deco
@@ -123,9 +128,33 @@ class Context:
 
         return build_graph(self.project, self.settings)
 
-    def each(self, *kinds: str) -> Iterator["Resource"]:
-        """Iterate resources of the given kinds, remembering the current one for IVL000."""
-        for r in self.project.kinds(*kinds):
+    @overload
+    def each(self, kind: type[R], /) -> Iterator[R]: ...
+
+    @overload
+    def each(self, *kinds: Union[str, type["Resource"]]) -> Iterator["Resource"]: ...
+
+    def each(self, *kinds: Union[str, type["Resource"]]) -> Iterator["Resource"]:
+        """Iterate resources of the given kinds, remembering the current one for IVL000.
+
+        A kind is a name (``"ServiceEntry"``) or a model class (``ServiceEntry``: typed, every
+        kind the model builds with that class or a subclass, e.g. ``WorkloadController`` gives
+        Deployments ... Pods)."""
+        names: list[str] = []
+        for k in kinds:
+            names.extend((k,) if isinstance(k, str) else kinds_of(k))
+        for r in self.project.kinds(*names):
             self.current = r
             yield r
         self.current = None
+
+
+@lru_cache(maxsize=None)
+def kinds_of(cls: type["Resource"]) -> tuple[str, ...]:
+    """The kind names whose resources the model builds as ``cls`` (or a subclass of it)."""
+    from .model import KINDS
+
+    out = tuple(dict.fromkeys(kind for (_group, kind), (c, _versions) in KINDS.items() if issubclass(c, cls)))
+    if not out:
+        raise ValueError(f"{cls.__name__} is not a class of any kind the model reads")
+    return out

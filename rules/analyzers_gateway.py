@@ -16,6 +16,8 @@ from istio_vm_lint.graph import Workload
 from istio_vm_lint.model import Gateway, Service, as_list, as_map, as_str
 from istio_vm_lint.rule import Context, rule
 
+from ._messages import sel_str
+
 
 def gateway_workloads(ctx: Context, gw: Gateway) -> list[Workload]:
     """Pod templates selected by a Gateway (any namespace, §4.4); [] for a nil selector."""
@@ -24,12 +26,8 @@ def gateway_workloads(ctx: Context, gw: Gateway) -> list[Workload]:
     return ctx.graph.select_any_namespace(gw.selector, ("Pod",))
 
 
-def _selector_str(sel: dict[str, str]) -> str:
-    return ",".join(f"{k}={v}" for k, v in sorted(sel.items()))
-
-
 @rule(
-    code="IVL701", name="gateway-port-not-exposed", severity="warning",
+    code="IVL701", family="analyzers_gateway", name="gateway-port-not-exposed", severity="warning",
     summary="A Gateway server listens on a port that neither the gateway pods nor their Service expose.",
     rationale="""
     `servers[].port.number` is the port the gateway proxy listens on: a container port, or the
@@ -86,13 +84,13 @@ def gateway_port_not_exposed(ctx: Context) -> Iterator[Problem]:
                 continue
             yield Problem(gw, s.path + ("port", "number"),
                           f"Gateway {gw.namespace}/{gw.name} listens on port {s.port}, which is neither a container "
-                          f"port of its workload (selector {_selector_str(gw.selector or {})}) nor a port of a Service "
+                          f"port of its workload (selector {sel_str(gw.selector or {})}) nor a port of a Service "
                           f"selecting it (known: {sorted(known)})",
                           related=((pods[0].resource, pods[0].labels_path),))
 
 
 @rule(
-    code="IVL702", name="conflicting-gateways", severity="error",
+    code="IVL702", family="analyzers_gateway", name="conflicting-gateways", severity="error",
     summary="Two Gateways select the same gateway workload and declare the same host on the same port.",
     rationale="""
     When two Gateways select the same proxies and both declare a server on one port for the
@@ -170,7 +168,7 @@ def conflicting_gateways(ctx: Context) -> Iterator[Problem]:
                 names = ", ".join(f"{o.namespace}/{o.name}" for o in others)
                 yield Problem(g, ("spec", "servers", idx, "hosts"),
                               f"Gateway {g.namespace}/{g.name} conflicts with {names}: same workload selector "
-                              f"({_selector_str(g.selector or {})}), port {port} and host '{host}'",
+                              f"({sel_str(g.selector or {})}), port {port} and host '{host}'",
                               related=tuple((o, ("spec", "servers")) for o in others))
 
 
@@ -183,7 +181,7 @@ def _same_cert(a: dict, b: dict) -> bool:
 
 
 @rule(
-    code="IVL703", name="gateway-duplicate-certificate", severity="warning",
+    code="IVL703", family="analyzers_gateway", name="gateway-duplicate-certificate", severity="warning",
     summary="Several Gateways on the same workload serve the same TLS certificate.",
     rationale="""
     Browsers and HTTP/2 clients reuse a connection for every host the certificate covers; when

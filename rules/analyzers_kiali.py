@@ -16,7 +16,7 @@ from istio_vm_lint.rule import Context, rule
 
 
 @rule(
-    code="IVL740", name="overlapping-destination-rules", severity="warning",
+    code="IVL740", family="analyzers_kiali", name="overlapping-destination-rules", severity="warning",
     summary="Several DestinationRules visible together cover the same host and subset.",
     rationale="""
     For one client, only one DestinationRule per host applies: rules in the same namespace are
@@ -86,7 +86,7 @@ def _skip_mesh_mtls(dr: DestinationRule, host: str, domain: str) -> bool:
 
 
 @rule(
-    code="IVL741", name="mesh-mtls-overridden", severity="warning",
+    code="IVL741", family="analyzers_kiali", name="mesh-mtls-overridden", severity="warning",
     summary="A DestinationRule without TLS settings overrides a mesh- or namespace-wide ISTIO_MUTUAL rule.",
     rationale="""
     DestinationRules are not merged by host specificity: for a host with its own rule, a
@@ -145,7 +145,7 @@ def mesh_mtls_overridden(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL742", name="subset-without-labels", severity="warning",
+    code="IVL742", family="analyzers_kiali", name="subset-without-labels", severity="warning",
     summary="A DestinationRule subset has no labels while its sibling subsets do, so it is every endpoint of the host.",
     rationale="""
     Subset `labels` filter the host's endpoints (docs/semantics.md §subset-without-labels). In
@@ -194,7 +194,7 @@ def _routes(vs: VirtualService) -> Iterator[tuple[str, int, list]]:
 
 
 @rule(
-    code="IVL743", name="single-destination-weight", severity="warning",
+    code="IVL743", family="analyzers_kiali", name="single-destination-weight", severity="warning",
     summary="A route with one destination gives it a weight below 100.",
     rationale="""
     With a single destination, Istio sends it all traffic whatever its `weight` says; a value
@@ -226,7 +226,7 @@ def single_destination_weight(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL744", name="duplicate-route-destination", severity="warning",
+    code="IVL744", family="analyzers_kiali", name="duplicate-route-destination", severity="warning",
     summary="One route lists the same host and subset twice.",
     rationale="""
     Destinations inside one route are weighted alternatives; listing the same host and subset
@@ -269,7 +269,7 @@ def duplicate_route_destination(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL745", name="legacy-gateway-reference", severity="info",
+    code="IVL745", family="analyzers_kiali", name="legacy-gateway-reference", severity="info",
     summary="A gateway is referenced in the legacy dotted form instead of namespace/name.",
     rationale="""
     Istio still accepts `name.namespace` and `name.namespace.svc.cluster.local` for
@@ -299,7 +299,7 @@ def legacy_gateway_reference(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL746", name="duplicate-service-entry-port", severity="warning",
+    code="IVL746", family="analyzers_kiali", name="duplicate-service-entry-port", severity="warning",
     summary="Several ServiceEntries declare the same host and port (with the same protocol).",
     rationale="""
     ServiceEntries with the same host are merged or shadowed by age per namespace scope
@@ -349,7 +349,7 @@ def duplicate_service_entry_port(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL747", name="root-sidecar-with-selector", severity="warning",
+    code="IVL747", family="analyzers_kiali", name="root-sidecar-with-selector", severity="warning",
     summary="The Sidecar in the root namespace has a workloadSelector, so it is not the mesh default.",
     rationale="""
     A Sidecar without selector in the root namespace (`istio-system` by default) is the
@@ -379,7 +379,7 @@ def root_sidecar_with_selector(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL748", name="outbound-policy-mode-unset", severity="info",
+    code="IVL748", family="analyzers_kiali", name="outbound-policy-mode-unset", severity="info",
     summary="A Sidecar's outboundTrafficPolicy has no mode, which means REGISTRY_ONLY.",
     rationale="""
     `Sidecar.outboundTrafficPolicy.mode` is an enum whose zero value is REGISTRY_ONLY, so an
@@ -406,7 +406,7 @@ def outbound_policy_mode_unset(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL749", name="duplicate-workload-group-labels", severity="warning",
+    code="IVL749", family="analyzers_kiali", name="duplicate-workload-group-labels", severity="warning",
     summary="Two WorkloadGroups in one namespace give their VMs identical labels.",
     rationale="""
     WorkloadGroup `metadata.labels` become the labels of every WorkloadEntry auto-registered

@@ -23,7 +23,7 @@ def _scopes(vs: VirtualService) -> set[str]:
 
 
 @rule(
-    code="IVL710", name="conflicting-mesh-virtual-services", severity="error",
+    code="IVL710", family="analyzers_routing", name="conflicting-mesh-virtual-services", severity="error",
     summary="Several mesh VirtualServices define the same host for overlapping namespaces.",
     rationale="""
     For sidecars, VirtualServices are not merged: when two mesh-bound VirtualServices define the
@@ -100,7 +100,7 @@ def conflicting_mesh_virtual_services(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL711", name="subset-routing-ignored-at-gateway", severity="warning",
+    code="IVL711", family="analyzers_routing", name="subset-routing-ignored-at-gateway", severity="warning",
     summary="A gateway VirtualService routes to a host without subset while the mesh VirtualService splits it by subset.",
     rationale="""
     Mesh VirtualServices (`gateways: [mesh]`) do not apply to traffic entering through a
@@ -165,7 +165,7 @@ def subset_ignored_at_gateway(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL712", name="deprecated-field", severity="warning",
+    code="IVL712", family="analyzers_routing", name="deprecated-field", severity="warning",
     summary="A field Istio has deprecated or ignores is used.",
     rationale="""
     `HTTPRoute.fault.delay.percent` is deprecated in favour of `percentage`, and
@@ -214,7 +214,7 @@ def _tls_without_ca(tls: Any, has_selector: bool) -> Optional[str]:
 
 
 @rule(
-    code="IVL713", name="tls-without-ca-certificates", severity="warning",
+    code="IVL713", family="analyzers_routing", name="tls-without-ca-certificates", severity="warning",
     summary="A DestinationRule originates TLS (SIMPLE/MUTUAL) without caCertificates to verify the server.",
     rationale="""
     With `tls.mode` SIMPLE or MUTUAL and no `caCertificates`, the client proxy cannot verify the
@@ -240,7 +240,7 @@ def tls_without_ca(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL715", name="port-tls-without-ca-certificates", severity="warning",
+    code="IVL715", family="analyzers_routing", name="port-tls-without-ca-certificates", severity="warning",
     summary="A DestinationRule's port-level policy originates TLS without caCertificates to verify the server.",
     rationale="""
     Same as IVL713, for `portLevelSettings[].tls` (istioctl IST0129, istio-analyzers.md §4.6):
@@ -297,7 +297,7 @@ def _mesh_pa_mode(ctx: Context) -> Optional[tuple[PeerAuthentication, str]]:
 
 
 @rule(
-    code="IVL714", name="tls-disabled-toward-strict-mtls", severity="error",
+    code="IVL714", family="analyzers_routing", name="tls-disabled-toward-strict-mtls", severity="error",
     summary="A DestinationRule disables TLS toward workloads whose PeerAuthentication requires mTLS.",
     rationale="""
     `tls.mode: DISABLE` makes clients send plaintext; a STRICT PeerAuthentication on the

@@ -11,7 +11,7 @@ from istio_vm_lint.rule import Context, rule
 
 
 @rule(
-    code="IVL730", name="conflicting-service-entry-protocols", severity="warning",
+    code="IVL730", family="analyzers_services", name="conflicting-service-entry-protocols", severity="warning",
     summary="Several ServiceEntries declare the same host and port with different protocols.",
     rationale="""
     ServiceEntries with the same host are merged per namespace scope; when they disagree on the
@@ -66,7 +66,7 @@ def conflicting_protocols(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL731", name="service-entry-addresses-required", severity="warning",
+    code="IVL731", family="analyzers_services", name="service-entry-addresses-required", severity="warning",
     summary="A ServiceEntry with a TCP (or unset-protocol) port has no addresses.",
     rationale="""
     Without `addresses`, TCP traffic cannot be told apart by destination IP: the outbound
@@ -138,7 +138,7 @@ def _skip_service(svc: Service) -> bool:
 
 
 @rule(
-    code="IVL732", name="service-port-name-convention", severity="info",
+    code="IVL732", family="analyzers_services", name="service-port-name-convention", severity="info",
     summary="A Service port name gives Istio no protocol (name it <protocol>[-suffix] or set appProtocol).",
     rationale="""
     Istio selects a Service port's protocol from `appProtocol`, else from the port name prefix
@@ -173,7 +173,7 @@ def port_name_convention(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL733", name="external-name-port-name", severity="warning",
+    code="IVL733", family="analyzers_services", name="external-name-port-name", severity="warning",
     summary="An ExternalName Service port has a name that makes Istio treat it as opaque TCP.",
     rationale="""
     Istio treats an ExternalName Service as mesh-external (istio-semantics.md §2.7). With a port
@@ -250,7 +250,7 @@ def _deployment_services(ctx: Context) -> Iterator[tuple[WorkloadController, lis
 
 
 @rule(
-    code="IVL734", name="deployment-port-protocol-conflict", severity="warning",
+    code="IVL734", family="analyzers_services", name="deployment-port-protocol-conflict", severity="warning",
     summary="Services selecting the same Deployment expose one port number with different protocols.",
     rationale="""
     A sidecar builds one inbound listener per port; when two Services select the same pods
@@ -293,7 +293,7 @@ def deployment_port_protocol_conflict(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL735", name="deployment-target-port-conflict", severity="warning",
+    code="IVL735", family="analyzers_services", name="deployment-target-port-conflict", severity="warning",
     summary="Services selecting the same Deployment map different ports to one targetPort.",
     rationale="""
     When two Services select the same pods and send different service ports to the same

@@ -40,7 +40,7 @@ def _ambient_namespaces(ctx: Context) -> set[str]:
 
 
 @rule(
-    code="IVL720", name="sidecar-selector-matches-nothing", severity="warning",
+    code="IVL720", family="analyzers_sidecar", name="sidecar-selector-matches-nothing", severity="warning",
     summary="A Sidecar's workloadSelector matches no workload in its namespace.",
     rationale="""
     A Sidecar with a `workloadSelector` applies only to workloads in its own namespace whose
@@ -87,7 +87,7 @@ def sidecar_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL721", name="sidecars-select-same-workload", severity="error",
+    code="IVL721", family="analyzers_sidecar", name="sidecars-select-same-workload", severity="error",
     summary="Several Sidecars with workloadSelectors select the same workload.",
     rationale="""
     When more than one Sidecar with a selector matches a workload, which one applies is
@@ -140,7 +140,7 @@ def sidecars_select_same_workload(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL722", name="multiple-namespace-sidecars", severity="error",
+    code="IVL722", family="analyzers_sidecar", name="multiple-namespace-sidecars", severity="error",
     summary="A namespace has more than one Sidecar without workloadSelector.",
     rationale="""
     A namespace may have at most one Sidecar without a `workloadSelector` (the namespace
@@ -181,7 +181,7 @@ def multiple_namespace_sidecars(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL723", name="sidecar-in-ambient", severity="warning",
+    code="IVL723", family="analyzers_sidecar", name="sidecar-in-ambient", severity="warning",
     summary="A Sidecar applies to ambient-mode workloads, which have no sidecar proxy.",
     rationale="""
     Workloads in ambient mode (namespace labelled `istio.io/dataplane-mode: ambient` without

@@ -16,7 +16,7 @@ from istio_vm_lint.findings import FieldPath, Problem
 from istio_vm_lint.graph import Workload
 from istio_vm_lint.model import AuthorizationPolicy, as_int, as_list, as_map, as_str
 from istio_vm_lint.rule import Context, rule
-from istio_vm_lint.rules.selectors import sel_str
+from istio_vm_lint.rules._messages import sel_str
 from istio_vm_lint.rules.workload_selectors import policy_scope, selected_workloads
 
 # Service accounts of the installation's own proxies (istioctl profiles and Helm charts).
@@ -54,7 +54,7 @@ def _known_ports(ctx: Context, w: Workload) -> tuple[set[int], set[int]]:
 
 
 @rule(
-    code="IVL117", name="authorization-port-is-service-port", severity="error",
+    code="IVL117", family="authorization", name="authorization-port-is-service-port", severity="error",
     summary="An AuthorizationPolicy's to.operation.ports names a service port, but the selected workloads receive that traffic on another port.",
     rationale="""
     An AuthorizationPolicy is enforced by the server's proxy on the inbound connection, and
@@ -174,7 +174,7 @@ def _principal_parts(p: str) -> Optional[tuple[str, str]]:
 
 
 @rule(
-    code="IVL118", name="authorization-source-not-found", severity="warning",
+    code="IVL118", family="authorization", name="authorization-source-not-found", severity="warning",
     summary="An AuthorizationPolicy source names a service account or namespace that the repository shows does not exist.",
     rationale="""
     `from.source.principals` are the clients' SPIFFE identities

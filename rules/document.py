@@ -28,7 +28,7 @@ def _from_load(ctx: Context, code: str) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL000", name="internal-error", severity="error",
+    code="IVL000", family="document", name="internal-error", severity="error",
     summary="A rule failed while checking a resource.",
     rationale="""
     A crash in one rule must not hide the findings of the others, and must not pass silently
@@ -43,7 +43,7 @@ def internal_error(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL001", name="yaml-parse-error", severity="error",
+    code="IVL001", family="document", name="yaml-parse-error", severity="error",
     summary="The file is not valid YAML (or not readable text), so none of it can be checked.",
     rationale="""
     kubectl, Argo CD and Flux refuse a file that does not parse, so nothing in it reaches the
@@ -71,7 +71,7 @@ def yaml_parse_error(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL002", name="duplicate-key", severity="error",
+    code="IVL002", family="document", name="duplicate-key", severity="error",
     summary="A mapping has the same key twice.",
     rationale="""
     YAML requires unique keys. The Kubernetes API server's strict decoding rejects
@@ -93,7 +93,7 @@ def duplicate_key(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL003", name="unsupported-api-version", severity="error",
+    code="IVL003", family="document", name="unsupported-api-version", severity="error",
     summary="A known kind is declared with an apiVersion Istio/Kubernetes does not serve.",
     rationale="""
     Istio's networking kinds are served as `networking.istio.io/v1`, `v1beta1` and
@@ -116,7 +116,7 @@ def unsupported_api_version(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL004", name="missing-name", severity="error",
+    code="IVL004", family="document", name="missing-name", severity="error",
     summary="A known kind has no usable metadata.name.",
     rationale="""
     Every Kubernetes object needs a string `metadata.name`; without it the object cannot be
@@ -142,7 +142,7 @@ def missing_name(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL009", name="unused-suppression", severity="info",
+    code="IVL009", family="document", name="unused-suppression", severity="info",
     summary="A suppression comment or annotation hides no finding.",
     rationale="""
     A suppression that no longer hides anything (the problem was fixed, the code is

@@ -18,7 +18,7 @@ from istio_vm_lint.model import (
 )
 from istio_vm_lint.rule import Context, rule
 
-from .selectors import describe, wkey
+from ._messages import describe, wkey
 
 
 def _location_text(se: ServiceEntry) -> str:
@@ -87,7 +87,7 @@ def _dr_tls_mode(graph: MeshGraph, svc: MeshService) -> Optional[str]:
 
 
 @rule(
-    code="IVL301", name="mesh-external-sidecar-endpoints", severity="warning",
+    code="IVL301", family="mesh_boundary", name="mesh-external-sidecar-endpoints", severity="warning",
     summary="A MESH_EXTERNAL ServiceEntry (often by omission: it is the default) selects or lists workloads that run Istio sidecars.",
     rationale="""
     `location` defaults to MESH_EXTERNAL (enum 0, istio-semantics.md §2.1, §8.1). For a
@@ -185,7 +185,7 @@ def _public_looking(host: str, domain: str) -> bool:
 
 
 @rule(
-    code="IVL302", name="mesh-internal-external-service", severity="info",
+    code="IVL302", family="mesh_boundary", name="mesh-internal-external-service", severity="info",
     summary="A MESH_INTERNAL ServiceEntry describes what looks like a third-party service (public DNS name, DNS resolution, TLS/443, no workloads).",
     rationale="""
     MESH_INTERNAL tells Istio the service runs inside the mesh: it becomes a candidate for
@@ -259,7 +259,7 @@ def _tls_layers(graph: MeshGraph, edr: EffectiveDR, ports: list[Optional[int]]) 
 
 
 @rule(
-    code="IVL303", name="istio-mutual-to-external-service", severity="error",
+    code="IVL303", family="mesh_boundary", name="istio-mutual-to-external-service", severity="error",
     summary="A DestinationRule sets tls.mode ISTIO_MUTUAL toward a MESH_EXTERNAL service whose endpoints are not Istio workloads.",
     rationale="""
     ISTIO_MUTUAL makes the client present its Istio workload certificate and verify the
@@ -335,7 +335,7 @@ _INERT = ("loadBalancer", "outlierDetection")
 
 
 @rule(
-    code="IVL304", name="mesh-internal-passthrough-policy", severity="warning",
+    code="IVL304", family="mesh_boundary", name="mesh-internal-passthrough-policy", severity="warning",
     summary="A DestinationRule sets load balancing, outlier detection or subsets for a MESH_INTERNAL ServiceEntry with resolution NONE, where they cannot act.",
     rationale="""
     With `resolution: NONE` (the default) traffic goes to the original destination IP through
@@ -413,7 +413,7 @@ def mesh_internal_passthrough_policy(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL305", name="mesh-internal-endpoint-without-identity", severity="info",
+    code="IVL305", family="mesh_boundary", name="mesh-internal-endpoint-without-identity", severity="info",
     summary="A MESH_INTERNAL ServiceEntry's endpoint has no serviceAccount (nor tlsMode label) while its sibling endpoints are sidecar workloads.",
     rationale="""
     Auto mTLS toward a WorkloadEntry or inline endpoint depends on its TLS mode: the
@@ -486,7 +486,7 @@ def mesh_internal_endpoint_without_identity(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL306", name="cross-network-endpoint-without-mtls", severity="warning",
+    code="IVL306", family="mesh_boundary", name="cross-network-endpoint-without-mtls", severity="warning",
     summary="An endpoint on a network that has an east-west gateway has no Istio identity, so clients on other networks drop it.",
     rationale="""
     Traffic to an endpoint on another network goes through that network's east-west gateway,
@@ -515,7 +515,7 @@ def mesh_internal_endpoint_without_identity(ctx: Context) -> Iterator[Problem]:
     references=("shared/reference/istio-semantics.md §2.2, §7 D10",),
 )
 def cross_network_endpoint_without_mtls(ctx: Context) -> Iterator[Problem]:
-    from .selectors import _looks_like_gateway
+    from .selectors._common import looks_like_gateway as _looks_like_gateway
 
     graph = ctx.graph
     gateways: dict[str, Workload] = {}

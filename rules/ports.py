@@ -23,6 +23,8 @@ from istio_vm_lint.model import (
 )
 from istio_vm_lint.rule import Context, rule
 
+from ._messages import owner
+
 # Ports the Istio sidecar itself listens on (never the application's).
 PROXY_PORTS = frozenset({15000, 15001, 15004, 15006, 15008, 15009, 15020, 15021, 15053, 15090})
 
@@ -32,10 +34,6 @@ _TCP = frozenset({"TCP", "MONGO", "REDIS", "MYSQL"})
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-def _kind_word(r: Resource) -> str:
-    return f"{r.kind} {r.namespace}/{r.name}"
 
 
 def _number_key(svc_resource: Resource) -> str:
@@ -109,7 +107,7 @@ def _port_hint(graph: MeshGraph, services: list[MeshService], number: int) -> st
                             f"{b.workload.resource.name} for service port {svc_port} — use {svc_port} (§3.4)")
             w = b.workload
             if w.served_ports and number in w.served_ports:
-                return (f"; {number} is a port served by {_kind_word(w.resource)}, not a service port — "
+                return (f"; {number} is a port served by {owner(w.resource)}, not a service port — "
                         "destinations and port-level settings name the service port (§3.4)")
     return ""
 
@@ -122,7 +120,7 @@ def _list_ports(ports: Iterable[int]) -> str:
 
 
 @rule(
-    code="IVL201", name="destination-port-not-found", severity="error",
+    code="IVL201", family="ports", name="destination-port-not-found", severity="error",
     summary="A VirtualService destination names a port that the destination service does not have.",
     rationale="""
     `destination.port.number` must be a *service* port of the destination (ServiceEntry
@@ -169,7 +167,7 @@ def destination_port_not_found(ctx: Context) -> Iterator[Problem]:
             others = f" (and {len(d.services) - 1} more)" if len(d.services) > 1 else ""
             yield Problem(vs, d.path + ("port", "number"),
                           f"VirtualService {vs.namespace}/{vs.name} routes to {d.host}:{d.port}, but "
-                          f"{_kind_word(s.resource)}{others} has no port {d.port} (service ports: {_list_ports(ports)})"
+                          f"{owner(s.resource)}{others} has no port {d.port} (service ports: {_list_ports(ports)})"
                           f"{_port_hint(graph, d.services, d.port)}",
                           related=((s.resource, ("spec", "ports")),))
 
@@ -224,7 +222,7 @@ def _listener_ports(graph: MeshGraph, vs: VirtualService, route_kind: str, route
 
 
 @rule(
-    code="IVL202", name="destination-port-required", severity="error",
+    code="IVL202", family="ports", name="destination-port-required", severity="error",
     summary="A route to a multi-port service has no destination port, and a listener port using it is not a port of that service.",
     rationale="""
     Without `destination.port`, Istio picks the destination's only port, or — when it has
@@ -278,7 +276,7 @@ def destination_port_required(ctx: Context) -> Iterator[Problem]:
             yield Problem(vs, d.path,
                           f"VirtualService {vs.namespace}/{vs.name}: destination {d.host} has several ports "
                           f"({_list_ports(ports)}) and no port.number, so Istio uses the listener port; "
-                          f"{_kind_word(s.resource)} has no port {listing} — that route leads to a cluster "
+                          f"{owner(s.resource)} has no port {listing} — that route leads to a cluster "
                           "that does not exist (503); set destination.port",
                           related=((s.resource, ("spec", "ports")),))
 
@@ -302,7 +300,7 @@ def _valid_port_keys(b: Binding) -> set[str]:
 
 
 @rule(
-    code="IVL203", name="workload-port-key-unknown", severity="warning",
+    code="IVL203", family="ports", name="workload-port-key-unknown", severity="warning",
     summary="A WorkloadEntry/WorkloadGroup `ports` key is not a port name of any service selecting it, so it is ignored.",
     rationale="""
     The keys of a WorkloadEntry `ports` map (and of a WorkloadGroup's `template.ports`, copied
@@ -350,7 +348,7 @@ def workload_port_key_unknown(ctx: Context) -> Iterator[Problem]:
                 valid |= _valid_port_keys(b)
             if not valid:
                 continue
-            names = ", ".join(sorted({_kind_word(b.service_resource) for b in bindings}))
+            names = ", ".join(sorted({owner(b.service_resource) for b in bindings}))
             for key in w.endpoint.ports:
                 if key in valid:
                     continue
@@ -363,7 +361,7 @@ def workload_port_key_unknown(ctx: Context) -> Iterator[Problem]:
                 extra = (" (the value still joins the VM's inbound capture list, §3.3)"
                          if w.kind == "WorkloadGroup" else "")
                 yield Problem(r, w.ports_path + (key,),
-                              f"{_kind_word(r)}: ports key '{key}' is not a port name of {names}, so it is ignored "
+                              f"{owner(r)}: ports key '{key}' is not a port name of {names}, so it is ignored "
                               f"and traffic goes to the targetPort/service port instead{extra}; {hint}",
                               related=tuple((b.service_resource, ("spec", "ports")) for b in bindings[:3]))
 
@@ -372,7 +370,7 @@ def workload_port_key_unknown(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL204", name="named-target-port-unsatisfied", severity="error",
+    code="IVL204", family="ports", name="named-target-port-unsatisfied", severity="error",
     summary="A Service with a named targetPort selects a WorkloadEntry/WorkloadGroup whose ports map lacks that name, so the VM is dropped for that port.",
     rationale="""
     For a Kubernetes Service port with a *named* `targetPort`, Istio takes the endpoint port of
@@ -415,7 +413,7 @@ def named_target_port_unsatisfied(ctx: Context) -> Iterator[Problem]:
                     continue
                 have = ", ".join(sorted(w.ports)) or "no ports map"
                 yield Problem(w.resource, w.ports_path,
-                              f"{_kind_word(w.resource)} is selected by Service {svc.namespace}/{svc.name}, whose port "
+                              f"{owner(w.resource)} is selected by Service {svc.namespace}/{svc.name}, whose port "
                               f"{p.number} has targetPort '{p.target_port}', but its ports map has no key "
                               f"'{p.target_port}' ({have}); Istio drops it from port {p.number} (no fallback, §3.2) — "
                               f"add `{p.target_port}: <port on the VM>`",
@@ -426,7 +424,7 @@ def named_target_port_unsatisfied(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL205", name="endpoint-port-not-served", severity="warning",
+    code="IVL205", family="ports", name="endpoint-port-not-served", severity="warning",
     summary="The effective endpoint port of a selected workload is not a port that workload serves.",
     rationale="""
     The endpoint port (WorkloadEntry/containerPort map, then targetPort, then the service port,
@@ -477,7 +475,7 @@ def endpoint_port_not_served(ctx: Context) -> Iterator[Problem]:
                             and p.target_port not in names):
                         yield Problem(svc, p.path + ("targetPort",),
                                       f"Service {svc.namespace}/{svc.name} port {number} has targetPort "
-                                      f"'{p.target_port}', but {_kind_word(w.resource)} has no container port of that "
+                                      f"'{p.target_port}', but {owner(w.resource)} has no container port of that "
                                       f"name (it has: {', '.join(sorted(w.ports)) or 'no named ports'}); its pods get no "
                                       "endpoint for this port",
                                       related=((w.resource, w.ports_path),))
@@ -485,12 +483,12 @@ def endpoint_port_not_served(ctx: Context) -> Iterator[Problem]:
                 if ep in w.served_ports:
                     continue
                 if w.kind == "WorkloadGroup":
-                    msg = (f"{_kind_word(svc)} port {number} sends traffic to port {ep} of the VMs of "
-                           f"{_kind_word(w.resource)}, but {ep} is not among its template.ports values "
+                    msg = (f"{owner(svc)} port {number} sends traffic to port {ep} of the VMs of "
+                           f"{owner(w.resource)}, but {ep} is not among its template.ports values "
                            f"({_list_ports(w.served_ports)}), which are the only ports the VM sidecar captures "
                            "(ISTIO_INBOUND_PORTS, §3.3): traffic bypasses the sidecar and mTLS reaches the app raw")
                 else:
-                    msg = (f"{_kind_word(svc)} port {number} sends traffic to port {ep} of {_kind_word(w.resource)}, "
+                    msg = (f"{owner(svc)} port {number} sends traffic to port {ep} of {owner(w.resource)}, "
                            f"which declares containerPorts {_list_ports(w.served_ports)} only (§3.1/§3.2)")
                 yield Problem(svc, _port_target_path(svc, p), msg, related=((w.resource, w.ports_path),))
 
@@ -508,7 +506,7 @@ def _policies(dr: DestinationRule) -> Iterator[tuple[FieldPath, dict]]:
 
 
 @rule(
-    code="IVL206", name="port-level-settings-unknown-port", severity="warning",
+    code="IVL206", family="ports", name="port-level-settings-unknown-port", severity="warning",
     summary="A DestinationRule portLevelSettings entry names a port the destination service does not have, so it is never used.",
     rationale="""
     `portLevelSettings[].port.number` is a *service* port of the rule's host, not a targetPort
@@ -556,7 +554,7 @@ def port_level_settings_unknown_port(ctx: Context) -> Iterator[Problem]:
                 s = services[0]
                 yield Problem(dr, base + ("portLevelSettings", i, "port", "number"),
                               f"DestinationRule {dr.namespace}/{dr.name}: portLevelSettings for port {n}, but "
-                              f"{_kind_word(s.resource)} ({host}) has no port {n} (service ports: {_list_ports(ports)}), "
+                              f"{owner(s.resource)} ({host}) has no port {n} (service ports: {_list_ports(ports)}), "
                               f"so these settings are never used{_port_hint(graph, services, n)}",
                               related=((s.resource, ("spec", "ports")),))
 
@@ -575,7 +573,7 @@ def _probe_port(wg: WorkloadGroup) -> Optional[tuple[int, FieldPath]]:
 
 
 @rule(
-    code="IVL207", name="probe-port-not-served", severity="warning",
+    code="IVL207", family="ports", name="probe-port-not-served", severity="warning",
     summary="A WorkloadGroup readiness probe targets a port that is not among the VM's template.ports values.",
     rationale="""
     The istio-agent on the VM runs the WorkloadGroup probe against the *application's* port on
@@ -617,7 +615,7 @@ def probe_port_not_served(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL208", name="probe-targets-sidecar", severity="warning",
+    code="IVL208", family="ports", name="probe-targets-sidecar", severity="warning",
     summary="A WorkloadGroup readiness probe targets a port of the Istio sidecar instead of the application.",
     rationale="""
     Ports 15000–15090 used by Istio (15021 health, 15020 merged metrics, 15000 admin, ...)
@@ -654,7 +652,7 @@ def probe_targets_sidecar(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL209", name="duplicate-service-port", severity="error",
+    code="IVL209", family="ports", name="duplicate-service-port", severity="error",
     summary="A Kubernetes Service declares the same port name, or the same port number and protocol, twice.",
     rationale="""
     Kubernetes rejects a Service whose ports repeat a `name` or a (`port`, `protocol`) pair, and

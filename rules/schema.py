@@ -25,6 +25,8 @@ from istio_vm_lint.model import KINDS, UNVALIDATED_KINDS, Resource
 from istio_vm_lint.rule import Context, rule
 from istio_vm_lint.schema import Violation, cel_rules, number_text, validator_for
 
+from ._goduration import parse_go_duration
+
 MAX_PER_RESOURCE = 20
 
 # Kinds with a schema: every kind the model knows (lint/model.py KINDS) but those read for selectors only.
@@ -51,7 +53,7 @@ def violations_of(res: Resource) -> list[Violation]:
 
 
 @rule(
-    code="IVL010", name="schema-violation", severity="error",
+    code="IVL010", family="schema", name="schema-violation", severity="error",
     summary="A field has the wrong type, an unknown name, a missing required value or an out-of-range value.",
     rationale="""
     The Kubernetes API server validates every Istio resource against the OpenAPI schema of its
@@ -284,53 +286,10 @@ def _probe_scheme(self: Any) -> Iterable[Hit]:
         yield (), f"found {_quote(self)}"
 
 
-_DURATION_UNITS = {"ns": 1, "us": 1_000, "\u00b5s": 1_000, "\u03bcs": 1_000, "ms": 1_000_000,
-                   "s": 1_000_000_000, "m": 60_000_000_000, "h": 3_600_000_000_000}
-_DURATION_PART = re.compile(r"([0-9]*)(?:\.([0-9]*))?([^0-9.]*)")
-_MAX_DURATION = 2**63 - 1
-
-
-def go_duration_ns(text: str) -> Optional[int]:
-    """Go's ``time.ParseDuration`` (what CEL's ``duration(string)`` uses) in nanoseconds, or
-    None when Go would reject the string.  ``"0"`` is the only unit-less value."""
-    s = text
-    negative = False
-    if s[:1] in ("+", "-"):
-        negative = s[0] == "-"
-        s = s[1:]
-    if s == "0":
-        return 0
-    if not s:
-        return None
-    total = 0
-    while s:
-        m = _DURATION_PART.match(s)
-        if m is None:
-            return None
-        whole, frac, unit = m.group(1), m.group(2), m.group(3)
-        if not whole and not frac:
-            return None  # no digits before or after the dot
-        if unit not in _DURATION_UNITS:
-            return None  # missing or unknown unit
-        scale = _DURATION_UNITS[unit]
-        whole = whole.lstrip("0")
-        if len(whole) > 20:
-            return None  # overflows Go's int64 nanoseconds (and would hit Python's int-parsing digit limit)
-        value = int(whole or "0") * scale
-        if frac:
-            frac = frac[:18]  # digits beyond nanosecond precision cannot matter
-            value += int(int(frac) * scale / (10 ** len(frac)))
-        total += value
-        if total > _MAX_DURATION:
-            return None
-        s = s[m.end():]
-    return -total if negative else total
-
-
 def _duration_at_least_1ms(self: Any) -> Iterable[Hit]:
     if not isinstance(self, str):
         return
-    ns = go_duration_ns(self)
+    ns = parse_go_duration(self)
     if ns is None or ns < 1_000_000:
         yield (), f"found {_quote(self)}"
 
@@ -475,7 +434,7 @@ CEL_KINDS: tuple[str, ...] = tuple(sorted({k for (k, _) in CEL_IMPLEMENTATIONS})
 
 
 @rule(
-    code="IVL011", name="crd-validation-rule", severity="error",
+    code="IVL011", family="schema", name="crd-validation-rule", severity="error",
     summary="A resource breaks one of the CEL rules (x-kubernetes-validations) of Istio's CRDs.",
     rationale="""
     Istio's CRDs carry CEL validation rules that the Kubernetes API server evaluates on every

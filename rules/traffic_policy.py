@@ -172,7 +172,7 @@ spec:
 
 
 @rule(
-    code="IVL401", name="failover-without-outlier-detection", severity="warning",
+    code="IVL401", family="traffic_policy", name="failover-without-outlier-detection", severity="warning",
     summary="Locality failover is configured but the effective traffic policy has no outlierDetection, so it never takes effect.",
     rationale="""
     `failover` and `failoverPriority` only work together with `outlierDetection`: "if no
@@ -212,7 +212,7 @@ def failover_without_outlier_detection(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL402", name="outlier-detection-dropped-by-port-override", severity="warning",
+    code="IVL402", family="traffic_policy", name="outlier-detection-dropped-by-port-override", severity="warning",
     summary="A portLevelSettings entry drops the outlierDetection that locality failover needs on that port.",
     rationale="""
     Port-level settings replace `connectionPool`, `outlierDetection`, `loadBalancer` and `tls`
@@ -341,7 +341,7 @@ def _failover_findings(ctx: Context) -> list[tuple[str, Problem]]:
 
 
 @rule(
-    code="IVL403", name="outlier-detection-never-ejects", severity="warning",
+    code="IVL403", family="traffic_policy", name="outlier-detection-never-ejects", severity="warning",
     summary="outlierDetection is configured so that no host can ever be ejected.",
     rationale="""
     `consecutive5xxErrors: 0` disables 5xx-based ejection (Istio sets the enforcement to 0,
@@ -392,7 +392,7 @@ def outlier_detection_never_ejects(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL404", name="outlier-ejection-cap-blocks-failover", severity="warning",
+    code="IVL404", family="traffic_policy", name="outlier-ejection-cap-blocks-failover", severity="warning",
     summary="With this few endpoints, maxEjectionPercent lets outlier detection eject no host, so failover cannot trigger.",
     rationale="""
     Envoy ejects a host only while `(ejected + 1) / hosts` stays within `max_ejection_percent`
@@ -470,7 +470,7 @@ def _failover_objects(ctx: Context) -> Iterator[tuple[DestinationRule, FieldPath
 
 
 @rule(
-    code="IVL405", name="failover-region-without-endpoints", severity="warning",
+    code="IVL405", family="traffic_policy", name="failover-region-without-endpoints", severity="warning",
     summary="A locality failover target region has no endpoint of the host, or a region name is actually a zone.",
     rationale="""
     `failover` entries name *regions* (the first segment of `region/zone/subzone`); Istio
@@ -524,7 +524,7 @@ def failover_region_without_endpoints(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL406", name="endpoint-without-locality", severity="warning",
+    code="IVL406", family="traffic_policy", name="endpoint-without-locality", severity="warning",
     summary="Locality failover is configured for a host whose WorkloadEntry endpoints have no locality.",
     rationale="""
     Failover priorities are computed from endpoint localities. A WorkloadEntry (or inline
@@ -574,7 +574,7 @@ def endpoint_without_locality(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL407", name="locality-lb-disabled-with-settings", severity="warning",
+    code="IVL407", family="traffic_policy", name="locality-lb-disabled-with-settings", severity="warning",
     summary="localityLbSetting has `enabled: false` together with failover, failoverPriority or distribute, which are then dead config.",
     rationale="""
     `localityLbSetting.enabled: false` turns locality load balancing off for this rule
@@ -612,7 +612,7 @@ def locality_lb_disabled_with_settings(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL408", name="order-dependent-destination-rule-merge", severity="warning",
+    code="IVL408", family="traffic_policy", name="order-dependent-destination-rule-merge", severity="warning",
     summary="Several DestinationRules for the same host in one namespace each set a top-level trafficPolicy; only one applies.",
     rationale="""
     DestinationRules for the same host in the same namespace are merged: subsets are
@@ -675,7 +675,7 @@ _PORT_REPLACED = ("connectionPool", "outlierDetection", "loadBalancer", "tls")
 
 
 @rule(
-    code="IVL409", name="port-level-settings-drop-policy", severity="info",
+    code="IVL409", family="traffic_policy", name="port-level-settings-drop-policy", severity="info",
     summary="A portLevelSettings entry silently drops destination-level settings it does not repeat.",
     rationale="""
     A port-level policy replaces `connectionPool`, `outlierDetection`, `loadBalancer` and `tls`

@@ -24,8 +24,9 @@ from istio_vm_lint.graph import MeshGraph, Workload
 from istio_vm_lint.model import (AuthorizationPolicy, PeerAuthentication, Resource, VirtualService, WorkloadPolicy,
                                  as_list, as_map, as_str, str_list, str_map)
 from istio_vm_lint.rule import Context, rule
-from istio_vm_lint.rules.selectors import (RUNTIME_LABEL_PREFIXES, RUNTIME_LABELS, SEARCHED, SELECTABLE,
-                                           STOCK_GATEWAY_LABELS, mismatch, nearest, sel_str)
+from istio_vm_lint.rules._messages import sel_str
+from istio_vm_lint.rules.selectors._common import (RUNTIME_LABEL_PREFIXES, RUNTIME_LABELS, SEARCHED, SELECTABLE,
+                                                   STOCK_GATEWAY_LABELS, mismatch, nearest)
 
 POLICY_KINDS = ("AuthorizationPolicy", "RequestAuthentication", "PeerAuthentication", "Telemetry", "EnvoyFilter",
                 "WasmPlugin")
@@ -83,7 +84,7 @@ def selected_workloads(graph: MeshGraph, sel: dict[str, str], scope: Optional[li
 
 
 @rule(
-    code="IVL115", name="policy-selector-matches-nothing", severity="warning",
+    code="IVL115", family="workload_selectors", name="policy-selector-matches-nothing", severity="warning",
     summary="An AuthorizationPolicy, RequestAuthentication, PeerAuthentication, Telemetry, EnvoyFilter or WasmPlugin selector matches no workload it can apply to.",
     rationale="""
     A workload policy configures the proxies whose labels include every pair of its selector
@@ -167,7 +168,7 @@ def policy_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL116", name="root-peer-authentication-selector-ignored", severity="warning",
+    code="IVL116", family="workload_selectors", name="root-peer-authentication-selector-ignored", severity="warning",
     summary="A PeerAuthentication with a selector in the root namespace is ignored by Istio.",
     rationale="""
     Istio composes a workload's mTLS mode from at most three PeerAuthentications: the
@@ -225,7 +226,7 @@ def _source_matches(vs: VirtualService) -> Iterator[tuple[dict[str, Any], FieldP
 
 
 @rule(
-    code="IVL120", name="source-match-matches-no-client", severity="warning",
+    code="IVL120", family="workload_selectors", name="source-match-matches-no-client", severity="warning",
     summary="A mesh VirtualService match on sourceLabels or sourceNamespace can match no client the VirtualService applies to.",
     rationale="""
     `sourceLabels` and `sourceNamespace` restrict a route to clients whose proxy has those

@@ -86,3 +86,26 @@ def test_ci_entry_point_runs_the_readme_test_command() -> None:
     empty = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "tests/test_loader.py",
                             "-k", "no_test_has_this_name"], cwd=ROOT, capture_output=True, timeout=120)
     assert empty.returncode == 0, empty.stdout[-500:]
+
+
+def test_every_package_directory_is_listed_in_pyproject() -> None:
+    """A subpackage (e.g. ``rules/selectors/``) missing from ``[tool.setuptools] packages``
+    works in the editable install but is left out of the wheel: its rules silently vanish."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+
+    setup = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    dirs = {(ROOT / path).resolve(): name for name, path in setup["package-dir"].items()}
+    found = set()
+    for root in list(dirs):
+        for init in root.rglob("__init__.py"):
+            d = init.parent.resolve()
+            if "__pycache__" in d.parts:
+                continue
+            # the most specific mapping wins (lint/report is mapped on its own)
+            base = max((b for b in dirs if d == b or b in d.parents), key=lambda b: len(b.parts))
+            found.add(".".join((dirs[base],) + d.relative_to(base).parts))
+    missing = sorted(found - set(setup["packages"]))
+    assert not missing, f"add to [tool.setuptools] packages in pyproject.toml: {missing}"

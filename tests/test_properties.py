@@ -838,7 +838,7 @@ NEAR_MISS_DOCS = [
 def test_near_miss_hints_do_not_depend_on_document_order(tmp_path: Path, order: tuple[int, ...]) -> None:
     """A selector typo with two equally near workloads: the hint must not follow document order.
 
-    BUG (rules/selectors.py, ``nearest`` used by IVL101 and ``near_selector_hint`` used by
+    BUG (rules/selectors/_common.py, ``nearest`` used by IVL101 and ``near_selector_hint`` used by
     IVL109): ties keep the first candidate in input order, so "nearest: WorkloadEntry vm/vm-1"
     becomes "vm/vm-2" when the two documents are swapped."""
     (tmp_path / "a.yaml").write_text("---\n".join(NEAR_MISS_DOCS))

@@ -87,16 +87,6 @@ def test_wildcard_domain_messages(value: str, expected: object) -> None:
     assert wildcard_domain_error(value) == expected
 
 
-@pytest.mark.parametrize("value, ns", [
-    ("5s", 5_000_000_000), ("1.5ms", 1_500_000), ("1h2m", 3_720_000_000_000), ("0", 0), ("-1s", -1_000_000_000),
-    ("100us", 100_000), ("bogus", None), ("5", None), ("", None),
-])
-def test_go_durations(value: str, ns: object) -> None:
-    from istio_vm_lint.rules._validation_helpers import parse_duration
-
-    assert parse_duration(value) == ns
-
-
 @pytest.mark.parametrize("expr, expected", [
     ("^/api/v[0-9]+(/.*)?$", None),
     ("(?i)abc", None),
@@ -111,7 +101,7 @@ def test_go_durations(value: str, ns: object) -> None:
     ("a{1001}", "error parsing regexp: invalid repeat count: `{1001}`"),
 ])
 def test_go_regexp_errors(expr: str, expected: object) -> None:
-    from istio_vm_lint.rules._validation_helpers import go_regexp_error
+    from istio_vm_lint.rules._goregexp import go_regexp_error
 
     assert go_regexp_error(expr) == expected
 

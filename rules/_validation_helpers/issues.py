@@ -1,0 +1,74 @@
+"""The validators' result type (:class:`Issues`, one list per resource and kind) and :func:`emit`,
+which turns issues into problems for a rule."""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator, Optional, Sequence
+
+from istio_vm_lint.findings import FieldPath, Problem
+from istio_vm_lint.model import Resource
+from istio_vm_lint.rule import Context
+
+
+@dataclass(frozen=True)
+class Issue:
+    level: str  # "E" (webhook rejects, IST0106) or "W" (admission warning, IST0133)
+    path: FieldPath
+    message: str
+    rid: str  # reference rule id, e.g. "SE-24"
+
+
+class Issues:
+    """Collector used by the validators: ``v.err(path, rid, msg)`` / ``v.warn(...)``."""
+
+    def __init__(self) -> None:
+        self.items: list[Issue] = []
+
+    def err(self, path: FieldPath, rid: str, message: Optional[str]) -> None:
+        if message:
+            self.items.append(Issue("E", tuple(path), message, rid))
+
+    def warn(self, path: FieldPath, rid: str, message: Optional[str]) -> None:
+        if message:
+            self.items.append(Issue("W", tuple(path), message, rid))
+
+    def errs(self, path: FieldPath, rid: str, messages: Iterable[str]) -> None:
+        for m in messages:
+            self.err(path, rid, m)
+
+
+_CACHE: "weakref.WeakKeyDictionary[Resource, dict[str, list[Issue]]]" = weakref.WeakKeyDictionary()
+
+
+def issues_of(resource: Resource, validator: Callable[[Resource], Issues]) -> list[Issue]:
+    """Run ``validator`` once per resource (several rules read the same result)."""
+    per = _CACHE.setdefault(resource, {})
+    key = validator.__qualname__
+    if key not in per:
+        per[key] = validator(resource).items
+    return per[key]
+
+
+def emit(ctx: Context, kind: str, validator: Callable[[Resource], Issues], level: str,
+         only: Optional[Sequence[str]] = None, exclude: Sequence[str] = ()) -> Iterator[Problem]:
+    """Yield the problems of ``level`` for every resource of ``kind``.
+
+    ``only`` restricts to some reference ids (a dedicated rule); ``exclude`` drops ids that a
+    dedicated rule reports instead, so each issue has exactly one code.
+    """
+    for res in ctx.each(kind):
+        seen: set[tuple[FieldPath, str]] = set()
+        for issue in issues_of(res, validator):
+            if issue.level != level:
+                continue
+            if only is not None and issue.rid not in only:
+                continue
+            if issue.rid in exclude:
+                continue
+            key = (issue.path, issue.message)
+            if key in seen:  # Go reports some errors twice; one finding is enough
+                continue
+            seen.add(key)
+            yield Problem(res, issue.path, issue.message)

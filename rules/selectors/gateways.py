@@ -1,0 +1,122 @@
+"""IVL106, IVL111: Gateway workload selectors."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from istio_vm_lint.findings import Problem
+from istio_vm_lint.model import Gateway
+from istio_vm_lint.rule import Context, rule
+
+from .._messages import sel_str
+from ._common import SEARCHED, SELECTABLE, STOCK_GATEWAY_LABELS, looks_like_gateway, mismatch, nearest
+
+# --- IVL106 -------------------------------------------------------------------------------------
+
+
+@rule(
+    code="IVL106", family="selectors", name="gateway-selector-matches-nothing", severity="warning",
+    summary="A Gateway's selector matches no gateway workload in any namespace, while the repository declares gateway workloads.",
+    rationale="""
+    A Gateway configures the proxies whose labels match `spec.selector`, in every namespace
+    unless istiod runs with `PILOT_SCOPE_GATEWAY_TO_NAMESPACE=true` (istio-semantics.md §1.5,
+    §4.4). A selector matching no proxy makes every server of the Gateway, and every
+    VirtualService bound to it, dead configuration. `istioctl analyze` (IST0101 "selector")
+    and Kiali (KIA0302) check against running Pods, so on a repository of Deployments they
+    report every Gateway or nothing; here the pod templates of Deployments etc. (and
+    WorkloadEntries/WorkloadGroups, for VM gateways) are searched. Gateway deployments are
+    often installed by a chart outside the repository, so the check only runs when the
+    repository declares at least one gateway-like workload (an `istio` label, a
+    `gateway.istio.io/managed` label or the `inject.istio.io/templates: gateway` annotation), and
+    the stock selectors of an Istio installation (`istio: ingressgateway`, `egressgateway`,
+    `eastwestgateway` and their `app: istio-…` forms) are taken to be satisfied by it.
+    """,
+    bad="""
+    kind: Gateway
+    metadata: {name: shop, namespace: istio-system}
+    spec:
+      selector: {istio: ingress-gateway}   # the Deployment's pods have istio: ingressgateway
+      servers: [{port: {number: 8080, name: http, protocol: HTTP}, hosts: ["*"]}]
+    """,
+    good="""
+    kind: Gateway
+    metadata: {name: shop, namespace: istio-system}
+    spec:
+      selector: {istio: ingressgateway}
+      servers: [{port: {number: 8080, name: http, protocol: HTTP}, hosts: ["*"]}]
+    """,
+    inputs=("Gateway",),
+    equivalents=("IST0101:gateway.IngressGatewayPortAnalyzer", "KIA0302"),
+    references=("shared/reference/istio-semantics.md §1.5, §4.4", "shared/reference/istio-analyzers.md §4.7",
+                "shared/reference/kiali-validations.md KIA0302"),
+)
+def gateway_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
+    graph = ctx.graph
+    gateway_like = [w for w in graph.workloads if w.kind in SELECTABLE and looks_like_gateway(w)]
+    if not gateway_like:
+        return
+    for gw in ctx.each("Gateway"):
+        assert isinstance(gw, Gateway)
+        sel = gw.selector
+        if not sel:
+            continue  # nil/empty selector: applies to every gateway proxy
+        if graph.select_any_namespace(sel, SELECTABLE):
+            continue
+        if all((k, v) in STOCK_GATEWAY_LABELS or (k, None) in STOCK_GATEWAY_LABELS for k, v in sel.items()):
+            continue  # the installation's own gateway, deployed outside the repository
+        near = nearest(gateway_like, sel)
+        hint = f"; nearest: {mismatch(near, sel)}" if near else ""
+        yield Problem(gw, ("spec", "selector"),
+                      f"Gateway {gw.namespace}/{gw.name}: selector {sel_str(sel)} matches none of the {SEARCHED} "
+                      f"in any namespace{hint}; no proxy gets its servers (§4.4)")
+
+
+# --- IVL111 -------------------------------------------------------------------------------------
+
+
+@rule(
+    code="IVL111", family="selectors", name="gateway-selector-empty", severity="warning",
+    summary="A Gateway has no (or an empty) selector, so it configures every gateway proxy of the mesh.",
+    rationale="""
+    `Gateway.selector` picks the gateway proxies that get the Gateway's servers; a nil or
+    empty selector matches every one of them — ingress, egress and east-west gateways, in all
+    namespaces unless `PILOT_SCOPE_GATEWAY_TO_NAMESPACE=true` (istio-semantics.md §1.5, §4.4;
+    Kiali KIA0302: "an empty selector matches everything"). Ports and hosts meant for one
+    ingress then open on the egress and east-west gateways too, and conflict with their own
+    Gateways. Istio validation does not warn about it (unlike an empty ServiceEntry
+    `workloadSelector`, IVL631), nor does `istioctl analyze` (its Pod match treats an empty
+    selector as matching everything).
+    """,
+    bad="""
+    kind: Gateway
+    metadata: {name: shop, namespace: istio-system}
+    spec:
+      servers: [{port: {number: 8080, name: http, protocol: HTTP}, hosts: [shop.example.com]}]
+    """,
+    good="""
+    kind: Gateway
+    metadata: {name: shop, namespace: istio-system}
+    spec:
+      selector: {istio: ingressgateway}
+      servers: [{port: {number: 8080, name: http, protocol: HTTP}, hosts: [shop.example.com]}]
+    """,
+    inputs=("Gateway",),
+    equivalents=("KIA0302",),
+    references=("shared/reference/istio-semantics.md §1.5, §4.4", "shared/reference/kiali-validations.md KIA0302"),
+)
+def gateway_selector_empty(ctx: Context) -> Iterator[Problem]:
+    graph = ctx.graph
+    for gw in ctx.each("Gateway"):
+        assert isinstance(gw, Gateway)
+        if gw.selector:
+            continue
+        raw = gw.spec.get("selector")
+        if raw is not None and not isinstance(raw, dict):
+            continue  # wrong type: the schema rules report it
+        which = "no selector" if raw is None else "an empty selector"
+        n = len({id(w.resource) for w in graph.workloads if w.kind in SELECTABLE and looks_like_gateway(w)})
+        known = f" (the repository declares {n} gateway workload{'s' if n != 1 else ''})" if n else ""
+        yield Problem(gw, ("spec", "selector") if raw is not None else ("spec",),
+                      f"Gateway {gw.namespace}/{gw.name} has {which}: its servers are configured on every gateway "
+                      f"proxy of the mesh{known}, ingress, egress and east-west alike (§1.5, §4.4) — select the "
+                      "intended gateway, e.g. istio: ingressgateway")

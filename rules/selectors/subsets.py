@@ -1,0 +1,268 @@
+"""IVL107, IVL108: DestinationRule subsets (endpoints they select; subsets routes name)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Iterator, Optional
+
+from istio_vm_lint.findings import Problem
+from istio_vm_lint.graph import (
+    MeshGraph,
+    Workload,
+    cluster_namespace,
+    host_matches,
+    parse_gateway_ref,
+    resolve_host,
+    visible,
+)
+from istio_vm_lint.model import DestinationRule, Service, ServiceEntry, VirtualService
+from istio_vm_lint.rule import Context, rule
+
+from .._messages import describe, rkey, sel_str, wkey
+from ._common import _DNS_LABEL, RUNTIME_LABEL_PREFIXES, RUNTIME_LABELS, mismatch, nearest
+
+# --- IVL107 -------------------------------------------------------------------------------------
+
+
+def _runtime_key(k: str) -> bool:
+    return k in RUNTIME_LABELS or k.startswith(RUNTIME_LABEL_PREFIXES)
+
+
+def host_endpoints(graph: MeshGraph, host: str, viewer_ns: str) -> Optional[list[Workload]]:
+    """The endpoints the repository knows for ``host``, or None when it cannot know them
+    (no service, NONE/DNS-without-endpoints ServiceEntries, Services without selector, empty)."""
+    services = graph.lookup(host, viewer_ns)
+    if not services:
+        return None
+    out: list[Workload] = []
+    for svc in services:
+        r = svc.resource
+        if isinstance(r, ServiceEntry):
+            if r.resolution not in ("STATIC", "DNS", "DNS_ROUND_ROBIN"):
+                return None
+            if r.selector is None and not r.endpoints:
+                return None  # DNS resolves the hosts themselves; STATIC empty is another problem
+        elif isinstance(r, Service):
+            if not r.selector or r.service_type == "ExternalName":
+                return None
+        bs = graph.bindings_by_service.get(id(r), ())
+        if not bs:
+            return None  # empty service: the selector rules report it
+        out.extend(b.workload for b in bs)
+    return out
+
+
+def _routed_subsets(ctx: Context) -> set[tuple[str, str]]:
+    out: set[tuple[str, str]] = set()
+    for vs in ctx.project.by_kind("VirtualService"):
+        assert isinstance(vs, VirtualService)
+        for d in ctx.graph.destinations(vs):
+            if d.subset:
+                out.add((d.host, d.subset))
+    return out
+
+
+@rule(
+    code="IVL107", family="selectors", name="subset-matches-no-endpoints", severity="error",
+    summary="A DestinationRule subset's labels match none of the endpoints of the rule's host.",
+    rationale="""
+    Subset labels filter the endpoints of the DestinationRule's host, whatever registry
+    produced them: pod labels, WorkloadEntry labels (metadata ∪ spec), inline endpoint labels
+    (istio-semantics.md §1.5, §4.3). A subset that keeps no endpoint turns every route to it
+    into 503 `UH` (catalogue §7 A18). `istioctl analyze` IST0173 looks at Pod objects of any
+    namespace and ignores WorkloadEntries (false positives for VM-only subsets, A17, false
+    negatives for pods of other services); Kiali KIA0203 does not consult WorkloadEntries
+    selected by a ServiceEntry selector either. Here the subset is matched against exactly the
+    endpoints the host resolves to (the ServiceEntry/Service selection of §4). Silent when the
+    repository cannot know the endpoints: hosts not defined in the repository, `resolution`
+    NONE or DNS without endpoints, Services without selector, wildcard hosts, and subsets keyed
+    on labels only a running endpoint carries (topology, injector and controller labels).
+    An error when a VirtualService routes to the subset, otherwise a warning (like KIA0203).
+    """,
+    bad="""
+    kind: DestinationRule
+    metadata: {name: whoami, namespace: vm}
+    spec:
+      host: whoami.example.internal
+      subsets:
+      - name: v2
+        labels: {version: v2}    # WorkloadEntry vm/whoami-1 has version: v1
+    """,
+    good="""
+    kind: DestinationRule
+    metadata: {name: whoami, namespace: vm}
+    spec:
+      host: whoami.example.internal
+      subsets:
+      - name: v1
+        labels: {version: v1}
+    """,
+    inputs=("DestinationRule",),
+    equivalents=("IST0173", "KIA0203"),
+    references=("shared/reference/istio-semantics.md §1.5, §4.3, §7 A17, A18",
+                "shared/reference/istio-analyzers.md §4.5"),
+)
+def subset_matches_no_endpoints(ctx: Context) -> Iterator[Problem]:
+    graph = ctx.graph
+    domain = ctx.settings.cluster_domain
+    routed: Optional[set[tuple[str, str]]] = None
+    for dr in ctx.each("DestinationRule"):
+        assert isinstance(dr, DestinationRule)
+        host = resolve_host(dr.host, dr.namespace, domain)
+        if not host or host.startswith("*"):
+            continue
+        subsets = [s for s in dr.subsets if s.labels and not any(_runtime_key(k) for k in s.labels)]
+        if not subsets:
+            continue
+        endpoints = host_endpoints(graph, host, dr.namespace)
+        if not endpoints:
+            continue
+        for sub in subsets:
+            if any(all(w.labels.get(k) == v for k, v in sub.labels.items()) for w in endpoints):
+                continue
+            if routed is None:
+                routed = _routed_subsets(ctx)
+            best = nearest(endpoints, sub.labels) or min(endpoints, key=wkey)
+            kinds = sorted({describe(w).split(" ")[0] if w.kind != "Pod" else "pod templates" for w in endpoints})
+            is_routed = (host, sub.name) in routed
+            yield Problem(dr, sub.path + ("labels",),
+                          f"DestinationRule {dr.namespace}/{dr.name}: subset '{sub.name}' ({sel_str(sub.labels)}) matches "
+                          f"none of the {len(endpoints)} endpoint(s) of {host} ({', '.join(kinds)}); nearest: "
+                          f"{mismatch(best, sub.labels)}"
+                          + ("; routes to this subset get 503 UH" if is_routed else ""),
+                          related=((best.resource, best.labels_path),),
+                          severity=None if is_routed else "warning")
+
+
+# --- IVL108 -------------------------------------------------------------------------------------
+
+
+@rule(
+    code="IVL108", family="selectors", name="subset-not-defined", severity="error",
+    summary="A VirtualService routes to a subset that the DestinationRule on the client's lookup path does not define.",
+    rationale="""
+    A route to `host` + `subset` needs that subset in the DestinationRule the *client* gets for
+    the host: the first namespace with a rule for it along client namespace → service
+    namespace → root namespace, same-namespace rules merged, never merged across namespaces
+    (istio-semantics.md §1.2, §2.4). Without it the route points at a cluster that does not
+    exist and requests fail with 503 `NC`. istioctl IST0101 ("host+subset in destinationrule")
+    keys ServiceEntry hosts by the resource namespace, ignores exportTo and the lookup order
+    (istio-analyzers.md §4.2); Kiali KIA1107 accepts any visible rule defining the name. Here
+    the effective rule of the graph decides, for the VirtualService's namespace (mesh routes)
+    and the namespaces of the Gateway and of the gateway pods it selects (gateway routes); the
+    route is reported only when no client namespace gets the subset. Silent when the host itself is unknown (IVL501) and when a
+    DestinationRule with a `workloadSelector` might supply the subset.
+    """,
+    bad="""
+    kind: VirtualService
+    metadata: {name: whoami, namespace: vm}
+    spec:
+      hosts: [whoami.example.internal]
+      http:
+      - route:
+        - destination: {host: whoami.example.internal, subset: v3}   # the DestinationRule has v1, v2
+    """,
+    good="""
+    kind: VirtualService
+    metadata: {name: whoami, namespace: vm}
+    spec:
+      hosts: [whoami.example.internal]
+      http:
+      - route:
+        - destination: {host: whoami.example.internal, subset: v2}
+    """,
+    inputs=("VirtualService",),
+    equivalents=("IST0101:virtualservice.DestinationRuleAnalyzer", "KIA1107"),
+    references=("shared/reference/istio-semantics.md §1.2, §2.4, §2.5",
+                "shared/reference/istio-analyzers.md §4.2", "shared/reference/kiali-validations.md KIA1107"),
+)
+def subset_not_defined(ctx: Context) -> Iterator[Problem]:
+    graph = ctx.graph
+    domain = ctx.settings.cluster_domain
+    selector_drs: Optional[list[DestinationRule]] = None
+    all_drs = [d for d in ctx.project.by_kind("DestinationRule") if isinstance(d, DestinationRule)]
+    # Index of DestinationRules by resolved host (one pass) for the common case "every rule that
+    # could apply defines the subset"; graph.effective_dr decides everything else.
+    exact: dict[str, list[DestinationRule]] = defaultdict(list)
+    wildcard: list[tuple[str, DestinationRule]] = []
+    for x in all_drs:
+        if x.workload_selector is not None:
+            continue
+        h = resolve_host(x.host, x.namespace, domain)
+        if h.startswith("*"):
+            wildcard.append((h, x))
+        elif h:
+            exact[h].append(x)
+    root = ctx.settings.root_namespace
+    for vs in ctx.each("VirtualService"):
+        assert isinstance(vs, VirtualService)
+        for dref in graph.destinations(vs):
+            if not dref.subset or not _DNS_LABEL.match(dref.subset):
+                continue  # invalid subset name: IVL610 (no rule can define it)
+            if dref.services:
+                service_ns = dref.services[0].namespace
+            elif exact.get(dref.host) or cluster_namespace(dref.host, domain) in graph.namespaces:
+                # The host is unknown to the repository (IVL501 reports it), but the repository has
+                # DestinationRules for exactly that host, or owns the host's namespace (declares
+                # resources there), so where the subset must be defined is known.
+                service_ns = cluster_namespace(dref.host, domain) or min(exact[dref.host], key=rkey).namespace
+            else:
+                continue  # a host the repository knows nothing about: its rules may live elsewhere
+            d = vs.destinations[dref.dest_index]
+            clients: list[str] = []
+            for g in d.gateways:
+                if g == "mesh":
+                    nss = [vs.namespace]
+                else:
+                    # the gateway proxies are the clients: the Gateway's namespace and, when the
+                    # repository has them, the namespaces of the pods it selects
+                    gw_ns, gw_name = parse_gateway_ref(g, vs.namespace, domain)
+                    gw = graph.gateways.get((gw_ns, gw_name))
+                    nss = [gw_ns] + sorted({w.namespace for w in graph.select_any_namespace(gw.selector, ("Pod",))}
+                                           if gw is not None and gw.selector else set())
+                for ns in nss:
+                    if ns not in clients:
+                        clients.append(ns)
+            cands = exact.get(dref.host, []) + [x for h, x in wildcard if host_matches(h, dref.host)]
+            if cands and all(any(s.name == dref.subset for s in x.subsets) for x in cands) and any(
+                    x.namespace in (c, service_ns, root) and (x.namespace == c or visible(x.export_to, x.namespace, c))
+                    for x in cands for c in clients):
+                continue  # whichever rule the client gets defines the subset
+            found = False
+            winners = []
+            for cns in clients:
+                edr = graph.effective_dr(cns, dref.host, service_ns)
+                if edr is not None and dref.subset in edr.subsets:
+                    found = True
+                    break
+                winners.append((cns, edr))
+            if found:
+                continue
+            if selector_drs is None:
+                selector_drs = [x for x in all_drs if x.workload_selector is not None]
+            if any(_dr_defines(x, dref.host, dref.subset, domain) for x in selector_drs):
+                continue
+            elsewhere = sorted((x for x in all_drs
+                                if x.workload_selector is None and _dr_defines(x, dref.host, dref.subset, domain)), key=rkey)
+            cns, edr = winners[0]
+            if edr is None:
+                detail = f"no DestinationRule for {dref.host} is on the lookup path of namespace '{cns}' " \
+                         f"({cns} → {service_ns} → {ctx.settings.root_namespace})"
+            else:
+                names = ", ".join(f"{r.namespace}/{r.name}" for r in edr.rules)
+                have = ", ".join(sorted(edr.subsets)) or "none"
+                detail = f"clients in namespace '{cns}' get DestinationRule {names} (subsets: {have})"
+            if elsewhere:
+                x = elsewhere[0]
+                detail += f"; DestinationRule {x.namespace}/{x.name} defines it but is not the rule those clients use " \
+                          "(first namespace on the lookup path wins, exportTo applies, §1.2)"
+            yield Problem(vs, dref.path + ("subset",),
+                          f"VirtualService {vs.namespace}/{vs.name} routes to subset '{dref.subset}' of {dref.host}, but "
+                          f"{detail}; requests fail with 503 NC",
+                          related=tuple((r, ("spec", "subsets")) for r in (edr.rules if edr else [])[:2]))
+
+
+
+def _dr_defines(dr: DestinationRule, host: str, subset: str, domain: str) -> bool:
+    h = resolve_host(dr.host, dr.namespace, domain)
+    return bool(h) and host_matches(h, host) and any(s.name == subset for s in dr.subsets)
