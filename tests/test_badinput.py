@@ -39,9 +39,11 @@ _spec.loader.exec_module(badinput)
 CASES = badinput.all_cases()
 CASE_BY_NAME = {c.name: c for c in CASES}
 # Seconds per case, process start included.  Measured as the child's CPU time, so that the
-# limit holds on a busy CI machine too; wall-clock time is bounded by HANG_TIMEOUT.
-TIME_LIMIT = 2.0
-HANG_TIMEOUT = 20.0  # a run this long is a hang: killed and reported
+# limit holds on a busy CI machine too; wall-clock time is bounded by HANG_TIMEOUT.  Both are
+# generous bounds (a case takes well under a second of CPU): they catch blow-ups (an alias bomb
+# expanded, a quadratic walk), not slowness, which the benchmarks measure.
+TIME_LIMIT = 10.0
+HANG_TIMEOUT = 90.0  # a run this long is a hang: killed and reported
 LOAD_CODES = {"IVL001", "IVL002", "IVL003", "IVL004"}
 TEXT_LINE_RE = re.compile(r"^.+:\d+:\d+: IVL\d{3} \[(error|warning|info)\] .+$")
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -426,9 +428,9 @@ def test_alias_expansion_bound() -> None:
     assert data["uses"] and any(data["uses"][0] is v for k, v in data.items() if k != "uses")
     # Over the bound (within one document): one finding, no document.
     over = _fan_document(MAX_EXPANDED_NODES * 3)
-    start = time.perf_counter()
+    start = time.process_time()
     res, _ = load_documents(over)
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 5.0  # refused without expanding (CPU time: not load-sensitive)
     assert len(res.errors) == 1 and not res.documents and "alias" in res.errors[0].message
     # Per file: two documents each using 60% of the bound -> the second one is refused.
     six = _fan_document(MAX_EXPANDED_NODES * 6 // 10)
