@@ -58,11 +58,11 @@ DIFFERENCES: dict[str, str] = {
     "kiali:virtualservices/subset-presence-matching-subsets-diff-ns-fqdn.yaml":
         "the DestinationRule lives in namespace diff-ns, which is on the lookup path neither of the "
         "VirtualService's clients (bookinfo) nor of the service (bookinfo) nor the root namespace; Istio applies "
-        "it only to clients in diff-ns (istio-semantics.md §1.2), so the subsets are missing for bookinfo "
+        "it only to clients in diff-ns (docs/semantics.md §destinationrule-lookup), so the subsets are missing for bookinfo "
         "clients and IVL108 reports them where Kiali counts any DestinationRule in the cluster.",
     "kiali:virtualservices/subset-presence-matching-subsets-diff-ns-half-fqdn.yaml":
         "the DestinationRule host 'reviews.bookinfo' contains a dot, so Istio takes it verbatim: there is no "
-        "partial expansion to reviews.bookinfo.svc.cluster.local (istio-semantics.md §1.1, #19520, #54147), and "
+        "partial expansion to reviews.bookinfo.svc.cluster.local (docs/semantics.md §host-resolution, #19520, #54147), and "
         "the rule is in diff-ns, off the clients' lookup path besides; Kiali reads the two-part name as "
         "service.namespace. IVL108 reports the missing subsets (and IVL502 the unmatched host).",
 }
@@ -76,7 +76,7 @@ EXCLUDED: dict[str, str] = {
         "is not there.",
     "istio:virtualServiceDestinationHosts|IST0112 VirtualService default/reviews-2port-missing":
         "a mesh route without a destination port uses the port the client connected to, which is always a "
-        "port of the service, so Istio routes it correctly (istio-semantics.md §2.5); IVL202 reports a missing "
+        "port of the service, so Istio routes it correctly (docs/semantics.md §destination-port); IVL202 reports a missing "
         "port only where a listener port (a Gateway server port, say) is not a port of the destination.",
     "istio:DestinationRuleSubsetsNotSelectPods|IST0173 DestinationRule default/subsets-not-select-pods":
         "the repository declares no workload at all for the Service (istioctl counts Pods only, and there are "
@@ -86,7 +86,7 @@ EXCLUDED: dict[str, str] = {
     "istio:DestinationRuleEmptyTopologyLabels|IST0173 DestinationRule default/empty-topology-labels":
         "topology labels (topology.kubernetes.io/region, ...) are added to endpoints at runtime from the Node "
         "they run on; a repository does not know which nodes its pods land on, so subsets on topology labels "
-        "are not judged (istio-semantics.md §1.5).",
+        "are not judged (docs/semantics.md §label-selection).",
 }
 
 

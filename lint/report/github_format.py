@@ -1,9 +1,10 @@
 """GitHub Actions workflow commands: one ``::error``/``::warning``/``::notice`` per finding.
 
 GitHub shows only 10 error and 10 warning annotations per step and 50 per job and drops
-the rest silently (``peers-and-ux.md`` §3.3), so when there are more, a ``::notice`` saying
-how many are hidden is printed *first* (annotations are displayed in order, so a final
-notice would itself be cut) and the CLI repeats it on stderr.  The log keeps every line.
+the rest silently (GitHub Actions' annotation limits; adrienverge/yamllint#573), so when
+there are more, a ``::notice`` saying how many are hidden is printed *first* (annotations
+are displayed in order, so a final notice would itself be cut) and the CLI repeats it on
+stderr.  The log keeps every line.
 
 Escaping follows the Actions toolkit: in the message ``%``, ``\\r`` and ``\\n`` become
 ``%25``, ``%0D`` and ``%0A``; property values additionally escape ``:`` and ``,``.

@@ -1,7 +1,8 @@
 """SARIF 2.1.0 for GitHub code scanning and other SARIF viewers.
 
-Follows ``peers-and-ux.md`` §3.2: every rule carries short/full descriptions and help
-(GitHub rule GH2012), every result has a relative URI and a 1-based start line/column
+Follows the OASIS SARIF 2.1.0 specification and GitHub code scanning's upload rules (the
+GH1xxx/GH2xxx checks of microsoft/sarif-sdk's validator): every rule carries short/full
+descriptions and help (GH2012), every result has a relative URI and a 1-based start line/column
 (GH1001/GH1003/GH1005), the other end of a broken edge goes to ``relatedLocations`` (one
 ``location`` per result, as the spec intends), and ``partialFingerprints`` carry the
 line-independent :attr:`Finding.fingerprint` so alerts do not reopen when lines shift.
