@@ -506,27 +506,33 @@ def graph_cmd(paths: tuple[str, ...], fmt: str, focus: Optional[str], exclude: t
               cluster_domain: Optional[str], debug: bool) -> None:
     """Print the mesh graph (Gateway → VirtualService → ServiceEntry/Service → workloads)."""
     try:
-        from .graph import export_graph
+        import importlib
+
+        importlib.import_module(f"{__package__}.graph")  # the export needs the graph module
+        from .graph_export import export_graph
     except ImportError as exc:
         click.echo(f"istio-vm-lint: graph export is not available in this build ({exc})", err=True)
         sys.exit(EXIT_ERROR)
     try:
-        from .discover import discover
-        from .project import load_project
-        from .rule import Context
+        from .runner import lint
 
         paths = paths or (".",)
         root, config_path = find_root(paths, root, config_path, isolated)
         settings = build_settings(config_path, isolated, root, exclude=exclude, default_namespace=default_namespace,
                                   cluster_domain=cluster_domain)
         settings.root = root or os.getcwd()
-        files, missing = discover(paths, settings.exclude)
+        scan = Scan()
+        files, missing = discover_named(list(paths), tuple(settings.exclude), scan)
         for m in missing:
             click.echo(f"istio-vm-lint: no such file or directory: {m}", err=True)
-        if missing:
+        for where, reason in scan.unreadable:
+            click.echo(f"istio-vm-lint: cannot read directory {where}: {reason}", err=True)
+        if missing or scan.unreadable:
             sys.exit(EXIT_ERROR)
-        project = load_project(files, settings.default_namespace)
-        out = export_graph(Context(project, settings).graph, fmt, focus)
+        # The rules run too: their findings are drawn as broken edges (dashed, red, with the code).
+        outcome = lint([], settings, files=files)
+        assert outcome.context is not None
+        out = export_graph(outcome.context.graph, fmt, focus, outcome.findings)
     except ConfigError as exc:
         click.echo(f"istio-vm-lint: configuration error: {exc}", err=True)
         sys.exit(EXIT_ERROR)

@@ -772,40 +772,7 @@ def build_graph(project: "Project", settings: "Settings") -> MeshGraph:
 
 
 def export_graph(graph: MeshGraph, fmt: str, focus: Optional[str] = None) -> str:
-    data = graph.to_json(focus)
-    if fmt == "json":
-        return json.dumps(data, indent=2, default=str) + "\n"
-    ids = {n["id"]: f"n{i}" for i, n in enumerate(data["nodes"])}
-    if fmt == "mermaid":
-        lines = ["flowchart LR"]
-        for n in data["nodes"]:
-            kind = n["id"].split("/", 1)[0] if n["kind"] == "Pod" else n["kind"]
-            label = f"{kind}<br/>{n.get('namespace', '')}/{n.get('name', '')}"
-            if n.get("host"):
-                label += f"<br/>{n['host']}"
-            lines.append(f'  {ids[n["id"]]}["{label}"]')
-        for e in data["edges"]:
-            lab = e.get("type", "")
-            if e.get("ports"):
-                lab += " " + ",".join(f"{a}→{b}" for a, b in e["ports"].items())
-            if e.get("port"):
-                lab += f" :{e['port']}"
-            if e.get("subset"):
-                lab += f" {e['subset']}"
-            lines.append(f"  {ids[e['from']]} -->|{lab}| {ids[e['to']]}")
-        return "\n".join(lines) + "\n"
-    if fmt == "dot":
-        lines = ["digraph mesh {", "  rankdir=LR;"]
-        for n in data["nodes"]:
-            label = f"{n['kind']}\\n{n.get('namespace', '')}/{n.get('name', '')}"
-            if n.get("host"):
-                label += f"\\n{n['host']}"
-            lines.append(f'  {ids[n["id"]]} [label="{label}"];')
-        for e in data["edges"]:
-            lab = e.get("type", "")
-            if e.get("ports"):
-                lab += " " + ",".join(f"{a}->{b}" for a, b in e["ports"].items())
-            lines.append(f'  {ids[e["from"]]} -> {ids[e["to"]]} [label="{lab}"];')
-        lines.append("}")
-        return "\n".join(lines) + "\n"
-    raise ValueError(f"unknown graph format {fmt!r}")
+    """The graph as mermaid, dot or json, without findings (see ``lint/graph_export.py``)."""
+    from .graph_export import export_graph as export
+
+    return export(graph, fmt, focus)

@@ -1,0 +1,301 @@
+"""``istio-vm-lint graph``: the mesh graph as Mermaid, Graphviz dot or JSON, with the problems on it.
+
+The nodes and typed edges come from :meth:`MeshGraph.to_json` (the graph the rules use).  On
+top of them this module draws what the findings say is broken, so the picture shows why a
+finding fired:
+
+* edges carry their facts: a route's port and subset, a selection's service port -> endpoint
+  port, a DestinationRule subset's name;
+* workloads are labelled with their real kind (``Deployment (pod template)``, not ``Pod``);
+* resources are grouped by namespace (Mermaid subgraphs, dot clusters);
+* a finding that means an edge is broken or missing (a route to a host or port that does not
+  exist, a selector that matches nothing, an undefined subset, a missing gateway) becomes a
+  dashed red edge labelled with its code: to the related resource when the finding names one
+  (the ServiceEntry without the port, the nearest workload), else to a dashed red placeholder
+  node for what is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterable, Optional
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .findings import Finding
+    from .graph import MeshGraph
+    from .model import Resource
+
+# Codes whose finding means "this edge is broken or missing", with how to say what is missing.
+BROKEN_EDGE_CODES: dict[str, str] = {
+    "IVL101": "no workload with {value}",
+    "IVL102": "no workload with {value}",
+    "IVL103": "workloads only in another namespace: {value}",
+    "IVL104": "not selectable: {value}",
+    "IVL105": "headless: {value}",
+    "IVL106": "no gateway workload with {value}",
+    "IVL107": "no endpoint with {value}",
+    "IVL108": "no subset {value}",
+    "IVL201": "no port {value}",
+    "IVL202": "port required",
+    "IVL204": "no port named {value}",
+    "IVL206": "no port {value}",
+    "IVL501": "no service {value}",
+    "IVL502": "no service {value}",
+    "IVL503": "no Gateway {value}",
+    "IVL504": "host not admitted: {value}",
+    "IVL505": "not exported to the gateway",
+    "IVL506": "no service {value}",
+}
+
+_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+@dataclass
+class Broken:
+    source: str  # node id
+    target: str  # node id (a graph node or a placeholder)
+    code: str
+    label: str
+
+
+def _value_at(resource: "Resource", field: str) -> Any:
+    cur: Any = resource.data
+    for name, index in _PATH_PART.findall(field):
+        if index:
+            if not isinstance(cur, list) or int(index) >= len(cur):
+                return None
+            cur = cur[int(index)]
+        else:
+            if not isinstance(cur, dict):
+                return None
+            cur = cur.get(name)
+    return cur
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dict):
+        return ",".join(f"{k}={v}" for k, v in value.items())
+    if isinstance(value, list):
+        return ",".join(_show(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def _fmt(path: Iterable[Any]) -> str:
+    from .findings import format_path
+
+    return format_path(tuple(path))
+
+
+def _short(text: str, width: int = 48) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def broken_edges(graph: "MeshGraph", data: dict[str, Any],
+                 findings: Iterable["Finding"]) -> tuple[list[dict[str, Any]], list[Broken]]:
+    """Placeholder nodes and broken edges for the findings that concern nodes in ``data``."""
+    by_resource: dict[tuple[str, str, str], list[str]] = {}
+    for n in data["nodes"]:
+        if n.get("name") is not None:
+            kind = n["id"].split("/", 1)[0]
+            by_resource.setdefault((kind, n.get("namespace", ""), n["name"]), []).append(n["id"])
+    resources = {(r.kind, r.namespace, r.name): r for r in graph.project.resources}
+    placeholders: dict[str, dict[str, Any]] = {}
+    edges: dict[tuple[str, str, str, str], Broken] = {}
+    for f in findings:
+        template = BROKEN_EDGE_CODES.get(f.code)
+        if template is None or f.resource is None:
+            continue
+        key = (f.resource.kind, f.resource.namespace, f.resource.name)
+        sources = by_resource.get(key)
+        if not sources:
+            continue
+        res = resources.get(key)
+        value = _show(_value_at(res, f.field)) if res is not None and f.field else ""
+        what = _short(template.format(value=value).strip())
+        targets: list[str] = []
+        for rel in f.related:
+            if rel.resource is not None:
+                ids = by_resource.get((rel.resource.kind, rel.resource.namespace, rel.resource.name))
+                if ids:
+                    targets.append(ids[0])
+                    break
+        if targets:
+            # The edge itself exists (a route to a service that lacks the port): mark it.
+            hit = [e for e in data["edges"] if e["from"] in sources and e["to"] == targets[0] and e.get("path")
+                   and (f.field == _fmt(e["path"]) or f.field.startswith(_fmt(e["path"]) + "."))]
+            if hit:
+                for e in hit:
+                    e.setdefault("codes", [])
+                    if f.code not in e["codes"]:
+                        e["codes"].append(f.code)
+                continue
+            label = f"{f.code} {what}"
+        else:
+            pid = f"missing:{f.code}:{sources[0]}:{value}"
+            placeholders.setdefault(pid, {"id": pid, "kind": "Missing", "namespace": f.resource.namespace,
+                                          "label": what, "code": f.code})
+            targets.append(pid)
+            label = f.code
+        for src in sources[:1]:
+            edges.setdefault((src, targets[0], f.code, label), Broken(src, targets[0], f.code, label))
+    return list(placeholders.values()), list(edges.values())
+
+
+# --- labels -------------------------------------------------------------------------------
+
+
+def node_kind(n: dict[str, Any]) -> str:
+    """The real kind: ``Deployment (pod template)`` for a pod template, not ``Pod``."""
+    kind = n.get("kind", "")
+    if kind == "Pod":
+        real = n["id"].split("/", 1)[0]
+        return "Pod" if real == "Pod" else f"{real} (pod template)"
+    if kind == "Endpoint":
+        return "ServiceEntry endpoint"
+    return kind
+
+
+def node_lines(n: dict[str, Any]) -> list[str]:
+    if n.get("kind") == "Missing":
+        return [f"missing ({n['code']})", n["label"]]
+    lines = [node_kind(n), n.get("name", "")]
+    if n.get("host") and n.get("host") != n.get("name"):
+        lines.append(n["host"])
+    if n.get("kind") == "Endpoint":
+        lines[1] = n["id"].rsplit("/", 1)[-1]
+    return lines
+
+
+def edge_label(e: dict[str, Any]) -> str:
+    lab = _edge_label(e)
+    if e.get("codes"):
+        lab += " " + " ".join(e["codes"])
+    return lab
+
+
+def _edge_label(e: dict[str, Any]) -> str:
+    t = e.get("type", "")
+    if t == "routes":
+        lab = "routes"
+        if e.get("port"):
+            lab += f" :{e['port']}"
+        if e.get("subset"):
+            lab += f" subset {e['subset']}"
+        return lab
+    if t == "selects":
+        ports = e.get("ports") or {}
+        shown = ",".join(f"{a}→{b if b is not None else '✗'}" for a, b in ports.items())
+        return f"selects {shown}".strip()
+    if t == "subset":
+        return f"subset {e.get('subset', '')}"
+    if t == "runs-on":
+        return "runs on"
+    return t
+
+
+def namespaces(nodes: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for n in nodes:
+        out.setdefault(n.get("namespace") or "", []).append(n)
+    return dict(sorted(out.items()))
+
+
+# --- formats ------------------------------------------------------------------------------
+
+
+def _mermaid_text(text: str) -> str:
+    return text.replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;").replace("|", "#124;")
+
+
+def to_mermaid(nodes: list[dict[str, Any]], edges: list[dict[str, Any]], broken: list[Broken]) -> str:
+    ids = {n["id"]: f"n{i}" for i, n in enumerate(nodes)}
+    lines = ["flowchart LR"]
+    for i, (ns, members) in enumerate(namespaces(nodes).items()):
+        indent = "  "
+        if ns:
+            lines.append(f'  subgraph ns{i}["namespace {_mermaid_text(ns)}"]')
+            indent = "    "
+        for n in members:
+            label = "<br/>".join(_mermaid_text(x) for x in node_lines(n) if x)
+            suffix = ":::broken" if n.get("kind") == "Missing" else ""
+            lines.append(f'{indent}{ids[n["id"]]}["{label}"]{suffix}')
+        if ns:
+            lines.append("  end")
+    count = 0
+    red = []
+    for e in edges:
+        if e.get("codes"):
+            lines.append(f"  {ids[e['from']]} -.->|{_mermaid_text(edge_label(e))}| {ids[e['to']]}")
+            red.append(str(count))
+        else:
+            lines.append(f"  {ids[e['from']]} -->|{_mermaid_text(edge_label(e))}| {ids[e['to']]}")
+        count += 1
+    for b in broken:
+        lines.append(f"  {ids[b.source]} -.->|{_mermaid_text(b.label)}| {ids[b.target]}")
+        red.append(str(count))
+        count += 1
+    if red:
+        lines.append(f"  linkStyle {','.join(red)} stroke:#d00,stroke-width:2px,color:#d00")
+    if any(n.get("kind") == "Missing" for n in nodes):
+        lines.append("  classDef broken fill:#fee,stroke:#d00,stroke-dasharray:5 3,color:#900")
+    return "\n".join(lines) + "\n"
+
+
+def _dot_text(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+_DOT_SHAPES = {"Gateway": "house", "VirtualService": "box", "DestinationRule": "note", "ServiceEntry": "component",
+               "Service": "component", "WorkloadEntry": "ellipse", "WorkloadGroup": "ellipse", "Pod": "ellipse",
+               "Endpoint": "ellipse"}
+
+
+def to_dot(nodes: list[dict[str, Any]], edges: list[dict[str, Any]], broken: list[Broken]) -> str:
+    ids = {n["id"]: f"n{i}" for i, n in enumerate(nodes)}
+    lines = ["digraph mesh {", "  rankdir=LR;", '  node [shape=box, style=rounded, fontname="Helvetica", fontsize=10];',
+             '  edge [fontname="Helvetica", fontsize=9];']
+    for i, (ns, members) in enumerate(namespaces(nodes).items()):
+        indent = "  "
+        if ns:
+            lines.append(f"  subgraph cluster_{i} {{")
+            lines.append(f'    label="namespace {_dot_text(ns)}"; style=dashed; color=gray50; fontname="Helvetica";')
+            indent = "    "
+        for n in members:
+            label = "\\n".join(_dot_text(x) for x in node_lines(n) if x)
+            if n.get("kind") == "Missing":
+                attrs = f'label="{label}", shape=box, style="dashed", color=red, fontcolor=red'
+            else:
+                attrs = f'label="{label}", shape={_DOT_SHAPES.get(n.get("kind", ""), "box")}'
+            lines.append(f"{indent}{ids[n['id']]} [{attrs}];")
+        if ns:
+            lines.append("  }")
+    for e in edges:
+        style = ', style=dashed, color=red, fontcolor=red, penwidth=2' if e.get("codes") else ""
+        lines.append(f'  {ids[e["from"]]} -> {ids[e["to"]]} [label="{_dot_text(edge_label(e))}"{style}];')
+    for b in broken:
+        lines.append(f'  {ids[b.source]} -> {ids[b.target]} [label="{_dot_text(b.label)}", style=dashed, '
+                     "color=red, fontcolor=red, penwidth=2];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def export_graph(graph: "MeshGraph", fmt: str, focus: Optional[str] = None,
+                 findings: Iterable["Finding"] = ()) -> str:
+    data = graph.to_json(focus)
+    placeholders, broken = broken_edges(graph, data, findings)
+    nodes = data["nodes"] + placeholders
+    for n in data["nodes"]:
+        n["resource_kind"] = n["id"].split("/", 1)[0]
+    if fmt == "json":
+        out = dict(data)
+        out["nodes"] = nodes
+        out["edges"] = data["edges"] + [{"from": b.source, "to": b.target, "type": "broken", "code": b.code,
+                                          "label": b.label} for b in broken]
+        return json.dumps(out, indent=2, default=str) + "\n"
+    if fmt == "mermaid":
+        return to_mermaid(nodes, data["edges"], broken)
+    if fmt == "dot":
+        return to_dot(nodes, data["edges"], broken)
+    raise ValueError(f"unknown graph format {fmt!r}")
