@@ -169,6 +169,7 @@ def build_settings(config_path: Optional[str], isolated: bool, root: Optional[st
               help="Colour the text output: auto = at a terminal (FORCE_COLOR forces it, NO_COLOR turns it off).")
 @click.option("--no-color", is_flag=True, help="Same as --color never.")
 @click.option("--debug", is_flag=True, hidden=True, help="Show tracebacks.")
+@click.version_option(__version__, "--version", prog_name="istio-vm-lint", help="Show the version and exit.")
 def check(paths: tuple[str, ...], fmt: str, **opts: Any) -> None:
     """Lint the YAML files under PATHS (default: the current directory).
 

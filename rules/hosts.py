@@ -45,6 +45,49 @@ def _missing_severity(graph: MeshGraph, host: str, domain: str) -> Optional[str]
     return "warning"
 
 
+# How the rules of this module choose a severity from what the repository can know (shown by
+# `rules`/`explain`), and why a finding was lowered (appended to its message).
+SEVERITY_BY_KNOWLEDGE = (
+    "{default} when the missing host is a cluster-local name (`<name>.<namespace>.svc.<domain>`, "
+    "or a short name) in a namespace the repository declares resources in; info when it points "
+    "into a namespace the repository says nothing about (it may be defined elsewhere); warning "
+    "for any other DNS name no ServiceEntry defines (it may be declared outside this repository). "
+    "Hosts and namespaces in `external-hosts` / `external-namespaces` are never reported.")
+
+
+def _lowered(severity: Optional[str], default: str, host: str, domain: str) -> str:
+    """Why this finding's severity is below the rule's ``default`` ("" when it is not)."""
+    if severity in (None, default):
+        return ""
+    ns = cluster_namespace(host, domain)
+    if severity == "info" and ns is not None:
+        return (f" (info, not {default}: the repository declares nothing in namespace '{ns}', so the host may be "
+                "defined elsewhere; list the namespace in external-namespaces if it is)")
+    if severity == "info":
+        return (f" (info, not {default}: the repository declares nothing in that namespace, so it may be defined "
+                "elsewhere; list the namespace in external-namespaces if it is)")
+    return (f" ({severity}, not {default}: '{host}' is not a cluster-local name, so a ServiceEntry for it may live "
+            "outside this repository; list it in external-hosts if it does)")
+
+
+def _closest_host(graph: MeshGraph, resolved: str, written: str) -> Optional[str]:
+    """The host the repository defines that is closest to one that matches nothing (typos)."""
+    import difflib
+
+    hosts = sorted(h for h in graph.services_by_host if h != resolved and not h.startswith("*"))
+    close = difflib.get_close_matches(resolved, hosts, n=1, cutoff=0.85)
+    if not close and written != resolved:  # short name: compare with the short names defined
+        short = {h.split(".")[0]: h for h in hosts if ".svc." in h}
+        near = difflib.get_close_matches(written, sorted(short), n=1, cutoff=0.8)
+        close = [short[near[0]]] if near else []
+    return close[0] if close else None
+
+
+def _did_you_mean(graph: MeshGraph, resolved: str, written: str) -> str:
+    close = _closest_host(graph, resolved, written)
+    return f"; did you mean '{close}'?" if close else ""
+
+
 def _hint(graph: MeshGraph, written: str, resolved: str, viewer_ns: str) -> str:
     """Explain the classic near misses: dotless ServiceEntry hosts, partial names, exportTo."""
     hidden = graph.lookup(resolved, None)
@@ -67,8 +110,8 @@ def _hint(graph: MeshGraph, written: str, resolved: str, viewer_ns: str) -> str:
     others = [s for s in graph.services if s.host.split(".")[0] == short and s.host != resolved]
     if others:
         s = others[0]
-        return f"; a service '{s.host}' exists ({s.kind} {s.namespace}/{s.resource.name})"
-    return ""
+        return f"; did you mean '{s.host}' ({s.kind} {s.namespace}/{s.resource.name})?"
+    return _did_you_mean(graph, resolved, written)
 
 
 @rule(
@@ -133,7 +176,8 @@ def destination_host_not_found(ctx: Context) -> Iterator[Problem]:
             shown = f"'{written}'" + (f" (resolves to '{d.host}')" if written != d.host else "")
             what = "mirror" if vs.destinations[d.dest_index].is_mirror else "destination"
             msg = (f"VirtualService {vs.namespace}/{vs.name}: {what} host {shown} matches no ServiceEntry or "
-                   f"Service visible from namespace '{vs.namespace}'{_hint(graph, written, d.host, vs.namespace)}")
+                   f"Service visible from namespace '{vs.namespace}'{_hint(graph, written, d.host, vs.namespace)}"
+                   f"{_lowered(severity, 'error', d.host, domain)}")
             related = []
             hidden = graph.lookup(d.host, None)
             if hidden:
@@ -187,7 +231,8 @@ def destination_rule_host_not_found(ctx: Context) -> Iterator[Problem]:
         shown = f"'{dr.host}'" + (f" (resolves to '{host}')" if host != dr.host else "")
         yield Problem(dr, ("spec", "host"),
                       f"DestinationRule {dr.namespace}/{dr.name}: host {shown} matches no ServiceEntry or Service, "
-                      f"so the rule is ignored{_hint(graph, dr.host, host, dr.namespace)}", severity=sev)
+                      f"so the rule is ignored{_hint(graph, dr.host, host, dr.namespace)}"
+                      f"{_lowered(sev, 'warning', host, domain)}", severity=sev)
 
 
 @rule(
@@ -232,8 +277,23 @@ def gateway_not_found(ctx: Context) -> Iterator[Problem]:
             if f"{ns}/{name}" in ctx.settings.external_hosts:
                 continue
             sev = "error" if ns in graph.namespaces else "info"
+            why = "" if sev == "error" else (
+                f" (info, not error: the repository declares nothing in namespace '{ns}', so the Gateway may be "
+                "defined elsewhere; list the namespace in external-namespaces if it is)")
+            near = _near_gateway(graph, ns, name)
             yield Problem(vs, path, f"VirtualService {vs.namespace}/{vs.name}: gateway '{ref}' refers to Gateway "
-                          f"{ns}/{name}, which does not exist", severity=sev)
+                          f"{ns}/{name}, which does not exist{near}{why}", severity=sev)
+
+
+def _near_gateway(graph: MeshGraph, ns: str, name: str) -> str:
+    """``; did you mean 'istio-system/whoami-gateway'?`` from the Gateways the repository defines."""
+    import difflib
+
+    known = sorted(f"{g_ns}/{g_name}" for g_ns, g_name in graph.gateways)
+    close = difflib.get_close_matches(f"{ns}/{name}", known, n=1, cutoff=0.8)
+    if not close:  # the right name in another namespace
+        close = sorted(k for k in known if k.split("/", 1)[1] == name)[:1]
+    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def _gateway_ref_paths(vs: VirtualService) -> list[tuple[tuple, str]]:
@@ -414,6 +474,12 @@ def sidecar_egress_host(ctx: Context) -> Iterator[Problem]:
             sev = "warning" if ns in graph.namespaces else "info"
             elsewhere = graph.services_by_host.get(name)
             hint = f"; it is defined in namespace '{elsewhere[0].namespace}'" if elsewhere else ""
+            close = None if hint else _closest_host(graph, name, name)
+            if close:
+                hint = f"; did you mean '{graph.services_by_host[close][0].namespace}/{close}'?"
+            if sev == "info":
+                hint += (f" (info, not warning: the repository declares nothing in namespace '{ns}', so the host may be "
+                         "defined elsewhere; list the namespace in external-namespaces if it is)")
             yield Problem(sc, path, f"Sidecar {sc.namespace}/{sc.name}: egress host '{host}' matches no ServiceEntry or "
                           f"Service in namespace '{ns}'{hint}", severity=sev)
 

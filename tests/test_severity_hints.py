@@ -1,0 +1,71 @@
+"""Severity that depends on what the repository can know says so, and dangling references
+get "did you mean" hints from what the repository defines (issue 15 item 7)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from test_ecosystem_support import run
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "examples" / "vm-whoami"
+
+
+@pytest.fixture()
+def repo(tmp_path: Path) -> Path:
+    shutil.copytree(EXAMPLE, tmp_path / "r")
+    return tmp_path / "r"
+
+
+def findings(repo: Path, code: str) -> list[dict]:
+    r = run(["check", ".", "--isolated", "--format", "json", "--select", code], cwd=repo)
+    assert r.exit_code in (0, 1), r.output
+    return json.loads(r.stdout)["findings"]
+
+
+def set_host(repo: Path, host: str) -> None:
+    vs = repo / "whoami" / "virtualservice.yaml"
+    vs.write_text(vs.read_text().replace("host: whoami.example.internal", f"host: {host}"))
+
+
+@pytest.mark.parametrize("host,severity,hint,why", [
+    # a typo of a host the repository defines: did you mean; not cluster-local, so a warning
+    ("whoami.example.internl", "warning", "did you mean 'whoami.example.internal'", "(warning, not error: "),
+    ("whoam.example.internal", "warning", "did you mean 'whoami.example.internal'", "external-hosts"),
+    # a namespace the repository says nothing about: info, and the message says why
+    ("whoami.other.svc.cluster.local", "info", "", "(info, not error: the repository declares nothing in namespace "
+                                                   "'other'"),
+    # a short name in a namespace the repository owns: error, nothing lowered
+    ("whoami-v3", "error", "", ""),
+])
+def test_dangling_host_hints_and_lowered_severity(repo: Path, host: str, severity: str, hint: str, why: str) -> None:
+    set_host(repo, host)
+    (f, *_) = findings(repo, "IVL501")
+    assert f["severity"] == severity
+    assert hint in f["message"] and why in f["message"], f["message"]
+    if severity == "error":
+        assert ", not error" not in f["message"]
+
+
+def test_gateway_typo_did_you_mean(repo: Path) -> None:
+    vs = repo / "whoami" / "virtualservice.yaml"
+    vs.write_text(vs.read_text().replace("istio-system/whoami-gateway", "istio-system/whoami-gatway"))
+    (f,) = findings(repo, "IVL503")
+    assert f["severity"] == "error" and "did you mean 'istio-system/whoami-gateway'?" in f["message"], f
+    vs.write_text(vs.read_text().replace("istio-system/whoami-gatway", "whoami-gateway"))  # wrong namespace
+    (f,) = findings(repo, "IVL503")
+    assert "did you mean 'istio-system/whoami-gateway'?" in f["message"], f
+    vs.write_text(vs.read_text().replace("- whoami-gateway", "- elsewhere/whoami-gw"))
+    (f,) = findings(repo, "IVL503")
+    assert f["severity"] == "info" and "(info, not error: the repository declares nothing in namespace 'elsewhere'" \
+        in f["message"], f
+
+
+def test_destination_rule_host_typo(repo: Path) -> None:
+    dr = repo / "whoami" / "destinationrule.yaml"
+    dr.write_text(dr.read_text().replace("host: whoami.example.internal", "host: whoami.example.internl"))
+    (f,) = findings(repo, "IVL502")
+    assert f["severity"] == "warning" and "did you mean 'whoami.example.internal'" in f["message"], f
