@@ -545,6 +545,69 @@ def graph_cmd(paths: tuple[str, ...], fmt: str, focus: Optional[str], exclude: t
     sys.stdout.write(out)
 
 
+@main.command("trace")
+@click.argument("target")
+@click.argument("paths", nargs=-1, type=str)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people, json for tools.")
+@click.option("--port", type=int, default=None, help="Service port (same as HOST:PORT).")
+@click.option("--exclude", multiple=True, help="Glob of paths to skip (repeatable).")
+@click.option("--root", default=None, help="Repository root (default: the git root), for the config file.")
+@click.option("--config", "config_path", default=None, help="Config file.")
+@click.option("--isolated", is_flag=True, help="Ignore configuration files.")
+@click.option("--default-namespace", default=None, help="Namespace for resources without one.")
+@click.option("--cluster-domain", default=None, help="Kubernetes cluster domain.")
+@click.option("--debug", is_flag=True, hidden=True)
+def trace_cmd(target: str, paths: tuple[str, ...], fmt: str, port: Optional[int], exclude: tuple[str, ...],
+              root: Optional[str], config_path: Optional[str], isolated: bool, default_namespace: Optional[str],
+              cluster_domain: Optional[str], debug: bool) -> None:
+    """Show how traffic to TARGET flows, offline (like `istioctl x describe`).
+
+    TARGET is HOST, HOST:PORT or KIND/NAMESPACE/NAME of a ServiceEntry or Service; PATHS
+    (default: .) are the repository.  For each client namespace and each Gateway admitting
+    the host: the VirtualService route that applies, the effective DestinationRule (lookup
+    path, merges, which object sets each field), subsets and the endpoints they select with
+    each hop's port, mTLS, locality/failover, and every finding on that path.
+    Exit 0, or 1 when TARGET matches nothing in the repository, 2 on usage errors.
+    """
+    try:
+        from .runner import lint
+        from .trace import TraceError, render_text, trace
+
+        paths = paths or (".",)
+        root, config_path = find_root(paths, root, config_path, isolated)
+        settings = build_settings(config_path, isolated, root, exclude=exclude, default_namespace=default_namespace,
+                                  cluster_domain=cluster_domain)
+        settings.root = root or os.getcwd()
+        scan = Scan()
+        files, missing = discover_named(list(paths), tuple(settings.exclude), scan)
+        for m in missing:
+            click.echo(f"istio-vm-lint: no such file or directory: {m}", err=True)
+        for where, reason in scan.unreadable:
+            click.echo(f"istio-vm-lint: cannot read directory {where}: {reason}", err=True)
+        if missing or scan.unreadable:
+            sys.exit(EXIT_ERROR)
+        outcome = lint([], settings, files=files)
+        assert outcome.context is not None
+        try:
+            doc = trace(outcome.context, outcome.findings, target, port)
+        except TraceError as exc:
+            click.echo(f"istio-vm-lint: {exc}", err=True)
+            sys.exit(EXIT_FINDINGS)
+        import json
+
+        out = json.dumps(doc, indent=2, default=str) + "\n" if fmt == "json" else render_text(doc)
+    except ConfigError as exc:
+        click.echo(f"istio-vm-lint: configuration error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    except Exception as exc:
+        if debug or os.environ.get("ISTIO_VM_LINT_DEBUG"):
+            raise
+        click.echo(f"istio-vm-lint: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", err=True)
+        sys.exit(EXIT_ERROR)
+    sys.stdout.write(out)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
 
