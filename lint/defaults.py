@@ -1,6 +1,6 @@
 """Istio defaults the linter materialises before evaluating anything, in one place.
 
-Source: ``shared/reference/istio-semantics.md`` §8.1 (proto3 zero values and pilot feature
+Source: docs/semantics.md §defaults (proto3 zero values and pilot feature
 flags at the Istio revision named there).  Rules must read the typed model, which applies
 these, instead of re-deciding what an omitted field means.
 """

@@ -1,20 +1,20 @@
 """The mesh graph: Gateway -> VirtualService -> ServiceEntry/Service -> WorkloadEntry/WorkloadGroup/Pod.
 
 Built once per run (``Context.graph``) from the typed model, with every resolution rule of
-``shared/reference/istio-semantics.md`` applied in one place so rules never re-implement it:
+docs/semantics.md applied in one place so rules never re-implement it:
 
-* host names (§1.1): VS/DR short names expand against the *rule's* namespace
+* host names (§host-resolution): VS/DR short names expand against the *rule's* namespace
   (``name.<ns>.svc.<cluster domain>``), dotted names are verbatim, ServiceEntry hosts are never
   expanded; wildcards match one or more leftmost labels, most specific match wins;
-* visibility (§1.2): ``exportTo`` of ServiceEntries, Services (annotation), VirtualServices and
+* visibility (§exportto): ``exportTo`` of ServiceEntries, Services (annotation), VirtualServices and
   DestinationRules;
-* selection (§1.5, §4): ServiceEntry ``workloadSelector`` and Service ``selector`` pick
+* selection (§label-selection, §serviceentry-selection, §service-selection): ServiceEntry ``workloadSelector`` and Service ``selector`` pick
   WorkloadEntries, WorkloadGroups (as the entries they will generate) and pod templates of
   Deployments/StatefulSets/... in the *same namespace*, with the address-kind and headless
   filters; selection goes through a label index, never a pairwise scan;
-* effective endpoint ports (§3): WE ``ports[<service port name>]`` -> SE ``targetPort`` -> ``number``,
+* effective endpoint ports (§port-precedence): WE ``ports[<service port name>]`` -> SE ``targetPort`` -> ``number``,
   named Service targetPorts through the WE ports map or container port names;
-* effective DestinationRule (§1.2, §2.4): lookup path client ns -> service ns -> root ns,
+* effective DestinationRule (§destinationrule-lookup, §destinationrule-merge, §subset-policy, §port-level-settings): lookup path client ns -> service ns -> root ns,
   same-namespace merge (first top-level policy wins), subset inheritance and port-level
   replacement of connectionPool/outlierDetection/loadBalancer/tls.
 
@@ -47,7 +47,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def resolve_host(name: str, namespace: str, cluster_domain: str) -> str:
-    """VS/DR/Sidecar host as Istio resolves it (``ResolveShortnameToFQDN``, §1.1)."""
+    """VS/DR/Sidecar host as Istio resolves it (``ResolveShortnameToFQDN``, §host-resolution)."""
     if not name or "." in name or name == "*" or _is_ip(name):  # cheap test first: IPv6 has no dot
         return name
     return f"{name}.{namespace}.svc.{cluster_domain}"
@@ -99,7 +99,7 @@ def installation_service(host: str, cluster_domain: str, root_namespace: str = "
 
 
 def visible(export_to: Iterable[str], owner_ns: str, viewer_ns: str) -> bool:
-    """exportTo semantics (§1.2): ``*`` everyone, ``.`` own namespace, ``~`` nobody, else listed."""
+    """exportTo semantics (§exportto): ``*`` everyone, ``.`` own namespace, ``~`` nobody, else listed."""
     for e in export_to:
         if e == "*" or e == viewer_ns or (e == "." and owner_ns == viewer_ns):
             return True
@@ -136,7 +136,7 @@ class Workload:
 
     @property
     def has_sidecar(self) -> bool:
-        """Best evidence the workload runs an Istio proxy (§5.3, §2.3)."""
+        """Best evidence the workload runs an Istio proxy (§auto-mtls, §workloadgroup)."""
         return self.kind == "WorkloadGroup" or self.tls_mode == "istio"
 
 
@@ -178,7 +178,7 @@ class MeshService:
 
 @dataclass
 class Binding:
-    """A service selected a workload: the effective endpoint port per service port (§3).
+    """A service selected a workload: the effective endpoint port per service port (§port-precedence).
 
     ``ports[service_port_number]`` is the endpoint port, or None when the workload is dropped
     for that port (named targetPort the workload cannot satisfy)."""
@@ -209,7 +209,7 @@ _REPLACED_BY_PORT = ("connectionPool", "outlierDetection", "loadBalancer", "tls"
 
 def merge_traffic_policy(original: Optional[dict[str, Any]], override: Optional[dict[str, Any]],
                          port: Optional[int]) -> Optional[dict[str, Any]]:
-    """Istio's ``MergeTrafficPolicy`` (istio:pilot/pkg/model/destination_rule.go, §2.4).
+    """Istio's ``MergeTrafficPolicy`` (``pilot/pkg/model/destination_rule.go``, §subset-policy, §port-level-settings).
 
     The override's set fields replace the original's; a matching ``portLevelSettings`` entry of
     the override then replaces connectionPool/outlierDetection/loadBalancer/tls *wholesale*
@@ -410,7 +410,7 @@ class MeshGraph:
                         for b in self.bindings_by_service.get(id(svc.resource), ()):
                             if all(b.workload.labels.get(k) == v for k, v in sub.labels.items()):
                                 edges.append((_rid(dr), b.workload.id, {"type": "subset", "subset": sub.name}))
-        # Gateway -> the gateway proxies it configures (pod templates, any namespace, §4.4)
+        # Gateway -> the gateway proxies it configures (pod templates, any namespace, §gateway-selector)
         for gw in self.gateways.values():
             if gw.selector:
                 for w in self.select_any_namespace(gw.selector, ("Pod",)):
@@ -467,7 +467,7 @@ class MeshGraph:
         return out
 
     def _bind_service_entry(self, se: ServiceEntry) -> None:
-        """§3.1/§4.1: selector (same ns; hostname/UDS WEs only with DNS resolution) or endpoints."""
+        """§port-precedence, §serviceentry-selection: selector (same ns; hostname/UDS WEs only with DNS resolution) or endpoints."""
         dns = se.resolution in ("DNS", "DNS_ROUND_ROBIN")
         targets: list[tuple[Workload, str]] = []
         if se.selector is not None:
@@ -497,7 +497,7 @@ class MeshGraph:
             self.bindings_by_workload[id(w)].append(b)
 
     def _bind_kube_service(self, svc: Service) -> None:
-        """§3.2/§4.2: same namespace; pods always; WEs only with an IP address and a non-headless Service."""
+        """§named-target-port, §service-selection: same namespace; pods always; WEs only with an IP address and a non-headless Service."""
         if svc.selector is None or not svc.selector:
             return
         if svc.service_type == "ExternalName":
@@ -528,7 +528,7 @@ class MeshGraph:
 
         An exact hostname wins over wildcard services; a wildcard *reference* (``*.example.com``)
         returns every service it covers.  Kubernetes Services win over ServiceEntries of the
-        same hostname (§1.2)."""
+        same hostname (§duplicate-hosts)."""
         def vis(s: MeshService) -> bool:
             return viewer_ns is None or visible(s.export_to, s.namespace, viewer_ns)
 
@@ -546,7 +546,7 @@ class MeshGraph:
         return self.lookup(host, None)
 
     def vs_gateway_refs(self, vs: VirtualService) -> list[tuple[str, str, str]]:
-        """(as written, namespace, name) for each non-mesh gateway the VS binds to (§1.3)."""
+        """(as written, namespace, name) for each non-mesh gateway the VS binds to (§gateway-references)."""
         out = []
         seen = set()
         names = list(vs.gateways)
@@ -611,7 +611,7 @@ class MeshGraph:
         return best
 
     def effective_dr(self, client_ns: str, host: str, service_ns: Optional[str] = None) -> Optional[EffectiveDR]:
-        """The DestinationRule a client in ``client_ns`` gets for ``host`` (lookup path §1.2).  Memoised:
+        """The DestinationRule a client in ``client_ns`` gets for ``host`` (lookup path, §destinationrule-lookup).  Memoised:
         several rule families ask for the same (client, host) pairs."""
         key = (client_ns, host, service_ns)
         if key not in self._edr_cache:
@@ -754,7 +754,7 @@ def _int_ports(ports: dict[str, Any]) -> dict[str, int]:
 
 
 def parse_gateway_ref(ref: str, vs_ns: str, domain: str) -> tuple[str, str]:
-    """``resolveGatewayName`` (§1.3): name, ns/name, ./name, name.ns[.svc.<domain>]."""
+    """``resolveGatewayName`` (§gateway-references): name, ns/name, ./name, name.ns[.svc.<domain>]."""
     if "/" in ref:
         ns, _, name = ref.partition("/")
         return (vs_ns if ns == "." else ns), name

@@ -1,6 +1,6 @@
 """Mesh-wide settings read from an Istio MeshConfig file (``mesh-config`` setting).
 
-Only the fields that change what a rule means are read (istio-semantics.md §9: "the linter
+Only the fields that change what a rule means are read (docs/semantics.md §repository-limits: "the linter
 should take these as optional inputs"): the root namespace, DNS capture/auto-allocation
 (``defaultConfig.proxyMetadata``) and whether istiod auto-allocates ServiceEntry addresses.
 Accepts a MeshConfig document, or the ``istio`` ConfigMap whose ``data.mesh`` holds one.
@@ -22,7 +22,7 @@ class MeshConfig:
 
     @property
     def addresses_auto_allocated(self) -> bool:
-        """istioctl's rule (istio-analyzers.md §4.10): DNS capture plus an auto-allocation flag."""
+        """istioctl's rule (docs/semantics.md §analyzer-serviceentry-addresses): DNS capture plus an auto-allocation flag."""
         return self.dns_capture and self.dns_auto_allocate
 
 

@@ -121,7 +121,7 @@ class EndpointSpec:
 
     @property
     def address_kind(self) -> str:
-        """``ip``, ``hostname``, ``uds`` or ``none`` (§2.2: only IPs are selectable by STATIC/NONE SEs and Services)."""
+        """``ip``, ``hostname``, ``uds`` or ``none`` (§hostname-workloadentries: only IPs are selectable by STATIC/NONE SEs and Services)."""
         a = self.address
         if not a:
             return "none"
@@ -133,7 +133,7 @@ class EndpointSpec:
 
     @property
     def tls_mode(self) -> str:
-        """``istio`` when the endpoint has a sidecar identity (§2.1: tlsMode label, else serviceAccount)."""
+        """``istio`` when the endpoint has a sidecar identity (§workloadentry-identity: tlsMode label, else serviceAccount)."""
         label = self.labels.get("security.istio.io/tlsMode")
         if label:
             return label
@@ -154,7 +154,7 @@ def endpoint_from(spec: Any, path: FieldPath, metadata_labels: Optional[dict[str
     s = as_map(spec)
     labels = str_map(s.get("labels"))
     if metadata_labels:
-        labels = {**labels, **metadata_labels}  # metadata wins (§1.5)
+        labels = {**labels, **metadata_labels}  # metadata wins (§label-selection)
     locality = as_str(s.get("locality"))
     if not locality:
         for key in defaults.LOCALITY_LABELS:
@@ -326,7 +326,7 @@ class WorkloadGroup(Resource):
     @cached_property
     def template(self) -> EndpointSpec:
         # Generated WorkloadEntries get spec.metadata.labels (not the WorkloadGroup's own
-        # metadata.labels), overlaying any template labels (istio-semantics.md §2.3).
+        # metadata.labels), overlaying any template labels (docs/semantics.md §workloadgroup).
         ep = endpoint_from(self.spec.get("template"), ("spec", "template"), self.vm_labels)
         if not ep.service_account:
             ep.service_account = defaults.WG_SERVICE_ACCOUNT

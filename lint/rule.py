@@ -4,7 +4,7 @@ A rule module in ``rules/`` declares rules with the :func:`rule` decorator::
 
     @rule(
         code="IVL101", family="selectors", name="service-entry-selector-matches-nothing", severity="error",
-        summary="...", rationale="... (istio-semantics.md §4.1)",
+        summary="...", rationale="... (docs/semantics.md §serviceentry-selection)",
         bad="<yaml>", good="<yaml>", inputs=("ServiceEntry", "WorkloadEntry"),
         equivalents=("KIA...",),
     )

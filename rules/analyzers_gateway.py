@@ -2,7 +2,7 @@
 
 istioctl's versions match Gateway selectors against Pod objects only, so on a GitOps repo
 (Deployments, no Pods) they either report everything or are skipped offline
-(istio-analyzers.md §4.7–§4.9).  Here the gateway workloads are the pod templates of
+(docs/semantics.md §analyzer-gateway-ports, §analyzer-conflicting-gateways, §analyzer-gateway-certificates).  Here the gateway workloads are the pod templates of
 Deployments/StatefulSets/DaemonSets and bare Pods, through the graph's label index.
 """
 
@@ -20,7 +20,7 @@ from ._messages import sel_str
 
 
 def gateway_workloads(ctx: Context, gw: Gateway) -> list[Workload]:
-    """Pod templates selected by a Gateway (any namespace, §4.4); [] for a nil selector."""
+    """Pod templates selected by a Gateway (any namespace, §gateway-selector); [] for a nil selector."""
     if gw.selector is None or not gw.selector:
         return []
     return ctx.graph.select_any_namespace(gw.selector, ("Pod",))
@@ -32,9 +32,9 @@ def gateway_workloads(ctx: Context, gw: Gateway) -> list[Workload]:
     rationale="""
     `servers[].port.number` is the port the gateway proxy listens on: a container port, or the
     number of a port of a Kubernetes Service that selects the gateway pods, which Istio maps to
-    that port's targetPort (`getTargetPortMap`, istio-semantics.md §2.6, §3.4). A server port
+    that port's targetPort (`getTargetPortMap`, docs/semantics.md §gateway-ports, §service-ports). A server port
     that is neither gets a listener nobody can reach (istioctl IST0162). Unlike istioctl, the
-    gateway pods are found from Deployment pod templates as well as Pods (analyzers §4.7), and
+    gateway pods are found from Deployment pod templates as well as Pods (docs/semantics.md §analyzer-gateway-ports), and
     the check stays silent when the gateway workload declares no ports and no Service selects
     it (nothing to compare against).
     """,
@@ -54,7 +54,7 @@ def gateway_workloads(ctx: Context, gw: Gateway) -> list[Workload]:
     """,
     inputs=("Gateway",),
     equivalents=("IST0162",),
-    references=("shared/reference/istio-semantics.md §2.6", "shared/reference/istio-analyzers.md §4.7"),
+    references=("docs/semantics.md §gateway-ports", "docs/semantics.md §analyzer-gateway-ports"),
 )
 def gateway_port_not_exposed(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
@@ -95,8 +95,8 @@ def gateway_port_not_exposed(ctx: Context) -> Iterator[Problem]:
     rationale="""
     When two Gateways select the same proxies and both declare a server on one port for the
     same host (with the same bind address), the proxy gets two conflicting filter chains and
-    one of them is dropped (istioctl IST0145, istio-analyzers.md §4.8; "non unique port name"
-    problems, istio-semantics.md §2.6). Selectors conflict when they are equal, or when one is
+    one of them is dropped (istioctl IST0145, docs/semantics.md §analyzer-conflicting-gateways; "non unique port name"
+    problems, docs/semantics.md §gateway-ports). Selectors conflict when they are equal, or when one is
     a subset of the other and some workload in the repository matches both.
     """,
     bad="""
@@ -121,7 +121,7 @@ def gateway_port_not_exposed(ctx: Context) -> Iterator[Problem]:
     """,
     inputs=("Gateway",),
     equivalents=("IST0145", "KIA0301"),
-    references=("shared/reference/istio-analyzers.md §4.8",),
+    references=("docs/semantics.md §analyzer-conflicting-gateways",),
 )
 def conflicting_gateways(ctx: Context) -> Iterator[Problem]:
     gws = [g for g in ctx.project.by_kind("Gateway") if isinstance(g, Gateway)]
@@ -187,7 +187,7 @@ def _same_cert(a: dict, b: dict) -> bool:
     Browsers and HTTP/2 clients reuse a connection for every host the certificate covers; when
     two Gateways on one proxy serve the same certificate, requests for the second Gateway's
     hosts can arrive on the first one's filter chain and get 404s (istioctl IST0138,
-    istio-analyzers.md §4.9). Gateways are compared when one's selector is contained in the
+    docs/semantics.md §analyzer-gateway-certificates). Gateways are compared when one's selector is contained in the
     other's.
     """,
     bad="""
@@ -210,7 +210,7 @@ def _same_cert(a: dict, b: dict) -> bool:
     """,
     inputs=("Gateway",),
     equivalents=("IST0138",),
-    references=("shared/reference/istio-analyzers.md §4.9",),
+    references=("docs/semantics.md §analyzer-gateway-certificates",),
 )
 def duplicate_certificate(ctx: Context) -> Iterator[Problem]:
     gws = [g for g in ctx.project.by_kind("Gateway") if isinstance(g, Gateway)]

@@ -1,4 +1,4 @@
-"""IVL74x Kiali's pure-configuration checks (kiali-validations.md §3), from files alone.
+"""IVL74x Kiali's pure-configuration checks (docs/semantics.md §kiali), from files alone.
 
 Kiali needs a live cluster; these checks need only the YAML.  Host resolution uses Istio's
 rules (``lint/graph.py``) rather than Kiali's looser suffix matching.
@@ -22,7 +22,7 @@ from istio_vm_lint.rule import Context, rule
     For one client, only one DestinationRule per host applies: rules in the same namespace are
     merged with the first top-level traffic policy winning, rules in different namespaces are
     chosen by the lookup path (client namespace, service namespace, root namespace) and never
-    combined (istio-semantics.md §1.2). Two rules for the same host that share a subset name, or
+    combined (docs/semantics.md §destinationrule-lookup, §destinationrule-merge). Two rules for the same host that share a subset name, or
     where either has no subsets, therefore shadow each other in ways that depend on file order
     and client namespace (Kiali KIA0201). Wildcard hosts count when they cover the other host.
     Rules with a workloadSelector apply only to their selected clients and are skipped.
@@ -43,7 +43,7 @@ from istio_vm_lint.rule import Context, rule
     """,
     inputs=("DestinationRule",),
     equivalents=("KIA0201",),
-    references=("shared/reference/kiali-validations.md §3.2", "shared/reference/istio-semantics.md §1.2"),
+    references=("docs/semantics.md §kiali-destinationrules", "docs/semantics.md §destinationrule-lookup", "docs/semantics.md §destinationrule-merge"),
 )
 def overlapping_destination_rules(ctx: Context) -> Iterator[Problem]:
     domain = ctx.settings.cluster_domain
@@ -92,7 +92,7 @@ def _skip_mesh_mtls(dr: DestinationRule, host: str, domain: str) -> bool:
     DestinationRules are not merged by host specificity: for a host with its own rule, a
     wildcard `*.local` (or `*.<ns>.svc.<domain>`) rule with `tls.mode: ISTIO_MUTUAL` no longer
     applies, so a more specific rule that sets no `tls` silently drops the explicit mTLS
-    setting (Kiali KIA0204, kiali-validations.md §3.2; istio-semantics.md §1.2). With auto mTLS
+    setting (Kiali KIA0204, docs/semantics.md §kiali-destinationrules, §destinationrule-lookup). With auto mTLS
     on this usually still works, which is why this is a warning: set `tls.mode: ISTIO_MUTUAL`
     in the specific rule to keep the intent explicit.
     """,
@@ -112,7 +112,7 @@ def _skip_mesh_mtls(dr: DestinationRule, host: str, domain: str) -> bool:
     """,
     inputs=("DestinationRule",),
     equivalents=("KIA0204",),
-    references=("shared/reference/kiali-validations.md §3.2",),
+    references=("docs/semantics.md §kiali-destinationrules", "docs/semantics.md §destinationrule-lookup"),
 )
 def mesh_mtls_overridden(ctx: Context) -> Iterator[Problem]:
     domain = ctx.settings.cluster_domain
@@ -172,7 +172,7 @@ def mesh_mtls_overridden(ctx: Context) -> Iterator[Problem]:
     """,
     inputs=("DestinationRule",),
     equivalents=("KIA0209",),
-    references=("docs/semantics.md §subset-without-labels", "shared/reference/kiali-validations.md §3.2"),
+    references=("docs/semantics.md §subset-without-labels", "docs/semantics.md §kiali-destinationrules"),
 )
 def subset_without_labels(ctx: Context) -> Iterator[Problem]:
     for d in ctx.each("DestinationRule"):
@@ -211,7 +211,7 @@ def _routes(vs: VirtualService) -> Iterator[tuple[str, int, list]]:
     """,
     inputs=("VirtualService",),
     equivalents=("KIA1104",),
-    references=("shared/reference/kiali-validations.md §3.3",),
+    references=("docs/semantics.md §kiali-virtualservices",),
 )
 def single_destination_weight(ctx: Context) -> Iterator[Problem]:
     for vs in ctx.each("VirtualService"):
@@ -245,7 +245,7 @@ def single_destination_weight(ctx: Context) -> Iterator[Problem]:
     """,
     inputs=("VirtualService",),
     equivalents=("KIA1105",),
-    references=("shared/reference/kiali-validations.md §3.3",),
+    references=("docs/semantics.md §kiali-virtualservices",),
 )
 def duplicate_route_destination(ctx: Context) -> Iterator[Problem]:
     domain = ctx.settings.cluster_domain
@@ -274,7 +274,7 @@ def duplicate_route_destination(ctx: Context) -> Iterator[Problem]:
     rationale="""
     Istio still accepts `name.namespace` and `name.namespace.svc.cluster.local` for
     `gateways`, but validation warns about them, `istioctl analyze` reports them as missing and
-    Kiali suggests `namespace/name` (istio-semantics.md §1.3; Kiali KIA1108).
+    Kiali suggests `namespace/name` (docs/semantics.md §gateway-references; Kiali KIA1108).
     """,
     bad="""
     gateways: [whoami-gateway.istio-system.svc.cluster.local]
@@ -284,7 +284,7 @@ def duplicate_route_destination(ctx: Context) -> Iterator[Problem]:
     """,
     inputs=("VirtualService",),
     equivalents=("KIA1108",),
-    references=("shared/reference/istio-semantics.md §1.3",),
+    references=("docs/semantics.md §gateway-references",),
 )
 def legacy_gateway_reference(ctx: Context) -> Iterator[Problem]:
     from .hosts import _gateway_ref_paths
@@ -303,7 +303,7 @@ def legacy_gateway_reference(ctx: Context) -> Iterator[Problem]:
     summary="Several ServiceEntries declare the same host and port (with the same protocol).",
     rationale="""
     ServiceEntries with the same host are merged or shadowed by age per namespace scope
-    (istio-semantics.md §1.2, "oldest wins"); two definitions of one host and port make the
+    (docs/semantics.md §duplicate-hosts, "oldest wins"); two definitions of one host and port make the
     effective endpoints and settings depend on creation order (Kiali KIA1211). Keep one
     ServiceEntry per host and port. Entries not visible to a common namespace are not compared.
     """,
@@ -323,7 +323,7 @@ def legacy_gateway_reference(ctx: Context) -> Iterator[Problem]:
     """,
     inputs=("ServiceEntry",),
     equivalents=("KIA1211",),
-    references=("shared/reference/kiali-validations.md §3.5",),
+    references=("docs/semantics.md §kiali-serviceentries", "docs/semantics.md §duplicate-hosts"),
 )
 def duplicate_service_entry_port(ctx: Context) -> Iterator[Problem]:
     index: dict[tuple[str, int], list[tuple[ServiceEntry, int, str]]] = defaultdict(list)
@@ -368,7 +368,7 @@ def duplicate_service_entry_port(ctx: Context) -> Iterator[Problem]:
     """,
     inputs=("Sidecar",),
     equivalents=("KIA1006",),
-    references=("shared/reference/kiali-validations.md §3.6",),
+    references=("docs/semantics.md §kiali-sidecars",),
 )
 def root_sidecar_with_selector(ctx: Context) -> Iterator[Problem]:
     for sc in ctx.each("Sidecar"):
@@ -395,7 +395,7 @@ def root_sidecar_with_selector(ctx: Context) -> Iterator[Problem]:
     """,
     inputs=("Sidecar",),
     equivalents=("KIA1007",),
-    references=("shared/reference/kiali-validations.md §3.6",),
+    references=("docs/semantics.md §kiali-sidecars",),
 )
 def outbound_policy_mode_unset(ctx: Context) -> Iterator[Problem]:
     for sc in ctx.each("Sidecar"):
@@ -410,7 +410,7 @@ def outbound_policy_mode_unset(ctx: Context) -> Iterator[Problem]:
     summary="Two WorkloadGroups in one namespace give their VMs identical labels.",
     rationale="""
     WorkloadGroup `metadata.labels` become the labels of every WorkloadEntry auto-registered
-    from the group (istio-semantics.md §2.3). Two groups with identical labels produce VMs
+    from the group (docs/semantics.md §workloadgroup). Two groups with identical labels produce VMs
     that every selector sees as the same workload, so services and subsets cannot tell them
     apart (Kiali KIA1702).
     """,
@@ -430,7 +430,7 @@ def outbound_policy_mode_unset(ctx: Context) -> Iterator[Problem]:
     """,
     inputs=("WorkloadGroup",),
     equivalents=("KIA1702",),
-    references=("shared/reference/kiali-validations.md §3.5",),
+    references=("docs/semantics.md §kiali-serviceentries",),
 )
 def duplicate_workload_group_labels(ctx: Context) -> Iterator[Problem]:
     groups: dict[tuple[str, tuple], list[WorkloadGroup]] = defaultdict(list)

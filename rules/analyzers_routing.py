@@ -28,8 +28,8 @@ def _scopes(vs: VirtualService) -> set[str]:
     rationale="""
     For sidecars, VirtualServices are not merged: when two mesh-bound VirtualServices define the
     same host and are visible to the same client namespace, which one applies is undefined
-    (doc: traffic management best practices; istio-semantics.md §2.5; istioctl IST0109,
-    istio-analyzers.md §4.4). Hosts are compared after short-name expansion against each
+    (doc: traffic management best practices; docs/semantics.md §route-protocol; istioctl IST0109,
+    docs/semantics.md §analyzer-mesh-gateway-hosts). Hosts are compared after short-name expansion against each
     VirtualService's namespace; visibility follows `exportTo`. Gateway-bound VirtualServices
     are merged by Istio and are not reported. Merge the routes into one VirtualService or
     narrow `exportTo`.
@@ -50,7 +50,7 @@ def _scopes(vs: VirtualService) -> set[str]:
     """,
     inputs=("VirtualService",),
     equivalents=("IST0109", "KIA1106"),
-    references=("shared/reference/istio-analyzers.md §4.4",),
+    references=("docs/semantics.md §route-protocol", "docs/semantics.md §analyzer-mesh-gateway-hosts"),
 )
 def conflicting_mesh_virtual_services(ctx: Context) -> Iterator[Problem]:
     domain = ctx.settings.cluster_domain
@@ -106,7 +106,7 @@ def conflicting_mesh_virtual_services(ctx: Context) -> Iterator[Problem]:
     Mesh VirtualServices (`gateways: [mesh]`) do not apply to traffic entering through a
     gateway. When a gateway-bound VirtualService sends traffic to a host without a subset while
     a mesh VirtualService for that host routes by subsets (say v1/v2 canary), ingress traffic
-    bypasses the split and reaches every version (istioctl IST0140, istio-analyzers.md §4.1).
+    bypasses the split and reaches every version (istioctl IST0140, docs/semantics.md §analyzer-destination-hosts).
     Hosts are compared after resolution.
     """,
     bad="""
@@ -131,7 +131,7 @@ def conflicting_mesh_virtual_services(ctx: Context) -> Iterator[Problem]:
     """,
     inputs=("VirtualService",),
     equivalents=("IST0140",),
-    references=("shared/reference/istio-analyzers.md §4.1",),
+    references=("docs/semantics.md §analyzer-destination-hosts",),
 )
 def subset_ignored_at_gateway(ctx: Context) -> Iterator[Problem]:
     domain = ctx.settings.cluster_domain
@@ -170,7 +170,7 @@ def subset_ignored_at_gateway(ctx: Context) -> Iterator[Problem]:
     rationale="""
     `HTTPRoute.fault.delay.percent` is deprecated in favour of `percentage`, and
     `Sidecar.outboundTrafficPolicy.egressProxy` is ignored by current proxies (istioctl
-    IST0002, istio-analyzers.md §4.15). The configuration keeps working for now, or silently
+    IST0002, docs/semantics.md §analyzer-deprecation). The configuration keeps working for now, or silently
     does nothing.
     """,
     bad="""
@@ -185,7 +185,7 @@ def subset_ignored_at_gateway(ctx: Context) -> Iterator[Problem]:
     """,
     inputs=("VirtualService", "Sidecar"),
     equivalents=("IST0002",),
-    references=("shared/reference/istio-analyzers.md §4.15",),
+    references=("docs/semantics.md §analyzer-deprecation",),
 )
 def deprecated_field(ctx: Context) -> Iterator[Problem]:
     for vs in ctx.each("VirtualService"):
@@ -219,7 +219,7 @@ def _tls_without_ca(tls: Any, has_selector: bool) -> Optional[str]:
     rationale="""
     With `tls.mode` SIMPLE or MUTUAL and no `caCertificates`, the client proxy cannot verify the
     server's identity (istioctl IST0128 at destination level, IST0129 at port level,
-    istio-analyzers.md §4.6). A `credentialName` only supplies the CA when the rule has a
+    docs/semantics.md §analyzer-ca-certificates). A `credentialName` only supplies the CA when the rule has a
     `workloadSelector`. Unlike istioctl, subset policies are checked too, and an explicit
     `insecureSkipVerify: true` is taken as a deliberate choice.
     """,
@@ -233,7 +233,7 @@ def _tls_without_ca(tls: Any, has_selector: bool) -> Optional[str]:
     """,
     inputs=("DestinationRule",),
     equivalents=("IST0128",),
-    references=("shared/reference/istio-analyzers.md §4.6",),
+    references=("docs/semantics.md §analyzer-ca-certificates",),
 )
 def tls_without_ca(ctx: Context) -> Iterator[Problem]:
     return _tls_without_ca_problems(ctx, port_level=False)
@@ -243,8 +243,8 @@ def tls_without_ca(ctx: Context) -> Iterator[Problem]:
     code="IVL715", family="analyzers_routing", name="port-tls-without-ca-certificates", severity="warning",
     summary="A DestinationRule's port-level policy originates TLS without caCertificates to verify the server.",
     rationale="""
-    Same as IVL713, for `portLevelSettings[].tls` (istioctl IST0129, istio-analyzers.md §4.6):
-    port-level settings replace the destination-level TLS settings wholesale (§2.4), so the CA
+    Same as IVL713, for `portLevelSettings[].tls` (istioctl IST0129, docs/semantics.md §analyzer-ca-certificates):
+    port-level settings replace the destination-level TLS settings wholesale (§port-level-settings), so the CA
     must be given again at port level. Subset port-level policies are checked too.
     """,
     bad="""
@@ -261,7 +261,7 @@ def tls_without_ca(ctx: Context) -> Iterator[Problem]:
     """,
     inputs=("DestinationRule",),
     equivalents=("IST0129",),
-    references=("shared/reference/istio-analyzers.md §4.6",),
+    references=("docs/semantics.md §analyzer-ca-certificates", "docs/semantics.md §port-level-settings"),
 )
 def port_tls_without_ca(ctx: Context) -> Iterator[Problem]:
     return _tls_without_ca_problems(ctx, port_level=True)
@@ -303,7 +303,7 @@ def _mesh_pa_mode(ctx: Context) -> Optional[tuple[PeerAuthentication, str]]:
     `tls.mode: DISABLE` makes clients send plaintext; a STRICT PeerAuthentication on the
     destination (its namespace's, or the mesh-wide one in the root namespace when the namespace
     has none) rejects plaintext, so every connection is reset (Kiali KIA0208,
-    kiali-validations.md §3.2; istio-semantics.md §5.2). Hosts like `*.local` apply mesh-wide.
+    docs/semantics.md §kiali-destinationrules, §peerauthentication). Hosts like `*.local` apply mesh-wide.
     """,
     bad="""
     kind: DestinationRule
@@ -320,7 +320,7 @@ def _mesh_pa_mode(ctx: Context) -> Optional[tuple[PeerAuthentication, str]]:
     """,
     inputs=("DestinationRule",),
     equivalents=("KIA0208", "KIA0207"),
-    references=("shared/reference/kiali-validations.md §3.2",),
+    references=("docs/semantics.md §kiali-destinationrules", "docs/semantics.md §peerauthentication", "docs/semantics.md §client-tls"),
 )
 def tls_disabled_toward_strict(ctx: Context) -> Iterator[Problem]:
     if not ctx.project.by_kind("PeerAuthentication"):

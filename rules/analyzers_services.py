@@ -16,8 +16,8 @@ from istio_vm_lint.rule import Context, rule
     rationale="""
     ServiceEntries with the same host are merged per namespace scope; when they disagree on the
     protocol of one port, the listener is built from whichever wins, and the other protocol's
-    routes silently do not apply (istioctl IST0177, istio-analyzers.md §4.11;
-    istio-semantics.md §1.2 on same-host services). Only ServiceEntries visible to a common
+    routes silently do not apply (istioctl IST0177, docs/semantics.md §analyzer-serviceentry-protocols;
+    docs/semantics.md §duplicate-hosts on same-host services). Only ServiceEntries visible to a common
     namespace (exportTo) are compared; an omitted protocol counts as its own value.
     """,
     bad="""
@@ -36,7 +36,7 @@ from istio_vm_lint.rule import Context, rule
     """,
     inputs=("ServiceEntry",),
     equivalents=("IST0177", "KIA1212"),
-    references=("shared/reference/istio-analyzers.md §4.11",),
+    references=("docs/semantics.md §analyzer-serviceentry-protocols", "docs/semantics.md §duplicate-hosts"),
 )
 def conflicting_protocols(ctx: Context) -> Iterator[Problem]:
     index: dict[tuple[str, int], list[tuple[ServiceEntry, int, str, set[str]]]] = defaultdict(list)
@@ -71,8 +71,8 @@ def conflicting_protocols(ctx: Context) -> Iterator[Problem]:
     rationale="""
     Without `addresses`, TCP traffic cannot be told apart by destination IP: the outbound
     listener is `0.0.0.0:<port>`, so the port is captured for every destination and no other
-    service in the mesh may use it (istio-semantics.md §2.1 `addresses`; istioctl IST0134,
-    istio-analyzers.md §4.10). Set `addresses`, give the port an HTTP/TLS protocol, or rely on
+    service in the mesh may use it (docs/semantics.md §serviceentry-addresses; istioctl IST0134,
+    docs/semantics.md §analyzer-serviceentry-addresses). Set `addresses`, give the port an HTTP/TLS protocol, or rely on
     DNS auto-allocation: when `status.addresses` is filled, or the `mesh-config` setting names a
     mesh config with DNS capture and auto-allocation, this does not fire.
     """,
@@ -91,7 +91,7 @@ def conflicting_protocols(ctx: Context) -> Iterator[Problem]:
     """,
     inputs=("ServiceEntry",),
     equivalents=("IST0134",),
-    references=("shared/reference/istio-analyzers.md §4.10", "shared/reference/istio-semantics.md §2.1"),
+    references=("docs/semantics.md §analyzer-serviceentry-addresses", "docs/semantics.md §serviceentry-addresses"),
 )
 def addresses_required(ctx: Context) -> Iterator[Problem]:
     for se in ctx.each("ServiceEntry"):
@@ -107,7 +107,7 @@ def addresses_required(ctx: Context) -> Iterator[Problem]:
                               "needs spec.addresses; without them the port is captured for every destination IP")
 
 
-# Istio protocol names accepted as a port-name prefix or appProtocol (istio-analyzers.md §4.13).
+# Istio protocol names accepted as a port-name prefix or appProtocol (docs/semantics.md §analyzer-port-names).
 _PROTOCOLS = {"tcp", "udp", "grpc", "grpc-web", "http", "http_proxy", "http2", "https", "tls", "mongo", "redis", "mysql"}
 _APP_PROTOCOL_ALIASES = {"kubernetes.io/h2c": "http2", "kubernetes.io/ws": "http", "kubernetes.io/wss": "https"}
 
@@ -143,8 +143,7 @@ def _skip_service(svc: Service) -> bool:
     rationale="""
     Istio selects a Service port's protocol from `appProtocol`, else from the port name prefix
     (`http`, `http2`, `grpc`, `tcp`, `tls`, …); otherwise it falls back to protocol sniffing
-    (doc: Protocol selection; istio-semantics.md §2.7; istioctl IST0118, istio-analyzers.md
-    §4.13). Sniffing works but costs latency and misreads server-first protocols.
+    (doc: Protocol selection; docs/semantics.md §protocol-selection; istioctl IST0118, docs/semantics.md §analyzer-port-names). Sniffing works but costs latency and misreads server-first protocols.
     """,
     bad="""
     kind: Service
@@ -158,7 +157,7 @@ def _skip_service(svc: Service) -> bool:
     """,
     inputs=("Service",),
     equivalents=("IST0118", "KIA0601", "KIA0602"),
-    references=("shared/reference/istio-analyzers.md §4.13",),
+    references=("docs/semantics.md §analyzer-port-names",),
 )
 def port_name_convention(ctx: Context) -> Iterator[Problem]:
     for svc in ctx.each("Service"):
@@ -176,9 +175,9 @@ def port_name_convention(ctx: Context) -> Iterator[Problem]:
     code="IVL733", family="analyzers_services", name="external-name-port-name", severity="warning",
     summary="An ExternalName Service port has a name that makes Istio treat it as opaque TCP.",
     rationale="""
-    Istio treats an ExternalName Service as mesh-external (istio-semantics.md §2.7). With a port
+    Istio treats an ExternalName Service as mesh-external (docs/semantics.md §mesh-location). With a port
     name that maps to no protocol, or a plain `tcp` name, the proxy may not forward the traffic
-    as intended (istioctl IST0150, istio-analyzers.md §4.13). Name the port after its protocol
+    as intended (istioctl IST0150, docs/semantics.md §analyzer-port-names). Name the port after its protocol
     (`http`, `https`, `tls-…`).
     """,
     bad="""
@@ -197,7 +196,7 @@ def port_name_convention(ctx: Context) -> Iterator[Problem]:
     """,
     inputs=("Service",),
     equivalents=("IST0150",),
-    references=("shared/reference/istio-analyzers.md §4.13",),
+    references=("docs/semantics.md §analyzer-port-names", "docs/semantics.md §mesh-location"),
 )
 def external_name_port_name(ctx: Context) -> Iterator[Problem]:
     for svc in ctx.each("Service"):
@@ -255,7 +254,7 @@ def _deployment_services(ctx: Context) -> Iterator[tuple[WorkloadController, lis
     rationale="""
     A sidecar builds one inbound listener per port; when two Services select the same pods
     and declare the same port with different L4 protocols, one of them is ignored
-    (istioctl IST0116, istio-analyzers.md §4.14). Only Deployments in the mesh are checked
+    (istioctl IST0116, docs/semantics.md §analyzer-multi-service). Only Deployments in the mesh are checked
     (an injected namespace, or the pod template opts in).
     """,
     bad="""
@@ -274,7 +273,7 @@ def _deployment_services(ctx: Context) -> Iterator[tuple[WorkloadController, lis
     """,
     inputs=("Deployment", "Service"),
     equivalents=("IST0116",),
-    references=("shared/reference/istio-analyzers.md §4.14",),
+    references=("docs/semantics.md §analyzer-multi-service",),
 )
 def deployment_port_protocol_conflict(ctx: Context) -> Iterator[Problem]:
     for d, services in _deployment_services(ctx):
@@ -298,7 +297,7 @@ def deployment_port_protocol_conflict(ctx: Context) -> Iterator[Problem]:
     rationale="""
     When two Services select the same pods and send different service ports to the same
     targetPort, the sidecar's inbound configuration for that port is ambiguous
-    (istioctl IST0137, istio-analyzers.md §4.14).
+    (istioctl IST0137, docs/semantics.md §analyzer-multi-service).
     """,
     bad="""
     kind: Service
@@ -316,7 +315,7 @@ def deployment_port_protocol_conflict(ctx: Context) -> Iterator[Problem]:
     """,
     inputs=("Deployment", "Service"),
     equivalents=("IST0137",),
-    references=("shared/reference/istio-analyzers.md §4.14",),
+    references=("docs/semantics.md §analyzer-multi-service",),
 )
 def deployment_target_port_conflict(ctx: Context) -> Iterator[Problem]:
     for d, services in _deployment_services(ctx):

@@ -1,6 +1,6 @@
 """IVL72x Sidecar analyzers: selectors that match nothing, overlapping Sidecars, ambient.
 
-istioctl matches Sidecar selectors against Pod objects only (istio-analyzers.md §4.12); a
+istioctl matches Sidecar selectors against Pod objects only (docs/semantics.md §analyzer-sidecar-selectors); a
 Sidecar also configures VM proxies (WorkloadEntries, WorkloadGroups) and the pods of
 Deployments, so all of those count as workloads here.
 """
@@ -45,7 +45,7 @@ def _ambient_namespaces(ctx: Context) -> set[str]:
     rationale="""
     A Sidecar with a `workloadSelector` applies only to workloads in its own namespace whose
     labels match (api:sidecar). Matching nothing, it configures nobody, and the namespace-wide
-    Sidecar (or the mesh default) applies instead (istioctl IST0101, istio-analyzers.md §4.12).
+    Sidecar (or the mesh default) applies instead (istioctl IST0101, docs/semantics.md §analyzer-sidecar-selectors).
     Workloads are pods of Deployments/StatefulSets/..., bare Pods, WorkloadEntries and
     WorkloadGroups, so a Sidecar for VMs is not reported as istioctl would. Silent when the
     repository has no workloads in that namespace at all.
@@ -64,7 +64,7 @@ def _ambient_namespaces(ctx: Context) -> set[str]:
     """,
     inputs=("Sidecar",),
     equivalents=("IST0101:sidecar.SelectorAnalyzer", "KIA0004"),
-    references=("shared/reference/istio-analyzers.md §4.12",),
+    references=("docs/semantics.md §analyzer-sidecar-selectors",),
 )
 def sidecar_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
@@ -91,7 +91,7 @@ def sidecar_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
     summary="Several Sidecars with workloadSelectors select the same workload.",
     rationale="""
     When more than one Sidecar with a selector matches a workload, which one applies is
-    undefined (api:sidecar; istioctl IST0110, istio-analyzers.md §4.12).
+    undefined (api:sidecar; istioctl IST0110, docs/semantics.md §analyzer-sidecar-selectors).
     """,
     bad="""
     kind: Sidecar
@@ -109,7 +109,7 @@ def sidecar_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
     """,
     inputs=("Sidecar",),
     equivalents=("IST0110", "KIA0003"),
-    references=("shared/reference/istio-analyzers.md §4.12",),
+    references=("docs/semantics.md §analyzer-sidecar-selectors",),
 )
 def sidecars_select_same_workload(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
@@ -145,7 +145,7 @@ def sidecars_select_same_workload(ctx: Context) -> Iterator[Problem]:
     rationale="""
     A namespace may have at most one Sidecar without a `workloadSelector` (the namespace
     default); with several, which one applies is undefined (api:sidecar; istioctl IST0111,
-    istio-analyzers.md §4.12).
+    docs/semantics.md §analyzer-sidecar-selectors).
     """,
     bad="""
     kind: Sidecar
@@ -160,7 +160,7 @@ def sidecars_select_same_workload(ctx: Context) -> Iterator[Problem]:
     """,
     inputs=("Sidecar",),
     equivalents=("IST0111", "KIA0002"),
-    references=("shared/reference/istio-analyzers.md §4.12",),
+    references=("docs/semantics.md §analyzer-sidecar-selectors",),
 )
 def multiple_namespace_sidecars(ctx: Context) -> Iterator[Problem]:
     ambient = _ambient_namespaces(ctx)
@@ -186,7 +186,7 @@ def multiple_namespace_sidecars(ctx: Context) -> Iterator[Problem]:
     rationale="""
     Workloads in ambient mode (namespace labelled `istio.io/dataplane-mode: ambient` without
     sidecar injection, or pods redirected by ztunnel) have no sidecar, so a Sidecar resource
-    has no effect on them (istioctl IST0167, istio-analyzers.md §4.12).
+    has no effect on them (istioctl IST0167, docs/semantics.md §analyzer-sidecar-selectors).
     """,
     bad="""
     kind: Namespace
@@ -201,7 +201,7 @@ def multiple_namespace_sidecars(ctx: Context) -> Iterator[Problem]:
     """,
     inputs=("Sidecar",),
     equivalents=("IST0167",),
-    references=("shared/reference/istio-analyzers.md §4.12",),
+    references=("docs/semantics.md §analyzer-sidecar-selectors",),
 )
 def sidecar_in_ambient(ctx: Context) -> Iterator[Problem]:
     ambient = _ambient_namespaces(ctx)

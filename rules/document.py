@@ -99,7 +99,8 @@ def duplicate_key(ctx: Context) -> Iterator[Problem]:
     Istio's networking kinds are served as `networking.istio.io/v1`, `v1beta1` and
     `v1alpha3`; PeerAuthentication as `security.istio.io/v1` and `v1beta1`; the Kubernetes
     kinds at their GA versions. Any other version is rejected by the API server
-    (`shared/istio-crds/crd-all.gen.yaml` lists the served versions). The resource is not
+    (Istio's CRD bundle `manifests/charts/base/files/crd-all.gen.yaml` lists the served versions;
+    `schemas/` holds one schema per served version). The resource is not
     checked further.
     """,
     bad="""

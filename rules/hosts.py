@@ -94,18 +94,18 @@ def _hint(graph: MeshGraph, written: str, resolved: str, viewer_ns: str) -> str:
     if hidden:
         s = hidden[0]
         return (f"; {s.kind} {s.namespace}/{s.resource.name} defines it but exportTo {list(s.export_to)} "
-                f"hides it from namespace '{viewer_ns}' (§1.2)")
+                f"hides it from namespace '{viewer_ns}' (§exportto)")
     verbatim = graph.services_by_host.get(written)
     if verbatim and written != resolved:
         s = verbatim[0]
         return (f"; {s.kind} {s.namespace}/{s.resource.name} has host '{written}', but ServiceEntry hosts are "
                 f"taken verbatim while '{written}' here means '{resolved}' — use a fully-qualified host in both "
-                "(istio-semantics.md §1.1)")
+                "(docs/semantics.md §host-resolution)")
     if "." in written and "svc" not in written:
         for candidate in graph.services_by_host:
             if candidate.startswith(written + ".svc."):
                 return (f"; did you mean '{candidate}'? A dotted name is used verbatim, there is no partial "
-                        "expansion (§1.1)")
+                        "expansion (§host-resolution)")
     short = written.split(".")[0]
     others = [s for s in graph.services if s.host.split(".")[0] == short and s.host != resolved]
     if others:
@@ -119,11 +119,10 @@ def _hint(graph: MeshGraph, written: str, resolved: str, viewer_ns: str) -> str:
     summary="A VirtualService routes (or mirrors) to a host that no visible ServiceEntry or Service defines.",
     rationale="""
     Istio drops traffic forwarded to destinations found in neither registry (api:vs,
-    istio-semantics.md §2.5). Hosts resolve as Istio does (§1.1): a short name expands against
+    docs/semantics.md §destination-port). Hosts resolve as Istio does (§host-resolution): a short name expands against
     the VirtualService's namespace, a dotted name is verbatim (no partial expansion), and
     ServiceEntry hosts are never expanded — so a dotless ServiceEntry host can never be
-    reached by short name, which `istioctl analyze` misses because it expands them (§1.1,
-    §6 blind spot 4). exportTo is honoured (§1.2). A host in a namespace the repository says
+    reached by short name, which `istioctl analyze` misses because it expands them (§host-resolution, §istioctl-analyze). exportTo is honoured (§exportto). A host in a namespace the repository says
     nothing about is reported as info only; declare hosts and namespaces managed elsewhere
     with `external-hosts` / `external-namespaces` (or `--external-host`).
     """,
@@ -149,7 +148,7 @@ def _hint(graph: MeshGraph, written: str, resolved: str, viewer_ns: str) -> str:
     """,
     inputs=("VirtualService",),
     equivalents=("IST0101:virtualservice.DestinationHostAnalyzer", "KIA1101"),
-    references=("shared/reference/istio-semantics.md §1.1, §1.2, §2.5, §7 C",),
+    references=("docs/semantics.md §host-resolution", "docs/semantics.md §exportto", "docs/semantics.md §istioctl-analyze"),
 )
 def destination_host_not_found(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
@@ -162,7 +161,7 @@ def destination_host_not_found(ctx: Context) -> Iterator[Problem]:
                 continue
             if d.services:
                 # The route applies to clients in the namespaces the VS is exported to: the
-                # destination must be visible there too (§1.2).
+                # destination must be visible there too (§exportto).
                 blind = [ns for ns in viewers if ns != vs.namespace and not graph.lookup(d.host, ns)]
                 if blind:
                     s = d.services[0]
@@ -190,8 +189,8 @@ def destination_host_not_found(ctx: Context) -> Iterator[Problem]:
     summary="A DestinationRule's host matches no ServiceEntry or Service, so the rule is ignored.",
     rationale="""
     "Rules defined for services that do not exist in the service registry will be ignored"
-    (api:dr, istio-semantics.md §2.4). The host resolves against the DestinationRule's own
-    namespace (§1.1): a short name means `<name>.<dr namespace>.svc.<domain>`, a dotted name is
+    (api:dr, docs/semantics.md §host-resolution). The host resolves against the DestinationRule's own
+    namespace (§host-resolution): a short name means `<name>.<dr namespace>.svc.<domain>`, a dotted name is
     verbatim. Wildcard hosts are fine when they cover at least one service or are declared
     external. Same certainty levels as IVL501.
     """,
@@ -209,7 +208,7 @@ def destination_host_not_found(ctx: Context) -> Iterator[Problem]:
     """,
     inputs=("DestinationRule",),
     equivalents=("IST0174", "KIA0202"),
-    references=("shared/reference/istio-semantics.md §1.1, §2.4",),
+    references=("docs/semantics.md §host-resolution", "docs/semantics.md §destinationrule-lookup"),
 )
 def destination_rule_host_not_found(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
@@ -240,10 +239,9 @@ def destination_rule_host_not_found(ctx: Context) -> Iterator[Problem]:
     summary="A VirtualService binds to a Gateway that does not exist.",
     rationale="""
     `gateways` entries name Gateways as `name` (VirtualService namespace), `ns/name`, `./name`
-    or the legacy `name.ns[.svc.<domain>]` (`resolveGatewayName`, istio-semantics.md §1.3);
+    or the legacy `name.ns[.svc.<domain>]` (`resolveGatewayName`, docs/semantics.md §gateway-references);
     `mesh` is reserved. A reference to a Gateway that does not exist binds the routes
-    nowhere. Unlike `istioctl analyze`, `./name` and the dotted forms are understood (§1.3,
-    §6 blind spot 8). A Gateway in a namespace the repository says nothing about is reported
+    nowhere. Unlike `istioctl analyze`, `./name` and the dotted forms are understood (§gateway-references, §istioctl-analyze). A Gateway in a namespace the repository says nothing about is reported
     as info.
     """,
     bad="""
@@ -260,7 +258,7 @@ def destination_rule_host_not_found(ctx: Context) -> Iterator[Problem]:
     """,
     inputs=("VirtualService",),
     equivalents=("IST0101:virtualservice.GatewayAnalyzer", "KIA1102"),
-    references=("shared/reference/istio-semantics.md §1.3",),
+    references=("docs/semantics.md §gateway-references",),
 )
 def gateway_not_found(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
@@ -317,7 +315,7 @@ INTERNAL_GATEWAY_MARK = "~istio-autogenerated-k8s-gateway~"
 
 
 def server_admits(server_host: str, vs_ns: str, gw_ns: str) -> Optional[str]:
-    """The host pattern of a Gateway server host if it admits VirtualServices from ``vs_ns`` (§1.4)."""
+    """The host pattern of a Gateway server host if it admits VirtualServices from ``vs_ns`` (§gateway-server-hosts)."""
     if "/" in server_host:
         ns, _, pattern = server_host.partition("/")
         if ns == "*" or ns == vs_ns or (ns == "." and gw_ns == vs_ns):
@@ -333,7 +331,7 @@ def server_admits(server_host: str, vs_ns: str, gw_ns: str) -> Optional[str]:
     A VirtualService binds to a Gateway server only when its namespace is admitted by the
     server host's namespace prefix (`ns/`, `./` = the Gateway's own namespace, `*/` or none)
     **and** one of its hosts equals or falls within one of the server hosts (api:gw,
-    istio-semantics.md §1.4). Otherwise the routes never reach the gateway. Equivalent to
+    docs/semantics.md §gateway-server-hosts). Otherwise the routes never reach the gateway. Equivalent to
     `istioctl analyze` IST0132, with the `./` prefix interpreted as Istio's code does.
     """,
     bad="""
@@ -360,7 +358,7 @@ def server_admits(server_host: str, vs_ns: str, gw_ns: str) -> Optional[str]:
     """,
     inputs=("VirtualService", "Gateway"),
     equivalents=("IST0132",),
-    references=("shared/reference/istio-semantics.md §1.4",),
+    references=("docs/semantics.md §gateway-server-hosts",),
 )
 def host_not_admitted(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
@@ -398,7 +396,7 @@ def host_not_admitted(ctx: Context) -> Iterator[Problem]:
     rationale="""
     A VirtualService bound to a Gateway must be exported to the Gateway's namespace; "private"
     configuration (`exportTo: ["."]`) is not available to a Gateway in another namespace (api:gw
-    Server.hosts note, istio-semantics.md §1.2). The routes silently never reach the gateway.
+    Server.hosts note, docs/semantics.md §exportto). The routes silently never reach the gateway.
     """,
     bad="""
     kind: VirtualService
@@ -415,7 +413,7 @@ def host_not_admitted(ctx: Context) -> Iterator[Problem]:
       gateways: [istio-system/gw]
     """,
     inputs=("VirtualService",),
-    references=("shared/reference/istio-semantics.md §1.2",),
+    references=("docs/semantics.md §exportto",),
 )
 def not_exported_to_gateway(ctx: Context) -> Iterator[Problem]:
     for vs in ctx.each("VirtualService"):
@@ -436,8 +434,7 @@ def not_exported_to_gateway(ctx: Context) -> Iterator[Problem]:
     rationale="""
     Sidecar `egress.hosts` entries are `namespace/dnsName`; a specific (non-wildcard) name that
     matches no ServiceEntry or Service in that namespace imports nothing, so the workload has
-    no route to the service it was meant to reach (api:sidecar, istio-semantics.md §1.2 and
-    §7 C). Wildcards (`*/*`, `./*`, `ns/*.example.com`) are not checked. Certainty levels as
+    no route to the service it was meant to reach (api:sidecar, docs/semantics.md §exportto). Wildcards (`*/*`, `./*`, `ns/*.example.com`) are not checked. Certainty levels as
     IVL501.
     """,
     bad="""
@@ -454,7 +451,7 @@ def not_exported_to_gateway(ctx: Context) -> Iterator[Problem]:
     """,
     inputs=("Sidecar",),
     equivalents=("KIA1004",),
-    references=("shared/reference/istio-semantics.md §1.2",),
+    references=("docs/semantics.md §sidecar-resource", "docs/semantics.md §exportto", "docs/semantics.md §host-resolution"),
 )
 def sidecar_egress_host(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
@@ -491,7 +488,7 @@ def sidecar_egress_host(ctx: Context) -> Iterator[Problem]:
     Names containing `~istio-autogenerated-k8s-gateway~` are Gateways Istio creates from
     Kubernetes Gateway API resources. They are an implementation detail that changes between
     releases; bind to the Gateway API Gateway (or route with HTTPRoute) instead
-    (istioctl IST0165, istio-analyzers.md §4.3).
+    (istioctl IST0165, docs/semantics.md §analyzer-gateways).
     """,
     bad="""
     kind: VirtualService
@@ -505,7 +502,7 @@ def sidecar_egress_host(ctx: Context) -> Iterator[Problem]:
     """,
     inputs=("VirtualService",),
     equivalents=("IST0165",),
-    references=("shared/reference/istio-analyzers.md §4.3",),
+    references=("docs/semantics.md §analyzer-gateways",),
 )
 def internal_gateway_reference(ctx: Context) -> Iterator[Problem]:
     for vs in ctx.each("VirtualService"):
@@ -520,7 +517,7 @@ def internal_gateway_reference(ctx: Context) -> Iterator[Problem]:
     code="IVL508", family="hosts", name="export-to-unknown-namespace", severity="warning",
     summary="exportTo names a namespace the repository does not declare.",
     rationale="""
-    `exportTo` entries other than `.`, `*` and `~` are namespace names (istio-semantics.md §1.2).
+    `exportTo` entries other than `.`, `*` and `~` are namespace names (docs/semantics.md §exportto).
     A typo silently hides the object from the namespace that was meant (Kiali KIA0005). The
     check only runs when the repository declares Namespace objects, and accepts any namespace
     the repository declares or uses, or that is listed in `external-namespaces`.
@@ -539,7 +536,7 @@ def internal_gateway_reference(ctx: Context) -> Iterator[Problem]:
     """,
     inputs=("VirtualService", "DestinationRule", "ServiceEntry"),
     equivalents=("KIA0005",),
-    references=("shared/reference/kiali-validations.md §3.1",),
+    references=("docs/semantics.md §kiali-export-namespaces",),
 )
 def export_to_unknown_namespace(ctx: Context) -> Iterator[Problem]:
     if not ctx.project.by_kind("Namespace"):

@@ -2,8 +2,8 @@
 
 `location` decides whether clients originate Istio mTLS (auto mTLS only for MESH_INTERNAL),
 whether peer metadata/telemetry treat the service as a mesh service and whether it can be
-exported through east-west gateways (istio-semantics.md §5.2). Its default is MESH_EXTERNAL,
-so omitting it in front of sidecar VMs is the classic mistake (§5.3, §7 A05/D01). Endpoints,
+exported through east-west gateways (docs/semantics.md §mesh-location). Its default is MESH_EXTERNAL,
+so omitting it in front of sidecar VMs is the classic mistake (§mesh-location-misuse). Endpoints,
 selection and effective DestinationRules come from the graph (``ctx.graph``).
 """
 
@@ -27,7 +27,7 @@ def _location_text(se: ServiceEntry) -> str:
 
 
 class _Injection:
-    """Positive evidence that a pod template gets an Istio sidecar (§2.7): the pod says so, or its
+    """Positive evidence that a pod template gets an Istio sidecar (§auto-mtls): the pod says so, or its
     namespace is labelled for injection and the pod does not opt out."""
 
     def __init__(self, ctx: Context) -> None:
@@ -40,9 +40,9 @@ class _Injection:
 
     def has_sidecar(self, w: Workload) -> bool:
         if w.kind == "WorkloadGroup":
-            return True  # VMs bootstrapped from a WorkloadGroup run istio-agent + Envoy (§2.3)
+            return True  # VMs bootstrapped from a WorkloadGroup run istio-agent + Envoy (§workloadgroup)
         if w.kind in ("WorkloadEntry", "Endpoint"):
-            return w.tls_mode == "istio"  # serviceAccount or tlsMode label (§2.1, §2.2)
+            return w.tls_mode == "istio"  # serviceAccount or tlsMode label (§workloadentry-identity)
         r = w.resource
         if not isinstance(r, WorkloadController):
             return False
@@ -90,13 +90,13 @@ def _dr_tls_mode(graph: MeshGraph, svc: MeshService) -> Optional[str]:
     code="IVL301", family="mesh_boundary", name="mesh-external-sidecar-endpoints", severity="warning",
     summary="A MESH_EXTERNAL ServiceEntry (often by omission: it is the default) selects or lists workloads that run Istio sidecars.",
     rationale="""
-    `location` defaults to MESH_EXTERNAL (enum 0, istio-semantics.md §2.1, §8.1). For a
+    `location` defaults to MESH_EXTERNAL (enum 0, docs/semantics.md §serviceentry-defaults, §defaults). For a
     MESH_EXTERNAL service clients never use auto mTLS, skip peer metadata exchange, and the
-    service is never exported through east-west gateways (§5.2). In front of sidecar
+    service is never exported through east-west gateways (§mesh-location). In front of sidecar
     workloads — WorkloadEntries with a `serviceAccount` or `security.istio.io/tlsMode: istio`,
     WorkloadGroups, injected pods — that means plaintext to the sidecar: a STRICT
     PeerAuthentication resets every connection (503 `UF`), PERMISSIVE silently loses
-    encryption and telemetry, other networks cannot reach it (§5.3, catalogue §7 A05, D01;
+    encryption and telemetry, other networks cannot reach it (§mesh-location-misuse;
     #55247, #25110). The API says `workloadSelector` is "applicable only for MESH_INTERNAL
     services", but nothing enforces it; istioctl and Kiali have no check. An error when a
     STRICT PeerAuthentication in the repository applies to a selected workload (and no
@@ -124,7 +124,7 @@ def _dr_tls_mode(graph: MeshGraph, svc: MeshService) -> Optional[str]:
     """,
     inputs=("ServiceEntry",),
     equivalents=(),
-    references=("shared/reference/istio-semantics.md §2.1, §5.2, §5.3, §7 A05, D01",),
+    references=("docs/semantics.md §serviceentry-defaults", "docs/semantics.md §mesh-location", "docs/semantics.md §mesh-location-misuse",),
 )
 def mesh_external_sidecar_endpoints(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
@@ -163,7 +163,7 @@ def mesh_external_sidecar_endpoints(ctx: Context) -> Iterator[Problem]:
         path: FieldPath = ("spec", "location") if se.location_explicit else ("spec",)
         yield Problem(se, path,
                       f"ServiceEntry {se.namespace}/{se.name}: {_location_text(se)}, but it {how} sidecar workloads "
-                      f"({shown}); {effect} (§5.2, §5.3, A05/D01) — set location: MESH_INTERNAL",
+                      f"({shown}); {effect} (§mesh-location, §mesh-location-misuse) — set location: MESH_INTERNAL",
                       related=tuple((w.resource, ("spec",)) for w in meshed[:3]),
                       severity="error" if strict and not dr_mtls else None)
 
@@ -190,8 +190,7 @@ def _public_looking(host: str, domain: str) -> bool:
     rationale="""
     MESH_INTERNAL tells Istio the service runs inside the mesh: it becomes a candidate for
     AUTO_PASSTHROUGH export through east-west gateways whose hosts match, clients attempt
-    peer metadata exchange, telemetry counts it as a mesh service (istio-semantics.md §5.1,
-    §5.2, catalogue §7 D08). For a public API resolved by DNS with no workloadSelector and no
+    peer metadata exchange, telemetry counts it as a mesh service (docs/semantics.md §mesh-location). For a public API resolved by DNS with no workloadSelector and no
     endpoints, on port 443 or a TLS/HTTPS port, that is almost certainly a copy-paste from a
     VM ServiceEntry: use MESH_EXTERNAL. Information only (nothing breaks immediately);
     "public-looking" means not an IP, not a cluster-local name and not under a private suffix
@@ -217,7 +216,7 @@ def _public_looking(host: str, domain: str) -> bool:
     """,
     inputs=("ServiceEntry",),
     equivalents=(),
-    references=("shared/reference/istio-semantics.md §5.1, §5.2, §5.3, §7 D08",),
+    references=("docs/semantics.md §mesh-location", "docs/semantics.md §mesh-location-misuse",),
 )
 def mesh_internal_external_service(ctx: Context) -> Iterator[Problem]:
     domain = ctx.settings.cluster_domain
@@ -237,7 +236,7 @@ def mesh_internal_external_service(ctx: Context) -> Iterator[Problem]:
                       f"an external service (resolution {se.resolution}, no workloads, port {tls_ports[0].number}"
                       f"{' ' + tls_ports[0].protocol.upper() if tls_ports[0].protocol else ''}): MESH_INTERNAL services "
                       "can be exported through east-west gateways and are treated as mesh services in telemetry "
-                      "(§5.2, D08) — use MESH_EXTERNAL")
+                      "(§mesh-location) — use MESH_EXTERNAL")
 
 
 # --- IVL303 ------------------------------------------------------------------------------------
@@ -265,9 +264,9 @@ def _tls_layers(graph: MeshGraph, edr: EffectiveDR, ports: list[Optional[int]]) 
     ISTIO_MUTUAL makes the client present its Istio workload certificate and verify the
     server against mesh identities. A genuine external service cannot validate Istio
     certificates and does not present a SPIFFE identity, so every handshake fails
-    (istio-semantics.md §5.3, catalogue §7 D05; `api:dr` ClientTLSSettings). The effective
+    (docs/semantics.md §mesh-location-misuse; `api:dr` ClientTLSSettings). The effective
     DestinationRule is evaluated for every client namespace the repository knows (top level,
-    subsets, port-level settings; §1.2, §2.4), so a wildcard rule such as `host: "*"` counts
+    subsets, port-level settings; §destinationrule-lookup, §port-level-settings), so a wildcard rule such as `host: "*"` counts
     too. The legitimate pattern — ISTIO_MUTUAL on the sidecar → egress-gateway hop — has the
     gateway's in-mesh Service as its host and is not reported (#23910), nor is a MESH_EXTERNAL
     entry whose endpoints are sidecar workloads (that is IVL301). Use SIMPLE/MUTUAL with the
@@ -292,7 +291,7 @@ def _tls_layers(graph: MeshGraph, edr: EffectiveDR, ports: list[Optional[int]]) 
     """,
     inputs=("DestinationRule",),
     equivalents=(),
-    references=("shared/reference/istio-semantics.md §1.2, §2.4, §5.3, §7 D05",),
+    references=("docs/semantics.md §destinationrule-lookup", "docs/semantics.md §client-tls", "docs/semantics.md §mesh-location-misuse"),
 )
 def istio_mutual_to_external_service(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
@@ -311,7 +310,7 @@ def istio_mutual_to_external_service(ctx: Context) -> Iterator[Problem]:
         ports = [p.number for p in se.ports if p.number is not None]
         for svc in graph.services_of.get(id(se), []):
             if any(s.is_kube for s in graph.lookup(svc.host, None)):
-                continue  # a Kubernetes Service owns the name (§1.2)
+                continue  # a Kubernetes Service owns the name (§duplicate-hosts)
             for cns in sorted(graph.client_namespaces(svc)):
                 edr = graph.effective_dr(cns, svc.host, svc.namespace)
                 if edr is None:
@@ -324,7 +323,7 @@ def istio_mutual_to_external_service(ctx: Context) -> Iterator[Problem]:
                                   f"DestinationRule {owner.namespace}/{owner.name} sets tls.mode ISTIO_MUTUAL for "
                                   f"{svc.host}, a MESH_EXTERNAL ServiceEntry ({se.namespace}/{se.name}) whose endpoints "
                                   "are not Istio workloads: the server cannot validate Istio certificates and is "
-                                  "checked against mesh identities, so the TLS handshake fails (§5.3, D05) — use "
+                                  "checked against mesh identities, so the TLS handshake fails (§mesh-location-misuse) — use "
                                   "SIMPLE/MUTUAL, or put ISTIO_MUTUAL on the egress-gateway hop only",
                                   related=((se, ("spec", "location")),))
 
@@ -341,10 +340,10 @@ _INERT = ("loadBalancer", "outlierDetection")
     With `resolution: NONE` (the default) traffic goes to the original destination IP through
     an ORIGINAL_DST cluster: Istio knows no endpoint set, so load balancing, locality
     failover, outlier detection and subsets have nothing to act on, and per-endpoint auto
-    mTLS cannot work (istio-semantics.md §2.1, §5.3, catalogue §7 D09; #38018 "DestinationRule
+    mTLS cannot work (docs/semantics.md §serviceentry-resolution, §mesh-location-misuse; #38018 "DestinationRule
     does not apply", #27042). For a MESH_INTERNAL (VM) service that is almost always a
     mistake: use STATIC with a workloadSelector or endpoints, or DNS. The effective
-    DestinationRule of each client namespace the repository knows is examined (§1.2, §2.4);
+    DestinationRule of each client namespace the repository knows is examined (§destinationrule-lookup, §port-level-settings);
     wildcard-host rules (mesh- or namespace-wide defaults) are not reported.
     A `workloadSelector` with NONE is Istio's own validation warning (IVL631) and not repeated
     here; istioctl has nothing else.
@@ -367,7 +366,7 @@ _INERT = ("loadBalancer", "outlierDetection")
     """,
     inputs=("DestinationRule",),
     equivalents=(),
-    references=("shared/reference/istio-semantics.md §2.1, §5.3, §7 D09",),
+    references=("docs/semantics.md §serviceentry-resolution", "docs/semantics.md §mesh-location-misuse"),
 )
 def mesh_internal_passthrough_policy(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
@@ -405,7 +404,7 @@ def mesh_internal_passthrough_policy(ctx: Context) -> Iterator[Problem]:
                                   f"DestinationRule {owner.namespace}/{owner.name} sets {what} for {svc.host}, but "
                                   f"ServiceEntry {se.namespace}/{se.name} is MESH_INTERNAL and its {res}: traffic goes "
                                   "to the original destination IP (ORIGINAL_DST), so there are no endpoints for it to "
-                                  "act on (§5.3, D09) — use resolution STATIC with a workloadSelector or endpoints",
+                                  "act on (§mesh-location-misuse) — use resolution STATIC with a workloadSelector or endpoints",
                                   related=((se, ("spec", "resolution")),))
 
 
@@ -418,10 +417,10 @@ def mesh_internal_passthrough_policy(ctx: Context) -> Iterator[Problem]:
     rationale="""
     Auto mTLS toward a WorkloadEntry or inline endpoint depends on its TLS mode: the
     `security.istio.io/tlsMode` label if present, otherwise `istio` exactly when
-    `serviceAccount` is set (`getTLSModeFromWorkloadEntry`, istio-semantics.md §2.1, §5.2).
+    `serviceAccount` is set (`getTLSModeFromWorkloadEntry`, docs/semantics.md §auto-mtls).
     Without either, clients of a MESH_INTERNAL service send plaintext to that endpoint: if the
     VM runs a sidecar with STRICT mTLS the connection is reset, otherwise the traffic is
-    silently unencrypted (§5.3, catalogue §7 D02; #27042, #25570). A sidecar-less VM is
+    silently unencrypted (§mesh-location-misuse; #27042, #25570). A sidecar-less VM is
     legitimate, so — deliberately narrower than "every endpoint without serviceAccount" — the
     finding needs evidence that the service is meant to be mTLS: another endpoint of the same
     ServiceEntry has an Istio identity (a serviceAccount, the tlsMode label, a WorkloadGroup,
@@ -444,7 +443,7 @@ def mesh_internal_passthrough_policy(ctx: Context) -> Iterator[Problem]:
     """,
     inputs=("ServiceEntry",),
     equivalents=(),
-    references=("shared/reference/istio-semantics.md §2.1, §2.2, §5.2, §5.3, §7 D02",),
+    references=("docs/semantics.md §auto-mtls", "docs/semantics.md §workloadentry-identity", "docs/semantics.md §mesh-location-misuse"),
 )
 def mesh_internal_endpoint_without_identity(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
@@ -478,7 +477,7 @@ def mesh_internal_endpoint_without_identity(ctx: Context) -> Iterator[Problem]:
             yield Problem(r, path,
                           f"{who} has no serviceAccount (nor security.istio.io/tlsMode label), unlike {describe(meshed[0])}: "
                           "clients send it plaintext; if the VM runs a sidecar, set serviceAccount so auto mTLS is "
-                          "used (§2.1, §5.3, D02)",
+                          "used (§auto-mtls)",
                           related=((meshed[0].resource, ("spec",)),))
 
 
@@ -493,7 +492,7 @@ def mesh_internal_endpoint_without_identity(ctx: Context) -> Iterator[Problem]:
     which routes by SNI (`AUTO_PASSTHROUGH`) and therefore only works for Istio mTLS. In sidecar
     mode an endpoint on a network that has such a gateway is removed from the EDS of clients on
     other networks unless its TLS mode is `istio` (`EndpointsByNetworkFilter`,
-    istio-semantics.md §2.2, catalogue §7 D10): a WorkloadEntry or inline endpoint with
+    docs/semantics.md §cross-network): a WorkloadEntry or inline endpoint with
     `network` set and neither `serviceAccount` nor `security.istio.io/tlsMode: istio` is
     invisible to remote clients (503 `UH` when it is the only endpoint). Reported only when
     the repository declares an east-west gateway for that network (a gateway workload labelled
@@ -512,7 +511,7 @@ def mesh_internal_endpoint_without_identity(ctx: Context) -> Iterator[Problem]:
     """,
     inputs=("WorkloadEntry", "ServiceEntry"),
     equivalents=(),
-    references=("shared/reference/istio-semantics.md §2.2, §7 D10",),
+    references=("docs/semantics.md §cross-network",),
 )
 def cross_network_endpoint_without_mtls(ctx: Context) -> Iterator[Problem]:
     from .selectors._common import looks_like_gateway as _looks_like_gateway
@@ -536,6 +535,6 @@ def cross_network_endpoint_without_mtls(ctx: Context) -> Iterator[Problem]:
         yield Problem(w.resource, path,
                       f"{describe(w)} is on network '{w.network}', which has the east-west gateway {describe(gw)}, but "
                       "has no Istio identity (serviceAccount or tlsMode label): clients on other networks drop it, "
-                      "because only Istio mTLS endpoints are reachable through the gateway (§2.2, D10)",
+                      "because only Istio mTLS endpoints are reachable through the gateway (§cross-network)",
                       related=((gw.resource, gw.labels_path),))
     ctx.current = None

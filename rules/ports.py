@@ -1,6 +1,6 @@
 """IVL2xx ports along the chain: VS destination.port -> service port -> endpoint port -> workload.
 
-Every port resolution comes from the graph (``lint/graph.py``, istio-semantics.md §3): the
+Every port resolution comes from the graph (``lint/graph.py``, docs/semantics.md §port-precedence): the
 services a destination host resolves to, the bindings (service selected workload) with the
 effective endpoint port per service port, and what each workload is known to serve
 (``Workload.served_ports``: containerPorts of a pod template, ``template.ports`` values of a
@@ -98,17 +98,17 @@ def _port_hint(graph: MeshGraph, services: list[MeshService], number: int) -> st
             t = p.effective_target
             if isinstance(t, int) and t == number and p.number != number:
                 return (f"; {number} is the targetPort of service port {p.number}"
-                        + (f" '{p.name}'" if p.name else "") + f" — use {p.number} (the service port, §3.4)")
+                        + (f" '{p.name}'" if p.name else "") + f" — use {p.number} (the service port, §service-ports)")
     for s in services:
         for b in _bindings(graph, s.resource):
             for svc_port, ep in sorted(b.ports.items()):
                 if ep == number and svc_port != number:
                     return (f"; {number} is the endpoint port of {b.workload.kind} {b.workload.resource.namespace}/"
-                            f"{b.workload.resource.name} for service port {svc_port} — use {svc_port} (§3.4)")
+                            f"{b.workload.resource.name} for service port {svc_port} — use {svc_port} (§service-ports)")
             w = b.workload
             if w.served_ports and number in w.served_ports:
                 return (f"; {number} is a port served by {owner(w.resource)}, not a service port — "
-                        "destinations and port-level settings name the service port (§3.4)")
+                        "destinations and port-level settings name the service port (§service-ports)")
     return ""
 
 
@@ -125,11 +125,11 @@ def _list_ports(ports: Iterable[int]) -> str:
     rationale="""
     `destination.port.number` must be a *service* port of the destination (ServiceEntry
     `number`, Kubernetes Service `port`), never a targetPort, WorkloadEntry port or
-    containerPort (api:vs Destination; istio-semantics.md §3.4, catalogue §7 B07). A port the
+    containerPort (api:vs Destination; docs/semantics.md §service-ports). A port the
     service lacks makes the route point at a cluster that does not exist, so requests fail
     with 503. When the number is a targetPort, endpoint port or served port of that service
     the message says so. Several services of the same hostname are checked against the union
-    of their ports (Istio can merge them, §1.2), unlike istioctl's IST0101 `host:port`.
+    of their ports (Istio can merge them, §duplicate-hosts), unlike istioctl's IST0101 `host:port`.
     """,
     bad="""
     kind: ServiceEntry
@@ -151,7 +151,7 @@ def _list_ports(ports: Iterable[int]) -> str:
     """,
     inputs=("VirtualService",),
     equivalents=("IST0101:virtualservice.DestinationHostAnalyzer",),
-    references=("shared/reference/istio-semantics.md §3.4, §7 B07",),
+    references=("docs/semantics.md §service-ports",),
 )
 def destination_port_not_found(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
@@ -227,8 +227,7 @@ def _listener_ports(graph: MeshGraph, vs: VirtualService, route_kind: str, route
     rationale="""
     Without `destination.port`, Istio picks the destination's only port, or — when it has
     several — the *listener* port: the Gateway server port at a gateway, the service port the
-    client addressed at a sidecar (`GetDestinationCluster`; istio-semantics.md §2.5, catalogue
-    §7 B08). When that listener port is not a port of the destination service the route names a
+    client addressed at a sidecar (`GetDestinationCluster`; docs/semantics.md §destination-port). When that listener port is not a port of the destination service the route names a
     cluster that does not exist (503). istioctl reports every multi-port destination without a
     port (IST0112); this rule reports only the listener ports the repository can show to be
     missing (Gateway servers admitting the VirtualService's hosts, match ports, or the ports of
@@ -252,7 +251,7 @@ def _listener_ports(graph: MeshGraph, vs: VirtualService, route_kind: str, route
     """,
     inputs=("VirtualService",),
     equivalents=("IST0112",),
-    references=("shared/reference/istio-semantics.md §2.5, §7 B08",),
+    references=("docs/semantics.md §destination-port",),
 )
 def destination_port_required(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
@@ -285,7 +284,7 @@ def destination_port_required(ctx: Context) -> Iterator[Problem]:
 
 
 def _valid_port_keys(b: Binding) -> set[str]:
-    """Keys of a WE/WG ports map that can mean something for this binding (§3.1, §3.2)."""
+    """Keys of a WE/WG ports map that can mean something for this binding (§port-precedence, §named-target-port)."""
     svc = b.service_resource
     keys: set[str] = set()
     if isinstance(svc, ServiceEntry):
@@ -308,7 +307,7 @@ def _valid_port_keys(b: Binding) -> set[str]:
     `name`, or for a Kubernetes Service the port name (numeric targetPort) or the targetPort
     name (named targetPort). A key that matches none — `"80"`, `web` instead of `http` — is
     silently ignored: traffic goes to the targetPort or the service port instead
-    (istio-semantics.md §3.1, §3.2, catalogue §7 B01). Istio validates this only for inline
+    (docs/semantics.md §port-precedence, §named-target-port). Istio validates this only for inline
     ServiceEntry endpoints. Checked only for workloads that some service in the repository
     selects.
     """,
@@ -330,7 +329,7 @@ def _valid_port_keys(b: Binding) -> set[str]:
         http: 8080
     """,
     inputs=("WorkloadEntry", "WorkloadGroup"),
-    references=("shared/reference/istio-semantics.md §3.1, §3.2, §7 B01",),
+    references=("docs/semantics.md §port-precedence", "docs/semantics.md §named-target-port",),
 )
 def workload_port_key_unknown(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
@@ -358,7 +357,7 @@ def workload_port_key_unknown(ctx: Context) -> Iterator[Problem]:
                     close = difflib.get_close_matches(key, sorted(valid), n=1)
                     hint = (f"did you mean '{close[0]}'?" if close
                             else f"valid keys here: {', '.join(sorted(valid))}")
-                extra = (" (the value still joins the VM's inbound capture list, §3.3)"
+                extra = (" (the value still joins the VM's inbound capture list, §vm-inbound-ports)"
                          if w.kind == "WorkloadGroup" else "")
                 yield Problem(r, w.ports_path + (key,),
                               f"{owner(r)}: ports key '{key}' is not a port name of {names}, so it is ignored "
@@ -376,7 +375,7 @@ def workload_port_key_unknown(ctx: Context) -> Iterator[Problem]:
     For a Kubernetes Service port with a *named* `targetPort`, Istio takes the endpoint port of
     a selected WorkloadEntry from `ports[<targetPort name>]`; when the key is missing the
     WorkloadEntry is dropped for that port, with no fallback (`findServiceTargetPort`;
-    istio-semantics.md §3.2, catalogue §7 B02). A VM-only Service then has no endpoints (503
+    docs/semantics.md §named-target-port). A VM-only Service then has no endpoints (503
     `UH`); a mixed one only reaches the pods. WorkloadGroups are checked through their
     `template.ports`, which every generated WorkloadEntry copies.
     """,
@@ -396,7 +395,7 @@ def workload_port_key_unknown(ctx: Context) -> Iterator[Problem]:
       ports: {web: 8080}
     """,
     inputs=("Service",),
-    references=("shared/reference/istio-semantics.md §3.2, §7 B02",),
+    references=("docs/semantics.md §named-target-port",),
 )
 def named_target_port_unsatisfied(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
@@ -415,7 +414,7 @@ def named_target_port_unsatisfied(ctx: Context) -> Iterator[Problem]:
                 yield Problem(w.resource, w.ports_path,
                               f"{owner(w.resource)} is selected by Service {svc.namespace}/{svc.name}, whose port "
                               f"{p.number} has targetPort '{p.target_port}', but its ports map has no key "
-                              f"'{p.target_port}' ({have}); Istio drops it from port {p.number} (no fallback, §3.2) — "
+                              f"'{p.target_port}' ({have}); Istio drops it from port {p.number} (no fallback, §named-target-port) — "
                               f"add `{p.target_port}: <port on the VM>`",
                               related=((svc, p.path + ("targetPort",)),))
 
@@ -428,10 +427,10 @@ def named_target_port_unsatisfied(ctx: Context) -> Iterator[Problem]:
     summary="The effective endpoint port of a selected workload is not a port that workload serves.",
     rationale="""
     The endpoint port (WorkloadEntry/containerPort map, then targetPort, then the service port,
-    istio-semantics.md §3.1–§3.2) must be a port the workload listens on (catalogue §7 B05):
+    docs/semantics.md §port-precedence, §named-target-port) must be a port the workload listens on:
     for a pod template, one of its containerPorts (when it declares any); for a WorkloadGroup,
     one of the `template.ports` values — the VM sidecar only captures those ports
-    (`ISTIO_INBOUND_PORTS`, §3.3, B06), so traffic to any other port bypasses the sidecar and
+    (`ISTIO_INBOUND_PORTS`, §vm-inbound-ports), so traffic to any other port bypasses the sidecar and
     mTLS bytes reach the application. A plain WorkloadEntry's served ports are unknown and not
     checked. A pod template without a container port of a named targetPort is dropped by
     Kubernetes too (Kiali KIA0701).
@@ -454,7 +453,7 @@ def named_target_port_unsatisfied(ctx: Context) -> Iterator[Problem]:
     """,
     inputs=("ServiceEntry", "Service"),
     equivalents=("KIA0701",),
-    references=("shared/reference/istio-semantics.md §3.1–§3.3, §7 B05, B06",),
+    references=("docs/semantics.md §port-precedence", "docs/semantics.md §named-target-port", "docs/semantics.md §vm-inbound-ports",),
 )
 def endpoint_port_not_served(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
@@ -486,10 +485,10 @@ def endpoint_port_not_served(ctx: Context) -> Iterator[Problem]:
                     msg = (f"{owner(svc)} port {number} sends traffic to port {ep} of the VMs of "
                            f"{owner(w.resource)}, but {ep} is not among its template.ports values "
                            f"({_list_ports(w.served_ports)}), which are the only ports the VM sidecar captures "
-                           "(ISTIO_INBOUND_PORTS, §3.3): traffic bypasses the sidecar and mTLS reaches the app raw")
+                           "(ISTIO_INBOUND_PORTS, §vm-inbound-ports): traffic bypasses the sidecar and mTLS reaches the app raw")
                 else:
                     msg = (f"{owner(svc)} port {number} sends traffic to port {ep} of {owner(w.resource)}, "
-                           f"which declares containerPorts {_list_ports(w.served_ports)} only (§3.1/§3.2)")
+                           f"which declares containerPorts {_list_ports(w.served_ports)} only (§port-precedence, §named-target-port)")
                 yield Problem(svc, _port_target_path(svc, p), msg, related=((w.resource, w.ports_path),))
 
 
@@ -510,8 +509,7 @@ def _policies(dr: DestinationRule) -> Iterator[tuple[FieldPath, dict]]:
     summary="A DestinationRule portLevelSettings entry names a port the destination service does not have, so it is never used.",
     rationale="""
     `portLevelSettings[].port.number` is a *service* port of the rule's host, not a targetPort
-    or endpoint port (api:dr PortTrafficPolicy; istio-semantics.md §3.4, §2.4, catalogue §7
-    B09). An entry for a port the service lacks is silently unused, so the connection pool,
+    or endpoint port (api:dr PortTrafficPolicy; docs/semantics.md §service-ports, §port-level-settings). An entry for a port the service lacks is silently unused, so the connection pool,
     TLS, load balancer or outlier settings it carries never apply. Checked only when the host
     resolves to services defined in the repository (wildcard hosts are skipped).
     """,
@@ -533,7 +531,7 @@ def _policies(dr: DestinationRule) -> Iterator[tuple[FieldPath, dict]]:
         - port: {number: 80}
     """,
     inputs=("DestinationRule",),
-    references=("shared/reference/istio-semantics.md §2.4, §3.4, §7 B09",),
+    references=("docs/semantics.md §port-level-settings", "docs/semantics.md §service-ports"),
 )
 def port_level_settings_unknown_port(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
@@ -577,11 +575,11 @@ def _probe_port(wg: WorkloadGroup) -> Optional[tuple[int, FieldPath]]:
     summary="A WorkloadGroup readiness probe targets a port that is not among the VM's template.ports values.",
     rationale="""
     The istio-agent on the VM runs the WorkloadGroup probe against the *application's* port on
-    the VM (istio-semantics.md §2.3). When `template.ports` is set, its values are the ports the
-    application serves and the sidecar captures (§3.3); a probe port outside that list is
+    the VM (docs/semantics.md §workloadgroup-probe). When `template.ports` is set, its values are the ports the
+    application serves and the sidecar captures (§vm-inbound-ports); a probe port outside that list is
     usually a service port or a stale number, the probe fails, the auto-registered
     WorkloadEntry stays unhealthy and receives no traffic — or it probes something other than
-    the application (catalogue §7 B19). Not checked when `template.ports` is empty.
+    the application. Not checked when `template.ports` is empty.
     """,
     bad="""
     kind: WorkloadGroup
@@ -596,7 +594,7 @@ def _probe_port(wg: WorkloadGroup) -> Optional[tuple[int, FieldPath]]:
         httpGet: {path: /ready, port: 8080}
     """,
     inputs=("WorkloadGroup",),
-    references=("shared/reference/istio-semantics.md §2.3, §3.3, §7 B19",),
+    references=("docs/semantics.md §workloadgroup-probe", "docs/semantics.md §vm-inbound-ports"),
 )
 def probe_port_not_served(ctx: Context) -> Iterator[Problem]:
     for wg in ctx.each("WorkloadGroup"):
@@ -621,7 +619,7 @@ def probe_port_not_served(ctx: Context) -> Iterator[Problem]:
     Ports 15000–15090 used by Istio (15021 health, 15020 merged metrics, 15000 admin, ...)
     belong to the VM's sidecar. A WorkloadGroup probe on them reports the *proxy's* readiness,
     so the WorkloadEntry stays healthy while the application is down and keeps receiving
-    traffic (istio-semantics.md §2.3, catalogue §7 B19, #39201). Probe the application's port.
+    traffic (docs/semantics.md §workloadgroup-probe, #39201). Probe the application's port.
     """,
     bad="""
     kind: WorkloadGroup
@@ -634,7 +632,7 @@ def probe_port_not_served(ctx: Context) -> Iterator[Problem]:
         httpGet: {path: /ready, port: 8080}
     """,
     inputs=("WorkloadGroup",),
-    references=("shared/reference/istio-semantics.md §2.3, §7 B19",),
+    references=("docs/semantics.md §workloadgroup-probe",),
 )
 def probe_targets_sidecar(ctx: Context) -> Iterator[Problem]:
     for wg in ctx.each("WorkloadGroup"):
@@ -659,7 +657,7 @@ def probe_targets_sidecar(ctx: Context) -> Iterator[Problem]:
     requires a name on every port of a multi-port Service (Service API validation), so the
     whole Service — and every VM endpoint behind it — never reaches the cluster. ServiceEntry
     duplicates are Istio validation errors, reported by the validation rules (IVL6xx); the
-    port names also key WorkloadEntry `ports` maps (istio-semantics.md §3.2, catalogue §7 B14).
+    port names also key WorkloadEntry `ports` maps (docs/semantics.md §named-target-port).
     """,
     bad="""
     kind: Service
@@ -674,7 +672,7 @@ def probe_targets_sidecar(ctx: Context) -> Iterator[Problem]:
       - {name: metrics, port: 9090}
     """,
     inputs=("Service",),
-    references=("shared/reference/istio-semantics.md §2.7, §3.2, §7 B14",),
+    references=("docs/semantics.md §protocol-selection", "docs/semantics.md §named-target-port"),
 )
 def duplicate_service_port(ctx: Context) -> Iterator[Problem]:
     for svc in ctx.each("Service"):

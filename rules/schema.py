@@ -57,7 +57,7 @@ def violations_of(res: Resource) -> list[Violation]:
     summary="A field has the wrong type, an unknown name, a missing required value or an out-of-range value.",
     rationale="""
     The Kubernetes API server validates every Istio resource against the OpenAPI schema of its
-    CRD before anything else (shared/reference/istio-validation.md, Appendix A: "enforced by
+    CRD before anything else (docs/semantics.md §crd-schema: "enforced by
     the Kubernetes API server on apply, not by the webhook nor by istioctl analyze"), so a
     resource that breaks it never reaches the mesh: `kubectl apply` fails, or worse, a GitOps
     controller keeps retrying while the rest of the change is applied. Unknown fields are
@@ -99,7 +99,7 @@ def violations_of(res: Resource) -> list[Violation]:
         labels: {app: whoami}
     """,
     inputs=SCHEMA_KINDS,
-    references=("shared/reference/istio-validation.md Appendix A", "shared/istio-crds/crd-all.gen.yaml"),
+    references=("docs/semantics.md §crd-schema", "schemas/PROVENANCE.md"),
 )
 def schema_violation(ctx: Context) -> Iterator[Problem]:
     for res in ctx.each(*SCHEMA_KINDS):
@@ -438,7 +438,7 @@ CEL_KINDS: tuple[str, ...] = tuple(sorted({k for (k, _) in CEL_IMPLEMENTATIONS})
     summary="A resource breaks one of the CEL rules (x-kubernetes-validations) of Istio's CRDs.",
     rationale="""
     Istio's CRDs carry CEL validation rules that the Kubernetes API server evaluates on every
-    create and update (shared/reference/istio-validation.md, Appendix A); a resource that
+    create and update (docs/semantics.md §crd-schema); a resource that
     breaks one is rejected with the rule's message, before Istio's webhook or `istioctl
     analyze` see it. Among them: a ServiceEntry cannot have both `workloadSelector` and
     `endpoints`, cannot list endpoints with resolution NONE (also when resolution is simply
@@ -479,7 +479,7 @@ CEL_KINDS: tuple[str, ...] = tuple(sorted({k for (k, _) in CEL_IMPLEMENTATIONS})
         labels: {app: whoami}
     """,
     inputs=CEL_KINDS,
-    references=("shared/reference/istio-validation.md Appendix A", "schemas/cel_rules.json"),
+    references=("docs/semantics.md §crd-schema", "schemas/cel_rules.json"),
 )
 def crd_validation_rule(ctx: Context) -> Iterator[Problem]:
     for res in ctx.each(*CEL_KINDS):

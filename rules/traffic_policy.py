@@ -1,7 +1,7 @@
 """IVL4xx traffic policy: locality failover, outlier detection and the *effective* DestinationRule.
 
 Failover only works when the effective traffic policy for a (client namespace, host, subset,
-port) has ``outlierDetection`` (istio-semantics.md §2.4).  The effective policy comes from the
+port) has ``outlierDetection`` (docs/semantics.md §locality-failover).  The effective policy comes from the
 graph: DR lookup path client ns -> service ns -> root ns, same-namespace merge (first top-level
 policy wins), subset inheritance and wholesale port-level replacement
 (``MeshGraph.effective_dr``, ``EffectiveDR.policy``); ``MeshGraph.policy_layers`` says which
@@ -179,9 +179,9 @@ spec:
     OutlierDetection specified, this will not take effect" (api:dr). Istio writes failover
     priorities into the endpoints only when the effective policy for that (subset, port) has
     outlier detection, otherwise "Envoy will never drop down to a lower priority"
-    (istio-semantics.md §2.4, catalogue §7 E01). The check runs on the *effective* policy of
+    (docs/semantics.md §locality-failover). The check runs on the *effective* policy of
     every service port and subset, for every client namespace the repository routes from
-    (DR lookup path §1.2). Istio's validation warns (IST0133) only when the failover sits in
+    (DR lookup path §destinationrule-lookup). Istio's validation warns (IST0133) only when the failover sits in
     the top-level `trafficPolicy`; this rule also covers subset and port-level policies, which
     Istio never warns about. When outlierDetection is set somewhere but a port-level entry
     drops it, IVL402 reports that instead. For a rule whose host no service of the repository
@@ -203,7 +203,7 @@ spec:
     """,
     inputs=("DestinationRule",),
     equivalents=("IST0133",),
-    references=("shared/reference/istio-semantics.md §2.4, §1.2, §7 E01, E02",),
+    references=("docs/semantics.md §locality-failover", "docs/semantics.md §destinationrule-lookup", "docs/semantics.md §port-level-settings"),
 )
 def failover_without_outlier_detection(ctx: Context) -> Iterator[Problem]:
     for code, problem in _failover_findings(ctx):
@@ -217,8 +217,7 @@ def failover_without_outlier_detection(ctx: Context) -> Iterator[Problem]:
     rationale="""
     Port-level settings replace `connectionPool`, `outlierDetection`, `loadBalancer` and `tls`
     wholesale: "Traffic settings specified at the destination-level will not be inherited when
-    overridden by port-level settings" (api:dr; `MergeTrafficPolicy`, istio-semantics.md §2.4,
-    catalogue §7 B10, E02). A port-level entry that sets a failover `loadBalancer` (or keeps the
+    overridden by port-level settings" (api:dr; `MergeTrafficPolicy`, docs/semantics.md §port-level-settings, §locality-failover). A port-level entry that sets a failover `loadBalancer` (or keeps the
     one from a subset) without repeating `outlierDetection` leaves that port with failover but
     no outlier detection, so traffic never leaves a failing locality — while the rule looks
     correct on paper. Istio's validation does not warn about port-level policies. The finding
@@ -246,7 +245,7 @@ def failover_without_outlier_detection(ctx: Context) -> Iterator[Problem]:
         outlierDetection: {consecutive5xxErrors: 5}
     """,
     inputs=("DestinationRule",),
-    references=("shared/reference/istio-semantics.md §2.4, §7 B10, E02",),
+    references=("docs/semantics.md §port-level-settings", "docs/semantics.md §locality-failover"),
 )
 def outlier_detection_dropped(ctx: Context) -> Iterator[Problem]:
     for code, problem in _failover_findings(ctx):
@@ -288,7 +287,7 @@ def _failover_findings(ctx: Context) -> list[tuple[str, Problem]]:
                      "Istio's validation does not warn about subset/port-level policies")
             msg = (f"DestinationRule {lb_owner.namespace}/{lb_owner.name} configures locality {field} for "
                    f"{svc.host}{on_port}{where}, but the effective traffic policy has no outlierDetection, so "
-                   f"failover never happens (§2.4); add outlierDetection next to it — {istio}")
+                   f"failover never happens (§locality-failover); add outlierDetection next to it — {istio}")
             related: tuple[tuple[Resource, FieldPath], ...] = ()
             if edr.namespace != svc.namespace:
                 home = graph.effective_dr(svc.namespace, svc.host, svc.namespace)
@@ -296,7 +295,7 @@ def _failover_findings(ctx: Context) -> list[tuple[str, Problem]]:
                 if home is not None and home_od is not None and home.top_policy_owner is not None:
                     msg += (f"; DestinationRule {home.top_policy_owner.namespace}/{home.top_policy_owner.name} has "
                             f"outlierDetection, but clients in namespace '{client_ns}' use this rule instead "
-                            "(lookup path: client namespace first, §1.2)")
+                            "(lookup path: client namespace first, §destinationrule-lookup)")
                     related = ((home.top_policy_owner, ("spec", "trafficPolicy")),)
             out.append(("IVL401", Problem(lb_owner, failover_path, msg, related=related)))
         else:
@@ -313,7 +312,7 @@ def _failover_findings(ctx: Context) -> list[tuple[str, Problem]]:
             msg = (f"DestinationRule {drop_owner.namespace}/{drop_owner.name}: the portLevelSettings entry for port "
                    f"{port} {how}; port-level settings replace outlierDetection wholesale, so the one at "
                    f"{_where(od_owner, od_path)} is not inherited and {svc.host}{on_port}{where} never fails over — "
-                   "repeat outlierDetection in this entry (§2.4)")
+                   "repeat outlierDetection in this entry (§locality-failover)")
             out.append(("IVL402", Problem(drop_owner, drop_path, msg,
                                           related=((lb_owner, failover_path), (od_owner, od_path)))))
     # DestinationRules no service of the repository resolves to (host defined elsewhere, or a
@@ -331,7 +330,7 @@ def _failover_findings(ctx: Context) -> list[tuple[str, Problem]]:
         out.append(("IVL401", Problem(dr, ("spec", "trafficPolicy", "loadBalancer", "localityLbSetting", field),
                                       f"DestinationRule {dr.namespace}/{dr.name} configures locality {field} for "
                                       f"{dr.host or '?'} without outlierDetection in the same traffic policy, so "
-                                      "failover never happens (§2.4); Istio's validation warns about this one "
+                                      "failover never happens (§locality-failover); Istio's validation warns about this one "
                                       "(IST0133)")))
     setattr(ctx, "_ivl40x_failover", out)
     return out
@@ -348,7 +347,7 @@ def _failover_findings(ctx: Context) -> list[tuple[str, Problem]]:
     `applyOutlierDetection`; api:dr "can be disabled by setting the value to 0"). Without
     `consecutiveGatewayErrors` or local-origin failure counting nothing is ever ejected, so
     locality failover gated on outlier detection never triggers although its requirement looks
-    met (istio-semantics.md §2.4, catalogue §7 E03). Note that `maxEjectionPercent: 0` does not
+    met (docs/semantics.md §outlier-detection). Note that `maxEjectionPercent: 0` does not
     disable ejection: Istio leaves Envoy's 10% default in place (see IVL404 for small pools).
     """,
     bad="""
@@ -363,7 +362,7 @@ def _failover_findings(ctx: Context) -> list[tuple[str, Problem]]:
       interval: 10s
     """,
     inputs=("DestinationRule",),
-    references=("shared/reference/istio-semantics.md §2.4, §7 E03",),
+    references=("docs/semantics.md §outlier-detection", "docs/semantics.md §locality-failover"),
 )
 def outlier_detection_never_ejects(ctx: Context) -> Iterator[Problem]:
     for dr in ctx.each("DestinationRule"):
@@ -385,7 +384,7 @@ def outlier_detection_never_ejects(ctx: Context) -> Iterator[Problem]:
             yield Problem(dr, path + ("outlierDetection", "consecutive5xxErrors"),
                           f"DestinationRule {dr.namespace}/{dr.name}: consecutive5xxErrors: 0 disables 5xx ejection and "
                           f"neither consecutiveGatewayErrors nor local-origin failures are counted, so this outlier "
-                          f"detection never ejects a host{extra} (§2.4)")
+                          f"detection never ejects a host{extra} (§outlier-detection)")
 
 
 # --- IVL404 ---------------------------------------------------------------------------------
@@ -399,8 +398,7 @@ def outlier_detection_never_ejects(ctx: Context) -> Iterator[Problem]:
     (strict since envoy#27909; Istio does not set `always_eject_one_host`). Istio leaves the
     field unset when `maxEjectionPercent` is 0 or omitted, so the default is 10%: with fewer
     than 10 endpoints no host is ever ejected (older proxies ejected at most one), and
-    locality failover never happens (istio-semantics.md §2.4 "Envoy's ejection cap", §9,
-    catalogue §7 E04; #34605). Only reported when the repository holds every endpoint of the
+    locality failover never happens (docs/semantics.md §ejection-cap, §repository-limits; #34605). Only reported when the repository holds every endpoint of the
     host (WorkloadEntries or inline endpoints), with the arithmetic in the message; the exact
     behaviour depends on the Envoy build of your Istio release.
     """,
@@ -412,7 +410,7 @@ def outlier_detection_never_ejects(ctx: Context) -> Iterator[Problem]:
     outlierDetection: {consecutive5xxErrors: 5, maxEjectionPercent: 100}
     """,
     inputs=("DestinationRule",),
-    references=("shared/reference/istio-semantics.md §2.4, §9, §7 E04",),
+    references=("docs/semantics.md §ejection-cap", "docs/semantics.md §locality-failover", "docs/semantics.md §repository-limits"),
 )
 def outlier_ejection_cap(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
@@ -454,7 +452,7 @@ def outlier_ejection_cap(ctx: Context) -> Iterator[Problem]:
                       f"DestinationRule {owner.namespace}/{owner.name}: {svc.host}{where} has {n} endpoint(s) in the "
                       f"repository and {stated}: {n} x {pct}% = {n * pct / 100:g} < 1, so current Envoy ejects no host "
                       f"(older ones at most one) and locality failover cannot trigger; set maxEjectionPercent to "
-                      f"{'100' if n == 1 else f'at least {-(-100 // n)} (or 100)'} (§2.4, E04)")
+                      f"{'100' if n == 1 else f'at least {-(-100 // n)} (or 100)'} (§ejection-cap)")
 
 
 # --- IVL405 / IVL406 ------------------------------------------------------------------------
@@ -474,12 +472,12 @@ def _failover_objects(ctx: Context) -> Iterator[tuple[DestinationRule, FieldPath
     summary="A locality failover target region has no endpoint of the host, or a region name is actually a zone.",
     rationale="""
     `failover` entries name *regions* (the first segment of `region/zone/subzone`); Istio
-    only rejects `/`, `*` and from = to (istio-semantics.md §2.4, catalogue §7 E09, #37850).
+    only rejects `/`, `*` and from = to (docs/semantics.md §locality-failover, #37850).
     A `to` region in which no endpoint of the host lives gives those clients nothing to fail
     over to — usually a typo or a zone name — and a `from`/`to` that equals an endpoint *zone*
     is the region/zone confusion. Endpoint localities come from the WorkloadEntries, inline
     endpoints and WorkloadGroups the host's services select (`locality`, else the
-    `topology.istio.io/locality` label, §2.2). Silent unless every endpoint's locality is known
+    `topology.istio.io/locality` label, §locality). Silent unless every endpoint's locality is known
     (pods get theirs from nodes).
     """,
     bad="""
@@ -492,7 +490,7 @@ def _failover_objects(ctx: Context) -> Iterator[tuple[DestinationRule, FieldPath
       - {from: us-east-1, to: us-west-2}
     """,
     inputs=("DestinationRule",),
-    references=("shared/reference/istio-semantics.md §2.2, §2.4, §7 E09",),
+    references=("docs/semantics.md §locality", "docs/semantics.md §locality-failover"),
 )
 def failover_region_without_endpoints(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
@@ -520,7 +518,7 @@ def failover_region_without_endpoints(ctx: Context) -> Iterator[Problem]:
                            "this failover target gives clients nothing to fail over to")
                 else:
                     continue  # clients may live in regions without endpoints
-                yield Problem(dr, fpath + (i, key), f"DestinationRule {dr.namespace}/{dr.name}: failover {key} {msg} (§2.4, E09)")
+                yield Problem(dr, fpath + (i, key), f"DestinationRule {dr.namespace}/{dr.name}: failover {key} {msg} (§locality-failover)")
 
 
 @rule(
@@ -530,8 +528,7 @@ def failover_region_without_endpoints(ctx: Context) -> Iterator[Problem]:
     Failover priorities are computed from endpoint localities. A WorkloadEntry (or inline
     ServiceEntry endpoint) without `locality` and without a `topology.istio.io/locality` /
     `istio-locality` label has an empty locality, so it never counts as local: it always lands
-    in the lowest priority, or the failover has nothing to order (istio-semantics.md §2.2,
-    §2.4, catalogue §7 E07). Only WorkloadEntries and inline endpoints are checked; pods get
+    in the lowest priority, or the failover has nothing to order (docs/semantics.md §locality, §locality-failover). Only WorkloadEntries and inline endpoints are checked; pods get
     their locality from nodes and auto-registered VMs from their bootstrap metadata.
     """,
     bad="""
@@ -546,7 +543,7 @@ def failover_region_without_endpoints(ctx: Context) -> Iterator[Problem]:
       locality: us-east-1/us-east-1a
     """,
     inputs=("DestinationRule",),
-    references=("shared/reference/istio-semantics.md §2.2, §2.4, §7 E07",),
+    references=("docs/semantics.md §locality", "docs/semantics.md §locality-failover"),
 )
 def endpoint_without_locality(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
@@ -566,7 +563,7 @@ def endpoint_without_locality(ctx: Context) -> Iterator[Problem]:
             yield Problem(w.resource, w.endpoint.path + ("address",),
                           f"{what} has no locality (no `locality` field or topology.istio.io/locality label) while "
                           f"DestinationRule {dr.namespace}/{dr.name} configures locality {field} for {dr.host}: this "
-                          "endpoint is never local to any client and always gets the lowest priority (§2.4, E07)",
+                          "endpoint is never local to any client and always gets the lowest priority (§locality)",
                           related=((dr, fpath),))
 
 
@@ -578,7 +575,7 @@ def endpoint_without_locality(ctx: Context) -> Iterator[Problem]:
     summary="localityLbSetting has `enabled: false` together with failover, failoverPriority or distribute, which are then dead config.",
     rationale="""
     `localityLbSetting.enabled: false` turns locality load balancing off for this rule
-    (api:dr; istio-semantics.md §2.4), so the `failover`, `failoverPriority` or `distribute`
+    (api:dr; docs/semantics.md §locality-lb-setting), so the `failover`, `failoverPriority` or `distribute`
     entries beside it are never applied. Either remove `enabled: false` or remove the dead
     settings, so readers do not believe failover is in place.
     """,
@@ -592,7 +589,7 @@ def endpoint_without_locality(ctx: Context) -> Iterator[Problem]:
       failover: [{from: us-east, to: us-west}]
     """,
     inputs=("DestinationRule",),
-    references=("shared/reference/istio-semantics.md §2.4",),
+    references=("docs/semantics.md §locality-lb-setting",),
 )
 def locality_lb_disabled_with_settings(ctx: Context) -> Iterator[Problem]:
     for dr in ctx.each("DestinationRule"):
@@ -605,7 +602,7 @@ def locality_lb_disabled_with_settings(ctx: Context) -> Iterator[Problem]:
             if dead:
                 yield Problem(dr, path + ("loadBalancer", "localityLbSetting", "enabled"),
                               f"DestinationRule {dr.namespace}/{dr.name}: localityLbSetting.enabled is false, so "
-                              f"{', '.join(dead)} beside it {'is' if len(dead) == 1 else 'are'} never applied (§2.4)")
+                              f"{', '.join(dead)} beside it {'is' if len(dead) == 1 else 'are'} never applied (§locality-lb-setting)")
 
 
 # --- IVL408 ---------------------------------------------------------------------------------
@@ -618,9 +615,8 @@ def locality_lb_disabled_with_settings(ctx: Context) -> Iterator[Problem]:
     DestinationRules for the same host in the same namespace are merged: subsets are
     concatenated but only the *first processed* top-level `trafficPolicy` is kept, the others
     are discarded — and which one is first depends on creation order, which a repository
-    cannot show (istio-semantics.md §1.2, `mergeDestinationRule`; §9 "order-dependent
-    behaviours ... report them as ambiguity"). Outlier detection, TLS or failover set in the
-    losing rule silently disappear (catalogue §7 E02). Rules with different workloadSelectors
+    cannot show (docs/semantics.md §destinationrule-merge, `mergeDestinationRule`; §repository-limits). Outlier detection, TLS or failover set in the
+    losing rule silently disappear. Rules with different workloadSelectors
     are kept separate and not reported; to stay on the safe side, so are rules with different
     `exportTo`. Put the traffic policy in one rule.
     """,
@@ -643,7 +639,7 @@ def locality_lb_disabled_with_settings(ctx: Context) -> Iterator[Problem]:
         outlierDetection: {consecutive5xxErrors: 5}
     """,
     inputs=("DestinationRule",),
-    references=("shared/reference/istio-semantics.md §1.2, §9, §7 E02",),
+    references=("docs/semantics.md §destinationrule-merge", "docs/semantics.md §repository-limits"),
 )
 def order_dependent_merge(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
@@ -665,7 +661,7 @@ def order_dependent_merge(ctx: Context) -> Iterator[Problem]:
             yield Problem(dr, ("spec", "trafficPolicy"),
                           f"DestinationRule {dr.namespace}/{dr.name} and {names} all set a top-level trafficPolicy for "
                           f"{host} in namespace '{ns}': Istio keeps only the first one processed (creation order), "
-                          "the others are discarded — merge the policies into one rule (§1.2)",
+                          "the others are discarded — merge the policies into one rule (§destinationrule-merge)",
                           related=tuple((o, ("spec", "trafficPolicy")) for o in others))
 
 
@@ -681,8 +677,7 @@ _PORT_REPLACED = ("connectionPool", "outlierDetection", "loadBalancer", "tls")
     A port-level policy replaces `connectionPool`, `outlierDetection`, `loadBalancer` and `tls`
     wholesale: "Traffic settings specified at the destination-level will not be inherited when
     overridden by port-level settings, i.e. default values will be applied to fields omitted in
-    port-level traffic policies" (api:dr; `MergeTrafficPolicy`, istio-semantics.md §2.4,
-    catalogue §7 B10). An entry that sets only, say, `connectionPool` turns the destination's
+    port-level traffic policies" (api:dr; `MergeTrafficPolicy`, docs/semantics.md §port-level-settings). An entry that sets only, say, `connectionPool` turns the destination's
     outlier detection, load balancer and TLS back to defaults on that port. Checked for entries
     naming a port of a service defined in the repository (others are IVL206's or unknowable).
     Reported as info;
@@ -703,7 +698,7 @@ _PORT_REPLACED = ("connectionPool", "outlierDetection", "loadBalancer", "tls")
         tls: {mode: SIMPLE}
     """,
     inputs=("DestinationRule",),
-    references=("shared/reference/istio-semantics.md §2.4, §7 B10",),
+    references=("docs/semantics.md §port-level-settings",),
 )
 def port_level_settings_drop_policy(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
@@ -743,5 +738,5 @@ def port_level_settings_drop_policy(ctx: Context) -> Iterator[Problem]:
                 yield Problem(dr, path + ("portLevelSettings", i),
                               f"DestinationRule {dr.namespace}/{dr.name}: the portLevelSettings entry for port {port} does "
                               f"not repeat {', '.join(dropped)}; port-level settings replace these wholesale, so on that "
-                              f"port they fall back to defaults instead of the destination-level values{extra} (§2.4)",
+                              f"port they fall back to defaults instead of the destination-level values{extra} (§port-level-settings)",
                               severity="warning" if severe else None)

@@ -1,8 +1,8 @@
 """IVL62x: Istio's DestinationRule and traffic-policy validation, done on files.
 
-Port of ``ValidateDestinationRule`` and ``validateTrafficPolicy`` (istio-validation.md §4,
+Port of ``ValidateDestinationRule`` and ``validateTrafficPolicy`` (docs/semantics.md §validation-destinationrule,
 DR-01..DR-10, TP-01..TP-46).  Warnings of the traffic-policy rules are raised for the top-level
-``spec.trafficPolicy`` only: Go drops them for subsets and portLevelSettings (§0.3).  The
+``spec.trafficPolicy`` only: Go drops them for subsets and portLevelSettings (§webhook-validation).  The
 "failover without outlierDetection" warning of localityLbSetting (TP-36) is not repeated here:
 the traffic-policy family (IVL401) checks it on the effective policy, including the subset and
 port levels where Go is silent.  Its zone-aware twin (TP-39) is reported by IVL621.
@@ -162,7 +162,7 @@ def _zone_aware(v: h.Issues, lb: Any, path: FieldPath, outlier: Any, warn: bool)
     """``ValidateZoneAwareLbSetting``.
 
     TP-39 (failover without outlierDetection) is kept here because IVL401 covers
-    ``localityLbSetting`` only; like Go, only for the top-level policy (§0.3).
+    ``localityLbSetting`` only; like Go, only for the top-level policy (§webhook-validation).
     """
     if not isinstance(lb, dict):
         return
@@ -290,7 +290,7 @@ def _tunnel(v: h.Issues, tunnel: Any, path: FieldPath) -> None:
 
 
 def traffic_policy_issues(v: h.Issues, policy: Any, path: FieldPath, namespace: str, warn: bool) -> None:
-    """``validateTrafficPolicy`` (TP-01..TP-46); ``warn`` only for ``spec.trafficPolicy`` (§0.3)."""
+    """``validateTrafficPolicy`` (TP-01..TP-46); ``warn`` only for ``spec.trafficPolicy`` (§webhook-validation)."""
     if not isinstance(policy, dict):
         return
     fields = ("outlierDetection", "connectionPool", "loadBalancer", "tls", "portLevelSettings", "tunnel",
@@ -313,7 +313,7 @@ def traffic_policy_issues(v: h.Issues, policy: Any, path: FieldPath, namespace: 
             v.err(pp, "TP-42", "portTrafficPolicy must have valid port")
         if all(pls.get(f) is None for f in ("outlierDetection", "connectionPool", "loadBalancer", "tls")):
             v.err(pp, "TP-43", "port traffic policy must have at least one field")
-        else:  # errors only at port level (§0.3)
+        else:  # errors only at port level (§webhook-validation)
             _outlier(v, pls.get("outlierDetection"), pp + ("outlierDetection",), False)
             h.connection_pool_issues(v, pls.get("connectionPool"), pp + ("connectionPool",))
             _load_balancer(v, pls.get("loadBalancer"), pp + ("loadBalancer",), False)
@@ -322,7 +322,7 @@ def traffic_policy_issues(v: h.Issues, policy: Any, path: FieldPath, namespace: 
 
 
 def validate(dr: Resource) -> h.Issues:
-    """``ValidateDestinationRule`` (§4.1)."""
+    """``ValidateDestinationRule`` (§validation-destinationrule)."""
     v = h.Issues()
     spec = dr.spec
     host = spec.get("host")
@@ -363,7 +363,7 @@ def validate(dr: Resource) -> h.Issues:
     summary="A DestinationRule breaks Istio's validation and would be rejected by the admission webhook.",
     rationale="""
     Port of Istio's `ValidateDestinationRule` and `validateTrafficPolicy`
-    (shared/reference/istio-validation.md §4, DR-01..DR-10, TP-01..TP-46): host syntax, subset
+    (docs/semantics.md §validation-destinationrule, DR-01..DR-10, TP-01..TP-46): host syntax, subset
     names (DNS-1123, unique) and labels, empty traffic policies, outlier-detection and
     connection-pool values, consistent-hash and maglev settings, locality load-balancing
     (distribute weights summing to 100, failover regions), client TLS combinations
@@ -391,7 +391,7 @@ def validate(dr: Resource) -> h.Issues:
       - {name: v1-0, labels: {version: v1}}
     """,
     inputs=("DestinationRule",), equivalents=("IST0106",),
-    references=("shared/reference/istio-validation.md §4",),
+    references=("docs/semantics.md §validation-destinationrule",),
 )
 def destination_rule_invalid(ctx: Context) -> Iterator[Problem]:
     return h.emit(ctx, "DestinationRule", validate, "E")
@@ -401,12 +401,12 @@ def destination_rule_invalid(ctx: Context) -> Iterator[Problem]:
     code="IVL621", family="validation_destinationrule", name="destination-rule-validation-warning", severity="warning",
     summary="A DestinationRule gets an Istio validation warning (deprecated field or selector without labels).",
     rationale="""
-    The warnings of Istio's DestinationRule validation (istio-validation.md §4): the deprecated
+    The warnings of Istio's DestinationRule validation (docs/semantics.md §validation-destinationrule): the deprecated
     `outlierDetection.consecutiveErrors` (TP-04) and `consistentHash.minimumRingSize` (TP-20),
     a `workloadSelector` without labels, which applies to every workload in the namespace
     (DR-10), and `zoneAwareLbSetting` failover without `outlierDetection` (TP-39). Like
     Istio, traffic-policy warnings are only raised for the top-level
-    `trafficPolicy` (Go drops them for subsets and portLevelSettings, §0.3). `kubectl apply`
+    `trafficPolicy` (Go drops them for subsets and portLevelSettings, §webhook-validation). `kubectl apply`
     prints them as admission warnings, `istioctl analyze` as IST0133. The failover warning
     for `localityLbSetting` ("outlier detection policy must be provided for failover", TP-36)
     is IVL401, which checks the effective policy at every level.
@@ -422,7 +422,7 @@ def destination_rule_invalid(ctx: Context) -> Iterator[Problem]:
         consecutive5xxErrors: 5
     """,
     inputs=("DestinationRule",), equivalents=("IST0133",),
-    references=("shared/reference/istio-validation.md §4",),
+    references=("docs/semantics.md §validation-destinationrule",),
 )
 def destination_rule_validation_warning(ctx: Context) -> Iterator[Problem]:
     return h.emit(ctx, "DestinationRule", validate, "W")

@@ -1,6 +1,6 @@
 """IVL60x: Istio's Gateway validation (``ValidateGateway``), done on files.
 
-Port of istio-validation.md §2 (GW-01..GW-25).  Required fields (server ``port``/``hosts``,
+Port of docs/semantics.md §validation-gateway (GW-01..GW-25).  Required fields (server ``port``/``hosts``,
 port ``number``/``protocol``/``name``), null servers and the CRD's CEL rules on TLS credential
 combinations are IVL010/IVL011's; only what Go validation adds is reported here.
 """
@@ -17,7 +17,7 @@ from . import _validation_helpers as h
 
 
 def validate(gw: Resource) -> h.Issues:
-    """``ValidateGateway`` (§2)."""
+    """``ValidateGateway`` (§validation-gateway)."""
     v = h.Issues()
     semantics = gw.annotations.get("internal.istio.io/gateway-semantics") == "gateway"
     if not h.is_dns_label(gw.name) and not semantics:
@@ -106,7 +106,7 @@ def _server(v: h.Issues, s: dict, p: tuple, semantics: bool) -> None:
     code="IVL600", family="validation_gateway", name="gateway-invalid", severity="error",
     summary="A Gateway breaks Istio's validation and would be rejected by the admission webhook.",
     rationale="""
-    Port of Istio's `ValidateGateway` (shared/reference/istio-validation.md §2, GW-01..GW-25):
+    Port of Istio's `ValidateGateway` (docs/semantics.md §validation-gateway, GW-01..GW-25):
     the Gateway name must be a DNS label, servers need hosts in `namespace/dnsName` form (no
     short names, no partial wildcards), a supported protocol, a port number in range (0 only for
     `unix://` binds), a non-empty and unique port name and no targetPort; HTTPS/TLS servers need
@@ -132,7 +132,7 @@ def _server(v: h.Issues, s: dict, p: tuple, semantics: bool) -> None:
         tls: {mode: SIMPLE, credentialName: whoami-cert}
     """,
     inputs=("Gateway",), equivalents=("IST0106",),
-    references=("shared/reference/istio-validation.md §2",),
+    references=("docs/semantics.md §validation-gateway",),
 )
 def gateway_invalid(ctx: Context) -> Iterator[Problem]:
     return h.emit(ctx, "Gateway", validate, "E")
@@ -142,7 +142,7 @@ def gateway_invalid(ctx: Context) -> Iterator[Problem]:
     code="IVL601", family="validation_gateway", name="gateway-validation-warning", severity="warning",
     summary="A Gateway gets an Istio validation warning (ignored TLS settings or ciphers).",
     rationale="""
-    The warnings of Istio's Gateway validation (istio-validation.md §2): `tls.httpsRedirect` on
+    The warnings of Istio's Gateway validation (docs/semantics.md §validation-gateway): `tls.httpsRedirect` on
     a non-HTTP server (GW-17), TLS 1.0/1.1 as minimum version without explicit cipher suites
     (GW-18: the defaults no longer include compatible ciphers, so old clients fail), unknown or
     duplicate cipher suites that Envoy ignores (GW-19), and certificates configured on a
@@ -162,7 +162,7 @@ def gateway_invalid(ctx: Context) -> Iterator[Problem]:
       tls: {mode: PASSTHROUGH}
     """,
     inputs=("Gateway",), equivalents=("IST0133",),
-    references=("shared/reference/istio-validation.md §2",),
+    references=("docs/semantics.md §validation-gateway",),
 )
 def gateway_validation_warning(ctx: Context) -> Iterator[Problem]:
     return h.emit(ctx, "Gateway", validate, "W")

@@ -1,6 +1,6 @@
 """IVL66x: Istio's PeerAuthentication validation (``ValidatePeerAuthentication``), done on files.
 
-Port of istio-validation.md §9 (PA-01..PA-04).  The PeerAuthentication CRD repeats every Go
+Port of docs/semantics.md §validation-peerauthentication (PA-01..PA-04).  The PeerAuthentication CRD repeats every Go
 error as a CEL/OpenAPI rule with the same condition (port-level mTLS requires a selector,
 non-empty ``portLevelMtls``, port range, selector keys and values without ``*`` and not empty),
 so those are reported once, by the schema rules (IVL010/IVL011).  What only Go validation
@@ -19,7 +19,7 @@ from . import _validation_helpers as h
 
 
 def validate(pa: Resource) -> h.Issues:
-    """``ValidatePeerAuthentication`` minus its CEL-duplicated errors (§9)."""
+    """``ValidatePeerAuthentication`` minus its CEL-duplicated errors (§validation-peerauthentication)."""
     v = h.Issues()
     sel = pa.spec.get("selector")
     if isinstance(sel, dict):
@@ -35,7 +35,7 @@ def validate(pa: Resource) -> h.Issues:
     A `selector` with no `matchLabels` selects every workload of the namespace (or of the mesh
     in the root namespace): the policy silently behaves like a namespace-wide one, and a second
     namespace-wide PeerAuthentication then makes the result order-dependent. Istio accepts it
-    with the warning `workload selector specified without labels` (istio-validation.md §9
+    with the warning `workload selector specified without labels` (docs/semantics.md §validation-peerauthentication
     PA-04, `istioctl analyze` IST0133). Remove the empty selector, or add the labels of the
     workloads it is meant for. The other PeerAuthentication checks are CRD CEL rules (IVL011).
     """,
@@ -53,7 +53,7 @@ def validate(pa: Resource) -> h.Issues:
       mtls: {mode: STRICT}
     """,
     inputs=("PeerAuthentication",), equivalents=("IST0133",),
-    references=("shared/reference/istio-validation.md §9",),
+    references=("docs/semantics.md §validation-peerauthentication",),
 )
 def peer_authentication_validation_warning(ctx: Context) -> Iterator[Problem]:
     return h.emit(ctx, "PeerAuthentication", validate, "W")

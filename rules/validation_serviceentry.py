@@ -1,6 +1,6 @@
 """IVL63x: Istio's ServiceEntry validation (``ValidateServiceEntry``), done on files.
 
-Port of istio-validation.md §5 (SE-01..SE-34).  Checks identical to a CRD CEL/OpenAPI rule
+Port of docs/semantics.md §validation-serviceentry (SE-01..SE-34).  Checks identical to a CRD CEL/OpenAPI rule
 (wildcard ``*`` host, duplicate port numbers, port ranges, NONE with endpoints, DNS_ROUND_ROBIN
 endpoint count, CIDR with DNS, selector+endpoints, UDS shape) are the schema rules' job and are
 listed in docs/validation-coverage.md; SE-14 is IVL731.
@@ -39,7 +39,7 @@ def _endpoint_labels(v: h.Issues, ep: dict[str, Any], base: tuple) -> None:
 
 
 def validate(se: Resource) -> h.Issues:
-    """All SE rules for one ServiceEntry, in Go's order (§5)."""
+    """All SE rules for one ServiceEntry, in Go's order (§validation-serviceentry)."""
     v = h.Issues()
     spec = se.spec
     sel = spec.get("workloadSelector")
@@ -206,7 +206,7 @@ spec:
     code="IVL630", family="validation_serviceentry", name="service-entry-invalid", severity="error",
     summary="A ServiceEntry breaks Istio's validation and would be rejected by the admission webhook.",
     rationale="""
-    Port of Istio's `ValidateServiceEntry` (shared/reference/istio-validation.md §5, SE-01..SE-34):
+    Port of Istio's `ValidateServiceEntry` (docs/semantics.md §validation-serviceentry, SE-01..SE-34):
     host and address syntax, port names (DNS-1123, so a name is required) and protocols,
     duplicate port names, STATIC endpoints that are not IP addresses, DNS endpoints that are not
     FQDNs, invalid endpoint labels, DNS resolution without endpoints on non-FQDN hosts,
@@ -218,7 +218,7 @@ spec:
     """,
     bad=_SE_BAD, good=_SE_GOOD,
     inputs=("ServiceEntry",), equivalents=("IST0106",),
-    references=("shared/reference/istio-validation.md §5",),
+    references=("docs/semantics.md §validation-serviceentry",),
 )
 def service_entry_invalid(ctx: Context) -> Iterator[Problem]:
     return h.emit(ctx, "ServiceEntry", validate, "E", exclude=(SE_UNDEFINED_PORT, SE_MULTI_HOST))
@@ -228,7 +228,7 @@ def service_entry_invalid(ctx: Context) -> Iterator[Problem]:
     code="IVL631", family="validation_serviceentry", name="service-entry-validation-warning", severity="warning",
     summary="A ServiceEntry gets an Istio validation warning (accepted, but probably not what was meant).",
     rationale="""
-    The warnings of Istio's `ValidateServiceEntry` (istio-validation.md §5): a workloadSelector
+    The warnings of Istio's `ValidateServiceEntry` (docs/semantics.md §validation-serviceentry): a workloadSelector
     without labels (selects every workload of the namespace, SE-02), partial wildcard hosts such
     as `*foo.com` outside DYNAMIC_DNS (SE-07), a workloadSelector with resolution NONE (ignored,
     SE-19), a STATIC endpoint with a network but no address (SE-21), and DNS resolution with
@@ -253,7 +253,7 @@ def service_entry_invalid(ctx: Context) -> Iterator[Problem]:
         labels: {app: api}
     """,
     inputs=("ServiceEntry",), equivalents=("IST0133",),
-    references=("shared/reference/istio-validation.md §5",),
+    references=("docs/semantics.md §validation-serviceentry",),
 )
 def service_entry_validation_warning(ctx: Context) -> Iterator[Problem]:
     return h.emit(ctx, "ServiceEntry", validate, "W")
@@ -266,7 +266,7 @@ def service_entry_validation_warning(ctx: Context) -> Iterator[Problem]:
     For plain TCP (and an unset protocol, which counts as TCP here) Envoy cannot tell the hosts
     apart: there is no Host header and no SNI. Istio therefore rejects a ServiceEntry whose
     resolution is not NONE when it has more than one host and any non-HTTP, non-TLS port
-    (istio-validation.md §5 SE-33, IST0106). This is common when several database or broker
+    (docs/semantics.md §validation-serviceentry SE-33, IST0106). This is common when several database or broker
     hostnames are grouped in one entry: split them into one ServiceEntry per host, or set the
     port protocol to TLS/HTTPS when the clients use SNI.
     """,
@@ -287,7 +287,7 @@ def service_entry_validation_warning(ctx: Context) -> Iterator[Problem]:
       - {number: 5432, name: tcp-postgres, protocol: TCP}
     """,
     inputs=("ServiceEntry",), equivalents=("IST0106",),
-    references=("shared/reference/istio-validation.md §5 SE-33",),
+    references=("docs/semantics.md §validation-serviceentry SE-33",),
 )
 def service_entry_multiple_hosts_non_http_ports(ctx: Context) -> Iterator[Problem]:
     return h.emit(ctx, "ServiceEntry", validate, "E", only=(SE_MULTI_HOST,))
@@ -300,7 +300,7 @@ def service_entry_multiple_hosts_non_http_ports(ctx: Context) -> Iterator[Proble
     `endpoints[].ports` maps the ServiceEntry's port *names* to the port the endpoint (often a
     VM) listens on. A key that is not a `spec.ports[].name` is a typo or a stale name: Istio
     rejects the entry for STATIC and DNS resolution with `endpoint port <number> is not defined
-    by the service entry` (istio-validation.md §5 SE-24, IST0106; the message prints the
+    by the service entry` (docs/semantics.md §validation-serviceentry SE-24, IST0106; the message prints the
     endpoint's port number, not the name). The finding points at the offending key.
     """,
     bad="""
@@ -322,7 +322,7 @@ def service_entry_multiple_hosts_non_http_ports(ctx: Context) -> Iterator[Proble
         ports: {http: 8080}
     """,
     inputs=("ServiceEntry",), equivalents=("IST0106",),
-    references=("shared/reference/istio-validation.md §5 SE-24",),
+    references=("docs/semantics.md §validation-serviceentry SE-24",),
 )
 def service_entry_endpoint_port_undefined(ctx: Context) -> Iterator[Problem]:
     return h.emit(ctx, "ServiceEntry", validate, "E", only=(SE_UNDEFINED_PORT,))

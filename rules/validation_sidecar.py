@@ -1,6 +1,6 @@
 """IVL65x: Istio's Sidecar validation (``ValidateSidecar``), done on files.
 
-Port of istio-validation.md §8 (SC-01..SC-31).  Required fields (ingress ``port``, egress
+Port of docs/semantics.md §validation-sidecar (SC-01..SC-31).  Required fields (ingress ``port``, egress
 ``hosts``), null listeners, enums and the CRD's CEL rules (wildcard selector values, TLS
 credential combinations, durations below 1ms) are IVL010/IVL011's.
 """
@@ -69,7 +69,7 @@ def _port_checks(v: h.Issues, port: dict[str, Any], pp: FieldPath, rid: str, che
 
 
 def validate(sc: Resource) -> h.Issues:
-    """``ValidateSidecar`` (§8)."""
+    """``ValidateSidecar`` (§validation-sidecar)."""
     v = h.Issues()
     spec = sc.spec
     ws = spec.get("workloadSelector")
@@ -267,7 +267,7 @@ def _outbound(v: h.Issues, tp: Any, p: FieldPath) -> None:
     code="IVL650", family="validation_sidecar", name="sidecar-invalid", severity="error",
     summary="A Sidecar breaks Istio's validation and would be rejected by the admission webhook.",
     rationale="""
-    Port of Istio's `ValidateSidecar` (shared/reference/istio-validation.md §8, SC-01..SC-31): a
+    Port of Istio's `ValidateSidecar` (docs/semantics.md §validation-sidecar, SC-01..SC-31): a
     Sidecar must configure something; ingress listeners need valid, unique port numbers,
     names and protocols, a loopback or `unix://` defaultEndpoint and TLS settings Istio supports
     for sidecars (no credentialName, SAN, httpsRedirect, ISTIO_MUTUAL or AUTO_PASSTHROUGH);
@@ -290,7 +290,7 @@ def _outbound(v: h.Issues, tp: Any, p: FieldPath) -> None:
       - hosts: [istio-system/*, ./whoami.vm.svc.cluster.local]
     """,
     inputs=("Sidecar",), equivalents=("IST0106",),
-    references=("shared/reference/istio-validation.md §8",),
+    references=("docs/semantics.md §validation-sidecar",),
 )
 def sidecar_invalid(ctx: Context) -> Iterator[Problem]:
     return h.emit(ctx, "Sidecar", validate, "E")
@@ -300,7 +300,7 @@ def sidecar_invalid(ctx: Context) -> Iterator[Problem]:
     code="IVL651", family="validation_sidecar", name="sidecar-validation-warning", severity="warning",
     summary="A Sidecar gets an Istio validation warning (selector without labels, duplicate egress hosts, HTTP pool on a TCP port).",
     rationale="""
-    The warnings of Istio's Sidecar validation (istio-validation.md §8): a `workloadSelector`
+    The warnings of Istio's Sidecar validation (docs/semantics.md §validation-sidecar): a `workloadSelector`
     without labels, which makes the Sidecar apply to the whole namespace (SC-02); HTTP
     connection-pool settings on an ingress port whose protocol is not HTTP, so only the TCP
     settings apply (SC-20); duplicate egress hosts, a host already covered by `ns/*` (SC-28)
@@ -316,7 +316,7 @@ def sidecar_invalid(ctx: Context) -> Iterator[Problem]:
     - hosts: [istio-system/*]
     """,
     inputs=("Sidecar",), equivalents=("IST0133",),
-    references=("shared/reference/istio-validation.md §8",),
+    references=("docs/semantics.md §validation-sidecar",),
 )
 def sidecar_validation_warning(ctx: Context) -> Iterator[Problem]:
     return h.emit(ctx, "Sidecar", validate, "W")

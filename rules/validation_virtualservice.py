@@ -1,6 +1,6 @@
 """IVL61x: Istio's VirtualService validation (``ValidateVirtualService``), done on files.
 
-Port of istio-validation.md §3 (VS-01..VS-63).  Required fields, null list entries and
+Port of docs/semantics.md §validation-virtualservice (VS-01..VS-63).  Required fields, null list entries and
 durations below 1ms are CRD rules (IVL010/IVL011); the legacy ``name.namespace`` gateway
 warning of VS-05 is IVL745.  The unreachable/overlapping-match warnings (VS-63, istioctl
 IST0130/IST0131) have their own code, IVL612.
@@ -368,7 +368,7 @@ def _fault(v: h.Issues, fault: Any, p: FieldPath) -> None:
             status = h.get_int(abort, "httpStatus")
             if status is not None and (status < 200 or status > 600):
                 v.err(ap + ("httpStatus",), "VS-37", f"HTTP status {status} is not in range 200-599")
-        # no error type: a warning Go drops (§0.3)
+        # no error type: a warning Go drops (§webhook-validation)
     if isinstance(delay, dict):
         dp = p + ("delay",)
         _percentage(v, delay.get("percentage"), dp + ("percentage",))
@@ -659,7 +659,7 @@ def _covered(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 
 def validate(vs: Resource) -> h.Issues:
-    """``ValidateVirtualService`` (§3)."""
+    """``ValidateVirtualService`` (§validation-virtualservice)."""
     v = h.Issues()
     spec = vs.spec
     hosts_raw = as_list(spec.get("hosts"))
@@ -729,7 +729,7 @@ def validate(vs: Resource) -> h.Issues:
     code="IVL610", family="validation_virtualservice", name="virtual-service-invalid", severity="error",
     summary="A VirtualService breaks Istio's validation and would be rejected by the admission webhook.",
     rationale="""
-    Port of Istio's `ValidateVirtualService` (shared/reference/istio-validation.md §3,
+    Port of Istio's `ValidateVirtualService` (docs/semantics.md §validation-virtualservice,
     VS-01..VS-62): delegate restrictions, gateway reference syntax, host syntax and duplicates,
     `*` on mesh-bound services, conflicting route actions (route + redirect, directResponse +
     fault...), header names and values (including Envoy `%VAR%` syntax), string matches (empty
@@ -758,7 +758,7 @@ def validate(vs: Resource) -> h.Issues:
         - destination: {host: whoami.vm.svc.cluster.local}
     """,
     inputs=("VirtualService",), equivalents=("IST0106",),
-    references=("shared/reference/istio-validation.md §3",),
+    references=("docs/semantics.md §validation-virtualservice",),
 )
 def virtual_service_invalid(ctx: Context) -> Iterator[Problem]:
     return h.emit(ctx, "VirtualService", validate, "E")
@@ -769,7 +769,7 @@ def virtual_service_invalid(ctx: Context) -> Iterator[Problem]:
     summary="A VirtualService gets an Istio validation warning (deprecated mirrorPercent, IP SNI host, large body).",
     rationale="""
     The warnings of Istio's VirtualService validation other than unreachable rules
-    (istio-validation.md §3): the deprecated `mirrorPercent` (VS-39), an IP address used as a
+    (docs/semantics.md §validation-virtualservice): the deprecated `mirrorPercent` (VS-39), an IP address used as a
     TLS `sniHosts` entry, which goes against the SNI specification (VS-61), and a
     `directResponse` body above 100 KiB (VS-47). `kubectl apply` prints them as admission
     warnings, `istioctl analyze` as IST0133. The legacy `name.namespace` gateway warning (VS-05)
@@ -786,7 +786,7 @@ def virtual_service_invalid(ctx: Context) -> Iterator[Problem]:
       mirrorPercentage: {value: 10}
     """,
     inputs=("VirtualService",), equivalents=("IST0133",),
-    references=("shared/reference/istio-validation.md §3",),
+    references=("docs/semantics.md §validation-virtualservice",),
 )
 def virtual_service_validation_warning(ctx: Context) -> Iterator[Problem]:
     return h.emit(ctx, "VirtualService", validate, "W", exclude=(UNREACHABLE,))
@@ -800,7 +800,7 @@ def virtual_service_validation_warning(ctx: Context) -> Iterator[Problem]:
     `match`, a match identical to an earlier one (ignoring its name), or an HTTP `uri.prefix`
     match covered by an earlier, shorter prefix with compatible port, method, authority,
     headers and query parameters is dead configuration, usually a mis-ordering that sends
-    traffic to the wrong destination (istio-validation.md §3.4 VS-63; istioctl IST0130 for
+    traffic to the wrong destination (docs/semantics.md §validation-virtualservice-matches VS-63; istioctl IST0130 for
     unused rules, IST0131 for ineffective matches). The finding points at the unused rule or
     match and uses Istio's message.
     """,
@@ -817,7 +817,7 @@ def virtual_service_validation_warning(ctx: Context) -> Iterator[Problem]:
     - route: [{destination: {host: whoami}}]
     """,
     inputs=("VirtualService",), equivalents=("IST0130",),
-    references=("shared/reference/istio-validation.md §3.4",),
+    references=("docs/semantics.md §validation-virtualservice-matches",),
 )
 def virtual_service_unreachable_rule(ctx: Context) -> Iterator[Problem]:
     return (p for p in h.emit(ctx, "VirtualService", validate, "W", only=(UNREACHABLE,)) if not _is_match_level(p))
@@ -832,7 +832,7 @@ def _is_match_level(p: Problem) -> bool:
     code="IVL613", family="validation_virtualservice", name="virtual-service-ineffective-match", severity="warning",
     summary="A match inside a VirtualService route can never apply because an earlier match already catches it.",
     rationale="""
-    The match-level half of VS-63 (istio-validation.md §3.4; istioctl IST0131): a match that
+    The match-level half of VS-63 (docs/semantics.md §validation-virtualservice-matches; istioctl IST0131): a match that
     duplicates an earlier one, or an HTTP `uri.prefix` match covered by an earlier, shorter
     prefix with compatible port, method, authority, headers and query parameters. The route
     may still be used through its other matches, but this one is dead and usually hides a
@@ -853,7 +853,7 @@ def _is_match_level(p: Problem) -> bool:
       route: [{destination: {host: whoami}}]
     """,
     inputs=("VirtualService",), equivalents=("IST0131",),
-    references=("shared/reference/istio-validation.md §3.4",),
+    references=("docs/semantics.md §validation-virtualservice-matches",),
 )
 def virtual_service_ineffective_match(ctx: Context) -> Iterator[Problem]:
     return (p for p in h.emit(ctx, "VirtualService", validate, "W", only=(UNREACHABLE,)) if _is_match_level(p))

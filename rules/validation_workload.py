@@ -1,7 +1,7 @@
 """IVL64x: Istio's WorkloadEntry and WorkloadGroup validation, done on files.
 
-Ports of ``ValidateWorkloadEntry`` (istio-validation.md §6, WE-01..WE-08) and
-``ValidateWorkloadGroup`` (§7, WG-01..WG-10).  The WorkloadEntry CRD repeats most Go checks as
+Ports of ``ValidateWorkloadEntry`` (docs/semantics.md §validation-workloadentry, WE-01..WE-08) and
+``ValidateWorkloadGroup`` (§validation-workloadgroup, WG-01..WG-10).  The WorkloadEntry CRD repeats most Go checks as
 CEL rules (address or network required, unix:// shape and ports, port names and ranges), so
 those are IVL011's; what remains here is what only Go validation catches: hostnames that are
 not FQDNs, invalid labels, an unset address with a network, WorkloadGroup metadata labels and
@@ -20,7 +20,7 @@ from . import _validation_helpers as h
 
 
 def validate_workload_entry(we: Resource) -> h.Issues:
-    """``validateWorkloadEntry(we, servicePorts=nil, allowFQDN=true)`` (§6)."""
+    """``validateWorkloadEntry(we, servicePorts=nil, allowFQDN=true)`` (§validation-workloadentry)."""
     v = h.Issues()
     spec = we.spec
     addr = h.get_str(spec, "address")
@@ -46,7 +46,7 @@ _METHODS = ("httpGet", "tcpSocket", "exec", "grpc")
 
 
 def validate_workload_group(wg: Resource) -> h.Issues:
-    """``ValidateWorkloadGroup`` (§7)."""
+    """``ValidateWorkloadGroup`` (§validation-workloadgroup)."""
     v = h.Issues()
     spec = wg.spec
     if spec.get("template") is None:
@@ -93,7 +93,7 @@ def validate_workload_group(wg: Resource) -> h.Issues:
     code="IVL640", family="validation_workload", name="workload-entry-invalid", severity="error",
     summary="A WorkloadEntry breaks Istio's validation and would be rejected by the admission webhook.",
     rationale="""
-    Port of Istio's `ValidateWorkloadEntry` (shared/reference/istio-validation.md §6): the
+    Port of Istio's `ValidateWorkloadEntry` (docs/semantics.md §validation-workloadentry): the
     address must be an IP, a `unix://` path or a valid FQDN (WE-05), and the entry's labels
     must be valid Kubernetes label keys and values (WE-08) because they are matched by
     ServiceEntry and Service selectors. An explicitly empty address without a network is
@@ -113,7 +113,7 @@ def validate_workload_group(wg: Resource) -> h.Issues:
       labels: {app: whoami}
     """,
     inputs=("WorkloadEntry",), equivalents=("IST0106",),
-    references=("shared/reference/istio-validation.md §6",),
+    references=("docs/semantics.md §validation-workloadentry",),
 )
 def workload_entry_invalid(ctx: Context) -> Iterator[Problem]:
     return h.emit(ctx, "WorkloadEntry", validate_workload_entry, "E")
@@ -124,7 +124,7 @@ def workload_entry_invalid(ctx: Context) -> Iterator[Problem]:
     summary="A WorkloadEntry has a network but no address.",
     rationale="""
     Istio accepts a WorkloadEntry without an address when it names a network, with the warning
-    `address is unset with network "<network>"` (istio-validation.md §6 WE-02, IST0133): such
+    `address is unset with network "<network>"` (docs/semantics.md §validation-workloadentry WE-02, IST0133): such
     an entry is only reachable through that network's east-west gateway, which is easy to get
     wrong for a VM that is actually on the local network.
     """,
@@ -140,7 +140,7 @@ def workload_entry_invalid(ctx: Context) -> Iterator[Problem]:
       network: vm-network
     """,
     inputs=("WorkloadEntry",), equivalents=("IST0133",),
-    references=("shared/reference/istio-validation.md §6",),
+    references=("docs/semantics.md §validation-workloadentry",),
 )
 def workload_entry_validation_warning(ctx: Context) -> Iterator[Problem]:
     return h.emit(ctx, "WorkloadEntry", validate_workload_entry, "W")
@@ -150,7 +150,7 @@ def workload_entry_validation_warning(ctx: Context) -> Iterator[Problem]:
     code="IVL645", family="validation_workload", name="workload-group-invalid", severity="error",
     summary="A WorkloadGroup breaks Istio's validation and would be rejected by the admission webhook.",
     rationale="""
-    Port of Istio's `ValidateWorkloadGroup` (shared/reference/istio-validation.md §7): the labels
+    Port of Istio's `ValidateWorkloadGroup` (docs/semantics.md §validation-workloadgroup): the labels
     in `spec.metadata.labels`, which every auto-registered VM WorkloadEntry gets, must be valid
     label keys and values (WG-02); a readiness probe must name a method Go validation knows
     (httpGet, tcpSocket or exec: a probe with none, or with `grpc`, which the API and CRD have
@@ -180,7 +180,7 @@ def workload_entry_validation_warning(ctx: Context) -> Iterator[Problem]:
         httpGet: {port: 8080, path: /ready}
     """,
     inputs=("WorkloadGroup",), equivalents=("IST0106",),
-    references=("shared/reference/istio-validation.md §7",),
+    references=("docs/semantics.md §validation-workloadgroup",),
 )
 def workload_group_invalid(ctx: Context) -> Iterator[Problem]:
     return h.emit(ctx, "WorkloadGroup", validate_workload_group, "E")

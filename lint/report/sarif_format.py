@@ -63,7 +63,7 @@ def _rule_descriptor(r: Any) -> dict[str, Any]:
 
 
 def escape_text(text: str) -> str:
-    """Message text with literal brackets escaped (SARIF §3.11.6), since the text embeds
+    """Message text with literal brackets escaped (SARIF 2.1.0, section 3.11.6), since the text embeds
     ``[text](id)`` links."""
     return text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
 
@@ -74,7 +74,7 @@ def related_text(rel: Any) -> str:
 
 def message_text(f: Finding) -> str:
     """The message, with each related location embedded as a ``[text](id)`` link: GitHub
-    code scanning shows related locations only when the message links them (SARIF §3.11.6)."""
+    code scanning shows related locations only when the message links them (SARIF 2.1.0, section 3.11.6)."""
     text = f.message + f.cause_note()
     if not f.related:
         return text

@@ -1,7 +1,8 @@
 """Shared helpers for the IVL6xx Istio-validation parity rules (``rules/validation_*.py``).
 
-The rules port Istio's Go config validation (``pkg/config/validation``, documented rule by rule
-in ``shared/reference/istio-validation.md``; ``H-`` ids below are its §1 helpers) so that a
+The rules port Istio's Go config validation (``pkg/config/validation``; docs/semantics.md
+§webhook-validation, and docs/validation-coverage.md rule by rule, whose ``H-`` ids are the
+shared helpers below) so that a
 repository gets the same IST0106 errors and IST0133 warnings as the admission webhook and
 ``istioctl analyze``, with the same message text, but pointed at the exact field.
 

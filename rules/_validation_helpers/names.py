@@ -24,7 +24,7 @@ _LABEL_VALUE_RE = re.compile("^(" + _QUALIFIED + ")?$")
 
 
 def is_dns_label(value: str) -> bool:
-    """``labels.IsDNS1123Label`` (upper case accepted, §0.7)."""
+    """``labels.IsDNS1123Label`` (upper case accepted, §webhook-validation)."""
     return len(value) <= 63 and bool(_LABEL_RE.match(value))
 
 
@@ -142,7 +142,7 @@ TCP_PROTOCOLS = {"TCP", "HTTPS", "TLS", "MONGO", "REDIS", "MYSQL"}
 
 
 def parse_protocol(value: str) -> str:
-    """``protocol.Parse``: upper-cased known name or ``UNSUPPORTED`` (§0.6)."""
+    """``protocol.Parse``: upper-cased known name or ``UNSUPPORTED`` (§webhook-validation)."""
     up = value.upper()
     return up if up in PROTOCOLS else "UNSUPPORTED"
 

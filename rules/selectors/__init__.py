@@ -2,13 +2,13 @@
 
 Every selection question is answered by the mesh graph (``ctx.graph``: ``select``,
 ``select_any_namespace``, ``near_misses``, ``bindings_by_service``/``bindings_by_workload``,
-``lookup``, ``effective_dr``), which applies istio-semantics.md §1.5 and §4 in one place: same-
+``lookup``, ``effective_dr``), which applies docs/semantics.md §label-selection, §serviceentry-selection and §service-selection in one place: same-
 namespace selection, hostname/UDS WorkloadEntries only under DNS resolution, no WorkloadEntries
 behind headless Services, WorkloadGroups as the entries they will generate.
 
 Where we differ from istioctl and Kiali: they match selectors against Pod objects only (and
 Kiali against running workloads); a GitOps repository has Deployments, WorkloadEntries and
-WorkloadGroups, so those are the workloads here (istio-analyzers.md §4.5, §4.7). The price is
+WorkloadGroups, so those are the workloads here (docs/semantics.md §analyzer-subsets, §analyzer-gateway-ports). The price is
 that a repository is often a slice of the mesh: a selector is only reported as matching nothing
 when the repository declares workloads in the namespace it searches.
 

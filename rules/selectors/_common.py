@@ -17,7 +17,7 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 SELECTABLE = ("WorkloadEntry", "WorkloadGroup", "Pod")
 SEARCHED = "WorkloadEntries, WorkloadGroups and pod templates (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, Pod)"
 
-# Labels a running endpoint carries that no YAML in the repository shows (§1.5 topology labels,
+# Labels a running endpoint carries that no YAML in the repository shows (§label-selection topology labels,
 # labels added by the sidecar injector and by controllers): a subset keyed on them cannot be
 # judged offline.
 RUNTIME_LABEL_PREFIXES = ("topology.istio.io/", "topology.kubernetes.io/", "kubernetes.io/", "service.istio.io/",

@@ -19,8 +19,7 @@ from ._common import SEARCHED, SELECTABLE, STOCK_GATEWAY_LABELS, looks_like_gate
     summary="A Gateway's selector matches no gateway workload in any namespace, while the repository declares gateway workloads.",
     rationale="""
     A Gateway configures the proxies whose labels match `spec.selector`, in every namespace
-    unless istiod runs with `PILOT_SCOPE_GATEWAY_TO_NAMESPACE=true` (istio-semantics.md §1.5,
-    §4.4). A selector matching no proxy makes every server of the Gateway, and every
+    unless istiod runs with `PILOT_SCOPE_GATEWAY_TO_NAMESPACE=true` (docs/semantics.md §label-selection, §gateway-selector). A selector matching no proxy makes every server of the Gateway, and every
     VirtualService bound to it, dead configuration. `istioctl analyze` (IST0101 "selector")
     and Kiali (KIA0302) check against running Pods, so on a repository of Deployments they
     report every Gateway or nothing; here the pod templates of Deployments etc. (and
@@ -47,8 +46,7 @@ from ._common import SEARCHED, SELECTABLE, STOCK_GATEWAY_LABELS, looks_like_gate
     """,
     inputs=("Gateway",),
     equivalents=("IST0101:gateway.IngressGatewayPortAnalyzer", "KIA0302"),
-    references=("shared/reference/istio-semantics.md §1.5, §4.4", "shared/reference/istio-analyzers.md §4.7",
-                "shared/reference/kiali-validations.md KIA0302"),
+    references=("docs/semantics.md §label-selection", "docs/semantics.md §gateway-selector", "docs/semantics.md §analyzer-gateway-ports", "docs/semantics.md §kiali-gateways"),
 )
 def gateway_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
@@ -68,7 +66,7 @@ def gateway_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
         hint = f"; nearest: {mismatch(near, sel)}" if near else ""
         yield Problem(gw, ("spec", "selector"),
                       f"Gateway {gw.namespace}/{gw.name}: selector {sel_str(sel)} matches none of the {SEARCHED} "
-                      f"in any namespace{hint}; no proxy gets its servers (§4.4)")
+                      f"in any namespace{hint}; no proxy gets its servers (§gateway-selector)")
 
 
 # --- IVL111 -------------------------------------------------------------------------------------
@@ -80,7 +78,7 @@ def gateway_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
     rationale="""
     `Gateway.selector` picks the gateway proxies that get the Gateway's servers; a nil or
     empty selector matches every one of them — ingress, egress and east-west gateways, in all
-    namespaces unless `PILOT_SCOPE_GATEWAY_TO_NAMESPACE=true` (istio-semantics.md §1.5, §4.4;
+    namespaces unless `PILOT_SCOPE_GATEWAY_TO_NAMESPACE=true` (docs/semantics.md §label-selection, §gateway-selector;
     Kiali KIA0302: "an empty selector matches everything"). Ports and hosts meant for one
     ingress then open on the egress and east-west gateways too, and conflict with their own
     Gateways. Istio validation does not warn about it (unlike an empty ServiceEntry
@@ -102,7 +100,7 @@ def gateway_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
     """,
     inputs=("Gateway",),
     equivalents=("KIA0302",),
-    references=("shared/reference/istio-semantics.md §1.5, §4.4", "shared/reference/kiali-validations.md KIA0302"),
+    references=("docs/semantics.md §label-selection", "docs/semantics.md §gateway-selector", "docs/semantics.md §kiali-gateways"),
 )
 def gateway_selector_empty(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
@@ -118,5 +116,5 @@ def gateway_selector_empty(ctx: Context) -> Iterator[Problem]:
         known = f" (the repository declares {n} gateway workload{'s' if n != 1 else ''})" if n else ""
         yield Problem(gw, ("spec", "selector") if raw is not None else ("spec",),
                       f"Gateway {gw.namespace}/{gw.name} has {which}: its servers are configured on every gateway "
-                      f"proxy of the mesh{known}, ingress, egress and east-west alike (§1.5, §4.4) — select the "
+                      f"proxy of the mesh{known}, ingress, egress and east-west alike (§label-selection, §gateway-selector) — select the "
                       "intended gateway, e.g. istio: ingressgateway")

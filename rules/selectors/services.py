@@ -20,11 +20,11 @@ from ._common import SEARCHED, SELECTABLE, elsewhere, mismatch, near_miss_hint, 
     summary="A ServiceEntry's workloadSelector matches no WorkloadEntry, WorkloadGroup or pod in its namespace.",
     rationale="""
     A ServiceEntry with a `workloadSelector` gets its endpoints only from the workloads of its
-    own namespace whose labels include every selector pair (istio-semantics.md §1.5, §4.1).
+    own namespace whose labels include every selector pair (docs/semantics.md §label-selection, §serviceentry-selection).
     Matching nothing, the service has no endpoints and every request ends in 503 `UH` "no
-    healthy upstream" (catalogue §7 A02). With `resolution: DNS` the `hosts` are *not*
+    healthy upstream". With `resolution: DNS` the `hosts` are *not*
     resolved as a fallback when a selector is present (A07, #26098). Istio validation and
-    `istioctl analyze` do not check this (§6 blind spot 1; IST0127 covers other kinds only).
+    `istioctl analyze` do not check this (§istioctl-analyze; IST0127 covers other kinds only).
     Unlike istioctl and Kiali, which only know Pods, the search covers WorkloadEntries,
     WorkloadGroups (the entries they will register) and the pod templates of Deployments,
     StatefulSets, etc. The message names the nearest miss. Silent when the repository
@@ -56,13 +56,13 @@ from ._common import SEARCHED, SELECTABLE, elsewhere, mismatch, near_miss_hint, 
     """,
     inputs=("ServiceEntry",),
     equivalents=(),
-    references=("shared/reference/istio-semantics.md §1.5, §4.1, §7 A02, A07",),
+    references=("docs/semantics.md §label-selection", "docs/semantics.md §serviceentry-selection",),
 )
 def service_entry_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
     for se, sel, path in orphans(ctx, "ServiceEntry"):
         assert isinstance(se, ServiceEntry)
-        dns = " With a selector the hosts are not resolved as a fallback (§4.1, A07)." \
+        dns = " With a selector the hosts are not resolved as a fallback (§serviceentry-selection)." \
             if se.resolution in ("DNS", "DNS_ROUND_ROBIN") else ""
         yield Problem(se, path,
                       f"ServiceEntry {se.namespace}/{se.name}: workloadSelector {sel_str(sel)} matches none of the "
@@ -78,9 +78,9 @@ def service_entry_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
     summary="A Kubernetes Service's selector matches no pod template, WorkloadEntry or WorkloadGroup in its namespace.",
     rationale="""
     A Kubernetes Service selects pods and (through Istio, `PILOT_ENABLE_K8S_SELECT_WORKLOAD_ENTRIES`)
-    IP-addressed WorkloadEntries of its own namespace (istio-semantics.md §1.5, §4.2). A selector
+    IP-addressed WorkloadEntries of its own namespace (docs/semantics.md §label-selection, §service-selection). A selector
     matching nothing leaves the Service without endpoints: sidecars answer 503 `UH`, plain
-    clients get connection refused (catalogue §7 A02 for Services, A16). Pods of the
+    clients get connection refused. Pods of the
     repository are the pod templates of Deployments, StatefulSets, DaemonSets, ReplicaSets,
     Jobs and CronJobs (istioctl and Kiali need running Pods). A warning, not an error,
     because pods may come from controllers the linter does not model (operators, Argo
@@ -105,7 +105,7 @@ def service_entry_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
     """,
     inputs=("Service",),
     equivalents=(),
-    references=("shared/reference/istio-semantics.md §1.5, §4.2, §7 A02, A16",),
+    references=("docs/semantics.md §label-selection", "docs/semantics.md §service-selection",),
 )
 def service_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
@@ -128,10 +128,9 @@ def service_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
     rationale="""
     ServiceEntry `workloadSelector` and Kubernetes Service `selector` pick workloads of their
     own namespace only: the ServiceEntry registry fetches workloads with the ServiceEntry's
-    namespace, the Kubernetes controller compares namespaces (istio-semantics.md §1.5, §4.1,
-    §4.2); cross-namespace selection is impossible (feature request #52523). A selector whose
+    namespace, the Kubernetes controller compares namespaces (docs/semantics.md §label-selection, §serviceentry-selection, §service-selection); cross-namespace selection is impossible (feature request #52523). A selector whose
     matching WorkloadEntries/pods all live in another namespace leaves the service empty:
-    503 `UH` (catalogue §7 A01, A09). Not checked by Istio validation, `istioctl analyze` or
+    503 `UH`. Not checked by Istio validation, `istioctl analyze` or
     Kiali. Move the ServiceEntry/Service (or the WorkloadEntries) into one namespace. When the
     repository declares no workload at all in the selector's namespace, a ServiceEntry is
     reported as a warning and a Service not at all (the same app deployed to several
@@ -159,7 +158,7 @@ def service_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
     """,
     inputs=("ServiceEntry", "Service"),
     equivalents=(),
-    references=("shared/reference/istio-semantics.md §1.5, §4.1, §4.2, §7 A01, A09",),
+    references=("docs/semantics.md §label-selection", "docs/semantics.md §serviceentry-selection", "docs/semantics.md §service-selection",),
 )
 def selector_workloads_in_other_namespace(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
@@ -177,6 +176,6 @@ def selector_workloads_in_other_namespace(ctx: Context) -> Iterator[Problem]:
         yield Problem(r, path,
                       f"{owner(r)}: selector {sel_str(sel)} matches nothing in namespace '{r.namespace}'; the "
                       f"matching workloads are in namespace{'s' if len(nss) > 1 else ''} {', '.join(repr(n) for n in nss)} "
-                      f"({shown}), and a {r.kind} can only select workloads of its own namespace (§4.1, A01/A09)",
+                      f"({shown}), and a {r.kind} can only select workloads of its own namespace (§serviceentry-selection)",
                       related=tuple((w.resource, w.labels_path) for w in others[:3]),
                       severity=None if here else "warning")

@@ -68,12 +68,12 @@ def _routed_subsets(ctx: Context) -> set[tuple[str, str]]:
     rationale="""
     Subset labels filter the endpoints of the DestinationRule's host, whatever registry
     produced them: pod labels, WorkloadEntry labels (metadata ∪ spec), inline endpoint labels
-    (istio-semantics.md §1.5, §4.3). A subset that keeps no endpoint turns every route to it
-    into 503 `UH` (catalogue §7 A18). `istioctl analyze` IST0173 looks at Pod objects of any
+    (docs/semantics.md §label-selection, §subsets). A subset that keeps no endpoint turns every route to it
+    into 503 `UH`. `istioctl analyze` IST0173 looks at Pod objects of any
     namespace and ignores WorkloadEntries (false positives for VM-only subsets, A17, false
     negatives for pods of other services); Kiali KIA0203 does not consult WorkloadEntries
     selected by a ServiceEntry selector either. Here the subset is matched against exactly the
-    endpoints the host resolves to (the ServiceEntry/Service selection of §4). Silent when the
+    endpoints the host resolves to (the ServiceEntry/Service selection of §label-selection). Silent when the
     repository cannot know the endpoints: hosts not defined in the repository, `resolution`
     NONE or DNS without endpoints, Services without selector, wildcard hosts, and subsets keyed
     on labels only a running endpoint carries (topology, injector and controller labels).
@@ -99,8 +99,8 @@ def _routed_subsets(ctx: Context) -> set[tuple[str, str]]:
     """,
     inputs=("DestinationRule",),
     equivalents=("IST0173", "KIA0203"),
-    references=("shared/reference/istio-semantics.md §1.5, §4.3, §7 A17, A18",
-                "shared/reference/istio-analyzers.md §4.5"),
+    references=("docs/semantics.md §label-selection", "docs/semantics.md §subsets",
+                "docs/semantics.md §analyzer-subsets"),
 )
 def subset_matches_no_endpoints(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
@@ -144,10 +144,10 @@ def subset_matches_no_endpoints(ctx: Context) -> Iterator[Problem]:
     A route to `host` + `subset` needs that subset in the DestinationRule the *client* gets for
     the host: the first namespace with a rule for it along client namespace → service
     namespace → root namespace, same-namespace rules merged, never merged across namespaces
-    (istio-semantics.md §1.2, §2.4). Without it the route points at a cluster that does not
+    (docs/semantics.md §destinationrule-lookup, §subsets). Without it the route points at a cluster that does not
     exist and requests fail with 503 `NC`. istioctl IST0101 ("host+subset in destinationrule")
     keys ServiceEntry hosts by the resource namespace, ignores exportTo and the lookup order
-    (istio-analyzers.md §4.2); Kiali KIA1107 accepts any visible rule defining the name. Here
+    (docs/semantics.md §analyzer-destination-rules); Kiali KIA1107 accepts any visible rule defining the name. Here
     the effective rule of the graph decides, for the VirtualService's namespace (mesh routes)
     and the namespaces of the Gateway and of the gateway pods it selects (gateway routes); the
     route is reported only when no client namespace gets the subset. Silent when the host itself is unknown (IVL501) and when a
@@ -173,8 +173,7 @@ def subset_matches_no_endpoints(ctx: Context) -> Iterator[Problem]:
     """,
     inputs=("VirtualService",),
     equivalents=("IST0101:virtualservice.DestinationRuleAnalyzer", "KIA1107"),
-    references=("shared/reference/istio-semantics.md §1.2, §2.4, §2.5",
-                "shared/reference/istio-analyzers.md §4.2", "shared/reference/kiali-validations.md KIA1107"),
+    references=("docs/semantics.md §destinationrule-lookup", "docs/semantics.md §subsets", "docs/semantics.md §analyzer-destination-rules", "docs/semantics.md §kiali-virtualservices"),
 )
 def subset_not_defined(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
@@ -255,7 +254,7 @@ def subset_not_defined(ctx: Context) -> Iterator[Problem]:
             if elsewhere:
                 x = elsewhere[0]
                 detail += f"; DestinationRule {x.namespace}/{x.name} defines it but is not the rule those clients use " \
-                          "(first namespace on the lookup path wins, exportTo applies, §1.2)"
+                          "(first namespace on the lookup path wins, exportTo applies, §destinationrule-lookup)"
             yield Problem(vs, dref.path + ("subset",),
                           f"VirtualService {vs.namespace}/{vs.name} routes to subset '{dref.subset}' of {dref.host}, but "
                           f"{detail}; requests fail with 503 NC",

@@ -23,10 +23,9 @@ from ._common import mismatch, selector_owners
     rationale="""
     A WorkloadEntry addressed by a DNS name or a `unix://` path is "DNS/ServiceEntry-only":
     STATIC and NONE ServiceEntries and Kubernetes Services silently skip it
-    (`DNSServiceEntryOnly`, istio-semantics.md §2.1, §2.2, §4.1, §4.2; #36480, #52875). Only
+    (`DNSServiceEntryOnly`, docs/semantics.md §hostname-workloadentries, §serviceentry-selection, §service-selection; #36480, #52875). Only
     `resolution: DNS`/`DNS_ROUND_ROBIN` ServiceEntries use such entries. The VM never receives
-    traffic; when every selected entry is skipped the service is empty (503 `UH`, catalogue
-    §7 A08). Reported as an error when nothing else is left, otherwise as a warning. Nothing in
+    traffic; when every selected entry is skipped the service is empty (503 `UH`). Reported as an error when nothing else is left, otherwise as a warning. Nothing in
     Istio validation, `istioctl analyze` or Kiali reports it.
     """,
     bad="""
@@ -55,7 +54,7 @@ from ._common import mismatch, selector_owners
     """,
     inputs=("ServiceEntry", "Service"),
     equivalents=(),
-    references=("shared/reference/istio-semantics.md §2.1, §2.2, §4.1, §4.2, §7 A08",),
+    references=("docs/semantics.md §hostname-workloadentries", "docs/semantics.md §serviceentry-selection", "docs/semantics.md §service-selection"),
 )
 def hostname_workload_entry_not_selectable(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
@@ -80,7 +79,7 @@ def hostname_workload_entry_not_selectable(ctx: Context) -> Iterator[Problem]:
         left = graph.bindings_by_service.get(id(r), ())
         names = ", ".join(f"{describe(w)} ({w.endpoint.address if w.endpoint else '?'})" for w in skipped[:3])
         yield Problem(r, where,
-                      f"{owner(r)} silently skips {names}: {why} (§2.1, §4.1, A08); "
+                      f"{owner(r)} silently skips {names}: {why} (§hostname-workloadentries); "
                       + ("nothing else is selected, so the service has no endpoints" if not left
                          else f"only {len(left)} other endpoint(s) remain") + f" — {fix}",
                       related=tuple((w.resource, ("spec", "address")) for w in skipped[:3]),
@@ -96,8 +95,8 @@ def hostname_workload_entry_not_selectable(ctx: Context) -> Iterator[Problem]:
     rationale="""
     Istio turns a headless Service into a passthrough: clients connect to the IPs that DNS
     returns, and Kubernetes DNS only knows pod IPs. WorkloadEntries are attached to a Service
-    only when it is a ClusterIP Service with an IP (istio-semantics.md §4.2,
-    `serviceInstancesFromWorkloadInstances`), so the VMs never get traffic (catalogue §7 A10).
+    only when it is a ClusterIP Service with an IP (docs/semantics.md §service-selection,
+    `serviceInstancesFromWorkloadInstances`), so the VMs never get traffic.
     Not reported by Istio validation, `istioctl analyze` or Kiali. Give the Service a cluster
     IP, or front the VMs with a ServiceEntry.
     """,
@@ -118,7 +117,7 @@ def hostname_workload_entry_not_selectable(ctx: Context) -> Iterator[Problem]:
     """,
     inputs=("Service",),
     equivalents=(),
-    references=("shared/reference/istio-semantics.md §4.2, §7 A10",),
+    references=("docs/semantics.md §service-selection",),
 )
 def headless_service_selects_workload_entries(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
@@ -133,7 +132,7 @@ def headless_service_selects_workload_entries(ctx: Context) -> Iterator[Problem]
         yield Problem(svc, ("spec", "clusterIP"),
                       f"Service {svc.namespace}/{svc.name} is headless (clusterIP: None) but its selector "
                       f"{sel_str(svc.selector)} matches {names}: headless Services never include WorkloadEntries "
-                      "(clients use the pod IPs DNS returns), so these VMs get no traffic (§4.2, A10)",
+                      "(clients use the pod IPs DNS returns), so these VMs get no traffic (§service-selection)",
                       related=tuple((w.resource, w.labels_path) for w in vms[:3]))
 
 
@@ -148,7 +147,7 @@ def headless_service_selects_workload_entries(ctx: Context) -> Iterator[Problem]
     serves) from the WorkloadEntry whose address equals its IP in its namespace; when several
     entries share the IP one is chosen and the others' services lose that endpoint's inbound
     listeners — 503s and TLS `WRONG_VERSION_NUMBER` between the apps of one VM
-    (istio-semantics.md §2.2, §4.5, catalogue §7 A13; #33207, `GetProxyServiceTargets`).
+    (docs/semantics.md §proxy-workloadentry; #33207, `GetProxyServiceTargets`).
     Use one WorkloadEntry per VM with the union of the labels, and let several
     ServiceEntries/Services select it. Only entries with a sidecar identity (serviceAccount or
     tlsMode label) are compared, since only a proxy is confused by the duplicates; entries on
@@ -170,7 +169,7 @@ def headless_service_selects_workload_entries(ctx: Context) -> Iterator[Problem]
     """,
     inputs=("WorkloadEntry",),
     equivalents=(),
-    references=("shared/reference/istio-semantics.md §2.2, §4.5, §7 A13",),
+    references=("docs/semantics.md §proxy-workloadentry",),
 )
 def workload_entries_share_address(ctx: Context) -> Iterator[Problem]:
     groups: dict[tuple[str, str, str], list[WorkloadEntry]] = defaultdict(list)
@@ -189,7 +188,7 @@ def workload_entries_share_address(ctx: Context) -> Iterator[Problem]:
             yield Problem(other, ("spec", "address"),
                           f"WorkloadEntry {ns}/{other.name} has the same address {address} as WorkloadEntry "
                           f"{ns}/{first.name}: the VM proxy takes its inbound configuration from only one of them, so "
-                          "the other's services lose their listeners on that VM (§4.5, A13) — use one WorkloadEntry "
+                          "the other's services lose their listeners on that VM (§proxy-workloadentry) — use one WorkloadEntry "
                           "per VM with the union of the labels",
                           related=((first, ("spec", "address")),))
     ctx.current = None
@@ -203,7 +202,7 @@ def workload_entries_share_address(ctx: Context) -> Iterator[Problem]:
     summary="A WorkloadEntry sets the same label in metadata.labels and spec.labels with different values; metadata wins.",
     rationale="""
     Istio merges a WorkloadEntry's `spec.labels` with its `metadata.labels`, and metadata wins
-    on conflicts (`ConvertWorkloadEntry`, istio-semantics.md §1.5, catalogue §7 A14; #37772).
+    on conflicts (`ConvertWorkloadEntry`, docs/semantics.md §label-selection; #37772).
     Selectors and DestinationRule subsets therefore see the metadata value, while readers of
     `spec.labels` expect the other — a subset or selector that "obviously matches" does not.
     Keep each label in one place. Not checked by istioctl or Kiali.
@@ -220,7 +219,7 @@ def workload_entries_share_address(ctx: Context) -> Iterator[Problem]:
     """,
     inputs=("WorkloadEntry",),
     equivalents=(),
-    references=("shared/reference/istio-semantics.md §1.5, §7 A14",),
+    references=("docs/semantics.md §label-selection",),
 )
 def workload_entry_label_conflict(ctx: Context) -> Iterator[Problem]:
     from istio_vm_lint.model import str_map
@@ -232,7 +231,7 @@ def workload_entry_label_conflict(ctx: Context) -> Iterator[Problem]:
             if meta is not None and meta != v:
                 yield Problem(r, ("spec", "labels", k),
                               f"WorkloadEntry {r.namespace}/{r.name}: spec.labels {k}={v} is overridden by "
-                              f"metadata.labels {k}={meta} (metadata wins, §1.5, A14); selectors and subsets see "
+                              f"metadata.labels {k}={meta} (metadata wins, §label-selection); selectors and subsets see "
                               f"{k}={meta}",
                               related=((r, ("metadata", "labels", k)),))
 
@@ -246,7 +245,7 @@ def workload_entry_label_conflict(ctx: Context) -> Iterator[Problem]:
     rationale="""
     With the annotation `proxy.istio.io/health-checks-enabled: "true"` a WorkloadEntry is
     treated as unhealthy — not an endpoint — until its status has `Healthy=True` (`isHealthy`,
-    istio-semantics.md §2.2, catalogue §7 A15). istiod writes that status from the probe
+    docs/semantics.md §workloadentry-health). istiod writes that status from the probe
     results of the VM's proxy, and only for a proxy whose identity (namespace and service
     account) matches the entry (`ensureProxyCanControlEntry`). An entry without
     `serviceAccount` that was not auto-registered (no `istio.io/autoRegistrationGroup`
@@ -271,7 +270,7 @@ def workload_entry_label_conflict(ctx: Context) -> Iterator[Problem]:
     """,
     inputs=("WorkloadEntry",),
     equivalents=(),
-    references=("shared/reference/istio-semantics.md §2.2, §7 A15",),
+    references=("docs/semantics.md §workloadentry-health",),
 )
 def health_checked_entry_without_identity(ctx: Context) -> Iterator[Problem]:
     for r in ctx.each("WorkloadEntry"):
@@ -281,7 +280,7 @@ def health_checked_entry_without_identity(ctx: Context) -> Iterator[Problem]:
         yield Problem(r, ("metadata", "annotations", "proxy.istio.io/health-checks-enabled"),
                       f"WorkloadEntry {r.namespace}/{r.name} enables health checks but has no serviceAccount: it is "
                       "not an endpoint until its status says Healthy, and no VM proxy can report for an entry "
-                      "without an identity (§2.2, A15) — set serviceAccount or remove the annotation")
+                      "without an identity (§workloadentry-health) — set serviceAccount or remove the annotation")
 
 
 # --- IVL109 -------------------------------------------------------------------------------------
@@ -293,10 +292,9 @@ def health_checked_entry_without_identity(ctx: Context) -> Iterator[Problem]:
     rationale="""
     A WorkloadEntry (or a WorkloadGroup's future entries) becomes an endpoint only when a
     ServiceEntry `workloadSelector` or a Kubernetes Service `selector` of the same namespace
-    matches its labels (istio-semantics.md §1.5, §4.1, §4.2; `api:we`: a WorkloadEntry "must
+    matches its labels (docs/semantics.md §label-selection, §serviceentry-selection, §service-selection; `api:we`: a WorkloadEntry "must
     be accompanied by an Istio ServiceEntry that selects the workload"). An entry nothing
-    selects receives no mesh traffic: a VM that was meant to serve is unreachable (catalogue
-    §7 A02 from the other side; label edits after the fact, #33299). Information only — a VM
+    selects receives no mesh traffic: a VM that was meant to serve is unreachable (the selector side of the same mistake; label edits after the fact, #33299). Information only — a VM
     that only calls out needs no service — and silent when the repository declares no
     ServiceEntry or Service in that namespace. Entries whose labels match a selector that
     skips them (hostname address, headless Service) are reported by IVL104/IVL105 instead.
@@ -313,7 +311,7 @@ def health_checked_entry_without_identity(ctx: Context) -> Iterator[Problem]:
     """,
     inputs=("WorkloadEntry", "WorkloadGroup"),
     equivalents=(),
-    references=("shared/reference/istio-semantics.md §1.5, §4.1, §4.2",),
+    references=("docs/semantics.md §label-selection", "docs/semantics.md §serviceentry-selection", "docs/semantics.md §service-selection",),
 )
 def workload_not_selected(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
@@ -371,9 +369,9 @@ def near_selector_hint(owners: list[tuple[Resource, dict[str, str]]], w: Workloa
     rationale="""
     A VM's `serviceAccount` is its mesh identity, `spiffe://<trust domain>/ns/<ns>/sa/<name>`;
     it must exist in the WorkloadEntry's (WorkloadGroup's, inline endpoint's ServiceEntry's)
-    namespace (istio-semantics.md §2.2, §2.3). A missing or misspelt account breaks the VM's
+    namespace (docs/semantics.md §workloadentry-identity, §workloadgroup). A missing or misspelt account breaks the VM's
     certificate/bootstrap token, auto-registration ("service account mismatch") and SAN
-    verification by clients (catalogue §7 D04). Kiali KIA1701 checks WorkloadGroups against
+    verification by clients. Kiali KIA1701 checks WorkloadGroups against
     the service accounts of *running pods*, so a VM-only account is always flagged there; here
     ServiceAccount objects are read, WorkloadEntries and inline endpoints are checked too, and
     the check only runs for namespaces in which the repository declares at least one
@@ -394,8 +392,7 @@ def near_selector_hint(owners: list[tuple[Resource, dict[str, str]]], w: Workloa
     """,
     inputs=("WorkloadEntry", "WorkloadGroup", "ServiceEntry"),
     equivalents=("KIA1701",),
-    references=("shared/reference/istio-semantics.md §2.2, §2.3, §7 D04",
-                "shared/reference/kiali-validations.md KIA1701"),
+    references=("docs/semantics.md §workloadentry-identity", "docs/semantics.md §workloadgroup", "docs/semantics.md §kiali-serviceentries"),
 )
 def workload_service_account_not_found(ctx: Context) -> Iterator[Problem]:
     accounts: dict[str, set[str]] = defaultdict(set)
