@@ -214,13 +214,17 @@ def _tls_without_ca(tls: Any, has_selector: bool) -> Optional[str]:
 
 
 @rule(
-    code="IVL713", family="analyzers_routing", name="tls-without-ca-certificates", severity="warning",
-    summary="A DestinationRule originates TLS (SIMPLE/MUTUAL) without caCertificates to verify the server.",
+    code="IVL713", family="analyzers_routing", name="tls-without-ca-certificates", severity="info",
+    summary="A DestinationRule originates TLS (SIMPLE/MUTUAL) without caCertificates: the server is verified against the proxy's system CA bundle.",
     rationale="""
-    With `tls.mode` SIMPLE or MUTUAL and no `caCertificates`, the client proxy cannot verify the
-    server's identity (istioctl IST0128 at destination level, IST0129 at port level,
-    docs/semantics.md §analyzer-ca-certificates). A `credentialName` only supplies the CA when the rule has a
-    `workloadSelector`. Unlike istioctl, subset policies are checked too, and an explicit
+    With `tls.mode` SIMPLE or MUTUAL and no `caCertificates`, istiod points the proxy at the
+    system CA bundle (`CaCertificatePath: ptr.NonEmptyOrDefault(tls.CaCertificates, "system")`,
+    docs/semantics.md §tls-origination-ports), so a server with a publicly trusted certificate is
+    verified — the pattern of istio.io's egress TLS-origination tasks — and only a server
+    signed by a private CA fails the handshake. istioctl still reports it (IST0128 at
+    destination level, IST0129 at port level, §analyzer-ca-certificates, from the time no
+    default existed); here it is information. A `credentialName` only supplies the CA when the
+    rule has a `workloadSelector`. Subset policies are checked too, and an explicit
     `insecureSkipVerify: true` is taken as a deliberate choice.
     """,
     bad="""
@@ -240,12 +244,15 @@ def tls_without_ca(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL715", family="analyzers_routing", name="port-tls-without-ca-certificates", severity="warning",
-    summary="A DestinationRule's port-level policy originates TLS without caCertificates to verify the server.",
+    code="IVL715", family="analyzers_routing", name="port-tls-without-ca-certificates", severity="info",
+    summary="A DestinationRule's port-level policy originates TLS without caCertificates: the server is verified against the system CA bundle.",
     rationale="""
-    Same as IVL713, for `portLevelSettings[].tls` (istioctl IST0129, docs/semantics.md §analyzer-ca-certificates):
-    port-level settings replace the destination-level TLS settings wholesale (§port-level-settings), so the CA
-    must be given again at port level. Subset port-level policies are checked too.
+    Same as IVL713, for `portLevelSettings[].tls` (istioctl IST0129, docs/semantics.md
+    §analyzer-ca-certificates): port-level settings replace the destination-level TLS settings
+    wholesale (§port-level-settings), so a private CA must be given again at port level; without
+    one the system CA bundle verifies the server (§tls-origination-ports), which suits public
+    hosts such as those of istio.io's egress TLS-origination task. Subset port-level policies
+    are checked too.
     """,
     bad="""
     trafficPolicy:
