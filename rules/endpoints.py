@@ -25,7 +25,7 @@ def _same_host_entries(ctx: Context, se: ServiceEntry, host: str) -> list[Servic
 
 
 @rule(
-    code="IVL121", name="static-service-entry-without-endpoints", severity="error",
+    code="IVL121", family="endpoints", name="static-service-entry-without-endpoints", severity="error",
     summary="A STATIC ServiceEntry has neither endpoints nor a workloadSelector, so its service has no endpoints.",
     rationale="""
     With `resolution: STATIC` the endpoints of a ServiceEntry are its `endpoints` list or the
@@ -84,7 +84,7 @@ def static_service_entry_without_endpoints(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL122", name="dns-service-entry-host-unresolvable", severity="warning",
+    code="IVL122", family="endpoints", name="dns-service-entry-host-unresolvable", severity="warning",
     summary="A DNS ServiceEntry without endpoints resolves a cluster-local host whose Kubernetes Service the repository does not declare.",
     rationale="""
     A `resolution: DNS` (or `DNS_ROUND_ROBIN`) ServiceEntry without `endpoints` and without a
@@ -146,7 +146,7 @@ def dns_service_entry_host_unresolvable(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL123", name="service-entry-shadowed-by-kubernetes-service", severity="warning",
+    code="IVL123", family="endpoints", name="service-entry-shadowed-by-kubernetes-service", severity="warning",
     summary="A ServiceEntry declares the hostname of a Kubernetes Service: the Service's definition wins and the entry's settings are ignored.",
     rationale="""
     When a Kubernetes Service and a ServiceEntry have the same hostname, a proxy keeps the

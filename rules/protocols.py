@@ -40,7 +40,7 @@ def _known_hosts(ctx: Context, vs: VirtualService) -> Optional[list[MeshService]
 
 
 @rule(
-    code="IVL210", name="route-block-never-applied", severity="warning",
+    code="IVL210", family="protocols", name="route-block-never-applied", severity="warning",
     summary="An http, tls or tcp route applies to no port of the VirtualService's hosts or gateways, given the ports' protocols.",
     rationale="""
     A listener uses the route block of its protocol: `http` routes on HTTP, HTTP2 and gRPC
@@ -203,7 +203,7 @@ def _endpoint_targets(ctx: Context, svc: MeshService, p: ServicePort) -> set[int
 
 
 @rule(
-    code="IVL211", name="plaintext-to-tls-port", severity="error",
+    code="IVL211", family="protocols", name="plaintext-to-tls-port", severity="error",
     summary="Plain HTTP is sent to a TLS port of an external service: an HTTP port forwarding to 443, or an http route to an HTTPS port, with no TLS origination for that port.",
     rationale="""
     A sidecar (or gateway) sends a request in TLS only when the DestinationRule it gets for
@@ -298,7 +298,7 @@ def plaintext_to_tls_port(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL212", name="tls-originated-on-tls-port", severity="warning",
+    code="IVL212", family="protocols", name="tls-originated-on-tls-port", severity="warning",
     summary="A DestinationRule originates TLS on an HTTPS/TLS port of an external service whose clients already speak TLS there.",
     rationale="""
     On an HTTPS or TLS port a sidecar forwards the client's own TLS stream as opaque bytes; a
