@@ -81,3 +81,21 @@ def test_suppression_in_the_broken_file_still_applies(tmp_path: Path) -> None:
     vs.write_text("# istio-vm-lint: disable-file\n" + vs.read_text())
     r = run(["check", "whoami/serviceentry.yaml", "--extend-select", "IVL009"], cwd=repo)
     assert r.exit_code == 0 and r.stdout == "", r.output
+
+
+def test_relabelled_workload_reports_the_selector_it_breaks(tmp_path: Path) -> None:
+    """The reverse direction: a WorkloadEntry's label changes and the unchanged ServiceEntry
+    now selects nothing (IVL101, whose related location is the nearest workload)."""
+    repo = whoami_repo(tmp_path)
+    for name in ("deployment.yaml", "workloadgroup.yaml"):
+        (repo / "whoami" / name).unlink()
+    for f in ("whoami/destinationrule.yaml", "whoami/virtualservice.yaml"):
+        (repo / f).unlink()
+    we = repo / "whoami" / "workloadentries.yaml"
+    assert run(["check", "whoami/workloadentries.yaml", "--select", "IVL101"], cwd=repo).exit_code == 0
+    we.write_text(we.read_text().replace("app: whoami\n", "app: whoami-vm\n"))
+    r = run(["check", "whoami/workloadentries.yaml", "--select", "IVL101", "--format", "json"], cwd=repo)
+    assert r.exit_code == 1, r.output
+    (f,) = json.loads(r.stdout)["findings"]
+    assert f["file"] == "whoami/serviceentry.yaml" and f["related"][0]["file"] == "whoami/workloadentries.yaml"
+    assert f["caused_by"]["file"] == "whoami/workloadentries.yaml"

@@ -10,7 +10,7 @@ from istio_vm_lint.model import Service, ServiceEntry
 from istio_vm_lint.rule import Context, rule
 
 from .._messages import describe, owner, sel_str
-from ._common import SEARCHED, SELECTABLE, elsewhere, mismatch, near_miss_hint, nearest, orphans, selector_owners
+from ._common import SEARCHED, SELECTABLE, elsewhere, mismatch, nearest, orphans, selector_owners
 
 # --- IVL101 -------------------------------------------------------------------------------------
 
@@ -64,10 +64,15 @@ def service_entry_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
         assert isinstance(se, ServiceEntry)
         dns = " With a selector the hosts are not resolved as a fallback (§serviceentry-selection)." \
             if se.resolution in ("DNS", "DNS_ROUND_ROBIN") else ""
+        # The nearest workload is the other end of the broken edge: its labels are what the
+        # selector was probably meant to match (and a change to them is what broke it).
+        near = nearest(graph.select(se.namespace, {}, ("WorkloadEntry", "WorkloadGroup", "Pod")), sel)
+        hint = f"; nearest: {mismatch(near, sel)}" if near is not None else ""
         yield Problem(se, path,
                       f"ServiceEntry {se.namespace}/{se.name}: workloadSelector {sel_str(sel)} matches none of the "
                       f"{SEARCHED} in namespace '{se.namespace}' (ServiceEntries select only in their own namespace)"
-                      f"{near_miss_hint(graph, [se.namespace], sel)}; the service has no endpoints (503 UH).{dns}")
+                      f"{hint}; the service has no endpoints (503 UH).{dns}",
+                      related=((near.resource, near.labels_path),) if near is not None else ())
 
 
 # --- IVL102 -------------------------------------------------------------------------------------
