@@ -464,9 +464,15 @@ def rules_cmd(fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps({"version": 1, "rules": [r.as_dict() for r in rules.values()]}, indent=2))
         return
+    varies = False
     for r in rules.values():
         eq = f"  [{', '.join(r.equivalents)}]" if r.equivalents else ""
-        click.echo(f"{r.code}  {r.severity:<7}  {r.name}: {r.summary}{eq}")
+        sev = r.severity + ("*" if r.severity_note else "")
+        varies = varies or bool(r.severity_note)
+        click.echo(f"{r.code}  {sev:<8}  {r.name}: {r.summary}{eq}")
+    if varies:
+        click.echo("\n* lower (warning or info) when the finding depends on what the repository cannot know; "
+                   "`istio-vm-lint explain CODE` says when, and the finding's message says why")
 
 
 def explain_text(code: str) -> Optional[str]:

@@ -56,6 +56,11 @@ class Rule:
     equivalents: tuple[str, ...] = ()
     references: tuple[str, ...] = ()
     family: str = ""
+    # When the severity of a finding depends on what the repository can know (a host in a
+    # namespace the repository says nothing about is info, not error): how it is chosen.
+    # `rules` marks such rules, `explain`, SARIF help and docs/rules.md show the text, and
+    # each lowered finding says why in its message.
+    severity_note: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -70,6 +75,7 @@ class Rule:
             "inputs": list(self.inputs),
             "equivalents": list(self.equivalents),
             "references": list(self.references),
+            "severity_note": self.severity_note,
         }
 
 
@@ -78,7 +84,7 @@ _DECLARED: list[Rule] = []
 
 def rule(*, code: str, family: str, name: str, severity: str, summary: str, rationale: str, bad: str, good: str,
          inputs: Iterable[str] = (), equivalents: Iterable[str] = (),
-         references: Iterable[str] = ()) -> Callable[[Callable[["Context"], Iterable[Problem]]], Callable[["Context"], Iterable[Problem]]]:
+         references: Iterable[str] = (), severity_note: str = "") -> Callable[[Callable[["Context"], Iterable[Problem]]], Callable[["Context"], Iterable[Problem]]]:
     if not CODE_RE.match(code):
         raise ValueError(f"bad rule code {code!r}")
     if not FAMILY_RE.match(family):
@@ -90,7 +96,8 @@ def rule(*, code: str, family: str, name: str, severity: str, summary: str, rati
 
     def deco(fn: Callable[["Context"], Iterable[Problem]]) -> Callable[["Context"], Iterable[Problem]]:
         _DECLARED.append(Rule(code, name, severity, summary.strip(), _dedent(rationale), _dedent(bad),
-                              _dedent(good), fn, tuple(inputs), tuple(equivalents), tuple(references), family))
+                              _dedent(good), fn, tuple(inputs), tuple(equivalents), tuple(references), family,
+                              " ".join(severity_note.split())))
         return fn
 
     return deco

@@ -116,6 +116,7 @@ def _hint(graph: MeshGraph, written: str, resolved: str, viewer_ns: str) -> str:
 
 @rule(
     code="IVL501", family="hosts", name="destination-host-not-found", severity="error",
+    severity_note=SEVERITY_BY_KNOWLEDGE.format(default="error"),
     summary="A VirtualService routes (or mirrors) to a host that no visible ServiceEntry or Service defines.",
     rationale="""
     Istio drops traffic forwarded to destinations found in neither registry (api:vs,
@@ -186,6 +187,7 @@ def destination_host_not_found(ctx: Context) -> Iterator[Problem]:
 
 @rule(
     code="IVL502", family="hosts", name="destination-rule-host-not-found", severity="warning",
+    severity_note="warning (the rule is ignored; traffic still flows) when the host is a cluster-local name in a namespace the repository declares resources in, or any other DNS name no ServiceEntry defines; info when it points into a namespace the repository says nothing about (it may be defined elsewhere; list it in `external-namespaces`).",
     summary="A DestinationRule's host matches no ServiceEntry or Service, so the rule is ignored.",
     rationale="""
     "Rules defined for services that do not exist in the service registry will be ignored"
@@ -236,6 +238,7 @@ def destination_rule_host_not_found(ctx: Context) -> Iterator[Problem]:
 
 @rule(
     code="IVL503", family="hosts", name="gateway-not-found", severity="error",
+    severity_note="error when the Gateway's namespace is one the repository declares resources in; info when the repository says nothing about that namespace (the Gateway may be defined elsewhere; list it in `external-namespaces`).",
     summary="A VirtualService binds to a Gateway that does not exist.",
     rationale="""
     `gateways` entries name Gateways as `name` (VirtualService namespace), `ns/name`, `./name`
@@ -430,6 +433,7 @@ def not_exported_to_gateway(ctx: Context) -> Iterator[Problem]:
 
 @rule(
     code="IVL506", family="hosts", name="sidecar-egress-host-not-found", severity="warning",
+    severity_note="warning when the egress host's namespace is one the repository declares resources in; info when the repository says nothing about that namespace (list it in `external-namespaces`).",
     summary="A Sidecar egress host names a specific service that does not exist in that namespace.",
     rationale="""
     Sidecar `egress.hosts` entries are `namespace/dnsName`; a specific (non-wildcard) name that

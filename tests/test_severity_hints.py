@@ -69,3 +69,25 @@ def test_destination_rule_host_typo(repo: Path) -> None:
     dr.write_text(dr.read_text().replace("host: whoami.example.internal", "host: whoami.example.internl"))
     (f,) = findings(repo, "IVL502")
     assert f["severity"] == "warning" and "did you mean 'whoami.example.internal'" in f["message"], f
+
+
+@pytest.mark.parametrize("code", ["IVL501", "IVL502", "IVL503", "IVL506", "IVL103"])
+def test_rules_and_explain_say_the_severity_depends_on_the_repository(code: str) -> None:
+    listing = run(["rules"]).stdout
+    line = next(x for x in listing.splitlines() if x.startswith(code))
+    assert line.split()[1].endswith("*"), line
+    assert "* lower (warning or info) when the finding depends on what the repository cannot know" in listing
+    text = run(["explain", code]).stdout
+    assert "lower when the repository cannot know]" in text.splitlines()[0]
+    note = text.split("## Severity", 1)[1]
+    assert "info" in note or "warning" in note
+    doc = json.loads(run(["rules", "--format", "json"]).stdout)
+    (r,) = [x for x in doc["rules"] if x["code"] == code]
+    assert r["severity_note"]
+
+
+def test_rules_with_a_fixed_severity_have_no_note() -> None:
+    doc = json.loads(run(["rules", "--format", "json"]).stdout)
+    (r,) = [x for x in doc["rules"] if x["code"] == "IVL201"]
+    assert r["severity_note"] == ""
+    assert "## Severity" not in run(["explain", "IVL201"]).stdout

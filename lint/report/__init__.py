@@ -60,8 +60,11 @@ def renderer(fmt: str) -> Callable[[list[Finding], ReportContext], str]:
 
 def rule_help_text(r: Any) -> str:
     """Long help of a rule as plain text (``explain``, SARIF ``help.text``)."""
-    parts = [f"{r.code} {r.name} [{r.severity}]", "", "## What it does", r.summary, "",
+    sev = f"{r.severity}, lower when the repository cannot know" if getattr(r, "severity_note", "") else r.severity
+    parts = [f"{r.code} {r.name} [{sev}]", "", "## What it does", r.summary, "",
              "## Why is this bad?", r.rationale, "", "## Example", r.bad, "", "## Use instead", r.good]
+    if getattr(r, "severity_note", ""):
+        parts += ["", "## Severity", r.severity_note]
     if r.inputs:
         parts += ["", "## Reads", ", ".join(r.inputs)]
     if r.equivalents:
@@ -76,6 +79,8 @@ def rule_help_markdown(r: Any, heading: str = "##") -> str:
     h = heading
     parts = [f"{h} What it does", "", r.summary, "", f"{h} Why is this bad?", "", r.rationale, "",
              f"{h} Example", "", "```yaml", r.bad, "```", "", f"{h} Use instead", "", "```yaml", r.good, "```"]
+    if getattr(r, "severity_note", ""):
+        parts += ["", f"{h} Severity", "", r.severity_note]
     if r.inputs:
         parts += ["", f"{h} Reads", "", ", ".join(f"`{k}`" for k in r.inputs)]
     if r.equivalents:

@@ -129,6 +129,9 @@ def service_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
 
 @rule(
     code="IVL103", family="selectors", name="selector-workloads-in-other-namespace", severity="error",
+    severity_note="error when the repository declares workloads in the selector's own namespace (so it would "
+                  "know the intended ones); a ServiceEntry is a warning and a Service is not reported when the "
+                  "repository declares no workload at all in that namespace (they may be deployed from elsewhere).",
     summary="A ServiceEntry or Service selector matches workloads only in another namespace, which it can never select.",
     rationale="""
     ServiceEntry `workloadSelector` and Kubernetes Service `selector` pick workloads of their
@@ -181,6 +184,8 @@ def selector_workloads_in_other_namespace(ctx: Context) -> Iterator[Problem]:
         yield Problem(r, path,
                       f"{owner(r)}: selector {sel_str(sel)} matches nothing in namespace '{r.namespace}'; the "
                       f"matching workloads are in namespace{'s' if len(nss) > 1 else ''} {', '.join(repr(n) for n in nss)} "
-                      f"({shown}), and a {r.kind} can only select workloads of its own namespace (§serviceentry-selection)",
+                      f"({shown}), and a {r.kind} can only select workloads of its own namespace (§serviceentry-selection)"
+                      + ("" if here else f" (warning, not error: the repository declares no workload in namespace "
+                                         f"'{r.namespace}', so its workloads may be deployed from elsewhere)"),
                       related=tuple((w.resource, w.labels_path) for w in others[:3]),
                       severity=None if here else "warning")
