@@ -307,19 +307,65 @@ def load_documents(
     may be a set of document indices: only those are indexed, and parsing stops after the
     last of them (locating a finding needs its own document, not the whole file).
     """
+    cache = cache or ScalarCache()
+    loader = CSafeLoader(raw)
+    try:
+        result, positions, exc = _load_events(loader.get_event, raw, record_positions, cache)
+    finally:
+        try:
+            loader.dispose()  # type: ignore[attr-defined]
+        except Exception:  # pragma: no cover - best effort
+            pass
+    if exc is not None and _libyaml_may_be_wrong(exc, raw):
+        # The C parser is libyaml 0.1.7 (ruamel.yaml.clib(z) bundles it), which rejects valid
+        # YAML that libyaml >= 0.2.1 and every YAML 1.2 parser accept: a plain scalar with
+        # ':' or '?' inside a flow collection (``{tarball: https://...}`` in lockfiles).
+        # Such a file is read again with ruamel.yaml's pure-Python parser; only when that
+        # one fails too is the (C parser's) error reported.
+        pure = _pure_events(raw)
+        if pure is not None:
+            retry, retry_positions, retry_exc = _load_events(pure, raw, record_positions, cache)
+            if retry_exc is None:
+                return retry, retry_positions
+    return result, positions
+
+
+def _libyaml_may_be_wrong(exc: BaseException, raw: Union[bytes, str]) -> bool:
+    """A syntax error from the C parser that a current parser may not share (see above).
+
+    Not for reader errors (bytes that are not text) and not for unrendered templates, whose
+    message is more useful than any second opinion."""
+    if not isinstance(exc, MarkedYAMLError) or exc.problem_mark is None:
+        return False
+    return "{{" not in _line_text(raw, exc.problem_mark.line + 1)
+
+
+def _pure_events(raw: Union[bytes, str]) -> Any:
+    """An event getter over ruamel.yaml's pure-Python parser, or None when unavailable."""
+    try:
+        from ruamel.yaml.main import YAML
+
+        return iter(YAML(typ="safe", pure=True).parse(raw)).__next__
+    except Exception:  # pragma: no cover - a broken ruamel.yaml install
+        return None
+
+
+def _load_events(
+    get: Any,
+    raw: Union[bytes, str],
+    record_positions: Union[bool, AbstractSet[int]],
+    cache: ScalarCache,
+) -> tuple[LoadResult, Optional[dict[int, dict[FieldPath, tuple[int, int]]]], Optional[BaseException]]:
+    """Documents (and positions) from one event stream, and the YAML exception that stopped it."""
     docs: list[Document] = []
     errors: list[ParseError] = []
+    failure: Optional[BaseException] = None
     wanted: Optional[AbstractSet[int]] = None
     if record_positions is not True and record_positions:
         wanted = record_positions  # type: ignore[assignment]
     last_wanted = max(wanted) if wanted else -1
     positions: Optional[dict[int, dict[FieldPath, tuple[int, int]]]] = {} if record_positions else None
-    cache = cache or ScalarCache()
-    loader = CSafeLoader(raw)
-    get = loader.get_event
     alias_budget = [MAX_EXPANDED_NODES]  # expanded alias nodes left for the whole file
-    ScalarEvent, MappingStartEvent, SequenceStartEvent = E.ScalarEvent, E.MappingStartEvent, E.SequenceStartEvent
-    MappingEndEvent, SequenceEndEvent, AliasEvent = E.MappingEndEvent, E.SequenceEndEvent, E.AliasEvent
     DocumentStartEvent, StreamEndEvent = E.DocumentStartEvent, E.StreamEndEvent
     try:
         while True:
@@ -346,14 +392,12 @@ def load_documents(
                 break
     except (YAMLError, UnicodeDecodeError, ValueError, OverflowError) as exc:
         errors.append(_error_from_exception(exc, raw))
+        failure = exc
+    except StopIteration:  # pragma: no cover - a stream without its end event
+        pass
     except RecursionError:
         errors.append(ParseError(1, 1, "YAML nesting too deep to read"))
-    finally:
-        try:
-            loader.dispose()  # type: ignore[attr-defined]
-        except Exception:  # pragma: no cover - best effort
-            pass
-    return LoadResult(docs, errors), positions
+    return LoadResult(docs, errors), positions, failure
 
 
 def _line_text(raw: Union[bytes, str], line: int) -> str:

@@ -8,6 +8,7 @@ the rules in ``rules/document.py``) and the rest of the input is still loaded.
 from __future__ import annotations
 
 import os
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Optional
@@ -141,12 +142,36 @@ def load_file(project: Project, src: SourceFile, raw: bytes, cache: Optional[Sca
     add_documents(project, src, result)
 
 
+_MANIFEST_KEY_RE = [re.compile(rb"(?<![A-Za-z0-9_])%s['\"]?[ \t]*:" % key) for key in (b"apiVersion", b"kind")]
+
+
+def _is_manifest(src: SourceFile, result: LoadResult) -> bool:
+    """Does the file hold (or, when it does not parse, look like it holds) a Kubernetes object?
+
+    A document with both ``apiVersion`` and ``kind`` keys makes a manifest.  A file that stops
+    parsing before such a document is judged by its text (NUL bytes dropped, so UTF-16/32
+    text counts too): both keys must occur.  Lockfiles, application configs and CI files are
+    not manifests: nothing that happens to them reaches a cluster, so they get no finding."""
+    for doc in result.documents:
+        data = doc.data
+        if isinstance(data, dict) and "apiVersion" in data and "kind" in data:
+            return True
+    if not result.errors or src.raw is None:
+        return False
+    text = src.raw.replace(b"\x00", b"")
+    return all(rx.search(text) for rx in _MANIFEST_KEY_RE)
+
+
 def add_documents(project: Project, src: SourceFile, result: LoadResult) -> None:
-    """The resources and load problems of one parsed file."""
-    for err in result.errors:
+    """The resources and load problems of one parsed file.
+
+    Parse problems (IVL001, IVL002) are only kept for files that are Kubernetes manifests
+    (see :func:`_is_manifest`)."""
+    manifest = _is_manifest(src, result)
+    for err in result.errors if manifest else ():
         project.problems.append(LoadProblem(err.code, src, err.message, err.line, err.column))
     for doc in result.documents:
-        for dup in doc.duplicates:
+        for dup in doc.duplicates if manifest else ():
             first = f" (first defined on line {dup.first_line})" if dup.first_line else ""
             project.problems.append(LoadProblem(
                 "IVL002", src, f"duplicate key '{dup.key}'{first}; the API server rejects or "

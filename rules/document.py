@@ -51,7 +51,13 @@ def internal_error(ctx: Context) -> Iterator[Problem]:
     Helm template (`{{ .Values.x }}`), a binary or non-UTF-8/UTF-16 file named `.yaml`, YAML
     nested deeper than 100 levels, or aliases that expand to a "billion laughs". Exactly one
     finding is reported per file, at the parser's position; documents before the error are
-    still linted, and so is every other file.
+    still linted, and so is every other file. Only Kubernetes manifests are reported: a file
+    with no document holding `apiVersion` and `kind` (and, when it does not parse, no such
+    keys in its text) is a lockfile, an application config, a CI file or a binary, and gets
+    no finding; neither do its duplicate keys (IVL002). Valid YAML is never reported: where
+    the bundled libyaml 0.1.7 rejects what the YAML spec allows (`{tarball: https://…}`, a
+    ':' inside a plain scalar of a flow collection), the file is read with ruamel.yaml's
+    pure-Python parser.
     """,
     bad="""
     apiVersion: networking.istio.io/v1

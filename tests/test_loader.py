@@ -107,3 +107,40 @@ def test_gateway_api_gateway_is_not_istio_gateway(tmp_path: Path) -> None:
         "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: g}\nspec: {}\n")
     out = lint([str(tmp_path)])
     assert out.project.resources == []
+
+
+def test_valid_yaml_the_bundled_libyaml_rejects_is_read() -> None:
+    """ruamel's C parser is libyaml 0.1.7: ':' and '?' inside plain scalars of a flow collection
+    (``{tarball: https://...}``, valid YAML that libyaml >= 0.2.1 reads) fail there; such a file
+    is read again by the pure-Python parser instead of being reported as a syntax error."""
+    raw = (b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: lock\n"
+           b"  annotations: {source: https://example.com/a.tgz, q: x?y=1}\n"
+           b"data: {urls: '[http://a:80, b]'}\nlist: [http://a.example:8080/x, {k: v}]\n")
+    result, _ = load_documents(raw)
+    assert not result.errors
+    data = result.documents[0].data
+    assert data["metadata"]["annotations"] == {"source": "https://example.com/a.tgz", "q": "x?y=1"}
+    assert data["list"] == ["http://a.example:8080/x", {"k": "v"}]
+    # Positions come from the same parser, and stay right.
+    index = PositionIndex(raw)
+    assert index.lookup(0, ("metadata", "annotations", "q")) == (5, 52)
+    assert index.lookup(0, ("list", 1, "k")) == (7, 34)
+
+
+def test_real_syntax_errors_keep_the_c_parsers_message() -> None:
+    raw = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  a: {b: http://c\n"
+    result, _ = load_documents(raw)
+    assert len(result.errors) == 1 and result.errors[0].line == 5
+    tabbed = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n\tname: x\n"
+    assert "tabs" in load_documents(tabbed)[0].errors[0].message
+
+
+def test_files_that_are_not_manifests_get_no_load_finding(tmp_path: Path) -> None:
+    (tmp_path / "pnpm-lock.yaml").write_text(
+        "lockfileVersion: '6.0'\npackages:\n  /a@1.0.0:\n    resolution: {tarball: https://r.example/a-1.0.0.tgz}\n")
+    (tmp_path / "ci.yml").write_text("stages:\n\t- build\nbuild:\n  script: make\n  script: make all\n")
+    (tmp_path / "app-config.yaml").write_text("server:\n  port: 8080\n  port: 8081\n")
+    (tmp_path / "broken.yaml").write_text("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n\tname: x\n")
+    out = lint([str(tmp_path)], Settings())
+    got = sorted((f.location.file.rsplit("/", 1)[-1], f.code) for f in out.findings)
+    assert got == [("broken.yaml", "IVL001")]
