@@ -196,6 +196,10 @@ class Resource:
     line: int
     column: int
     base: FieldPath = ()  # path of this resource inside its document (``items[i]`` of a List)
+    # True when the object has ``metadata.generateName`` instead of a name: ``name`` is then
+    # that prefix; the API server appends a random suffix on create, so every apply makes a
+    # new object (never a copy of another) and nothing can refer to it by name.
+    name_generated: bool = False
 
     # ---- identity
     @property

@@ -224,9 +224,15 @@ def _add_resource(project: Project, src: SourceFile, doc_index: int, data: Any, 
         return
     metadata = data.get("metadata")
     name = metadata.get("name") if isinstance(metadata, dict) else None
+    generated = False
+    if name is None and isinstance(metadata, dict):
+        # metadata.generateName is valid on create (kubectl create, Argo CD/Helm hooks, Jobs).
+        prefix = metadata.get("generateName")
+        if isinstance(prefix, str) and prefix:
+            name, generated = prefix, True
     if not isinstance(name, str) or not name:
         what = "has no metadata" if not isinstance(metadata, dict) else (
-            "has no metadata.name" if name in (None, "") else f"has a non-string metadata.name ({type(name).__name__})")
+            "has no metadata.name (nor metadata.generateName)" if name in (None, "") else f"has a non-string metadata.name ({type(name).__name__})")
         path = base + (("metadata", "name") if isinstance(metadata, dict) else ("kind",))
         project.problems.append(LoadProblem("IVL004", src, f"{kind} {what}; it cannot be applied or referenced",
                                             line, column, doc_index, path))
@@ -238,7 +244,7 @@ def _add_resource(project: Project, src: SourceFile, doc_index: int, data: Any, 
         namespace, explicit = ns_raw, True
     else:
         namespace, explicit = project.default_namespace, False
-    res = cls(kind, api_version, name, namespace, explicit, data, src, doc_index, line, column, base)
+    res = cls(kind, api_version, name, namespace, explicit, data, src, doc_index, line, column, base, generated)
     project.resources.append(res)
 
 

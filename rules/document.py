@@ -124,10 +124,12 @@ def unsupported_api_version(ctx: Context) -> Iterator[Problem]:
 
 @rule(
     code="IVL004", family="document", name="missing-name", severity="error",
-    summary="A known kind has no usable metadata.name.",
+    summary="A known kind has no usable metadata.name (nor metadata.generateName).",
     rationale="""
     Every Kubernetes object needs a string `metadata.name`; without it the object cannot be
     applied and nothing can refer to it. The resource is not checked further.
+    `metadata.generateName` instead of a name is valid on create (the API server appends a
+    random suffix; Jobs, Argo CD and Helm hooks use it) and is not reported.
     """,
     bad="""
     apiVersion: networking.istio.io/v1
