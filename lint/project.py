@@ -244,7 +244,8 @@ def _add_resource(project: Project, src: SourceFile, doc_index: int, data: Any, 
         namespace, explicit = ns_raw, True
     else:
         namespace, explicit = project.default_namespace, False
-    res = cls(kind, api_version, name, namespace, explicit, data, src, doc_index, line, column, base, generated)
+    res = cls(kind, api_version, name, namespace, explicit, data, src, doc_index, line, column, base,
+              name_generated=generated)
     project.resources.append(res)
 
 
