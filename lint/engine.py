@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 
 from .config import Settings, match_length, root_relative, severity_for
 from .findings import Finding, Location, Problem, Related, ResourceRef, format_path, SEVERITY_RANK
+from .placeholders import about_placeholder
 from .project import Project
 from .rule import Context, Rule, declared_rules
 
@@ -196,6 +197,8 @@ def make_finding(project: Project, settings: Settings, r: Rule, p: Problem) -> O
     cause = p.cause
     if res is not None and not res.source.report and cause is None:
         return None  # context-only file (pre-commit run): not located, not reported
+    if code != "IVL000" and about_placeholder(p):
+        return None  # an unrendered {{ }} / $(VAR) / ${VAR} value: not configuration (placeholders.py)
     if p.location is not None:
         loc = p.location
     elif res is not None:

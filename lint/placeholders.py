@@ -1,0 +1,79 @@
+"""Unrendered placeholders: values that a tool replaces before anything reaches the cluster.
+
+A file can parse as YAML and still be a template: ``hosts: ["*.{{ .Values.domain }}"]`` (Helm,
+Go templates, Jinja, Argo CD ApplicationSets), ``$(SERVICE_NAME)`` (kustomize ``vars``) or
+``${DOMAIN}`` (envsubst, Flux ``postBuild.substitute``).  Such a value is not a host, port or
+name: validating it reports the template syntax, never a defect of the configuration the
+cluster will see.  The engine drops every problem that points at such a value, relates to one,
+or quotes one in its message (see :func:`about_placeholder`), so rules need no special case;
+rules that want to skip earlier use :func:`is_placeholder`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from .findings import FieldPath
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .findings import Problem
+    from .model import Resource
+
+# {{ ... }} (Go/Helm/Jinja), $(VAR) (kustomize vars), ${VAR} / ${VAR:-default} (envsubst, Flux).
+PLACEHOLDER_RE = re.compile(r"\{\{.*?\}\}|\$\([A-Za-z_][A-Za-z0-9_.]*\)|\$\{[A-Za-z_][A-Za-z0-9_]*(?:[:=?+-][^}]*)?\}",
+                            re.DOTALL)
+
+
+def is_placeholder(value: Any) -> bool:
+    """Does this scalar hold an unrendered placeholder?"""
+    return isinstance(value, str) and ("{{" in value or "$" in value) and PLACEHOLDER_RE.search(value) is not None
+
+
+def _value_at(data: Any, path: FieldPath) -> Any:
+    for part in path:
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        else:
+            return None
+    return data
+
+
+def _holds_placeholder(value: Any) -> bool:
+    """The value, or one of its direct items (a host list, a selector map), is a placeholder."""
+    if is_placeholder(value):
+        return True
+    if isinstance(value, list):
+        return any(is_placeholder(v) for v in value)
+    if isinstance(value, dict):
+        return any(is_placeholder(v) or is_placeholder(k) for k, v in value.items())
+    return False
+
+
+def placeholder_at(resource: "Resource", path: FieldPath) -> bool:
+    return _holds_placeholder(_value_at(resource.data, path))
+
+
+def about_placeholder(p: "Problem") -> bool:
+    """Is this problem about an unrendered placeholder rather than about the configuration?
+
+    True when the field it points at (or a related field) holds one, or when its message
+    quotes one; the resource's own templated name or namespace does not count (other fields
+    of such a resource are still real configuration)."""
+    res = p.resource
+    if res is None:
+        return False
+    if placeholder_at(res, p.path):
+        return True
+    for other, path in p.related:
+        if path and placeholder_at(other, path):
+            return True
+    message = p.message
+    if "{{" not in message and "$" not in message:
+        return False
+    for own in (f"{res.namespace}/{res.name}", res.name, res.namespace):
+        if own and is_placeholder(own):
+            message = message.replace(own, "")
+    return PLACEHOLDER_RE.search(message) is not None

@@ -1,0 +1,48 @@
+"""Unrendered placeholders ({{ }}, $(VAR), ${VAR}) are never validated as configuration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from istio_vm_lint.config import Settings
+from istio_vm_lint.placeholders import is_placeholder
+from istio_vm_lint.runner import lint
+
+
+@pytest.mark.parametrize("value", ["{{ .Values.host }}", "*.{{ .Values.domain }}", "$(SERVICE_NAME)",
+                                   "${DOMAIN}", "api.${ENV:-dev}.example.com", "{{host}}"])
+def test_placeholders(value: str) -> None:
+    assert is_placeholder(value)
+
+
+@pytest.mark.parametrize("value", ["reviews", "*.example.com", "^/api$", "$100", "a{b}", 80, None, "${", "$(1x)"])
+def test_not_placeholders(value: object) -> None:
+    assert not is_placeholder(value)
+
+
+def _codes(tmp_path: Path, text: str) -> list[tuple[int, str]]:
+    (tmp_path / "r.yaml").write_text(text)
+    return sorted((f.location.line, f.code) for f in lint([str(tmp_path)], Settings()).findings
+                  if f.severity != "info")
+
+
+def test_real_defects_of_a_templated_resource_are_still_reported(tmp_path: Path) -> None:
+    # The name is a template; the bad port protocol is a real defect of the same resource.
+    got = _codes(tmp_path, """\
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata:
+  name: "{{ .Release.Name }}-api"
+  namespace: vm
+spec:
+  hosts: ["{{ .Values.host }}", "bad_host!"]
+  location: MESH_EXTERNAL
+  resolution: DNS
+  ports:
+  - number: 443
+    name: tls
+    protocol: TLS
+""")
+    assert got and all(line == 7 for line, _ in got), got
