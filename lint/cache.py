@@ -59,7 +59,8 @@ from .loader import Document, DuplicateKey, LoadResult, ParseError
 from .project import reads_whole
 
 # Bump when the shape of the cached data or of the pack changes.
-FORMAT = 2
+# 3: unmodelled kinds with a pod template are kept whole.
+FORMAT = 3
 DEFAULT_DIR_NAME = ".istio-vm-lint-cache"
 # An entry survives this many pack writes without being used.
 KEEP_GENERATIONS = 10
@@ -165,7 +166,7 @@ def _redact(data: Any) -> Any:
     api_version, kind = data.get("apiVersion"), data.get("kind")
     if kind == "List" and isinstance(data.get("items"), list):
         return {**data, "items": [_redact(i) for i in data["items"]]}
-    if isinstance(api_version, str) and isinstance(kind, str) and reads_whole(api_version, kind):
+    if isinstance(api_version, str) and isinstance(kind, str) and reads_whole(api_version, kind, data):
         return data
     return {"apiVersion": api_version, "kind": kind}
 

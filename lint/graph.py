@@ -32,8 +32,9 @@ from typing import TYPE_CHECKING, Any, Iterable, Optional, Union
 
 from .findings import FieldPath
 from .model import (
-    DestinationRule, EndpointSpec, Gateway, Resource, Service, ServiceEntry, ServicePort, Sidecar,
-    VirtualService, WorkloadController, WorkloadEntry, WorkloadGroup, as_int, as_list, as_map, _is_ip,
+    POD_TEMPLATE_KINDS, DestinationRule, EndpointSpec, Gateway, KnativeService, OpaqueWorkload, Resource, Rollout, Service,
+    ServiceEntry, ServicePort, Sidecar, VirtualService, WorkloadController, WorkloadEntry, WorkloadGroup, as_int,
+    as_list, as_map, _is_ip,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -326,14 +327,23 @@ class MeshGraph:
                                         set(ports.values()) if ports else None, "future", ep.locality, ep.network,
                                         ep.service_account, "istio", ("spec", "metadata", "labels"),
                                         ("spec", "template", "ports"), ep))
-        for r in p.kinds("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"):
+        opaque = sorted((r for r in p.resources if isinstance(r, OpaqueWorkload)), key=lambda r: (r.kind, r.sort_key))
+        for r in p.kinds(*POD_TEMPLATE_KINDS) + opaque:
             assert isinstance(r, WorkloadController)
             pod = r.pod
+            if not r.has_template:
+                # A Rollout with workloadRef: its pods are the referenced Deployment's, read as
+                # that Deployment when the repository has it, else known by the Rollout's selector.
+                ref = r.workload_ref if isinstance(r, Rollout) else None
+                if ref is None or any(d.name == ref[1] and d.namespace == r.namespace for d in p.by_kind(ref[0])):
+                    continue
             named = {}
             for cp in pod.container_ports:
                 if cp.name and cp.number is not None and cp.protocol.upper() == "TCP" and cp.name not in named:
                     named[cp.name] = cp.number
-            served = {cp.number for cp in pod.container_ports if cp.number is not None}
+            served: Optional[set[int]] = {cp.number for cp in pod.container_ports if cp.number is not None}
+            if isinstance(r, (OpaqueWorkload, KnativeService)) or not r.has_template:
+                served = None  # unknown: an operator or Knative's queue-proxy decides the pods' ports
             w = Workload("Pod", r, r.namespace, pod.labels, named, served, "pod",
                          pod.labels.get("topology.istio.io/locality", "").replace(".", "/")
                          or pod.labels.get("istio-locality", "").replace(".", "/"),

@@ -631,9 +631,79 @@ class WorkloadController(Resource):
         sel = self.spec.get("selector")
         return str_map(as_map(sel).get("matchLabels")) if isinstance(sel, dict) else None
 
+    @property
+    def has_template(self) -> bool:
+        """False only where the pods come from elsewhere (a Rollout's ``workloadRef``)."""
+        return True
+
 
 class CronJob(WorkloadController):
     TEMPLATE_PATH = ("spec", "jobTemplate", "spec", "template")
+
+
+class Rollout(WorkloadController):
+    """Argo Rollouts (argoproj.io): a Deployment-like pod template at ``spec.template``.
+
+    With ``spec.workloadRef`` the pods come from the referenced Deployment's template (read as
+    that Deployment): the Rollout itself then has no template and adds no workload."""
+
+    @property
+    def has_template(self) -> bool:
+        return isinstance(self.spec.get("template"), dict) or "workloadRef" not in self.spec
+
+    @property
+    def workload_ref(self) -> Optional[tuple[str, str]]:
+        """(kind, name) of ``spec.workloadRef``, when given."""
+        ref = as_map(self.spec.get("workloadRef"))
+        name = as_str(ref.get("name"))
+        return (as_str(ref.get("kind")) or "Deployment", name) if name else None
+
+    @cached_property
+    def pod(self) -> PodTemplate:
+        if self.has_template:
+            return super().pod
+        # workloadRef without the referenced template at hand: the pods carry at least the
+        # labels the Rollout selects them by.
+        return PodTemplate(self.selector or {}, {}, [], "default", ("spec", "selector"))
+
+
+class DeploymentConfig(WorkloadController):
+    """OpenShift apps.openshift.io DeploymentConfig: ``spec.template``; ``spec.selector`` is a plain map."""
+
+    @cached_property
+    def selector(self) -> Optional[dict[str, str]]:
+        sel = self.spec.get("selector")
+        return str_map(sel) if isinstance(sel, dict) else None
+
+
+class KnativeService(WorkloadController):
+    """Knative Serving's Service (serving.knative.dev): its revisions' pods come from
+    ``spec.template``, labelled by Knative with the service and configuration names.  Loaded
+    as kind ``Service.serving.knative.dev`` so it is never taken for a Kubernetes Service."""
+
+    KNATIVE_LABELS = ("serving.knative.dev/service", "serving.knative.dev/configuration")
+
+    @cached_property
+    def pod(self) -> PodTemplate:
+        pod = super().pod
+        labels = dict(pod.labels)
+        for key in self.KNATIVE_LABELS:
+            labels.setdefault(key, self.name)
+        return PodTemplate(labels, pod.annotations, pod.container_ports, pod.service_account, pod.path)
+
+
+class OpaqueWorkload(WorkloadController):
+    """A kind the model does not know whose ``spec.template`` looks like a pod template
+    (``metadata.labels`` and ``spec.containers``): OpenKruise CloneSets, in-house operators.
+    Its pods are assumed to carry the template's labels, so a selector it could satisfy is
+    not reported; its ports are not known (``served_ports`` stays unknown)."""
+
+    @staticmethod
+    def looks_like(data: Any) -> bool:
+        template = as_map(as_map(as_map(data).get("spec")).get("template"))
+        labels = as_map(template.get("metadata")).get("labels")
+        containers = as_map(template.get("spec")).get("containers")
+        return isinstance(labels, dict) and bool(labels) and isinstance(containers, list) and bool(containers)
 
 
 class Pod(WorkloadController):
@@ -680,7 +750,20 @@ KINDS: dict[tuple[str, str], tuple[type[Resource], frozenset[str]]] = {
     ("batch", "Job"): (WorkloadController, frozenset({"v1"})),
     ("batch", "CronJob"): (CronJob, frozenset({"v1"})),
 }
-WORKLOAD_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"})
+# Workload kinds of the Istio ecosystem with a pod template (see POD_TEMPLATE_KINDS): read
+# like KINDS, without a schema of their own (their CRDs are not Istio's or Kubernetes').
+WORKLOAD_EXTENSION_KINDS: dict[tuple[str, str], tuple[type[Resource], frozenset[str]]] = {
+    ("argoproj.io", "Rollout"): (Rollout, frozenset({"v1alpha1"})),
+    ("apps.openshift.io", "DeploymentConfig"): (DeploymentConfig, frozenset({"v1"})),
+    ("", "DeploymentConfig"): (DeploymentConfig, frozenset({"v1"})),  # OpenShift 3's legacy group-less API
+    ("serving.knative.dev", "Service"): (KnativeService, frozenset({"v1", "v1beta1", "v1alpha1"})),
+}
+# Kinds loaded under another name, because their own collides with a Kubernetes kind.
+KIND_NAMES: dict[tuple[str, str], str] = {("serving.knative.dev", "Service"): "Service.serving.knative.dev"}
+# Every kind whose pod template the graph reads (OpaqueWorkload kinds come on top).
+POD_TEMPLATE_KINDS: tuple[str, ...] = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob",
+                                       "Pod", "Rollout", "DeploymentConfig", "Service.serving.knative.dev")
+WORKLOAD_KINDS = frozenset(POD_TEMPLATE_KINDS)
 ISTIO_KINDS = frozenset(k for (g, k) in KINDS if g.endswith("istio.io"))
 # Kinds read for their selectors and references only, without a generated schema (and so not
 # checked by IVL010/IVL011).

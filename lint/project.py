@@ -17,7 +17,10 @@ from . import defaults
 from .discover import Discovered
 from .findings import FieldPath, Location, Problem
 from .loader import LoadResult, PositionIndex, ScalarCache, load_documents
-from .model import KINDS, Resource, SourceFile, as_str
+from .model import KIND_NAMES, KINDS, WORKLOAD_EXTENSION_KINDS, OpaqueWorkload, Resource, SourceFile, as_str
+
+ALL_KINDS = {**KINDS, **WORKLOAD_EXTENSION_KINDS}
+MODELLED_KIND_NAMES = frozenset(k for (_, k) in ALL_KINDS) | frozenset(KIND_NAMES.values())
 
 if TYPE_CHECKING:
     from .cache import ParseCache
@@ -192,11 +195,12 @@ def add_documents(project: Project, src: SourceFile, result: LoadResult) -> None
 GATEWAY_API_GATEWAY = ("gateway.networking.k8s.io", "Gateway")  # read for VirtualService gateway refs
 
 
-def reads_whole(api_version: str, kind: str) -> bool:
+def reads_whole(api_version: str, kind: str, data: Any = None) -> bool:
     """Does the model read more of such a document than its apiVersion and kind?  (Kinds it
-    does not are only counted; the parse cache keeps no more of them than that.)"""
+    does not are only counted; the parse cache keeps no more of them than that.)  ``data``:
+    an unmodelled kind with a pod template is read as an :class:`OpaqueWorkload`."""
     key = (api_version.rpartition("/")[0], kind)
-    return key in KINDS or key == GATEWAY_API_GATEWAY
+    return key in ALL_KINDS or key == GATEWAY_API_GATEWAY or (data is not None and OpaqueWorkload.looks_like(data))
 
 
 def _add_resource(project: Project, src: SourceFile, doc_index: int, data: Any, base: FieldPath,
@@ -209,13 +213,21 @@ def _add_resource(project: Project, src: SourceFile, doc_index: int, data: Any, 
         project.ignored_documents += 1
         return
     group, _, version = api_version.rpartition("/")
-    entry = KINDS.get((group, kind))
+    entry = ALL_KINDS.get((group, kind))
     if entry is None:
         project.unknown_kinds += 1
         if (group, kind) == GATEWAY_API_GATEWAY:
             _add_gateway_api(project, data)
-        return
+            return
+        if not OpaqueWorkload.looks_like(data):
+            return
+        # An unmodelled kind with a pod template: its pods can satisfy selectors.  Named
+        # Kind.group when the kind alone is one the model reads (a CRD called Service).
+        entry = (OpaqueWorkload, frozenset({version}))
+        if kind in MODELLED_KIND_NAMES:
+            kind = f"{kind}.{group}" if group else f"{kind}.core"
     cls, versions = entry
+    kind = KIND_NAMES.get((group, kind), kind)
     if version not in versions:
         project.problems.append(LoadProblem(
             "IVL003", src, f"{kind} does not support apiVersion '{api_version}' (supported: "
@@ -231,6 +243,8 @@ def _add_resource(project: Project, src: SourceFile, doc_index: int, data: Any, 
         if isinstance(prefix, str) and prefix:
             name, generated = prefix, True
     if not isinstance(name, str) or not name:
+        if cls is OpaqueWorkload:
+            return  # not a kind this linter knows: its metadata is not its business
         what = "has no metadata" if not isinstance(metadata, dict) else (
             "has no metadata.name (nor metadata.generateName)" if name in (None, "") else f"has a non-string metadata.name ({type(name).__name__})")
         path = base + (("metadata", "name") if isinstance(metadata, dict) else ("kind",))
