@@ -428,12 +428,14 @@ def named_target_port_unsatisfied(ctx: Context) -> Iterator[Problem]:
     rationale="""
     The endpoint port (WorkloadEntry/containerPort map, then targetPort, then the service port,
     docs/semantics.md §port-precedence, §named-target-port) must be a port the workload listens on:
-    for a pod template, one of its containerPorts (when it declares any); for a WorkloadGroup,
-    one of the `template.ports` values — the VM sidecar only captures those ports
-    (`ISTIO_INBOUND_PORTS`, §vm-inbound-ports), so traffic to any other port bypasses the sidecar and
-    mTLS bytes reach the application. A plain WorkloadEntry's served ports are unknown and not
-    checked. A pod template without a container port of a named targetPort is dropped by
-    Kubernetes too (Kiali KIA0701).
+    for a WorkloadGroup, one of the `template.ports` values — the VM sidecar only captures
+    those ports (`ISTIO_INBOUND_PORTS`, §vm-inbound-ports), so traffic to any other port bypasses
+    the sidecar and mTLS bytes reach the application (warning). A pod template without a container
+    port of a named targetPort gets no endpoint for that port from Kubernetes (Kiali KIA0701;
+    warning). A numeric port missing from a pod template's declared containerPorts is only
+    `info`: containerPorts are informational, the pod receives traffic on any port it listens
+    on and the sidecar captures every inbound port (§container-ports-informational). A plain
+    WorkloadEntry's served ports are unknown and not checked.
     """,
     bad="""
     kind: ServiceEntry
@@ -486,10 +488,17 @@ def endpoint_port_not_served(ctx: Context) -> Iterator[Problem]:
                            f"{owner(w.resource)}, but {ep} is not among its template.ports values "
                            f"({_list_ports(w.served_ports)}), which are the only ports the VM sidecar captures "
                            "(ISTIO_INBOUND_PORTS, §vm-inbound-ports): traffic bypasses the sidecar and mTLS reaches the app raw")
-                else:
-                    msg = (f"{owner(svc)} port {number} sends traffic to port {ep} of {owner(w.resource)}, "
-                           f"which declares containerPorts {_list_ports(w.served_ports)} only (§port-precedence, §named-target-port)")
-                yield Problem(svc, _port_target_path(svc, p), msg, related=((w.resource, w.ports_path),))
+                    yield Problem(svc, _port_target_path(svc, p), msg, related=((w.resource, w.ports_path),))
+                    continue
+                # containerPorts are informational: Kubernetes sends traffic to an undeclared
+                # port all the same and the sidecar captures every inbound port, so this is only
+                # a hint to check the port (docs/semantics.md §container-ports-informational).
+                msg = (f"{owner(svc)} port {number} sends traffic to port {ep} of {owner(w.resource)}, "
+                       f"which declares containerPorts {_list_ports(w.served_ports)} only; containerPorts are "
+                       "informational (the pod still receives traffic on any port it listens on, and the sidecar "
+                       f"captures every inbound port): check that the application listens on {ep}")
+                yield Problem(svc, _port_target_path(svc, p), msg, related=((w.resource, w.ports_path),),
+                              severity="info")
 
 
 # --- IVL206 ---------------------------------------------------------------------------------
