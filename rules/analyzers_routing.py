@@ -213,6 +213,11 @@ def _tls_without_ca(tls: Any, has_selector: bool) -> Optional[str]:
     return str(mode)
 
 
+_SYSTEM_CA = ("current Istio verifies the server against the proxy's system trust store when caCertificates "
+              "is empty (cluster_tls.go: NonEmptyOrDefault(tls.CaCertificates, \"system\")), so the server is "
+              "verified; istioctl's {code} analyzer predates that and reports it as unverified")
+
+
 @rule(
     code="IVL713", family="analyzers_routing", name="tls-without-ca-certificates", severity="info",
     summary="A DestinationRule originates TLS (SIMPLE/MUTUAL) without caCertificates: the server is verified against the proxy's system CA bundle.",
@@ -284,15 +289,16 @@ def _tls_without_ca_problems(ctx: Context, port_level: bool) -> Iterator[Problem
             mode = _tls_without_ca(tp.get("tls"), sel)
             if mode and not port_level:
                 yield Problem(dr, base + ("tls", "mode"), f"DestinationRule {dr.namespace}/{dr.name} has TLS mode {mode} "
-                              f"but no caCertificates to validate the identity of host '{dr.host}'")
+                              f"and no caCertificates for host '{dr.host}': "
+                              + _SYSTEM_CA.format(code="IST0128"))
             for i, pls in enumerate(as_list(tp.get("portLevelSettings"))):
                 pm = as_map(pls)
                 mode = _tls_without_ca(pm.get("tls"), sel)
                 if mode and port_level:
                     port = as_map(pm.get("port")).get("number")
                     yield Problem(dr, base + ("portLevelSettings", i, "tls", "mode"),
-                                  f"DestinationRule {dr.namespace}/{dr.name} has TLS mode {mode} but no caCertificates "
-                                  f"to validate the identity of host '{dr.host}' at port {port}")
+                                  f"DestinationRule {dr.namespace}/{dr.name} has TLS mode {mode} and no caCertificates "
+                                  f"for host '{dr.host}' at port {port}: " + _SYSTEM_CA.format(code="IST0129"))
 
 
 def _mesh_pa_mode(ctx: Context) -> Optional[tuple[PeerAuthentication, str]]:

@@ -393,20 +393,37 @@ def host_not_admitted(ctx: Context) -> Iterator[Problem]:
                           f"for namespace '{vs.namespace}'", related=((gw, ("spec", "servers")),))
 
 
+STOCK_GATEWAY_NAMESPACE = "istio-system"  # where istioctl installs the stock ingress/egress gateways
+
+
+def _stock_selector(sel: dict[str, str]) -> bool:
+    return bool(sel) and all(k in ("istio", "app") and v in (
+        "ingressgateway", "egressgateway", "eastwestgateway", "istio-ingressgateway", "istio-egressgateway",
+        "istio-eastwestgateway") for k, v in sel.items())
+
+
 @rule(
     code="IVL505", family="hosts", name="virtual-service-not-exported-to-gateway", severity="error",
-    summary="A gateway-bound VirtualService is not exported to the Gateway's namespace.",
+    summary="A gateway-bound VirtualService is not exported to the namespace where the gateway's pods run.",
     rationale="""
-    A VirtualService bound to a Gateway must be exported to the Gateway's namespace; "private"
-    configuration (`exportTo: ["."]`) is not available to a Gateway in another namespace (api:gw
-    Server.hosts note, docs/semantics.md §exportto). The routes silently never reach the gateway.
+    A gateway proxy is configured with the VirtualServices visible from *its own* namespace,
+    the namespace of the gateway pods, not the namespace of the Gateway resource (istiod builds
+    a gateway's routes from the VirtualServices its proxy can see, docs/semantics.md
+    §gateway-pod-namespace). A VirtualService bound to a Gateway whose `exportTo` leaves out the
+    gateway pods' namespace never reaches those proxies: its routes silently do not exist there
+    (404 from the gateway). When the gateway workloads are in the repository (pod templates the
+    Gateway selects) their namespaces are checked: an error when no gateway pod sees the
+    VirtualService, a warning when some do not. When they are not, the pods are assumed to run
+    in the Gateway's namespace, or in `istio-system` for the stock selectors
+    (`istio: ingressgateway` …); the finding is then a warning, and info when `exportTo` names
+    another namespace explicitly (it may well be the gateway pods').
     """,
     bad="""
     kind: VirtualService
     metadata: {name: whoami, namespace: vm}
     spec:
       exportTo: ["."]
-      gateways: [istio-system/gw]
+      gateways: [istio-system/gw]   # the ingress gateway pods run in istio-system
     """,
     good="""
     kind: VirtualService
@@ -416,19 +433,47 @@ def host_not_admitted(ctx: Context) -> Iterator[Problem]:
       gateways: [istio-system/gw]
     """,
     inputs=("VirtualService",),
-    references=("docs/semantics.md §exportto",),
+    references=("docs/semantics.md §gateway-pod-namespace", "docs/semantics.md §exportto"),
 )
 def not_exported_to_gateway(ctx: Context) -> Iterator[Problem]:
+    graph = ctx.graph
     for vs in ctx.each("VirtualService"):
         assert isinstance(vs, VirtualService)
         if "exportTo" not in vs.spec:
             continue
-        for path, ref in _gateway_ref_paths(vs):
+        export = list(vs.export_to)
+        for _, ref in _gateway_ref_paths(vs):
             ns, name = parse_gateway_ref(ref, vs.namespace, ctx.settings.cluster_domain)
-            if not visible(vs.export_to, vs.namespace, ns):
-                yield Problem(vs, ("spec", "exportTo"), f"VirtualService {vs.namespace}/{vs.name} binds to Gateway "
-                              f"{ns}/{name} but exportTo {list(vs.export_to)} does not include namespace '{ns}'")
+            gw = graph.gateways.get((ns, name))
+            sel = gw.selector if isinstance(gw, Gateway) else None
+            pods = graph.select_any_namespace(sel, ("Pod",)) if sel else []
+            pod_ns = sorted({w.namespace for w in pods})
+            if pod_ns:
+                hidden = [n for n in pod_ns if not visible(export, vs.namespace, n)]
+                if not hidden:
+                    continue
+                first = next(w for w in sorted(pods, key=lambda w: w.resource.sort_key) if w.namespace in hidden)
+                yield Problem(vs, ("spec", "exportTo"),
+                              f"VirtualService {vs.namespace}/{vs.name} binds to Gateway {ns}/{name}, whose pods "
+                              f"({first.resource.kind} {first.namespace}/{first.resource.name}"
+                              f"{' and others' if len(pods) > 1 else ''}) run in namespace(s) "
+                              f"{', '.join(repr(n) for n in hidden)}, but exportTo {export} does not include "
+                              f"{'it' if len(hidden) == 1 else 'them'}: those gateway proxies never get its routes",
+                              related=((first.resource, first.labels_path),),
+                              severity="error" if len(hidden) == len(pod_ns) else "warning")
                 break
+            assumed = [ns] + ([STOCK_GATEWAY_NAMESPACE] if sel and _stock_selector(sel) else [])
+            if any(visible(export, vs.namespace, n) for n in assumed):
+                continue
+            elsewhere = any(e not in (".", "*", "~", vs.namespace) for e in export)
+            where = " or ".join(repr(n) for n in dict.fromkeys(assumed))
+            yield Problem(vs, ("spec", "exportTo"),
+                          f"VirtualService {vs.namespace}/{vs.name} binds to Gateway {ns}/{name} but exportTo {export} "
+                          f"does not include {where}; the gateway's pods are not in the repository and are assumed to "
+                          f"run there (a gateway sees the VirtualServices exported to its pods' namespace): if they "
+                          f"do, they never get its routes",
+                          severity="info" if elsewhere else "warning")
+            break
 
 
 @rule(
