@@ -127,7 +127,7 @@ def test_stdin_with_stdin_filename(tmp_path: Path) -> None:
 
 
 def test_stdin_default_name(tmp_path: Path) -> None:
-    r = run(["check", "-", "--format", "json"], cwd=tmp_path, input=b"a: [\n")
+    r = run(["check", "-", "--format", "json"], cwd=tmp_path, input=b"apiVersion: v1\nkind: [\n")
     assert r.exit_code == 1
     doc = json.loads(r.stdout)
     assert doc["findings"][0]["file"] == "<stdin>" and doc["findings"][0]["code"] == "IVL001"
@@ -153,7 +153,7 @@ def test_named_file_sees_the_rest_of_the_repository(tmp_path: Path) -> None:
 
 def test_named_file_limits_where_findings_are_reported(tmp_path: Path) -> None:
     make_repo(tmp_path, VS_BAD)
-    (tmp_path / "mesh" / "broken.yaml").write_text("a: 1\na: 2\n")  # IVL002 in another file
+    (tmp_path / "mesh" / "broken.yaml").write_text("kind: A\nkind: B\napiVersion: v1\n")  # IVL002 in another file
     r = run(["check", "mesh/vs.yaml", *SELECT], cwd=tmp_path)
     assert r.exit_code == 1
     assert "vs.yaml:12:9: IVL501" in r.stdout and "broken.yaml" not in r.stdout
@@ -196,8 +196,8 @@ def test_directories_are_linted_on_their_own(tmp_path: Path) -> None:
 def test_json_stdout_is_clean_with_parse_errors(tmp_path: Path) -> None:
     """Byte-clean machine output: diagnostics never leak into stdout (real process)."""
     make_repo(tmp_path, VS_BAD)
-    (tmp_path / "mesh" / "broken.yaml").write_bytes(b"kind: [\n\t- x: {{ .Values }}\n\xff\xfe")
-    (tmp_path / "mesh" / "helm.yaml").write_text("metadata:\n  name: {{ .Release.Name }}\n")
+    (tmp_path / "mesh" / "broken.yaml").write_bytes(b"apiVersion: v1\nkind: [\n\t- x: {{ .Values }}\n\xff\xfe")
+    (tmp_path / "mesh" / "helm.yaml").write_text("apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}\n")
     for fmt in ("json", "sarif"):
         p = run_process(["check", ".", "missing-path", "--format", fmt, "-v"], cwd=tmp_path)
         assert p.returncode == 2

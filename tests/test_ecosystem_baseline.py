@@ -7,7 +7,7 @@ from pathlib import Path
 
 from test_ecosystem_support import SELECT, VS_BAD, make_repo, run
 
-TWO_DUPS = "a: 1\na: 2\n---\nb: 1\nb: 2\n"
+TWO_DUPS = "kind: A\nkind: B\napiVersion: v1\n---\nkind: C\nkind: D\napiVersion: v1\n"
 
 
 def test_write_and_apply(tmp_path: Path) -> None:
@@ -48,7 +48,7 @@ def test_survives_line_shifts_and_unrelated_edits(tmp_path: Path) -> None:
 def test_new_findings_still_fail_and_fixed_ones_are_stale(tmp_path: Path) -> None:
     make_repo(tmp_path, VS_BAD)
     run(["check", ".", *SELECT, "--write-baseline", "bl.json"], cwd=tmp_path)
-    (tmp_path / "mesh" / "dup.yaml").write_text("a: 1\na: 2\n")
+    (tmp_path / "mesh" / "dup.yaml").write_text("kind: A\nkind: B\napiVersion: v1\n")
     r = run(["check", ".", *SELECT, "--baseline", "bl.json"], cwd=tmp_path)
     assert r.exit_code == 1 and "dup.yaml:2:1: IVL002" in r.stdout and "IVL501" not in r.stdout
     # fix the baselined finding: it becomes stale
@@ -63,7 +63,7 @@ def test_counts_duplicates(tmp_path: Path) -> None:
     make_repo(tmp_path)
     (tmp_path / "mesh" / "dup.yaml").write_text(TWO_DUPS.replace("b", "a"))
     run(["check", ".", *SELECT, "--write-baseline", "bl.json"], cwd=tmp_path)
-    (tmp_path / "mesh" / "dup.yaml").write_text(TWO_DUPS.replace("b", "a") + "---\na: 1\na: 2\n")
+    (tmp_path / "mesh" / "dup.yaml").write_text(TWO_DUPS.replace("b", "a") + "---\nkind: A\nkind: B\napiVersion: v1\n")
     r = run(["check", ".", *SELECT, "--baseline", "bl.json"], cwd=tmp_path)
     assert r.exit_code == 1 and len(r.stdout.splitlines()) == 1
 

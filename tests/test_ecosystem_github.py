@@ -58,7 +58,7 @@ def test_cli_paths_are_root_relative_and_overflow_goes_to_stderr(tmp_path: Path)
     assert r.exit_code == 1
     assert r.stdout.startswith("::error file=mesh/vs.yaml,line=12,col=9,title=IVL501 ")
     for i in range(12):
-        (tmp_path / "mesh" / f"dup{i}.yaml").write_text("a: 1\na: 2\n")
+        (tmp_path / "mesh" / f"dup{i}.yaml").write_text("kind: A\nkind: B\napiVersion: v1\n")
     r = run(["check", ".", "--format", "github", *SELECT], cwd=tmp_path)
     assert r.stdout.startswith("::notice title=istio-vm-lint::")
     assert "GitHub shows at most" in r.stderr

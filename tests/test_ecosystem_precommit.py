@@ -106,7 +106,7 @@ def test_changed_file_hook_resolves_against_the_whole_repository(tmp_path: Path,
 
 def test_changed_file_hook_reports_in_the_passed_files_only(tmp_path: Path, hook_repo: Path,
                                                             pre_commit_home: Path) -> None:
-    repo = make_git_repo(tmp_path / "r", VS_BAD, {"mesh/dup.yaml": "a: 1\na: 2\n"})
+    repo = make_git_repo(tmp_path / "r", VS_BAD, {"mesh/dup.yaml": "kind: A\nkind: B\napiVersion: v1\n"})
     p = run_hook(repo, hook_repo, pre_commit_home, "istio-vm-lint", "--files", "mesh/vs.yaml")
     assert p.returncode == 1
     assert "mesh/vs.yaml:12:9: IVL501 [error]" in p.stdout and "dup.yaml" not in p.stdout
@@ -119,7 +119,7 @@ def test_changed_file_hook_reports_in_the_passed_files_only(tmp_path: Path, hook
 def test_changed_file_hook_many_files(tmp_path: Path, hook_repo: Path, pre_commit_home: Path) -> None:
     """Many files: however pre-commit partitions them, each finding is reported once."""
     extra = {f"mesh/n{i:02d}.yaml": f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: n{i}\n" for i in range(40)}
-    extra["mesh/z.yaml"] = "a: 1\na: 2\n"
+    extra["mesh/z.yaml"] = "kind: A\nkind: B\napiVersion: v1\n"
     repo = make_git_repo(tmp_path / "r", VS_BAD, extra)
     p = run_hook(repo, hook_repo, pre_commit_home, "istio-vm-lint", "--all-files")
     assert p.returncode == 1
@@ -127,7 +127,7 @@ def test_changed_file_hook_many_files(tmp_path: Path, hook_repo: Path, pre_commi
 
 
 def test_repo_hook_lints_everything(tmp_path: Path, hook_repo: Path, pre_commit_home: Path) -> None:
-    repo = make_git_repo(tmp_path / "r", VS_GOOD, {"mesh/dup.yaml": "a: 1\na: 2\n"})
+    repo = make_git_repo(tmp_path / "r", VS_GOOD, {"mesh/dup.yaml": "kind: A\nkind: B\napiVersion: v1\n"})
     p = try_repo(repo, hook_repo, pre_commit_home, "istio-vm-lint-repo", "--files", "mesh/vs.yaml")
     assert p.returncode == 1
     assert "mesh/dup.yaml:2:1: IVL002" in p.stdout  # reported although only vs.yaml changed

@@ -96,8 +96,8 @@ def test_fingerprints_survive_line_shifts(tmp_path: Path) -> None:
 
 def test_parse_errors_and_odd_paths_are_valid(tmp_path: Path, validator: jsonschema.Draft4Validator) -> None:
     make_repo(tmp_path)
-    (tmp_path / "mesh" / "with space & ü.yaml").write_text("a: [\n")
-    (tmp_path / "mesh" / "dup.yaml").write_text("a: 1\na: 2\n---\na: 1\na: 2\n")
+    (tmp_path / "mesh" / "with space & ü.yaml").write_text("apiVersion: v1\nkind: [\n")
+    (tmp_path / "mesh" / "dup.yaml").write_text("kind: A\nkind: B\napiVersion: v1\n---\nkind: A\nkind: B\napiVersion: v1\n")
     doc = sarif(tmp_path)
     _validate(validator, doc)
     uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in doc["runs"][0]["results"]}
@@ -107,7 +107,7 @@ def test_parse_errors_and_odd_paths_are_valid(tmp_path: Path, validator: jsonsch
 
 
 def test_stdin_is_valid(tmp_path: Path, validator: jsonschema.Draft4Validator) -> None:
-    r = run(["check", "-", "--format", "sarif"], cwd=tmp_path, input=b"a: 1\na: 2\n")
+    r = run(["check", "-", "--format", "sarif"], cwd=tmp_path, input=b"kind: A\nkind: B\napiVersion: v1\n")
     doc = json.loads(r.stdout)
     _validate(validator, doc)
     assert doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "%3Cstdin%3E"
@@ -131,7 +131,7 @@ def test_related_locations(validator: jsonschema.Draft4Validator) -> None:
 
 def test_real_process_output_is_valid(tmp_path: Path, validator: jsonschema.Draft4Validator) -> None:
     make_repo(tmp_path, VS_BAD)
-    (tmp_path / "mesh" / "broken.yaml").write_bytes(b"\t- {{ x }}\n")
+    (tmp_path / "mesh" / "broken.yaml").write_bytes(b"apiVersion: v1\nkind: Service\n\t- {{ x }}\n")
     p = run_process(["check", ".", "--format", "sarif"], cwd=tmp_path)
     assert p.returncode == 1
     _validate(validator, json.loads(p.stdout))

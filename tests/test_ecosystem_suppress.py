@@ -75,7 +75,7 @@ def test_prefixes_in_directives(tmp_path: Path) -> None:
 def test_document_directive_covers_only_its_document(tmp_path: Path) -> None:
     make_repo(tmp_path, VS_BAD + "---\n# istio-vm-lint: disable=IVL002\na: 1\na: 2\n")
     assert {c for (_, _, c) in codes_at(tmp_path, *SELECT)} == {"IVL501"}
-    make_repo(tmp_path, "# istio-vm-lint: disable=IVL002\n" + VS_BAD + "---\na: 1\na: 2\n")
+    make_repo(tmp_path, "# istio-vm-lint: disable=IVL002\n" + VS_BAD + "---\nkind: A\nkind: B\napiVersion: v1\n")
     assert {c for (_, _, c) in codes_at(tmp_path, *SELECT)} == {"IVL501", "IVL002"}
 
 
