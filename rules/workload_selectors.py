@@ -1,4 +1,4 @@
-"""IVL115, IVL116, IVL120: the selectors of workload policies and of VirtualService source matches.
+"""IVL115, IVL116, IVL119, IVL120: the selectors and targetRefs of workload policies, VirtualService source matches.
 
 AuthorizationPolicy, RequestAuthentication, PeerAuthentication, Telemetry, EnvoyFilter and
 WasmPlugin configure the proxies their selector picks.  Which proxies a selector can pick
@@ -312,3 +312,77 @@ def source_match_matches_no_client(ctx: Context) -> Iterator[Problem]:
                           f"{SEARCHED} {where} (the clients this VirtualService applies to){hint}; the route never "
                           "matches and requests fall through to the next one",
                           related=((near.resource, near.labels_path),) if near else ())
+
+
+# --- IVL119 -------------------------------------------------------------------------------------
+
+_TARGET_KINDS = {("gateway.networking.k8s.io", "Gateway"), ("", "Service"), ("core", "Service"),
+                 ("networking.istio.io", "ServiceEntry")}
+
+
+@rule(
+    code="IVL119", family="workload_selectors", name="policy-target-ref-not-found", severity="warning",
+    summary="A workload policy's targetRef names a Gateway, Service or ServiceEntry that does not exist in its namespace, or another namespace.",
+    rationale="""
+    `targetRef`/`targetRefs` attach an AuthorizationPolicy, RequestAuthentication, Telemetry,
+    WasmPlugin or EnvoyFilter to a Kubernetes Gateway API Gateway, or (for waypoints) to a
+    Service or ServiceEntry, always of the policy's own namespace (`ShouldAttachPolicy`,
+    docs/semantics.md §policy-selector-scope). A reference to an object that does not exist
+    attaches the policy to nothing — an authorization rule that protects nothing, JWTs nobody
+    validates. Reported when the repository declares objects of that kind in the policy's
+    namespace (so a missing one is a typo, not an object managed elsewhere). A
+    `targetRef.namespace` other than the policy's is rejected by Istio's validation
+    ("cross namespace referencing is not supported") and reported as an error.
+    """,
+    bad="""
+    kind: AuthorizationPolicy
+    metadata: {name: edge-allow, namespace: edge}
+    spec:
+      targetRefs:
+      - {group: gateway.networking.k8s.io, kind: Gateway, name: public-gw}   # the Gateway is "public"
+      action: ALLOW
+      rules: [{to: [{operation: {hosts: [shop.example.com]}}]}]
+    """,
+    good="""
+    kind: AuthorizationPolicy
+    metadata: {name: edge-allow, namespace: edge}
+    spec:
+      targetRefs:
+      - {group: gateway.networking.k8s.io, kind: Gateway, name: public}
+      action: ALLOW
+      rules: [{to: [{operation: {hosts: [shop.example.com]}}]}]
+    """,
+    inputs=("AuthorizationPolicy", "RequestAuthentication", "Telemetry", "EnvoyFilter", "WasmPlugin"),
+    equivalents=(),
+    references=("docs/semantics.md §policy-selector-scope",),
+)
+def policy_target_ref_not_found(ctx: Context) -> Iterator[Problem]:
+    gw_api = ctx.project.gateway_api
+    services = {(s.namespace, s.name) for s in ctx.project.by_kind("Service")}
+    entries = {(s.namespace, s.name) for s in ctx.project.by_kind("ServiceEntry")}
+    for r in ctx.each("AuthorizationPolicy", "RequestAuthentication", "Telemetry", "EnvoyFilter", "WasmPlugin"):
+        assert isinstance(r, WorkloadPolicy)
+        for t in r.target_refs:
+            if t.namespace and t.namespace != r.namespace:
+                yield Problem(r, t.path + ("namespace",),
+                              f"{r.kind} {r.namespace}/{r.name}: targetRef namespace '{t.namespace}' differs from the "
+                              "policy's; Istio rejects cross-namespace targetRefs (\"cross namespace referencing is not "
+                              "supported\")", severity="error")
+                continue
+            group = t.group or ""
+            if (group, t.kind) not in _TARGET_KINDS or not t.name:
+                continue
+            if t.kind == "Gateway":
+                known, what = set(gw_api), "Gateway API Gateway"
+            elif t.kind == "Service":
+                known, what = services, "Service"
+            else:
+                known, what = entries, "ServiceEntry"
+            here = sorted(n for (ns, n) in known if ns == r.namespace)
+            if not here or (r.namespace, t.name) in known:
+                continue  # the repository declares no such objects there: it may be managed elsewhere
+            hint = f" (there: {', '.join(here[:5])})"
+            yield Problem(r, t.path + ("name",),
+                          f"{r.kind} {r.namespace}/{r.name}: targetRef {t.kind} '{t.name}' matches no {what} in namespace "
+                          f"'{r.namespace}'{hint}; a policy attaches only to targets of its own namespace, so it applies "
+                          "to nothing")
