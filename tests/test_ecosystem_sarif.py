@@ -185,3 +185,22 @@ def test_a_run_that_exits_2_is_not_successful(tmp_path: Path, validator: jsonsch
     assert doc["runs"][0]["results"]  # what could be read is still reported
     ok = sarif(tmp_path, *SELECT)["runs"][0]["invocations"][0]
     assert ok == {"executionSuccessful": True}
+
+
+def test_rule_help_cites_only_what_users_have(tmp_path: Path) -> None:
+    """Rule help points at docs/rules.md (an anchor that exists) and docs/semantics.md sections,
+    never at development-time material."""
+    import re
+
+    make_repo(tmp_path)
+    doc = sarif(tmp_path)
+    text = json.dumps(doc)
+    assert "shared/" not in text and "reference/" not in text and "istio-semantics.md" not in text
+    root = Path(__file__).resolve().parent.parent
+    rules_md = (root / "docs" / "rules.md").read_text(encoding="utf-8")
+    anchors = {f"{m.group(1).lower()}-{m.group(2)}" for m in re.finditer(r"^### (IVL\d{3}) (\S+)$", rules_md, re.M)}
+    for r in doc["runs"][0]["tool"]["driver"]["rules"]:
+        md = r["help"]["markdown"]
+        m = re.search(r"docs/rules\.md#([a-z0-9-]+)", md)
+        assert m and m.group(1) in anchors, (r["id"], m and m.group(1))
+        assert "docs/rules.md#" in r["help"]["text"]

@@ -71,7 +71,20 @@ def rule_help_text(r: Any) -> str:
         parts += ["", "## Equivalent checks", ", ".join(r.equivalents)]
     if r.references:
         parts += ["", "## References", *r.references]
+    parts += ["", "## Documentation", documentation(r)]
     return "\n".join(parts) + "\n"
+
+
+def rule_doc_anchor(r: Any) -> str:
+    """``docs/rules.md#ivl501-destination-host-not-found`` (GitHub's heading anchor)."""
+    return f"docs/rules.md#{r.code.lower()}-{r.name}"
+
+
+def documentation(r: Any) -> str:
+    """Where a user reads more: files of the istio-vm-lint repository (the one the pre-commit
+    hook and `pip install` come from), never development-time material."""
+    return (f"This rule: {rule_doc_anchor(r)}; the Istio behaviour it relies on: the docs/semantics.md sections "
+            "cited above; both in the istio-vm-lint repository.")
 
 
 def rule_help_markdown(r: Any, heading: str = "##") -> str:

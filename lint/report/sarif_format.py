@@ -20,7 +20,7 @@ from urllib.parse import quote
 from .. import __version__
 from ..config import root_relative
 from ..findings import Finding, Location
-from . import ReportContext, rule_help_markdown, rule_help_text
+from . import ReportContext, documentation, rule_help_markdown, rule_help_text
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "istioVmLint/v1"
@@ -53,7 +53,8 @@ def _rule_descriptor(r: Any) -> dict[str, Any]:
         "name": r.name,
         "shortDescription": {"text": r.summary or r.name},
         "fullDescription": {"text": r.rationale or r.summary or r.name},
-        "help": {"text": rule_help_text(r), "markdown": rule_help_markdown(r, "###")},
+        "help": {"text": rule_help_text(r),
+                 "markdown": rule_help_markdown(r, "###") + f"\n### Documentation\n\n{documentation(r)}\n"},
         "defaultConfiguration": {"level": LEVELS.get(r.severity, "warning")},
         "properties": {"tags": tags},
     }
