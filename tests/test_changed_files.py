@@ -45,6 +45,7 @@ def test_change_to_one_file_reports_what_it_breaks_in_another(tmp_path: Path) ->
     assert lines and all(line.startswith("whoami/virtualservice.yaml:") for line in lines), r.stdout
     assert "IVL201 [error]" in lines[0]
     assert lines[0].endswith("(caused by the change to ServiceEntry whoami/whoami in whoami/serviceentry.yaml)")
+    assert r.stderr.strip().endswith("in 1 resources (1 files); 2 of them in other files, caused by the change.")
     doc = json.loads(run(["check", "whoami/serviceentry.yaml", "--format", "json"], cwd=repo).stdout)
     f = doc["findings"][0]
     assert f["code"] == "IVL201" and f["file"] == "whoami/virtualservice.yaml"

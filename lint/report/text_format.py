@@ -27,5 +27,7 @@ def render_summary(findings: list[Finding], ctx: ReportContext) -> str:
     sev = s["by_severity"]
     if not findings:
         return f"No problems found in {s['resources']} resources ({s['files']} files).\n"
+    caused = sum(1 for f in findings if f.caused_by is not None)
+    elsewhere = f"; {caused} of them in other files, caused by the change" if caused else ""
     return (f"Found {len(findings)} problem(s): {sev['error']} error(s), {sev['warning']} warning(s), "
-            f"{sev['info']} info, in {s['resources']} resources ({s['files']} files).\n")
+            f"{sev['info']} info, in {s['resources']} resources ({s['files']} files){elsewhere}.\n")
