@@ -26,7 +26,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional
 
-from .graph import (EffectiveDR, MeshGraph, MeshService, Workload, host_matches, resolve_host,
+from .graph import (EffectiveDR, MeshGraph, MeshService, Workload, host_matches, hosts_overlap, resolve_host,
                     visible)
 from .model import DestinationRule, Gateway, Resource, ServiceEntry, VirtualService, as_list, as_map
 
@@ -159,6 +159,8 @@ class Tracer:
         return out
 
     def gateway_entries(self, target: Target) -> list[dict[str, Any]]:
+        from istio_vm_lint.rules.hosts import server_admits
+
         g = self.graph
         out = []
         for (gw_ns, gw_name), gw in sorted(g.gateways.items()):
@@ -169,11 +171,21 @@ class Tracer:
                        or host_matches(target.host, h) for h in vs.hosts) \
                         or any(d.host == target.host for d in g.destinations(vs)):
                     vss.append(vs)
-            hosts = {target.host} | {h for vs in vss for h in vs.hosts}
-            servers = [s for s in gw.servers
-                       if any(_server_host_admits(sh, h, gw.namespace) for sh in s.hosts for h in hosts)]
-            if not servers:
+            # A server takes a VirtualService when its host's namespace prefix admits the
+            # VirtualService's namespace and its host pattern overlaps one of the VS's hosts
+            # (rules/hosts.py server_admits, the same test IVL504 makes).
+            admitted = [vs for vs in vss if any(
+                (p := server_admits(sh, vs.namespace, gw.namespace)) is not None and hosts_overlap(p, h)
+                for s in gw.servers for sh in s.hosts for h in vs.hosts)]
+            servers = [s for s in gw.servers if any(
+                (p := server_admits(sh, vs.namespace, gw.namespace)) is not None and hosts_overlap(p, h)
+                for sh in s.hosts for vs in admitted for h in vs.hosts)]
+            if not vss:
+                servers = [s for s in gw.servers if any(hosts_overlap(sh.rpartition("/")[2], target.host)
+                                                        for sh in s.hosts)]
+            if not servers and not vss:
                 continue
+            servers = servers or list(gw.servers)  # none admits the VirtualService: show them all
             proxies = g.select_any_namespace(gw.selector, ("Pod",)) if gw.selector else []
             client_ns = proxies[0].namespace if proxies else gw.namespace
             self.on_path.add(id(gw))
@@ -184,11 +196,19 @@ class Tracer:
                 "proxies": [ref(w.resource) for w in proxies],
                 "client_namespaces": [client_ns],
             }
-            if vss:
-                vs = sorted(vss, key=lambda v: (v.namespace, v.name))[0]
+            if admitted:
+                vs = sorted(admitted, key=lambda v: (v.namespace, v.name))[0]
                 self.on_path.add(id(vs))
                 entry["virtual_service"] = ref(vs)
                 entry["routes"] = self.routes(vs, target, client_ns, (f"{gw_ns}/{gw_name}",))
+            elif vss:
+                for vs in vss:
+                    self.on_path.add(id(vs))
+                entry["virtual_service"] = None
+                entry["routes"] = []
+                entry["note"] = (f"{', '.join(f'VirtualService {v.namespace}/{v.name}' for v in vss)} binds to this "
+                                 "Gateway but no server host admits it (its namespace or hosts): the routes never "
+                                 "reach the gateway")
             else:
                 entry["virtual_service"] = None
                 entry["routes"] = []
@@ -380,12 +400,6 @@ def _match_summary(match: Any) -> list[str]:
             parts.append("gateways " + ",".join(str(x) for x in as_list(mm["gateways"])))
         out.append(" and ".join(parts) or "any")
     return out
-
-
-def _server_host_admits(server_host: str, host: str, gw_ns: str) -> bool:
-    ns, sep, h = server_host.partition("/")
-    pattern = h if sep else server_host
-    return host_matches(pattern, host)
 
 
 def _closest(graph: MeshGraph, host: str) -> Optional[str]:

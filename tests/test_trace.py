@@ -146,3 +146,9 @@ spec:
 def test_usage(args: list[str]) -> None:
     r = run(["trace", *args, "--isolated"], cwd=WHOAMI)
     assert r.exit_code in (1, 2) and r.stdout == ""
+
+
+def test_gateway_that_does_not_admit_the_virtual_service() -> None:
+    out = trace(VARIANTS / "IVL504-gateway-dot-namespace", "whoami.example.com")
+    assert "VirtualService whoami/whoami binds to this Gateway but no server host admits it" in out
+    assert "IVL504 [error]" in out and "hosts ./whoami.example.com" in out
