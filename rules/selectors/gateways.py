@@ -26,9 +26,12 @@ from ._common import SEARCHED, SELECTABLE, STOCK_GATEWAY_LABELS, looks_like_gate
     WorkloadEntries/WorkloadGroups, for VM gateways) are searched. Gateway deployments are
     often installed by a chart outside the repository, so the check only runs when the
     repository declares at least one gateway-like workload (an `istio` label, a
-    `gateway.istio.io/managed` label or the `inject.istio.io/templates: gateway` annotation), and
-    the stock selectors of an Istio installation (`istio: ingressgateway`, `egressgateway`,
-    `eastwestgateway` and their `app: istio-…` forms) are taken to be satisfied by it.
+    `gateway.istio.io/managed` label or the `inject.istio.io/templates: gateway` annotation). The
+    stock selectors of an Istio installation (`istio: ingressgateway`, `egressgateway`,
+    `eastwestgateway` and their `app: istio-…` forms) are taken to be satisfied by the
+    installation only while the repository deploys no gateway workload of that role (ingress,
+    egress, east-west, judged from its labels and name) itself; when it does, one of its own
+    gateways must match.
     """,
     bad="""
     kind: Gateway
@@ -60,13 +63,39 @@ def gateway_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
             continue  # nil/empty selector: applies to every gateway proxy
         if graph.select_any_namespace(sel, SELECTABLE):
             continue
+        stock = ""
         if all((k, v) in STOCK_GATEWAY_LABELS or (k, None) in STOCK_GATEWAY_LABELS for k, v in sel.items()):
-            continue  # the installation's own gateway, deployed outside the repository
+            role = _stock_role(sel)
+            own = [w for w in gateway_like if _role(w) in (role, "")]
+            if not own:
+                continue  # the installation's own gateway, deployed outside the repository
+            # The repository deploys its own gateways of that role: the stock one is not assumed.
+            stock = (f"; the repository deploys its own {role or 'gateway'} workloads, so the stock installation "
+                     "gateway is not assumed")
         near = nearest(gateway_like, sel)
         hint = f"; nearest: {mismatch(near, sel)}" if near else ""
         yield Problem(gw, ("spec", "selector"),
                       f"Gateway {gw.namespace}/{gw.name}: selector {sel_str(sel)} matches none of the {SEARCHED} "
-                      f"in any namespace{hint}; no proxy gets its servers (§gateway-selector)")
+                      f"in any namespace{hint}{stock}; no proxy gets its servers (§gateway-selector)")
+
+
+_ROLES = ("ingress", "egress", "eastwest")
+
+
+def _stock_role(sel: dict[str, str]) -> str:
+    """ingress / egress / eastwest for a stock selector ('' for the network label alone)."""
+    for v in sel.values():
+        for role in _ROLES:
+            if role in (v or ""):
+                return role
+    return ""
+
+
+def _role(w) -> str:
+    """The role a declared gateway workload's labels or name suggest ('' when they say none)."""
+    words = " ".join([w.resource.name, *w.labels.values()]).lower().replace("-", "")
+    roles = [r for r in _ROLES if r in words]
+    return roles[0] if len(roles) == 1 else ""
 
 
 # --- IVL111 -------------------------------------------------------------------------------------

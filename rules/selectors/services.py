@@ -87,9 +87,10 @@ def service_entry_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
     matching nothing leaves the Service without endpoints: sidecars answer 503 `UH`, plain
     clients get connection refused. Pods of the
     repository are the pod templates of Deployments, StatefulSets, DaemonSets, ReplicaSets,
-    Jobs and CronJobs (istioctl and Kiali need running Pods). A warning, not an error,
-    because pods may come from controllers the linter does not model (operators, Argo
-    Rollouts, Knative); silent when the repository declares no workload in that namespace, and
+    Jobs and CronJobs, Argo Rollouts, OpenShift DeploymentConfigs, Knative Services and any
+    other kind with a pod template at `spec.template` (docs/semantics.md §workload-kinds;
+    istioctl and Kiali need running Pods). A warning, not an error, because pods may come from
+    controllers the linter cannot see (operators); silent when the repository declares no workload in that namespace, and
     when no workload there even shares a selector key (no sign of a typo: the pods probably come
     from such a controller).
     Workloads that exist only in another namespace are IVL103.
