@@ -24,7 +24,18 @@ def _from_load(ctx: Context, code: str) -> Iterator[Problem]:
             hit = lp.source.positions.lookup(lp.doc_index, lp.path)
             if hit is not None:
                 line, column = hit
-        yield Problem(None, lp.path, lp.message, location=Location(lp.source.path, line, column), code=code)
+        message, severity = lp.message, None
+        if code == "IVL001" and message.startswith("unrendered template") and _in_template_dir(lp.source.path):
+            # A templates/ directory (a chart, an Ansible role, an Argo CD app-of-apps) holds
+            # renderer input, never applied as it is: not linted, and not an error.
+            message, severity = ("unrendered template in a templates/ directory: not linted (lint the "
+                                 "rendered output, or render it in a unit)"), "info"
+        yield Problem(None, lp.path, message, location=Location(lp.source.path, line, column), code=code,
+                      severity=severity)
+
+
+def _in_template_dir(path: str) -> bool:
+    return "templates" in path.replace("\\", "/").split("/")[:-1]
 
 
 @rule(
@@ -57,7 +68,9 @@ def internal_error(ctx: Context) -> Iterator[Problem]:
     no finding; neither do its duplicate keys (IVL002). Valid YAML is never reported: where
     the bundled libyaml 0.1.7 rejects what the YAML spec allows (`{tarball: https://…}`, a
     ':' inside a plain scalar of a flow collection), the file is read with ruamel.yaml's
-    pure-Python parser.
+    pure-Python parser. An unrendered template inside a `templates/` directory (Helm chart,
+    Ansible role, Argo CD app-of-apps) is renderer input, never applied as it is: reported as
+    info, not linted.
     """,
     bad="""
     apiVersion: networking.istio.io/v1

@@ -46,3 +46,14 @@ spec:
     protocol: TLS
 """)
     assert got and all(line == 7 for line, _ in got), got
+
+
+def test_unparseable_template_in_a_templates_directory_is_info(tmp_path: Path) -> None:
+    text = "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ svc_name }}\n"
+    (tmp_path / "roles" / "web" / "templates").mkdir(parents=True)
+    (tmp_path / "roles" / "web" / "templates" / "svc.yml").write_text(text)  # an Ansible role
+    (tmp_path / "stray.yaml").write_text(text)  # applied as it is: kubectl fails
+    got = sorted((f.location.file.replace("\\", "/"), f.code, f.severity)
+                 for f in lint([str(tmp_path)], Settings()).findings)
+    assert [(p.rsplit("/", 1)[-1], c, s) for p, c, s in got] == [("stray.yaml", "IVL001", "error"),
+                                                                 ("svc.yml", "IVL001", "info")]
