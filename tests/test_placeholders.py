@@ -55,5 +55,5 @@ def test_unparseable_template_in_a_templates_directory_is_info(tmp_path: Path) -
     (tmp_path / "stray.yaml").write_text(text)  # applied as it is: kubectl fails
     got = sorted((f.location.file.replace("\\", "/"), f.code, f.severity)
                  for f in lint([str(tmp_path)], Settings()).findings)
-    assert [(p.rsplit("/", 1)[-1], c, s) for p, c, s in got] == [("stray.yaml", "IVL001", "error"),
-                                                                 ("svc.yml", "IVL001", "info")]
+    assert sorted((p.rsplit("/", 1)[-1], c, s) for p, c, s in got) == [("stray.yaml", "IVL001", "error"),
+                                                                       ("svc.yml", "IVL001", "info")]
