@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
+from dataclasses import replace as dataclass_replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Iterable, Optional, Union
 
@@ -353,6 +354,13 @@ class MeshGraph:
                          pod.path + ("metadata", "labels"), pod.path + ("spec", "containers"))
             self._add_workload(w)
             self._all_pods.append(w)
+            if isinstance(r, Rollout):
+                # Canary experiment steps run extra ReplicaSets of the same pod spec, relabelled
+                # by the experiment template (a preview Service selects them).
+                for labels, path in r.experiment_labels:
+                    extra = dataclass_replace(w, labels={**pod.labels, **labels}, labels_path=path)
+                    self._add_workload(extra)
+                    self._all_pods.append(extra)
         for r in p.by_kind("ServiceEntry"):
             assert isinstance(r, ServiceEntry)
             for i, h in enumerate(as_list(r.spec.get("hosts"))):

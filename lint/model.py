@@ -651,6 +651,20 @@ class Rollout(WorkloadController):
     def has_template(self) -> bool:
         return isinstance(self.spec.get("template"), dict) or "workloadRef" not in self.spec
 
+    @cached_property
+    def experiment_labels(self) -> list[tuple[dict[str, str], FieldPath]]:
+        """Labels of the pods canary ``experiment`` steps run (template ``metadata.labels``)."""
+        out: list[tuple[dict[str, str], FieldPath]] = []
+        steps = as_list(as_map(as_map(self.spec.get("strategy")).get("canary")).get("steps"))
+        for si, step in enumerate(steps):
+            templates = as_list(as_map(as_map(step).get("experiment")).get("templates"))
+            for ti, t in enumerate(templates):
+                labels = str_map(as_map(as_map(t).get("metadata")).get("labels"))
+                if labels:
+                    out.append((labels, ("spec", "strategy", "canary", "steps", si, "experiment", "templates", ti,
+                                         "metadata", "labels")))
+        return out
+
     @property
     def workload_ref(self) -> Optional[tuple[str, str]]:
         """(kind, name) of ``spec.workloadRef``, when given."""
