@@ -80,6 +80,9 @@ def _known_hosts(ctx: Context, vs: VirtualService) -> Optional[list[MeshService]
 )
 def route_block_never_applied(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
+    copies: dict[tuple[str, str], int] = {}
+    for g in ctx.project.by_kind("Gateway"):
+        copies[(g.namespace, g.name)] = copies.get((g.namespace, g.name), 0) + 1
     for vs in ctx.each("VirtualService"):
         assert isinstance(vs, VirtualService)
         if vs.spec.get("delegate") is not None or not vs.hosts:
@@ -98,10 +101,11 @@ def route_block_never_applied(ctx: Context) -> Iterator[Problem]:
                 for g in gateways:
                     if g == "mesh":
                         continue
-                    gw = graph.gateways.get(parse_gateway_ref(g, vs.namespace, graph.domain))
-                    if gw is None or not any(hosts_overlap(sh.split("/", 1)[-1], vh)
+                    ref = parse_gateway_ref(g, vs.namespace, graph.domain)
+                    gw = graph.gateways.get(ref)
+                    if gw is None or copies.get(ref, 0) > 1 or not any(hosts_overlap(sh.split("/", 1)[-1], vh)
                                              for srv in gw.servers for sh in srv.hosts for vh in vs.hosts):
-                        unknown = True  # not in the repository, or admits none of the hosts (IVL505's business)
+                        unknown = True  # unknown, several copies, or admits none of the hosts (IVL505's business)
                 if unknown or ("mesh" in gateways and not services):
                     continue  # ports unknown
                 match_ports = {as_int(as_map(m).get("port")) for m in as_list(rm.get("match"))}

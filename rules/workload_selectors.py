@@ -26,7 +26,7 @@ from istio_vm_lint.model import (AuthorizationPolicy, PeerAuthentication, Resour
 from istio_vm_lint.rule import Context, rule
 from istio_vm_lint.rules._messages import sel_str
 from istio_vm_lint.rules.selectors._common import (RUNTIME_LABEL_PREFIXES, RUNTIME_LABELS, SEARCHED, SELECTABLE,
-                                                   STOCK_GATEWAY_LABELS, mismatch, nearest)
+                                                   STOCK_GATEWAY_LABELS, mismatch)
 
 POLICY_KINDS = ("AuthorizationPolicy", "RequestAuthentication", "PeerAuthentication", "Telemetry", "EnvoyFilter",
                 "WasmPlugin")
@@ -67,6 +67,37 @@ def _unjudgeable(ctx: Context, sel: dict[str, str], namespaces: Optional[list[st
     return False
 
 
+def _similar(a: str, b: str) -> bool:
+    if a == b:
+        return False
+    if a in b or b in a:
+        return True
+    if abs(len(a) - len(b)) > 2:
+        return False
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1] <= 2
+
+
+def near_miss(candidates: list[Workload], sel: dict[str, str]) -> Optional[Workload]:
+    """A workload the selector was probably meant for: all pairs but one equal (at least one), or a
+    pair whose value is a near spelling of the workload's.  None when the selector names labels
+    nothing in the repository resembles — most likely workloads deployed from elsewhere."""
+    best: Optional[tuple[int, Workload]] = None
+    for w in sorted(candidates, key=lambda w: (w.namespace, w.resource.kind, w.resource.name)):
+        equal = sum(1 for k, v in sel.items() if w.labels.get(k) == v)
+        close = any(k in w.labels and _similar(v, w.labels[k]) for k, v in sel.items())
+        if (equal >= 1 and equal >= len(sel) - 1) or close:
+            score = 2 * equal + close
+            if best is None or score > best[0]:
+                best = (score, w)
+    return best[1] if best else None
+
+
 def policy_scope(ctx: Context, r: Resource) -> Optional[list[str]]:
     """Namespaces whose workloads the policy's selector can pick; None = every namespace."""
     if r.kind in ROOT_SELECTS_ALL and r.namespace == ctx.settings.root_namespace:
@@ -97,7 +128,9 @@ def selected_workloads(graph: MeshGraph, sel: dict[str, str], scope: Optional[li
     nobody validates, an mTLS exception that never applies. Workloads are WorkloadEntries,
     WorkloadGroups (their future entries) and the pod templates of Deployments, StatefulSets
     etc., so policies for VMs are judged too (`istioctl analyze` knows Pods only). Silent when
-    the repository declares no workload where the selector searches, for selectors of the
+    the repository declares no workload where the selector searches or none resembles the
+    selector (all pairs but one equal, or a value spelt nearly alike: otherwise the workloads are
+    most likely deployed from elsewhere), for selectors of the
     installation's stock gateways (`istio: ingressgateway` …), for pods of a Gateway API
     Gateway the repository declares, and for labels set at run time (`service.istio.io/…`,
     `topology.istio.io/…`, `pod-template-hash` …). A root-namespace PeerAuthentication with a
@@ -144,10 +177,12 @@ def policy_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
             continue  # the repository declares no workload there: nothing to compare against
         if _unjudgeable(ctx, sel, scope):
             continue
+        near = near_miss(candidates, sel)
+        if near is None:
+            continue  # nothing resembles the selector: workloads deployed from elsewhere, not a typo
         where = "in any namespace (a root-namespace policy selects in all of them)" if scope is None \
             else f"in namespace '{r.namespace}'"
-        near = nearest(candidates, sel)
-        hint = f"; nearest: {mismatch(near, sel)}" if near else ""
+        hint = f"; nearest: {mismatch(near, sel)}"
         elsewhere = ""
         if scope is not None:
             others = sorted((w for w in graph.select_any_namespace(sel, SELECTABLE) if w.namespace != r.namespace),
@@ -237,7 +272,8 @@ def _source_matches(vs: VirtualService) -> Iterator[tuple[dict[str, Any], FieldP
     dead route: the canary for "requests from the VMs", the rerouting of one namespace's
     traffic silently never happens and the requests fall through to the next route. Reported
     when no WorkloadEntry, WorkloadGroup or pod template in the reachable namespaces has the
-    labels (silent when the repository declares no workload there, and for runtime labels),
+    labels but one resembles them (silent when the repository declares no workload there or
+    none is a near miss, and for runtime labels),
     and when `sourceNamespace` names a namespace the VirtualService is not exported to. An HTTP
     match that also names `gateways` is reported too: for HTTP, Istio then checks the gateways
     only and ignores `sourceLabels`/`sourceNamespace`, so the route applies to every client.
@@ -303,8 +339,10 @@ def source_match_matches_no_client(ctx: Context) -> Iterator[Problem]:
             candidates = selected_workloads(graph, {}, scope)
             if not candidates or _unjudgeable(ctx, sel, scope):
                 continue
-            near = nearest(candidates, sel)
-            hint = f"; nearest: {mismatch(near, sel)}" if near else ""
+            near = near_miss(candidates, sel)
+            if near is None:
+                continue  # nothing resembles the labels: clients deployed from elsewhere
+            hint = f"; nearest: {mismatch(near, sel)}"
             where = "in any namespace" if scope is None else \
                 f"in namespace{'s' if len(scope) > 1 else ''} {', '.join(repr(n) for n in scope)}"
             yield Problem(vs, path + ("sourceLabels",),
