@@ -244,7 +244,8 @@ def authorization_source_not_found(ctx: Context) -> Iterator[Problem]:
                     name = as_str(raw)
                     if not name or "*" in name or name in known_ns:
                         continue
-                    near = _near(name, set(ctx.graph.namespaces))
+                    near = next((n for n in sorted(ctx.graph.namespaces)
+                                 if len(name) >= 4 and _distance(n, name) <= 2), None)
                     if near is None:
                         continue  # a namespace managed elsewhere, most likely
                     yield Problem(ap, path + (key, k),
