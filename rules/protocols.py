@@ -221,7 +221,9 @@ def _endpoint_targets(ctx: Context, svc: MeshService, p: ServicePort) -> set[int
     of the external host (the egress gateway's second hop) when the origination is keyed to
     another port. Only MESH_EXTERNAL ServiceEntries are judged (inside the mesh, auto mTLS
     applies), and only when no DestinationRule in the repository originates TLS for that host
-    and port.
+    and port. The HTTP port is not reported when a mesh-bound VirtualService sends that port of
+    the host elsewhere (the egress-gateway layout: sidecars route port 80 to the gateway, which
+    originates TLS toward 443).
     """,
     bad="""
     kind: ServiceEntry
@@ -266,6 +268,8 @@ def plaintext_to_tls_port(ctx: Context) -> Iterator[Problem]:
                     continue
                 if 443 not in _endpoint_targets(ctx, svc, p) or originates(svc.host, p.number):
                     continue
+                if _mesh_routes_elsewhere(ctx, svc.host, p.number):
+                    continue  # sidecars send this port elsewhere (an egress gateway that originates TLS)
                 keyed = [n for n in _originating_ports(ctx, svc.host) if n != p.number]
                 hint = f"; TLS origination is configured for port {', '.join(map(str, keyed))}, not {p.number}" \
                     if keyed else ""
@@ -296,6 +300,32 @@ def plaintext_to_tls_port(ctx: Context) -> Iterator[Problem]:
                           f"{d.host}:{d.port}, a {p.protocol.upper()} port, and no DestinationRule originates TLS "
                           f"for that port{hint}; the server rejects the plain-text request",
                           related=((svc.resource, p.path),))
+
+
+def _mesh_routes_elsewhere(ctx: Context, host: str, port: int) -> bool:
+    """Does a mesh-bound VirtualService for ``host`` route every http request on ``port`` to
+    other hosts?  (istio.io's egress-gateway TLS origination: port 80 goes to the egress
+    gateway, which originates TLS toward port 443; the sidecars never use this port directly.)"""
+    domain = ctx.settings.cluster_domain
+    for vs in ctx.each("VirtualService"):
+        assert isinstance(vs, VirtualService)
+        if not any(host_matches(resolve_host(h, vs.namespace, domain), host) for h in vs.hosts):
+            continue
+        for i, route in enumerate(as_list(vs.spec.get("http"))):
+            rm = as_map(route)
+            matches = [as_map(m) for m in as_list(rm.get("match"))]
+            gws: set[str] = set()
+            for m in matches:
+                gws.update(g for g in as_list(m.get("gateways")) if isinstance(g, str))
+            gateways = tuple(sorted(gws)) if gws else vs.gateways
+            if "mesh" not in gateways:
+                continue
+            ports = {as_int(m.get("port")) for m in matches}
+            if matches and None not in ports and port not in ports:
+                continue  # this route is for other ports
+            dests = [d for d in vs.destinations if d.path[:3] == ("spec", "http", i) and not d.is_mirror]
+            return bool(dests) and all(resolve_host(d.host, vs.namespace, domain) != host for d in dests)
+    return False
 
 
 # --- IVL212 -------------------------------------------------------------------------------------
