@@ -55,6 +55,17 @@ class Settings:
     # Parse cache directory (see cache.py); None means no cache.  Opt-in: the linter writes
     # nothing the user did not ask for.
     cache_dir: Optional[str] = None
+    # Deployment units (lint/units.py): globs of directories that are each linted as one unit,
+    # files added to every unit, and namespaces for namespace-less resources by path.
+    units: tuple[str, ...] = ()
+    shared_paths: tuple[str, ...] = ()
+    namespaces: dict[str, str] = field(default_factory=dict)
+    # Renderers: the command line to run (``kustomize build``, ``kubectl kustomize``, ``helm``);
+    # None means "find one on PATH", "none" turns rendering off.  ``helm-values``: chart
+    # directory glob -> values files (relative to the chart).
+    kustomize_command: Optional[str] = None
+    helm_command: Optional[str] = None
+    helm_values: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Not a config key: the repository root, set by the CLI.  Fingerprints, baselines,
     # per-file-ignores and SARIF/GitHub paths are relative to it so that they do not depend
     # on the directory the linter was started from.
@@ -64,9 +75,9 @@ class Settings:
 # Keys a config file may not set (runtime-only fields).
 _RUNTIME_ONLY = {"root"}
 _CODE_LIST_KEYS = {"select", "ignore", "extend_select"}
-_LIST_KEYS = _CODE_LIST_KEYS | {"exclude", "external_hosts", "external_namespaces"}
+_LIST_KEYS = _CODE_LIST_KEYS | {"exclude", "external_hosts", "external_namespaces", "units", "shared_paths"}
 _STR_KEYS = {"fail_on", "default_namespace", "cluster_domain", "root_namespace", "baseline", "mesh_config",
-             "cache_dir"}
+             "cache_dir", "kustomize_command", "helm_command"}
 
 
 def config_keys() -> list[str]:
@@ -189,6 +200,23 @@ def settings_from_mapping(data: dict[str, Any], origin: str) -> dict[str, Any]:
                                       f"not {level!r}")
                 sev[sel] = level
             out[key] = sev
+        elif key == "namespaces":
+            if not isinstance(value, dict) or not all(isinstance(v, str) and v for v in value.values()):
+                raise ConfigError(f"{origin}: 'namespaces' must be a table mapping path globs to namespace names "
+                                  '(e.g. "apps/shop/**" = "shop")')
+            out[key] = {str(k): v for k, v in value.items()}
+        elif key == "helm_values":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{origin}: 'helm-values' must be a table mapping chart directory globs to "
+                                  "lists of values files")
+            hv: dict[str, tuple[str, ...]] = {}
+            for glob, files in value.items():
+                if isinstance(files, str):
+                    files = [files]
+                if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+                    raise ConfigError(f"{origin}: 'helm-values' entry '{glob}' must be a list of file names")
+                hv[str(glob)] = tuple(files)
+            out[key] = hv
         elif key == "warn_unused_suppressions":
             if not isinstance(value, bool):
                 raise ConfigError(f"{origin}: '{raw_key}' must be true or false")

@@ -94,14 +94,24 @@ def run_rules(project: Project, settings: Settings, rules: Optional[dict[str, Ru
               ctx: Optional[Context] = None) -> RunResult:
     rules = rules if rules is not None else all_rules()
     ctx = ctx or Context(project, settings)
-    present = project.kinds_present
     result = RunResult()
+    raw = collect_problems(ctx, settings, rules, result)
+    return finish(project, settings, rules, raw, result)
+
+
+def collect_problems(ctx: Context, settings: Settings, rules: dict[str, Rule], result: RunResult,
+                     only: Optional[Callable[[str], bool]] = None) -> list[tuple[Rule, Problem]]:
+    """Run the selected rules (those ``only`` accepts, when given) over ``ctx.project``; their
+    problems, not yet located.  Counts rules run and internal errors into ``result``."""
+    present = ctx.project.kinds_present
     total = len(rules)
     raw: list[tuple[Rule, Problem]] = []  # located together, so each file is re-parsed once
     for done, (code, r) in enumerate(rules.items()):
         if progress_hook is not None:
             progress_hook(done, total)
         if code == "IVL000" or not is_selected(code, settings):
+            continue
+        if only is not None and not only(code):
             continue
         if r.inputs and not present.intersection(r.inputs):
             continue
@@ -124,7 +134,13 @@ def run_rules(project: Project, settings: Settings, rules: Optional[dict[str, Ru
         raw.extend((r, p) for p in problems)
     if progress_hook is not None:
         progress_hook(total, total)
-    mark_caused_by_change(project, ctx, (p for _, p in raw))
+    mark_caused_by_change(ctx.project, ctx, (p for _, p in raw))
+    return raw
+
+
+def finish(project: Project, settings: Settings, rules: dict[str, Rule], raw: list[tuple[Rule, Problem]],
+           result: RunResult) -> RunResult:
+    """Locate the problems, apply suppressions (and IVL009) and sort: the findings of one run."""
     project.want_positions(p for _, p in raw)
     for r, p in raw:
         f = make_finding(project, settings, rules.get(p.code or r.code, r) if p.code != "IVL000" else INTERNAL, p)

@@ -587,6 +587,11 @@ class PositionIndex:
 
     def lookup(self, doc_index: int, path: FieldPath) -> Optional[tuple[int, int]]:
         """Position of ``path``, or of its nearest ancestor that exists in the file."""
+        return self.lookup_depth(doc_index, path)[0]
+
+    def lookup_depth(self, doc_index: int, path: FieldPath) -> tuple[Optional[tuple[int, int]], int]:
+        """Like :meth:`lookup`, with the length of the part of ``path`` that was found (-1 when
+        the document has no positions at all)."""
         doc = self._docs.get(doc_index)
         if doc is None and not self._complete:
             wanted = self._pending | {doc_index}
@@ -603,11 +608,11 @@ class PositionIndex:
                 self._docs[i] = (idx or {}).get(i) or {}
             doc = self._docs[doc_index]
         if not doc:
-            return None
+            return None, -1
         p = tuple(path)
         while p:
             hit = doc.get(p)
             if hit is not None:
-                return hit
+                return hit, len(p)
             p = p[:-1]
-        return None
+        return None, 0

@@ -80,6 +80,28 @@ class SourceFile:
     raw: Optional[bytes] = None  # file content, kept for positions and suppression comments
 
 
+@dataclass(frozen=True, eq=False)
+class Origin:
+    """A document that set fields of a rendered resource (a kustomize patch).
+
+    ``prefix`` maps a resource field path into the document: ``()`` for a strategic-merge
+    patch (same shape as the resource); for a JSON 6902 operation, ``op_path`` is the
+    operation's target path and ``prefix`` the path of its ``value`` in the document."""
+
+    source: SourceFile
+    doc_index: int
+    prefix: FieldPath = ()
+    op_path: Optional[FieldPath] = None
+
+    def map(self, path: FieldPath) -> Optional[FieldPath]:
+        if self.op_path is None:
+            return self.prefix + tuple(path)
+        n = len(self.op_path)
+        if tuple(path[:n]) != self.op_path:
+            return None
+        return self.prefix + tuple(path[n:])
+
+
 # --- shared sub-objects -----------------------------------------------------------------
 
 
@@ -200,6 +222,9 @@ class Resource:
     # that prefix; the API server appends a random suffix on create, so every apply makes a
     # new object (never a copy of another) and nothing can refer to it by name.
     name_generated: bool = False
+    # Rendered resources (kustomize): other places that wrote its fields, latest first (patch
+    # files); see :meth:`Project.location`.  Empty for resources read from a file as they are.
+    origins: tuple["Origin", ...] = ()
 
     # ---- identity
     @property

@@ -78,18 +78,44 @@ class Project:
             if p.resource is not None and not p.resource.source.report and p.cause is None:
                 continue
             if p.resource is not None and p.location is None:
-                p.resource.source.positions.want(p.resource.doc_index)
+                _want(p.resource)
             for other, _ in p.related:
-                other.source.positions.want(other.doc_index)
+                _want(other)
             if p.cause is not None:
-                p.cause.source.positions.want(p.cause.doc_index)
+                _want(p.cause)
 
     def location(self, resource: Resource, path: FieldPath) -> Location:
-        """Resolve a field path to a 1-based position, falling back to the document start."""
-        hit = resource.source.positions.lookup(resource.doc_index, resource.base + tuple(path))
+        """Resolve a field path to a 1-based position, falling back to the document start.
+
+        A rendered resource may have patch documents (``resource.origins``, latest first): a
+        field is located in a patch when the patch holds it and the source document does not
+        hold it more exactly; a field both hold is the patch's (it wrote the final value)."""
+        path = tuple(path)
+        hit, depth = resource.source.positions.lookup_depth(resource.doc_index, resource.base + path)
+        if resource.origins and path and path not in _IDENTITY_PATHS:
+            for o in resource.origins:
+                mapped = o.map(path)
+                if mapped is None:
+                    continue
+                ohit, odepth = o.source.positions.lookup_depth(o.doc_index, mapped)
+                if ohit is None:
+                    continue
+                odepth -= len(mapped) - len(path)  # depth along the resource's own path
+                if odepth > max(depth, 0) or (odepth == depth == len(path)):
+                    return Location(o.source.path, ohit[0], ohit[1])
         if hit is None:
             return Location(resource.source.path, resource.line, resource.column)
         return Location(resource.source.path, hit[0], hit[1])
+
+
+# Fields every patch repeats to name its target: located in the resource's own document.
+_IDENTITY_PATHS = {("apiVersion",), ("kind",), ("metadata",), ("metadata", "name"), ("metadata", "namespace")}
+
+
+def _want(resource: Resource) -> None:
+    resource.source.positions.want(resource.doc_index)
+    for o in resource.origins:
+        o.source.positions.want(o.doc_index)
 
 
 def read_source(disc: Discovered) -> tuple[Optional[bytes], Optional[str]]:

@@ -6,15 +6,16 @@ Used by the CLI, the tests and the benchmark, so all three exercise the same pat
 from __future__ import annotations
 
 import gc
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 from .config import Settings
 from .discover import Discovered, discover
-from .engine import RunResult, run_rules
+from .engine import RunResult
 from .findings import Finding
-from .project import Project, load_project
+from .project import Project
 from .rule import Context
 
 
@@ -49,6 +50,9 @@ def lint(paths: Sequence[str], settings: Optional[Settings] = None, *,
 
 def _lint(paths: Sequence[str], settings: Settings, *, stdin: Optional[tuple[str, bytes]],
           report_only: Optional[set[str]], files: Optional[list[Discovered]]) -> Outcome:
+    from . import units as units_mod
+    from .engine import all_rules
+
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     missing: list[str] = []
@@ -61,15 +65,29 @@ def _lint(paths: Sequence[str], settings: Settings, *, stdin: Optional[tuple[str
         from .cache import open_cache
 
         parse_cache = open_cache(settings.cache_dir)
-    project = load_project(files, settings.default_namespace, stdin=stdin, report_only=report_only,
-                           parse_cache=parse_cache)
+    plan = units_mod.plan(files, settings, stdin)
+    t2 = time.perf_counter()
+    if not plan.trivial:
+        timings["render"] = t2 - t1
+    sources = units_mod.Sources(report_only, parse_cache)
+    displays = {d.real: d for d in files}
+    root = settings.root or os.getcwd()
+    rules = all_rules()
+    runs: list[units_mod.UnitRun] = []
+    load_time = rules_time = 0.0
+    for i, unit in enumerate(plan.units):
+        ta = time.perf_counter()
+        project = units_mod.build_project(unit, sources, settings, displays, root)
+        tb = time.perf_counter()
+        notices = units_mod.notice_problems(plan, displays) if i == 0 else []
+        runs.append(units_mod.run_unit(unit, project, settings, plan, rules, timings, notices))
+        load_time += tb - ta
+        rules_time += time.perf_counter() - tb
     if parse_cache is not None:
         parse_cache.save()
-    t2 = time.perf_counter()
-    timings["load"] = t2 - t1
-    ctx = Context(project, settings)
-    ctx.timings = timings  # type: ignore[attr-defined]
-    result = run_rules(project, settings, ctx=ctx)
-    timings["rules"] = time.perf_counter() - t2
+    timings["load"] = load_time
+    timings["rules"] = rules_time
+    result = units_mod.merge(runs)
+    project = runs[0].project if len(runs) == 1 else units_mod.combined_project(runs, settings)
     cache_stats = (parse_cache.hits, parse_cache.misses) if parse_cache is not None else None
-    return Outcome(project, result, missing, timings, ctx, cache_stats)
+    return Outcome(project, result, missing, timings, runs[0].context, cache_stats)

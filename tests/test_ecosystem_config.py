@@ -35,6 +35,16 @@ warn-unused-suppressions = true
 baseline = "bl.json"
 mesh-config = "mesh.yaml"
 cache-dir = ".cache/ivl"
+units = ["samples/*", "envs/*"]
+shared-paths = ["mesh/*.yaml"]
+kustomize-command = "kubectl kustomize"
+helm-command = "helm"
+
+[namespaces]
+"apps/shop/**" = "shop"
+
+[helm-values]
+"charts/*" = ["values-prod.yaml"]
 
 [per-file-ignores]
 "generated/*.yaml" = ["IVL5"]
@@ -54,7 +64,11 @@ IVL5 = "info"
     assert s.baseline == str(tmp_path / "bl.json")
     assert s.mesh_config == str(tmp_path / "mesh.yaml")
     assert s.cache_dir == str(tmp_path / ".cache" / "ivl")
-    assert set(config_keys()) == {k.replace("_", "-") for k in values} | {"per-file-ignores", "severity"}
+    assert s.units == ("samples/*", "envs/*") and s.shared_paths == ("mesh/*.yaml",)
+    assert s.namespaces == {"apps/shop/**": "shop"} and s.helm_values == {"charts/*": ("values-prod.yaml",)}
+    assert s.kustomize_command == "kubectl kustomize" and s.helm_command == "helm"
+    assert set(config_keys()) == {k.replace("_", "-") for k in values} | {"per-file-ignores", "severity",
+                                                                          "namespaces", "helm-values"}
     documented = (Path(__file__).resolve().parent.parent / "docs" / "ecosystem.md").read_text()
     for key in config_keys():
         assert f"`{key}`" in documented, f"config key {key} is not documented in docs/ecosystem.md"

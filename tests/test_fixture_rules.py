@@ -8,6 +8,7 @@ folder; no test code.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,8 @@ CASES = [pytest.param(d / kind, id=f"{d.name}-{kind}") for d in RULE_DIRS for ki
 
 @pytest.mark.parametrize("folder", CASES)
 def test_fixture_folder(folder: Path) -> None:
+    if any(folder.rglob("kustomization.yaml")) and not (shutil.which("kustomize") or shutil.which("kubectl")):
+        pytest.skip("kustomize fixtures are rendered with kustomize or kubectl, and neither is on PATH")
     expected = expectations(folder)
     actual = {(f.location.file.replace("\\", "/"), f.location.line, f.code) for f in lint_folder(folder)}
     code = folder.parent.name

@@ -1,0 +1,434 @@
+"""Kustomize: which kustomizations are roots, what each one uses, and rendering a root.
+
+A kustomization that no other kustomization of the repository uses is a *root*: it is what
+somebody applies (``kubectl apply -k``).  Everything it uses (resources, bases, components,
+patches, generator inputs ...) is checked through it, never as a loose file.
+
+Rendering runs the real kustomize (``kustomize build`` or ``kubectl kustomize``) on a
+temporary wrapper kustomization, outside the repository, that lists the root and asks for
+``buildMetadata: [originAnnotations]``, so every rendered resource names the file it came
+from and the user's files are never written.  Rendering is refused (the caller falls back to
+reading the listed files) when the tree reaches the network (a URL or git reference), leaves
+the repository, or needs plugins or Helm; kustomize itself is run without ``--enable-exec``,
+``--enable-alpha-plugins`` or ``--enable-helm``, with proxies pointing nowhere and a timeout.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Optional, Sequence
+
+from .discover import display_path
+from .loader import load_documents
+
+KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+RENDER_TIMEOUT = 60.0
+ORIGIN_ANNOTATION = "config.kubernetes.io/origin"
+OUR_ANNOTATIONS = (ORIGIN_ANNOTATION, "alpha.config.kubernetes.io/transformations")
+
+
+def is_kustomization(path: str) -> bool:
+    return os.path.basename(path) in KUSTOMIZATION_NAMES
+
+
+def kustomization_file(directory: str) -> Optional[str]:
+    for name in KUSTOMIZATION_NAMES:
+        p = os.path.join(directory, name)
+        if os.path.isfile(p):
+            return p
+    return None
+
+
+def is_remote(entry: str) -> bool:
+    """A URL or a git reference (kustomize fetches those)."""
+    e = entry.strip()
+    return ("://" in e or e.startswith(("git@", "git::", "github.com/", "gitlab.com/", "bitbucket.org/"))
+            or "?ref=" in e or "?version=" in e or ".git//" in e or e.startswith("//"))
+
+
+@dataclass
+class Patch:
+    """A patch file used by a kustomization; ``target`` from the kustomization, if any."""
+
+    path: str  # real path
+    target: dict[str, Any] = field(default_factory=dict)
+    json6902: bool = False
+
+
+@dataclass
+class Kustomization:
+    """One parsed kustomization file (only what the linter needs)."""
+
+    dir: str  # real directory
+    file: str  # real path of the kustomization file
+    kind: str = "Kustomization"  # or Component
+    namespace: Optional[str] = None
+    resources: list[str] = field(default_factory=list)  # real paths of files
+    children: list[str] = field(default_factory=list)  # real dirs of kustomizations (resources, bases, components)
+    patches: list[Patch] = field(default_factory=list)
+    other_files: list[str] = field(default_factory=list)  # generator inputs, replacements ...
+    remote: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    outside: list[str] = field(default_factory=list)
+    unsupported: list[str] = field(default_factory=list)  # helmCharts, plugins: not rendered
+    invalid: Optional[str] = None  # unreadable / not a mapping
+
+
+def _str_list(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, str)]
+    return []
+
+
+def _inside(path: str, root: str) -> bool:
+    rel = os.path.relpath(path, root)
+    return not (rel == os.pardir or rel.startswith(os.pardir + os.sep) or os.path.isabs(rel))
+
+
+def parse(kfile: str, root: str) -> Kustomization:
+    """Read the kustomization at ``kfile`` (a real path); never raises."""
+    d = os.path.dirname(kfile)
+    k = Kustomization(d, kfile)
+    try:
+        with open(kfile, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        k.invalid = exc.strerror or str(exc)
+        return k
+    try:
+        result, _ = load_documents(raw)
+    except Exception as exc:  # pragma: no cover - the loader reports, never raises
+        k.invalid = str(exc)
+        return k
+    data = next((doc.data for doc in result.documents if isinstance(doc.data, dict)), None)
+    if data is None:
+        k.invalid = "not a YAML mapping" if not result.errors else result.errors[0].message
+        return k
+    if data.get("kind") == "Component":
+        k.kind = "Component"
+    ns = data.get("namespace")
+    if isinstance(ns, str) and ns:
+        k.namespace = ns
+
+    def local(entry: str, want_dir: Optional[bool] = None) -> Optional[str]:
+        if is_remote(entry):
+            k.remote.append(entry)
+            return None
+        p = os.path.realpath(os.path.join(d, entry))
+        if not os.path.exists(p):
+            k.missing.append(entry)
+            return None
+        if not _inside(p, root):
+            k.outside.append(entry)
+            return None
+        return p
+
+    for key in ("resources", "bases", "components"):
+        for entry in _str_list(data.get(key)):
+            p = local(entry)
+            if p is None:
+                continue
+            if os.path.isdir(p):
+                if kustomization_file(p) is None:
+                    k.missing.append(entry)
+                else:
+                    k.children.append(p)
+            else:
+                k.resources.append(p)
+    for item in data.get("patches") if isinstance(data.get("patches"), list) else []:
+        if isinstance(item, dict) and isinstance(item.get("path"), str):
+            p = local(item["path"])
+            if p is not None:
+                target = item.get("target") if isinstance(item.get("target"), dict) else {}
+                k.patches.append(Patch(p, target))
+    for entry in _str_list(data.get("patchesStrategicMerge")):
+        if "\n" in entry or ":" in entry and not entry.strip().endswith((".yaml", ".yml", ".json")):
+            continue  # an inline patch
+        p = local(entry)
+        if p is not None:
+            k.patches.append(Patch(p))
+    for item in data.get("patchesJson6902") if isinstance(data.get("patchesJson6902"), list) else []:
+        if isinstance(item, dict) and isinstance(item.get("path"), str):
+            p = local(item["path"])
+            if p is not None:
+                target = item.get("target") if isinstance(item.get("target"), dict) else {}
+                k.patches.append(Patch(p, target, json6902=True))
+    for key in ("configMapGenerator", "secretGenerator"):
+        for gen in data.get(key) if isinstance(data.get(key), list) else []:
+            if not isinstance(gen, dict):
+                continue
+            entries = _str_list(gen.get("files")) + _str_list(gen.get("envs")) + _str_list(gen.get("env"))
+            for entry in entries:
+                p = local(entry.split("=", 1)[1] if "=" in entry else entry)
+                if p is not None:
+                    k.other_files.append(p)
+    for item in data.get("replacements") if isinstance(data.get("replacements"), list) else []:
+        if isinstance(item, dict) and isinstance(item.get("path"), str):
+            p = local(item["path"])
+            if p is not None:
+                k.other_files.append(p)
+    for key in ("crds", "configurations"):
+        for entry in _str_list(data.get(key)):
+            p = local(entry)
+            if p is not None:
+                k.other_files.append(p)
+    openapi = data.get("openapi")
+    if isinstance(openapi, dict) and isinstance(openapi.get("path"), str):
+        p = local(openapi["path"])
+        if p is not None:
+            k.other_files.append(p)
+    if data.get("helmCharts") or data.get("helmChartInflationGenerator"):
+        k.unsupported.append("helmCharts (needs kustomize --enable-helm)")
+    for key in ("generators", "transformers", "validators"):
+        for entry in _str_list(data.get(key)):
+            if "\n" in entry:
+                continue  # inline configuration of a builtin
+            p = local(entry)
+            if p is not None:
+                k.other_files.append(p)
+                if os.path.isfile(p) and not _builtin_plugin_config(p):
+                    k.unsupported.append(f"{key} plugin {entry}")
+    return k
+
+
+_BUILTIN_PLUGINS = {
+    "AnnotationsTransformer", "ConfigMapGenerator", "HashTransformer", "ImageTagTransformer",
+    "LabelTransformer", "NamespaceTransformer", "PatchJson6902Transformer", "PatchStrategicMergeTransformer",
+    "PatchTransformer", "PrefixSuffixTransformer", "PrefixTransformer", "SuffixTransformer",
+    "ReplacementTransformer", "ReplicaCountTransformer", "SecretGenerator", "ValueAddTransformer",
+    "SortOrderTransformer",
+}
+
+
+def _builtin_plugin_config(path: str) -> bool:
+    """Is the file a configuration of kustomize's builtin plugins only (no exec/container)?"""
+    try:
+        with open(path, "rb") as fh:
+            result, _ = load_documents(fh.read())
+    except OSError:
+        return False
+    docs = [doc.data for doc in result.documents if doc.data is not None]
+    if not docs:
+        return False
+    for data in docs:
+        if not isinstance(data, dict) or data.get("kind") not in _BUILTIN_PLUGINS:
+            return False
+        if str(data.get("apiVersion", "")).split("/")[0] not in ("builtin", ""):
+            return False
+        ann = (data.get("metadata") or {}).get("annotations") if isinstance(data.get("metadata"), dict) else None
+        if isinstance(ann, dict) and "config.kubernetes.io/function" in ann:
+            return False
+    return True
+
+
+@dataclass
+class Tree:
+    """Everything one root uses, in application order (root first)."""
+
+    root: Kustomization
+    kustomizations: list[Kustomization]
+    # real path of a resource file -> effective namespace from the kustomizations (outermost
+    # `namespace:` on the way from the root), None when none sets one.
+    resource_files: dict[str, Optional[str]]
+    used_files: set[str]  # every file the tree reads (kustomization files, patches, inputs ...)
+    problems: list[str]  # reasons the tree is not rendered (remote, outside, plugins ...)
+
+
+class Catalog:
+    """Parsed kustomizations of one run, keyed by real directory (each parsed once)."""
+
+    def __init__(self, root: str) -> None:
+        self.root = os.path.realpath(root)
+        self._by_dir: dict[str, Kustomization] = {}
+
+    def get(self, directory: str) -> Optional[Kustomization]:
+        if directory not in self._by_dir:
+            kfile = kustomization_file(directory)
+            if kfile is None:
+                return None
+            self._by_dir[directory] = parse(os.path.realpath(kfile), self.root)
+        return self._by_dir[directory]
+
+    def tree(self, top: Kustomization) -> Tree:
+        kustomizations: list[Kustomization] = []
+        resource_files: dict[str, Optional[str]] = {}
+        used: set[str] = set()
+        problems: list[str] = []
+        seen: set[str] = set()
+
+        def walk(k: Kustomization, ns: Optional[str], depth: int) -> None:
+            if k.dir in seen or depth > 100:
+                return
+            seen.add(k.dir)
+            kustomizations.append(k)
+            used.add(k.file)
+            ns = ns or k.namespace
+            rel = display_path(k.file)
+            if k.invalid:
+                problems.append(f"{rel} cannot be read ({k.invalid})")
+            for e in k.remote:
+                problems.append(f"{rel} uses a remote resource ({e}); rendering never reaches the network")
+            for e in k.outside:
+                problems.append(f"{rel} uses {e}, outside the repository")
+            for e in k.unsupported:
+                problems.append(f"{rel} uses {e}; plugins and Helm are not run")
+            for p in k.resources:
+                resource_files.setdefault(p, ns)
+                used.add(p)
+            for pt in k.patches:
+                used.add(pt.path)
+            used.update(k.other_files)
+            for child in k.children:
+                ck = self.get(child)
+                if ck is not None:
+                    walk(ck, ns, depth + 1)
+
+        walk(top, None, 0)
+        return Tree(top, kustomizations, resource_files, used, problems)
+
+
+def find_roots(kustomization_files: Iterable[str], catalog: Catalog) -> tuple[list[Kustomization], list[Kustomization]]:
+    """``(roots, unused components)`` among the given kustomization files (real paths)."""
+    ks: list[Kustomization] = []
+    for f in sorted(set(kustomization_files)):
+        k = catalog.get(os.path.dirname(f))
+        if k is not None and k.file == f:
+            ks.append(k)
+    used: set[str] = set()
+    for k in ks:
+        used.update(k.children)
+    roots = [k for k in ks if k.dir not in used and k.kind != "Component"]
+    components = [k for k in ks if k.dir not in used and k.kind == "Component"]
+    return roots, components
+
+
+# --- rendering --------------------------------------------------------------------------
+
+
+class RenderError(Exception):
+    pass
+
+
+def command(configured: Optional[str]) -> Optional[list[str]]:
+    """The kustomize command to run, as an argv prefix to which the directory is appended;
+    None when no kustomize is available (or rendering is turned off)."""
+    if configured is not None:
+        words = configured.split()
+        if not words or words[0] in ("none", "off"):
+            return None
+        if shutil.which(words[0]) is None:
+            return None
+        return words
+    if shutil.which("kustomize"):
+        return ["kustomize", "build"]
+    if shutil.which("kubectl"):
+        return ["kubectl", "kustomize"]
+    return None
+
+
+def _safe_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.upper().endswith("_PROXY") and not k.startswith(("KUSTOMIZE_", "XDG_CONFIG"))}
+    # Anything that tried the network would go to a closed local port and fail at once.
+    for k in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
+        env[k] = "http://127.0.0.1:9"
+    env["NO_PROXY"] = env["no_proxy"] = ""
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    env["GIT_ALLOW_PROTOCOL"] = "file"
+    env["KUSTOMIZE_PLUGIN_HOME"] = os.devnull
+    return env
+
+
+def render(argv: Sequence[str], directory: str, timeout: float = RENDER_TIMEOUT) -> tuple[bytes, str]:
+    """Render the kustomization in ``directory`` through a temporary wrapper that adds origin
+    annotations; returns ``(output, wrapper directory)`` (origin paths are relative to the
+    wrapper, which is deleted again).  Raises :class:`RenderError`."""
+    tmp = tempfile.mkdtemp(prefix="istio-vm-lint-kustomize-")
+    try:
+        with open(os.path.join(tmp, "kustomization.yaml"), "w", encoding="utf-8") as fh:
+            fh.write("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+                     f"resources:\n- {_yaml_str(os.path.relpath(directory, tmp))}\n"
+                     "buildMetadata: [originAnnotations]\n")
+        args = list(argv) + [tmp, "--load-restrictor", "LoadRestrictionsNone"]
+        try:
+            proc = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout,
+                                  env=_safe_env(), cwd=tmp)
+        except subprocess.TimeoutExpired:
+            raise RenderError(f"{' '.join(argv)} did not finish within {timeout:.0f}s") from None
+        except OSError as exc:
+            raise RenderError(f"cannot run {argv[0]}: {exc.strerror or exc}") from None
+        if proc.returncode != 0:
+            err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+            msg = clean_error(err[-1] if err else f"exit status {proc.returncode}")
+            raise RenderError(f"{' '.join(argv)} failed: {msg[:400]}")
+        return proc.stdout, tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def clean_error(line: str) -> str:
+    """The useful part of a kustomize error line: without klog's prefix, the wrapper's
+    accumulation chain and absolute paths (shown relative to the current directory)."""
+    import re
+
+    m = re.search(r'err="(.*)"\s*$', line)
+    if m:
+        line = m.group(1).replace('\\"', '"')
+    line = re.sub(r"^Error:\s*", "", line)
+    marker = "recursed accumulation of path '"
+    i = line.rfind(marker)
+    if i >= 0:
+        j = line.find("': ", i + len(marker))
+        if j >= 0:
+            line = line[j + 3:]
+    cwd = os.getcwd()
+    line = re.sub(r"(/[^\s'\"]+)", lambda mm: os.path.relpath(mm.group(1), cwd)
+                  if mm.group(1).startswith(cwd + os.sep) else mm.group(1), line)
+    return line
+
+
+def _yaml_str(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def origin_of(data: dict[str, Any], wrapper: str) -> Optional[str]:
+    """The real path of the file a rendered resource came from (None for generated ones)."""
+    md = data.get("metadata")
+    ann = md.get("annotations") if isinstance(md, dict) else None
+    raw = ann.get(ORIGIN_ANNOTATION) if isinstance(ann, dict) else None
+    if not isinstance(raw, str):
+        return None
+    result, _ = load_documents(raw.encode("utf-8"))
+    doc = next((d.data for d in result.documents if isinstance(d.data, dict)), None)
+    if doc is None or doc.get("repo") or not isinstance(doc.get("path"), str):
+        return None
+    return os.path.realpath(os.path.join(wrapper, doc["path"]))
+
+
+def strip_annotations(data: dict[str, Any]) -> None:
+    """Remove the annotations the wrapper asked for (they are ours, not the user's)."""
+    md = data.get("metadata")
+    ann = md.get("annotations") if isinstance(md, dict) else None
+    if not isinstance(ann, dict):
+        return
+    for key in OUR_ANNOTATIONS:
+        ann.pop(key, None)
+    if not ann:
+        del md["annotations"]
+
+
+def json_pointer(path: str) -> Optional[tuple[Any, ...]]:
+    """``/spec/http/0/route`` -> ``("spec", "http", 0, "route")``."""
+    if not isinstance(path, str) or not path.startswith("/"):
+        return None
+    out: list[Any] = []
+    for part in path[1:].split("/"):
+        part = part.replace("~1", "/").replace("~0", "~")
+        out.append(int(part) if part.isdigit() else part)
+    return tuple(out)
