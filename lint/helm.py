@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from typing import Optional, Sequence
 
 from .kustomize import RenderError, _safe_env
@@ -47,13 +48,16 @@ def render(argv: Sequence[str], chart: str, values: Sequence[str], release: str 
         args += ["--values", v]
     if namespace:
         args += ["--namespace", namespace]
+    home = tempfile.mkdtemp(prefix="istio-vm-lint-kustomize-helm-")
     try:
         proc = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout,
-                              env=_safe_env(), cwd=chart)
+                              env=_safe_env(home), cwd=chart)
     except subprocess.TimeoutExpired:
         raise RenderError(f"helm template did not finish within {timeout:.0f}s") from None
     except OSError as exc:
         raise RenderError(f"cannot run {argv[0]}: {exc.strerror or exc}") from None
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
     if proc.returncode != 0:
         err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         raise RenderError(f"helm template failed: {(err[-1] if err else f'exit status {proc.returncode}')[:400]}")

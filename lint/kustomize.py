@@ -332,9 +332,16 @@ def command(configured: Optional[str]) -> Optional[list[str]]:
     return None
 
 
-def _safe_env() -> dict[str, str]:
+def _safe_env(home: Optional[str] = None) -> dict[str, str]:
+    """The renderer's environment: no proxies (network attempts fail at once), no kubeconfig,
+    and, given ``home``, a throwaway HOME so no user configuration or cache is read."""
     env = {k: v for k, v in os.environ.items()
-           if not k.upper().endswith("_PROXY") and not k.startswith(("KUSTOMIZE_", "XDG_CONFIG"))}
+           if not k.upper().endswith("_PROXY") and not k.startswith(("KUSTOMIZE_", "XDG_", "HELM_", "KUBE"))}
+    env["KUBECONFIG"] = os.devnull
+    if home:
+        env["HOME"] = home
+        for k in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
+            env[k] = home
     # Anything that tried the network would go to a closed local port and fail at once.
     for k in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
         env[k] = "http://127.0.0.1:9"
@@ -349,7 +356,7 @@ def render(argv: Sequence[str], directory: str, timeout: float = RENDER_TIMEOUT)
     """Render the kustomization in ``directory`` through a temporary wrapper that adds origin
     annotations; returns ``(output, wrapper directory)`` (origin paths are relative to the
     wrapper, which is deleted again).  Raises :class:`RenderError`."""
-    tmp = tempfile.mkdtemp(prefix="istio-vm-lint-kustomize-")
+    tmp = os.path.realpath(tempfile.mkdtemp(prefix="istio-vm-lint-kustomize-"))
     try:
         with open(os.path.join(tmp, "kustomization.yaml"), "w", encoding="utf-8") as fh:
             fh.write("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
@@ -358,7 +365,7 @@ def render(argv: Sequence[str], directory: str, timeout: float = RENDER_TIMEOUT)
         args = list(argv) + [tmp, "--load-restrictor", "LoadRestrictionsNone"]
         try:
             proc = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout,
-                                  env=_safe_env(), cwd=tmp)
+                                  env=_safe_env(tmp), cwd=tmp)
         except subprocess.TimeoutExpired:
             raise RenderError(f"{' '.join(argv)} did not finish within {timeout:.0f}s") from None
         except OSError as exc:

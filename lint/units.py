@@ -72,6 +72,7 @@ class Unit:
     wrapper: Optional[str] = None  # directory origin paths are relative to
     chart: Optional[str] = None  # helm: chart directory (real)
     stdin: Optional[tuple[str, bytes]] = None
+    charts: list[tuple[Optional[str], Optional[bytes]]] = field(default_factory=list)  # rendered charts joined
 
 
 @dataclass
@@ -147,8 +148,9 @@ def plan(files: list[Discovered], settings: Settings, stdin: Optional[tuple[str,
                                   "are not linted and references it could satisfy are reported at most as info"))
             continue
         values = _values_for(_rel(chart, root), chart, settings)
+        release_ns = namespace_for(_rel(chart_yaml, root), getattr(settings, "namespaces", None) or {})
         try:
-            out = helm_mod.render(helm_cmd, chart, values)
+            out = helm_mod.render(helm_cmd, chart, values, namespace=release_ns)
         except kz.RenderError as exc:
             unrendered.append(rel)
             notices.append(Notice("IVL753", chart_yaml, f"Helm chart {rel} could not be rendered: {exc}; its "
@@ -162,14 +164,18 @@ def plan(files: list[Discovered], settings: Settings, stdin: Optional[tuple[str,
     k_cmd = kz.command(getattr(settings, "kustomize_command", None)) if roots else None
     for comp in components:
         consumed.update(catalog.tree(comp).used_files)
-    for k in roots:
-        tree = catalog.tree(k)
+    trees = [catalog.tree(k) for k in roots]
+    renders = _render_all(k_cmd, [t.root.dir for t in trees if not t.problems]) if k_cmd is not None else {}
+    for k, tree in zip(roots, trees):
         consumed.update(tree.used_files)
         rel = _name(k.dir)
         reason = "; ".join(tree.problems[:3]) if tree.problems else None
         if reason is None and k_cmd is not None:
             try:
-                out, wrapper = kz.render(k_cmd, k.dir)
+                got = renders[k.dir]
+                if isinstance(got, kz.RenderError):
+                    raise got
+                out, wrapper = got
             except kz.RenderError as exc:
                 notices.append(Notice("IVL753", k.file, f"kustomization {rel} could not be rendered: {exc}; "
                                       "the files it lists are linted as they are"))
@@ -202,9 +208,30 @@ def plan(files: list[Discovered], settings: Settings, stdin: Optional[tuple[str,
     for name in sorted(by_unit):
         units.append(Unit(name, "config", _merge(by_unit[name], shared_files)))
     if plain or stdin is not None or not units:
-        units.append(Unit(PLAIN, PLAIN, _merge(plain, shared_files), stdin=stdin))
+        # A rendered chart is installed into the cluster the loose manifests go to: its
+        # resources join the plain unit (they satisfy its references) instead of standing alone.
+        charts = [u for u in units if u.kind == "helm"]
+        units = [u for u in units if u.kind != "helm"]
+        units.append(Unit(PLAIN, PLAIN, _merge(plain, shared_files), stdin=stdin,
+                          charts=[(u.chart, u.rendered) for u in charts]))
     units.sort(key=lambda u: (u.name == PLAIN, u.name))
     return Plan(units, notices, unrendered)
+
+
+def _render_all(argv: list[str], dirs: list[str]) -> dict[str, Any]:
+    """Render every root once, a few at a time (kustomize spends most of its time starting)."""
+    def one(d: str) -> Any:
+        try:
+            return kz.render(argv, d)
+        except kz.RenderError as exc:
+            return exc
+
+    if len(dirs) <= 1:
+        return {d: one(d) for d in dirs}
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1, len(dirs))) as pool:
+        return dict(zip(dirs, pool.map(one, dirs)))
 
 
 def kz_yaml_suffixes() -> tuple[str, ...]:
@@ -249,6 +276,7 @@ def _first_line_of(path: str, problem: str) -> int:
     except OSError:
         return 1
     for token in problem.replace("(", " ").replace(")", " ").split():
+        token = token.rstrip(",;:")
         if len(token) > 3 and ("/" in token or "." in token) and not token.endswith(".yaml;"):
             for i, line in enumerate(lines, 1):
                 if token in line and not line.lstrip().startswith("#"):
@@ -479,6 +507,9 @@ def build_project(unit: Unit, sources: Sources, settings: Settings, displays: di
         add_documents(project, src, result)
     if unit.rendered is not None:
         _load_rendered(project, unit, sources, displays, root)
+    for chart, rendered in unit.charts:
+        _load_rendered(project, Unit(_name(chart or root), "helm", rendered=rendered, chart=chart), sources,
+                       displays, root)
     apply_namespaces(project, settings, root, unit.ns_override)
     return project
 
@@ -736,13 +767,11 @@ def _depends_on_assumed_namespace(p: Problem, project: Project, settings: Settin
     assumed_involved = any(not x.namespace_explicit and x.kind != "Namespace" for x in involved)
     if assumed_involved and len({x.namespace for x in involved}) > 1:
         return True
-    others = _other_namespaces(p.message, res)
-    if not others:
-        return False
-    if assumed_involved:
+    named = _named_objects(p.message)
+    if assumed_involved and any(ns != res.namespace for _, ns in named):
         return True
     assumed = _assumed_names(project)
-    return any(name in assumed for name, _ in others)
+    return any(name in assumed and ns != settings.default_namespace for name, ns in named)
 
 
 def _assumed_names(project: Project) -> set[str]:
@@ -757,11 +786,10 @@ _HOST_NS_RE = re.compile(r"\b([a-z0-9-]+)\.([a-z0-9-]+)\.svc(?:\.|\b)")
 _NS_NAME_RE = re.compile(r"(?<![\w./-])([a-z0-9-]+)/([a-z0-9][a-z0-9.-]*)\b")
 
 
-def _other_namespaces(message: str, res: Resource) -> list[tuple[str, str]]:
-    """``(name, namespace)`` pairs in the message (``name.ns.svc`` hosts, ``ns/name``
-    references) whose namespace is not the resource's own."""
-    out = [(m.group(1), m.group(2)) for m in _HOST_NS_RE.finditer(message) if m.group(2) != res.namespace]
-    out += [(m.group(2), m.group(1)) for m in _NS_NAME_RE.finditer(message) if m.group(1) != res.namespace]
+def _named_objects(message: str) -> list[tuple[str, str]]:
+    """``(name, namespace)`` pairs the message names: ``name.ns.svc`` hosts and ``ns/name``."""
+    out = [(m.group(1), m.group(2)) for m in _HOST_NS_RE.finditer(message)]
+    out += [(m.group(2), m.group(1)) for m in _NS_NAME_RE.finditer(message)]
     return out
 
 

@@ -1,0 +1,270 @@
+"""Deployment units (lint/units.py, lint/kustomize.py, lint/helm.py).
+
+``fixtures/units/<case>/`` folders carry ``# expect: CODE`` markers like the rule fixtures
+(every finding, info included, must match exactly); the layouts under
+``fixtures/examples/`` must stay free of errors and warnings (tests/test_examples.py) and are
+checked here from sub-directories and without renderers too.  Tests that render with the real
+kustomize skip when neither ``kustomize`` nor ``kubectl`` is on PATH; Helm is exercised with a
+fake ``helm`` script put on PATH.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, expectations, lint_folder
+
+UNITS = FIXTURES / "units"
+EXAMPLES = FIXTURES / "examples"
+HAVE_KUSTOMIZE = bool(shutil.which("kustomize") or shutil.which("kubectl"))
+needs_kustomize = pytest.mark.skipif(not HAVE_KUSTOMIZE, reason="neither kustomize nor kubectl is on PATH")
+CASES = sorted(p for p in UNITS.iterdir() if p.is_dir()) if UNITS.is_dir() else []
+
+
+def _lint(cwd: Path, paths: list[str], **kw):
+    from istio_vm_lint.config import Settings, find_config, load_config_file
+    from istio_vm_lint.runner import lint
+
+    values = dict(load_config_file(find_config(str(cwd)))) if find_config(str(cwd)) else {}
+    values.update(kw)
+    values.setdefault("root", str(cwd))
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        return lint(paths, Settings(**values)).findings
+    finally:
+        os.chdir(old)
+
+
+def _keys(findings) -> set[tuple[str, int, str]]:
+    return {(f.location.file.replace("\\", "/"), f.location.line, f.code) for f in findings}
+
+
+def _blocking(findings) -> list[str]:
+    return [f"{f.location.file}:{f.location.line} {f.code} {f.message}" for f in findings
+            if f.severity in ("error", "warning")]
+
+
+@pytest.mark.parametrize("folder", CASES, ids=[p.name for p in CASES])
+def test_unit_fixture(folder: Path) -> None:
+    if any(folder.rglob("kustomization.yaml")) and not HAVE_KUSTOMIZE:
+        pytest.skip("kustomize fixtures need kustomize or kubectl on PATH")
+    expected = expectations(folder)
+    actual = _keys(lint_folder(folder))
+    assert actual == expected, f"missing: {sorted(expected - actual)}\nextra: {sorted(actual - expected)}"
+
+
+# --- kustomize ------------------------------------------------------------------------
+
+
+@needs_kustomize
+@pytest.mark.parametrize("sub", [".", "overlays/prod", "overlays/staging"])
+def test_overlays_clean_from_root_and_each_overlay(sub: str) -> None:
+    root = EXAMPLES / "kustomize-overlays"
+    findings = _lint(root, [sub])
+    assert not _blocking(findings), _blocking(findings)
+    assert not [f for f in findings if f.code in ("IVL751", "IVL753")]
+
+
+@needs_kustomize
+def test_patch_defect_reported_in_the_patch_file_from_the_overlay_alone() -> None:
+    root = UNITS / "kustomize-patch-defect"
+    findings = _lint(root, ["overlays/prod"])
+    assert _keys(findings) == {("overlays/prod/canary.yaml", 15, "IVL108")}
+    (f,) = findings
+    assert f.resource is not None and f.resource.namespace == "reviews"
+    assert "reviews/reviews" in f.message
+    assert _keys(_lint(root, ["overlays/staging"])) == set()
+
+
+@needs_kustomize
+def test_rendering_leaves_the_tree_untouched(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(EXAMPLES / "kustomize-overlays", repo)
+    before = {p: p.stat().st_mtime_ns for p in repo.rglob("*")}
+    _lint(repo, ["."])
+    after = {p: p.stat().st_mtime_ns for p in repo.rglob("*")}
+    assert before == after
+
+
+def test_fallback_without_kustomize_applies_namespace_and_skips_patches() -> None:
+    root = UNITS / "kustomize-patch-defect"
+    from istio_vm_lint.config import Settings
+    from istio_vm_lint.runner import lint
+
+    old = os.getcwd()
+    os.chdir(root)
+    try:
+        out = lint(["."], Settings(root=str(root), kustomize_command="none"))
+    finally:
+        os.chdir(old)
+    notices = sorted((f.location.file, f.code, f.severity) for f in out.findings if f.code == "IVL751")
+    assert notices == [("overlays/prod/kustomization.yaml", "IVL751", "info"),
+                       ("overlays/staging/kustomization.yaml", "IVL751", "info")]
+    # Patch files are not resources; the base's resources take each overlay's namespace.
+    assert not [f for f in out.findings if "canary.yaml" in f.location.file or "route-to-v2" in f.location.file]
+    assert not _blocking(out.findings), _blocking(out.findings)
+    namespaces = {r.namespace for r in out.project.resources if r.kind == "VirtualService"}
+    assert namespaces <= {"reviews", "reviews-staging"}
+
+
+def test_remote_resources_are_never_rendered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from istio_vm_lint import kustomize
+
+    def boom(*a, **k):  # pragma: no cover - must not be called
+        raise AssertionError("rendered a tree with a remote resource")
+
+    monkeypatch.setattr(kustomize, "render", boom)
+    (tmp_path / "kustomization.yaml").write_text(
+        "resources:\n- github.com/example/platform/istio?ref=v1\n- se.yaml\nnamespace: edge\n")
+    (tmp_path / "se.yaml").write_text(
+        "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n  name: api\nspec:\n"
+        "  hosts: [api.example.com]\n  location: MESH_EXTERNAL\n  resolution: DNS\n"
+        "  ports: [{number: 443, name: tls, protocol: TLS}]\n")
+    findings = _lint(tmp_path, ["."], kustomize_command="kubectl kustomize")
+    assert [(f.code, f.location.line) for f in findings] == [("IVL751", 2)]
+    assert "remote resource" in findings[0].message
+
+
+@needs_kustomize
+def test_same_finding_in_two_overlays_is_reported_once_naming_both(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(EXAMPLES / "kustomize-overlays", repo)
+    dr = repo / "base" / "destinationrule.yaml"
+    dr.write_text(dr.read_text().replace("  host: reviews\n", "  host: reviews\n  trafficPolicy:\n"
+                                         "    outlierDetection:\n      consecutiveErrors: 5\n"))
+    findings = _lint(repo, ["."])
+    assert _keys(findings) == {("base/destinationrule.yaml", 9, "IVL621")}
+    assert findings[0].message.endswith("[units: overlays/prod, overlays/staging]"), findings[0].message
+
+
+# --- Helm -----------------------------------------------------------------------------
+
+FAKE_HELM = r'''#!/bin/sh
+# A stand-in for `helm template RELEASE CHART [--values F]... [--namespace NS]`.
+ns=default
+while [ $# -gt 0 ]; do
+  case "$1" in --namespace) ns="$2"; shift;; esac
+  shift
+done
+cat <<YAML
+---
+# Source: storefront/templates/service.yaml
+apiVersion: v1
+kind: Service
+metadata:
+  name: storefront
+  namespace: $ns
+spec:
+  selector:
+    app: storefront
+  ports:
+  - name: http
+    port: 80
+    targetPort: http
+---
+# Source: storefront/templates/deployment.yaml
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: storefront
+  namespace: $ns
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app: storefront
+  template:
+    metadata:
+      labels:
+        app: storefront
+    spec:
+      containers:
+      - name: storefront
+        image: "registry.example.com/storefront:3.4.1"
+        ports:
+        - name: http
+          containerPort: 8080
+YAML
+'''
+
+
+@pytest.fixture
+def fake_helm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    helm = bin_dir / "helm"
+    helm.write_text(FAKE_HELM)
+    helm.chmod(helm.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    return helm
+
+
+def test_chart_without_helm_is_one_notice_and_demotes_what_it_could_define() -> None:
+    findings = _lint(EXAMPLES / "chart-beside-manifests", ["."], helm_command="none")
+    assert not _blocking(findings), _blocking(findings)
+    assert [(f.location.file, f.code) for f in findings if f.code == "IVL752"] == [
+        ("charts/storefront/Chart.yaml", "IVL752")]
+    demoted = [f for f in findings if f.code == "IVL501"]
+    assert demoted and all(f.severity == "info" and "Helm chart" in f.message for f in demoted)
+    assert not [f for f in findings if "templates/" in f.location.file]  # never parsed as YAML
+
+
+def test_chart_rendered_with_helm(fake_helm: Path) -> None:
+    root = EXAMPLES / "chart-beside-manifests"
+    findings = _lint(root, ["."], namespaces={"charts/storefront/**": "storefront"})
+    assert not [f for f in findings if f.code in ("IVL501", "IVL752", "IVL753")], [
+        (f.code, f.message) for f in findings]
+
+
+def test_chart_render_locates_findings_in_the_template(fake_helm: Path, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(EXAMPLES / "chart-beside-manifests", repo)
+    # The rendered Service now targets a port name no container declares.
+    fake_helm.write_text(FAKE_HELM.replace("targetPort: http", "targetPort: web"))
+    findings = _lint(repo, ["."], namespaces={"charts/storefront/**": "storefront"})
+    files = {f.location.file for f in findings if f.severity in ("error", "warning")}
+    assert files == {"charts/storefront/templates/service.yaml"}, [(f.location.file, f.code) for f in findings]
+
+
+# --- copies and namespaces --------------------------------------------------------------
+
+
+def test_sibling_demos_copies_are_not_conflicts() -> None:
+    findings = lint_folder(EXAMPLES / "sibling-demos")
+    assert not _blocking(findings), _blocking(findings)
+    assert [f.code for f in findings] == ["IVL750"]
+    assert findings[0].severity == "info" and findings[0].related
+
+
+def test_config_units_split_samples(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(EXAMPLES / "sibling-demos", repo)
+    (repo / ".istio-vm-lint.toml").write_text('units = ["*-demo"]\n')
+    assert _lint(repo, ["."]) == []
+
+
+def test_namespaces_table_places_namespace_less_resources() -> None:
+    findings = lint_folder(EXAMPLES / "namespace-per-path")
+    assert findings == [], [(f.code, f.message) for f in findings]
+
+
+def test_rejected_resource_takes_no_part_in_resolution(tmp_path: Path) -> None:
+    (tmp_path / "se.yaml").write_text(
+        "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n  name: everything\n"
+        "  namespace: egress\nspec:\n  hosts: ['*']\n  location: MESH_EXTERNAL\n  resolution: NONE\n"
+        "  ports: [{number: 443, name: tls, protocol: TLS}]\n")
+    (tmp_path / "vs.yaml").write_text(
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: api\n"
+        "  namespace: egress\nspec:\n  hosts: [api.example.com]\n  tls:\n  - match: [{sniHosts: [api.example.com]}]\n"
+        "    route:\n    - destination:\n        host: api.example.com\n")
+    findings = lint_folder(tmp_path)
+    codes = {(f.location.file, f.code) for f in findings}
+    assert ("vs.yaml", "IVL501") in codes, [(f.location.file, f.code, f.message) for f in findings]
+    rejected = [f for f in findings if f.location.file == "se.yaml" and f.severity == "error"]
+    assert rejected and all("would not exist" in f.message for f in rejected)
