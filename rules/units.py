@@ -19,7 +19,7 @@ def _given(ctx: Context, code: str) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL750", name="duplicate-object-definition", severity="info",
+    code="IVL750", family="units", name="duplicate-object-definition", severity="info",
     summary="The same object (group, kind, namespace, name) is defined more than once in one deployment unit.",
     rationale="""
     Kubernetes keeps one object per identity: applying a second definition replaces the first
@@ -51,7 +51,7 @@ def duplicate_object_definition(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL751", name="kustomization-not-rendered", severity="info",
+    code="IVL751", family="units", name="kustomization-not-rendered", severity="info",
     summary="A root kustomization could not be rendered; the files it lists are linted as they are.",
     rationale="""
     What `kubectl apply -k` applies is kustomize's output, not its input files: patches,
@@ -77,7 +77,7 @@ def kustomization_not_rendered(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL752", name="helm-chart-not-rendered", severity="info",
+    code="IVL752", family="units", name="helm-chart-not-rendered", severity="info",
     summary="A Helm chart could not be rendered because helm is not available; its templates are not linted.",
     rationale="""
     A chart's templates are Go templates, not manifests, so they are never parsed as YAML
@@ -103,7 +103,7 @@ def helm_chart_not_rendered(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL753", name="render-failed", severity="warning",
+    code="IVL753", family="units", name="render-failed", severity="warning",
     summary="kustomize or helm failed to render a unit.",
     rationale="""
     A kustomization or chart that does not render cannot be applied either
