@@ -561,7 +561,8 @@ def identity(r: Resource) -> tuple[str, str, str, str]:
 def copies_of(resources: list[Resource]) -> dict[tuple[str, str, str, str], list[Resource]]:
     groups: dict[tuple[str, str, str, str], list[Resource]] = defaultdict(list)
     for r in resources:
-        groups[identity(r)].append(r)
+        if not getattr(r, "name_generated", False):  # generateName: a new object on every create
+            groups[identity(r)].append(r)
     return {k: sorted(v, key=lambda r: (r.source.path, r.doc_index, r.base))
             for k, v in groups.items() if len(v) > 1}
 

@@ -69,7 +69,9 @@ def test_documented_flags_exist() -> None:
     foreign = {"--all-files", "--files", "--freeze", "--no-deps", "--no-build-isolation", "--target", "--tags",
                "--check", "--sizes", "--repeat", "--snapshot", "--markdown", "--json", "--keep", "--workdir",
                "--cold-repeat", "--no-cold", "--no-install", "--profile", "--profile-size", "--profile-out",
-               "--clock", "--seed", "--validate", "--no-defects", "--namespaces", "--docs-per-file"}
+               "--clock", "--seed", "--validate", "--no-defects", "--namespaces", "--docs-per-file",
+                   # kustomize flags (deployment units)
+                   "--load-restrictor", "--enable-exec", "--enable-alpha-plugins", "--enable-helm"}
     for doc in DOCS:
         for flag in set(re.findall(r"(?<![\w-])(--[a-z][a-z-]+)", doc.read_text(encoding="utf-8"))):
             assert flag in known or flag in foreign, f"{doc.name} documents {flag}, which no command has"
