@@ -1,8 +1,10 @@
 """Command line: ``istio-vm-lint [check] PATH...``, ``rules``, ``explain CODE``, ``graph PATH``.
 
 Exit codes are the same in every output format: 0 no finding at or above ``--fail-on``,
-1 findings, 2 usage error, bad config, missing path or internal error.  Diagnostics go to
-stderr so stdout stays machine-readable.
+1 findings (and nothing else), 2 usage error, bad config, missing path, internal error or
+output that could not be written (a closed stdout, a full disk), 130 interrupted (Ctrl-C).
+Diagnostics go to stderr so stdout stays machine-readable; a report is written whole or not
+at all.
 """
 
 from __future__ import annotations
@@ -19,16 +21,165 @@ from .config import ConfigError, Settings, codes, find_config, find_config_upwar
 from .discover import Discovered, discover, display_path
 from .findings import SEVERITIES
 
-EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class OutputError(Exception):
+    """Writing to stdout or stderr failed (closed, broken pipe, full device)."""
+
+    def __init__(self, stream: str, cause: Optional[BaseException]) -> None:
+        self.stream = stream
+        self.cause = cause
+        if cause is None:
+            why = "it is closed"
+        elif isinstance(cause, OSError) and cause.strerror:
+            why = cause.strerror
+        else:
+            why = str(cause) or type(cause).__name__
+        super().__init__(f"cannot write to {stream}: {why}")
+
+
+class _GuardedStream:
+    """``sys.stdout``/``sys.stderr`` while a command runs: a failed write or flush raises
+    :class:`OutputError` (never a traceback, never exit 1), and a closed stream (``>&-``)
+    is an error at the first write instead of output silently lost."""
+
+    def __init__(self, stream: Any, name: str) -> None:
+        self._stream = stream
+        self._name = name
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):
+            raise TypeError("write() argument must be str")  # click probes for a binary stream
+        if self._stream is None:
+            raise OutputError(self._name, None)
+        try:
+            return _write_text(self._stream, text)
+        except (OSError, ValueError) as exc:  # ValueError: I/O operation on closed file
+            raise OutputError(self._name, exc) from None
+
+    def flush(self) -> None:
+        if self._stream is None:
+            return
+        try:
+            self._stream.flush()
+        except (OSError, ValueError) as exc:
+            raise OutputError(self._name, exc) from None
+
+    def isatty(self) -> bool:
+        try:
+            return self._stream is not None and bool(self._stream.isatty())
+        except (OSError, ValueError):
+            return False
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self._stream, "encoding", None) or "utf-8"
+
+    @property
+    def errors(self) -> str:
+        return getattr(self._stream, "errors", None) or "strict"
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "buffer":  # click would write around the guard
+            raise AttributeError(name)
+        return getattr(self._stream, name)
+
+
+def _write_text(stream: Any, text: str) -> int:
+    """Write all of ``text`` or raise.  A text stream's buffered writer returns a short count
+    when the reader of a pipe goes away in the middle of a large write, and ``write``
+    ignores it: the rest is lost without an error.  So the bytes are written here until
+    every one is out, and the failure surfaces as the ``BrokenPipeError`` it is."""
+    buf = getattr(stream, "buffer", None)
+    if buf is None:
+        return int(stream.write(text))
+    stream.flush()  # whatever went through the text layer before
+    if os.linesep != "\n":  # what the text layer would have done
+        text = text.replace("\n", os.linesep)
+    data = memoryview(text.encode(stream.encoding or "utf-8", stream.errors or "strict"))
+    while data:
+        n = buf.write(data)
+        if not n:
+            raise OSError(f"short write to {getattr(stream, 'name', 'stream')}")
+        data = data[n:]
+    return len(text)
+
+
+def _say(stream: Any, line: str) -> None:
+    """One line on a stream that may itself be broken: best effort, never raises."""
+    try:
+        if stream is not None:
+            stream.write(line + "\n")
+            stream.flush()
+    except Exception:
+        pass
+
+
+def _silence_failed(stream: Any) -> None:
+    """Point a standard stream that failed at the null device, so that flushing what is
+    left in its buffer (at exit) does not fail a second time."""
+    try:
+        fd = stream.fileno()
+        if fd in (1, 2):
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, fd)
+            os.close(null)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 class DefaultGroup(click.Group):
-    """A group whose default subcommand is ``check`` (``istio-vm-lint path/`` works)."""
+    """A group whose default subcommand is ``check`` (``istio-vm-lint path/`` works).
+
+    Every command runs with guarded standard streams: an output failure is exit 2 with one
+    line on stderr (when stderr works), Ctrl-C is exit 130; neither prints a traceback.
+    """
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
             args = ["check", *args]
         return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        out, err = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = _GuardedStream(out, "stdout"), _GuardedStream(err, "stderr")  # type: ignore[assignment]
+        try:
+            return super().invoke(ctx)
+        except OutputError as exc:
+            if exc.stream == "stdout":
+                _say(err, f"istio-vm-lint: {exc}")
+            _silence_failed(out if exc.stream == "stdout" else err)
+            raise SystemExit(EXIT_ERROR) from None
+        except KeyboardInterrupt:
+            _say(err, "istio-vm-lint: interrupted")
+            raise SystemExit(EXIT_INTERRUPTED) from None
+        finally:
+            sys.stdout, sys.stderr = out, err
+
+
+def write_whole(text: str) -> None:
+    """Write a report to stdout in full or not at all: a Ctrl-C that arrives while it is
+    being written waits until it is out (then the run still ends with exit 130), so a
+    reader never gets half a JSON or SARIF document."""
+    import signal
+    import threading
+
+    pending: list[int] = []
+    previous: Any = None
+    if threading.current_thread() is threading.main_thread():
+        try:
+            previous = signal.signal(signal.SIGINT, lambda signum, frame: pending.append(signum))
+        except (ValueError, OSError):  # pragma: no cover - no signals here
+            previous = None
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    if pending and previous is signal.default_int_handler:
+        raise KeyboardInterrupt
 
 
 @click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -183,12 +334,8 @@ def check(paths: tuple[str, ...], fmt: str, **opts: Any) -> None:
     except ConfigError as exc:
         click.echo(f"istio-vm-lint: configuration error: {exc}", err=True)
         code = EXIT_ERROR
-    except BrokenPipeError:  # `istio-vm-lint . | head`: the reader went away, nothing to report
-        try:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        except (OSError, ValueError):
-            pass
-        code = EXIT_ERROR
+    except OutputError:  # exit 2 with one line (DefaultGroup.invoke), not an internal error
+        raise
     except Exception as exc:  # never a bare traceback in CI logs
         if debug or os.environ.get("ISTIO_VM_LINT_DEBUG"):
             raise
@@ -358,8 +505,7 @@ def _check(paths: tuple[str, ...], fmt: str, fail_on: Optional[str], select: tup
                          errors=[f"no such file or directory: {m}" for m in outcome.missing]
                          + [f"cannot read directory {d}: {why}" for d, why in scan.unreadable])
     out = renderer(fmt)(findings, rctx)
-    sys.stdout.write(out)
-    sys.stdout.flush()
+    write_whole(out)
     if fmt == "github":
         note = overflow_message(findings)
         if note:
@@ -411,8 +557,11 @@ class Progress:
             line = f"istio-vm-lint: [{'#' * filled}{'.' * (width - filled)}] rules {self.done}/{self.total}"
         else:
             line = f"istio-vm-lint: loading {self.files} files… {elapsed:.0f}s"
-        sys.stderr.write("\r" + line + "\033[K")
-        sys.stderr.flush()
+        try:
+            sys.stderr.write("\r" + line + "\033[K")
+            sys.stderr.flush()
+        except Exception:  # cosmetic: a failing stderr is reported by the run itself
+            pass
         self.drawn = True
 
     def __enter__(self) -> "Progress":
@@ -606,12 +755,14 @@ def trace_cmd(target: str, paths: tuple[str, ...], fmt: str, port: Optional[int]
     except ConfigError as exc:
         click.echo(f"istio-vm-lint: configuration error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
+    except OutputError:
+        raise
     except Exception as exc:
         if debug or os.environ.get("ISTIO_VM_LINT_DEBUG"):
             raise
         click.echo(f"istio-vm-lint: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", err=True)
         sys.exit(EXIT_ERROR)
-    sys.stdout.write(out)
+    write_whole(out)
 
 
 if __name__ == "__main__":  # pragma: no cover
@@ -626,14 +777,47 @@ def run() -> None:
     resources, 1.4 s at 50,000 (benchmarks/README.md).  ``os._exit`` skips it.  Tests call
     ``main`` itself, which exits normally.
     """
+    _reserve_standard_fds()
+    out, err = sys.stdout, sys.stderr
+    # Guarded here too for what click writes before a command runs (--help, --version, usage).
+    sys.stdout, sys.stderr = _GuardedStream(out, "stdout"), _GuardedStream(err, "stderr")  # type: ignore[assignment]
     code = 0
     try:
         main(standalone_mode=True)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_ERROR)
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (BrokenPipeError, ValueError, OSError):
-        pass
+    except OutputError as exc:
+        if exc.stream == "stdout":
+            _say(err, f"istio-vm-lint: {exc}")
+        _silence_failed(out if exc.stream == "stdout" else err)
+        code = EXIT_ERROR
+    except KeyboardInterrupt:  # outside a command (while parsing arguments)
+        code = EXIT_INTERRUPTED
+    sys.stdout, sys.stderr = out, err
+    for stream, name in ((sys.stdout, "stdout"), (sys.stderr, "stderr")):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError) as exc:  # output that could not be written is exit 2
+            if name == "stdout":
+                _say(sys.stderr, f"istio-vm-lint: {OutputError(name, exc)}")
+            if code in (EXIT_OK, EXIT_FINDINGS):
+                code = EXIT_ERROR
     os._exit(code)
+
+
+def _reserve_standard_fds() -> None:
+    """With stdin, stdout or stderr closed (``>&-``), the next file opened would take its
+    number, and a child process (kustomize) would write into it: hold each closed one open
+    on the null device.  ``sys.stdout`` stays None, so writing the report still fails."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            try:
+                null = os.open(os.devnull, os.O_RDWR)
+                if null != fd:
+                    os.dup2(null, fd)
+                    os.close(null)
+            except OSError:
+                pass
