@@ -86,8 +86,8 @@ def test_reader_going_away_is_exit_2() -> None:
 @pytest.mark.skipif(not POSIX, reason="POSIX signals")
 @pytest.mark.parametrize("fmt", ["json", "sarif"])
 def test_ctrl_c_while_the_report_is_written_is_exit_130_and_a_whole_document(fmt: str) -> None:
-    """SIGINT arrives once the report has begun to reach stdout (the pipe is kept small and
-    not read, so the writer is still in the middle of it): the document is finished, the
+    """SIGINT arrives once the report has begun to reach stdout (the pipe is small and not
+    read meanwhile, so the writer is in the middle of it): the document is finished, the
     exit code is 130."""
     read_end, write_end = os.pipe()
     try:
@@ -96,8 +96,11 @@ def test_ctrl_c_while_the_report_is_written_is_exit_130_and_a_whole_document(fmt
         fcntl.fcntl(write_end, getattr(fcntl, "F_SETPIPE_SZ", 1031), 4096)
     except (ImportError, OSError):
         pass  # the default pipe (64 KiB) is still much smaller than the report
-    proc = subprocess.Popen([sys.executable, "-m", "istio_vm_lint", str(FIXTURES / "examples"), "--format", fmt,
-                             "--isolated"], stdout=write_end, stderr=subprocess.PIPE)
+    # A report of several hundred KiB: far larger than any pipe buffer, so it cannot be
+    # out before the signal arrives.
+    targets = [str(p) for p in sorted((FIXTURES / "rules").glob("IVL[0-4]*/bad"))]
+    proc = subprocess.Popen([sys.executable, "-m", "istio_vm_lint", *targets, "--format", fmt, "--isolated"],
+                            stdout=write_end, stderr=subprocess.PIPE)
     os.close(write_end)
     with os.fdopen(read_end, "rb") as reader:
         first = reader.read(1)  # the report has started
