@@ -40,7 +40,9 @@ def render(findings: Iterable[Finding], root: Optional[str]) -> str:
     entries = sorted((entry(f, root) for f in findings),
                      key=lambda e: (e["file"], e["code"], e["resource"], e["field"], e["fingerprint"], e["message"]))
     doc = {"version": BASELINE_VERSION, "tool": "istio-vm-lint", "findings": entries}
-    return json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    from .report import dumps_json
+
+    return dumps_json(doc)
 
 
 def write(path: str, findings: Iterable[Finding], root: Optional[str]) -> int:

@@ -14,9 +14,11 @@ socket or device called ``*.yaml`` is skipped, because opening a FIFO blocks unt
 writes to it.  Broken symlinks are kept so the load reports them as unreadable.  A path named
 explicitly on the command line is always read (``istio-vm-lint <(helm template .)``).
 
-Display paths are printable: a file name that is not valid UTF-8 or holds control characters
-(a newline, an escape sequence) is shown with backslash escapes, so it can neither break the
-one-line-per-finding text output nor make writing the report fail.
+Display paths are the real names (relative to the current directory when the file lies
+under it): a file name holding a newline or bytes that are not UTF-8 stays exactly that, so
+JSON and SARIF reports point at the file that exists.  Escaping is the output's business:
+the text and GitHub formats show such names with backslash escapes (``report.one_line``),
+JSON escapes them its own way and SARIF percent-encodes its URIs.
 """
 
 from __future__ import annotations
@@ -56,15 +58,16 @@ def printable(path: str) -> str:
 
 
 def display_path(path: str, cwd: Optional[str] = None) -> str:
-    """The path relative to the current directory when the file lies under it (printable)."""
+    """The path relative to the current directory when the file lies under it (the real
+    name, not escaped: see the module docstring)."""
     try:
         cwd = cwd or os.getcwd()
         rel = os.path.relpath(os.path.abspath(path), cwd)
     except (ValueError, OSError):  # another drive (Windows); current directory deleted
-        return printable(path)
+        return path
     if rel == os.pardir or rel.startswith(os.pardir + os.sep):
-        return printable(path)  # outside the current directory: as the user typed it
-    return printable(rel)
+        return path  # outside the current directory: as the user typed it
+    return rel
 
 
 def excluded(path: str, patterns: Iterable[str]) -> bool:

@@ -178,7 +178,7 @@ def _suppress(project: Project, settings: Settings, rules: dict[str, Rule], resu
         fp_src = "|".join([UNUSED_SUPPRESSION, root_relative(loc.file, settings.root), d.scope,
                            str(d.resource or ""), ",".join(d.codes), message])
         result.findings.append(Finding(UNUSED_SUPPRESSION, r.name, sev, message, loc, d.resource, "", [],
-                                       hashlib.sha1(fp_src.encode()).hexdigest()[:16]))
+                                       hashlib.sha1(fp_src.encode("utf-8", "surrogatepass")).hexdigest()[:16]))
 
 
 def mark_caused_by_change(project: Project, ctx: Context, problems: Iterable[Problem]) -> None:
@@ -245,7 +245,8 @@ def fingerprint_of(code: str, ref: Optional[ResourceRef], file: str, field_path:
     ident = f"{ref.kind}/{ref.namespace}/{ref.name}" if ref else root_relative(file, root)
     others = sorted({f"{r.resource.kind}/{r.resource.namespace}/{r.resource.name}" for r in related if r.resource})
     src = "|".join(["v1", code, ident, field_path, ";".join(others)])
-    return hashlib.sha1(src.encode()).hexdigest()[:16]
+    # surrogatepass: a file name with bytes that are not UTF-8 (only hashed, never written)
+    return hashlib.sha1(src.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def fails(findings: Iterable[Finding], fail_on: str) -> bool:

@@ -3,6 +3,7 @@ only to the string they return (the CLI prints it to stdout), so stdout stays pa
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
@@ -28,17 +29,41 @@ class ReportContext:
     errors: list[str] = field(default_factory=list)
 
 
-# Everything str.splitlines() breaks on, plus other control characters (tab is kept).
-_UNPRINTABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
+# Everything str.splitlines() breaks on, plus other control characters (tab is kept), and
+# lone surrogates: the bytes of a file name that are not UTF-8 (os.fsdecode), which no
+# output encoding can write.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape(ch: str) -> str:
+    if "\udc80" <= ch <= "\udcff":  # an undecodable byte of a file name
+        return f"\\x{ord(ch) - 0xdc00:02x}"
+    return repr(ch)[1:-1]
 
 
 def one_line(text: str) -> str:
-    """``text`` with line breaks and control characters shown as escapes (``\\n``).
+    """``text`` with line breaks and control characters shown as escapes (``\\n``), and
+    bytes of a file name that are not UTF-8 as ``\\xNN``.
 
     Messages quote user data (keys, names, file names) verbatim, and one of those containing
     a newline would otherwise split a finding over two lines of a line-oriented format.
+    Only the line-oriented formats (text, GitHub) escape; JSON and SARIF carry the real
+    text (see :func:`dumps_json`).
     """
-    return _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], text)
+    return _UNPRINTABLE.sub(lambda m: _escape(m.group()), text)
+
+
+def dumps_json(doc: Any) -> str:
+    """``doc`` as indented JSON text that carries every string exactly.
+
+    Non-ASCII text stays readable (``ensure_ascii=False``); a lone surrogate (a byte of a
+    file name that is not UTF-8, decoded by ``os.fsdecode``) cannot be encoded as UTF-8,
+    so it is written as its ``\\udcNN`` escape, which JSON allows: a reader gets the same
+    string back, and ``os.fsencode`` of it the file name's bytes.
+    """
+    text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def summary(findings: list[Finding], ctx: ReportContext) -> dict[str, Any]:

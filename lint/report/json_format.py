@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 from ..findings import Finding
-from . import ReportContext, summary
+from . import ReportContext, dumps_json, summary
 
 
 def render(findings: list[Finding], ctx: ReportContext) -> str:
     doc = {"version": 1, "findings": [f.as_dict() for f in findings], "summary": summary(findings, ctx)}
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return dumps_json(doc)

@@ -11,7 +11,6 @@ Validated against the OASIS schema in ``tests/data/sarif-schema-2.1.0.json``.
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from typing import Any, Optional
@@ -20,7 +19,7 @@ from urllib.parse import quote
 from .. import __version__
 from ..config import root_relative
 from ..findings import Finding, Location
-from . import ReportContext, documentation, rule_help_markdown, rule_help_text
+from . import ReportContext, documentation, dumps_json, rule_help_markdown, rule_help_text
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "istioVmLint/v1"
@@ -29,10 +28,20 @@ LEVELS = {"error": "error", "warning": "warning", "info": "note"}
 
 
 def _uri(path: str, root: Optional[str]) -> tuple[str, bool]:
-    """A relative, percent-encoded URI, and whether it is relative to the root."""
+    """A relative URI of the real file name, percent-encoded (RFC 3986: every byte but the
+    unreserved characters and ``/``, so a newline is ``%0A`` and a byte that is not UTF-8
+    is itself, ``%E9``), and whether it is relative to the root."""
     rel = root_relative(path, root)
     under_root = root is not None and not os.path.isabs(rel) and not rel.startswith("<")
-    return quote(rel, safe="/"), under_root
+    return _quote_path(rel, "/"), under_root
+
+
+def _quote_path(path: str, safe: str) -> str:
+    try:
+        raw = os.fsencode(path)  # the name's bytes, undecodable ones included
+    except UnicodeEncodeError:  # pragma: no cover - a surrogate os.fsdecode never produces
+        raw = path.encode("utf-8", "surrogatepass")
+    return quote(raw, safe=safe)
 
 
 def _physical(loc: Location, root: Optional[str]) -> dict[str, Any]:
@@ -148,9 +157,9 @@ def render(findings: list[Finding], ctx: ReportContext) -> str:
         "invocations": [invocation(ctx)],
     }
     if ctx.root:
-        root_uri = "file://" + quote(os.path.abspath(ctx.root).replace(os.sep, "/").rstrip("/") + "/", safe="/:")
+        root_uri = "file://" + _quote_path(os.path.abspath(ctx.root).replace(os.sep, "/").rstrip("/") + "/", "/:")
         if not root_uri.startswith("file:///"):  # Windows drive letters
             root_uri = "file:///" + root_uri[len("file://"):]
         run["originalUriBaseIds"] = {SRCROOT: {"uri": root_uri}}
     doc = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return dumps_json(doc)
