@@ -611,7 +611,7 @@ def rules_cmd(fmt: str) -> None:
 
     rules = all_rules()
     if fmt == "json":
-        click.echo(json.dumps({"version": 1, "rules": [r.as_dict() for r in rules.values()]}, indent=2))
+        write_whole(json.dumps({"version": 1, "rules": [r.as_dict() for r in rules.values()]}, indent=2) + "\n")
         return
     varies = False
     for r in rules.values():
@@ -692,12 +692,14 @@ def graph_cmd(paths: tuple[str, ...], fmt: str, focus: Optional[str], exclude: t
     except ConfigError as exc:
         click.echo(f"istio-vm-lint: configuration error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
+    except OutputError:
+        raise
     except Exception as exc:
         if debug or os.environ.get("ISTIO_VM_LINT_DEBUG"):
             raise
         click.echo(f"istio-vm-lint: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", err=True)
         sys.exit(EXIT_ERROR)
-    sys.stdout.write(out)
+    write_whole(out)
 
 
 @main.command("trace")

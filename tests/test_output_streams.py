@@ -99,8 +99,11 @@ def test_ctrl_c_while_the_report_is_written_is_exit_130_and_a_whole_document(fmt
     # A report of several hundred KiB: far larger than any pipe buffer, so it cannot be
     # out before the signal arrives.
     targets = [str(p) for p in sorted((FIXTURES / "rules").glob("IVL[0-4]*/bad"))]
+    # A job started in the background by a non-interactive shell (CI, a merge script) inherits
+    # SIGINT ignored, and so would the linter: give it the default disposition, as at a terminal.
     proc = subprocess.Popen([sys.executable, "-m", "istio_vm_lint", *targets, "--format", fmt, "--isolated"],
-                            stdout=write_end, stderr=subprocess.PIPE)
+                            stdout=write_end, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     os.close(write_end)
     with os.fdopen(read_end, "rb") as reader:
         first = reader.read(1)  # the report has started
