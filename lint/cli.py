@@ -677,6 +677,7 @@ def graph_cmd(paths: tuple[str, ...], fmt: str, focus: Optional[str], exclude: t
         settings = build_settings(config_path, isolated, root, exclude=exclude, default_namespace=default_namespace,
                                   cluster_domain=cluster_domain)
         settings.root = root or os.getcwd()
+        settings.cache_dir = resolve_cache_dir(settings, None, False)
         scan = Scan()
         files, missing = discover_named(list(paths), tuple(settings.exclude), scan)
         for m in missing:
@@ -736,6 +737,7 @@ def trace_cmd(target: str, paths: tuple[str, ...], fmt: str, port: Optional[int]
         settings = build_settings(config_path, isolated, root, exclude=exclude, default_namespace=default_namespace,
                                   cluster_domain=cluster_domain)
         settings.root = root or os.getcwd()
+        settings.cache_dir = resolve_cache_dir(settings, None, False)
         scan = Scan()
         files, missing = discover_named(list(paths), tuple(settings.exclude), scan)
         for m in missing:

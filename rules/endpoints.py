@@ -127,7 +127,8 @@ def dns_service_entry_host_unresolvable(ctx: Context) -> Iterator[Problem]:
         assert isinstance(se, ServiceEntry)
         if se.resolution not in ("DNS", "DNS_ROUND_ROBIN") or se.has_selector or se.spec.get("endpoints"):
             continue
-        for i, h in enumerate(se.spec.get("hosts") or []):
+        hosts = se.spec.get("hosts")
+        for i, h in enumerate(hosts if isinstance(hosts, list) else []):  # not a list: the schema's finding
             if not isinstance(h, str):
                 continue
             ns = cluster_namespace(h, domain)
@@ -193,7 +194,8 @@ def service_entry_shadowed_by_kubernetes_service(ctx: Context) -> Iterator[Probl
     graph = ctx.graph
     for se in ctx.each("ServiceEntry"):
         assert isinstance(se, ServiceEntry)
-        for i, h in enumerate(se.spec.get("hosts") or []):
+        hosts = se.spec.get("hosts")
+        for i, h in enumerate(hosts if isinstance(hosts, list) else []):  # not a list: the schema's finding
             if not isinstance(h, str):
                 continue
             kube = [s for s in graph.services_by_host.get(h, ()) if s.is_kube]

@@ -479,3 +479,25 @@ def test_identity_covers_the_whole_package(tmp_path: Path) -> None:
         copy.write_bytes(Path(pick).read_bytes() + b" ")
         assert cache_mod._digest_files([str(copy) if p == pick else p for p in files]) != base
     assert cache_mod.package_digest() == cache_mod.package_digest() == base
+
+
+def test_graph_follows_the_same_cache_rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """graph (which lints too) neither writes a config's cache outside the repository nor
+    uses one when ISTIO_VM_LINT_NO_CACHE is set."""
+    outside = tmp_path / "home"
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "examples" / "vm-whoami", repo)
+    (repo / ".git").mkdir()
+    monkeypatch.chdir(repo)
+    monkeypatch.delenv("ISTIO_VM_LINT_CACHE_DIR", raising=False)
+    (repo / ".istio-vm-lint.toml").write_text('cache-dir = "../home"\n')
+    res = CliRunner().invoke(main, ["graph", "."])
+    assert res.exit_code == 0 and "outside the repository" in res.stderr
+    assert not outside.exists()
+    (repo / ".istio-vm-lint.toml").write_text('cache-dir = "c"\n')
+    monkeypatch.setenv("ISTIO_VM_LINT_NO_CACHE", "1")
+    assert CliRunner().invoke(main, ["graph", "."]).exit_code == 0
+    assert not (repo / "c").exists()
+    monkeypatch.delenv("ISTIO_VM_LINT_NO_CACHE")
+    assert CliRunner().invoke(main, ["graph", "."]).exit_code == 0
+    assert pack_files(repo / "c")
