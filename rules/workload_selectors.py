@@ -274,7 +274,8 @@ def _source_matches(vs: VirtualService) -> Iterator[tuple[dict[str, Any], FieldP
     when no WorkloadEntry, WorkloadGroup or pod template in the reachable namespaces has the
     labels but one resembles them (silent when the repository declares no workload there or
     none is a near miss, and for runtime labels),
-    and when `sourceNamespace` names a namespace the VirtualService is not exported to. An HTTP
+    and when `sourceNamespace` names a namespace the VirtualService is not exported to (or a
+    near spelling of a namespace of the repository that exists nowhere). An HTTP
     match that also names `gateways` is reported too: for HTTP, Istio then checks the gateways
     only and ignores `sourceLabels`/`sourceNamespace`, so the route applies to every client.
     Gateway-bound matches are not judged (the gateway pods are usually not in the repository).
@@ -330,6 +331,14 @@ def source_match_matches_no_client(ctx: Context) -> Iterator[Problem]:
                               f"namespaces the VirtualService is exported to ({', '.join(sorted(exported)) or 'none'}), "
                               "so no client there ever gets this route")
                 continue
+            if sns and sns not in graph.namespaces and sns not in ctx.settings.external_namespaces:
+                near_ns = next((n for n in sorted(graph.namespaces) if len(sns) >= 4 and _similar(sns, n)
+                                and abs(len(n) - len(sns)) <= 2), None)
+                if near_ns is not None:
+                    yield Problem(vs, path + ("sourceNamespace",),
+                                  f"VirtualService {vs.namespace}/{vs.name}: sourceNamespace '{sns}' is a namespace the "
+                                  f"repository declares nothing in (did you mean '{near_ns}'?); the route never matches")
+                    continue
             sel = str_map(m.get("sourceLabels"))
             if not sel:
                 continue
