@@ -103,6 +103,9 @@ def broken_edges(graph: "MeshGraph", data: dict[str, Any],
     resources = {(r.kind, r.namespace, r.name): r for r in graph.project.resources}
     placeholders: dict[str, dict[str, Any]] = {}
     edges: dict[tuple[str, str, str, str], Broken] = {}
+    between: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for e in data["edges"]:
+        between.setdefault((e["from"], e["to"]), []).append(e)
     for f in findings:
         template = BROKEN_EDGE_CODES.get(f.code)
         if template is None or f.resource is None:
@@ -123,7 +126,7 @@ def broken_edges(graph: "MeshGraph", data: dict[str, Any],
                     break
         if targets:
             # The edge itself exists (a route to a service that lacks the port): mark it.
-            hit = [e for e in data["edges"] if e["from"] in sources and e["to"] == targets[0] and e.get("path")
+            hit = [e for src in sources for e in between.get((src, targets[0]), ()) if e.get("path")
                    and (f.field == _fmt(e["path"]) or f.field.startswith(_fmt(e["path"]) + "."))]
             if hit:
                 for e in hit:
