@@ -100,9 +100,14 @@ def run_rules(project: Project, settings: Settings, rules: Optional[dict[str, Ru
 
 
 def collect_problems(ctx: Context, settings: Settings, rules: dict[str, Rule], result: RunResult,
-                     only: Optional[Callable[[str], bool]] = None) -> list[tuple[Rule, Problem]]:
+                     only: Optional[Callable[[str], bool]] = None,
+                     resource_filter: Optional[Callable[["Resource"], bool]] = None,
+                     mark: bool = True) -> list[tuple[Rule, Problem]]:
     """Run the selected rules (those ``only`` accepts, when given) over ``ctx.project``; their
-    problems, not yet located.  Counts rules run and internal errors into ``result``."""
+    problems, not yet located.  Counts rules run and internal errors into ``result``.
+
+    ``resource_filter``: the resources the ``scope="resource"`` rules see (``Context.each``);
+    ``mark``: look for problems the named files caused (:func:`mark_caused_by_change`)."""
     present = ctx.project.kinds_present
     total = len(rules)
     raw: list[tuple[Rule, Problem]] = []  # located together, so each file is re-parsed once
@@ -117,6 +122,7 @@ def collect_problems(ctx: Context, settings: Settings, rules: dict[str, Rule], r
             continue
         result.rules_run += 1
         ctx.current = None
+        ctx.resource_filter = resource_filter if r.scope == "resource" else None
         problems: list[Problem] = []
         try:
             for p in r.check(ctx):
@@ -132,9 +138,11 @@ def collect_problems(ctx: Context, settings: Settings, rules: dict[str, Rule], r
             problems.append(Problem(where, (), msg, code="IVL000",
                                     location=None if where else Location("<internal>", 1, 1)))
         raw.extend((r, p) for p in problems)
+    ctx.resource_filter = None
     if progress_hook is not None:
         progress_hook(total, total)
-    mark_caused_by_change(ctx.project, ctx, (p for _, p in raw))
+    if mark:
+        mark_caused_by_change(ctx.project, ctx, (p for _, p in raw))
     return raw
 
 

@@ -40,6 +40,7 @@ R = TypeVar("R", bound="Resource")
 CODE_RE = re.compile(r"^IVL\d{3}$")
 NAME_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 FAMILY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+SCOPES = ("repository", "resource")
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,12 @@ class Rule:
     # `rules` marks such rules, `explain`, SARIF help and docs/rules.md show the text, and
     # each lowered finding says why in its message.
     severity_note: str = ""
+    # "resource": the rule's problems about a resource depend on that resource alone (and the
+    # settings), never on another resource: schema (IVL010/IVL011) and webhook validation
+    # (IVL6xx).  In a run on named files (pre-commit) such a rule only sees the named files'
+    # resources (``Context.each``); see ``lint/units.py`` run_unit for the rejection verdicts
+    # of context resources.  "repository" (the default): cross-resource, sees everything.
+    scope: str = "repository"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -84,7 +91,7 @@ _DECLARED: list[Rule] = []
 
 def rule(*, code: str, family: str, name: str, severity: str, summary: str, rationale: str, bad: str, good: str,
          inputs: Iterable[str] = (), equivalents: Iterable[str] = (),
-         references: Iterable[str] = (), severity_note: str = "") -> Callable[[Callable[["Context"], Iterable[Problem]]], Callable[["Context"], Iterable[Problem]]]:
+         references: Iterable[str] = (), severity_note: str = "", scope: str = "repository") -> Callable[[Callable[["Context"], Iterable[Problem]]], Callable[["Context"], Iterable[Problem]]]:
     if not CODE_RE.match(code):
         raise ValueError(f"bad rule code {code!r}")
     if not FAMILY_RE.match(family):
@@ -93,11 +100,13 @@ def rule(*, code: str, family: str, name: str, severity: str, summary: str, rati
         raise ValueError(f"rule name must be kebab-case: {name!r}")
     if severity not in SEVERITIES:
         raise ValueError(f"bad severity {severity!r} for {code}")
+    if scope not in SCOPES:
+        raise ValueError(f"bad scope {scope!r} for {code} (one of {', '.join(SCOPES)})")
 
     def deco(fn: Callable[["Context"], Iterable[Problem]]) -> Callable[["Context"], Iterable[Problem]]:
         _DECLARED.append(Rule(code, name, severity, summary.strip(), _dedent(rationale), _dedent(bad),
                               _dedent(good), fn, tuple(inputs), tuple(equivalents), tuple(references), family,
-                              " ".join(severity_note.split())))
+                              " ".join(severity_note.split()), scope))
         return fn
 
     return deco
@@ -120,6 +129,9 @@ class Context:
         self.project = project
         self.settings = settings
         self.current: Optional["Resource"] = None  # last resource handed out by each()
+        # Set by the engine while a rule runs: when not None, each() yields only the resources
+        # this predicate accepts (a scope="resource" rule in a named-file run).
+        self.resource_filter: Optional[Callable[["Resource"], bool]] = None
 
     @cached_property
     def mesh(self) -> "MeshConfig":
@@ -150,7 +162,10 @@ class Context:
         names: list[str] = []
         for k in kinds:
             names.extend((k,) if isinstance(k, str) else kinds_of(k))
+        keep = self.resource_filter
         for r in self.project.kinds(*names):
+            if keep is not None and not keep(r):
+                continue
             self.current = r
             yield r
         self.current = None

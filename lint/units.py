@@ -22,6 +22,7 @@ server or Istio's webhook would reject take no part in resolution.
 from __future__ import annotations
 
 import fnmatch
+import itertools
 import os
 import re
 from collections import defaultdict
@@ -646,9 +647,25 @@ def run_unit(unit: Unit, project: Project, settings: Settings, plan_: Plan, rule
     ctx.unit_problems = _unit_problems(unit, project, plan_, dups)  # type: ignore[attr-defined]
     for n in notices:
         ctx.unit_problems[n.code or ""].append(n)  # type: ignore[attr-defined]
-    raw = collect_problems(ctx, settings, rules, result, only=single_resource_rule)
+    named = not all(src.report for src in project.files)  # a run on named files (pre-commit)
+    if not named:
+        raw = collect_problems(ctx, settings, rules, result, only=single_resource_rule)
+        verdicts: list[tuple[Rule, Problem]] = []
+    else:
+        # Per-resource rules (scope="resource") report on the named files' resources only: their
+        # problems on a context resource cannot have been caused by the change.  Of the context
+        # resources only the verdict "rejected" is needed (it takes them out of phase 2): the
+        # rejecting rules run over them and their problems are dropped.
+        raw = collect_problems(ctx, settings, rules, result, only=single_resource_rule,
+                               resource_filter=_in_named_file)
+        verdict_run = RunResult()
+        verdicts = collect_problems(
+            ctx, settings, rules, verdict_run,
+            only=lambda c: c in REJECTING and rules[c].scope == "resource",
+            resource_filter=_in_context_file, mark=False)
+        result.internal_errors += verdict_run.internal_errors
     rejected: set[int] = set()
-    for r, p in raw:
+    for r, p in itertools.chain(raw, verdicts):
         code = p.code or r.code
         if code in REJECTING and p.resource is not None and (p.severity or rules.get(code, r).severity) == "error":
             rejected.add(id(p.resource))
@@ -668,6 +685,14 @@ def run_unit(unit: Unit, project: Project, settings: Settings, plan_: Plan, rule
     raw = [(r, _adjust(p, r, unit, project, plan_, settings)) for r, p in raw]
     finish(project, settings, rules, raw, result)
     return UnitRun(unit, project, result, first_ctx or ctx)
+
+
+def _in_named_file(res: Resource) -> bool:
+    return res.source.report
+
+
+def _in_context_file(res: Resource) -> bool:
+    return not res.source.report
 
 
 def _run_views(base: Project, dups: dict[tuple[str, str, str, str], list[Resource]], rejected: set[int],

@@ -53,7 +53,7 @@ def violations_of(res: Resource) -> list[Violation]:
 
 
 @rule(
-    code="IVL010", family="schema", name="schema-violation", severity="error",
+    code="IVL010", family="schema", scope="resource", name="schema-violation", severity="error",
     summary="A field has the wrong type, an unknown name, a missing required value or an out-of-range value.",
     rationale="""
     The Kubernetes API server validates every Istio resource against the OpenAPI schema of its
@@ -434,7 +434,7 @@ CEL_KINDS: tuple[str, ...] = tuple(sorted({k for (k, _) in CEL_IMPLEMENTATIONS})
 
 
 @rule(
-    code="IVL011", family="schema", name="crd-validation-rule", severity="error",
+    code="IVL011", family="schema", scope="resource", name="crd-validation-rule", severity="error",
     summary="A resource breaks one of the CEL rules (x-kubernetes-validations) of Istio's CRDs.",
     rationale="""
     Istio's CRDs carry CEL validation rules that the Kubernetes API server evaluates on every

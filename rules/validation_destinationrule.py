@@ -359,7 +359,7 @@ def validate(dr: Resource) -> h.Issues:
 
 
 @rule(
-    code="IVL620", family="validation_destinationrule", name="destination-rule-invalid", severity="error",
+    code="IVL620", family="validation_destinationrule", scope="resource", name="destination-rule-invalid", severity="error",
     summary="A DestinationRule breaks Istio's validation and would be rejected by the admission webhook.",
     rationale="""
     Port of Istio's `ValidateDestinationRule` and `validateTrafficPolicy`
@@ -398,7 +398,7 @@ def destination_rule_invalid(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL621", family="validation_destinationrule", name="destination-rule-validation-warning", severity="warning",
+    code="IVL621", family="validation_destinationrule", scope="resource", name="destination-rule-validation-warning", severity="warning",
     summary="A DestinationRule gets an Istio validation warning (deprecated field or selector without labels).",
     rationale="""
     The warnings of Istio's DestinationRule validation (docs/semantics.md §validation-destinationrule): the deprecated

@@ -103,7 +103,7 @@ def _server(v: h.Issues, s: dict, p: tuple, semantics: bool) -> None:
 
 
 @rule(
-    code="IVL600", family="validation_gateway", name="gateway-invalid", severity="error",
+    code="IVL600", family="validation_gateway", scope="resource", name="gateway-invalid", severity="error",
     summary="A Gateway breaks Istio's validation and would be rejected by the admission webhook.",
     rationale="""
     Port of Istio's `ValidateGateway` (docs/semantics.md §validation-gateway, GW-01..GW-25):
@@ -139,7 +139,7 @@ def gateway_invalid(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL601", family="validation_gateway", name="gateway-validation-warning", severity="warning",
+    code="IVL601", family="validation_gateway", scope="resource", name="gateway-validation-warning", severity="warning",
     summary="A Gateway gets an Istio validation warning (ignored TLS settings or ciphers).",
     rationale="""
     The warnings of Istio's Gateway validation (docs/semantics.md §validation-gateway): `tls.httpsRedirect` on

@@ -29,7 +29,7 @@ def validate(pa: Resource) -> h.Issues:
 
 
 @rule(
-    code="IVL660", family="validation_security", name="peer-authentication-validation-warning", severity="warning",
+    code="IVL660", family="validation_security", scope="resource", name="peer-authentication-validation-warning", severity="warning",
     summary="A PeerAuthentication has a selector without labels, so it applies to the whole namespace.",
     rationale="""
     A `selector` with no `matchLabels` selects every workload of the namespace (or of the mesh

@@ -203,7 +203,7 @@ spec:
 
 
 @rule(
-    code="IVL630", family="validation_serviceentry", name="service-entry-invalid", severity="error",
+    code="IVL630", family="validation_serviceentry", scope="resource", name="service-entry-invalid", severity="error",
     summary="A ServiceEntry breaks Istio's validation and would be rejected by the admission webhook.",
     rationale="""
     Port of Istio's `ValidateServiceEntry` (docs/semantics.md §validation-serviceentry, SE-01..SE-34):
@@ -225,7 +225,7 @@ def service_entry_invalid(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL631", family="validation_serviceentry", name="service-entry-validation-warning", severity="warning",
+    code="IVL631", family="validation_serviceentry", scope="resource", name="service-entry-validation-warning", severity="warning",
     summary="A ServiceEntry gets an Istio validation warning (accepted, but probably not what was meant).",
     rationale="""
     The warnings of Istio's `ValidateServiceEntry` (docs/semantics.md §validation-serviceentry): a workloadSelector
@@ -260,7 +260,7 @@ def service_entry_validation_warning(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL632", family="validation_serviceentry", name="service-entry-multiple-hosts-non-http-ports", severity="error",
+    code="IVL632", family="validation_serviceentry", scope="resource", name="service-entry-multiple-hosts-non-http-ports", severity="error",
     summary="A ServiceEntry with DNS/STATIC resolution lists several hosts and a port that is not HTTP or TLS.",
     rationale="""
     For plain TCP (and an unset protocol, which counts as TCP here) Envoy cannot tell the hosts
@@ -294,7 +294,7 @@ def service_entry_multiple_hosts_non_http_ports(ctx: Context) -> Iterator[Proble
 
 
 @rule(
-    code="IVL633", family="validation_serviceentry", name="service-entry-endpoint-port-undefined", severity="error",
+    code="IVL633", family="validation_serviceentry", scope="resource", name="service-entry-endpoint-port-undefined", severity="error",
     summary="A ServiceEntry endpoint maps a port name that is not one of the entry's port names.",
     rationale="""
     `endpoints[].ports` maps the ServiceEntry's port *names* to the port the endpoint (often a

@@ -264,7 +264,7 @@ def _outbound(v: h.Issues, tp: Any, p: FieldPath) -> None:
 
 
 @rule(
-    code="IVL650", family="validation_sidecar", name="sidecar-invalid", severity="error",
+    code="IVL650", family="validation_sidecar", scope="resource", name="sidecar-invalid", severity="error",
     summary="A Sidecar breaks Istio's validation and would be rejected by the admission webhook.",
     rationale="""
     Port of Istio's `ValidateSidecar` (docs/semantics.md §validation-sidecar, SC-01..SC-31): a
@@ -297,7 +297,7 @@ def sidecar_invalid(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL651", family="validation_sidecar", name="sidecar-validation-warning", severity="warning",
+    code="IVL651", family="validation_sidecar", scope="resource", name="sidecar-validation-warning", severity="warning",
     summary="A Sidecar gets an Istio validation warning (selector without labels, duplicate egress hosts, HTTP pool on a TCP port).",
     rationale="""
     The warnings of Istio's Sidecar validation (docs/semantics.md §validation-sidecar): a `workloadSelector`

@@ -726,7 +726,7 @@ def validate(vs: Resource) -> h.Issues:
 
 
 @rule(
-    code="IVL610", family="validation_virtualservice", name="virtual-service-invalid", severity="error",
+    code="IVL610", family="validation_virtualservice", scope="resource", name="virtual-service-invalid", severity="error",
     summary="A VirtualService breaks Istio's validation and would be rejected by the admission webhook.",
     rationale="""
     Port of Istio's `ValidateVirtualService` (docs/semantics.md §validation-virtualservice,
@@ -765,7 +765,7 @@ def virtual_service_invalid(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL611", family="validation_virtualservice", name="virtual-service-validation-warning", severity="warning",
+    code="IVL611", family="validation_virtualservice", scope="resource", name="virtual-service-validation-warning", severity="warning",
     summary="A VirtualService gets an Istio validation warning (deprecated mirrorPercent, IP SNI host, large body).",
     rationale="""
     The warnings of Istio's VirtualService validation other than unreachable rules
@@ -793,7 +793,7 @@ def virtual_service_validation_warning(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL612", family="validation_virtualservice", name="virtual-service-unreachable-rule", severity="warning",
+    code="IVL612", family="validation_virtualservice", scope="resource", name="virtual-service-unreachable-rule", severity="warning",
     summary="A VirtualService route or match can never be used because an earlier one already catches its traffic.",
     rationale="""
     Routes are evaluated in order and the first match wins. A rule after a rule without
@@ -829,7 +829,7 @@ def _is_match_level(p: Problem) -> bool:
 
 
 @rule(
-    code="IVL613", family="validation_virtualservice", name="virtual-service-ineffective-match", severity="warning",
+    code="IVL613", family="validation_virtualservice", scope="resource", name="virtual-service-ineffective-match", severity="warning",
     summary="A match inside a VirtualService route can never apply because an earlier match already catches it.",
     rationale="""
     The match-level half of VS-63 (docs/semantics.md §validation-virtualservice-matches; istioctl IST0131): a match that

@@ -90,7 +90,7 @@ def validate_workload_group(wg: Resource) -> h.Issues:
 
 
 @rule(
-    code="IVL640", family="validation_workload", name="workload-entry-invalid", severity="error",
+    code="IVL640", family="validation_workload", scope="resource", name="workload-entry-invalid", severity="error",
     summary="A WorkloadEntry breaks Istio's validation and would be rejected by the admission webhook.",
     rationale="""
     Port of Istio's `ValidateWorkloadEntry` (docs/semantics.md §validation-workloadentry): the
@@ -120,7 +120,7 @@ def workload_entry_invalid(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL641", family="validation_workload", name="workload-entry-validation-warning", severity="warning",
+    code="IVL641", family="validation_workload", scope="resource", name="workload-entry-validation-warning", severity="warning",
     summary="A WorkloadEntry has a network but no address.",
     rationale="""
     Istio accepts a WorkloadEntry without an address when it names a network, with the warning
@@ -147,7 +147,7 @@ def workload_entry_validation_warning(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
-    code="IVL645", family="validation_workload", name="workload-group-invalid", severity="error",
+    code="IVL645", family="validation_workload", scope="resource", name="workload-group-invalid", severity="error",
     summary="A WorkloadGroup breaks Istio's validation and would be rejected by the admission webhook.",
     rationale="""
     Port of Istio's `ValidateWorkloadGroup` (docs/semantics.md §validation-workloadgroup): the labels

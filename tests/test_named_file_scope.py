@@ -1,0 +1,160 @@
+"""Named-file runs (pre-commit): per-resource rules (``scope="resource"``: schema IVL010/IVL011,
+webhook validation IVL6xx) look only at the named files' resources, and nothing a user sees
+in the named files changes.
+
+Compared on fixture repositories, every file named in turn:
+
+* the findings located in the named file equal those of a whole-repository run, located there;
+* the named-file run equals the same run with every rule seen as cross-resource (what the
+  engine did before ``scope`` existed), except for per-resource findings on context
+  resources, which the change cannot have caused.
+
+No timing is asserted here; ``benchmarks/run.py`` measures the pre-commit case.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import textwrap
+from pathlib import Path
+from typing import Optional
+
+import pytest
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import generate  # noqa: E402
+
+from istio_vm_lint import engine  # noqa: E402
+from istio_vm_lint.config import Settings  # noqa: E402
+from istio_vm_lint.discover import discover  # noqa: E402
+from istio_vm_lint.findings import Finding  # noqa: E402
+from istio_vm_lint.runner import lint  # noqa: E402
+
+EXAMPLES = ROOT / "fixtures" / "examples"
+REPOS = [EXAMPLES / "vm-whoami", EXAMPLES / "mixed-vm-deployment", EXAMPLES / "egress-external-api",
+         EXAMPLES / "kustomize-overlays", ROOT / "fixtures" / "units" / "namespace-assumed"]
+
+
+def _key(f: Finding) -> tuple[object, ...]:
+    return (f.code, f.severity, f.message, f.location.file, f.location.line, f.location.column, str(f.resource),
+            f.field, tuple((r.location.file, r.location.line, str(r.resource)) for r in f.related), f.fingerprint,
+            (f.caused_by.location.file, str(f.caused_by.resource)) if f.caused_by else None)
+
+
+def _run(root: Path, named: Optional[Path]) -> list[Finding]:
+    cwd = os.getcwd()
+    os.chdir(root)  # display paths relative to the repository, as in a pre-commit run
+    try:
+        files, _ = discover(["."], ())
+        report_only = None if named is None else {os.path.realpath(named)}
+        return lint([], Settings(root=str(root)), files=files, report_only=report_only).findings
+    finally:
+        os.chdir(cwd)
+
+
+def _as_before(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every rule cross-resource: the named-file run as it was before rules had a scope."""
+    rules = {c: dataclasses.replace(r, scope="repository") for c, r in engine.all_rules().items()}
+    monkeypatch.setattr(engine, "_RULES", rules)
+
+
+def _yaml_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*.yaml") if p.name != "kustomization.yaml")
+
+
+def _in(f: Finding, named: Path, root: Path) -> bool:
+    return os.path.realpath(root / f.location.file) == os.path.realpath(named)
+
+
+def _check_repo(root: Path, monkeypatch: pytest.MonkeyPatch, names: Optional[list[Path]] = None) -> int:
+    scoped = {c for c, r in engine.all_rules().items() if r.scope == "resource"}
+    full = _run(root, None)
+    checked = 0
+    for named in names or _yaml_files(root):
+        now = _run(root, named)
+        mine = sorted(_key(f) for f in now if _in(f, named, root))
+        assert mine == sorted(_key(f) for f in full if _in(f, named, root)), named
+        with monkeypatch.context() as m:
+            _as_before(m)
+            before = _run(root, named)
+        now_keys, before_keys = sorted(map(_key, now)), sorted(map(_key, before))
+        assert set(now_keys) <= set(before_keys), named
+        dropped = [k for k in before_keys if k not in set(now_keys)]
+        # Only per-resource findings on context resources, never one in the named file.
+        assert all(k[0] in scoped and os.path.realpath(root / str(k[3])) != os.path.realpath(named)
+                   for k in dropped), (named, dropped)
+        checked += 1
+    return checked
+
+
+def test_scope_metadata() -> None:
+    rules = engine.all_rules()
+    scoped = {c for c, r in rules.items() if r.scope == "resource"}
+    assert {"IVL010", "IVL011", "IVL610", "IVL620", "IVL630"} <= scoped
+    assert all(c == "IVL010" or c == "IVL011" or c.startswith("IVL6") for c in scoped)
+    assert rules["IVL501"].scope == "repository" and rules["IVL101"].scope == "repository"
+
+
+@pytest.mark.parametrize("root", REPOS, ids=lambda p: p.name)
+def test_named_file_run_matches_full_run_in_named_files(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _check_repo(root, monkeypatch) > 0
+
+
+def test_generated_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    generate.generate(str(tmp_path), 200, seed=3)
+    files = _yaml_files(tmp_path)
+    assert _check_repo(tmp_path, monkeypatch, files[:3] + files[-2:]) == 5
+
+
+BROKEN_SE = textwrap.dedent("""\
+    apiVersion: networking.istio.io/v1
+    kind: ServiceEntry
+    metadata:
+      name: billing
+      namespace: shop
+    spec:
+      hosts: [billing.shop.svc.cluster.local]
+      location: MESH_INTERNAL
+      resolution: STATIC
+      ports:
+      - number: "eighty"
+        name: http
+        protocol: HTTP
+      endpoints:
+      - address: 10.0.0.7
+    """)
+
+VS = textwrap.dedent("""\
+    apiVersion: networking.istio.io/v1
+    kind: VirtualService
+    metadata:
+      name: billing
+      namespace: shop
+    spec:
+      hosts: [billing.shop.svc.cluster.local]
+      http:
+      - route:
+        - destination:
+            host: billing.shop.svc.cluster.local
+            port:
+              number: 80
+    """)
+
+
+def test_rejected_context_resource_still_counts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ServiceEntry the API server rejects (IVL010) in a context file does not exist for the
+    cross-resource rules in a named-file run either: the VirtualService routing to its host is
+    reported exactly as in the whole-repository run; the schema finding of the context file
+    is not reported."""
+    (tmp_path / "se.yaml").write_text(BROKEN_SE)
+    (tmp_path / "vs.yaml").write_text(VS)
+    full = _run(tmp_path, None)
+    assert {f.code for f in full if f.location.file.endswith("se.yaml")} >= {"IVL010"}
+    named = _run(tmp_path, tmp_path / "vs.yaml")
+    assert sorted(map(_key, named)) == sorted(_key(f) for f in full if f.location.file.endswith("vs.yaml"))
+    assert not any(f.code in ("IVL010", "IVL011") for f in named)
+    _check_repo(tmp_path, monkeypatch)
