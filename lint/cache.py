@@ -203,6 +203,7 @@ class ParseCache:
         self.hits = 0
         self.misses = 0
         self.aging = 0
+        self.new_verdicts = 0
         self._read()
 
     def _read(self) -> None:
@@ -244,6 +245,29 @@ class ParseCache:
         self.hits += 1
         return key, result
 
+    # --- rejection verdicts (named-file runs) ------------------------------------------
+    # In a run on named files the rejecting per-resource rules (schema, webhook validation)
+    # run over every context resource for one bit: is it rejected?  That bit depends only on
+    # the resource's content and the rules (the pack's identity hashes every file of the
+    # package), so it is stored here under a key of the resource's data (see
+    # ``units.verdict_key``), in the same entries as the parse results: a 17-byte key
+    # (``V`` + digest) never meets a 16-byte content key.
+
+    def verdict(self, key: bytes) -> Optional[bool]:
+        vkey = b"V" + key
+        old = self._old.get(vkey)
+        blob = self._used.get(vkey) or (old[0] if old else None)
+        if blob not in (b"\x00", b"\x01"):
+            return None
+        if vkey not in self._used and old and self.generation - old[1] >= KEEP_GENERATIONS // 2:
+            self.aging += 1
+        self._used[vkey] = blob
+        return blob == b"\x01"
+
+    def put_verdict(self, key: bytes, rejected: bool) -> None:
+        self._used[b"V" + key] = b"\x01" if rejected else b"\x00"
+        self.new_verdicts += 1
+
     def put(self, key: bytes, result: LoadResult) -> None:
         try:
             self._used[key] = _encode(result)
@@ -253,7 +277,7 @@ class ParseCache:
     def save(self) -> bool:
         """Write the pack if this run parsed anything new (or used entries about to age
         out); False when it could not (or must not) be written."""
-        if not self.misses and not self.aging:
+        if not self.misses and not self.aging and not self.new_verdicts:
             return True
         generation = self.generation + 1
         entries: dict[bytes, tuple[bytes, int]] = {}

@@ -80,7 +80,7 @@ def _lint(paths: Sequence[str], settings: Settings, *, stdin: Optional[tuple[str
         project = units_mod.build_project(unit, sources, settings, displays, root)
         tb = time.perf_counter()
         notices = units_mod.notice_problems(plan, displays) if i == 0 else []
-        runs.append(units_mod.run_unit(unit, project, settings, plan, rules, timings, notices))
+        runs.append(units_mod.run_unit(unit, project, settings, plan, rules, timings, notices, parse_cache))
         load_time += tb - ta
         rules_time += time.perf_counter() - tb
     if parse_cache is not None:

@@ -22,7 +22,9 @@ server or Istio's webhook would reject take no part in resolution.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import itertools
+import marshal
 import os
 import re
 from collections import defaultdict
@@ -33,7 +35,7 @@ from . import helm as helm_mod
 from . import kustomize as kz
 from .config import Settings, root_relative
 from .discover import Discovered, display_path
-from .engine import RunResult, all_rules, collect_problems, finish
+from .engine import RunResult, all_rules, collect_problems, finish, is_selected
 from .findings import Finding, Location, Problem
 from .loader import LoadResult, PositionIndex, ScalarCache, load_documents
 from .model import Origin, Resource, SourceFile
@@ -637,7 +639,8 @@ def _sub_project(project: Project, resources: list[Resource]) -> Project:
 
 
 def run_unit(unit: Unit, project: Project, settings: Settings, plan_: Plan, rules: dict[str, Rule],
-             timings: Optional[dict[str, float]] = None, notices: Iterable[Problem] = ()) -> UnitRun:
+             timings: Optional[dict[str, float]] = None, notices: Iterable[Problem] = (),
+             verdict_cache: Optional["ParseCache"] = None) -> UnitRun:
     result = RunResult()
     dups = copies_of(project.resources)
     # Phase 1: single-resource rules, over every copy.
@@ -651,6 +654,7 @@ def run_unit(unit: Unit, project: Project, settings: Settings, plan_: Plan, rule
     if not named:
         raw = collect_problems(ctx, settings, rules, result, only=single_resource_rule)
         verdicts: list[tuple[Rule, Problem]] = []
+        known: dict[int, bool] = {}
     else:
         # Per-resource rules (scope="resource") report on the named files' resources only: their
         # problems on a context resource cannot have been caused by the change.  Of the context
@@ -659,15 +663,21 @@ def run_unit(unit: Unit, project: Project, settings: Settings, plan_: Plan, rule
         raw = collect_problems(ctx, settings, rules, result, only=single_resource_rule,
                                resource_filter=_in_named_file)
         verdict_run = RunResult()
+        rejecting = tuple(c for c, r in rules.items() if c in REJECTING and r.scope == "resource"
+                          and is_selected(c, settings))
+        known, keys = _cached_verdicts(project, rejecting, verdict_cache)
         verdicts = collect_problems(
-            ctx, settings, rules, verdict_run,
-            only=lambda c: c in REJECTING and rules[c].scope == "resource",
-            resource_filter=_in_context_file, mark=False)
+            ctx, settings, rules, verdict_run, only=lambda c: c in rejecting,
+            resource_filter=lambda res: not res.source.report and id(res) not in known, mark=False)
         result.internal_errors += verdict_run.internal_errors
-    rejected: set[int] = set()
+        rejected_now = {id(p.resource) for r, p in verdicts if _rejects(p, r, rules)}
+        if verdict_cache is not None and not verdict_run.internal_errors:
+            for res_id, key in keys.items():
+                if res_id not in known:
+                    verdict_cache.put_verdict(key, res_id in rejected_now)
+    rejected: set[int] = {res_id for res_id, bad in known.items() if bad}
     for r, p in itertools.chain(raw, verdicts):
-        code = p.code or r.code
-        if code in REJECTING and p.resource is not None and (p.severity or rules.get(code, r).severity) == "error":
+        if _rejects(p, r, rules):
             rejected.add(id(p.resource))
     if rejected:
         for r, p in raw:
@@ -685,6 +695,45 @@ def run_unit(unit: Unit, project: Project, settings: Settings, plan_: Plan, rule
     raw = [(r, _adjust(p, r, unit, project, plan_, settings)) for r, p in raw]
     finish(project, settings, rules, raw, result)
     return UnitRun(unit, project, result, first_ctx or ctx)
+
+
+def _rejects(p: Problem, r: Rule, rules: dict[str, Rule]) -> bool:
+    code = p.code or r.code
+    return (code in REJECTING and p.resource is not None
+            and (p.severity or rules.get(code, r).severity) == "error")
+
+
+def verdict_key(res: Resource, codes: tuple[str, ...]) -> Optional[bytes]:
+    """What the rejection verdict of ``res`` depends on, hashed: its identity, its data and
+    the rejecting rules selected (their code is in the cache's identity).  ``marshal``
+    version 2 writes equal plain data as equal bytes (no references, no interning flags);
+    data marshal cannot write has no key (never cached)."""
+    try:
+        blob = marshal.dumps((res.group, res.kind, res.version, res.namespace, res.name, res.data, codes), 2)
+    except (ValueError, TypeError):
+        return None
+    return hashlib.blake2b(blob, digest_size=16).digest()
+
+
+def _cached_verdicts(project: Project, codes: tuple[str, ...],
+                     cache: Optional["ParseCache"]) -> tuple[dict[int, bool], dict[int, bytes]]:
+    """``(known verdicts, keys)`` of the context resources, by ``id``: from the cache when
+    one is used.  A rendered resource (kustomize patches) is never cached."""
+    known: dict[int, bool] = {}
+    keys: dict[int, bytes] = {}
+    if cache is None:
+        return known, keys
+    for res in project.resources:
+        if res.source.report or res.origins:
+            continue
+        key = verdict_key(res, codes)
+        if key is None:
+            continue
+        keys[id(res)] = key
+        v = cache.verdict(key)
+        if v is not None:
+            known[id(res)] = v
+    return known, keys
 
 
 def _in_named_file(res: Resource) -> bool:

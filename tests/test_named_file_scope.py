@@ -158,3 +158,39 @@ def test_rejected_context_resource_still_counts(tmp_path: Path, monkeypatch: pyt
     assert sorted(map(_key, named)) == sorted(_key(f) for f in full if f.location.file.endswith("vs.yaml"))
     assert not any(f.code in ("IVL010", "IVL011") for f in named)
     _check_repo(tmp_path, monkeypatch)
+
+
+def test_rejection_verdicts_are_cached(tmp_path: Path) -> None:
+    """With a parse cache, the verdicts of context resources are stored (keyed by their data)
+    and read back: the warm named-file run reports exactly what the cold one does, the
+    rejected ServiceEntry still counts as absent, and a changed context resource is judged
+    again."""
+    from istio_vm_lint.cache import ParseCache
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "se.yaml").write_text(BROKEN_SE)
+    (repo / "vs.yaml").write_text(VS)
+    cache_dir = tmp_path / "cache"
+
+    def run(cache: bool) -> list[tuple[object, ...]]:
+        cwd = os.getcwd()
+        os.chdir(repo)
+        try:
+            files, _ = discover(["."], ())
+            settings = Settings(root=str(repo))
+            settings.cache_dir = str(cache_dir) if cache else None
+            out = lint([], settings, files=files, report_only={os.path.realpath(repo / "vs.yaml")})
+            return sorted(map(_key, out.findings))
+        finally:
+            os.chdir(cwd)
+
+    cold = run(False)
+    assert [k[0] for k in cold] == ["IVL501"]
+    assert run(True) == cold  # fills the cache, verdicts included
+    verdicts = [k for k in ParseCache(str(cache_dir))._old if len(k) == 17 and k[:1] == b"V"]
+    assert len(verdicts) == 1  # the one context resource
+    assert run(True) == cold  # read back
+    # The ServiceEntry fixed: judged again (a new key), the route now resolves.
+    (repo / "se.yaml").write_text(BROKEN_SE.replace('"eighty"', "80"))
+    assert run(True) == run(False) == []
