@@ -56,6 +56,52 @@ def placeholder_at(resource: "Resource", path: FieldPath) -> bool:
     return _holds_placeholder(_value_at(resource.data, path))
 
 
+def replacement_targets(kustomization: Any) -> list[tuple[dict[str, str], FieldPath]]:
+    """Fields a kustomization's ``replacements:`` overwrite: ``(select, path)`` pairs.
+
+    ``select`` holds the target's ``kind``/``name``/``namespace``/``group`` when given;
+    ``path`` is the field path up to its first ``[key=value]`` element (list items selected by
+    value are not resolved: the whole list counts).  For the fallback without a kustomize
+    binary: the values there in the source files are placeholders the rendering replaces
+    (mark them with :func:`mark_unrendered`)."""
+    out: list[tuple[dict[str, str], FieldPath]] = []
+    if not isinstance(kustomization, dict):
+        return out
+    for rep in kustomization.get("replacements") or []:
+        if not isinstance(rep, dict):
+            continue
+        for target in rep.get("targets") or []:
+            if not isinstance(target, dict) or not isinstance(target.get("select"), dict):
+                continue
+            select = {k: v for k, v in target["select"].items() if isinstance(v, str)}
+            for fp in target.get("fieldPaths") or []:
+                if not isinstance(fp, str) or not fp:
+                    continue
+                path: list[Any] = []
+                for part in fp.split("."):
+                    if part.startswith("[") or part == "*":
+                        break
+                    path.append(int(part) if part.isdigit() else part)
+                if path:
+                    out.append((select, tuple(path)))
+    return out
+
+
+def mark_unrendered(resource: "Resource", path: FieldPath) -> None:
+    """Record that a renderer fills ``path`` of ``resource`` (a kustomize replacement target in
+    the fallback without a kustomize binary): problems at or under it are dropped."""
+    paths = getattr(resource, "unrendered_paths", None)
+    if paths is None:
+        paths = set()
+        setattr(resource, "unrendered_paths", paths)
+    paths.add(tuple(path))
+
+
+def _unrendered(resource: "Resource", path: FieldPath) -> bool:
+    paths = getattr(resource, "unrendered_paths", None)
+    return bool(paths) and any(tuple(path[:n]) in paths for n in range(1, len(path) + 1))
+
+
 def about_placeholder(p: "Problem") -> bool:
     """Is this problem about an unrendered placeholder rather than about the configuration?
 
@@ -65,10 +111,10 @@ def about_placeholder(p: "Problem") -> bool:
     res = p.resource
     if res is None:
         return False
-    if placeholder_at(res, p.path):
+    if placeholder_at(res, p.path) or _unrendered(res, p.path):
         return True
     for other, path in p.related:
-        if path and placeholder_at(other, path):
+        if path and (placeholder_at(other, path) or _unrendered(other, path)):
             return True
     message = p.message
     if "{{" not in message and "$" not in message:

@@ -57,3 +57,25 @@ def test_unparseable_template_in_a_templates_directory_is_info(tmp_path: Path) -
                  for f in lint([str(tmp_path)], Settings()).findings)
     assert sorted((p.rsplit("/", 1)[-1], c, s) for p, c, s in got) == [("stray.yaml", "IVL001", "error"),
                                                                        ("svc.yml", "IVL001", "info")]
+
+
+def test_kustomize_replacement_targets_are_unrendered(tmp_path: Path) -> None:
+    from istio_vm_lint import project as project_mod
+    from istio_vm_lint.findings import Problem
+    from istio_vm_lint.placeholders import about_placeholder, mark_unrendered, replacement_targets
+
+    kustomization = {"replacements": [{"source": {"kind": "ConfigMap", "name": "env", "fieldPath": "data.domain"},
+                                       "targets": [{"select": {"kind": "VirtualService", "name": "shop"},
+                                                    "fieldPaths": ["spec.hosts.0", "spec.http.[name=main].timeout"]}]}]}
+    assert replacement_targets(kustomization) == [({"kind": "VirtualService", "name": "shop"}, ("spec", "hosts", 0)),
+                                                  ({"kind": "VirtualService", "name": "shop"}, ("spec", "http"))]
+    assert replacement_targets({"replacements": [{"targets": "x"}, None]}) == []
+    (tmp_path / "vs.yaml").write_text("apiVersion: networking.istio.io/v1\nkind: VirtualService\n"
+                                      "metadata: {name: shop, namespace: vm}\nspec:\n  hosts: [DOMAIN_PLACEHOLDER_]\n")
+    from istio_vm_lint.discover import discover
+    proj = project_mod.load_project(discover([str(tmp_path)])[0])
+    vs = proj.resources[0]
+    problem = Problem(vs, ("spec", "hosts", 0), "domain name invalid")
+    assert not about_placeholder(problem)
+    mark_unrendered(vs, ("spec", "hosts", 0))
+    assert about_placeholder(problem) and not about_placeholder(Problem(vs, ("spec", "gateways"), "m"))
