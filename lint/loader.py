@@ -547,9 +547,10 @@ def _walk_document(get: Any, pos: Optional[dict[FieldPath, tuple[int, int]]], ra
                     continue
                 km = parent.key_mark
                 if key in container:
-                    first = parent.key_marks.get(key) if parent.key_marks else None
+                    # (not ``first``: that flag marks the document's root node)
+                    earlier = parent.key_marks.get(key) if parent.key_marks else None
                     dups.append(DuplicateKey(_path_of(stack) + (key,), str(key), km.line + 1, km.column + 1,
-                                             first.line + 1 if first is not None else 0))
+                                             earlier.line + 1 if earlier is not None else 0))
                 else:
                     if parent.key_marks is None:
                         parent.key_marks = {}

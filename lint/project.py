@@ -35,6 +35,7 @@ class LoadProblem:
     column: int = 1
     doc_index: Optional[int] = None
     path: FieldPath = ()
+    exact: bool = False  # line/column are the finding's own (not to be re-located by ``path``)
 
 
 @dataclass
@@ -204,7 +205,7 @@ def add_documents(project: Project, src: SourceFile, result: LoadResult) -> None
             first = f" (first defined on line {dup.first_line})" if dup.first_line else ""
             project.problems.append(LoadProblem(
                 "IVL002", src, f"duplicate key '{dup.key}'{first}; the API server rejects or "
-                "silently keeps only one value", dup.line, dup.column, doc.index, dup.path))
+                "silently keeps only one value", dup.line, dup.column, doc.index, dup.path, exact=True))
         data = doc.data
         if data is None:
             continue

@@ -16,11 +16,11 @@ from istio_vm_lint.rule import Context, rule
 def _from_load(ctx: Context, code: str) -> Iterator[Problem]:
     mine = [lp for lp in ctx.project.problems if lp.code == code and lp.source.report]
     for lp in mine:  # announced first: one re-parse per file for all of its problems
-        if lp.doc_index is not None and lp.path:
+        if lp.doc_index is not None and lp.path and not lp.exact:
             lp.source.positions.want(lp.doc_index)
     for lp in mine:
         line, column = lp.line, lp.column
-        if lp.doc_index is not None and lp.path:
+        if lp.doc_index is not None and lp.path and not lp.exact:
             hit = lp.source.positions.lookup(lp.doc_index, lp.path)
             if hit is not None:
                 line, column = hit

@@ -144,3 +144,51 @@ def test_files_that_are_not_manifests_get_no_load_finding(tmp_path: Path) -> Non
     out = lint([str(tmp_path)], Settings())
     got = sorted((f.location.file.rsplit("/", 1)[-1], f.code) for f in out.findings)
     assert got == [("broken.yaml", "IVL001")]
+
+# --- issue 11 item 10: positions after a duplicate key ------------------------------------
+
+DUP_SERVICE = """apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: shop
+  labels:
+    app: web
+    app: web2
+    app: web3
+spec:
+  selector:
+    app: web
+  ports:
+  - port: 80
+    name: http
+"""
+
+
+def test_duplicate_key_does_not_move_the_document_start() -> None:
+    result, _ = load_documents(DUP_SERVICE)
+    doc = result.documents[0]
+    assert (doc.line, doc.column) == (1, 1)
+    assert [(d.line, d.first_line) for d in doc.duplicates] == [(8, 7), (9, 7)]
+
+
+def test_each_repeat_of_a_key_is_pointed_at(tmp_path: Path) -> None:
+    (tmp_path / "svc.yaml").write_text(DUP_SERVICE)
+    out = lint([str(tmp_path)])
+    assert sorted((f.code, f.location.line, f.location.column) for f in out.findings) == [
+        ("IVL002", 8, 5), ("IVL002", 9, 5)]
+    (svc,) = out.project.resources
+    assert (svc.line, svc.column) == (1, 1)
+
+
+def test_graph_json_places_a_resource_with_a_duplicate_key_at_its_start(tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from istio_vm_lint.cli import main
+
+    (tmp_path / "svc.yaml").write_text(DUP_SERVICE)
+    res = CliRunner().invoke(main, ["graph", str(tmp_path), "--format", "json"])
+    nodes = json.loads(res.stdout)["nodes"]
+    assert [n["line"] for n in nodes if n["kind"] == "Service"] == [1]
