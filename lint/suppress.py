@@ -102,11 +102,32 @@ def _split_codes(value: str) -> tuple[str, ...]:
     return tuple(c.strip().upper() for c in value.split(",") if c.strip())
 
 
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+         (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"), (b"\xef\xbb\xbf", "utf-8"))
+
+
+def file_text(raw: bytes) -> str:
+    """The text of a file for reading comments: the encoding its byte-order mark names
+    (UTF-32 before UTF-16, whose mark is a prefix of UTF-32LE's), else UTF-8; lossy."""
+    for bom, encoding in _BOMS:
+        if raw.startswith(bom):
+            return raw[len(bom):].decode(encoding, "replace")
+    return raw.decode("utf-8", "replace")
+
+
 def parse_comments(path: str, raw: Optional[bytes]) -> list[Directive]:
-    """Every comment directive in one file, with the lines it covers."""
-    if not raw or MARKER not in raw:
+    """Every comment directive in one file, with the lines it covers.
+
+    Comments are read in the file's own encoding: a UTF-16 file (which the API server and
+    the loader read) is suppressed exactly like its UTF-8 twin."""
+    if not raw:
         return []
-    text = raw.decode("utf-8", "replace")
+    if MARKER not in raw:
+        if raw[:2] not in (b"\xff\xfe", b"\xfe\xff") and raw[:4] != b"\x00\x00\xfe\xff":
+            return []  # fast path: no directive in a UTF-8 file
+    text = file_text(raw)
+    if "istio-vm-lint:" not in text:
+        return []
     lines = text.splitlines()
     docs = _document_ranges(lines)
     doc_of: dict[int, tuple[int, int, int]] = {}

@@ -168,3 +168,37 @@ def test_suppressions_in_context_files_do_not_report(tmp_path: Path) -> None:
     assert json.loads(r.stdout)["findings"] == []
     r = run(["check", "mesh/base.yaml", "--format", "json", *SELECT], cwd=tmp_path)
     assert [f["code"] for f in json.loads(r.stdout)["findings"]] == ["IVL009"]
+
+
+# --- issue 11 item 11: comments in UTF-16 (and UTF-32) files ------------------------------
+
+DUP_WITH_DIRECTIVES = (
+    "# istio-vm-lint: disable=IVL002 -- whole document\n"
+    "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: a\n  name: a\n"
+    "---\n"
+    "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: b\n"
+    "  name: b  # istio-vm-lint: disable=IVL002 -- this line\n"
+    "---\n"
+    "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: c\n  name: c\n")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be"])
+def test_suppression_comments_work_in_every_encoding_the_loader_reads(tmp_path: Path, encoding: str) -> None:
+    text = DUP_WITH_DIRECTIVES
+    raw = text.encode(encoding)
+    if encoding in ("utf-16-le", "utf-16-be"):  # with the byte-order mark libyaml needs
+        raw = ("\ufeff" + text).encode(encoding)
+    (tmp_path / "sa.yaml").write_bytes(raw)
+    assert codes_at(tmp_path) == [("sa.yaml", 18, "IVL002")]
+    assert [d.line for d in parse_comments("sa.yaml", raw)] == [1, 12]
+
+
+@pytest.mark.parametrize("encoding", ["utf-32", "utf-32-be"])
+def test_a_utf32_file_can_suppress_its_unreadable_text_finding(tmp_path: Path, encoding: str) -> None:
+    # Neither kubectl (go-yaml) nor libyaml read UTF-32: the file is one IVL001, which a
+    # file-level directive written in that encoding can hide like any other.
+    text = "\ufeff# istio-vm-lint: disable-file=IVL001 -- generated elsewhere\napiVersion: v1\n"
+    (tmp_path / "x.yaml").write_bytes(text.encode(encoding) if encoding == "utf-32-be" else text[1:].encode(encoding))
+    assert codes_at(tmp_path) == []
+    (tmp_path / "x.yaml").write_bytes("apiVersion: v1\n".encode("utf-32"))
+    assert [c for _, _, c in codes_at(tmp_path)] == ["IVL001"]
