@@ -56,11 +56,12 @@ from typing import Any, Optional
 
 from . import __version__
 from .loader import Document, DuplicateKey, LoadResult, ParseError
-from .project import reads_whole
+from .project import is_list_document, item_identity, reads_whole
 
 # Bump when the shape of the cached data or of the pack changes.
 # 3: unmodelled kinds with a pod template are kept whole.
-FORMAT = 3
+# 4: items of typed and nested lists are redacted by the type they have or inherit.
+FORMAT = 4
 DEFAULT_DIR_NAME = ".istio-vm-lint-cache"
 # An entry survives this many pack writes without being used.
 KEEP_GENERATIONS = 10
@@ -157,18 +158,29 @@ def _redact(data: Any) -> Any:
     Documents of kinds the linter does not model (Secrets, ConfigMaps, ...) are counted and
     skipped by ``add_documents`` on their ``apiVersion``/``kind`` alone, so the cache keeps
     only those two fields of them: a parse cache must not become a copy of a repository's
-    secrets.  ``kind: List`` items are treated the same way, one by one.
+    secrets.  The items of list documents (``kind: List``, typed and nested lists) are treated
+    the same way, one by one.
     """
     if data is None:
         return None
     if not isinstance(data, dict):
         return 0  # not a mapping: ignored whatever it holds
+    if is_list_document(data):  # typed and nested lists too, as the loader reads them
+        return {**data, "items": [_redact_item(data, i) for i in data["items"]]}
     api_version, kind = data.get("apiVersion"), data.get("kind")
-    if kind == "List" and isinstance(data.get("items"), list):
-        return {**data, "items": [_redact(i) for i in data["items"]]}
     if isinstance(api_version, str) and isinstance(kind, str) and reads_whole(api_version, kind, data):
         return data
     return {"apiVersion": api_version, "kind": kind}
+
+
+def _redact_item(list_doc: dict[str, Any], item: Any) -> Any:
+    """An item of a list document: kept whole when the type it has (or inherits from a typed
+    list) is one the model reads."""
+    if isinstance(item, dict) and not is_list_document(item):
+        api_version, kind = item_identity(list_doc, item)
+        if isinstance(api_version, str) and isinstance(kind, str) and reads_whole(api_version, kind, item):
+            return item
+    return _redact(item)
 
 
 def content_key(raw: bytes) -> bytes:

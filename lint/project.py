@@ -212,11 +212,50 @@ def add_documents(project: Project, src: SourceFile, result: LoadResult) -> None
         if not isinstance(data, dict):
             project.ignored_documents += 1
             continue
-        if data.get("kind") == "List" and isinstance(data.get("items"), list):
-            for i, item in enumerate(data["items"]):
-                _add_resource(project, src, doc.index, item, ("items", i), doc.line, doc.column)
+        if is_list_document(data):
+            for item, base in list_items(data):
+                _add_resource(project, src, doc.index, item, base, doc.line, doc.column)
             continue
         _add_resource(project, src, doc.index, data, (), doc.line, doc.column)
+
+
+def is_list_document(data: Any) -> bool:
+    """``kind: List`` or a typed list (``ServiceEntryList``, ``DeploymentList`` ...) with items:
+    what ``kubectl apply`` unpacks into its items."""
+    if not isinstance(data, dict):
+        return False
+    kind = data.get("kind")
+    return isinstance(kind, str) and kind.endswith("List") and isinstance(data.get("items"), list)
+
+
+def item_identity(list_doc: dict[str, Any], item: dict[str, Any]) -> tuple[Any, Any]:
+    """``(apiVersion, kind)`` of a list item as kubectl reads it: an item of a typed list
+    that names neither takes the list's apiVersion and the list's kind without ``List``
+    (``ServiceEntryList`` -> ``ServiceEntry``), as the API server writes such lists."""
+    api_version, kind = item.get("apiVersion"), item.get("kind")
+    list_kind = list_doc.get("kind")
+    if (api_version in (None, "") and kind in (None, "") and isinstance(list_kind, str)
+            and list_kind != "List" and isinstance(list_doc.get("apiVersion"), str)):
+        return list_doc["apiVersion"], list_kind[: -len("List")]
+    return api_version, kind
+
+
+def list_items(data: dict[str, Any], base: FieldPath = ()) -> list[tuple[Any, FieldPath]]:
+    """The items of a list document, lists nested in it flattened (as kubectl does), each with
+    its path in the document so findings point into the item.  An item that inherits its
+    type from a typed list is a copy with ``apiVersion``/``kind`` filled in."""
+    out: list[tuple[Any, FieldPath]] = []
+    for i, item in enumerate(data["items"]):
+        where = base + ("items", i)
+        if is_list_document(item):  # nesting is bounded by the loader's MAX_DEPTH
+            out.extend(list_items(item, where))
+            continue
+        if isinstance(item, dict):
+            api_version, kind = item_identity(data, item)
+            if (api_version, kind) != (item.get("apiVersion"), item.get("kind")):
+                item = {**item, "apiVersion": api_version, "kind": kind}
+        out.append((item, where))
+    return out
 
 
 GATEWAY_API_GATEWAY = ("gateway.networking.k8s.io", "Gateway")  # read for VirtualService gateway refs

@@ -192,3 +192,74 @@ def test_graph_json_places_a_resource_with_a_duplicate_key_at_its_start(tmp_path
     res = CliRunner().invoke(main, ["graph", str(tmp_path), "--format", "json"])
     nodes = json.loads(res.stdout)["nodes"]
     assert [n["line"] for n in nodes if n["kind"] == "Service"] == [1]
+
+
+# --- issue 11 item 7: nested and typed lists ----------------------------------------------
+
+LISTS = """apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: List
+  items:
+  - apiVersion: networking.istio.io/v1
+    kind: ServiceEntry
+    metadata: {name: nested, namespace: shop}
+    spec:
+      hosts: [nested.example.com]
+      location: MESH_EXTERNAL
+      resolution: DNS
+      ports:
+      - {number: 443, name: https, protocol: TLS}
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntryList
+items:
+- metadata: {name: typed, namespace: shop}
+  spec:
+    hosts: [typed.example.com]
+    location: MESH_EXTERNAL
+    resolution: DNS
+    ports:
+    - number: 443
+      name: https
+      protocol: TLS
+      bogus: 1
+---
+apiVersion: apps/v1
+kind: DeploymentList
+items:
+- apiVersion: apps/v1
+  kind: Deployment
+  metadata: {name: web, namespace: shop}
+  spec:
+    selector: {matchLabels: {app: web}}
+    template:
+      metadata: {labels: {app: web}}
+      spec:
+        containers: [{name: web, image: "web:1"}]
+---
+apiVersion: v1
+kind: SecretList
+items:
+- metadata: {name: creds, namespace: shop}
+  data: {password: aHVudGVyMg==}
+"""
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_nested_and_typed_lists_are_flattened(tmp_path: Path, cached: bool) -> None:
+    (tmp_path / "lists.yaml").write_text(LISTS)
+    settings = Settings(cache_dir=str(tmp_path / "cache")) if cached else Settings()
+    for _ in range(2 if cached else 1):  # cold, then warm from the pack
+        out = lint([str(tmp_path / "lists.yaml")], settings)
+        got = {(r.kind, r.name, r.base) for r in out.project.resources}
+        assert got == {("ServiceEntry", "nested", ("items", 0, "items", 0)),
+                       ("ServiceEntry", "typed", ("items", 0)),
+                       ("Deployment", "web", ("items", 0))}
+        assert out.project.unknown_kinds == 1  # the Secret of the SecretList
+        # Findings point into the item (the unknown field of the typed list's item).
+        assert [(f.code, f.location.line) for f in out.findings if f.code.startswith("IVL01")] == [("IVL010", 29)]
+    if cached:
+        packs = list((tmp_path / "cache").glob("parse-*.marshal"))
+        assert packs and all(b"aHVudGVyMg" not in p.read_bytes() for p in packs)
