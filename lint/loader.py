@@ -133,9 +133,18 @@ def _plain(value: str) -> Any:
         if _FLOAT_RE.match(value):
             v = value.replace("_", "").lower()
             try:
-                return float(v)
+                f = float(v)
             except ValueError:
                 return value
+            # What the API server receives: YAML becomes JSON (sigs.k8s.io/yaml) before it is
+            # decoded, and Go writes the float64 80.0 (or 1e2) as the JSON number 80 (100).
+            # So an integral float is the integer it prints as, in every field (ports,
+            # targetPort, WorkloadEntry ports values ...); others stay floats (and the schema
+            # reports them where an integer is expected).  Go switches to exponent notation
+            # from 1e21 on, which no integer field accepts: those stay floats too.
+            if f.is_integer() and abs(f) < 1e21:
+                return int(f)
+            return f
     return value
 
 

@@ -263,3 +263,62 @@ def test_nested_and_typed_lists_are_flattened(tmp_path: Path, cached: bool) -> N
     if cached:
         packs = list((tmp_path / "cache").glob("parse-*.marshal"))
         assert packs and all(b"aHVudGVyMg" not in p.read_bytes() for p in packs)
+
+
+# --- issue 11 item 6: ports written as integral floats ------------------------------------
+
+
+def test_integral_floats_are_the_integers_the_api_server_sees() -> None:
+    result, _ = load_documents("a: 80.0\nb: 1e2\nc: 8.08e3\nd: 80.5\ne: -0.0\nf: 1e21\ng: '80.0'\n")
+    data = result.documents[0].data
+    assert data == {"a": 80, "b": 100, "c": 8080, "d": 80.5, "e": 0, "f": 1e21, "g": "80.0"}
+    assert [type(data[k]) for k in "abcdef"] == [int, int, int, float, int, float]
+
+
+FLOAT_PORTS = """apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: billing, namespace: shop}
+spec:
+  hosts: [billing.shop.svc.cluster.local]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports:
+  - {number: 80.0, name: http, protocol: HTTP, targetPort: 8.08e3}
+  - {number: 9090.0, name: grpc, protocol: GRPC}
+  workloadSelector: {labels: {app: billing}}
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: {name: billing-vm-1, namespace: shop, labels: {app: billing}}
+spec:
+  address: 10.0.0.7
+  serviceAccount: billing
+  ports: {http: 8080.0}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: billing, namespace: shop}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: billing, namespace: shop}
+spec:
+  hosts: [billing.shop.svc.cluster.local]
+  http:
+  - route:
+    - destination:
+        host: billing.shop.svc.cluster.local
+        port: {number: PORT}
+"""
+
+
+@pytest.mark.parametrize("port, expected", [("80.0", []), ("1e2", ["IVL201"]), ("100.0", ["IVL201"]),
+                                            ("80.5", ["IVL010"])])
+def test_port_rules_read_integral_float_ports(tmp_path: Path, port: str, expected: list[str]) -> None:
+    (tmp_path / "billing.yaml").write_text(FLOAT_PORTS.replace("PORT", port))
+    out = lint([str(tmp_path)])
+    assert sorted({f.code for f in out.findings if f.severity != "info"}) == expected
+    (se,) = out.project.by_kind("ServiceEntry")
+    assert [(p.number, p.target_port) for p in se.ports] == [(80, 8080), (9090, None)]
+    (we,) = out.project.by_kind("WorkloadEntry")
+    assert we.endpoint.ports == {"http": 8080}
