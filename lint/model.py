@@ -802,7 +802,13 @@ KIND_NAMES: dict[tuple[str, str], str] = {("serving.knative.dev", "Service"): "S
 # Every kind whose pod template the graph reads (OpaqueWorkload kinds come on top).
 POD_TEMPLATE_KINDS: tuple[str, ...] = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob",
                                        "Pod", "Rollout", "DeploymentConfig", "Service.serving.knative.dev")
-WORKLOAD_KINDS = frozenset(POD_TEMPLATE_KINDS)
+# Workload APIs Kubernetes stopped serving in 1.16 (extensions/v1beta1, apps/v1beta1,
+# apps/v1beta2).  The API server rejects them (IVL003 says so), but old manifests still use
+# them, and their pod templates are read anyway: otherwise every Service, ServiceEntry and
+# DestinationRule subset that selects those pods would be reported as matching nothing.
+LEGACY_WORKLOAD_GROUPS = ("extensions", "apps")
+LEGACY_WORKLOAD_VERSIONS = frozenset({"v1beta1", "v1beta2"})
+LEGACY_WORKLOAD_KINDS = frozenset(POD_TEMPLATE_KINDS)
 ISTIO_KINDS = frozenset(k for (g, k) in KINDS if g.endswith("istio.io"))
 # Kinds read for their selectors and references only, without a generated schema (and so not
 # checked by IVL010/IVL011).

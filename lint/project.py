@@ -17,7 +17,8 @@ from . import defaults
 from .discover import Discovered
 from .findings import FieldPath, Location, Problem
 from .loader import LoadResult, PositionIndex, ScalarCache, load_documents
-from .model import KIND_NAMES, KINDS, WORKLOAD_EXTENSION_KINDS, OpaqueWorkload, Resource, SourceFile, as_str
+from .model import (KIND_NAMES, KINDS, WORKLOAD_EXTENSION_KINDS, OpaqueWorkload, Resource, SourceFile,
+                    WorkloadController, as_str, legacy_workload)
 
 ALL_KINDS = {**KINDS, **WORKLOAD_EXTENSION_KINDS}
 MODELLED_KIND_NAMES = frozenset(k for (_, k) in ALL_KINDS) | frozenset(KIND_NAMES.values())
@@ -265,8 +266,10 @@ def reads_whole(api_version: str, kind: str, data: Any = None) -> bool:
     """Does the model read more of such a document than its apiVersion and kind?  (Kinds it
     does not are only counted; the parse cache keeps no more of them than that.)  ``data``:
     an unmodelled kind with a pod template is read as an :class:`OpaqueWorkload`."""
-    key = (api_version.rpartition("/")[0], kind)
-    return key in ALL_KINDS or key == GATEWAY_API_GATEWAY or (data is not None and OpaqueWorkload.looks_like(data))
+    group, _, version = api_version.rpartition("/")
+    key = (group, kind)
+    return (key in ALL_KINDS or key == GATEWAY_API_GATEWAY or legacy_workload(group, version, kind)
+            or (data is not None and OpaqueWorkload.looks_like(data)))
 
 
 def _add_resource(project: Project, src: SourceFile, doc_index: int, data: Any, base: FieldPath,
@@ -280,6 +283,15 @@ def _add_resource(project: Project, src: SourceFile, doc_index: int, data: Any, 
         return
     group, _, version = api_version.rpartition("/")
     entry = ALL_KINDS.get((group, kind))
+    legacy = legacy_workload(group, version, kind)
+    if legacy:
+        # Not served since Kubernetes 1.16, but read on as the apps/v1 kind: its pod template
+        # still tells which workloads the selectors and subsets mean (model.legacy_workload).
+        entry = (WorkloadController, frozenset({version}))
+        project.problems.append(LoadProblem(
+            "IVL003", src, f"{kind} apiVersion '{api_version}' is no longer served (removed in Kubernetes "
+            "1.16): the API server rejects it; use apps/v1 (its pod template is still used here for "
+            "selector and subset matching)", line, column, doc_index, base + ("apiVersion",)))
     if entry is None:
         project.unknown_kinds += 1
         if (group, kind) == GATEWAY_API_GATEWAY:

@@ -119,8 +119,12 @@ def duplicate_key(ctx: Context) -> Iterator[Problem]:
     `v1alpha3`; PeerAuthentication as `security.istio.io/v1` and `v1beta1`; the Kubernetes
     kinds at their GA versions. Any other version is rejected by the API server
     (Istio's CRD bundle `manifests/charts/base/files/crd-all.gen.yaml` lists the served versions;
-    `schemas/` holds one schema per served version). The resource is not
-    checked further.
+    `schemas/` holds one schema per served version). The resource is not checked further,
+    with one exception: Deployments, DaemonSets, ReplicaSets and StatefulSets still written
+    as `extensions/v1beta1`, `apps/v1beta1` or `apps/v1beta2` (no longer served since
+    Kubernetes 1.16) are reported and then read as `apps/v1`, so that the Services,
+    ServiceEntries and DestinationRule subsets selecting their pods are not also reported as
+    matching nothing.
     """,
     bad="""
     apiVersion: networking.istio.io/v2

@@ -322,3 +322,20 @@ def test_port_rules_read_integral_float_ports(tmp_path: Path, port: str, expecte
     assert [(p.number, p.target_port) for p in se.ports] == [(80, 8080), (9090, None)]
     (we,) = out.project.by_kind("WorkloadEntry")
     assert we.endpoint.ports == {"http": 8080}
+
+
+# --- issue 11 item 9: workload APIs that are not served any more --------------------------
+
+
+@pytest.mark.parametrize("api", ["extensions/v1beta1", "apps/v1beta1", "apps/v1beta2"])
+def test_unserved_workload_api_is_reported_and_its_pods_still_selected(tmp_path: Path, api: str) -> None:
+    from conftest import FIXTURES
+
+    text = (FIXTURES / "rules" / "IVL003" / "bad" / "legacy-deployment.yaml").read_text()
+    (tmp_path / "app.yaml").write_text(text.replace("extensions/v1beta1", api))
+    for cache in (None, str(tmp_path / "cache"), str(tmp_path / "cache")):  # cold, filling, warm
+        out = lint([str(tmp_path / "app.yaml")], Settings(cache_dir=cache))
+        assert [(f.code, f.location.line) for f in out.findings] == [("IVL003", 3)], out.findings
+        assert "is no longer served" in out.findings[0].message
+        legacy = [r for r in out.project.by_kind("Deployment") if r.api_version == api]
+        assert [(r.name, r.pod.labels) for r in legacy] == [("reviews-v4", {"app": "reviews", "version": "v4"})]
