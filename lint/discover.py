@@ -14,6 +14,12 @@ socket or device called ``*.yaml`` is skipped, because opening a FIFO blocks unt
 writes to it.  Broken symlinks are kept so the load reports them as unreadable.  A path named
 explicitly on the command line is always read (``istio-vm-lint <(helm template .)``).
 
+Like git, the walk never follows a symlink (to a file or a directory) that resolves outside
+the repository the walked path belongs to (its git root, or the walked path itself when it is
+in no repository): content from elsewhere would otherwise appear in findings, CI logs and
+uploaded SARIF, and ``ln -s / root`` would walk the whole filesystem.  Such a link is
+returned as an entry with ``outside`` set (the load reports it once, IVL005) and not read.
+
 Display paths are the real names (relative to the current directory when the file lies
 under it): a file name holding a newline or bytes that are not UTF-8 stays exactly that, so
 JSON and SARIF reports point at the file that exists.  Escaping is the output's business:
@@ -36,6 +42,9 @@ class Discovered:
     display: str  # path as the user would type it
     real: str  # absolute path on disk, symlinks resolved: one file, one key
     via_link: bool = field(default=False, compare=False)  # display names a symlink (or goes through one)
+    # A symlink leaving the repository: its target as written in the link; not read.
+    outside: Optional[str] = field(default=None, compare=False)
+    boundary_is_repo: bool = field(default=True, compare=False)  # git root (else the walked path)
 
 
 def _add(found: dict[str, Discovered], path: str, disp: str) -> None:
@@ -84,13 +93,46 @@ def excluded(path: str, patterns: Iterable[str]) -> bool:
     return False
 
 
+def boundary(path: str) -> tuple[str, bool]:
+    """``(directory, is a repository)`` that symlinks met while walking ``path`` must not
+    leave: the git root above its real path, else the real path itself."""
+    real = os.path.realpath(path)
+    probe = real
+    while True:
+        if os.path.lexists(os.path.join(probe, ".git")):
+            return probe, True
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            return real, False
+        probe = parent
+
+
+def inside(real: str, root: str) -> bool:
+    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _outside(found: dict[str, Discovered], full: str, disp: str, fence: tuple[str, bool]) -> bool:
+    """Record ``full`` (a symlink) as leaving ``fence`` when it does; True if so."""
+    if inside(os.path.realpath(full), fence[0]):
+        return False
+    try:
+        target = os.readlink(full)
+    except OSError:  # pragma: no cover - it was a symlink a moment ago
+        target = "?"
+    key = os.path.abspath(full)
+    found.setdefault(key, Discovered(disp, key, True, printable(target), fence[1]))
+    return True
+
+
 def discover(paths: Iterable[str], exclude: Iterable[str] = (), cwd: Optional[str] = None,
              unreadable: Optional[list[tuple[str, str]]] = None) -> tuple[list[Discovered], list[str]]:
     """Return the YAML files under ``paths`` and the paths that do not exist.
 
     Directories that cannot be listed are appended to ``unreadable`` as ``(display path,
     reason)`` when a list is given (the CLI makes them a usage error: a run that read
-    nothing must not pass as clean)."""
+    nothing must not pass as clean).
+
+    Symlinks leaving the repository are among the entries, with ``outside`` set."""
     exclude = tuple(exclude)
     found: dict[str, Discovered] = {}
     missing: list[str] = []
@@ -100,7 +142,7 @@ def discover(paths: Iterable[str], exclude: Iterable[str] = (), cwd: Optional[st
             missing.append(path)
             continue
         if os.path.isdir(path):
-            _walk(path, exclude, found, seen_dirs, cwd, unreadable)
+            _walk(path, exclude, found, seen_dirs, cwd, boundary(path), unreadable)
         else:
             # Explicitly named files are linted whatever their suffix, unless excluded.
             disp = display_path(path, cwd)
@@ -110,7 +152,7 @@ def discover(paths: Iterable[str], exclude: Iterable[str] = (), cwd: Optional[st
 
 
 def _walk(root: str, exclude: tuple[str, ...], found: dict[str, Discovered],
-          seen_dirs: set[tuple[int, int]], cwd: Optional[str],
+          seen_dirs: set[tuple[int, int]], cwd: Optional[str], fence: tuple[str, bool],
           unreadable: Optional[list[tuple[str, str]]] = None) -> None:
     # Depth-first, in sorted order; symlinked directories wait until every real directory
     # has been seen, so (device, inode) dedup keeps the real path, not the first link found.
@@ -146,9 +188,12 @@ def _walk(root: str, exclude: tuple[str, ...], found: dict[str, Discovered],
                 if exclude and excluded(display_path(full, cwd), exclude):
                     continue
                 try:
-                    (linked if entry.is_symlink() else stack).append(full)
+                    link = entry.is_symlink()
                 except OSError:  # pragma: no cover - is_symlink() does not stat on POSIX
                     continue
+                if link and _outside(found, full, display_path(full, cwd), fence):
+                    continue
+                (linked if link else stack).append(full)
             elif name.endswith(YAML_SUFFIXES):
                 try:
                     # Regular files only; a broken or looping symlink is kept (reported as
@@ -159,5 +204,7 @@ def _walk(root: str, exclude: tuple[str, ...], found: dict[str, Discovered],
                     pass
                 disp = display_path(full, cwd)
                 if exclude and excluded(disp, exclude):
+                    continue
+                if entry.is_symlink() and _outside(found, full, disp, fence):
                     continue
                 _add(found, full, disp)

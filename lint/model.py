@@ -808,7 +808,15 @@ POD_TEMPLATE_KINDS: tuple[str, ...] = ("Deployment", "StatefulSet", "DaemonSet",
 # DestinationRule subset that selects those pods would be reported as matching nothing.
 LEGACY_WORKLOAD_GROUPS = ("extensions", "apps")
 LEGACY_WORKLOAD_VERSIONS = frozenset({"v1beta1", "v1beta2"})
-LEGACY_WORKLOAD_KINDS = frozenset(POD_TEMPLATE_KINDS)
+LEGACY_WORKLOAD_KINDS = frozenset({"Deployment", "DaemonSet", "ReplicaSet", "StatefulSet"})
+
+
+def legacy_workload(group: str, version: str, kind: str) -> bool:
+    """``extensions/v1beta1``, ``apps/v1beta1`` or ``apps/v1beta2`` workload controller."""
+    return group in LEGACY_WORKLOAD_GROUPS and version in LEGACY_WORKLOAD_VERSIONS and kind in LEGACY_WORKLOAD_KINDS
+
+
+WORKLOAD_KINDS = frozenset(POD_TEMPLATE_KINDS)
 ISTIO_KINDS = frozenset(k for (g, k) in KINDS if g.endswith("istio.io"))
 # Kinds read for their selectors and references only, without a generated schema (and so not
 # checked by IVL010/IVL011).

@@ -145,6 +145,14 @@ def load_project(
     # Sorted here so that resource order (and every "first wins" tie-break) never depends on
     # the order the caller listed files in.
     for disc in sorted(files, key=lambda d: (d.display, d.real)):
+        if disc.outside is not None:  # never read: reported once, not counted as a file
+            report = report_only is None or disc.real in report_only
+            src = SourceFile(disc.display, disc.real, PositionIndex(None), report)
+            where = "the repository" if disc.boundary_is_repo else "the linted directory"
+            project.problems.append(LoadProblem(
+                "IVL005", src, f"symlink to '{disc.outside}' leads outside {where}; not followed "
+                "(as git does not), so nothing behind it is linted"))
+            continue
         raw, err = read_source(disc)
         report = report_only is None or disc.real in report_only
         src = SourceFile(disc.display, disc.real, PositionIndex(raw), report, raw)

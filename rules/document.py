@@ -168,6 +168,30 @@ def missing_name(ctx: Context) -> Iterator[Problem]:
 
 
 @rule(
+    code="IVL005", family="document", name="symlink-outside-repository", severity="info",
+    summary="A symlink in the linted tree leads outside the repository, so it is not followed.",
+    rationale="""
+    Like git, the linter never follows a symlink (to a file or a directory) whose target
+    resolves outside the repository root, or outside the linted directory when it is not in
+    a git repository: whatever lies there is not part of the configuration under review, its
+    content would leak into findings, CI logs and uploaded SARIF, and `ln -s / root` would
+    make the run walk the whole filesystem. The link is reported once, here, and skipped;
+    nothing behind it is linted. Paths named on the command line are always read. If the
+    target is meant to be linted, lint it explicitly or replace the link with a copy
+    (docs/semantics.md §linted-tree).
+    """,
+    bad="""
+    # deploy/shared -> /etc/platform/istio   (a symlinked directory)
+    """,
+    good="""
+    # deploy/shared -> ../platform/istio     (a target inside the repository)
+    """,
+)
+def symlink_outside_repository(ctx: Context) -> Iterator[Problem]:
+    return _from_load(ctx, "IVL005")
+
+
+@rule(
     code="IVL009", family="document", name="unused-suppression", severity="info",
     summary="A suppression comment or annotation hides no finding.",
     rationale="""

@@ -265,3 +265,76 @@ def test_cli_writes_nothing(tmp_path: Path) -> None:
     removed = sorted(set(before) - set(after))
     changed = sorted(k for k in set(before) & set(after) if before[k] != after[k])
     assert not added and not removed and not changed, {"added": added, "removed": removed, "changed": changed}
+
+
+# --- issue 11 item 3: symlinks never lead the run out of the repository -------------------
+
+SA = "apiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: {name}, namespace: shop}}\n"
+
+
+def _repo(tmp_path: Path, git: bool = True) -> tuple[Path, Path]:
+    repo, outside = tmp_path / "repo", tmp_path / "elsewhere"
+    (repo / "deploy").mkdir(parents=True)
+    if git:
+        (repo / ".git").mkdir()
+    outside.mkdir()
+    (repo / "deploy" / "sa.yaml").write_text(SA.format(name="inside"))
+    (outside / "leak.yaml").write_text(SA.format(name="leaked"))
+    return repo, outside
+
+
+def _check(repo: Path, *args: str) -> tuple[list[tuple[str, int, str, str]], dict[str, Any]]:
+    cwd = os.getcwd()
+    os.chdir(repo)
+    try:
+        res = CliRunner().invoke(main, ["check", ".", "--format", "json", "--fail-on", "error", *args])
+    finally:
+        os.chdir(cwd)
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    return [(f["file"], f["line"], f["code"], f["severity"]) for f in doc["findings"]], doc["summary"]
+
+
+def test_symlink_to_the_filesystem_root_is_not_walked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo, _ = _repo(tmp_path)
+    os.symlink("/", repo / "root")
+    from istio_vm_lint import discover as discover_mod
+
+    walked: list[str] = []
+    real_scandir = os.scandir
+
+    def scandir(path: Any = ".") -> Any:
+        walked.append(os.path.realpath(path))
+        if not walked[-1].startswith(str(repo.resolve())):  # fail fast instead of walking /
+            raise AssertionError(f"walked outside the repository: {walked[-1]}")
+        return real_scandir(path)
+
+    monkeypatch.setattr(discover_mod.os, "scandir", scandir)
+    findings, summary = _check(repo)
+    assert findings == [("root", 1, "IVL005", "info")]
+    assert summary["files"] == 1 and summary["resources"] == 1
+    assert walked and all(p.startswith(str(repo.resolve())) for p in walked), walked
+
+
+@pytest.mark.parametrize("git", [True, False], ids=["repository", "no-repository"])
+def test_symlinks_leaving_the_repository_are_reported_once_and_not_read(tmp_path: Path, git: bool) -> None:
+    repo, outside = _repo(tmp_path, git)
+    os.symlink(os.path.relpath(outside, repo / "deploy"), repo / "deploy" / "shared")  # a directory
+    os.symlink(outside / "leak.yaml", repo / "deploy" / "leak.yaml")  # a file
+    (repo / "platform").mkdir()
+    (repo / "platform" / "sa.yaml").write_text(SA.format(name="platform"))
+    os.symlink("../platform", repo / "deploy" / "platform")  # stays inside: followed as before
+    from istio_vm_lint.runner import lint as run_lint
+
+    # The repository (or, without one, the named directory) is the boundary.
+    target = repo if git else repo / "deploy"
+    out = run_lint([str(target)])
+    names = sorted(r.name for r in out.project.resources)
+    assert names == (["inside", "platform"] if git else ["inside"])
+    assert sorted((os.path.basename(f.location.file), f.code, f.severity) for f in out.findings) == sorted(
+        [("leak.yaml", "IVL005", "info"), ("shared", "IVL005", "info")] + ([] if git else [("platform", "IVL005", "info")]))
+    assert all("leaked" not in f.message for f in out.findings)
+    if git:
+        findings, summary = _check(repo)
+        assert sorted(findings) == [("deploy/leak.yaml", 1, "IVL005", "info"), ("deploy/shared", 1, "IVL005", "info")]
+        assert summary["files"] == 2  # the links leaving the repository are not files that were read
