@@ -16,7 +16,8 @@ import re
 from typing import Any, Iterator, Optional
 
 from istio_vm_lint.findings import FieldPath, Problem, format_path
-from istio_vm_lint.model import KIND_NAMES, KINDS, WORKLOAD_EXTENSION_KINDS, Resource, WorkloadController, as_list, as_map
+from istio_vm_lint.model import (KIND_NAMES, KINDS, WORKLOAD_EXTENSION_KINDS, OpaqueWorkload, Resource,
+                                 WorkloadController, as_list, as_map)
 from istio_vm_lint.rule import Context, rule
 
 # --- k8s.io/apimachinery/pkg/util/validation, verbatim messages ----------------------------
@@ -186,13 +187,15 @@ def _label_maps(res: Resource) -> Iterator[tuple[FieldPath, FieldPath, Any]]:
         yield path, path, as_map(as_map(t).get("metadata")).get("labels")
 
 
-# Every kind the linter reads (unknown kinds with a pod template, read as opaque workloads,
-# come on top: the rules walk whatever kinds were loaded).
+# Every kind the linter models.  Unknown kinds read only for their pod template (opaque
+# workloads) are left alone: their CRDs are not known here.
 ALL_KINDS = tuple(sorted({KIND_NAMES.get(gk, gk[1]) for gk in (*KINDS, *WORKLOAD_EXTENSION_KINDS)}))
 
 
 def _loaded(ctx: Context) -> Iterator[Resource]:
-    return ctx.each(*sorted(ctx.project.kinds_present))
+    for res in ctx.each(*ALL_KINDS):
+        if not isinstance(res, OpaqueWorkload):
+            yield res
 
 
 @rule(

@@ -82,3 +82,17 @@ def test_quoted_target_port_is_an_invalid_port_name(tmp_path: Path) -> None:
     assert got == [(7, "IVL008", 'Service web: spec.ports[0].targetPort: Invalid value: "8080": must contain at '
                     "least one letter (a-z); the API server rejects it (write the number without quotes, "
                     "targetPort: 8080, to mean port 8080)")]
+
+
+def test_generate_name_is_checked_as_a_prefix(tmp_path: Path) -> None:
+    ok = "apiVersion: batch/v1\nkind: Job\nmetadata: {generateName: db-migrate-, namespace: vm}\n"
+    assert findings(tmp_path, ok) == []
+    bad = "apiVersion: batch/v1\nkind: Job\nmetadata: {generateName: DB_migrate-, namespace: vm}\n"
+    assert [(line, code, m.split(": Invalid")[0]) for line, code, m in findings(tmp_path, bad)] == [
+        (3, "IVL006", "Job DB_migrate-: metadata.generateName")]
+
+
+def test_unknown_kinds_read_for_their_pod_template_are_not_judged(tmp_path: Path) -> None:
+    text = ("apiVersion: apps.kruise.io/v1alpha1\nkind: CloneSet\nmetadata: {name: Web_1, labels: {a: b c}}\n"
+            "spec:\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: web, image: x}]}\n")
+    assert findings(tmp_path, text) == []
