@@ -197,8 +197,9 @@ def test_suppression_comments_work_in_every_encoding_the_loader_reads(tmp_path: 
 def test_a_utf32_file_can_suppress_its_unreadable_text_finding(tmp_path: Path, encoding: str) -> None:
     # Neither kubectl (go-yaml) nor libyaml read UTF-32: the file is one IVL001, which a
     # file-level directive written in that encoding can hide like any other.
-    text = "\ufeff# istio-vm-lint: disable-file=IVL001 -- generated elsewhere\napiVersion: v1\n"
+    sa = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: a\n"
+    text = "\ufeff# istio-vm-lint: disable-file=IVL001 -- generated elsewhere\n" + sa
     (tmp_path / "x.yaml").write_bytes(text.encode(encoding) if encoding == "utf-32-be" else text[1:].encode(encoding))
     assert codes_at(tmp_path) == []
-    (tmp_path / "x.yaml").write_bytes("apiVersion: v1\n".encode("utf-32"))
+    (tmp_path / "x.yaml").write_bytes(sa.encode("utf-32"))
     assert [c for _, _, c in codes_at(tmp_path)] == ["IVL001"]
