@@ -120,6 +120,15 @@ def _want(resource: Resource) -> None:
         o.source.positions.want(o.doc_index)
 
 
+def outside_link_problem(disc: Discovered, report_only: Optional[set[str]]) -> LoadProblem:
+    """IVL005 for a symlink the walk did not follow (``Discovered.outside``)."""
+    report = report_only is None or disc.real in report_only
+    src = SourceFile(disc.display, disc.real, PositionIndex(None), report)
+    where = "the repository" if disc.boundary_is_repo else "the linted directory"
+    return LoadProblem("IVL005", src, f"symlink to '{disc.outside}' leads outside {where}; not followed "
+                       "(as git does not), so nothing behind it is linted")
+
+
 def read_source(disc: Discovered) -> tuple[Optional[bytes], Optional[str]]:
     try:
         with open(disc.real, "rb") as fh:
@@ -146,12 +155,7 @@ def load_project(
     # the order the caller listed files in.
     for disc in sorted(files, key=lambda d: (d.display, d.real)):
         if disc.outside is not None:  # never read: reported once, not counted as a file
-            report = report_only is None or disc.real in report_only
-            src = SourceFile(disc.display, disc.real, PositionIndex(None), report)
-            where = "the repository" if disc.boundary_is_repo else "the linted directory"
-            project.problems.append(LoadProblem(
-                "IVL005", src, f"symlink to '{disc.outside}' leads outside {where}; not followed "
-                "(as git does not), so nothing behind it is linted"))
+            project.problems.append(outside_link_problem(disc, report_only))
             continue
         raw, err = read_source(disc)
         report = report_only is None or disc.real in report_only

@@ -39,7 +39,7 @@ from .engine import RunResult, all_rules, collect_problems, finish, is_selected
 from .findings import Finding, Location, Problem
 from .loader import LoadResult, PositionIndex, ScalarCache, load_documents
 from .model import Origin, Resource, SourceFile
-from .project import LoadProblem, Project, _add_resource, add_documents, read_source
+from .project import LoadProblem, Project, _add_resource, add_documents, outside_link_problem, read_source
 from .rule import Context, Rule
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -120,8 +120,9 @@ def _glob_match(rel: str, pattern: str) -> bool:
 
 def plan(files: list[Discovered], settings: Settings, stdin: Optional[tuple[str, bytes]] = None) -> Plan:
     """Split the discovered files into units (cheap when there is nothing to split)."""
-    kfiles = [d.real for d in files if kz.is_kustomization(d.real)]
-    chart_dirs = sorted({os.path.dirname(d.real) for d in files if os.path.basename(d.real) == "Chart.yaml"})
+    read = [d for d in files if d.outside is None]  # symlinks out of the repository are not read
+    kfiles = [d.real for d in read if kz.is_kustomization(d.real)]
+    chart_dirs = sorted({os.path.dirname(d.real) for d in read if os.path.basename(d.real) == "Chart.yaml"})
     config_units = tuple(getattr(settings, "units", ()) or ())
     shared = tuple(getattr(settings, "shared_paths", ()) or ())
     if not kfiles and not chart_dirs and not config_units:
@@ -325,6 +326,9 @@ class Sources:
 
 def _load_files(project: Project, files: Iterable[Discovered], sources: Sources) -> None:
     for disc in sorted(files, key=lambda d: (d.display, d.real)):
+        if disc.outside is not None:  # a symlink leaving the repository: never read
+            project.problems.append(outside_link_problem(disc, sources.report_only))
+            continue
         src, result, err = sources.get(disc)
         project.files.append(src)
         if result is None:
