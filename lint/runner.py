@@ -9,7 +9,7 @@ import gc
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 from .config import Settings
 from .discover import Discovered, discover
@@ -75,11 +75,14 @@ def _lint(paths: Sequence[str], settings: Settings, *, stdin: Optional[tuple[str
     rules = all_rules()
     runs: list[units_mod.UnitRun] = []
     load_time = rules_time = 0.0
-    for i, unit in enumerate(plan.units):
+    # A run on named files (pre-commit) lints only the units that contain them (issue 15): the
+    # other units are not the change's context, their rules do not run.
+    selected = [u for u in plan.units if report_only is None or _contains(u, report_only)] or plan.units
+    for unit in selected:
         ta = time.perf_counter()
         project = units_mod.build_project(unit, sources, settings, displays, root)
         tb = time.perf_counter()
-        notices = units_mod.notice_problems(plan, displays) if i == 0 else []
+        notices = units_mod.notice_problems(plan, displays) if not runs else []
         runs.append(units_mod.run_unit(unit, project, settings, plan, rules, timings, notices, parse_cache))
         load_time += tb - ta
         rules_time += time.perf_counter() - tb
@@ -91,3 +94,17 @@ def _lint(paths: Sequence[str], settings: Settings, *, stdin: Optional[tuple[str
     project = runs[0].project if len(runs) == 1 else units_mod.combined_project(runs, settings)
     cache_stats = (parse_cache.hits, parse_cache.misses) if parse_cache is not None else None
     return Outcome(project, result, missing, timings, runs[0].context, cache_stats)
+
+
+def _contains(unit: Any, report_only: set[str]) -> bool:
+    """Does the unit read one of the named files (real paths)?  Its own files, a kustomization
+    tree's files (bases, patches, the kustomization itself), a chart's directory, stdin."""
+    if unit.stdin is not None:
+        return True
+    reals = {d.real for d in unit.files}
+    if unit.tree is not None:
+        reals |= set(unit.tree.used_files)
+    if reals & report_only:
+        return True
+    charts = [unit.chart] if unit.chart else [c for c, _ in unit.charts if c]
+    return any(r == c or r.startswith(c + os.sep) for c in charts for r in report_only)

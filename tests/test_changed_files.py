@@ -10,6 +10,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from test_ecosystem_support import run
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "examples" / "vm-whoami"
@@ -100,3 +102,34 @@ def test_relabelled_workload_reports_the_selector_it_breaks(tmp_path: Path) -> N
     (f,) = json.loads(r.stdout)["findings"]
     assert f["file"] == "whoami/serviceentry.yaml" and f["related"][0]["file"] == "whoami/workloadentries.yaml"
     assert f["caused_by"]["file"] == "whoami/workloadentries.yaml"
+
+
+def test_named_file_run_lints_only_the_units_that_contain_it(tmp_path: Path, monkeypatch: "pytest.MonkeyPatch") -> None:
+    """Context for a named-file run is the units containing the named files (issue 15 item 2):
+    in a repository of unrelated samples the other samples' rules do not run, and nothing is
+    reported from or about them."""
+    from istio_vm_lint import units as units_mod
+
+    repo = tmp_path / "repo"
+    for name in ("a", "b"):
+        shutil.copytree(EXAMPLE, repo / "samples" / name)
+    (repo / ".git").mkdir()
+    (repo / ".istio-vm-lint.toml").write_text('units = ["samples/a", "samples/b"]\n')
+    change_port(repo / "samples" / "a")
+    ran: list[str] = []
+    real = units_mod.run_unit
+
+    def spy(unit, *args, **kwargs):  # type: ignore[no-untyped-def]
+        ran.append(unit.name)
+        return real(unit, *args, **kwargs)
+
+    monkeypatch.setattr(units_mod, "run_unit", spy)
+    r = run(["check", "samples/a/whoami/serviceentry.yaml"], cwd=repo)
+    assert r.exit_code == 1, r.output
+    assert ran == ["samples/a"], ran
+    lines = r.stdout.splitlines()
+    assert lines and all(x.startswith("samples/a/whoami/virtualservice.yaml:") for x in lines), r.stdout
+    ran.clear()
+    r = run(["check", "."], cwd=repo)  # the whole repository: every unit, each sample alone
+    assert sorted(ran) == ["samples/a", "samples/b"]
+    assert "samples/b/" not in r.stdout and "IVL201" in r.stdout
