@@ -52,6 +52,9 @@ PLAIN = "."
 REJECTING = frozenset({"IVL010", "IVL011", "IVL600", "IVL610", "IVL620", "IVL630", "IVL632", "IVL633",
                        "IVL640", "IVL645", "IVL650"})
 
+# The unit rules themselves (copies, unrendered kustomizations and charts).
+UNIT_CODES = frozenset({"IVL750", "IVL751", "IVL752", "IVL753", "IVL754"})
+
 # Findings that say "the other end of a reference does not exist": an unrendered chart may
 # define it, so they are not reported above info while a chart is unrendered.
 UNRESOLVED_REFERENCE = frozenset({"IVL101", "IVL102", "IVL106", "IVL107", "IVL108", "IVL110", "IVL501",
@@ -696,7 +699,8 @@ def run_unit(unit: Unit, project: Project, settings: Settings, plan_: Plan, rule
                            ctx.unit_problems, None)  # type: ignore[attr-defined]
     if rejected:
         _run_views(project, dups, set(), settings, rules, result, raw, timings, {}, rejected)
-    raw = [(r, _adjust(p, r, unit, project, plan_, settings)) for r, p in raw]
+    alternatives = _with_copy_beside(dups)
+    raw = [(r, _adjust(p, r, unit, project, plan_, settings, alternatives)) for r, p in raw]
     finish(project, settings, rules, raw, result)
     return UnitRun(unit, project, result, first_ctx or ctx)
 
@@ -817,10 +821,34 @@ def _unit_problems(unit: Unit, project: Project, plan_: Plan,
     return out
 
 
-def _adjust(p: Problem, r: Rule, unit: Unit, project: Project, plan_: Plan, settings: Settings) -> Problem:
+def _with_copy_beside(dups: dict[tuple[str, str, str, str], list[Resource]]) -> set[int]:
+    """Ids of the resources that have a copy in their own directory.  A directory whose files
+    define the same object more than once is a set of alternatives (tutorial steps
+    ``vs-v1.yaml … vs-v7.yaml``, ``enable-mtls.yaml``/``disable-mtls.yaml``), applied one at a
+    time: which copy is live, and so what it conflicts with or resolves to, is not stated."""
+    out: set[int] = set()
+    for cs in dups.values():
+        by_dir: dict[str, list[Resource]] = defaultdict(list)
+        for c in cs:
+            by_dir[os.path.dirname(c.source.path.replace(os.sep, "/"))].append(c)
+        for same in by_dir.values():
+            if len(same) > 1:
+                out.update(id(c) for c in same)
+    return out
+
+
+def _adjust(p: Problem, r: Rule, unit: Unit, project: Project, plan_: Plan, settings: Settings,
+            alternatives: frozenset[int] | set[int] = frozenset()) -> Problem:
     code = p.code or r.code
     sev = p.severity or r.severity
     if sev == "info" or p.resource is None:
+        return p
+    if alternatives and not single_resource_rule(code) and code not in UNIT_CODES and any(
+            id(x) in alternatives for x in [p.resource] + [o for o, _ in p.related]):
+        p.message = (f"{p.message} (holds for one choice among alternatives: the directory defines "
+                     "the same object more than once, e.g. tutorial steps applied one at a time, so "
+                     "which copy is applied is not stated)")
+        p.severity = "info"
         return p
     if plan_.unrendered_charts and code in UNRESOLVED_REFERENCE:
         charts = ", ".join(plan_.unrendered_charts[:3])

@@ -242,6 +242,16 @@ def test_sibling_demos_copies_are_not_conflicts() -> None:
     assert findings[0].severity == "info" and findings[0].related
 
 
+def test_alternatives_in_one_directory_are_not_conflicts() -> None:
+    """Tutorial step files that redefine one object: what a step conflicts with depends on which
+    copy is live, which the repository does not state (info, saying so); the copies are IVL750."""
+    findings = lint_folder(UNITS / "tutorial-alternatives")
+    blocking = [f for f in findings if f.severity != "info"]
+    assert {f.code for f in blocking} == {"IVL750"}, _blocking(findings)
+    conflicts = [f for f in findings if f.code == "IVL710"]
+    assert conflicts and all("alternatives" in f.message for f in conflicts)
+
+
 def test_config_units_split_samples(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     shutil.copytree(EXAMPLES / "sibling-demos", repo)
