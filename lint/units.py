@@ -810,14 +810,17 @@ def _unit_problems(unit: Unit, project: Project, plan_: Plan,
                 where = "in the same file"
             g, kind, ns, name = key
             what = f"{kind} {ns}/{name}" if ns else f"{kind} {name}"
-            same = "an identical copy" if other.data == first.data else "a different definition"
-            effect = ("if both are applied, the one applied last replaces the other" if not same_dir else
+            identical = other.data == first.data
+            same = "an identical copy" if identical else "a different definition"
+            effect = ("applying both changes nothing" if identical else
+                      "if both are applied, the one applied last replaces the other" if not same_dir else
                       "applying the directory keeps only the one applied last")
             out["IVL750"].append(Problem(
                 other, ("metadata", "name"),
                 f"{what} is defined again {where} ({same}: {first.source.path}); Kubernetes keeps one object "
                 f"per identity, so {effect}; the copies are not compared with each other",
-                related=((first, ("metadata", "name")),), severity="warning" if same_dir else "info"))
+                related=((first, ("metadata", "name")),),
+                severity="warning" if same_dir and not identical else "info"))
     return out
 
 
@@ -825,14 +828,15 @@ def _with_copy_beside(dups: dict[tuple[str, str, str, str], list[Resource]]) -> 
     """Ids of the resources that have a copy in their own directory.  A directory whose files
     define the same object more than once is a set of alternatives (tutorial steps
     ``vs-v1.yaml … vs-v7.yaml``, ``enable-mtls.yaml``/``disable-mtls.yaml``), applied one at a
-    time: which copy is live, and so what it conflicts with or resolves to, is not stated."""
+    time: which copy is live, and so what it conflicts with or resolves to, is not stated.
+    Identical copies (one manifest per cluster) leave no choice and do not count."""
     out: set[int] = set()
     for cs in dups.values():
         by_dir: dict[str, list[Resource]] = defaultdict(list)
         for c in cs:
             by_dir[os.path.dirname(c.source.path.replace(os.sep, "/"))].append(c)
         for same in by_dir.values():
-            if len(same) > 1:
+            if len(same) > 1 and any(c.data != same[0].data for c in same[1:]):
                 out.update(id(c) for c in same)
     return out
 

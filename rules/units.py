@@ -26,9 +26,11 @@ def _given(ctx: Context, code: str) -> Iterator[Problem]:
     (docs/semantics.md §deployment-units). Repositories hold copies on purpose (tutorial steps
     `vs-v1.yaml` ... `vs-v3.yaml`, the same gateway in every demo folder, a rendered bundle beside
     its sources), so the linter reports the copy once and never compares copies with each other;
-    a reference resolves to the copy nearest the referrer. Copies in one directory are a warning
-    (they are likely applied together, and the last one silently wins); copies in different
-    directories are info.
+    a reference resolves to the copy nearest the referrer. Different definitions in one directory
+    are a warning (they are likely applied together, and the last one silently wins); identical
+    copies (one manifest per cluster) and copies in different directories are info. Findings of
+    other rules that involve a differing copy in one directory hold only for one choice among
+    alternatives and are lowered to info, saying so.
     """,
     bad="""
     # vs-v1.yaml
