@@ -8,7 +8,6 @@ IST0130/IST0131) have their own code, IVL612.
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any, Iterator, Optional
 
@@ -18,7 +17,7 @@ from istio_vm_lint.rule import Context, rule
 
 from . import _validation_helpers as h
 
-UNREACHABLE = "VS-63"
+UNREACHABLE = h.UNREACHABLE
 CORS_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "CONNECT", "OPTIONS", "TRACE", "*"}
 GRPC_STATUS = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
                "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
@@ -32,74 +31,6 @@ HTTP_STATUS = {100, 101, 102, 103, 200, 201, 202, 203, 204, 205, 206, 207, 208, 
                307, 308, 400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417,
                418, 421, 422, 423, 424, 425, 426, 428, 429, 431, 451, 500, 501, 502, 503, 504, 505, 506, 507, 508,
                510, 511}
-SNI_FORMAT = "outbound_.<port>_._.<hostname>"
-
-
-# --- hosts ------------------------------------------------------------------------------
-
-
-def _wild(n: str) -> bool:
-    return n.startswith("*")
-
-
-def host_matches(a: str, b: str) -> bool:
-    """``host.Name.Matches`` (wildcard-aware overlap)."""
-    if _wild(a):
-        if _wild(b):
-            return b[1:].endswith(a[1:]) if len(a) < len(b) else a[1:].endswith(b[1:])
-        return b.endswith(a[1:])
-    if _wild(b):
-        return a.endswith(b[1:])
-    return a == b
-
-
-def host_subset_of(a: str, b: str) -> bool:
-    """``host.Name.SubsetOf``."""
-    if _wild(a):
-        if _wild(b):
-            return len(a) >= len(b) and a[1:].endswith(b[1:])
-        return False
-    if _wild(b):
-        return a.endswith(b[1:])
-    return a == b
-
-
-def gateway_bound_host_error(sni: bool, domain: str) -> Optional[str]:
-    """``ValidateWildcardDomainForVirtualServiceBoundToGateway`` (VS-08)."""
-    pre = h.dns_preconditions_error(domain)
-    if pre:
-        return pre
-    if sni and domain.startswith("outbound_"):
-        parts = domain.split("_")
-        if len(parts) < 4:
-            return f"domain name {domain} invalid, should follow '{SNI_FORMAT}' format"
-        direction, port, hostname = parts[0], parts[1].strip("."), parts[3].strip(".")
-        if direction != "outbound":
-            return f"domain name {h.goq(domain)} invalid (label {h.goq(direction)} invalid)"
-        if not any(ch.isdigit() for ch in port):
-            return f"domain name {h.goq(domain)} invalid (label {h.goq(port)} invalid). should follow {SNI_FORMAT} format"
-        if not any(ch.isalpha() and ch.isascii() for ch in hostname):
-            return f"domain name {h.goq(domain)} invalid (label {h.goq(hostname)} invalid). should follow {SNI_FORMAT} format"
-        return None
-    return h.wildcard_domain_error(domain)
-
-
-def gateway_names(v: h.Issues, names: list[Any], path: FieldPath, gateway_semantics: bool) -> None:
-    """``validateGatewayNames`` (VS-04/VS-05; the legacy-format warning is IVL745)."""
-    for i, name in enumerate(names):
-        if not isinstance(name, str):
-            continue
-        p = path + (i,)
-        ns, slash, gw = name.partition("/")
-        if not slash:
-            v.err(p, "VS-05", h.fqdn_error(name))
-            return  # Go stops at the first entry without "/"
-        if not ns or not gw:
-            v.err(p, "VS-04", "config namespace and gateway name cannot be empty")
-        if not h.is_dns_label(ns):
-            v.err(p, "VS-04", f"invalid value for namespace: {h.goq(ns)}")
-        if not h.is_dns_label(gw) and not gateway_semantics:
-            v.err(p, "VS-04", f"invalid value for gateway name: {h.goq(gw)}")
 
 
 # --- routes -----------------------------------------------------------------------------
@@ -311,7 +242,7 @@ def _l4_match_common(v: h.Issues, m: dict[str, Any], mp: FieldPath) -> None:
         v.err(mp + ("port",), "VS-30", h.port_error(port))
     for key, msg in h.label_errors(as_map(m.get("sourceLabels"))):
         v.err(mp + ("sourceLabels", key), "VS-30", msg)
-    gateway_names(v, as_list(m.get("gateways")), mp + ("gateways",), False)
+    h.gateway_names(v, as_list(m.get("gateways")), mp + ("gateways",), False)
 
 
 def _cors(v: h.Issues, cors: Any, p: FieldPath) -> None:
@@ -518,14 +449,14 @@ def _tls_route(v: h.Issues, tls: dict[str, Any], p: FieldPath, hosts: list[str],
 
 
 def _sni_host(v: h.Issues, sni: str, p: FieldPath, hosts: list[str], gateway_bound: bool) -> None:
-    err = gateway_bound_host_error(True, sni) if gateway_bound else h.wildcard_domain_error(sni)
+    err = h.gateway_bound_host_error(True, sni) if gateway_bound else h.wildcard_domain_error(sni)
     if err:
         if h.is_ip(sni):
             v.warn(p, "VS-61", f"using an IP address ({h.goq(sni)}) goes against SNI spec and most clients do not support this")
         else:
             v.err(p, "VS-61", err)
         return
-    if any(host_subset_of(sni, x) for x in hosts):
+    if any(h.name_subset_of(sni, x) for x in hosts):
         return
     v.err(p, "VS-61", f"SNI host {h.goq(sni)} is not a compatible subset of any of the virtual service hosts: [{', '.join(hosts)}]")
 
@@ -543,116 +474,6 @@ def _tcp_route(v: h.Issues, tcp: dict[str, Any], p: FieldPath, gateway_semantics
     if not as_list(tcp.get("route")):
         v.err(p, "VS-62", "TCP route is required")
     _route_destinations(v, as_list(tcp.get("route")), p + ("route",), gateway_semantics, http=False)
-
-
-# --- unreachable rules (VS-63) --------------------------------------------------------------
-
-
-def _omit_empty(value: Any) -> Any:
-    """Go's ``json.Marshal`` of a proto struct omits zero values (``omitempty``)."""
-    if isinstance(value, dict):
-        out = {k: _omit_empty(x) for k, x in value.items()}
-        return {k: x for k, x in out.items() if x not in (None, False, 0, "", [], {})}
-    if isinstance(value, list):
-        return [_omit_empty(x) for x in value]
-    return value
-
-
-def _canon(match: Any, drop_name: bool) -> str:
-    if isinstance(match, dict) and drop_name:
-        match = {k: val for k, val in match.items() if k != "name"}
-    return json.dumps(_omit_empty(match), sort_keys=True, default=str)
-
-
-def _exact_or_prefix(sm: Any) -> str:
-    m = as_map(sm)
-    if h.get_str(m, "exact"):
-        return "exact:" + h.get_str(m, "exact")
-    if h.get_str(m, "prefix"):
-        return "prefix:" + h.get_str(m, "prefix")
-    return ""
-
-
-def _unreachable(v: h.Issues, kind: str, routes: list[Any]) -> None:
-    """``analyzeUnreachable{HTTP,TCP,TLS}Rules`` (VS-63); findings point at the unused rule/match."""
-    http = kind == "http"
-
-    def rname(r: Any, n: int) -> str:
-        if http and isinstance(r, dict) and h.get_str(r, "name"):
-            return h.goq(h.get_str(r, "name"))
-        return f"#{n}"
-
-    def mname(m: Any, n: int) -> str:
-        if http and isinstance(m, dict) and h.get_str(m, "name"):
-            return h.goq(h.get_str(m, "name"))
-        return f"#{n}"
-
-    seen: dict[str, int] = {}
-    empty = -1
-    prefixed: list[dict[str, Any]] = []
-    for rn, r in enumerate(routes):
-        if not isinstance(r, dict):
-            continue
-        rp: FieldPath = ("spec", kind, rn)
-        matches = as_list(r.get("match"))
-        if not matches:
-            if empty >= 0:
-                v.warn(rp, UNREACHABLE, f"virtualService rule {rname(r, rn)} not used (only the last rule can have no matches)")
-            empty = rn
-            continue
-        dups = 0
-        for mn, m in enumerate(matches):
-            mp = rp + ("match", mn)
-            if empty >= 0:
-                v.warn(mp, UNREACHABLE, f"virtualService rule {rname(r, rn)} not used (route without matches defined before)")
-                continue
-            key = _canon(m, http)
-            if key in seen:
-                d = seen[key]
-                v.warn(mp, UNREACHABLE, f"virtualService rule {rname(r, rn)} match {mname(m, mn)} is not used "
-                                        f"(duplicate/overlapping match in rule {rname(routes[d], d)})")
-                dups += 1
-                continue
-            seen[key] = rn
-            if http and isinstance(m, dict):
-                uri = m.get("uri")
-                prefix = h.get_str(as_map(uri), "prefix") if isinstance(uri, dict) else ""
-                if prefix:
-                    method = _exact_or_prefix(m.get("method")) or "exact:GET"
-                    prefixed.append({
-                        "route": rname(r, rn), "match": mname(m, mn), "prefix": prefix, "path": mp,
-                        "port": h.get_int(m, "port") or 0, "method": method,
-                        "authority": _exact_or_prefix(m.get("authority")),
-                        "headers": {k: _exact_or_prefix(x) for k, x in as_map(m.get("headers")).items()},
-                        "query": {k: _exact_or_prefix(x) for k, x in as_map(m.get("queryParams")).items()},
-                        "without": {k: _exact_or_prefix(x) for k, x in as_map(m.get("withoutHeaders")).items()},
-                    })
-        if dups == len(matches):
-            v.warn(rp, UNREACHABLE, f"virtualService rule {rname(r, rn)} not used (all matches used by prior rules)")
-    for i, a in enumerate(prefixed):
-        for b in prefixed[i + 1:]:
-            if b["prefix"] == a["prefix"] or not _covered(a, b):
-                continue
-            v.warn(b["path"], UNREACHABLE,
-                   f"virtualService rule {b['route']} match {b['match']} of prefix {b['prefix']} is not used "
-                   f"(duplicate/overlapping match in rule {a['match']} of prefix {a['prefix']} on {a['route']})")
-
-
-def _covered(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """``coveredValidation``: does earlier match ``a`` cover later match ``b``?"""
-    if not b["prefix"].startswith(a["prefix"]) or a["port"] != b["port"]:
-        return False
-    for key in ("method", "authority"):
-        if a[key] != b[key] and not a[key].startswith(b[key]):
-            return False
-    for key in ("headers", "query", "without"):
-        am, bm = a[key], b[key]
-        if len(am) != len(bm):
-            return False
-        for k, val in am.items():
-            if k not in bm or (val != bm[k] and not val.startswith(bm[k])):
-                return False
-    return True
 
 
 # --- the resource ---------------------------------------------------------------------------
@@ -677,7 +498,7 @@ def validate(vs: Resource) -> h.Issues:
     gateway_semantics = vs.annotations.get("internal.istio.io/route-semantics") == "gateway"
     to_gateway = False
     if gateways:
-        gateway_names(v, gateways, ("spec", "gateways"), gateway_semantics)
+        h.gateway_names(v, gateways, ("spec", "gateways"), gateway_semantics)
         to_gateway = "mesh" not in gateways
     to_mesh = not to_gateway
     if not to_gateway:
@@ -694,7 +515,7 @@ def validate(vs: Resource) -> h.Issues:
     for i, host in enumerate(hosts_raw):
         if not isinstance(host, str):
             continue
-        err = gateway_bound_host_error(sni, host) if to_gateway else h.wildcard_domain_error(host)
+        err = h.gateway_bound_host_error(sni, host) if to_gateway else h.wildcard_domain_error(host)
         if err:
             if not h.is_ip(host):
                 v.err(("spec", "hosts", i), "VS-08" if to_gateway else "VS-07", err)
@@ -705,7 +526,7 @@ def validate(vs: Resource) -> h.Issues:
     if all_valid:
         for i, a in enumerate(hosts):
             for j in range(i + 1, len(hosts)):
-                if host_matches(a, hosts[j]):
+                if h.name_matches(a, hosts[j]):
                     v.err(("spec", "hosts", j), "VS-10", f"duplicate hosts in virtual service: {a} & {hosts[j]}")
     if not http_routes and not tcp_routes and not tls_routes:
         v.err(("spec",), "VS-11", "http, tcp or tls must be provided in virtual service")
@@ -719,9 +540,9 @@ def validate(vs: Resource) -> h.Issues:
         if isinstance(r, dict):
             _tcp_route(v, r, ("spec", "tcp", i), gateway_semantics)
     h.export_to_issues(v, spec.get("exportTo"), vs.namespace, ("spec", "exportTo"), "VS-13")
-    _unreachable(v, "http", http_routes)
-    _unreachable(v, "tcp", tcp_routes)
-    _unreachable(v, "tls", tls_routes)
+    h.unreachable_routes(v, "http", http_routes)
+    h.unreachable_routes(v, "tcp", tcp_routes)
+    h.unreachable_routes(v, "tls", tls_routes)
     return v
 
 

@@ -20,7 +20,7 @@ Design:
 Modules: ``issues`` (Issue, Issues, emit), ``gofmt`` (Go's %q/%v), ``values`` (typed access,
 durations), ``names`` (hosts, addresses, ports, labels, exportTo), ``headers``, ``policy``
 (connection pools, server TLS), ``regexp`` (validateStringRegexp; the Go regexp port itself is
-``rules/_goregexp.py``).  The names rules use are re-exported here, so a rule module writes
+``rules/_goregexp.py``), ``vs_hosts`` and ``vs_unreachable`` (VirtualService hosts, VS-63).  The names rules use are re-exported here, so a rule module writes
 ``from . import _validation_helpers as h`` and ``h.<name>``.
 """
 
@@ -81,3 +81,5 @@ from .values import (  # noqa: F401
     wrapped_bool,
     wrapped_num,
 )
+from .vs_hosts import SNI_FORMAT, gateway_bound_host_error, gateway_names, name_matches, name_subset_of  # noqa: F401
+from .vs_unreachable import UNREACHABLE, unreachable_routes  # noqa: F401
