@@ -18,24 +18,32 @@ docs/semantics.md applied in one place so rules never re-implement it:
   same-namespace merge (first top-level policy wins), subset inheritance and port-level
   replacement of connectionPool/outlierDetection/loadBalancer/tls.
 
+The naming and scoping rules themselves (host resolution, exportTo scopes, the lookup path,
+TLS mode of a policy) are pure functions in ``lint/semantics.py``; the graph applies them to
+the repository (``dr_host``, ``dr_services``, ``drs_by_host``, ``effective_dr``,
+``gateway_proxy_namespaces``, ``route_client_namespaces``).
+
 The networkx ``MultiDiGraph`` (:attr:`MeshGraph.g`) carries the same facts as typed edges for
 ``istio-vm-lint graph`` and for rules that want to walk chains.
 """
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from dataclasses import replace as dataclass_replace
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Iterable, Optional, Union
+from typing import TYPE_CHECKING, Any, Iterable, Optional
 
 from .findings import FieldPath
 from .model import (
     POD_TEMPLATE_KINDS, DestinationRule, EndpointSpec, Gateway, KnativeService, OpaqueWorkload, Resource, Rollout, Service,
     ServiceEntry, ServicePort, Sidecar, VirtualService, WorkloadController, WorkloadEntry, WorkloadGroup, as_int,
-    as_list, as_map, _is_ip,
+    as_list, locality_from_labels,
+)
+from .semantics import (  # noqa: F401  (re-exported: rules import them from here)
+    EffectiveDR, cluster_namespace, dr_host, host_matches, hosts_overlap, installation_service, kube_fqdn, lookup_path,
+    merge_traffic_policy, parse_gateway_ref, policy_layers, resolve_host, visible,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -43,69 +51,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .config import Settings
     from .project import Project
-
-
-# --- host names ---------------------------------------------------------------------------
-
-
-def resolve_host(name: str, namespace: str, cluster_domain: str) -> str:
-    """VS/DR/Sidecar host as Istio resolves it (``ResolveShortnameToFQDN``, §host-resolution)."""
-    if not name or "." in name or name == "*" or _is_ip(name):  # cheap test first: IPv6 has no dot
-        return name
-    return f"{name}.{namespace}.svc.{cluster_domain}"
-
-
-def host_matches(pattern: str, host: str) -> bool:
-    """Does the (possibly wildcard) ``pattern`` cover ``host``?  ``*.a.com`` covers ``b.a.com``
-    and ``c.b.a.com`` but not ``a.com``; ``*`` covers everything."""
-    if pattern == host or pattern == "*":
-        return True
-    if pattern.startswith("*"):
-        suffix = pattern[1:]
-        return host.endswith(suffix) and len(host) > len(suffix)
-    return False
-
-
-def hosts_overlap(a: str, b: str) -> bool:
-    return host_matches(a, b) or host_matches(b, a)
-
-
-def cluster_namespace(host: str, cluster_domain: str) -> Optional[str]:
-    """The namespace of a Kubernetes service FQDN ``<name>.<ns>.svc.<domain>``, else None."""
-    suffix = f".svc.{cluster_domain}"
-    if host.endswith(suffix):
-        parts = host[: -len(suffix)].split(".")
-        if len(parts) == 2:
-            return parts[1]
-    return None
-
-
-def kube_fqdn(name: str, namespace: str, cluster_domain: str) -> str:
-    return f"{name}.{namespace}.svc.{cluster_domain}"
-
-
-def installation_service(host: str, cluster_domain: str, root_namespace: str = "istio-system") -> bool:
-    """Is ``host`` a Service every Istio installation creates (istiod, ``istiod-<revision>``, the stock
-    ingress/egress/east-west gateways)?  Such hosts resolve without being in the repository
-    (docs/semantics.md §installation-services)."""
-    from .defaults import INSTALLATION_SERVICES
-
-    ns = cluster_namespace(host, cluster_domain)
-    if ns is None:
-        return False
-    name = host.split(".", 1)[0]
-    for n in {ns, "istio-system"} if ns == root_namespace else {ns}:
-        if (n, name) in INSTALLATION_SERVICES or (n in ("istio-system", root_namespace) and name.startswith("istiod-")):
-            return True
-    return False
-
-
-def visible(export_to: Iterable[str], owner_ns: str, viewer_ns: str) -> bool:
-    """exportTo semantics (§exportto): ``*`` everyone, ``.`` own namespace, ``~`` nobody, else listed."""
-    for e in export_to:
-        if e == "*" or e == viewer_ns or (e == "." and owner_ns == viewer_ns):
-            return True
-    return False
 
 
 # --- nodes ----------------------------------------------------------------------------------
@@ -206,69 +151,15 @@ class DestinationRef:
 
 # --- effective DestinationRule ---------------------------------------------------------------
 
-_REPLACED_BY_PORT = ("connectionPool", "outlierDetection", "loadBalancer", "tls")
-
-
-def merge_traffic_policy(original: Optional[dict[str, Any]], override: Optional[dict[str, Any]],
-                         port: Optional[int]) -> Optional[dict[str, Any]]:
-    """Istio's ``MergeTrafficPolicy`` (``pilot/pkg/model/destination_rule.go``, §subset-policy, §port-level-settings).
-
-    The override's set fields replace the original's; a matching ``portLevelSettings`` entry of
-    the override then replaces connectionPool/outlierDetection/loadBalancer/tls *wholesale*
-    (fields it omits fall back to defaults, not to the outer level)."""
-    if override is None:
-        return original
-    if original is not None and original.get("portLevelSettings"):
-        original = merge_traffic_policy(None, original, port)
-    merged: dict[str, Any] = {}
-    if original is not None:
-        for k in ("connectionPool", "outlierDetection", "loadBalancer", "tls", "proxyProtocol", "tunnel",
-                  "retryBudget"):
-            if k in original:
-                merged[k] = original[k]
-    for k in ("connectionPool", "outlierDetection", "loadBalancer", "tls", "proxyProtocol", "tunnel", "retryBudget"):
-        if override.get(k) is not None:
-            merged[k] = override[k]
-    merged["_source"] = "subset" if original is not None else "top"
-    if port is not None:
-        for p in as_list(override.get("portLevelSettings")):
-            if isinstance(p, dict) and as_int(as_map(p.get("port")).get("number")) == port:
-                for k in _REPLACED_BY_PORT:
-                    if p.get(k) is not None:
-                        merged[k] = p[k]
-                    else:
-                        merged.pop(k, None)
-                merged["_port_level"] = True
-                break
-    return merged
-
-
-@dataclass
-class EffectiveDR:
-    """The DestinationRule(s) a client namespace gets for a host, after lookup and merge."""
-
-    namespace: str  # where the winning rules live
-    rules: list[DestinationRule]  # same-namespace rules merged, in file order (first wins)
-    top_policy: Optional[dict[str, Any]]
-    top_policy_owner: Optional[DestinationRule]
-    subsets: dict[str, tuple[DestinationRule, Any]]  # name -> (owner, Subset)
-
-    def policy(self, subset: str = "", port: Optional[int] = None) -> Optional[dict[str, Any]]:
-        top = merge_traffic_policy(None, self.top_policy, port) if self.top_policy is not None else None
-        if subset and subset in self.subsets:
-            owner, sub = self.subsets[subset]
-            if sub.traffic_policy:
-                return merge_traffic_policy(top, sub.traffic_policy, port)
-        return top
-
-
 # --- the graph ------------------------------------------------------------------------------
 
 
 class MeshGraph:
-    def __init__(self, project: "Project", settings: "Settings") -> None:
+    def __init__(self, project: "Project", settings: "Settings", root_namespace: Optional[str] = None) -> None:
         self.project = project
         self.settings = settings
+        # Istio's root namespace: the Context passes the one the mesh config implies
+        self.root_namespace = root_namespace or settings.root_namespace
         self.domain = settings.cluster_domain
         self.services: list[MeshService] = []
         self.services_by_host: dict[str, list[MeshService]] = defaultdict(list)
@@ -278,7 +169,6 @@ class MeshGraph:
         self.workloads_of: dict[int, list[Workload]] = defaultdict(list)
         self._label_index: dict[tuple[str, str, str], list[Workload]] = defaultdict(list)
         self._ns_workloads: dict[str, list[Workload]] = defaultdict(list)
-        self._all_pods: list[Workload] = []
         self.bindings_by_service: dict[int, list[Binding]] = defaultdict(list)
         self.bindings_by_workload: dict[int, list[Binding]] = defaultdict(list)
         self.drs_by_ns: dict[str, list[DestinationRule]] = defaultdict(list)
@@ -346,21 +236,18 @@ class MeshGraph:
             if isinstance(r, (OpaqueWorkload, KnativeService)) or not r.has_template:
                 served = None  # unknown: an operator or Knative's queue-proxy decides the pods' ports
             w = Workload("Pod", r, r.namespace, pod.labels, named, served, "pod",
-                         pod.labels.get("topology.istio.io/locality", "").replace(".", "/")
-                         or pod.labels.get("istio-locality", "").replace(".", "/"),
+                         locality_from_labels(pod.labels),
                          pod.labels.get("topology.istio.io/network", ""), pod.service_account,
                          "istio" if pod.annotations.get("sidecar.istio.io/inject") != "false"
                          and pod.labels.get("sidecar.istio.io/inject") != "false" else "disabled",
                          pod.path + ("metadata", "labels"), pod.path + ("spec", "containers"))
             self._add_workload(w)
-            self._all_pods.append(w)
             if isinstance(r, Rollout):
                 # Canary experiment steps run extra ReplicaSets of the same pod spec, relabelled
                 # by the experiment template (a preview Service selects them).
                 for labels, path in r.experiment_labels:
                     extra = dataclass_replace(w, labels={**pod.labels, **labels}, labels_path=path)
                     self._add_workload(extra)
-                    self._all_pods.append(extra)
         for r in p.by_kind("ServiceEntry"):
             assert isinstance(r, ServiceEntry)
             for i, h in enumerate(as_list(r.spec.get("hosts"))):
@@ -420,8 +307,7 @@ class MeshGraph:
                                                      "path": list(dref.path)}))
         for drs in self.drs_by_ns.values():
             for dr in drs:
-                host = resolve_host(dr.host, dr.namespace, self.domain)
-                for svc in self.lookup(host, dr.namespace, exact_first=True):
+                for svc in self.lookup(self.dr_host(dr), dr.namespace):
                     edges.append((_rid(dr), svc.id, {"type": "configures"}))
                     # subset -> the endpoints of that service it keeps
                     for sub in dr.subsets:
@@ -541,7 +427,7 @@ class MeshGraph:
             self.bindings_by_workload[id(w)].append(b)
 
     # ---- hosts
-    def lookup(self, host: str, viewer_ns: Optional[str] = None, exact_first: bool = True) -> list[MeshService]:
+    def lookup(self, host: str, viewer_ns: Optional[str] = None) -> list[MeshService]:
         """Services for a resolved host visible from ``viewer_ns`` (None = ignore visibility).
 
         An exact hostname wins over wildcard services; a wildcard *reference* (``*.example.com``)
@@ -559,9 +445,6 @@ class MeshGraph:
         wild = [s for s in self.wildcard_services if host_matches(s.host, host) and vis(s)]
         wild.sort(key=lambda s: -len(s.host))
         return wild[:1] if wild else []
-
-    def host_exists_anywhere(self, host: str) -> list[MeshService]:
-        return self.lookup(host, None)
 
     def vs_gateway_refs(self, vs: VirtualService) -> list[tuple[str, str, str]]:
         """(as written, namespace, name) for each non-mesh gateway the VS binds to (§gateway-references)."""
@@ -597,7 +480,7 @@ class MeshGraph:
             for dr in self.drs_by_ns.get(namespace, ()):
                 if dr.workload_selector is not None:
                     continue  # applies only to selected clients in its own namespace
-                h = resolve_host(dr.host, dr.namespace, self.domain)
+                h = self.dr_host(dr)
                 if not h:
                     continue
                 if h.startswith("*"):
@@ -606,6 +489,72 @@ class MeshGraph:
                     exact[h].append(dr)
             idx = self._dr_idx[namespace] = (dict(exact), wild)
         return idx
+
+    def lookup_path(self, client_ns: str, service_ns: Optional[str] = None) -> list[str]:
+        """Namespaces a client in ``client_ns`` searches for a DestinationRule, in order."""
+        return lookup_path(client_ns, service_ns, self.root_namespace)
+
+    def dr_host(self, dr: DestinationRule) -> str:
+        """The host ``dr`` applies to (resolved against its namespace)."""
+        return dr_host(dr, self.domain)
+
+    def dr_services(self, dr: DestinationRule) -> list[MeshService]:
+        """The services of a (non-wildcard) DestinationRule host, as visible from its namespace."""
+        host = self.dr_host(dr)
+        if not host or host.startswith("*"):
+            return []
+        return self.lookup(host, dr.namespace)
+
+    @cached_property
+    def drs_by_host(self) -> tuple[dict[str, list[DestinationRule]], list[tuple[str, DestinationRule]]]:
+        """Every selector-less DestinationRule of the repository by resolved host: exact hosts,
+        and (host, rule) pairs for wildcard hosts.  Which of them a client gets is
+        :meth:`effective_dr`'s business."""
+        exact: dict[str, list[DestinationRule]] = defaultdict(list)
+        wild: list[tuple[str, DestinationRule]] = []
+        for r in self.project.by_kind("DestinationRule"):
+            if not isinstance(r, DestinationRule) or r.workload_selector is not None:
+                continue
+            h = self.dr_host(r)
+            if h.startswith("*"):
+                wild.append((h, r))
+            elif h:
+                exact[h].append(r)
+        return dict(exact), wild
+
+    def endpoints(self, services: Iterable[MeshService]) -> list[Workload]:
+        """The workloads bound to any of ``services``, once each, in a stable order."""
+        out: list[Workload] = []
+        seen: set[int] = set()
+        for s in services:
+            for b in self.bindings_by_service.get(id(s.resource), ()):
+                if id(b.workload) not in seen:
+                    seen.add(id(b.workload))
+                    out.append(b.workload)
+        return sorted(out, key=lambda w: w.id)
+
+    def gateway_proxy_namespaces(self, gw_ns: str, gw_name: str) -> list[str]:
+        """Namespaces of the proxies that serve Gateway ``gw_ns/gw_name``: its own namespace, then
+        (when the repository has them) the namespaces of the pods its selector picks in any
+        namespace."""
+        gw = self.gateways.get((gw_ns, gw_name))
+        extra = sorted({w.namespace for w in self.select_any_namespace(gw.selector, ("Pod",))}
+                       if gw is not None and gw.selector else set())
+        return [gw_ns] + extra
+
+    def route_client_namespaces(self, vs: VirtualService, gateways: Iterable[str]) -> list[str]:
+        """Namespaces of the clients of a route bound to ``gateways``: ``mesh`` means the
+        sidecars of the VirtualService's namespace, a Gateway its proxies."""
+        out: list[str] = []
+        for g in gateways:
+            if g == "mesh":
+                nss = [vs.namespace]
+            else:
+                nss = self.gateway_proxy_namespaces(*parse_gateway_ref(g, vs.namespace, self.domain))
+            for ns in nss:
+                if ns not in out:
+                    out.append(ns)
+        return out
 
     def drs_for_host(self, namespace: str, host: str, viewer_ns: str) -> list[DestinationRule]:
         """Rules in ``namespace`` for ``host`` (most specific host pattern), visible to ``viewer_ns``."""
@@ -637,12 +586,7 @@ class MeshGraph:
         return self._edr_cache[key]
 
     def _effective_dr(self, client_ns: str, host: str, service_ns: Optional[str]) -> Optional[EffectiveDR]:
-        path = [client_ns]
-        if service_ns and service_ns not in path:
-            path.append(service_ns)
-        if self.settings.root_namespace not in path:
-            path.append(self.settings.root_namespace)
-        for ns in path:
+        for ns in self.lookup_path(client_ns, service_ns):
             rules = self.drs_for_host(ns, host, client_ns)
             if rules:
                 rules = sorted(rules, key=lambda d: (d.source.path, d.doc_index))
@@ -685,7 +629,9 @@ class MeshGraph:
         return out
 
     def client_namespaces(self, svc: MeshService) -> set[str]:
-        """Namespaces that can be clients of ``svc`` as far as the repo knows (for DR lookup)."""
+        """Namespaces that can be clients of ``svc`` as far as the repo knows (for DR lookup):
+        its own and those of the VirtualServices routing to it.  (The clients of one route
+        are :meth:`route_client_namespaces`.)"""
         return {svc.namespace} | self._routes_from.get(svc.id, set())
 
     # ---- export
@@ -728,35 +674,9 @@ class MeshGraph:
     # ---- traffic-policy provenance (used by rules/traffic_policy.py) -----------------------
     def policy_layers(self, edr: "EffectiveDR", subset: str = "",
                       port: Optional[int] = None) -> list[tuple[DestinationRule, FieldPath, dict[str, Any], bool]]:
-        """The TrafficPolicy objects that make up ``edr.policy(subset, port)``, in merge order.
-
-        Each item is ``(owner, path, policy, port_level)``: the top-level ``spec.trafficPolicy``,
-        its ``portLevelSettings`` entry for ``port``, the subset's ``trafficPolicy`` and that
-        subset's entry for ``port``.  A layer with ``port_level=False`` overrides only the fields
-        it sets; a ``port_level`` layer replaces connectionPool/outlierDetection/loadBalancer/tls
-        wholesale (same semantics as :func:`merge_traffic_policy`), which lets rules say *which*
-        object set or dropped an effective field."""
-        from .model import as_list
-
-        layers: list[tuple[DestinationRule, FieldPath, dict[str, Any], bool]] = []
-
-        def add(owner: DestinationRule, path: FieldPath, policy: dict[str, Any]) -> None:
-            layers.append((owner, path, policy, False))
-            if port is None:
-                return
-            for i, p in enumerate(as_list(policy.get("portLevelSettings"))):
-                if isinstance(p, dict) and as_int(as_map(p.get("port")).get("number")) == port:
-                    layers.append((owner, path + ("portLevelSettings", i), p, True))
-                    break
-
-        if edr.top_policy is not None and edr.top_policy_owner is not None:
-            add(edr.top_policy_owner, ("spec", "trafficPolicy"), edr.top_policy)
-        if subset and subset in edr.subsets:
-            owner, sub = edr.subsets[subset]
-            if sub.traffic_policy:
-                add(owner, sub.path + ("trafficPolicy",), sub.traffic_policy)
-        return layers
-
+        """The TrafficPolicy objects that make up ``edr.policy(subset, port)`` (see
+        :func:`~istio_vm_lint.semantics.policy_layers`)."""
+        return policy_layers(edr, subset, port)
 
 def _rid(r: Resource) -> str:
     return f"{r.kind}/{r.namespace}/{r.name}"
@@ -771,19 +691,8 @@ def _int_ports(ports: dict[str, Any]) -> dict[str, int]:
     return out
 
 
-def parse_gateway_ref(ref: str, vs_ns: str, domain: str) -> tuple[str, str]:
-    """``resolveGatewayName`` (§gateway-references): name, ns/name, ./name, name.ns[.svc.<domain>]."""
-    if "/" in ref:
-        ns, _, name = ref.partition("/")
-        return (vs_ns if ns == "." else ns), name
-    if "." in ref:
-        parts = ref.split(".")
-        return parts[1], parts[0]
-    return vs_ns, ref
-
-
-def build_graph(project: "Project", settings: "Settings") -> MeshGraph:
-    return MeshGraph(project, settings)
+def build_graph(project: "Project", settings: "Settings", root_namespace: Optional[str] = None) -> MeshGraph:
+    return MeshGraph(project, settings, root_namespace)
 
 
 # --- rendering for `istio-vm-lint graph` --------------------------------------------------

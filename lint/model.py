@@ -172,17 +172,21 @@ def _is_ip(value: str) -> bool:
         return False
 
 
+def locality_from_labels(labels: dict[str, str]) -> str:
+    """``region/zone/subzone`` from the locality labels (defaults.LOCALITY_LABELS, first set
+    wins; dots stand for slashes in label values), or ""."""
+    for key in defaults.LOCALITY_LABELS:
+        if labels.get(key):
+            return labels[key].replace(".", "/")
+    return ""
+
+
 def endpoint_from(spec: Any, path: FieldPath, metadata_labels: Optional[dict[str, str]] = None) -> EndpointSpec:
     s = as_map(spec)
     labels = str_map(s.get("labels"))
     if metadata_labels:
         labels = {**labels, **metadata_labels}  # metadata wins (§label-selection)
-    locality = as_str(s.get("locality"))
-    if not locality:
-        for key in defaults.LOCALITY_LABELS:
-            if labels.get(key):
-                locality = labels[key].replace(".", "/")
-                break
+    locality = as_str(s.get("locality")) or locality_from_labels(labels)
     weight = as_int(s.get("weight")) or defaults.WE_WEIGHT
     ports = {k: v for k, v in as_map(s.get("ports")).items() if isinstance(k, str)}
     return EndpointSpec(

@@ -33,9 +33,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from .graph import MeshGraph
     from .mesh import MeshConfig
     from .model import Resource
-    from .project import Project
+    from .project import LoadProblem, Project
 
 R = TypeVar("R", bound="Resource")
+T = TypeVar("T")
 
 CODE_RE = re.compile(r"^IVL\d{3}$")
 NAME_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -132,6 +133,17 @@ class Context:
         # Set by the engine while a rule runs: when not None, each() yields only the resources
         # this predicate accepts (a scope="resource" rule in a named-file run).
         self.resource_filter: Optional[Callable[["Resource"], bool]] = None
+        self._memo: dict[Any, Any] = {}
+
+    def memo(self, key: Any, compute: Callable[[], T]) -> T:
+        """Per-run state shared by rules: ``compute()`` once per context and key (e.g. the
+        effective views several IVL4xx rules read), never a module-level cache or an
+        attribute set on the context."""
+        try:
+            return self._memo[key]  # type: ignore[no-any-return]
+        except KeyError:
+            value = self._memo[key] = compute()
+            return value
 
     @cached_property
     def mesh(self) -> "MeshConfig":
@@ -142,10 +154,22 @@ class Context:
         return load_mesh_config(path) if path else MeshConfig()
 
     @cached_property
+    def root_namespace(self) -> str:
+        """Istio's root namespace (where mesh-wide DestinationRules, PeerAuthentications... live):
+        the ``root-namespace`` setting when it is not the default, else the ``rootNamespace`` of
+        the ``--mesh-config`` file, else istio-system."""
+        from .defaults import ROOT_NAMESPACE
+
+        configured = self.settings.root_namespace
+        if configured != ROOT_NAMESPACE or not getattr(self.settings, "mesh_config", None):
+            return configured
+        return self.mesh.root_namespace or configured
+
+    @cached_property
     def graph(self) -> "MeshGraph":
         from .graph import build_graph
 
-        return build_graph(self.project, self.settings)
+        return build_graph(self.project, self.settings, self.root_namespace)
 
     @overload
     def each(self, kind: type[R], /) -> Iterator[R]: ...
@@ -159,16 +183,46 @@ class Context:
         A kind is a name (``"ServiceEntry"``) or a model class (``ServiceEntry``: typed, every
         kind the model builds with that class or a subclass, e.g. ``WorkloadController`` gives
         Deployments ... Pods)."""
-        names: list[str] = []
-        for k in kinds:
-            names.extend((k,) if isinstance(k, str) else kinds_of(k))
         keep = self.resource_filter
-        for r in self.project.kinds(*names):
+        for r in self.project.kinds(*_kind_names(kinds)):
             if keep is not None and not keep(r):
                 continue
             self.current = r
             yield r
         self.current = None
+
+    @overload
+    def resources(self, kind: type[R], /) -> list[R]: ...
+
+    @overload
+    def resources(self, *kinds: Union[str, type["Resource"]]) -> list["Resource"]: ...
+
+    def resources(self, *kinds: Union[str, type["Resource"]]) -> list["Resource"]:
+        """The resources of the given kinds (names or model classes) as a list, in the project's
+        stable order; unlike :meth:`each` it does not mark them as the one being checked."""
+        return self.project.kinds(*_kind_names(kinds))
+
+    @property
+    def kinds_present(self) -> set[str]:
+        return self.project.kinds_present
+
+    @property
+    def gateway_api(self) -> dict[tuple[str, str], list[Optional[str]]]:
+        """Kubernetes Gateway API Gateways: (namespace, name) -> listener hostnames (None = any)."""
+        return self.project.gateway_api
+
+    @property
+    def load_problems(self) -> list["LoadProblem"]:
+        """What the loader reported (parse errors, duplicate keys...), for the document rules."""
+        return self.project.problems
+
+
+def _kind_names(kinds: Iterable[Union[str, type["Resource"]]]) -> list[str]:
+    names: list[str] = []
+    for k in kinds:
+        names.extend((k,) if isinstance(k, str) else kinds_of(k))
+    return names
+
 
 
 @lru_cache(maxsize=None)

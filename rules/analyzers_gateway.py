@@ -58,8 +58,7 @@ def gateway_workloads(ctx: Context, gw: Gateway) -> list[Workload]:
 )
 def gateway_port_not_exposed(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
-    for gw in ctx.each("Gateway"):
-        assert isinstance(gw, Gateway)
+    for gw in ctx.each(Gateway):
         pods = gateway_workloads(ctx, gw)
         if not pods:
             continue
@@ -124,7 +123,7 @@ def gateway_port_not_exposed(ctx: Context) -> Iterator[Problem]:
     references=("docs/semantics.md §analyzer-conflicting-gateways",),
 )
 def conflicting_gateways(ctx: Context) -> Iterator[Problem]:
-    gws = [g for g in ctx.project.by_kind("Gateway") if isinstance(g, Gateway)]
+    gws = ctx.resources(Gateway)
     by_port: dict[int, list[tuple[Gateway, int, str, str]]] = defaultdict(list)
     for g in gws:
         if g.selector is None:
@@ -213,7 +212,7 @@ def _same_cert(a: dict, b: dict) -> bool:
     references=("docs/semantics.md §analyzer-gateway-certificates",),
 )
 def duplicate_certificate(ctx: Context) -> Iterator[Problem]:
-    gws = [g for g in ctx.project.by_kind("Gateway") if isinstance(g, Gateway)]
+    gws = ctx.resources(Gateway)
 
     def tls_servers(g: Gateway) -> list[tuple[int, dict]]:
         out = []

@@ -13,6 +13,7 @@ from istio_vm_lint.findings import Problem
 from istio_vm_lint.graph import host_matches, resolve_host, visible
 from istio_vm_lint.model import DestinationRule, ServiceEntry, Sidecar, VirtualService, WorkloadGroup, as_int, as_list, as_map
 from istio_vm_lint.rule import Context, rule
+from istio_vm_lint.semantics import cluster_namespace, dr_host, namespace_wildcard, parse_gateway_ref, tls_mode
 
 
 @rule(
@@ -47,9 +48,9 @@ from istio_vm_lint.rule import Context, rule
 )
 def overlapping_destination_rules(ctx: Context) -> Iterator[Problem]:
     domain = ctx.settings.cluster_domain
-    drs = [d for d in ctx.project.by_kind("DestinationRule")
+    drs = [d for d in ctx.resources("DestinationRule")
            if isinstance(d, DestinationRule) and d.workload_selector is None and d.host]
-    hosts = {id(d): resolve_host(d.host, d.namespace, domain) for d in drs}
+    hosts = {id(d): dr_host(d, domain) for d in drs}
     by_host: dict[str, list[DestinationRule]] = defaultdict(list)
     for d in drs:
         by_host[hosts[id(d)]].append(d)
@@ -80,9 +81,8 @@ def overlapping_destination_rules(ctx: Context) -> Iterator[Problem]:
 
 def _skip_mesh_mtls(dr: DestinationRule, host: str, domain: str) -> bool:
     """Mesh-/namespace-wide ISTIO_MUTUAL rules (``*.local``, ``*.<ns>.svc.<domain>``) are meant to overlap."""
-    mode = as_map(dr.traffic_policy.get("tls")).get("mode")
-    return mode == "ISTIO_MUTUAL" and (host in ("*.local", f"*.{domain}") or
-                                       host == f"*.{dr.namespace}.svc.{domain}")
+    return tls_mode(dr.traffic_policy) == "ISTIO_MUTUAL" and (host in ("*.local", f"*.{domain}") or
+                                                              namespace_wildcard(host, domain) == dr.namespace)
 
 
 @rule(
@@ -116,25 +116,24 @@ def _skip_mesh_mtls(dr: DestinationRule, host: str, domain: str) -> bool:
 )
 def mesh_mtls_overridden(ctx: Context) -> Iterator[Problem]:
     domain = ctx.settings.cluster_domain
-    drs = [d for d in ctx.project.by_kind("DestinationRule") if isinstance(d, DestinationRule)]
-    mesh_wide = [d for d in drs if d.host == "*.local" and as_map(d.traffic_policy.get("tls")).get("mode") == "ISTIO_MUTUAL"]
+    drs = ctx.resources(DestinationRule)
+    mesh_wide = [d for d in drs if d.host == "*.local" and tls_mode(d.traffic_policy) == "ISTIO_MUTUAL"]
     ns_wide: dict[str, DestinationRule] = {}
     for d in drs:
-        h = resolve_host(d.host, d.namespace, domain)
-        if h.startswith("*.") and h.endswith(f".svc.{domain}") and as_map(d.traffic_policy.get("tls")).get("mode") == "ISTIO_MUTUAL":
-            ns_wide[h[2:].split(".")[0]] = d
+        ns = namespace_wildcard(dr_host(d, domain), domain)
+        if ns is not None and tls_mode(d.traffic_policy) == "ISTIO_MUTUAL":
+            ns_wide[ns] = d
     if not mesh_wide and not ns_wide:
         return
-    for d in ctx.each("DestinationRule"):
-        assert isinstance(d, DestinationRule)
-        h = resolve_host(d.host, d.namespace, domain)
+    for d in ctx.each(DestinationRule):
+        h = dr_host(d, domain)
         if h.startswith("*") or d in mesh_wide or d in ns_wide.values():
             continue
         tp = d.traffic_policy
         if "tls" in tp or any("tls" in as_map(p) for p in as_list(tp.get("portLevelSettings"))):
             continue
-        parts = h.split(".")
-        owner = ns_wide.get(parts[1]) if h.endswith(f".svc.{domain}") and len(parts) > 2 else None
+        ns = cluster_namespace(h, domain)
+        owner = ns_wide.get(ns) if ns is not None else None
         owner = owner or (mesh_wide[0] if mesh_wide else None)
         if owner is None:
             continue
@@ -175,8 +174,7 @@ def mesh_mtls_overridden(ctx: Context) -> Iterator[Problem]:
     references=("docs/semantics.md §subset-without-labels", "docs/semantics.md §kiali-destinationrules"),
 )
 def subset_without_labels(ctx: Context) -> Iterator[Problem]:
-    for d in ctx.each("DestinationRule"):
-        assert isinstance(d, DestinationRule)
+    for d in ctx.each(DestinationRule):
         labelled = [s for s in d.subsets if s.labels]
         if not labelled:
             continue  # every subset is a named handle (egress-gateway pattern): nothing to compare
@@ -214,8 +212,7 @@ def _routes(vs: VirtualService) -> Iterator[tuple[str, int, list]]:
     references=("docs/semantics.md §kiali-virtualservices",),
 )
 def single_destination_weight(ctx: Context) -> Iterator[Problem]:
-    for vs in ctx.each("VirtualService"):
-        assert isinstance(vs, VirtualService)
+    for vs in ctx.each(VirtualService):
         for kind, i, route in _routes(vs):
             if len(route) == 1:
                 w = as_map(route[0]).get("weight")
@@ -249,8 +246,7 @@ def single_destination_weight(ctx: Context) -> Iterator[Problem]:
 )
 def duplicate_route_destination(ctx: Context) -> Iterator[Problem]:
     domain = ctx.settings.cluster_domain
-    for vs in ctx.each("VirtualService"):
-        assert isinstance(vs, VirtualService)
+    for vs in ctx.each(VirtualService):
         for kind, i, route in _routes(vs):
             seen: dict[tuple[str, str, object], int] = {}
             for j, d in enumerate(route):
@@ -289,13 +285,12 @@ def duplicate_route_destination(ctx: Context) -> Iterator[Problem]:
 def legacy_gateway_reference(ctx: Context) -> Iterator[Problem]:
     from .hosts import _gateway_ref_paths
 
-    for vs in ctx.each("VirtualService"):
-        assert isinstance(vs, VirtualService)
+    for vs in ctx.each(VirtualService):
         for path, ref in _gateway_ref_paths(vs):
             if "/" not in ref and "." in ref:
-                parts = ref.split(".")
+                ns, name = parse_gateway_ref(ref, vs.namespace, ctx.settings.cluster_domain)
                 yield Problem(vs, path, f"VirtualService {vs.namespace}/{vs.name}: gateway '{ref}' uses the legacy dotted "
-                              f"form; write '{parts[1]}/{parts[0]}'")
+                              f"form; write '{ns}/{name}'")
 
 
 @rule(
@@ -327,8 +322,7 @@ def legacy_gateway_reference(ctx: Context) -> Iterator[Problem]:
 )
 def duplicate_service_entry_port(ctx: Context) -> Iterator[Problem]:
     index: dict[tuple[str, int], list[tuple[ServiceEntry, int, str]]] = defaultdict(list)
-    for se in ctx.project.by_kind("ServiceEntry"):
-        assert isinstance(se, ServiceEntry)
+    for se in ctx.resources(ServiceEntry):
         for h in se.hosts:
             for p in se.ports:
                 if p.number is not None:
@@ -371,9 +365,8 @@ def duplicate_service_entry_port(ctx: Context) -> Iterator[Problem]:
     references=("docs/semantics.md §kiali-sidecars",),
 )
 def root_sidecar_with_selector(ctx: Context) -> Iterator[Problem]:
-    for sc in ctx.each("Sidecar"):
-        assert isinstance(sc, Sidecar)
-        if sc.namespace == ctx.settings.root_namespace and sc.workload_selector:
+    for sc in ctx.each(Sidecar):
+        if sc.namespace == ctx.root_namespace and sc.workload_selector:
             yield Problem(sc, ("spec", "workloadSelector"), f"Sidecar {sc.namespace}/{sc.name} is in the root namespace "
                           "but has a workloadSelector, so it is not the mesh-wide default")
 
@@ -434,8 +427,7 @@ def outbound_policy_mode_unset(ctx: Context) -> Iterator[Problem]:
 )
 def duplicate_workload_group_labels(ctx: Context) -> Iterator[Problem]:
     groups: dict[tuple[str, tuple], list[WorkloadGroup]] = defaultdict(list)
-    for wg in ctx.project.by_kind("WorkloadGroup"):
-        assert isinstance(wg, WorkloadGroup)
+    for wg in ctx.resources(WorkloadGroup):
         md = wg.spec.get("metadata")
         if not isinstance(md, dict):
             continue

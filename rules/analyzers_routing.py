@@ -10,16 +10,11 @@ from istio_vm_lint.findings import Problem
 from istio_vm_lint.graph import host_matches, resolve_host
 from istio_vm_lint.model import DestinationRule, PeerAuthentication, Sidecar, VirtualService, as_list, as_map
 from istio_vm_lint.rule import Context, rule
+from istio_vm_lint.semantics import dr_host, export_scopes, namespace_wildcard, scopes_overlap, tls_mode
 
 
 def _mesh_bound(vs: VirtualService) -> bool:
     return "mesh" in vs.gateways
-
-
-def _scopes(vs: VirtualService) -> set[str]:
-    if "*" in vs.export_to:
-        return {"*"}
-    return {vs.namespace if e == "." else e for e in vs.export_to}
 
 
 @rule(
@@ -56,21 +51,21 @@ def conflicting_mesh_virtual_services(ctx: Context) -> Iterator[Problem]:
     domain = ctx.settings.cluster_domain
     entries: list[tuple[VirtualService, str, int, set[str]]] = []
     by_host: dict[str, list[int]] = defaultdict(list)
-    for vs in ctx.project.by_kind("VirtualService"):
-        assert isinstance(vs, VirtualService)
+    for vs in ctx.resources(VirtualService):
         if not _mesh_bound(vs):
             continue
-        scopes = _scopes(vs)
+        scopes = export_scopes(vs.export_to, vs.namespace)
         for i, h in enumerate(as_list(vs.spec.get("hosts"))):
             if isinstance(h, str) and h:
                 by_host[resolve_host(h, vs.namespace, domain)].append(len(entries))
                 entries.append((vs, resolve_host(h, vs.namespace, domain), i, scopes))
-    wildcard_global = [e for e in entries if e[1].startswith("*") and "*" in e[3]]
+    wildcard_global = [e for e in entries if e[1].startswith("*") and e[3] is None]
     conflicts: dict[int, set[int]] = defaultdict(set)
     where: dict[int, tuple[int, str]] = {}
     names: dict[int, VirtualService] = {}
 
-    def mark(a: tuple[VirtualService, str, int, set[str]], b: tuple[VirtualService, str, int, set[str]]) -> None:
+    def mark(a: tuple[VirtualService, str, int, Optional[frozenset[str]]],
+             b: tuple[VirtualService, str, int, Optional[frozenset[str]]]) -> None:
         conflicts[id(a[0])].add(id(b[0]))
         conflicts[id(b[0])].add(id(a[0]))
         for e in (a, b):  # report each VirtualService at its first conflicting host
@@ -81,9 +76,9 @@ def conflicting_mesh_virtual_services(ctx: Context) -> Iterator[Problem]:
         vs, host, _, scopes = entry
         for j in by_host.get(host, ()):
             other = entries[j]
-            if other[0] is not vs and ("*" in scopes or "*" in other[3] or scopes & other[3]):
+            if other[0] is not vs and scopes_overlap(scopes, other[3]):
                 mark(entry, other)
-        if "*" not in scopes:
+        if scopes is not None:
             # A namespace-scoped host also collides with globally exported wildcard hosts covering it.
             for other in wildcard_global:
                 if other[0] is not vs and host_matches(other[1], host):
@@ -136,8 +131,7 @@ def conflicting_mesh_virtual_services(ctx: Context) -> Iterator[Problem]:
 def subset_ignored_at_gateway(ctx: Context) -> Iterator[Problem]:
     domain = ctx.settings.cluster_domain
     split: dict[str, VirtualService] = {}
-    for vs in ctx.project.by_kind("VirtualService"):
-        assert isinstance(vs, VirtualService)
+    for vs in ctx.resources(VirtualService):
         if not _mesh_bound(vs):
             continue
         own = {resolve_host(h, vs.namespace, domain) for h in vs.hosts}
@@ -148,8 +142,7 @@ def subset_ignored_at_gateway(ctx: Context) -> Iterator[Problem]:
                     split.setdefault(h, vs)
     if not split:
         return
-    for vs in ctx.each("VirtualService"):
-        assert isinstance(vs, VirtualService)
+    for vs in ctx.each(VirtualService):
         if not any(g != "mesh" for g in vs.gateways):
             continue
         for d in vs.destinations:
@@ -280,8 +273,7 @@ def port_tls_without_ca(ctx: Context) -> Iterator[Problem]:
 
 
 def _tls_without_ca_problems(ctx: Context, port_level: bool) -> Iterator[Problem]:
-    for dr in ctx.each("DestinationRule"):
-        assert isinstance(dr, DestinationRule)
+    for dr in ctx.each(DestinationRule):
         sel = dr.workload_selector is not None
         policies: list[tuple[tuple, dict]] = [(("spec", "trafficPolicy"), dr.traffic_policy)]
         policies += [(s.path + ("trafficPolicy",), s.traffic_policy) for s in dr.subsets]
@@ -302,9 +294,8 @@ def _tls_without_ca_problems(ctx: Context, port_level: bool) -> Iterator[Problem
 
 
 def _mesh_pa_mode(ctx: Context) -> Optional[tuple[PeerAuthentication, str]]:
-    for pa in ctx.project.by_kind("PeerAuthentication"):
-        assert isinstance(pa, PeerAuthentication)
-        if pa.namespace == ctx.settings.root_namespace and pa.selector is None:
+    for pa in ctx.resources(PeerAuthentication):
+        if pa.namespace == ctx.root_namespace and pa.selector is None:
             return pa, pa.mtls_mode
     return None
 
@@ -336,23 +327,21 @@ def _mesh_pa_mode(ctx: Context) -> Optional[tuple[PeerAuthentication, str]]:
     references=("docs/semantics.md §kiali-destinationrules", "docs/semantics.md §peerauthentication", "docs/semantics.md §client-tls"),
 )
 def tls_disabled_toward_strict(ctx: Context) -> Iterator[Problem]:
-    if not ctx.project.by_kind("PeerAuthentication"):
+    if not ctx.resources("PeerAuthentication"):
         return
     mesh = _mesh_pa_mode(ctx)
     ns_modes: dict[str, str] = {}
-    for pa in ctx.project.by_kind("PeerAuthentication"):
-        assert isinstance(pa, PeerAuthentication)
-        if pa.selector is None and pa.namespace != ctx.settings.root_namespace:
+    for pa in ctx.resources(PeerAuthentication):
+        if pa.selector is None and pa.namespace != ctx.root_namespace:
             ns_modes[pa.namespace] = pa.mtls_mode
     domain = ctx.settings.cluster_domain
-    for dr in ctx.each("DestinationRule"):
-        assert isinstance(dr, DestinationRule)
-        if as_map(dr.traffic_policy.get("tls")).get("mode") != "DISABLE":
+    for dr in ctx.each(DestinationRule):
+        if tls_mode(dr.traffic_policy) != "DISABLE":
             continue
-        host = resolve_host(dr.host, dr.namespace, domain)
-        ns_wild = host.endswith(f".svc.{domain}") and host.startswith("*.") and host.count(".") == 3 + domain.count(".")
-        if ns_wild:
-            target_ns = host.split(".")[1]  # "*.<ns>.svc.<domain>": namespace-wide rule
+        host = dr_host(dr, domain)
+        ns_wild = namespace_wildcard(host, domain)
+        if ns_wild is not None:
+            target_ns: Optional[str] = ns_wild  # "*.<ns>.svc.<domain>": namespace-wide rule
         elif host.startswith("*"):
             target_ns = None
         else:

@@ -8,6 +8,7 @@ from typing import Iterator, Optional
 from istio_vm_lint.findings import Problem
 from istio_vm_lint.model import Namespace, Service, ServiceEntry, WorkloadController, as_list, as_map
 from istio_vm_lint.rule import Context, rule
+from istio_vm_lint.semantics import export_scopes, scopes_overlap
 
 
 @rule(
@@ -39,10 +40,9 @@ from istio_vm_lint.rule import Context, rule
     references=("docs/semantics.md §analyzer-serviceentry-protocols", "docs/semantics.md §duplicate-hosts"),
 )
 def conflicting_protocols(ctx: Context) -> Iterator[Problem]:
-    index: dict[tuple[str, int], list[tuple[ServiceEntry, int, str, set[str]]]] = defaultdict(list)
-    for se in ctx.project.by_kind("ServiceEntry"):
-        assert isinstance(se, ServiceEntry)
-        scopes = {"*"} if "*" in se.export_to else {se.namespace if e == "." else e for e in se.export_to}
+    index: dict[tuple[str, int], list[tuple[ServiceEntry, int, str, Optional[frozenset[str]]]]] = defaultdict(list)
+    for se in ctx.resources(ServiceEntry):
+        scopes = export_scopes(se.export_to, se.namespace)
         for h in se.hosts:
             for p in se.ports:
                 if p.number is not None:
@@ -53,7 +53,7 @@ def conflicting_protocols(ctx: Context) -> Iterator[Problem]:
             continue
         for se, pi, proto, scopes in entries:
             others = [o for o in entries if o[0] is not se and o[2] != proto
-                      and ("*" in scopes or "*" in o[3] or scopes & o[3])]
+                      and scopes_overlap(scopes, o[3])]
             if not others or id(se) in reported:
                 continue
             reported.add(id(se))
@@ -94,8 +94,7 @@ def conflicting_protocols(ctx: Context) -> Iterator[Problem]:
     references=("docs/semantics.md §analyzer-serviceentry-addresses", "docs/semantics.md §serviceentry-addresses"),
 )
 def addresses_required(ctx: Context) -> Iterator[Problem]:
-    for se in ctx.each("ServiceEntry"):
-        assert isinstance(se, ServiceEntry)
+    for se in ctx.each(ServiceEntry):
         if se.addresses or as_list(as_map(se.data.get("status")).get("addresses")):
             continue
         if ctx.mesh.addresses_auto_allocated:
@@ -160,8 +159,7 @@ def _skip_service(svc: Service) -> bool:
     references=("docs/semantics.md §analyzer-port-names",),
 )
 def port_name_convention(ctx: Context) -> Iterator[Problem]:
-    for svc in ctx.each("Service"):
-        assert isinstance(svc, Service)
+    for svc in ctx.each(Service):
         if _skip_service(svc) or svc.service_type == "ExternalName":
             continue
         for p in svc.ports:
@@ -199,8 +197,7 @@ def port_name_convention(ctx: Context) -> Iterator[Problem]:
     references=("docs/semantics.md §analyzer-port-names", "docs/semantics.md §mesh-location"),
 )
 def external_name_port_name(ctx: Context) -> Iterator[Problem]:
-    for svc in ctx.each("Service"):
-        assert isinstance(svc, Service)
+    for svc in ctx.each(Service):
         if _skip_service(svc) or svc.service_type != "ExternalName":
             continue
         for p in svc.ports:
@@ -225,8 +222,7 @@ def _in_mesh(ctx: Context, d: WorkloadController, injected_ns: set[str]) -> bool
 
 def _injected_namespaces(ctx: Context) -> set[str]:
     out = set()
-    for ns in ctx.project.by_kind("Namespace"):
-        assert isinstance(ns, Namespace)
+    for ns in ctx.resources(Namespace):
         if ns.labels.get("istio-injection") == "enabled" or ns.labels.get("istio.io/rev"):
             out.add(ns.name)
     return out
@@ -236,7 +232,8 @@ def _deployment_services(ctx: Context) -> Iterator[tuple[WorkloadController, lis
     injected = _injected_namespaces(ctx)
     graph = ctx.graph
     for d in ctx.each("Deployment"):
-        assert isinstance(d, WorkloadController)
+        if not isinstance(d, WorkloadController):
+            continue
         if not _in_mesh(ctx, d, injected):
             continue
         services = []

@@ -30,8 +30,7 @@ def _ambient_pod(w: Workload) -> bool:
 
 def _ambient_namespaces(ctx: Context) -> set[str]:
     out = set()
-    for ns in ctx.project.by_kind("Namespace"):
-        assert isinstance(ns, Namespace)
+    for ns in ctx.resources(Namespace):
         lab = ns.labels
         if lab.get("istio.io/dataplane-mode") == "ambient" and lab.get("istio-injection") != "enabled" \
                 and not lab.get("istio.io/rev"):
@@ -68,8 +67,7 @@ def _ambient_namespaces(ctx: Context) -> set[str]:
 )
 def sidecar_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
-    for sc in ctx.each("Sidecar"):
-        assert isinstance(sc, Sidecar)
+    for sc in ctx.each(Sidecar):
         if not _scoped(sc):
             continue
         sel = sc.workload_selector or {}
@@ -115,8 +113,7 @@ def sidecars_select_same_workload(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
     by_workload: dict[int, list[Sidecar]] = defaultdict(list)
     names: dict[int, Workload] = {}
-    for sc in ctx.project.by_kind("Sidecar"):
-        assert isinstance(sc, Sidecar)
+    for sc in ctx.resources(Sidecar):
         if not _scoped(sc):
             continue
         for w in graph.select(sc.namespace, sc.workload_selector or {}, WORKLOAD_KINDS):
@@ -165,8 +162,7 @@ def sidecars_select_same_workload(ctx: Context) -> Iterator[Problem]:
 def multiple_namespace_sidecars(ctx: Context) -> Iterator[Problem]:
     ambient = _ambient_namespaces(ctx)
     by_ns: dict[str, list[Sidecar]] = defaultdict(list)
-    for sc in ctx.project.by_kind("Sidecar"):
-        assert isinstance(sc, Sidecar)
+    for sc in ctx.resources(Sidecar):
         if not _scoped(sc) and sc.namespace not in ambient:
             by_ns[sc.namespace].append(sc)
     for ns, scs in sorted(by_ns.items()):
@@ -206,8 +202,7 @@ def multiple_namespace_sidecars(ctx: Context) -> Iterator[Problem]:
 def sidecar_in_ambient(ctx: Context) -> Iterator[Problem]:
     ambient = _ambient_namespaces(ctx)
     graph = ctx.graph
-    for sc in ctx.each("Sidecar"):
-        assert isinstance(sc, Sidecar)
+    for sc in ctx.each(Sidecar):
         if not _scoped(sc):
             if sc.namespace in ambient:
                 yield Problem(sc, ("metadata", "namespace"), f"Sidecar {sc.namespace}/{sc.name} has no effect: namespace "

@@ -90,12 +90,11 @@ def _known_ports(ctx: Context, w: Workload) -> tuple[set[int], set[int]]:
 )
 def authorization_port_is_service_port(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
-    for ap in ctx.each("AuthorizationPolicy"):
-        assert isinstance(ap, AuthorizationPolicy)
+    for ap in ctx.each(AuthorizationPolicy):
         if ap.target_refs:
             continue  # gateways/waypoints: not modelled
         sel = ap.selector or {}
-        if not sel and ap.namespace == ctx.settings.root_namespace:
+        if not sel and ap.namespace == ctx.root_namespace:
             continue  # mesh-wide: every proxy of the mesh
         workloads = selected_workloads(graph, sel, policy_scope(ctx, ap))
         if not workloads:
@@ -136,7 +135,7 @@ def _accounts(ctx: Context) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
     """(ServiceAccount objects per namespace, accounts workloads use per namespace)."""
     declared: dict[str, set[str]] = defaultdict(set)
     used: dict[str, set[str]] = defaultdict(set)
-    for sa in ctx.project.by_kind("ServiceAccount"):
+    for sa in ctx.resources("ServiceAccount"):
         declared[sa.namespace].add(sa.name)
     for w in ctx.graph.workloads:
         if w.service_account:
@@ -215,9 +214,8 @@ def _principal_parts(p: str) -> Optional[tuple[str, str]]:
 def authorization_source_not_found(ctx: Context) -> Iterator[Problem]:
     declared, used = _accounts(ctx)
     known_ns = set(ctx.graph.namespaces) | set(ctx.settings.external_namespaces) | INSTALLATION_NAMESPACES \
-        | {ctx.settings.root_namespace}
-    for ap in ctx.each("AuthorizationPolicy"):
-        assert isinstance(ap, AuthorizationPolicy)
+        | {ctx.root_namespace}
+    for ap in ctx.each(AuthorizationPolicy):
         for src, path in _rule_items(ap, "from", "source"):
             for key in ("principals", "notPrincipals"):
                 for k, raw in enumerate(as_list(src.get(key))):
@@ -229,7 +227,7 @@ def authorization_source_not_found(ctx: Context) -> Iterator[Problem]:
                         continue  # the repository declares no ServiceAccount there: it cannot know
                     if sa in declared[ns] or sa in used.get(ns, ()):
                         continue
-                    if ns in (ctx.settings.root_namespace, "istio-system", "istio-ingress", "istio-egress") \
+                    if ns in (ctx.root_namespace, "istio-system", "istio-ingress", "istio-egress") \
                             and sa in INSTALLATION_ACCOUNTS:
                         continue
                     have = declared[ns] | used.get(ns, set())

@@ -14,7 +14,7 @@ from istio_vm_lint.rule import Context, rule
 
 
 def _from_load(ctx: Context, code: str) -> Iterator[Problem]:
-    mine = [lp for lp in ctx.project.problems if lp.code == code and lp.source.report]
+    mine = [lp for lp in ctx.load_problems if lp.code == code and lp.source.report]
     for lp in mine:  # announced first: one re-parse per file for all of its problems
         if lp.doc_index is not None and lp.path and not lp.exact:
             lp.source.positions.want(lp.doc_index)

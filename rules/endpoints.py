@@ -65,8 +65,7 @@ def _same_host_entries(ctx: Context, se: ServiceEntry, host: str) -> list[Servic
 )
 def static_service_entry_without_endpoints(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
-    for se in ctx.each("ServiceEntry"):
-        assert isinstance(se, ServiceEntry)
+    for se in ctx.each(ServiceEntry):
         if se.resolution != "STATIC" or se.has_selector or se.spec.get("endpoints") or not se.hosts:
             continue
         if any(o.has_selector or o.spec.get("endpoints") for h in se.hosts for o in _same_host_entries(ctx, se, h)):
@@ -120,11 +119,10 @@ def static_service_entry_without_endpoints(ctx: Context) -> Iterator[Problem]:
 def dns_service_entry_host_unresolvable(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
     domain = ctx.settings.cluster_domain
-    kube_hosts = {kube_fqdn(s.name, s.namespace, domain) for s in ctx.project.by_kind("Service")}
+    kube_hosts = {kube_fqdn(s.name, s.namespace, domain) for s in ctx.resources("Service")}
     from istio_vm_lint.rules.hosts import _declared_external  # one definition of "declared elsewhere"
 
-    for se in ctx.each("ServiceEntry"):
-        assert isinstance(se, ServiceEntry)
+    for se in ctx.each(ServiceEntry):
         if se.resolution not in ("DNS", "DNS_ROUND_ROBIN") or se.has_selector or se.spec.get("endpoints"):
             continue
         hosts = se.spec.get("hosts")
@@ -135,7 +133,7 @@ def dns_service_entry_host_unresolvable(ctx: Context) -> Iterator[Problem]:
             if ns is None or ns not in graph.namespaces or h in kube_hosts or _declared_external(ctx, h):
                 continue
             name = h.split(".", 1)[0]
-            others = sorted(s.name for s in ctx.project.by_kind("Service") if s.namespace == ns)
+            others = sorted(s.name for s in ctx.resources("Service") if s.namespace == ns)
             hint = f" (Services there: {', '.join(others[:5])})" if others else ""
             yield Problem(se, ("spec", "hosts", i),
                           f"ServiceEntry {se.namespace}/{se.name} resolves host '{h}' by DNS, but the repository "
@@ -192,8 +190,7 @@ def dns_service_entry_host_unresolvable(ctx: Context) -> Iterator[Problem]:
 )
 def service_entry_shadowed_by_kubernetes_service(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
-    for se in ctx.each("ServiceEntry"):
-        assert isinstance(se, ServiceEntry)
+    for se in ctx.each(ServiceEntry):
         hosts = se.spec.get("hosts")
         for i, h in enumerate(hosts if isinstance(hosts, list) else []):  # not a list: the schema's finding
             if not isinstance(h, str):
@@ -202,7 +199,8 @@ def service_entry_shadowed_by_kubernetes_service(ctx: Context) -> Iterator[Probl
             if not kube:
                 continue
             svc = kube[0].resource
-            assert isinstance(svc, Service)
+            if not isinstance(svc, Service):
+                continue
             if svc.namespace == se.namespace:
                 by_name = {p.name: p.number for p in svc.ports if p.name}
                 bad = [p for p in se.ports if p.name not in by_name or by_name[p.name] != p.number]

@@ -20,9 +20,10 @@ from typing import Iterator, Optional
 
 from istio_vm_lint.findings import Problem
 from istio_vm_lint.graph import (MeshGraph, cluster_namespace, host_matches, hosts_overlap, installation_service,
-                                 parse_gateway_ref, resolve_host, visible)
-from istio_vm_lint.model import DestinationRule, Gateway, Sidecar, VirtualService, as_list, as_map
+                                 parse_gateway_ref, visible)
+from istio_vm_lint.model import DestinationRule, Gateway, Sidecar, VirtualService, as_list
 from istio_vm_lint.rule import Context, rule
+from istio_vm_lint.semantics import dr_host, export_scopes, in_scope_of
 
 
 def _declared_external(ctx: Context, host: str) -> bool:
@@ -30,7 +31,7 @@ def _declared_external(ctx: Context, host: str) -> bool:
     for pat in s.external_hosts:
         if fnmatch.fnmatchcase(host, pat) or host_matches(pat, host):
             return True
-    if installation_service(host, s.cluster_domain, s.root_namespace):
+    if installation_service(host, s.cluster_domain, ctx.root_namespace):
         return True  # istiod and the stock gateways' Services come with every installation
     ns = cluster_namespace(host, s.cluster_domain)
     return ns is not None and ns in s.external_namespaces
@@ -154,9 +155,8 @@ def _hint(graph: MeshGraph, written: str, resolved: str, viewer_ns: str) -> str:
 def destination_host_not_found(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
     domain = ctx.settings.cluster_domain
-    for vs in ctx.each("VirtualService"):
-        assert isinstance(vs, VirtualService)
-        viewers = sorted({vs.namespace if e == "." else e for e in vs.export_to if e not in ("*", "~")})
+    for vs in ctx.each(VirtualService):
+        viewers = sorted(export_scopes([e for e in vs.export_to if e != "*"], vs.namespace) or ())  # named ones
         for d in graph.destinations(vs):
             if d.host == "*" or _declared_external(ctx, d.host):
                 continue
@@ -215,11 +215,10 @@ def destination_host_not_found(ctx: Context) -> Iterator[Problem]:
 def destination_rule_host_not_found(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
     domain = ctx.settings.cluster_domain
-    for dr in ctx.each("DestinationRule"):
-        assert isinstance(dr, DestinationRule)
+    for dr in ctx.each(DestinationRule):
         if not dr.host:
             continue
-        host = resolve_host(dr.host, dr.namespace, domain)
+        host = dr_host(dr, domain)
         if host == "*" or _declared_external(ctx, host):
             continue
         if host.startswith("*") and host_matches(host, f"any.any.svc.{domain}"):
@@ -265,13 +264,12 @@ def destination_rule_host_not_found(ctx: Context) -> Iterator[Problem]:
 )
 def gateway_not_found(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
-    for vs in ctx.each("VirtualService"):
-        assert isinstance(vs, VirtualService)
+    for vs in ctx.each(VirtualService):
         for path, ref in _gateway_ref_paths(vs):
             if INTERNAL_GATEWAY_MARK in ref:
                 continue  # IVL507
             ns, name = parse_gateway_ref(ref, vs.namespace, ctx.settings.cluster_domain)
-            if (ns, name) in graph.gateways or (ns, name) in ctx.project.gateway_api:
+            if (ns, name) in graph.gateways or (ns, name) in ctx.gateway_api:
                 continue
             if ns in ctx.settings.external_namespaces:
                 continue
@@ -321,7 +319,7 @@ def server_admits(server_host: str, vs_ns: str, gw_ns: str) -> Optional[str]:
     """The host pattern of a Gateway server host if it admits VirtualServices from ``vs_ns`` (§gateway-server-hosts)."""
     if "/" in server_host:
         ns, _, pattern = server_host.partition("/")
-        if ns == "*" or ns == vs_ns or (ns == "." and gw_ns == vs_ns):
+        if in_scope_of(ns, gw_ns, vs_ns):
             return pattern
         return None
     return server_host
@@ -365,13 +363,12 @@ def server_admits(server_host: str, vs_ns: str, gw_ns: str) -> Optional[str]:
 )
 def host_not_admitted(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
-    for vs in ctx.each("VirtualService"):
-        assert isinstance(vs, VirtualService)
+    for vs in ctx.each(VirtualService):
         if not vs.hosts:
             continue  # delegate VirtualService
         for path, ref in _gateway_ref_paths(vs):
             ns, name = parse_gateway_ref(ref, vs.namespace, ctx.settings.cluster_domain)
-            listeners = ctx.project.gateway_api.get((ns, name))
+            listeners = ctx.gateway_api.get((ns, name))
             if listeners is not None:
                 # Gateway API Gateway: a listener without hostname admits every host.
                 if any(h is None or hosts_overlap(h, vh) for h in listeners for vh in vs.hosts):
@@ -437,8 +434,7 @@ def _stock_selector(sel: dict[str, str]) -> bool:
 )
 def not_exported_to_gateway(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
-    for vs in ctx.each("VirtualService"):
-        assert isinstance(vs, VirtualService)
+    for vs in ctx.each(VirtualService):
         if "exportTo" not in vs.spec:
             continue
         export = list(vs.export_to)
@@ -504,8 +500,7 @@ def not_exported_to_gateway(ctx: Context) -> Iterator[Problem]:
 )
 def sidecar_egress_host(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
-    for sc in ctx.each("Sidecar"):
-        assert isinstance(sc, Sidecar)
+    for sc in ctx.each(Sidecar):
         for host, path in sc.egress_hosts:
             ns, sep, name = host.partition("/")
             if not sep or not name or "*" in name or name == "~":
@@ -554,8 +549,7 @@ def sidecar_egress_host(ctx: Context) -> Iterator[Problem]:
     references=("docs/semantics.md §analyzer-gateways",),
 )
 def internal_gateway_reference(ctx: Context) -> Iterator[Problem]:
-    for vs in ctx.each("VirtualService"):
-        assert isinstance(vs, VirtualService)
+    for vs in ctx.each(VirtualService):
         for path, ref in _gateway_ref_paths(vs):
             if INTERNAL_GATEWAY_MARK in ref:
                 yield Problem(vs, path, f"VirtualService {vs.namespace}/{vs.name} references the implementation-"
@@ -588,7 +582,7 @@ def internal_gateway_reference(ctx: Context) -> Iterator[Problem]:
     references=("docs/semantics.md §kiali-export-namespaces",),
 )
 def export_to_unknown_namespace(ctx: Context) -> Iterator[Problem]:
-    if not ctx.project.by_kind("Namespace"):
+    if not ctx.resources("Namespace"):
         return
     known = ctx.graph.namespaces | set(ctx.settings.external_namespaces)
     for r in ctx.each("VirtualService", "DestinationRule", "ServiceEntry"):

@@ -12,11 +12,12 @@ from __future__ import annotations
 from typing import Any, Iterator, Optional
 
 from istio_vm_lint.findings import FieldPath, Problem
-from istio_vm_lint.graph import EffectiveDR, MeshGraph, MeshService, Workload, resolve_host
+from istio_vm_lint.graph import EffectiveDR, MeshGraph, MeshService, Workload
 from istio_vm_lint.model import (
-    DestinationRule, Namespace, PeerAuthentication, Resource, ServiceEntry, WorkloadController, as_map, _is_ip,
+    DestinationRule, Namespace, PeerAuthentication, Resource, ServiceEntry, WorkloadController, _is_ip,
 )
 from istio_vm_lint.rule import Context, rule
+from istio_vm_lint.semantics import tls_mode
 
 from ._messages import describe, wkey
 
@@ -32,8 +33,7 @@ class _Injection:
 
     def __init__(self, ctx: Context) -> None:
         self.ns: dict[str, bool] = {}
-        for n in ctx.project.by_kind("Namespace"):
-            assert isinstance(n, Namespace)
+        for n in ctx.resources(Namespace):
             lab = n.labels
             self.ns[n.name] = lab.get("istio-injection") == "enabled" or (
                 bool(lab.get("istio.io/rev")) and lab.get("istio-injection") != "disabled")
@@ -57,10 +57,9 @@ class _Injection:
 
 def _pa_mode(ctx: Context, w: Workload) -> Optional[tuple[PeerAuthentication, str]]:
     """Effective PeerAuthentication mode for a workload: selector > namespace > mesh (root ns)."""
-    root = ctx.settings.root_namespace
+    root = ctx.root_namespace
     sel_pa = ns_pa = mesh_pa = None
-    for pa in ctx.project.by_kind("PeerAuthentication"):
-        assert isinstance(pa, PeerAuthentication)
+    for pa in ctx.resources(PeerAuthentication):
         if pa.mtls_mode in ("UNSET", ""):
             continue
         if pa.selector:
@@ -80,7 +79,7 @@ def _dr_tls_mode(graph: MeshGraph, svc: MeshService) -> Optional[str]:
     if edr is None:
         return None
     pol = edr.policy()
-    return as_map(as_map(pol).get("tls")).get("mode") if pol else None
+    return tls_mode(pol) if pol else None
 
 
 # --- IVL301 ------------------------------------------------------------------------------------
@@ -129,8 +128,7 @@ def _dr_tls_mode(graph: MeshGraph, svc: MeshService) -> Optional[str]:
 def mesh_external_sidecar_endpoints(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
     inj: Optional[_Injection] = None
-    for se in ctx.each("ServiceEntry"):
-        assert isinstance(se, ServiceEntry)
+    for se in ctx.each(ServiceEntry):
         if se.location != "MESH_EXTERNAL":
             continue
         bindings = graph.bindings_by_service.get(id(se), ())
@@ -220,8 +218,7 @@ def _public_looking(host: str, domain: str) -> bool:
 )
 def mesh_internal_external_service(ctx: Context) -> Iterator[Problem]:
     domain = ctx.settings.cluster_domain
-    for se in ctx.each("ServiceEntry"):
-        assert isinstance(se, ServiceEntry)
+    for se in ctx.each(ServiceEntry):
         if se.location != "MESH_INTERNAL" or se.resolution not in ("DNS", "DNS_ROUND_ROBIN", "DYNAMIC_DNS"):
             continue
         if se.has_selector or se.endpoints or not se.hosts:
@@ -295,12 +292,11 @@ def _tls_layers(graph: MeshGraph, edr: EffectiveDR, ports: list[Optional[int]]) 
 )
 def istio_mutual_to_external_service(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
-    if not ctx.project.by_kind("ServiceEntry"):
+    if not ctx.resources("ServiceEntry"):
         return
     inj: Optional[_Injection] = None
     seen: set[tuple[int, FieldPath]] = set()
-    for se in ctx.each("ServiceEntry"):
-        assert isinstance(se, ServiceEntry)
+    for se in ctx.each(ServiceEntry):
         if se.location != "MESH_EXTERNAL":
             continue
         if inj is None:
@@ -371,8 +367,7 @@ _INERT = ("loadBalancer", "outlierDetection")
 def mesh_internal_passthrough_policy(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
     seen: set[tuple[int, FieldPath]] = set()
-    for se in ctx.each("ServiceEntry"):
-        assert isinstance(se, ServiceEntry)
+    for se in ctx.each(ServiceEntry):
         if se.location != "MESH_INTERNAL" or se.resolution != "NONE":
             continue
         res = "resolution is NONE" if se.resolution_explicit else "resolution is omitted and defaults to NONE"
@@ -397,7 +392,7 @@ def mesh_internal_passthrough_policy(ctx: Context) -> Iterator[Problem]:
                 for owner, path, what in found:
                     if (id(owner), path) in seen:
                         continue
-                    if resolve_host(owner.host, owner.namespace, ctx.settings.cluster_domain).startswith("*"):
+                    if ctx.graph.dr_host(owner).startswith("*"):
                         continue  # a mesh- or namespace-wide default, not aimed at this service
                     seen.add((id(owner), path))
                     yield Problem(owner, path,
@@ -449,8 +444,7 @@ def mesh_internal_endpoint_without_identity(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
     seen: set[int] = set()
     inj: Optional[_Injection] = None
-    for se in ctx.each("ServiceEntry"):
-        assert isinstance(se, ServiceEntry)
+    for se in ctx.each(ServiceEntry):
         if se.location != "MESH_INTERNAL":
             continue
         bindings = graph.bindings_by_service.get(id(se), ())

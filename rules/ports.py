@@ -22,6 +22,7 @@ from istio_vm_lint.model import (
     as_int, as_list, as_map,
 )
 from istio_vm_lint.rule import Context, rule
+from istio_vm_lint.semantics import traffic_policies
 
 from ._messages import owner
 
@@ -155,8 +156,7 @@ def _list_ports(ports: Iterable[int]) -> str:
 )
 def destination_port_not_found(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
-    for vs in ctx.each("VirtualService"):
-        assert isinstance(vs, VirtualService)
+    for vs in ctx.each(VirtualService):
         for d in graph.destinations(vs):
             if d.port is None or not d.services or d.host.startswith("*"):
                 continue
@@ -255,8 +255,7 @@ def _listener_ports(graph: MeshGraph, vs: VirtualService, route_kind: str, route
 )
 def destination_port_required(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
-    for vs in ctx.each("VirtualService"):
-        assert isinstance(vs, VirtualService)
+    for vs in ctx.each(VirtualService):
         for d in graph.destinations(vs):
             if d.port is not None or not d.services or d.host.startswith("*"):
                 continue
@@ -399,8 +398,7 @@ def workload_port_key_unknown(ctx: Context) -> Iterator[Problem]:
 )
 def named_target_port_unsatisfied(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
-    for svc in ctx.each("Service"):
-        assert isinstance(svc, Service)
+    for svc in ctx.each(Service):
         for b in _bindings(graph, svc):
             w = b.workload
             if w.kind not in ("WorkloadEntry", "WorkloadGroup"):
@@ -504,15 +502,6 @@ def endpoint_port_not_served(ctx: Context) -> Iterator[Problem]:
 # --- IVL206 ---------------------------------------------------------------------------------
 
 
-def _policies(dr: DestinationRule) -> Iterator[tuple[FieldPath, dict]]:
-    """Top-level and subset traffic policies of a DestinationRule with their paths."""
-    if dr.traffic_policy:
-        yield ("spec", "trafficPolicy"), dr.traffic_policy
-    for s in dr.subsets:
-        if s.traffic_policy:
-            yield s.path + ("trafficPolicy",), s.traffic_policy
-
-
 @rule(
     code="IVL206", family="ports", name="port-level-settings-unknown-port", severity="warning",
     summary="A DestinationRule portLevelSettings entry names a port the destination service does not have, so it is never used.",
@@ -544,16 +533,13 @@ def _policies(dr: DestinationRule) -> Iterator[tuple[FieldPath, dict]]:
 )
 def port_level_settings_unknown_port(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
-    for dr in ctx.each("DestinationRule"):
-        assert isinstance(dr, DestinationRule)
-        host = resolve_host(dr.host, dr.namespace, graph.domain)
-        if not host or host.startswith("*"):
-            continue
-        services = _stable(graph.lookup(host, dr.namespace))
+    for dr in ctx.each(DestinationRule):
+        host = graph.dr_host(dr)
+        services = _stable(graph.dr_services(dr))
         ports = _service_ports(services)
         if not ports:
             continue
-        for base, tp in _policies(dr):
+        for base, tp in traffic_policies(dr, port_level=False):
             for i, pls in enumerate(as_list(tp.get("portLevelSettings"))):
                 n = as_int(as_map(as_map(pls).get("port")).get("number"))
                 if n is None or n in ports:
@@ -606,8 +592,7 @@ def _probe_port(wg: WorkloadGroup) -> Optional[tuple[int, FieldPath]]:
     references=("docs/semantics.md §workloadgroup-probe", "docs/semantics.md §vm-inbound-ports"),
 )
 def probe_port_not_served(ctx: Context) -> Iterator[Problem]:
-    for wg in ctx.each("WorkloadGroup"):
-        assert isinstance(wg, WorkloadGroup)
+    for wg in ctx.each(WorkloadGroup):
         hit = _probe_port(wg)
         if hit is None:
             continue
@@ -644,8 +629,7 @@ def probe_port_not_served(ctx: Context) -> Iterator[Problem]:
     references=("docs/semantics.md §workloadgroup-probe",),
 )
 def probe_targets_sidecar(ctx: Context) -> Iterator[Problem]:
-    for wg in ctx.each("WorkloadGroup"):
-        assert isinstance(wg, WorkloadGroup)
+    for wg in ctx.each(WorkloadGroup):
         hit = _probe_port(wg)
         if hit is None or hit[0] not in PROXY_PORTS:
             continue
@@ -684,8 +668,7 @@ def probe_targets_sidecar(ctx: Context) -> Iterator[Problem]:
     references=("docs/semantics.md §protocol-selection", "docs/semantics.md §named-target-port"),
 )
 def duplicate_service_port(ctx: Context) -> Iterator[Problem]:
-    for svc in ctx.each("Service"):
-        assert isinstance(svc, Service)
+    for svc in ctx.each(Service):
         names: dict[str, int] = {}
         pairs: dict[tuple[int, str], int] = {}
         raw = as_list(svc.spec.get("ports"))

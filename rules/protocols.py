@@ -12,7 +12,7 @@ from typing import Any, Iterator, Optional
 
 from istio_vm_lint.findings import FieldPath, Problem
 from istio_vm_lint.graph import MeshService, host_matches, hosts_overlap, parse_gateway_ref, resolve_host
-from istio_vm_lint.model import DestinationRule, ServiceEntry, ServicePort, VirtualService, as_int, as_list, as_map
+from istio_vm_lint.model import DestinationRule, Gateway, ServiceEntry, ServicePort, VirtualService, as_int, as_list, as_map
 from istio_vm_lint.rule import Context, rule
 from istio_vm_lint.rules.ports import _listener_ports, _port_protocol, _route_accepts
 
@@ -81,10 +81,9 @@ def _known_hosts(ctx: Context, vs: VirtualService) -> Optional[list[MeshService]
 def route_block_never_applied(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
     copies: dict[tuple[str, str], int] = {}
-    for g in ctx.project.by_kind("Gateway"):
+    for g in ctx.resources(Gateway):
         copies[(g.namespace, g.name)] = copies.get((g.namespace, g.name), 0) + 1
-    for vs in ctx.each("VirtualService"):
-        assert isinstance(vs, VirtualService)
+    for vs in ctx.each(VirtualService):
         if vs.spec.get("delegate") is not None or not vs.hosts:
             continue
         services = _known_hosts(ctx, vs) or []
@@ -146,8 +145,7 @@ def _tls_modes_for(ctx: Context, host: str, port: Optional[int]) -> list[tuple[D
     the port's portLevelSettings, subsets), with where it is written."""
     out: list[tuple[DestinationRule, FieldPath, str]] = []
     domain = ctx.settings.cluster_domain
-    for dr in ctx.project.by_kind("DestinationRule"):
-        assert isinstance(dr, DestinationRule)
+    for dr in ctx.resources(DestinationRule):
         h = resolve_host(dr.host, dr.namespace, domain)
         if not h or not host_matches(h, host):
             continue
@@ -173,8 +171,7 @@ def _originating_ports(ctx: Context, host: str) -> list[int]:
     """Ports for which some DestinationRule's portLevelSettings originate TLS toward ``host``."""
     ports: set[int] = set()
     domain = ctx.settings.cluster_domain
-    for dr in ctx.project.by_kind("DestinationRule"):
-        assert isinstance(dr, DestinationRule)
+    for dr in ctx.resources(DestinationRule):
         h = resolve_host(dr.host, dr.namespace, domain)
         if not h or not host_matches(h, host):
             continue
@@ -256,8 +253,7 @@ def plaintext_to_tls_port(ctx: Context) -> Iterator[Problem]:
         return any(mode in _ORIGINATES for _, _, mode in _tls_modes_for(ctx, host, port))
 
     # (i) an HTTP port of an external service whose endpoints listen on 443
-    for se in ctx.each("ServiceEntry"):
-        assert isinstance(se, ServiceEntry)
+    for se in ctx.each(ServiceEntry):
         if se.location != "MESH_EXTERNAL":
             continue
         for svc in graph.services_of.get(id(se), ()):
@@ -280,8 +276,7 @@ def plaintext_to_tls_port(ctx: Context) -> Iterator[Problem]:
                               f"portLevelSettings port {p.number} tls.mode SIMPLE")
                 break
     # (ii) an http route whose destination is an HTTPS/TLS port of an external service
-    for vs in ctx.each("VirtualService"):
-        assert isinstance(vs, VirtualService)
+    for vs in ctx.each(VirtualService):
         for d in graph.destinations(vs):
             rd = vs.destinations[d.dest_index]
             if rd.route_kind != "http" or d.port is None or not d.services:
@@ -376,14 +371,12 @@ def _mesh_routes_elsewhere(ctx: Context, host: str, port: int) -> bool:
 def tls_originated_on_tls_port(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
     http_targets: set[tuple[str, int]] = set()
-    for vs in ctx.project.by_kind("VirtualService"):
-        assert isinstance(vs, VirtualService)
+    for vs in ctx.resources(VirtualService):
         for d in graph.destinations(vs):
             if vs.destinations[d.dest_index].route_kind == "http" and d.port is not None:
                 http_targets.add((d.host, d.port))
     seen: set[tuple[int, FieldPath]] = set()
-    for se in ctx.each("ServiceEntry"):
-        assert isinstance(se, ServiceEntry)
+    for se in ctx.each(ServiceEntry):
         if se.location != "MESH_EXTERNAL":
             continue
         for svc in graph.services_of.get(id(se), ()):

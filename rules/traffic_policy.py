@@ -18,10 +18,11 @@ from collections import defaultdict
 from typing import Any, Iterator, Optional
 
 from istio_vm_lint import defaults
-from istio_vm_lint.findings import FieldPath, Problem
-from istio_vm_lint.graph import EffectiveDR, MeshGraph, MeshService, Workload, resolve_host
+from istio_vm_lint.findings import FieldPath, Problem, format_path
+from istio_vm_lint.graph import EffectiveDR, MeshGraph, MeshService
 from istio_vm_lint.model import DestinationRule, Resource, as_int, as_list, as_map, as_str
 from istio_vm_lint.rule import Context, rule
+from istio_vm_lint.semantics import tls_mode, traffic_policies
 
 Layer = tuple[DestinationRule, FieldPath, dict, bool]
 TOPOLOGY_LABELS = ("topology.kubernetes.io/region", "topology.kubernetes.io/zone", "topology.istio.io/subzone")
@@ -43,8 +44,6 @@ def _failover_field(lb: Any) -> Optional[str]:
 
 
 def _where(owner: Resource, path: FieldPath) -> str:
-    from istio_vm_lint.findings import format_path
-
     return f"DestinationRule {owner.namespace}/{owner.name} {format_path(path)}"
 
 
@@ -76,19 +75,14 @@ def _effective_views(ctx: Context) -> list[tuple[MeshService, EffectiveDR, str, 
     Computed once per run and shared by IVL401/IVL402/IVL404.  Services that no
     DestinationRule host can match (exact resolved host or a wildcard) are skipped before
     asking the graph for the effective rule."""
-    cached = getattr(ctx, "_ivl40x_views", None)
-    if cached is not None:
-        return cached
+    return ctx.memo("traffic_policy.effective_views", lambda: _compute_effective_views(ctx))
+
+
+def _compute_effective_views(ctx: Context) -> list[tuple[MeshService, EffectiveDR, str, Optional[int], str]]:
     graph = ctx.graph
-    exact: set[str] = set()
-    wildcard = False
-    for drs in graph.drs_by_ns.values():
-        for dr in drs:
-            h = resolve_host(dr.host, dr.namespace, graph.domain)
-            if h.startswith("*"):
-                wildcard = True
-            elif h:
-                exact.add(h)
+    exact_hosts, wild_hosts = graph.drs_by_host
+    exact = set(exact_hosts)
+    wildcard = bool(wild_hosts)
     out: list[tuple[MeshService, EffectiveDR, str, Optional[int], str]] = []
     seen: set[tuple[Any, ...]] = set()
     for svc in _service_list(graph):
@@ -106,7 +100,6 @@ def _effective_views(ctx: Context) -> list[tuple[MeshService, EffectiveDR, str, 
             for subset in [""] + sorted(edr.subsets):
                 for port in ports:
                     out.append((svc, edr, subset, port, client_ns))
-    setattr(ctx, "_ivl40x_views", out)
     return out
 
 
@@ -117,43 +110,6 @@ def _well_formed(dr: DestinationRule) -> bool:
         if pls is not None and not isinstance(pls, list):
             return False
     return True
-
-
-def _policy_objects(dr: DestinationRule) -> Iterator[tuple[FieldPath, dict]]:
-    """Every TrafficPolicy-shaped object of a DR: top level, subsets, and their port-level entries."""
-    tops: list[tuple[FieldPath, dict]] = []
-    if dr.traffic_policy:
-        tops.append((("spec", "trafficPolicy"), dr.traffic_policy))
-    for s in dr.subsets:
-        if s.traffic_policy:
-            tops.append((s.path + ("trafficPolicy",), s.traffic_policy))
-    for path, tp in tops:
-        yield path, tp
-        for i, pls in enumerate(as_list(tp.get("portLevelSettings"))):
-            if isinstance(pls, dict):
-                yield path + ("portLevelSettings", i), pls
-
-
-def _host_services(graph: MeshGraph, dr: DestinationRule) -> list[MeshService]:
-    host = resolve_host(dr.host, dr.namespace, graph.domain)
-    if not host or host.startswith("*"):
-        return []
-    return graph.lookup(host, dr.namespace)
-
-
-def _endpoints(graph: MeshGraph, services: list[MeshService]) -> list[Workload]:
-    out: list[Workload] = []
-    seen: set[int] = set()
-    for s in services:
-        for b in graph.bindings_by_service.get(id(s.resource), ()):
-            if id(b.workload) not in seen:
-                seen.add(id(b.workload))
-                out.append(b.workload)
-    return sorted(out, key=lambda w: w.id)
-
-
-def _region(locality: str) -> str:
-    return locality.split("/", 1)[0]
 
 
 # --- IVL401 / IVL402 ------------------------------------------------------------------------
@@ -254,10 +210,11 @@ def outlier_detection_dropped(ctx: Context) -> Iterator[Problem]:
 
 
 def _failover_findings(ctx: Context) -> list[tuple[str, Problem]]:
-    """IVL401/IVL402 share one walk over the effective policies (cached per context)."""
-    cached = getattr(ctx, "_ivl40x_failover", None)
-    if cached is not None:
-        return cached
+    """IVL401/IVL402 share one walk over the effective policies (once per run)."""
+    return ctx.memo("traffic_policy.failover_findings", lambda: _compute_failover_findings(ctx))
+
+
+def _compute_failover_findings(ctx: Context) -> list[tuple[str, Problem]]:
     graph = ctx.graph
     out: list[tuple[str, Problem]] = []
     seen: set[tuple[Any, ...]] = set()
@@ -319,8 +276,7 @@ def _failover_findings(ctx: Context) -> list[tuple[str, Problem]]:
     # workloadSelector rule): only the per-object check Istio itself makes (IST0133 parity,
     # top-level trafficPolicy with failover and no outlierDetection).
     covered = {id(r) for _s, edr, _sub, _p, _c in _effective_views(ctx) for r in edr.rules}
-    for dr in ctx.project.by_kind("DestinationRule"):
-        assert isinstance(dr, DestinationRule)
+    for dr in ctx.resources(DestinationRule):
         tp = dr.traffic_policy
         if id(dr) in covered or not tp or tp.get("outlierDetection") is not None:
             continue
@@ -332,7 +288,6 @@ def _failover_findings(ctx: Context) -> list[tuple[str, Problem]]:
                                       f"{dr.host or '?'} without outlierDetection in the same traffic policy, so "
                                       "failover never happens (§locality-failover); Istio's validation warns about this one "
                                       "(IST0133)")))
-    setattr(ctx, "_ivl40x_failover", out)
     return out
 
 
@@ -365,9 +320,8 @@ def _failover_findings(ctx: Context) -> list[tuple[str, Problem]]:
     references=("docs/semantics.md §outlier-detection", "docs/semantics.md §locality-failover"),
 )
 def outlier_detection_never_ejects(ctx: Context) -> Iterator[Problem]:
-    for dr in ctx.each("DestinationRule"):
-        assert isinstance(dr, DestinationRule)
-        for path, tp in _policy_objects(dr):
+    for dr in ctx.each(DestinationRule):
+        for path, tp in traffic_policies(dr):
             od = tp.get("outlierDetection")
             if not isinstance(od, dict) or "consecutive5xxErrors" not in od:
                 continue
@@ -422,7 +376,7 @@ def outlier_ejection_cap(ctx: Context) -> Iterator[Problem]:
         od = policy.get("outlierDetection")
         if not isinstance(od, dict):
             continue
-        workloads = _endpoints(graph, [svc])
+        workloads = graph.endpoints([svc])
         if not workloads or any(w.kind not in ("WorkloadEntry", "Endpoint") or w.address_kind != "ip"
                                 for w in workloads):
             continue  # pods, auto-registered VMs, DNS names and network gateways: count unknown
@@ -459,9 +413,8 @@ def outlier_ejection_cap(ctx: Context) -> Iterator[Problem]:
 
 
 def _failover_objects(ctx: Context) -> Iterator[tuple[DestinationRule, FieldPath, dict, str]]:
-    for dr in ctx.each("DestinationRule"):
-        assert isinstance(dr, DestinationRule)
-        for path, tp in _policy_objects(dr):
+    for dr in ctx.each(DestinationRule):
+        for path, tp in traffic_policies(dr):
             field = _failover_field(tp.get("loadBalancer"))
             if field:
                 yield dr, path + ("loadBalancer", "localityLbSetting", field), tp, field
@@ -497,10 +450,10 @@ def failover_region_without_endpoints(ctx: Context) -> Iterator[Problem]:
     for dr, fpath, tp, field in _failover_objects(ctx):
         if field != "failover":
             continue
-        workloads = _endpoints(graph, _host_services(graph, dr))
+        workloads = graph.endpoints(graph.dr_services(dr))
         if not workloads or any(w.kind == "Pod" or not w.locality for w in workloads):
             continue
-        regions = {_region(w.locality) for w in workloads}
+        regions = {w.locality.split("/", 1)[0] for w in workloads}
         zones = {w.locality.split("/")[1] for w in workloads if w.locality.count("/") >= 1}
         shown = ", ".join(sorted(regions))
         lls = as_map(as_map(tp.get("loadBalancer")).get("localityLbSetting"))
@@ -554,7 +507,7 @@ def endpoint_without_locality(ctx: Context) -> Iterator[Problem]:
             labels = [as_str(x).split("=", 1)[0] for x in as_list(lls.get("failoverPriority"))]
             if not any(lbl in TOPOLOGY_LABELS for lbl in labels):
                 continue  # custom labels: locality not involved
-        for w in _endpoints(graph, _host_services(graph, dr)):
+        for w in graph.endpoints(graph.dr_services(dr)):
             if w.kind not in ("WorkloadEntry", "Endpoint") or w.locality or w.endpoint is None or id(w) in seen:
                 continue
             seen.add(id(w))
@@ -592,9 +545,8 @@ def endpoint_without_locality(ctx: Context) -> Iterator[Problem]:
     references=("docs/semantics.md §locality-lb-setting",),
 )
 def locality_lb_disabled_with_settings(ctx: Context) -> Iterator[Problem]:
-    for dr in ctx.each("DestinationRule"):
-        assert isinstance(dr, DestinationRule)
-        for path, tp in _policy_objects(dr):
+    for dr in ctx.each(DestinationRule):
+        for path, tp in traffic_policies(dr):
             lls = as_map(as_map(tp.get("loadBalancer")).get("localityLbSetting"))
             if lls.get("enabled") is not False:
                 continue
@@ -644,11 +596,10 @@ def locality_lb_disabled_with_settings(ctx: Context) -> Iterator[Problem]:
 def order_dependent_merge(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
     groups: dict[tuple[Any, ...], list[DestinationRule]] = defaultdict(list)
-    for dr in ctx.each("DestinationRule"):
-        assert isinstance(dr, DestinationRule)
+    for dr in ctx.each(DestinationRule):
         if not dr.traffic_policy or not dr.host:
             continue
-        host = resolve_host(dr.host, dr.namespace, graph.domain)
+        host = graph.dr_host(dr)
         sel = dr.workload_selector
         groups[(dr.namespace, host, None if sel is None else tuple(sorted(sel.items())),
                 tuple(sorted(dr.export_to)))].append(dr)
@@ -702,13 +653,12 @@ _PORT_REPLACED = ("connectionPool", "outlierDetection", "loadBalancer", "tls")
 )
 def port_level_settings_drop_policy(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
-    for dr in ctx.each("DestinationRule"):
-        assert isinstance(dr, DestinationRule)
+    for dr in ctx.each(DestinationRule):
         if not _well_formed(dr):
             continue
         # Only entries for real ports of a service the repository defines: an entry for a port
         # the service lacks is unused (IVL206), and for unknown hosts the port cannot be judged.
-        service_ports = {p.number for s in _host_services(graph, dr) for p in s.ports if p.number is not None}
+        service_ports = {p.number for s in graph.dr_services(dr) for p in s.ports if p.number is not None}
         if not service_ports:
             continue
         top = dr.traffic_policy
@@ -729,12 +679,12 @@ def port_level_settings_drop_policy(ctx: Context) -> Iterator[Problem]:
                     dropped.remove("outlierDetection")  # IVL402's case
                 if not dropped:
                     continue
-                tls_mode = as_str(as_map(outer.get("tls")).get("mode")).upper()
-                severe = "tls" in dropped and tls_mode in ("SIMPLE", "MUTUAL")
+                mode = tls_mode(outer).upper()
+                severe = "tls" in dropped and mode in ("SIMPLE", "MUTUAL")
                 port = as_int(as_map(entry.get("port")).get("number"))
                 if port not in service_ports:
                     continue
-                extra = (f"; TLS origination ({tls_mode}) is lost, so port {port} sends plaintext" if severe else "")
+                extra = (f"; TLS origination ({mode}) is lost, so port {port} sends plaintext" if severe else "")
                 yield Problem(dr, path + ("portLevelSettings", i),
                               f"DestinationRule {dr.namespace}/{dr.name}: the portLevelSettings entry for port {port} does "
                               f"not repeat {', '.join(dropped)}; port-level settings replace these wholesale, so on that "

@@ -62,7 +62,7 @@ def _unjudgeable(ctx: Context, sel: dict[str, str], namespaces: Optional[list[st
     for key in GATEWAY_NAME_LABELS:
         name = sel.get(key)
         if name is not None and any(n == name and (namespaces is None or ns in namespaces)
-                                    for (ns, n) in ctx.project.gateway_api):
+                                    for (ns, n) in ctx.gateway_api):
             return True  # pods that istiod deploys for a Gateway API Gateway of the repository
     return False
 
@@ -100,7 +100,7 @@ def near_miss(candidates: list[Workload], sel: dict[str, str]) -> Optional[Workl
 
 def policy_scope(ctx: Context, r: Resource) -> Optional[list[str]]:
     """Namespaces whose workloads the policy's selector can pick; None = every namespace."""
-    if r.kind in ROOT_SELECTS_ALL and r.namespace == ctx.settings.root_namespace:
+    if r.kind in ROOT_SELECTS_ALL and r.namespace == ctx.root_namespace:
         return None
     return [r.namespace]
 
@@ -160,7 +160,7 @@ def selected_workloads(graph: MeshGraph, sel: dict[str, str], scope: Optional[li
 )
 def policy_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
-    root = ctx.settings.root_namespace
+    root = ctx.root_namespace
     for r in ctx.each(*POLICY_KINDS):
         sel, path = _selector(r)
         if not sel:
@@ -234,9 +234,8 @@ def policy_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
     references=("docs/semantics.md §policy-selector-scope",),
 )
 def root_peer_authentication_selector_ignored(ctx: Context) -> Iterator[Problem]:
-    root = ctx.settings.root_namespace
-    for pa in ctx.each("PeerAuthentication"):
-        assert isinstance(pa, PeerAuthentication)
+    root = ctx.root_namespace
+    for pa in ctx.each(PeerAuthentication):
         if pa.namespace != root or not pa.selector:
             continue
         yield Problem(pa, ("spec", "selector"),
@@ -308,8 +307,7 @@ def _source_matches(vs: VirtualService) -> Iterator[tuple[dict[str, Any], FieldP
 )
 def source_match_matches_no_client(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
-    for vs in ctx.each("VirtualService"):
-        assert isinstance(vs, VirtualService)
+    for vs in ctx.each(VirtualService):
         exported = {vs.namespace if e == "." else e for e in vs.export_to}
         everywhere = "*" in exported
         for m, path, gws, ignored in _source_matches(vs):
@@ -404,11 +402,10 @@ _TARGET_KINDS = {("gateway.networking.k8s.io", "Gateway"), ("", "Service"), ("co
     references=("docs/semantics.md §policy-selector-scope",),
 )
 def policy_target_ref_not_found(ctx: Context) -> Iterator[Problem]:
-    gw_api = ctx.project.gateway_api
-    services = {(s.namespace, s.name) for s in ctx.project.by_kind("Service")}
-    entries = {(s.namespace, s.name) for s in ctx.project.by_kind("ServiceEntry")}
-    for r in ctx.each("AuthorizationPolicy", "RequestAuthentication", "Telemetry", "EnvoyFilter", "WasmPlugin"):
-        assert isinstance(r, WorkloadPolicy)
+    gw_api = ctx.gateway_api
+    services = {(s.namespace, s.name) for s in ctx.resources("Service")}
+    entries = {(s.namespace, s.name) for s in ctx.resources("ServiceEntry")}
+    for r in ctx.each(WorkloadPolicy):  # AuthorizationPolicy, RequestAuthentication, Telemetry, EnvoyFilter, WasmPlugin
         for t in r.target_refs:
             if t.namespace and t.namespace != r.namespace:
                 yield Problem(r, t.path + ("namespace",),

@@ -4,7 +4,7 @@ resources whose selector selects."""
 from __future__ import annotations
 
 import re
-from typing import Iterable, Iterator, Optional
+from typing import Iterable, Iterator, Optional, TypeVar
 
 from istio_vm_lint.findings import FieldPath
 from istio_vm_lint.graph import MeshGraph, Workload
@@ -68,12 +68,10 @@ def near_miss_hint(graph: MeshGraph, namespaces: Iterable[str], sel: dict[str, s
 
 def selector_owners(ctx: Context) -> Iterator[tuple[Resource, dict[str, str], FieldPath]]:
     """ServiceEntries (not NONE: the selector is ignored, IVL631) and Services whose selector selects."""
-    for se in ctx.each("ServiceEntry"):
-        assert isinstance(se, ServiceEntry)
+    for se in ctx.each(ServiceEntry):
         if se.selector and se.resolution in ("STATIC", "DNS", "DNS_ROUND_ROBIN"):
             yield se, se.selector, ("spec", "workloadSelector", "labels")
-    for svc in ctx.each("Service"):
-        assert isinstance(svc, Service)
+    for svc in ctx.each(Service):
         if svc.selector and svc.service_type != "ExternalName":
             yield svc, svc.selector, ("spec", "selector")
 
@@ -82,12 +80,15 @@ def elsewhere(graph: MeshGraph, r: Resource, sel: dict[str, str]) -> list[Worklo
     return sorted((w for w in graph.select_any_namespace(sel, SELECTABLE) if w.namespace != r.namespace), key=wkey)
 
 
-def orphans(ctx: Context, kind: str) -> Iterator[tuple[Resource, dict[str, str], FieldPath]]:
+O = TypeVar("O", ServiceEntry, Service)
+
+
+def orphans(ctx: Context, kind: type[O]) -> Iterator[tuple[O, dict[str, str], FieldPath]]:
     """Selector owners of ``kind`` that match no workload by labels in their namespace, while the
     repository declares workloads there and none elsewhere matches either."""
     graph = ctx.graph
     for r, sel, path in selector_owners(ctx):
-        if r.kind != kind or graph.bindings_by_service.get(id(r)):
+        if not isinstance(r, kind) or graph.bindings_by_service.get(id(r)):
             continue
         if graph.select(r.namespace, sel, SELECTABLE):
             continue  # matched by labels but filtered (IVL104/IVL105)

@@ -56,8 +56,7 @@ def gateway_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
     gateway_like = [w for w in graph.workloads if w.kind in SELECTABLE and looks_like_gateway(w)]
     if not gateway_like:
         return
-    for gw in ctx.each("Gateway"):
-        assert isinstance(gw, Gateway)
+    for gw in ctx.each(Gateway):
         sel = gw.selector
         if not sel:
             continue  # nil/empty selector: applies to every gateway proxy
@@ -133,8 +132,7 @@ def _role(w) -> str:
 )
 def gateway_selector_empty(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
-    for gw in ctx.each("Gateway"):
-        assert isinstance(gw, Gateway)
+    for gw in ctx.each(Gateway):
         if gw.selector:
             continue
         raw = gw.spec.get("selector")

@@ -60,8 +60,7 @@ from ._common import SEARCHED, SELECTABLE, elsewhere, mismatch, nearest, orphans
 )
 def service_entry_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
-    for se, sel, path in orphans(ctx, "ServiceEntry"):
-        assert isinstance(se, ServiceEntry)
+    for se, sel, path in orphans(ctx, ServiceEntry):
         dns = " With a selector the hosts are not resolved as a fallback (§serviceentry-selection)." \
             if se.resolution in ("DNS", "DNS_ROUND_ROBIN") else ""
         # The nearest workload is the other end of the broken edge: its labels are what the
@@ -115,7 +114,7 @@ def service_entry_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
 )
 def service_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
-    for svc, sel, path in orphans(ctx, "Service"):
+    for svc, sel, path in orphans(ctx, Service):
         near = nearest(graph.select(svc.namespace, {}, SELECTABLE), sel)
         if near is None:
             continue  # no workload shares a selector key: probably pods of a controller not modelled

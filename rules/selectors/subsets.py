@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Iterator, Optional
 
 from istio_vm_lint.findings import Problem
@@ -11,8 +10,6 @@ from istio_vm_lint.graph import (
     Workload,
     cluster_namespace,
     host_matches,
-    parse_gateway_ref,
-    resolve_host,
     visible,
 )
 from istio_vm_lint.model import DestinationRule, Service, ServiceEntry, VirtualService
@@ -54,8 +51,7 @@ def host_endpoints(graph: MeshGraph, host: str, viewer_ns: str) -> Optional[list
 
 def _routed_subsets(ctx: Context) -> set[tuple[str, str]]:
     out: set[tuple[str, str]] = set()
-    for vs in ctx.project.by_kind("VirtualService"):
-        assert isinstance(vs, VirtualService)
+    for vs in ctx.resources(VirtualService):
         for d in ctx.graph.destinations(vs):
             if d.subset:
                 out.add((d.host, d.subset))
@@ -104,11 +100,9 @@ def _routed_subsets(ctx: Context) -> set[tuple[str, str]]:
 )
 def subset_matches_no_endpoints(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
-    domain = ctx.settings.cluster_domain
     routed: Optional[set[tuple[str, str]]] = None
-    for dr in ctx.each("DestinationRule"):
-        assert isinstance(dr, DestinationRule)
-        host = resolve_host(dr.host, dr.namespace, domain)
+    for dr in ctx.each(DestinationRule):
+        host = graph.dr_host(dr)
         if not host or host.startswith("*"):
             continue
         subsets = [s for s in dr.subsets if s.labels and not any(_runtime_key(k) for k in s.labels)]
@@ -179,22 +173,11 @@ def subset_not_defined(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
     domain = ctx.settings.cluster_domain
     selector_drs: Optional[list[DestinationRule]] = None
-    all_drs = [d for d in ctx.project.by_kind("DestinationRule") if isinstance(d, DestinationRule)]
-    # Index of DestinationRules by resolved host (one pass) for the common case "every rule that
-    # could apply defines the subset"; graph.effective_dr decides everything else.
-    exact: dict[str, list[DestinationRule]] = defaultdict(list)
-    wildcard: list[tuple[str, DestinationRule]] = []
-    for x in all_drs:
-        if x.workload_selector is not None:
-            continue
-        h = resolve_host(x.host, x.namespace, domain)
-        if h.startswith("*"):
-            wildcard.append((h, x))
-        elif h:
-            exact[h].append(x)
-    root = ctx.settings.root_namespace
-    for vs in ctx.each("VirtualService"):
-        assert isinstance(vs, VirtualService)
+    all_drs = list(ctx.each(DestinationRule))
+    # DestinationRules by resolved host for the common case "every rule that could apply
+    # defines the subset"; graph.effective_dr decides everything else.
+    exact, wildcard = graph.drs_by_host
+    for vs in ctx.each(VirtualService):
         for dref in graph.destinations(vs):
             if not dref.subset or not _DNS_LABEL.match(dref.subset):
                 continue  # invalid subset name: IVL610 (no rule can define it)
@@ -207,24 +190,10 @@ def subset_not_defined(ctx: Context) -> Iterator[Problem]:
                 service_ns = cluster_namespace(dref.host, domain) or min(exact[dref.host], key=rkey).namespace
             else:
                 continue  # a host the repository knows nothing about: its rules may live elsewhere
-            d = vs.destinations[dref.dest_index]
-            clients: list[str] = []
-            for g in d.gateways:
-                if g == "mesh":
-                    nss = [vs.namespace]
-                else:
-                    # the gateway proxies are the clients: the Gateway's namespace and, when the
-                    # repository has them, the namespaces of the pods it selects
-                    gw_ns, gw_name = parse_gateway_ref(g, vs.namespace, domain)
-                    gw = graph.gateways.get((gw_ns, gw_name))
-                    nss = [gw_ns] + sorted({w.namespace for w in graph.select_any_namespace(gw.selector, ("Pod",))}
-                                           if gw is not None and gw.selector else set())
-                for ns in nss:
-                    if ns not in clients:
-                        clients.append(ns)
+            clients = graph.route_client_namespaces(vs, vs.destinations[dref.dest_index].gateways)
             cands = exact.get(dref.host, []) + [x for h, x in wildcard if host_matches(h, dref.host)]
             if cands and all(any(s.name == dref.subset for s in x.subsets) for x in cands) and any(
-                    x.namespace in (c, service_ns, root) and (x.namespace == c or visible(x.export_to, x.namespace, c))
+                    x.namespace in graph.lookup_path(c, service_ns) and (x.namespace == c or visible(x.export_to, x.namespace, c))
                     for x in cands for c in clients):
                 continue  # whichever rule the client gets defines the subset
             found = False
@@ -239,14 +208,14 @@ def subset_not_defined(ctx: Context) -> Iterator[Problem]:
                 continue
             if selector_drs is None:
                 selector_drs = [x for x in all_drs if x.workload_selector is not None]
-            if any(_dr_defines(x, dref.host, dref.subset, domain) for x in selector_drs):
+            if any(_dr_defines(graph, x, dref.host, dref.subset) for x in selector_drs):
                 continue
             elsewhere = sorted((x for x in all_drs
-                                if x.workload_selector is None and _dr_defines(x, dref.host, dref.subset, domain)), key=rkey)
+                                if x.workload_selector is None and _dr_defines(graph, x, dref.host, dref.subset)), key=rkey)
             cns, edr = winners[0]
             if edr is None:
                 detail = f"no DestinationRule for {dref.host} is on the lookup path of namespace '{cns}' " \
-                         f"({cns} → {service_ns} → {ctx.settings.root_namespace})"
+                         f"({cns} → {service_ns} → {graph.root_namespace})"
             else:
                 names = ", ".join(f"{r.namespace}/{r.name}" for r in edr.rules)
                 have = ", ".join(sorted(edr.subsets)) or "none"
@@ -262,6 +231,6 @@ def subset_not_defined(ctx: Context) -> Iterator[Problem]:
 
 
 
-def _dr_defines(dr: DestinationRule, host: str, subset: str, domain: str) -> bool:
-    h = resolve_host(dr.host, dr.namespace, domain)
+def _dr_defines(graph: MeshGraph, dr: DestinationRule, host: str, subset: str) -> bool:
+    h = graph.dr_host(dr)
     return bool(h) and host_matches(h, host) and any(s.name == subset for s in dr.subsets)

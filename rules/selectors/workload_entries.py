@@ -65,13 +65,14 @@ def hostname_workload_entry_not_selectable(ctx: Context) -> Iterator[Problem]:
             why = "resolution STATIC uses IP addresses only"
             fix = "use resolution DNS, or give the entries IP addresses"
             where: FieldPath = ("spec", "resolution") if r.resolution_explicit else path
-        else:
-            assert isinstance(r, Service)
+        elif isinstance(r, Service):
             if r.headless:
                 continue  # IVL105: a headless Service skips every WorkloadEntry
             why = "Kubernetes Services select IP-addressed WorkloadEntries only"
             fix = "give the entries IP addresses, or use a DNS ServiceEntry"
             where = path
+        else:
+            continue
         skipped = sorted((w for w in graph.select(r.namespace, sel, ("WorkloadEntry",))
                           if w.address_kind in ("hostname", "uds")), key=wkey)
         if not skipped:
@@ -121,8 +122,7 @@ def hostname_workload_entry_not_selectable(ctx: Context) -> Iterator[Problem]:
 )
 def headless_service_selects_workload_entries(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
-    for svc in ctx.each("Service"):
-        assert isinstance(svc, Service)
+    for svc in ctx.each(Service):
         if not svc.headless or not svc.selector or svc.service_type == "ExternalName":
             continue
         vms = sorted(graph.select(svc.namespace, svc.selector, ("WorkloadEntry", "WorkloadGroup")), key=wkey)
@@ -173,8 +173,7 @@ def headless_service_selects_workload_entries(ctx: Context) -> Iterator[Problem]
 )
 def workload_entries_share_address(ctx: Context) -> Iterator[Problem]:
     groups: dict[tuple[str, str, str], list[WorkloadEntry]] = defaultdict(list)
-    for r in ctx.project.by_kind("WorkloadEntry"):
-        assert isinstance(r, WorkloadEntry)
+    for r in ctx.resources(WorkloadEntry):
         ep = r.endpoint
         if ep.address_kind == "ip":
             groups[(r.namespace, ep.address, ep.network)].append(r)
@@ -273,8 +272,7 @@ def workload_entry_label_conflict(ctx: Context) -> Iterator[Problem]:
     references=("docs/semantics.md §workloadentry-health",),
 )
 def health_checked_entry_without_identity(ctx: Context) -> Iterator[Problem]:
-    for r in ctx.each("WorkloadEntry"):
-        assert isinstance(r, WorkloadEntry)
+    for r in ctx.each(WorkloadEntry):
         if not r.health_checked or r.endpoint.service_account or r.annotations.get("istio.io/autoRegistrationGroup"):
             continue
         yield Problem(r, ("metadata", "annotations", "proxy.istio.io/health-checks-enabled"),
@@ -315,15 +313,13 @@ def health_checked_entry_without_identity(ctx: Context) -> Iterator[Problem]:
 )
 def workload_not_selected(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
-    service_ns: set[str] = {r.namespace for r in ctx.project.kinds("ServiceEntry", "Service")}
+    service_ns: set[str] = {r.namespace for r in ctx.resources("ServiceEntry", "Service")}
     matched: set[int] = set()
     by_ns: dict[str, list[tuple[Resource, dict[str, str]]]] = defaultdict(list)
-    for se in ctx.project.by_kind("ServiceEntry"):
-        assert isinstance(se, ServiceEntry)
+    for se in ctx.resources(ServiceEntry):
         if se.selector is not None:
             by_ns[se.namespace].append((se, se.selector))
-    for svc in ctx.project.by_kind("Service"):
-        assert isinstance(svc, Service)
+    for svc in ctx.resources(Service):
         if svc.selector and svc.service_type != "ExternalName":
             by_ns[svc.namespace].append((svc, svc.selector))
     for ns, owners in by_ns.items():
@@ -396,7 +392,7 @@ def near_selector_hint(owners: list[tuple[Resource, dict[str, str]]], w: Workloa
 )
 def workload_service_account_not_found(ctx: Context) -> Iterator[Problem]:
     accounts: dict[str, set[str]] = defaultdict(set)
-    for sa in ctx.project.by_kind("ServiceAccount"):
+    for sa in ctx.resources("ServiceAccount"):
         accounts[sa.namespace].add(sa.name)
     if not accounts:
         return
