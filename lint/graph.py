@@ -3,11 +3,7 @@
 Built once per run (``Context.graph``) from the typed model, with every resolution rule of
 docs/semantics.md applied in one place so rules never re-implement it:
 
-* host names (§host-resolution): VS/DR short names expand against the *rule's* namespace
-  (``name.<ns>.svc.<cluster domain>``), dotted names are verbatim, ServiceEntry hosts are never
-  expanded; wildcards match one or more leftmost labels, most specific match wins;
-* visibility (§exportto): ``exportTo`` of ServiceEntries, Services (annotation), VirtualServices and
-  DestinationRules;
+* host names (§host-resolution) and visibility (§exportto), through ``lint/semantics.py``;
 * selection (§label-selection, §serviceentry-selection, §service-selection): ServiceEntry ``workloadSelector`` and Service ``selector`` pick
   WorkloadEntries, WorkloadGroups (as the entries they will generate) and pod templates of
   Deployments/StatefulSets/... in the *same namespace*, with the address-kind and headless
@@ -18,9 +14,8 @@ docs/semantics.md applied in one place so rules never re-implement it:
   same-namespace merge (first top-level policy wins), subset inheritance and port-level
   replacement of connectionPool/outlierDetection/loadBalancer/tls.
 
-The naming and scoping rules themselves (host resolution, exportTo scopes, the lookup path,
-TLS mode of a policy) are pure functions in ``lint/semantics.py``; the graph applies them to
-the repository (``dr_host``, ``dr_services``, ``drs_by_host``, ``effective_dr``,
+The naming and scoping rules are pure functions in ``lint/semantics.py``; the graph applies
+them to the repository (``dr_host``, ``dr_services``, ``drs_by_host``, ``effective_dr``,
 ``gateway_proxy_namespaces``, ``route_client_namespaces``).
 
 The networkx ``MultiDiGraph`` (:attr:`MeshGraph.g`) carries the same facts as typed edges for

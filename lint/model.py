@@ -11,95 +11,21 @@ Field paths are kept next to the values (``ServicePort.path`` etc.) so a rule ca
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from . import defaults
-from .findings import FieldPath, ResourceRef
+from .findings import FieldPath
+from .model_workloads import (  # noqa: F401  (re-exported: the workload kinds are part of the model)
+    ContainerPort, PodTemplate, WorkloadController, CronJob, Rollout, DeploymentConfig, KnativeService, OpaqueWorkload, Pod, _pod_template,
+)
+from .resource import (  # noqa: F401  (re-exported)
+    Origin, Resource, SourceFile, _is_ip, as_int, as_list, as_map, as_str, str_list, str_map,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .loader import PositionIndex
-
-
-# --- tolerant accessors -----------------------------------------------------------------
-
-
-def as_map(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def as_str(value: Any, default: str = "") -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool) or value is None:
-        return default
-    if isinstance(value, (int, float)):
-        return str(value)
-    return default
-
-
-def as_int(value: Any) -> Optional[int]:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return None
-
-
-def str_map(value: Any) -> dict[str, str]:
-    """Labels and selectors: string keys to string values (other entries dropped)."""
-    out: dict[str, str] = {}
-    for k, v in as_map(value).items():
-        if isinstance(k, str) and v is not None and not isinstance(v, (dict, list)):
-            out[k] = v if isinstance(v, str) else as_str(v)
-    return out
-
-
-def str_list(value: Any) -> list[str]:
-    return [v for v in as_list(value) if isinstance(v, str)]
-
-
-# --- source bookkeeping -----------------------------------------------------------------
-
-
-@dataclass(eq=False)
-class SourceFile:
-    """One input file: the display path and a lazily built position index."""
-
-    path: str  # as shown to the user
-    real_path: Optional[str]  # on disk, None for stdin
-    positions: "PositionIndex"
-    report: bool = True  # False for context-only files (pre-commit: reported elsewhere)
-    raw: Optional[bytes] = None  # file content, kept for positions and suppression comments
-
-
-@dataclass(frozen=True, eq=False)
-class Origin:
-    """A document that set fields of a rendered resource (a kustomize patch).
-
-    ``prefix`` maps a resource field path into the document: ``()`` for a strategic-merge
-    patch (same shape as the resource); for a JSON 6902 operation, ``op_path`` is the
-    operation's target path and ``prefix`` the path of its ``value`` in the document."""
-
-    source: SourceFile
-    doc_index: int
-    prefix: FieldPath = ()
-    op_path: Optional[FieldPath] = None
-
-    def map(self, path: FieldPath) -> Optional[FieldPath]:
-        if self.op_path is None:
-            return self.prefix + tuple(path)
-        n = len(self.op_path)
-        if tuple(path[:n]) != self.op_path:
-            return None
-        return self.prefix + tuple(path[n:])
+    pass
 
 
 # --- shared sub-objects -----------------------------------------------------------------
@@ -162,16 +88,6 @@ class EndpointSpec:
         return "istio" if self.service_account else "disabled"
 
 
-def _is_ip(value: str) -> bool:
-    import ipaddress
-
-    try:
-        ipaddress.ip_address(value)
-        return True
-    except ValueError:
-        return False
-
-
 def locality_from_labels(labels: dict[str, str]) -> str:
     """``region/zone/subzone`` from the locality labels (defaults.LOCALITY_LABELS, first set
     wins; dots stand for slashes in label values), or ""."""
@@ -207,70 +123,6 @@ def export_to(value: Any) -> tuple[str, ...]:
 
 
 # --- resources --------------------------------------------------------------------------
-
-
-@dataclass(eq=False)
-class Resource:
-    kind: str
-    api_version: str
-    name: str
-    namespace: str
-    namespace_explicit: bool
-    data: dict[str, Any]
-    source: SourceFile
-    doc_index: int
-    line: int
-    column: int
-    base: FieldPath = ()  # path of this resource inside its document (``items[i]`` of a List)
-    # True when the object has ``metadata.generateName`` instead of a name: ``name`` is then
-    # that prefix; the API server appends a random suffix on create, so every apply makes a
-    # new object (never a copy of another) and nothing can refer to it by name.
-    name_generated: bool = False
-    # Rendered resources (kustomize): other places that wrote its fields, latest first (patch
-    # files); see :meth:`Project.location`.  Empty for resources read from a file as they are.
-    origins: tuple["Origin", ...] = ()
-
-    # ---- identity
-    @property
-    def group(self) -> str:
-        return self.api_version.rpartition("/")[0] if "/" in self.api_version else ""
-
-    @property
-    def version(self) -> str:
-        return self.api_version.rpartition("/")[2]
-
-    @cached_property
-    def ref(self) -> ResourceRef:
-        return ResourceRef(self.kind, self.name, self.namespace)
-
-    @property
-    def key(self) -> tuple[str, str, str]:
-        return (self.kind, self.namespace, self.name)
-
-    @property
-    def sort_key(self) -> tuple[str, str, str, str, int, FieldPath]:
-        """Total order for messages and tie-breaks: never depends on input order."""
-        return (self.namespace, self.name, self.kind, self.source.path, self.doc_index, self.base)
-
-    def __repr__(self) -> str:
-        return f"<{self.kind} {self.namespace}/{self.name} {self.source.path}#{self.doc_index}>"
-
-    # ---- common fields
-    @cached_property
-    def metadata(self) -> dict[str, Any]:
-        return as_map(self.data.get("metadata"))
-
-    @cached_property
-    def spec(self) -> dict[str, Any]:
-        return as_map(self.data.get("spec"))
-
-    @cached_property
-    def labels(self) -> dict[str, str]:
-        return str_map(self.metadata.get("labels"))
-
-    @cached_property
-    def annotations(self) -> dict[str, str]:
-        return str_map(self.metadata.get("annotations"))
 
 
 def _ports(raw: Any, base: FieldPath, number_key: str, target_key: str) -> list[ServicePort]:
@@ -608,161 +460,13 @@ class Service(Resource):
         return values or defaults.EXPORT_TO_ALL
 
 
-@dataclass
-class ContainerPort:
-    number: Optional[int]
-    name: str
-    protocol: str
-    path: FieldPath
-
-
-@dataclass
-class PodTemplate:
-    """Pod spec of a workload controller or bare Pod: what selectors and ports see."""
-
-    labels: dict[str, str]
-    annotations: dict[str, str]
-    container_ports: list[ContainerPort]
-    service_account: str
-    path: FieldPath  # path of the pod template's ``metadata``-bearing mapping ("" for Pod)
-
-
-def _pod_template(template: Any, base: FieldPath) -> PodTemplate:
-    t = as_map(template)
-    md = as_map(t.get("metadata"))
-    spec = as_map(t.get("spec"))
-    ports: list[ContainerPort] = []
-    for key in ("containers", "initContainers"):
-        for ci, c in enumerate(as_list(spec.get(key))):
-            for pi, p in enumerate(as_list(as_map(c).get("ports"))):
-                pm = as_map(p)
-                ports.append(ContainerPort(as_int(pm.get("containerPort")), as_str(pm.get("name")),
-                                           as_str(pm.get("protocol")) or "TCP",
-                                           base + ("spec", key, ci, "ports", pi)))
-    sa = as_str(spec.get("serviceAccountName")) or as_str(spec.get("serviceAccount")) or "default"
-    return PodTemplate(str_map(md.get("labels")), str_map(md.get("annotations")), ports, sa, base)
-
-
-class WorkloadController(Resource):
-    """Deployment, StatefulSet, DaemonSet, ReplicaSet, Job (pod template at spec.template)."""
-
-    TEMPLATE_PATH: FieldPath = ("spec", "template")
-
-    @cached_property
-    def pod(self) -> PodTemplate:
-        t: Any = self.data
-        for part in self.TEMPLATE_PATH:
-            t = as_map(t).get(part)
-        return _pod_template(t, self.TEMPLATE_PATH)
-
-    @cached_property
-    def selector(self) -> Optional[dict[str, str]]:
-        sel = self.spec.get("selector")
-        return str_map(as_map(sel).get("matchLabels")) if isinstance(sel, dict) else None
-
-    @property
-    def has_template(self) -> bool:
-        """False only where the pods come from elsewhere (a Rollout's ``workloadRef``)."""
-        return True
-
-
-class CronJob(WorkloadController):
-    TEMPLATE_PATH = ("spec", "jobTemplate", "spec", "template")
-
-
-class Rollout(WorkloadController):
-    """Argo Rollouts (argoproj.io): a Deployment-like pod template at ``spec.template``.
-
-    With ``spec.workloadRef`` the pods come from the referenced Deployment's template (read as
-    that Deployment): the Rollout itself then has no template and adds no workload."""
-
-    @property
-    def has_template(self) -> bool:
-        return isinstance(self.spec.get("template"), dict) or "workloadRef" not in self.spec
-
-    @cached_property
-    def experiment_labels(self) -> list[tuple[dict[str, str], FieldPath]]:
-        """Labels of the pods canary ``experiment`` steps run (template ``metadata.labels``)."""
-        out: list[tuple[dict[str, str], FieldPath]] = []
-        steps = as_list(as_map(as_map(self.spec.get("strategy")).get("canary")).get("steps"))
-        for si, step in enumerate(steps):
-            templates = as_list(as_map(as_map(step).get("experiment")).get("templates"))
-            for ti, t in enumerate(templates):
-                labels = str_map(as_map(as_map(t).get("metadata")).get("labels"))
-                if labels:
-                    out.append((labels, ("spec", "strategy", "canary", "steps", si, "experiment", "templates", ti,
-                                         "metadata", "labels")))
-        return out
-
-    @property
-    def workload_ref(self) -> Optional[tuple[str, str]]:
-        """(kind, name) of ``spec.workloadRef``, when given."""
-        ref = as_map(self.spec.get("workloadRef"))
-        name = as_str(ref.get("name"))
-        return (as_str(ref.get("kind")) or "Deployment", name) if name else None
-
-    @cached_property
-    def pod(self) -> PodTemplate:
-        if self.has_template:
-            return super().pod
-        # workloadRef without the referenced template at hand: the pods carry at least the
-        # labels the Rollout selects them by.
-        return PodTemplate(self.selector or {}, {}, [], "default", ("spec", "selector"))
-
-
-class DeploymentConfig(WorkloadController):
-    """OpenShift apps.openshift.io DeploymentConfig: ``spec.template``; ``spec.selector`` is a plain map."""
-
-    @cached_property
-    def selector(self) -> Optional[dict[str, str]]:
-        sel = self.spec.get("selector")
-        return str_map(sel) if isinstance(sel, dict) else None
-
-
-class KnativeService(WorkloadController):
-    """Knative Serving's Service (serving.knative.dev): its revisions' pods come from
-    ``spec.template``, labelled by Knative with the service and configuration names.  Loaded
-    as kind ``Service.serving.knative.dev`` so it is never taken for a Kubernetes Service."""
-
-    KNATIVE_LABELS = ("serving.knative.dev/service", "serving.knative.dev/configuration")
-
-    @cached_property
-    def pod(self) -> PodTemplate:
-        pod = super().pod
-        labels = dict(pod.labels)
-        for key in self.KNATIVE_LABELS:
-            labels.setdefault(key, self.name)
-        return PodTemplate(labels, pod.annotations, pod.container_ports, pod.service_account, pod.path)
-
-
-class OpaqueWorkload(WorkloadController):
-    """A kind the model does not know whose ``spec.template`` looks like a pod template
-    (``metadata.labels`` and ``spec.containers``): OpenKruise CloneSets, in-house operators.
-    Its pods are assumed to carry the template's labels, so a selector it could satisfy is
-    not reported; its ports are not known (``served_ports`` stays unknown)."""
-
-    @staticmethod
-    def looks_like(data: Any) -> bool:
-        template = as_map(as_map(as_map(data).get("spec")).get("template"))
-        labels = as_map(template.get("metadata")).get("labels")
-        containers = as_map(template.get("spec")).get("containers")
-        return isinstance(labels, dict) and bool(labels) and isinstance(containers, list) and bool(containers)
-
-
-class Pod(WorkloadController):
-    TEMPLATE_PATH = ()
-
-    @cached_property
-    def pod(self) -> PodTemplate:
-        return _pod_template(self.data, ())
-
-
 class ServiceAccount(Resource):
     pass
 
 
 class Namespace(Resource):
     pass
+
 
 
 # (group, kind) -> (class, supported versions)
