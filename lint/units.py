@@ -61,6 +61,9 @@ UNRESOLVED_REFERENCE = frozenset({"IVL101", "IVL102", "IVL106", "IVL107", "IVL10
                                   "IVL502", "IVL503", "IVL506", "IVL508", "IVL720"})
 
 
+NOTICE_CODES = frozenset({"IVL750", "IVL751", "IVL752", "IVL753"})
+
+
 def single_resource_rule(code: str) -> bool:
     """Rules that look at one resource at a time (document, schema, Istio validation):
     run once per unit over every copy, before the rejected resources are taken out."""
@@ -203,9 +206,11 @@ def plan(files: list[Discovered], settings: Settings, stdin: Optional[tuple[str,
         ns = {p: n for p, n in tree.resource_files.items() if n}
         units.append(Unit(rel, "kustomize-files", _merge(fb_files, shared_files), ns_override=ns, tree=tree))
 
-    # Config units and the plain unit.
+    # Config units and the plain unit.  A file beside a kustomization that no kustomization
+    # uses (a patch commented out, an alternative) is not applied by `kubectl apply -k`.
+    k_dirs = {os.path.dirname(k) for k in kfiles}
     rest = [d for d in files if d.real not in consumed and not kz.is_kustomization(d.real)
-            and d.real not in shared_reals]
+            and d.real not in shared_reals and os.path.dirname(d.real) not in k_dirs]
     by_unit: dict[str, list[Discovered]] = defaultdict(list)
     plain: list[Discovered] = []
     for d in rest:
@@ -779,7 +784,7 @@ def _run_views(base: Project, dups: dict[tuple[str, str, str, str], list[Resourc
 
 
 def _owned(code: str, p: Problem, owned: set[int], project: Project, first: bool) -> bool:
-    if code in ("IVL750", "IVL751", "IVL752", "IVL753"):
+    if code in NOTICE_CODES:
         return first
     if p.resource is not None:
         return id(p.resource.source) in owned
@@ -936,9 +941,11 @@ def merge(runs: list[UnitRun]) -> RunResult:
     for key, (f, names) in seen.items():
         if f.code == "IVL009" and unused[key] < file_units.get(f.location.file, 1):
             continue
-        if named and names != [PLAIN]:
+        if named and names != [PLAIN] and f.code not in NOTICE_CODES:
             label = "unit" if len(names) == 1 else "units"
-            f.message = f"{f.message} [{label}: {', '.join(sorted(names))}]"
+            shown = sorted(names)
+            more = f" and {len(shown) - 3} more" if len(shown) > 4 else ""
+            f.message = f"{f.message} [{label}: {', '.join(shown[:3] if more else shown)}{more}]"
         out.findings.append(f)
     out.findings.sort(key=lambda f: f.sort_key)
     return out
