@@ -78,13 +78,15 @@ def _lint(paths: Sequence[str], settings: Settings, *, stdin: Optional[tuple[str
     # A run on named files (pre-commit) lints only the units that contain them (issue 15): the
     # other units are not the change's context, their rules do not run.
     selected = [u for u in plan.units if report_only is None or _contains(u, report_only)] or plan.units
-    for unit in selected:
-        ta = time.perf_counter()
-        project = units_mod.build_project(unit, sources, settings, displays, root)
+    ta = time.perf_counter()
+    projects = [units_mod.build_project(unit, sources, settings, displays, root) for unit in selected]
+    load_time = time.perf_counter() - ta
+    if len(projects) > 1:
+        plan.defined_elsewhere = units_mod.definitions(selected, projects)
+    for unit, project in zip(selected, projects):
         tb = time.perf_counter()
         notices = units_mod.notice_problems(plan, displays) if not runs else []
         runs.append(units_mod.run_unit(unit, project, settings, plan, rules, timings, notices, parse_cache))
-        load_time += tb - ta
         rules_time += time.perf_counter() - tb
     if parse_cache is not None:
         parse_cache.save()

@@ -97,6 +97,8 @@ class Plan:
     units: list[Unit]
     notices: list[Notice] = field(default_factory=list)
     unrendered_charts: list[str] = field(default_factory=list)  # root-relative chart dirs
+    # What each unit defines, for references between units (see :func:`definitions`).
+    defined_elsewhere: dict[str, set[str]] = field(default_factory=dict)
 
     @property
     def trivial(self) -> bool:
@@ -864,12 +866,45 @@ def _adjust(p: Problem, r: Rule, unit: Unit, project: Project, plan_: Plan, sett
         p.message = f"{p.message} (the unrendered Helm chart {charts} may define it)"
         p.severity = "info"
         return p
+    if plan_.defined_elsewhere and code in UNRESOLVED_REFERENCE:
+        others = _defined_in_other_units(p.message, unit, plan_.defined_elsewhere)
+        if others:
+            p.message = (f"{p.message} (unit {', '.join(others[:3])}, applied separately, defines it; "
+                         "whether both go to the same cluster is not stated)")
+            p.severity = "info"
+            return p
     if _depends_on_assumed_namespace(p, project, settings):
         p.message = (f"{p.message} (holds only if the namespace-less resources are in "
                      f"'{settings.default_namespace}', which the repository does not state; set "
                      "metadata.namespace, a kustomization namespace or the `namespaces` config)")
         p.severity = "info"
     return p
+
+
+def definitions(units: list[Unit], projects: list[Project]) -> dict[str, set[str]]:
+    """``key -> unit names`` for what each unit defines: ``name.namespace`` and
+    ``namespace/name`` of every resource and the hosts of its ServiceEntries."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for unit, project in zip(units, projects):
+        for r in project.resources:
+            out[f"{r.name}.{r.namespace}"].add(unit.name)
+            out[f"{r.namespace}/{r.name}"].add(unit.name)
+            if r.kind == "ServiceEntry":
+                for h in r.spec.get("hosts") or []:
+                    if isinstance(h, str):
+                        out[h].add(unit.name)
+    return dict(out)
+
+
+_QUOTED_RE = re.compile(r"'([^'\s]+)'")
+
+
+def _defined_in_other_units(message: str, unit: Unit, index: dict[str, set[str]]) -> list[str]:
+    keys = [f"{n}.{ns}" for n, ns in _named_objects(message)] + _QUOTED_RE.findall(message)
+    found: set[str] = set()
+    for k in keys:
+        found.update(u for u in index.get(k, ()) if u != unit.name)
+    return sorted(found)
 
 
 def _depends_on_assumed_namespace(p: Problem, project: Project, settings: Settings) -> bool:

@@ -278,3 +278,16 @@ def test_rejected_resource_takes_no_part_in_resolution(tmp_path: Path) -> None:
     assert ("vs.yaml", "IVL501") in codes, [(f.location.file, f.code, f.message) for f in findings]
     rejected = [f for f in findings if f.location.file == "se.yaml" and f.severity == "error"]
     assert rejected and all("would not exist" in f.message for f in rejected)
+
+
+def test_reference_defined_by_another_unit_is_named() -> None:
+    from istio_vm_lint.units import Unit, _defined_in_other_units
+
+    index = {"reviews.reviews": {"overlays/prod"}, "reviews/reviews-gw": {"overlays/prod"},
+             "api.partner.example": {"."}}
+    plain, prod = Unit(".", "."), Unit("overlays/prod", "kustomize")
+    msg = "destination host 'reviews.reviews.svc.cluster.local' matches no ServiceEntry"
+    assert _defined_in_other_units(msg, plain, index) == ["overlays/prod"]
+    assert _defined_in_other_units(msg, prod, index) == []
+    assert _defined_in_other_units("gateway 'reviews/reviews-gw' does not exist", plain, index) == ["overlays/prod"]
+    assert _defined_in_other_units("host 'api.partner.example' is not found", prod, index) == ["."]
