@@ -483,7 +483,7 @@ def cold_start(workdir: str, repeat: int, yamllint_cmd: Optional[list[str]]) -> 
     cpu: dict[str, list[float]] = {k: [] for k in cmds}
     codes: dict[str, int] = {}
     env = child_env()
-    for name, cmd in cmds.items():  # one unmeasured run each (pyc, page cache)
+    for cmd in cmds.values():  # one unmeasured run each (pyc, page cache)
         run_measured(cmd, cwd=d, env=env)
     for _ in range(repeat):
         for name, cmd in cmds.items():  # interleaved, so drift hits all equally
@@ -647,7 +647,7 @@ def markdown(results: list[dict[str, Any]], cold: Optional[dict[str, Any]], info
     L.append("| resources | files | MB | floor: PyYAML compose (C) | istio-vm-lint end to end | × floor "
              "| in-process pipeline | × floor | resources/s | µs/resource | peak RSS |")
     L.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for r, s in zip(results, sums):
+    for r, s in zip(results, sums, strict=False):
         m = r["manifest"]
         L.append(f"| {fmt_n(m['resources'])} | {m['files']} | {m['bytes'] / 1e6:.1f} | {fmt_s(s['floor'])} | "
                  f"{fmt_s(s['e2e'])} | **{s['ratio']:.1f}x** | {fmt_s(s['inproc'])} | {s['inproc_ratio']:.1f}x | "
@@ -661,7 +661,7 @@ def markdown(results: list[dict[str, Any]], cold: Optional[dict[str, Any]], info
         L.append("| resources | no cache | × floor | filling run | warm run | × floor | warm / no cache | pack | "
                  "peak RSS warm |")
         L.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-        for r, s in zip(results, sums):
+        for r, s in zip(results, sums, strict=False):
             c = r["cache"]
             w = min(x[key] for x in c["warm"])
             L.append(f"| {fmt_n(s['n'])} | {fmt_s(s['e2e'])} | {s['ratio']:.1f}x | {fmt_s(c['fill'][key])} | "
@@ -712,7 +712,7 @@ def markdown(results: list[dict[str, Any]], cold: Optional[dict[str, Any]], info
         def row(label: str, get: Any) -> None:
             cells = []
             vals = []
-            for r, s in zip(results, sums):
+            for r, s in zip(results, sums, strict=False):
                 v = get(r["breakdown"])
                 vals.append(v)
                 tot = _stages(r["breakdown"])["total"]
@@ -757,7 +757,7 @@ def markdown(results: list[dict[str, Any]], cold: Optional[dict[str, Any]], info
             f"{fmt_n(s['n'])}: " + ", ".join(f"{k} {fmt_s(min(t[k] for t in r['lint_timings']))}"
                                               for k in r["lint_timings"][0] if not k.startswith("total"))
             + f" (total {fmt_s(min(t[key] for t in r['lint_timings']))} {CLOCK})"
-            for r, s in zip(results, sums)) + ".")
+            for r, s in zip(results, sums, strict=False)) + ".")
 
     if len(sums) > 1:
         a, b = sums[0], sums[-1]

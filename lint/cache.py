@@ -43,6 +43,7 @@ Positions are not cached: they are re-parsed from the bytes on demand (see
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import marshal
 import os
@@ -220,10 +221,10 @@ class ParseCache:
 
     def _read(self) -> None:
         blob = _read_regular(self.path, MAX_PACK_BYTES + _HEADER.size)
-        payload = None if blob is None else _verified_payload(blob)
-        if payload is None:  # missing, not a regular file, damaged or truncated: start empty
+        verified = None if blob is None else _verified_payload(blob)
+        if verified is None:  # missing, not a regular file, damaged or truncated: start empty
             return
-        identity, payload = payload
+        identity, payload = verified
         if identity != self._identity:
             return
         try:
@@ -281,10 +282,8 @@ class ParseCache:
         self.new_verdicts += 1
 
     def put(self, key: bytes, result: LoadResult) -> None:
-        try:
+        with contextlib.suppress(ValueError, TypeError):  # something marshal cannot store: just not cached
             self._used[key] = _encode(result)
-        except (ValueError, TypeError):  # something marshal cannot store: just not cached
-            pass
 
     def save(self) -> bool:
         """Write the pack if this run parsed anything new (or used entries about to age
@@ -437,10 +436,8 @@ def _mark_directory(directory: str) -> bool:
 
 
 def _remove(path: str) -> None:
-    try:
+    with contextlib.suppress(OSError):
         os.remove(path)
-    except OSError:
-        pass
 
 
 def open_cache(directory: Optional[str]) -> Optional[ParseCache]:

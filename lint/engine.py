@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 
 from .config import Settings, match_length, root_relative, severity_for
-from .findings import Finding, Location, Problem, Related, ResourceRef, format_path, SEVERITY_RANK
+from .findings import SEVERITY_RANK, Finding, Location, Problem, Related, ResourceRef, format_path
 from .placeholders import about_placeholder
 from .project import Project
 from .rule import Context, Rule, declared_rules
@@ -230,9 +230,9 @@ def make_finding(project: Project, settings: Settings, r: Rule, p: Problem) -> O
     else:
         loc = Location("<unknown>", 1, 1)
     severity = severity_for(code, settings.severity) or p.severity or r.severity
-    related = sorted({(project.location(other, path), other.ref) for other, path in p.related},
-                     key=lambda t: (t[0].file, str(t[1]), t[0].line, t[0].column))
-    related = [Related(loc, ref) for loc, ref in related]
+    pairs = sorted({(project.location(other, path), other.ref) for other, path in p.related},
+                   key=lambda t: (t[0].file, str(t[1]), t[0].line, t[0].column))
+    related = [Related(where, what) for where, what in pairs]
     ref: Optional[ResourceRef] = res.ref if res is not None else None
     field_path = format_path(p.path)
     fingerprint = fingerprint_of(code, ref, loc.file, field_path, related, settings.root)

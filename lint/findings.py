@@ -9,7 +9,8 @@ memory for files without findings.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional, Tuple, Union
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -100,7 +101,7 @@ class Finding:
     location: Location
     resource: Optional[ResourceRef]
     field: str
-    related: list[Related] = field(default_factory=list)
+    related: list[Related] = dataclasses.field(default_factory=list)  # (`field` is an attribute here)
     # Stable identity that survives line shifts: used by baselines and SARIF fingerprints.
     fingerprint: str = ""
     # In a run on named files (pre-commit): the resource in a named file whose change this

@@ -25,9 +25,8 @@ def chart_dir_of(path: str, chart_dirs: Sequence[str]) -> Optional[str]:
     """The innermost chart directory containing ``path`` (real paths), if any."""
     best: Optional[str] = None
     for d in chart_dirs:
-        if path == d or path.startswith(d + os.sep):
-            if best is None or len(d) > len(best):
-                best = d
+        if (path == d or path.startswith(d + os.sep)) and (best is None or len(d) > len(best)):
+            best = d
     return best
 
 

@@ -141,26 +141,26 @@ def parse(kfile: str, root: str) -> Kustomization:
                     k.children.append(p)
             else:
                 k.resources.append(p)
-    for item in data.get("patches") if isinstance(data.get("patches"), list) else []:
+    for item in data.get("patches") if isinstance(data.get("patches"), list) else []:  # type: ignore[union-attr]
         if isinstance(item, dict) and isinstance(item.get("path"), str):
             p = local(item["path"])
             if p is not None:
                 target = item.get("target") if isinstance(item.get("target"), dict) else {}
-                k.patches.append(Patch(p, target))
+                k.patches.append(Patch(p, target))  # type: ignore[arg-type]
     for entry in _str_list(data.get("patchesStrategicMerge")):
         if "\n" in entry or ":" in entry and not entry.strip().endswith((".yaml", ".yml", ".json")):
             continue  # an inline patch
         p = local(entry)
         if p is not None:
             k.patches.append(Patch(p))
-    for item in data.get("patchesJson6902") if isinstance(data.get("patchesJson6902"), list) else []:
+    for item in data.get("patchesJson6902") if isinstance(data.get("patchesJson6902"), list) else []:  # type: ignore[union-attr]
         if isinstance(item, dict) and isinstance(item.get("path"), str):
             p = local(item["path"])
             if p is not None:
                 target = item.get("target") if isinstance(item.get("target"), dict) else {}
-                k.patches.append(Patch(p, target, json6902=True))
+                k.patches.append(Patch(p, target, json6902=True))  # type: ignore[arg-type]
     for key in ("configMapGenerator", "secretGenerator"):
-        for gen in data.get(key) if isinstance(data.get(key), list) else []:
+        for gen in data.get(key) if isinstance(data.get(key), list) else []:  # type: ignore[union-attr]
             if not isinstance(gen, dict):
                 continue
             entries = _str_list(gen.get("files")) + _str_list(gen.get("envs")) + _str_list(gen.get("env"))
@@ -168,7 +168,7 @@ def parse(kfile: str, root: str) -> Kustomization:
                 p = local(entry.split("=", 1)[1] if "=" in entry else entry)
                 if p is not None:
                     k.other_files.append(p)
-    for item in data.get("replacements") if isinstance(data.get("replacements"), list) else []:
+    for item in data.get("replacements") if isinstance(data.get("replacements"), list) else []:  # type: ignore[union-attr]
         if isinstance(item, dict) and isinstance(item.get("path"), str):
             p = local(item["path"])
             if p is not None:
@@ -427,7 +427,7 @@ def strip_annotations(data: dict[str, Any]) -> None:
     for key in OUR_ANNOTATIONS:
         ann.pop(key, None)
     if not ann:
-        del md["annotations"]
+        del md["annotations"]  # type: ignore[union-attr]
 
 
 def json_pointer(path: str) -> Optional[tuple[Any, ...]]:

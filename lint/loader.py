@@ -23,6 +23,7 @@ least a byte each, so they cannot amplify.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
 from typing import AbstractSet, Any, Optional, Union
@@ -281,8 +282,8 @@ def _error_from_exception(exc: BaseException, raw: bytes | str) -> ParseError:
         if char is not None and isinstance(char, int):
             what = f"byte/character 0x{char:02x} is not allowed ({reason})"
         return ParseError(line, col, f"file is not readable YAML text: {what}")
-    text = str(exc).strip().splitlines()
-    return ParseError(1, 1, f"YAML error: {text[0] if text else type(exc).__name__}")
+    lines = str(exc).strip().splitlines()
+    return ParseError(1, 1, f"YAML error: {lines[0] if lines else type(exc).__name__}")
 
 
 class ScalarCache:
@@ -321,10 +322,8 @@ def load_documents(
     try:
         result, positions, exc = _load_events(loader.get_event, raw, record_positions, cache)
     finally:
-        try:
+        with contextlib.suppress(Exception):  # best effort
             loader.dispose()  # type: ignore[attr-defined]
-        except Exception:  # pragma: no cover - best effort
-            pass
     if exc is not None and _libyaml_may_be_wrong(exc, raw):
         # The C parser is libyaml 0.1.7 (ruamel.yaml.clib(z) bundles it), which rejects valid
         # YAML that libyaml >= 0.2.1 and every YAML 1.2 parser accept: a plain scalar with

@@ -7,7 +7,6 @@ the rules in ``rules/document.py``) and the rest of the input is still loaded.
 
 from __future__ import annotations
 
-import os
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -17,8 +16,16 @@ from . import defaults
 from .discover import Discovered
 from .findings import FieldPath, Location, Problem
 from .loader import LoadResult, PositionIndex, ScalarCache, load_documents
-from .model import (KIND_NAMES, KINDS, WORKLOAD_EXTENSION_KINDS, OpaqueWorkload, Resource, SourceFile,
-                    WorkloadController, as_str, legacy_workload)
+from .model import (
+    KIND_NAMES,
+    KINDS,
+    WORKLOAD_EXTENSION_KINDS,
+    OpaqueWorkload,
+    Resource,
+    SourceFile,
+    WorkloadController,
+    legacy_workload,
+)
 
 ALL_KINDS = {**KINDS, **WORKLOAD_EXTENSION_KINDS}
 MODELLED_KIND_NAMES = frozenset(k for (_, k) in ALL_KINDS) | frozenset(KIND_NAMES.values())

@@ -26,7 +26,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any, Callable, Iterable, Optional, Union
 
@@ -51,7 +51,7 @@ def _read(name: str) -> Optional[str]:
         return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_schema(group: str, kind: str, version: str) -> Optional[dict[str, Any]]:
     """The JSON Schema of a whole object, or None when none is shipped for it."""
     text = _read(schema_file_name(group, kind, version))
@@ -313,10 +313,7 @@ class Node:
             return "boolean" in types
         if isinstance(v, float) and "integer" in types:
             return v.is_integer()
-        for name in types:
-            if isinstance(v, _PY_TYPES[name]):
-                return True
-        return False
+        return any(isinstance(v, _PY_TYPES[name]) for name in types)
 
     def validate(self, v: Any) -> Optional[list[Violation]]:
         """Type and keywords of ``v`` itself (``v`` may be null when the node is nullable)."""

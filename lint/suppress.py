@@ -131,9 +131,9 @@ def parse_comments(path: str, raw: Optional[bytes]) -> list[Directive]:
     lines = text.splitlines()
     docs = _document_ranges(lines)
     doc_of: dict[int, tuple[int, int, int]] = {}
-    for d in docs:
-        for n in range(d[0], d[1] + 1):
-            doc_of[n] = d
+    for span in docs:
+        for n in range(span[0], span[1] + 1):
+            doc_of[n] = span
 
     out: list[Directive] = []
     for i, line in enumerate(lines, 1):
@@ -214,7 +214,7 @@ def annotation_directives(project: "Project") -> list[Directive]:
                 continue  # an empty value suppresses nothing rather than everything
             path = ("metadata", "annotations", key)
             out.append(Directive(res.source.path, res.line, res.column, codes, "resource", resource=res.ref,
-                                 istio=istio, locate=lambda res=res, path=path: project.location(res, path)))
+                                 istio=istio, locate=lambda res=res, path=path: project.location(res, path)))  # type: ignore[misc]
     return out
 
 

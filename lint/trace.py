@@ -26,9 +26,8 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional
 
-from .graph import (EffectiveDR, MeshGraph, MeshService, Workload, host_matches, hosts_overlap, resolve_host,
-                    visible)
-from .model import DestinationRule, Gateway, Resource, ServiceEntry, VirtualService, as_list, as_map
+from .graph import EffectiveDR, MeshGraph, MeshService, Workload, host_matches, hosts_overlap, resolve_host, visible
+from .model import Resource, ServiceEntry, VirtualService, as_list, as_map
 
 if TYPE_CHECKING:  # pragma: no cover
     from .findings import Finding

@@ -29,13 +29,13 @@ import os
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Optional
 
 from . import helm as helm_mod
 from . import kustomize as kz
-from .config import Settings, root_relative
+from .config import Settings
 from .discover import Discovered, display_path
-from .engine import RunResult, all_rules, collect_problems, finish, is_selected
+from .engine import RunResult, collect_problems, finish, is_selected
 from .findings import Finding, Location, Problem
 from .loader import LoadResult, PositionIndex, ScalarCache, load_documents
 from .model import Origin, Resource, SourceFile
@@ -178,7 +178,7 @@ def plan(files: list[Discovered], settings: Settings, stdin: Optional[tuple[str,
         consumed.update(catalog.tree(comp).used_files)
     trees = [catalog.tree(k) for k in roots]
     renders = _render_all(k_cmd, [t.root.dir for t in trees if not t.problems]) if k_cmd is not None else {}
-    for k, tree in zip(roots, trees):
+    for k, tree in zip(roots, trees, strict=False):
         consumed.update(tree.used_files)
         rel = _name(k.dir)
         reason = "; ".join(tree.problems[:3]) if tree.problems else None
@@ -245,7 +245,7 @@ def _render_all(argv: list[str], dirs: list[str]) -> dict[str, Any]:
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1, len(dirs))) as pool:
-        return dict(zip(dirs, pool.map(one, dirs)))
+        return dict(zip(dirs, pool.map(one, dirs), strict=False))
 
 
 def kz_yaml_suffixes() -> tuple[str, ...]:

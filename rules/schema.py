@@ -192,7 +192,7 @@ def _unique_port_numbers(self: Any) -> Iterable[Hit]:
         if n in seen:
             yield (i, "number"), f"{number_text(n)} is also spec.ports[{seen[n]}]"
         else:
-            seen[n] = i
+            seen[n] = i  # type: ignore[index]
 
 
 def _port_range(self: Any) -> Iterable[Hit]:

@@ -43,20 +43,18 @@ def validate(se: Resource) -> h.Issues:
     v = h.Issues()
     spec = se.spec
     sel = spec.get("workloadSelector")
-    if isinstance(sel, dict):
-        # SE-01 (error, returns at once) / SE-02 (warning); the CEL rule covers wildcard values, so only keys are reported.
-        if h.selector_issues(v, sel.get("labels"), ("spec", "workloadSelector", "labels"), "SE-01",
-                             "service entry: workload selector specified without labels, "
-                             "will be applied to all services in namespace",
-                             ("spec", "workloadSelector"), keys_only=True):
-            v.items = [i for i in v.items if i.level == "E"]
-            return v
+    # SE-01 (error, returns at once) / SE-02 (warning); the CEL rule covers wildcard values, so only keys are reported.
+    if isinstance(sel, dict) and h.selector_issues(v, sel.get("labels"), ("spec", "workloadSelector", "labels"),
+                                                   "SE-01", "service entry: workload selector specified without "
+                                                   "labels, will be applied to all services in namespace",
+                                                   ("spec", "workloadSelector"), keys_only=True):
+        v.items = [i for i in v.items if i.level == "E"]
+        return v
     # SE-03: CEL "only one of WorkloadSelector or Endpoints can be set".
 
     raw_res = spec.get("resolution")
     resolution = raw_res if isinstance(raw_res, str) and raw_res else "NONE"
     hosts_raw = as_list(spec.get("hosts"))
-    hosts = [x for x in hosts_raw if isinstance(x, str)]
     for i, host in enumerate(hosts_raw):
         if not isinstance(host, str) or host == "*":  # "*": CEL "hostname cannot be wildcard"
             continue
@@ -119,7 +117,7 @@ def validate(se: Resource) -> h.Issues:
             _endpoint_labels(v, ep, base)
             _endpoint_ports(v, ep, base, names)
         if addresses:
-            for i, p in ports:
+            for _i, p in ports:
                 if h.parse_protocol(h.get_str(p, "protocol")) in h.TCP_PROTOCOLS:
                     if len(hosts_raw) > 1:
                         v.warn(("spec", "addresses"), "SE-30",
@@ -148,7 +146,7 @@ def validate(se: Resource) -> h.Issues:
     # Unknown resolution (SE-32): OpenAPI enum.
 
     if resolution in RESOLUTIONS and resolution != "NONE" and len(hosts_raw) > 1:
-        for i, p in ports:
+        for _i, p in ports:
             proto = h.parse_protocol(h.get_str(p, "protocol"))
             if proto not in h.HTTP_PROTOCOLS and proto not in h.TLS_PROTOCOLS:
                 v.err(("spec", "hosts"), SE_MULTI_HOST, "multiple hosts provided with non-HTTP, non-TLS ports")

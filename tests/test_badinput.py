@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any, Optional
 
 import pytest
-
 from conftest import FIXTURES
 
 _spec = importlib.util.spec_from_file_location("badinput_make", FIXTURES / "badinput" / "make.py")
@@ -133,7 +132,7 @@ def corpus(case_dirs: dict[str, Path]) -> Any:
 
     workers = max(1, min(2, os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        runs = dict(zip((c.name for c in CASES), pool.map(one, CASES)))
+        runs = dict(zip((c.name for c in CASES), pool.map(one, CASES), strict=False))
     return dirs, runs
 
 

@@ -11,13 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, SHARED
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import generate  # noqa: E402
-
 from istio_vm_lint.config import Settings  # noqa: E402
 from istio_vm_lint.engine import all_rules  # noqa: E402
 from istio_vm_lint.runner import lint  # noqa: E402

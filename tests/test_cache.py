@@ -15,15 +15,13 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from conftest import FIXTURES, ROOT
 from hypothesis import given
 from hypothesis import strategies as st
-
 from istio_vm_lint import cache as cache_mod
 from istio_vm_lint.cache import ParseCache
 from istio_vm_lint.cli import main
 from istio_vm_lint.loader import load_documents
-
-from conftest import FIXTURES, ROOT
 
 CORPORA = [FIXTURES / "examples", FIXTURES / "badinput" / "cases", FIXTURES / "rules"]
 
@@ -382,7 +380,7 @@ def lint_findings(cache_dir: Path | None) -> list[dict[str, Any]]:
     return [f.as_dict() for f in out.findings]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _cold_and_pack() -> tuple[str, bytes]:
     import tempfile
 

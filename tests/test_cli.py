@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from test_ecosystem_support import SELECT, VS_BAD, make_repo, run, run_process
 
 FORMATS = ("text", "json", "sarif", "github")
@@ -53,7 +52,7 @@ def test_exit_two_on_internal_error(tmp_path: Path, fmt: str, monkeypatch: pytes
     from istio_vm_lint.rule import Rule
 
     def boom(ctx):  # type: ignore[no-untyped-def]
-        for r in ctx.each("VirtualService"):
+        for _r in ctx.each("VirtualService"):
             raise KeyError("boom")
         yield  # pragma: no cover
 

@@ -7,9 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-
 from test_ecosystem_support import SELECT, VS_BAD, make_repo, run
-
 
 # --- item 3: a command-line --select starts a new selection (ruff) ---------------------------
 

@@ -6,9 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-
 from istio_vm_lint.config import Settings, config_keys, load_config_file
-
 from test_ecosystem_support import SELECT, VS_BAD, make_repo, run
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 from istio_vm_lint.findings import Finding, Location, Related, ResourceRef
 from istio_vm_lint.report import ReportContext
 from istio_vm_lint.report.github_format import escape_data, escape_property, overflow, render
-
 from test_ecosystem_support import SELECT, VS_BAD, make_repo, run
 
 

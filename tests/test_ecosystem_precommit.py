@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from test_ecosystem_support import BASE, VS_BAD, VS_GOOD
 
 pytest.importorskip("pre_commit")

@@ -7,9 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-
 from istio_vm_lint.suppress import parse_comments
-
 from test_ecosystem_support import SELECT, VS_BAD, VS_GOOD, make_repo, run
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES, lint_folder
 
 EXAMPLES_DIR = FIXTURES / "examples"

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Optional
 
 import pytest
-
 from istio_vm_lint.rules._goduration import parse_go_duration
 
 NS, US, MS, S, M, H = 1, 1_000, 1_000_000, 1_000_000_000, 60_000_000_000, 3_600_000_000_000

@@ -11,7 +11,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from test_ecosystem_support import run
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"

@@ -8,7 +8,6 @@ from typing import Any, Iterator
 
 import pytest
 from click.testing import CliRunner
-
 from istio_vm_lint import engine
 from istio_vm_lint.cli import main
 from istio_vm_lint.config import Settings

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from istio_vm_lint.config import Settings
 from istio_vm_lint.loader import PositionIndex, ScalarCache, load_documents
 from istio_vm_lint.runner import lint
@@ -14,7 +13,6 @@ from istio_vm_lint.runner import lint
 def test_c_parser_is_in_use() -> None:
     """The loader must run on libyaml (ruamel's clib or clibz), never pure Python."""
     import ruamel.yaml.cyaml as cyaml
-
     from istio_vm_lint import loader
 
     assert getattr(cyaml, "__yaml_lib", None) in ("clib", "clibz")

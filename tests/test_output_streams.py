@@ -14,14 +14,11 @@ import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import FIXTURES
-
 from istio_vm_lint.cli import main
 
 CLEAN = FIXTURES / "examples" / "vm-whoami"  # info findings only: exit 0

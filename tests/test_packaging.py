@@ -59,9 +59,9 @@ def test_installed_wheel_lints_and_finds_schemas(wheel: Path, tmp_path: Path) ->
                    check=True, capture_output=True, timeout=300)
     env = {**os.environ, "PYTHONPATH": str(target)}
     probe = ("import importlib.resources as r, istio_vm_lint, istio_vm_lint.engine as e;"
-             "assert istio_vm_lint.__file__.startswith(%r), istio_vm_lint.__file__;"
+             f"assert istio_vm_lint.__file__.startswith({str(target)!r}), istio_vm_lint.__file__;"
              "n = sum(1 for f in r.files('istio_vm_lint.schemas').iterdir() if f.name.endswith('.json'));"
-             "assert n >= 30, n; print(len(e.all_rules()))") % str(target)
+             "assert n >= 30, n; print(len(e.all_rules()))")
     out = subprocess.run([sys.executable, "-c", probe], env=env, cwd=tmp_path, capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 0, out.stderr

@@ -25,16 +25,14 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
 import pytest
+from conftest import FIXTURES, ROOT, SHARED
 from hypothesis import Phase, assume, given, note, settings
 from hypothesis import strategies as st
-
-from conftest import FIXTURES, ROOT, SHARED
-
 from istio_vm_lint.config import Settings
 from istio_vm_lint.discover import Discovered, discover
 from istio_vm_lint.findings import Finding
@@ -215,7 +213,7 @@ def mesh_repos(draw: st.DrawFn) -> Repo:
     numbers = draw(st.lists(app_port, min_size=n_ports, max_size=n_ports, unique=True))
     protocols = [draw(st.sampled_from(PROTOCOLS)) for _ in range(n_ports)]
     ports = []
-    for i, (number, proto) in enumerate(zip(numbers, protocols)):
+    for i, (number, proto) in enumerate(zip(numbers, protocols, strict=False)):
         port: dict[str, Any] = {"number": number, "name": f"{proto.lower()}-{i}", "protocol": proto}
         if draw(st.booleans()):
             port["targetPort"] = draw(app_port)
@@ -276,7 +274,7 @@ def mesh_repos(draw: st.DrawFn) -> Repo:
     if len(route) > 1:
         weights = [100 // len(route)] * len(route)
         weights[0] += 100 - sum(weights)
-        for r, w in zip(route, weights):
+        for r, w in zip(route, weights, strict=False):
             r["weight"] = w
     vs = {"apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "metadata": meta(svc, ns),
           "spec": {"hosts": [host], "http": [{"name": "default", "route": route}]}}
@@ -307,7 +305,7 @@ def mesh_repos(draw: st.DrawFn) -> Repo:
 # --- CRD schema validity of the generator -----------------------------------------------------
 
 
-@lru_cache(maxsize=None)
+@cache
 def crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
     from istio_vm_lint.loader import load_documents
 
@@ -343,7 +341,7 @@ def unknown_fields(data: Any, schema: dict[str, Any], path: str = "") -> list[st
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def crd_validator(api_version: str, kind: str) -> Any:
     import jsonschema
 
@@ -352,12 +350,11 @@ def crd_validator(api_version: str, kind: str) -> Any:
     return cls(schema)
 
 
-@lru_cache(maxsize=None)
+@cache
 def shipped_validator(api_version: str, kind: str) -> Any:
     """The linter's own JSON Schema for the kind (generated from the same CRD bundle; it forbids
     unknown fields itself): the check used on a clone without ``../shared/istio-crds``."""
     import jsonschema
-
     from istio_vm_lint.schema import load_schema
 
     group, _, version = api_version.rpartition("/")

@@ -17,7 +17,6 @@ from urllib.parse import unquote_to_bytes
 
 import pytest
 from click.testing import CliRunner
-
 from istio_vm_lint.cli import main
 
 BROKEN = b"apiVersion: v1\nkind: Service\nmetadata: {name: x\n"  # IVL001: no resource, path-keyed

@@ -5,7 +5,6 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-
 from istio_vm_lint.config import Settings
 from istio_vm_lint.loader import PositionIndex
 from istio_vm_lint.model import Pod, Resource, ServiceEntry, SourceFile, WorkloadController

@@ -25,13 +25,10 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import FIXTURES, ROOT
-
 from istio_vm_lint.cli import main
 from istio_vm_lint.config import Settings
 from istio_vm_lint.runner import lint
-
 
 # Realistic repositories plus a few folders with findings (parse, graph and conflict rules):
 # enough to run every stage, small enough to keep these tests fast.

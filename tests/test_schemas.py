@@ -20,9 +20,7 @@ from typing import Any, Iterator
 
 import jsonschema
 import pytest
-
 from conftest import FIXTURES, ROOT, SHARED, lint_folder
-
 from istio_vm_lint import schema as S
 from istio_vm_lint.model import KINDS, UNVALIDATED_KINDS
 
@@ -79,7 +77,7 @@ def test_every_cel_rule_of_the_bundle_is_implemented() -> None:
         def walk(node: Any) -> None:
             if isinstance(node, dict):
                 for r in node.get("x-kubernetes-validations") or []:
-                    found.add((spec["names"]["kind"], r["rule"]))
+                    found.add((spec["names"]["kind"], r["rule"]))  # noqa: B023 (walk runs in this iteration)
                 for v in node.values():
                     walk(v)
             elif isinstance(node, list):
@@ -368,11 +366,11 @@ def test_cel_implementations_never_raise() -> None:
 
 def test_cel_messages_and_pointing() -> None:
     from istio_vm_lint.config import Settings
+    from istio_vm_lint.loader import PositionIndex
+    from istio_vm_lint.model import ServiceEntry, SourceFile
     from istio_vm_lint.project import Project
     from istio_vm_lint.rule import Context
     from istio_vm_lint.rules.schema import crd_validation_rule
-    from istio_vm_lint.model import ServiceEntry, SourceFile
-    from istio_vm_lint.loader import PositionIndex
 
     data = _se(resolution="STATIC", workloadSelector={"labels": {"app": "a"}}, endpoints=[{"address": "10.0.0.1"}],
                ports=[{"number": 80, "name": "a"}, {"number": 80, "name": "b", "targetPort": 70000}])
@@ -413,11 +411,11 @@ def test_generated_benchmark_repository_has_no_schema_findings(tmp_path: Path) -
 
 def test_findings_are_capped_per_resource() -> None:
     from istio_vm_lint.config import Settings
+    from istio_vm_lint.loader import PositionIndex
+    from istio_vm_lint.model import ServiceEntry, SourceFile
     from istio_vm_lint.project import Project
     from istio_vm_lint.rule import Context
     from istio_vm_lint.rules.schema import MAX_PER_RESOURCE, schema_violation
-    from istio_vm_lint.model import ServiceEntry, SourceFile
-    from istio_vm_lint.loader import PositionIndex
 
     data = _se(**{f"unknown{i}": i for i in range(50)})
     src = SourceFile("x.yaml", None, PositionIndex(b""))

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from test_ecosystem_support import run
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"

@@ -16,7 +16,6 @@ import stat
 from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES, expectations, lint_folder
 
 UNITS = FIXTURES / "units"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from conftest import ROOT, SHARED
 
 REFERENCE = SHARED / "reference" / "istio-validation.md"

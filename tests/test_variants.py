@@ -17,7 +17,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES, expectations, lint_folder
 
 VARIANTS_DIR = FIXTURES / "variants"

@@ -111,7 +111,7 @@ def render(texts: dict[str, str]) -> dict[str, str]:
     """New contents of every file with examples."""
     for ex in EXAMPLES:
         text = texts[ex.file]
-        new, n = pattern(ex).subn(lambda _m, ex=ex: block(ex, ex.make()), text)
+        new, n = pattern(ex).subn(lambda _m, ex=ex: block(ex, ex.make()), text)  # type: ignore[misc]
         if n != 1:
             raise SystemExit(f"{ex.file}: expected one '{ex.name}' example block, found {n}")
         texts[ex.file] = new

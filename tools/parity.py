@@ -122,9 +122,8 @@ def _lint(files: list[Path], extra_yaml: str = "", mesh_config: Optional[Path] =
     discovered = [Discovered(str(p), str(p)) for p in files]
     tmp = None
     if extra_yaml:
-        tmp = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
-        tmp.write(extra_yaml)
-        tmp.close()
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as tmp:
+            tmp.write(extra_yaml)
         discovered.append(Discovered("<context>", tmp.name))
     try:
         # istioctl analyze puts a namespace-less resource in the namespace it runs in (default):

@@ -46,7 +46,7 @@ def gov(value: Any) -> str:
     if isinstance(value, float):
         return gofloat(value)
     if isinstance(value, int) and abs(value) > 10**30:
-        return "%d" % value if value.bit_length() < 14000 else "<huge>"
+        return f"{value:d}" if value.bit_length() < 14000 else "<huge>"
     if isinstance(value, list):
         return "[" + " ".join(gov(v) for v in value) + "]"
     return str(value)
