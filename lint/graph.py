@@ -32,13 +32,40 @@ from typing import TYPE_CHECKING, Any, Iterable, Optional
 
 from .findings import FieldPath
 from .model import (
-    POD_TEMPLATE_KINDS, DestinationRule, EndpointSpec, Gateway, KnativeService, OpaqueWorkload, Resource, Rollout, Service,
-    ServiceEntry, ServicePort, Sidecar, VirtualService, WorkloadController, WorkloadEntry, WorkloadGroup, as_int,
-    as_list, locality_from_labels,
+    POD_TEMPLATE_KINDS,
+    DestinationRule,
+    EndpointSpec,
+    Gateway,
+    KnativeService,
+    OpaqueWorkload,
+    Resource,
+    Rollout,
+    Service,
+    ServiceEntry,
+    ServicePort,
+    Sidecar,
+    VirtualService,
+    WorkloadController,
+    WorkloadEntry,
+    WorkloadGroup,
+    as_int,
+    as_list,
+    locality_from_labels,
 )
 from .semantics import (  # noqa: F401  (re-exported: rules import them from here)
-    EffectiveDR, cluster_namespace, dr_host, host_matches, hosts_overlap, installation_service, kube_fqdn, lookup_path,
-    merge_traffic_policy, parse_gateway_ref, policy_layers, resolve_host, visible,
+    EffectiveDR,
+    cluster_namespace,
+    dr_host,
+    host_matches,
+    hosts_overlap,
+    installation_service,
+    kube_fqdn,
+    lookup_path,
+    merge_traffic_policy,
+    parse_gateway_ref,
+    policy_layers,
+    resolve_host,
+    visible,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -360,7 +387,7 @@ class MeshGraph:
                 scores[id(w)] = (w, (prev[1] if prev else 0) + 1)
         best = sorted(scores.values(), key=lambda t: -t[1])
         out = []
-        for w, n in best[:3]:
+        for w, _n in best[:3]:
             missing = [f"{k}={v}" for k, v in selector.items() if w.labels.get(k) != v]
             out.append((w, missing))
         return out
@@ -402,9 +429,8 @@ class MeshGraph:
         if svc.service_type == "ExternalName":
             return
         for w in self.select(svc.namespace, svc.selector, ("WorkloadEntry", "WorkloadGroup", "Pod")):
-            if w.kind != "Pod":
-                if svc.headless or w.address_kind not in ("ip", "future"):
-                    continue
+            if w.kind != "Pod" and (svc.headless or w.address_kind not in ("ip", "future")):
+                continue
             ports: dict[int, Optional[int]] = {}
             for p in svc.ports:
                 if p.number is None:
@@ -616,9 +642,8 @@ class MeshGraph:
         elif isinstance(r, Gateway):
             if r.selector:
                 out.extend(w.resource for w in self.select_any_namespace(r.selector, ("Pod",)))
-        elif isinstance(r, Sidecar):
-            if r.workload_selector:
-                out.extend(w.resource for w in self.select(r.namespace, r.workload_selector))
+        elif isinstance(r, Sidecar) and r.workload_selector:
+            out.extend(w.resource for w in self.select(r.namespace, r.workload_selector))
         for w in self.workloads_of.get(id(r), ()):
             out.extend(b.service_resource for b in self.bindings_by_workload.get(id(w), ()))
         return out

@@ -471,7 +471,7 @@ def _walk_document(get: Any, pos: Optional[dict[FieldPath, tuple[int, int]]], ra
                 if pos is not None:
                     path: Optional[FieldPath] = parent.path + (slot,)  # type: ignore[operator]
                     if not parent.is_map:
-                        pos[path] = (mark.line + 1, mark.column + 1)
+                        pos[path] = (mark.line + 1, mark.column + 1)  # type: ignore[index]
                 else:
                     path = None
             else:
@@ -567,7 +567,7 @@ def _walk_document(get: Any, pos: Optional[dict[FieldPath, tuple[int, int]]], ra
         else:
             if pos is not None and (t is ScalarEvent or t is AliasEvent):
                 mark = ev.start_mark
-                pos[parent.path + (len(parent.container),)] = (mark.line + 1, mark.column + 1)
+                pos[parent.path + (len(parent.container),)] = (mark.line + 1, mark.column + 1)  # type: ignore[operator]
             parent.container.append(value)
 
 

@@ -18,10 +18,28 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 from . import defaults
 from .findings import FieldPath
 from .model_workloads import (  # noqa: F401  (re-exported: the workload kinds are part of the model)
-    ContainerPort, PodTemplate, WorkloadController, CronJob, Rollout, DeploymentConfig, KnativeService, OpaqueWorkload, Pod, _pod_template,
+    ContainerPort,
+    CronJob,
+    DeploymentConfig,
+    KnativeService,
+    OpaqueWorkload,
+    Pod,
+    PodTemplate,
+    Rollout,
+    WorkloadController,
+    _pod_template,
 )
 from .resource import (  # noqa: F401  (re-exported)
-    Origin, Resource, SourceFile, _is_ip, as_int, as_list, as_map, as_str, str_list, str_map,
+    Origin,
+    Resource,
+    SourceFile,
+    _is_ip,
+    as_int,
+    as_list,
+    as_map,
+    as_str,
+    str_list,
+    str_map,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -363,7 +381,7 @@ class Sidecar(Resource):
 
     @cached_property
     def egress_hosts(self) -> list[tuple[str, FieldPath]]:
-        out = []
+        out: list[tuple[str, FieldPath]] = []
         for i, eg in enumerate(as_list(self.spec.get("egress"))):
             for j, h in enumerate(as_list(as_map(eg).get("hosts"))):
                 if isinstance(h, str):

@@ -57,7 +57,7 @@ class WorkloadController(Resource):
     def pod(self) -> PodTemplate:
         t: Any = self.data
         for part in self.TEMPLATE_PATH:
-            t = as_map(t).get(part)
+            t = as_map(t).get(part)  # type: ignore[arg-type]
         return _pod_template(t, self.TEMPLATE_PATH)
 
     @cached_property

@@ -93,13 +93,13 @@ def mark_unrendered(resource: "Resource", path: FieldPath) -> None:
     paths = getattr(resource, "unrendered_paths", None)
     if paths is None:
         paths = set()
-        setattr(resource, "unrendered_paths", paths)
+        resource.unrendered_paths = paths  # type: ignore[attr-defined]
     paths.add(tuple(path))
 
 
 def _unrendered(resource: "Resource", path: FieldPath) -> bool:
     paths = getattr(resource, "unrendered_paths", None)
-    return bool(paths) and any(tuple(path[:n]) in paths for n in range(1, len(path) + 1))
+    return bool(paths) and any(tuple(path[:n]) in paths for n in range(1, len(path) + 1))  # type: ignore[operator]
 
 
 def about_placeholder(p: "Problem") -> bool:

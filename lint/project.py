@@ -362,15 +362,15 @@ def _add_resource(project: Project, src: SourceFile, doc_index: int, data: Any, 
 
 def _add_gateway_api(project: Project, data: dict[str, Any]) -> None:
     metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
-    name = metadata.get("name")
+    name = metadata.get("name")  # type: ignore[union-attr]
     if not isinstance(name, str):
         return
-    ns = metadata.get("namespace") if isinstance(metadata.get("namespace"), str) else project.default_namespace
+    ns = metadata.get("namespace") if isinstance(metadata.get("namespace"), str) else project.default_namespace  # type: ignore[union-attr]
     spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
     hostnames: list[Optional[str]] = []
-    listeners = spec.get("listeners")
+    listeners = spec.get("listeners")  # type: ignore[union-attr]
     for listener in listeners if isinstance(listeners, list) else []:  # anything else: schema's business
         if isinstance(listener, dict):
             h = listener.get("hostname")
             hostnames.append(h if isinstance(h, str) and h else None)
-    project.gateway_api[(ns, name)] = hostnames
+    project.gateway_api[(ns, name)] = hostnames  # type: ignore[index]

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, TypeVar, Union, overload
 
 from .findings import SEVERITIES, Problem
@@ -197,7 +197,7 @@ class Context:
     @overload
     def resources(self, *kinds: Union[str, type["Resource"]]) -> list["Resource"]: ...
 
-    def resources(self, *kinds: Union[str, type["Resource"]]) -> list["Resource"]:
+    def resources(self, *kinds: Union[str, type["Resource"]]) -> list["Resource"]:  # type: ignore[misc]
         """The resources of the given kinds (names or model classes) as a list, in the project's
         stable order; unlike :meth:`each` it does not mark them as the one being checked."""
         return self.project.kinds(*_kind_names(kinds))
@@ -220,12 +220,12 @@ class Context:
 def _kind_names(kinds: Iterable[Union[str, type["Resource"]]]) -> list[str]:
     names: list[str] = []
     for k in kinds:
-        names.extend((k,) if isinstance(k, str) else kinds_of(k))
+        names.extend((k,) if isinstance(k, str) else kinds_of(k))  # type: ignore[arg-type]
     return names
 
 
 
-@lru_cache(maxsize=None)
+@cache
 def kinds_of(cls: type["Resource"]) -> tuple[str, ...]:
     """The kind names whose resources the model builds as ``cls`` (or a subclass of it)."""
     from .model import KINDS

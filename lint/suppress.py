@@ -122,9 +122,8 @@ def parse_comments(path: str, raw: Optional[bytes]) -> list[Directive]:
     the loader read) is suppressed exactly like its UTF-8 twin."""
     if not raw:
         return []
-    if MARKER not in raw:
-        if raw[:2] not in (b"\xff\xfe", b"\xfe\xff") and raw[:4] != b"\x00\x00\xfe\xff":
-            return []  # fast path: no directive in a UTF-8 file
+    if MARKER not in raw and raw[:2] not in (b"\xff\xfe", b"\xfe\xff") and raw[:4] != b"\x00\x00\xfe\xff":
+        return []  # fast path: no directive in a UTF-8 file
     text = file_text(raw)
     if "istio-vm-lint:" not in text:
         return []

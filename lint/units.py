@@ -359,7 +359,7 @@ def _doc_entries(result: LoadResult) -> list[tuple[int, tuple, dict[str, Any], i
                 if isinstance(item, dict):
                     out.append((doc.index, ("items", i), item, doc.line, doc.column))
             continue
-        out.append((doc.index, (), data, doc.line, doc.column))
+        out.append((doc.index, (), data, doc.line, doc.column))  # type: ignore[arg-type]
     return out
 
 
@@ -413,10 +413,10 @@ def _patch_docs(tree: kz.Tree, sources: Sources, displays: dict[str, Discovered]
                     ops = []
                     for i, op in enumerate(data):
                         if isinstance(op, dict) and op.get("op") in ("add", "replace") and "value" in op:
-                            ptr = kz.json_pointer(op.get("path"))
+                            ptr = kz.json_pointer(op.get("path"))  # type: ignore[arg-type]
                             if ptr is not None:
                                 ops.append((tuple(p if p != "-" else 0 for p in ptr), i))
-                    out.append(_PatchDoc(src, doc.index, tkind, tname, True, ops))
+                    out.append(_PatchDoc(src, doc.index, tkind, tname, True, ops))  # type: ignore[arg-type]
                 elif isinstance(data, dict):
                     name, kind = _name_kind(data)
                     out.append(_PatchDoc(src, doc.index, tkind or kind, tname or name, False, []))
@@ -624,7 +624,7 @@ def views(project: Project, dups: dict[tuple[str, str, str, str], list[Resource]
         groups[tuple(choice)].append(src)
     by_id = {id(r): r for rs in dups.values() for r in rs}
     out: list[View] = []
-    for choice, srcs in sorted(groups.items(), key=lambda kv: kv[1][0].path):
+    for choice, srcs in sorted(groups.items(), key=lambda kv: kv[1][0].path):  # type: ignore[assignment]
         out.append(View(unique + [by_id[i] for i in choice], {id(s) for s in srcs}))
     # Files without resources (parse errors only) belong to the first view.
     owned_any = {i for v in out for i in (v.owned or ())}

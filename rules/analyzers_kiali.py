@@ -11,7 +11,16 @@ from typing import Iterator
 
 from istio_vm_lint.findings import Problem
 from istio_vm_lint.graph import host_matches, resolve_host, visible
-from istio_vm_lint.model import DestinationRule, ServiceEntry, Sidecar, VirtualService, WorkloadGroup, as_int, as_list, as_map
+from istio_vm_lint.model import (
+    DestinationRule,
+    ServiceEntry,
+    Sidecar,
+    VirtualService,
+    WorkloadGroup,
+    as_int,
+    as_list,
+    as_map,
+)
 from istio_vm_lint.rule import Context, rule
 from istio_vm_lint.semantics import cluster_namespace, dr_host, namespace_wildcard, parse_gateway_ref, tls_mode
 
@@ -433,7 +442,7 @@ def duplicate_workload_group_labels(ctx: Context) -> Iterator[Problem]:
             continue
         labels = as_map(md.get("labels"))
         groups[(wg.namespace, tuple(sorted((str(k), str(v)) for k, v in labels.items())))].append(wg)
-    for (ns, labels), wgs in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+    for (ns, _labels), wgs in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1])):
         if len(wgs) < 2:
             continue
         for wg in wgs:

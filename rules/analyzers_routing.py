@@ -8,7 +8,7 @@ from typing import Any, Iterator, Optional
 
 from istio_vm_lint.findings import Problem
 from istio_vm_lint.graph import host_matches, resolve_host
-from istio_vm_lint.model import DestinationRule, PeerAuthentication, Sidecar, VirtualService, as_list, as_map
+from istio_vm_lint.model import DestinationRule, PeerAuthentication, VirtualService, as_list, as_map
 from istio_vm_lint.rule import Context, rule
 from istio_vm_lint.semantics import dr_host, export_scopes, namespace_wildcard, scopes_overlap, tls_mode
 
@@ -77,12 +77,12 @@ def conflicting_mesh_virtual_services(ctx: Context) -> Iterator[Problem]:
         for j in by_host.get(host, ()):
             other = entries[j]
             if other[0] is not vs and scopes_overlap(scopes, other[3]):
-                mark(entry, other)
+                mark(entry, other)  # type: ignore[arg-type]
         if scopes is not None:
             # A namespace-scoped host also collides with globally exported wildcard hosts covering it.
             for other in wildcard_global:
                 if other[0] is not vs and host_matches(other[1], host):
-                    mark(entry, other)
+                    mark(entry, other)  # type: ignore[arg-type]
     for key in sorted(conflicts, key=lambda k: names[k].sort_key):
         vs = names[key]
         hi, host = where[key]

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Iterator
 
 from istio_vm_lint.findings import Location, Problem
-from istio_vm_lint.project import LoadProblem
 from istio_vm_lint.rule import Context, rule
 
 

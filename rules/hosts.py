@@ -19,8 +19,15 @@ import fnmatch
 from typing import Iterator, Optional
 
 from istio_vm_lint.findings import Problem
-from istio_vm_lint.graph import (MeshGraph, cluster_namespace, host_matches, hosts_overlap, installation_service,
-                                 parse_gateway_ref, visible)
+from istio_vm_lint.graph import (
+    MeshGraph,
+    cluster_namespace,
+    host_matches,
+    hosts_overlap,
+    installation_service,
+    parse_gateway_ref,
+    visible,
+)
 from istio_vm_lint.model import DestinationRule, Gateway, Sidecar, VirtualService, as_list
 from istio_vm_lint.rule import Context, rule
 from istio_vm_lint.semantics import dr_host, export_scopes, in_scope_of
@@ -296,7 +303,7 @@ def _near_gateway(graph: MeshGraph, ns: str, name: str) -> str:
 
 
 def _gateway_ref_paths(vs: VirtualService) -> list[tuple[tuple, str]]:
-    out = []
+    out: list[tuple[tuple, str]] = []
     for i, g in enumerate(as_list(vs.spec.get("gateways"))):
         if isinstance(g, str) and g != "mesh":
             out.append((("spec", "gateways", i), g))

@@ -16,8 +16,16 @@ import re
 from typing import Any, Iterator, Optional
 
 from istio_vm_lint.findings import FieldPath, Problem, format_path
-from istio_vm_lint.model import (KIND_NAMES, KINDS, WORKLOAD_EXTENSION_KINDS, OpaqueWorkload, Resource,
-                                 WorkloadController, as_list, as_map)
+from istio_vm_lint.model import (
+    KIND_NAMES,
+    KINDS,
+    WORKLOAD_EXTENSION_KINDS,
+    OpaqueWorkload,
+    Resource,
+    WorkloadController,
+    as_list,
+    as_map,
+)
 from istio_vm_lint.rule import Context, rule
 
 # --- k8s.io/apimachinery/pkg/util/validation, verbatim messages ----------------------------

@@ -14,7 +14,13 @@ from typing import Any, Iterator, Optional
 from istio_vm_lint.findings import FieldPath, Problem
 from istio_vm_lint.graph import EffectiveDR, MeshGraph, MeshService, Workload
 from istio_vm_lint.model import (
-    DestinationRule, Namespace, PeerAuthentication, Resource, ServiceEntry, WorkloadController, _is_ip,
+    DestinationRule,
+    Namespace,
+    PeerAuthentication,
+    Resource,
+    ServiceEntry,
+    WorkloadController,
+    _is_ip,
 )
 from istio_vm_lint.rule import Context, rule
 from istio_vm_lint.semantics import tls_mode

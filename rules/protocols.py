@@ -12,7 +12,16 @@ from typing import Any, Iterator, Optional
 
 from istio_vm_lint.findings import FieldPath, Problem
 from istio_vm_lint.graph import MeshService, host_matches, hosts_overlap, parse_gateway_ref, resolve_host
-from istio_vm_lint.model import DestinationRule, Gateway, ServiceEntry, ServicePort, VirtualService, as_int, as_list, as_map
+from istio_vm_lint.model import (
+    DestinationRule,
+    Gateway,
+    ServiceEntry,
+    ServicePort,
+    VirtualService,
+    as_int,
+    as_list,
+    as_map,
+)
 from istio_vm_lint.rule import Context, rule
 from istio_vm_lint.rules.ports import _listener_ports, _port_protocol, _route_accepts
 
@@ -115,12 +124,12 @@ def route_block_never_applied(ctx: Context) -> Iterator[Problem]:
                         continue  # usable on a mesh port (or a match port no service has: another rule's)
                 if _listener_ports(graph, vs, kind, rm, tuple(g for g in gateways if g != "mesh")):
                     continue
-                match_ports = sorted({p for p in (as_int(as_map(m).get("port")) for m in as_list(rm.get("match")))
+                match_list = sorted({p for p in (as_int(as_map(m).get("port")) for m in as_list(rm.get("match")))
                                       if p is not None})
                 described = []
                 for s in services:
                     for p in s.ports:
-                        if p.number is not None and (not match_ports or p.number in match_ports):
+                        if p.number is not None and (not match_list or p.number in match_list):
                             described.append(f"{p.number}/{_port_protocol(s, p) or 'sniffed'}")
                 where = "mesh ports " + (", ".join(dict.fromkeys(described)) or "none") if "mesh" in gateways else ""
                 gw_names = [g for g in gateways if g != "mesh"]

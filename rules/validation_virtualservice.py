@@ -40,9 +40,9 @@ def _string_match(v: h.Issues, sm: Any, where: str, path: FieldPath, allow_empty
     """``validateStringMatch`` / ``validateStringMatchRegexp`` (VS-28/VS-29)."""
     if not isinstance(sm, dict):
         return
-    if "prefix" in sm and not allow_empty_prefix and "exact" not in sm and "regex" not in sm:
-        if h.get_str(sm, "prefix") == "":
-            v.err(path + ("prefix",), "VS-28", f"{h.goq(where)}: prefix string match should not be empty")
+    if ("prefix" in sm and not allow_empty_prefix and "exact" not in sm and "regex" not in sm
+            and h.get_str(sm, "prefix") == ""):
+        v.err(path + ("prefix",), "VS-28", f"{h.goq(where)}: prefix string match should not be empty")
     if "regex" in sm and "exact" not in sm and "prefix" not in sm:
         _regex(v, sm.get("regex"), where, path + ("regex",))
 
@@ -296,9 +296,9 @@ def _fault(v: h.Issues, fault: Any, p: FieldPath) -> None:
         elif "http2Error" in abort:
             v.err(ap + ("http2Error",), "VS-37", "HTTP/2 abort fault injection not supported yet")
         elif "httpStatus" in abort:
-            status = h.get_int(abort, "httpStatus")
-            if status is not None and (status < 200 or status > 600):
-                v.err(ap + ("httpStatus",), "VS-37", f"HTTP status {status} is not in range 200-599")
+            http_status = h.get_int(abort, "httpStatus")
+            if http_status is not None and (http_status < 200 or http_status > 600):
+                v.err(ap + ("httpStatus",), "VS-37", f"HTTP status {http_status} is not in range 200-599")
         # no error type: a warning Go drops (§webhook-validation)
     if isinstance(delay, dict):
         dp = p + ("delay",)

@@ -21,12 +21,28 @@ from typing import Any, Iterator, Optional
 
 from istio_vm_lint.findings import FieldPath, Problem
 from istio_vm_lint.graph import MeshGraph, Workload
-from istio_vm_lint.model import (AuthorizationPolicy, PeerAuthentication, Resource, VirtualService, WorkloadPolicy,
-                                 as_list, as_map, as_str, str_list, str_map)
+from istio_vm_lint.model import (
+    AuthorizationPolicy,
+    PeerAuthentication,
+    Resource,
+    VirtualService,
+    WorkloadPolicy,
+    as_list,
+    as_map,
+    as_str,
+    str_list,
+    str_map,
+)
 from istio_vm_lint.rule import Context, rule
 from istio_vm_lint.rules._messages import sel_str
-from istio_vm_lint.rules.selectors._common import (RUNTIME_LABEL_PREFIXES, RUNTIME_LABELS, SEARCHED, SELECTABLE,
-                                                   STOCK_GATEWAY_LABELS, mismatch)
+from istio_vm_lint.rules.selectors._common import (
+    RUNTIME_LABEL_PREFIXES,
+    RUNTIME_LABELS,
+    SEARCHED,
+    SELECTABLE,
+    STOCK_GATEWAY_LABELS,
+    mismatch,
+)
 
 POLICY_KINDS = ("AuthorizationPolicy", "RequestAuthentication", "PeerAuthentication", "Telemetry", "EnvoyFilter",
                 "WasmPlugin")

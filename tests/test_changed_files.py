@@ -11,7 +11,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from test_ecosystem_support import run
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "examples" / "vm-whoami"

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from istio_vm_lint.config import Settings
 from istio_vm_lint.model import KINDS
 from istio_vm_lint.runner import lint

@@ -183,7 +183,6 @@ def test_graph_json_places_a_resource_with_a_duplicate_key_at_its_start(tmp_path
     import json
 
     from click.testing import CliRunner
-
     from istio_vm_lint.cli import main
 
     (tmp_path / "svc.yaml").write_text(DUP_SERVICE)

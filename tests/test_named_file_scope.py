@@ -22,12 +22,10 @@ from pathlib import Path
 from typing import Optional
 
 import pytest
-
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import generate  # noqa: E402
-
 from istio_vm_lint import engine  # noqa: E402
 from istio_vm_lint.config import Settings  # noqa: E402
 from istio_vm_lint.discover import discover  # noqa: E402

@@ -8,16 +8,26 @@ import textwrap
 from typing import Optional
 
 import pytest
-
 from istio_vm_lint.config import Settings
 from istio_vm_lint.graph import MeshGraph
 from istio_vm_lint.loader import PositionIndex
 from istio_vm_lint.model import DestinationRule, SourceFile, VirtualService
 from istio_vm_lint.project import Project, load_file
 from istio_vm_lint.rule import Context
-from istio_vm_lint.semantics import (cluster_namespace, export_scopes, host_matches, in_scope_of, lookup_path,
-                                     namespace_wildcard, parse_gateway_ref, resolve_host, scopes_overlap, tls_mode,
-                                     traffic_policies, visible)
+from istio_vm_lint.semantics import (
+    cluster_namespace,
+    export_scopes,
+    host_matches,
+    in_scope_of,
+    lookup_path,
+    namespace_wildcard,
+    parse_gateway_ref,
+    resolve_host,
+    scopes_overlap,
+    tls_mode,
+    traffic_policies,
+    visible,
+)
 
 D = "cluster.local"
 

@@ -39,9 +39,8 @@ def host_endpoints(graph: MeshGraph, host: str, viewer_ns: str) -> Optional[list
                 return None
             if r.selector is None and not r.endpoints:
                 return None  # DNS resolves the hosts themselves; STATIC empty is another problem
-        elif isinstance(r, Service):
-            if not r.selector or r.service_type == "ExternalName":
-                return None
+        elif isinstance(r, Service) and (not r.selector or r.service_type == "ExternalName"):
+            return None
         bs = graph.bindings_by_service.get(id(r), ())
         if not bs:
             return None  # empty service: the selector rules report it
