@@ -32,40 +32,13 @@ from typing import TYPE_CHECKING, Any, Iterable, Optional
 
 from .findings import FieldPath
 from .model import (
-    POD_TEMPLATE_KINDS,
-    DestinationRule,
-    EndpointSpec,
-    Gateway,
-    KnativeService,
-    OpaqueWorkload,
-    Resource,
-    Rollout,
-    Service,
-    ServiceEntry,
-    ServicePort,
-    Sidecar,
-    VirtualService,
-    WorkloadController,
-    WorkloadEntry,
-    WorkloadGroup,
-    as_int,
-    as_list,
-    locality_from_labels,
+    POD_TEMPLATE_KINDS, DestinationRule, EndpointSpec, Gateway, KnativeService, OpaqueWorkload, Resource, Rollout, Service,
+    ServiceEntry, ServicePort, Sidecar, VirtualService, WorkloadController, WorkloadEntry, WorkloadGroup, as_int,
+    as_list, locality_from_labels,
 )
 from .semantics import (  # noqa: F401  (re-exported: rules import them from here)
-    EffectiveDR,
-    cluster_namespace,
-    dr_host,
-    host_matches,
-    hosts_overlap,
-    installation_service,
-    kube_fqdn,
-    lookup_path,
-    merge_traffic_policy,
-    parse_gateway_ref,
-    policy_layers,
-    resolve_host,
-    visible,
+    EffectiveDR, cluster_namespace, dr_host, host_matches, hosts_overlap, installation_service, kube_fqdn, lookup_path,
+    merge_traffic_policy, parse_gateway_ref, policy_layers, resolve_host, visible,
 )
 
 if TYPE_CHECKING:  # pragma: no cover

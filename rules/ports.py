@@ -18,16 +18,8 @@ from typing import Iterable, Iterator, Optional
 from istio_vm_lint.findings import FieldPath, Problem
 from istio_vm_lint.graph import Binding, MeshGraph, MeshService, hosts_overlap, parse_gateway_ref, resolve_host
 from istio_vm_lint.model import (
-    DestinationRule,
-    Resource,
-    Service,
-    ServiceEntry,
-    ServicePort,
-    VirtualService,
-    WorkloadGroup,
-    as_int,
-    as_list,
-    as_map,
+    DestinationRule, Resource, Service, ServiceEntry, ServicePort, VirtualService, WorkloadGroup,
+    as_int, as_list, as_map,
 )
 from istio_vm_lint.rule import Context, rule
 from istio_vm_lint.semantics import traffic_policies
