@@ -683,8 +683,8 @@ def markdown(results: list[dict[str, Any]], cold: Optional[dict[str, Any]], info
             cold_t = min(x[key] for x in p["cold"])
             warm_t = min(x[key] for x in p["warm"])
             L.append(f"| {fmt_n(r['manifest']['resources'])} | `{p['named']}` ({p['named_bytes'] / 1e3:.0f} kB) | "
-                     f"{fmt_s(full)} | {fmt_s(cold_t)} | **{cold_t / full:.2f}** | {fmt_s(warm_t)} | "
-                     f"**{warm_t / full:.2f}** | {max(x['rss_mb'] for x in p['cold']):.0f} / "
+                     f"{fmt_s(full)} | {fmt_s(cold_t)} | **{cold_t / full:.2f}x** | {fmt_s(warm_t)} | "
+                     f"**{warm_t / full:.2f}x** | {max(x['rss_mb'] for x in p['cold']):.0f} / "
                      f"{max(x['rss_mb'] for x in p['warm']):.0f} MB |")
     L.append("")
     L.append("End to end = `istio-vm-lint DIR --format json --quiet --isolated --no-cache` as a subprocess, stdout to "
