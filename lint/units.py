@@ -21,7 +21,7 @@ server or Istio's webhook would reject take no part in resolution.
 
 from __future__ import annotations
 
-import fnmatch
+import functools
 import hashlib
 import itertools
 import marshal
@@ -119,11 +119,41 @@ def _rel(path: str, root: str) -> str:
     return "." if r == "." else r.replace(os.sep, "/")
 
 
+@functools.lru_cache(maxsize=256)
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """A path glob as gitignore and the config docs mean it: ``*``, ``?`` and ``[...]`` stay
+    inside one path segment and ``**`` spans segments, so ``samples/*`` names the directories
+    directly under ``samples`` and not ``samples/a/b`` (fnmatch's ``*`` crosses ``/``)."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif pattern[i] == "[" and "]" in pattern[i + 2:]:
+            j = pattern.index("]", i + 2)
+            body = pattern[i + 1:j]
+            out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
+            i = j + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
 def _glob_match(rel: str, pattern: str) -> bool:
     pattern = pattern.strip().rstrip("/")
     if pattern.startswith("./"):
         pattern = pattern[2:]
-    return fnmatch.fnmatchcase(rel, pattern)
+    return _glob_regex(pattern).match(rel) is not None
 
 
 def plan(files: list[Discovered], settings: Settings, stdin: Optional[tuple[str, bytes]] = None) -> Plan:

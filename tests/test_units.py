@@ -251,6 +251,22 @@ def test_alternatives_in_one_directory_are_not_conflicts() -> None:
     assert conflicts and all("alternatives" in f.message for f in conflicts)
 
 
+@pytest.mark.parametrize(("rel", "pattern", "matches"), [
+    ("samples/a", "samples/*", True),
+    ("samples/a/whoami", "samples/*", False),  # fnmatch's * would cross '/' and split the sample
+    ("apps/shop/x.yaml", "apps/shop/**", True),
+    ("apps/shop/a/b.yaml", "apps/shop/**", True),
+    ("apps/shop.yaml", "apps/shop/**", False),
+    ("mesh.yaml", "**/mesh.yaml", True),
+    ("a/b/mesh.yaml", "**/mesh.yaml", True),
+    ("envs/prod", "./envs/*/", True),
+])
+def test_config_globs_are_segment_aware(rel: str, pattern: str, matches: bool) -> None:
+    from istio_vm_lint.units import _glob_match
+
+    assert _glob_match(rel, pattern) is matches
+
+
 def test_config_units_split_samples(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     shutil.copytree(EXAMPLES / "sibling-demos", repo)
