@@ -83,7 +83,7 @@ def _lint(paths: Sequence[str], settings: Settings, *, stdin: Optional[tuple[str
     load_time = time.perf_counter() - ta
     if len(projects) > 1:
         plan.defined_elsewhere = units_mod.definitions(selected, projects)
-    for unit, project in zip(selected, projects):
+    for unit, project in zip(selected, projects, strict=False):
         tb = time.perf_counter()
         notices = units_mod.notice_problems(plan, displays) if not runs else []
         runs.append(units_mod.run_unit(unit, project, settings, plan, rules, timings, notices, parse_cache))

@@ -915,7 +915,7 @@ def definitions(units: list[Unit], projects: list[Project]) -> dict[str, set[str
     """``key -> unit names`` for what each unit defines: ``name.namespace`` and
     ``namespace/name`` of every resource and the hosts of its ServiceEntries."""
     out: dict[str, set[str]] = defaultdict(set)
-    for unit, project in zip(units, projects):
+    for unit, project in zip(units, projects, strict=False):
         for r in project.resources:
             out[f"{r.name}.{r.namespace}"].add(unit.name)
             out[f"{r.namespace}/{r.name}"].add(unit.name)
