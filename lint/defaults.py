@@ -28,25 +28,8 @@ WE_WEIGHT = 1
 # WorkloadGroup.template.serviceAccount empty means "default".
 WG_SERVICE_ACCOUNT = "default"
 
-# LoadBalancerSettings.simple when unset.
-LB_SIMPLE = "LEAST_REQUEST"
-
-# Mesh-wide localityLbSetting.enabled.
-MESH_LOCALITY_LB_ENABLED = True
-
-# OutlierDetection defaults (api:dr, applyOutlierDetection).
-OUTLIER_CONSECUTIVE_5XX = 5
-OUTLIER_INTERVAL = "10s"
-OUTLIER_BASE_EJECTION_TIME = "30s"
+# OutlierDetection.maxEjectionPercent when unset (api:dr, applyOutlierDetection).
 OUTLIER_MAX_EJECTION_PERCENT = 10
-OUTLIER_MIN_HEALTH_PERCENT = 0
-
-# Feature flags (istio:pilot/pkg/features/pilot.go), all on by default.
-SE_SELECTS_PODS = True
-SERVICE_SELECTS_WORKLOAD_ENTRIES = True
-WORKLOAD_ENTRY_AUTOREGISTRATION = True
-WORKLOAD_ENTRY_HEALTH_CHECKS = True
-GATEWAY_SELECTOR_ALL_NAMESPACES = True
 
 # Locality label fallbacks for WorkloadEntry.locality, in order.
 LOCALITY_LABELS = ("topology.istio.io/locality", "istio-locality")

@@ -149,12 +149,6 @@ def _plain(value: str) -> Any:
     return value
 
 
-_TAGGED = {
-    "tag:yaml.org,2002:str": str,
-    "tag:yaml.org,2002:null": lambda v: None,
-}
-
-
 def _tagged(tag: str, value: str) -> Any:
     """Explicitly tagged scalar.  Unknown or custom tags are data: the string is kept."""
     if tag == "tag:yaml.org,2002:str":
