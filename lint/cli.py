@@ -456,7 +456,8 @@ def _check(paths: tuple[str, ...], fmt: str, fail_on: Optional[str], select: tup
     if "-" in paths:
         # Shown like a file named on the command line: relative to the current directory.
         stdin = (display_path(stdin_filename) if stdin_filename else "<stdin>", sys.stdin.buffer.read())
-    with Progress(len(files), enabled=not quiet):
+    with Progress(len(files), enabled=not quiet) as progress:
+        settings.progress = progress.hook if progress.enabled else None
         outcome = lint([], settings, stdin=stdin, report_only=report_only, files=files)
     outcome.missing = missing
     for m in outcome.missing:
@@ -534,7 +535,7 @@ class Progress:
     A background thread draws it once ``PROGRESS_DELAY`` seconds have passed, whatever the
     number of files (a few large files can take as long as many small ones), and redraws it
     so the load stage (which has no hook) still shows that something is happening; the
-    rules stage reports through ``engine.progress_hook``.  Nothing is drawn when stderr is
+    rules stage reports through :meth:`hook`, passed to the run as ``Settings.progress``.  Nothing is drawn when stderr is
     not a TTY, so CI logs and captured output stay clean, and a fast run draws nothing.
     """
 
@@ -547,7 +548,7 @@ class Progress:
         self._stop: Any = None
         self._thread: Any = None
 
-    def _hook(self, done: int, total: int) -> None:
+    def hook(self, done: int, total: int) -> None:
         self.done, self.total = done, total
 
     def _draw(self, elapsed: float) -> None:
@@ -570,9 +571,6 @@ class Progress:
         import threading
         import time
 
-        from . import engine
-
-        engine.progress_hook = self._hook
         self._stop = threading.Event()
         start = time.monotonic()
 
@@ -591,9 +589,6 @@ class Progress:
     def __exit__(self, *exc: Any) -> None:
         if not self.enabled:
             return
-        from . import engine
-
-        engine.progress_hook = None
         self._stop.set()
         self._thread.join()
         if self.drawn:

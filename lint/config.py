@@ -13,10 +13,11 @@ import difflib
 import os
 import re
 from dataclasses import dataclass, field, fields
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 from . import defaults
 from .findings import SEVERITIES
+from .registry import all_rules
 
 CONFIG_FILES = (".istio-vm-lint.toml", "pyproject.toml")
 PYPROJECT_TABLE = "istio-vm-lint"
@@ -70,10 +71,12 @@ class Settings:
     # per-file-ignores and SARIF/GitHub paths are relative to it so that they do not depend
     # on the directory the linter was started from.
     root: Optional[str] = None
+    # Not a config key: called as (done, total) while rules run (the CLI's progress line).
+    progress: Optional[Callable[[int, int], None]] = field(default=None, repr=False, compare=False)
 
 
 # Keys a config file may not set (runtime-only fields).
-_RUNTIME_ONLY = {"root"}
+_RUNTIME_ONLY = {"root", "progress"}
 _CODE_LIST_KEYS = {"select", "ignore", "extend_select"}
 _LIST_KEYS = _CODE_LIST_KEYS | {"exclude", "external_hosts", "external_namespaces", "units", "shared_paths"}
 _STR_KEYS = {"fail_on", "default_namespace", "cluster_domain", "root_namespace", "baseline", "mesh_config",
@@ -111,9 +114,7 @@ def codes(value: str | list[str] | tuple[str, ...] | None, key: str = "select", 
 
 def _matches_a_rule(selector: str) -> bool:
     """Does ``selector`` (``ALL`` or a code prefix) select at least one registered rule?"""
-    from . import engine  # at call time: the rule registry, not a copy of it
-
-    return any(match_length(code, (selector,)) for code in engine.all_rules())
+    return any(match_length(code, (selector,)) for code in all_rules())
 
 
 def match_length(code: str, selectors: Iterable[str]) -> int:

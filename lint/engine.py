@@ -13,8 +13,6 @@ reports on.
 from __future__ import annotations
 
 import hashlib
-import importlib
-import pkgutil
 import traceback
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
@@ -23,54 +21,13 @@ from .config import Settings, match_length, root_relative, severity_for
 from .findings import SEVERITY_RANK, Finding, Location, Problem, Related, ResourceRef, format_path
 from .placeholders import about_placeholder
 from .project import Project
-from .rule import Context, Rule, declared_rules
+from .registry import all_rules, rule_modules  # noqa: F401  (re-exported: engine.all_rules)
+from .rule import Context, Rule
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import Resource
 
-_RULES: Optional[dict[str, Rule]] = None
-
-
-def all_rules() -> dict[str, Rule]:
-    """Every rule, by code: imports each module of ``istio_vm_lint.rules`` once."""
-    global _RULES
-    if _RULES is None:
-        from . import rules as rules_pkg  # type: ignore[attr-defined]
-
-        for name in rule_modules(rules_pkg):
-            importlib.import_module(name)
-        out: dict[str, Rule] = {}
-        for r in declared_rules():
-            if r.code in out:
-                raise RuntimeError(f"rule code {r.code} declared twice ({out[r.code].family}, {r.family})")
-            out[r.code] = r
-        _RULES = dict(sorted(out.items()))
-    return _RULES
-
-
-def rule_modules(package: Any) -> list[str]:
-    """The modules that declare rules: every module of the package and of its subpackages
-    (one package per family where a family is large), skipping names that start with ``_``
-    (shared helpers)."""
-    out: list[str] = []
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        name = f"{package.__name__}.{info.name}"
-        if info.ispkg:
-            out.extend(rule_modules(importlib.import_module(name)))
-        else:
-            out.append(name)
-    return out
-
-
 _matches = match_length  # specificity of the best matching selector (0 = none)
-
-# Called as (done, total) while rules run; set by the CLI for its progress bar.  A module
-# hook rather than a parameter because the runner, which calls run_rules, must not need to
-# know about terminals.
-progress_hook: Optional[Callable[[int, int], None]] = None
-
 
 def is_selected(code: str, settings: Settings) -> bool:
     select = settings.select or ("ALL",)
@@ -111,6 +68,7 @@ def collect_problems(ctx: Context, settings: Settings, rules: dict[str, Rule], r
     present = ctx.project.kinds_present
     total = len(rules)
     raw: list[tuple[Rule, Problem]] = []  # located together, so each file is re-parsed once
+    progress_hook = settings.progress  # (done, total); the CLI's progress line
     for done, (code, r) in enumerate(rules.items()):
         if progress_hook is not None:
             progress_hook(done, total)

@@ -17,7 +17,6 @@ skip it instead of raising.
 from __future__ import annotations
 
 import re
-import weakref
 from typing import Any, Callable, Iterable, Iterator, Optional, Union
 
 from istio_vm_lint.findings import FieldPath, Problem, format_path
@@ -35,20 +34,14 @@ SCHEMA_KINDS: tuple[str, ...] = tuple(sorted({k for (_, k) in KINDS} - UNVALIDAT
 
 # --- IVL010 ---------------------------------------------------------------------------------
 
-# Violations per resource, shared by IVL010 and IVL011 (which does not report a CEL rule on a
-# value the schema already rejects), computed at most once per resource.
-_VIOLATIONS: "weakref.WeakKeyDictionary[Resource, list[Violation]]" = weakref.WeakKeyDictionary()
+def violations_of(ctx: Context, res: Resource) -> list[Violation]:
+    """The schema violations of ``res``, computed at most once per run (``ctx.memo``)."""
 
+    def compute() -> list[Violation]:
+        validator = validator_for(res.group, res.kind, res.version)
+        return validator.validate(res.data) if validator is not None else []
 
-def violations_of(res: Resource) -> list[Violation]:
-    try:
-        return _VIOLATIONS[res]
-    except KeyError:
-        pass
-    validator = validator_for(res.group, res.kind, res.version)
-    out = validator.validate(res.data) if validator is not None else []
-    _VIOLATIONS[res] = out
-    return out
+    return ctx.memo(("schema-violations", res), compute)
 
 
 
@@ -103,7 +96,7 @@ def violations_of(res: Resource) -> list[Violation]:
 )
 def schema_violation(ctx: Context) -> Iterator[Problem]:
     for res in ctx.each(*SCHEMA_KINDS):
-        violations = violations_of(res)
+        violations = violations_of(ctx, res)
         if not violations:
             continue
         shown = violations[:MAX_PER_RESOURCE]
@@ -490,7 +483,7 @@ def crd_validation_rule(ctx: Context) -> Iterator[Problem]:
         _walk(res.data, trie, [], hits)
         if not hits:
             continue
-        violations = violations_of(res)
+        violations = violations_of(ctx, res)
         if violations:
             # Where the schema rejects the value itself (IVL010 says so), the CEL rule on it is
             # noise: drop hits at a rejected field and anywhere below a wrongly-typed one.

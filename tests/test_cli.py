@@ -237,7 +237,7 @@ def test_colour_on_tty_only_without_no_color(monkeypatch: pytest.MonkeyPatch) ->
 def test_progress_only_on_a_tty(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     import sys
 
-    from istio_vm_lint import cli, engine
+    from istio_vm_lint import cli
 
     with cli.Progress(1000):
         pass
@@ -246,10 +246,8 @@ def test_progress_only_on_a_tty(monkeypatch: pytest.MonkeyPatch, capsys: pytest.
     p = cli.Progress(1000)
     assert p.enabled
     with p:
-        assert engine.progress_hook is not None
-        engine.progress_hook(5, 10)
+        p.hook(5, 10)
         p._draw(0.0)
-    assert engine.progress_hook is None
     err = capsys.readouterr().err
     assert "rules 5/10" in err and err.endswith("\r\033[K")
 
@@ -351,3 +349,30 @@ def test_stdin_filename_is_displayed_and_rooted_like_a_named_file(tmp_path: Path
     r = run(["check", "--stdin-filename", f"{tmp_path.name}/mesh/vs.yaml", "-", "--format", "json"],
             cwd=tmp_path.parent, input=data)
     assert [f["code"] for f in json.loads(r.stdout)["findings"]] == [f["code"] for f in named]
+
+
+def test_progress_is_passed_in_settings(tmp_path: Path) -> None:
+    """The progress hook is per-run state: passed as ``Settings.progress``, not set on a module."""
+    from istio_vm_lint import engine
+    from istio_vm_lint.config import Settings
+    from istio_vm_lint.runner import lint
+
+    (tmp_path / "se.yaml").write_text(
+        "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: a, namespace: ns}\n"
+        "spec: {hosts: [a.example.com], ports: [{number: 80, name: http, protocol: HTTP}]}\n")
+    calls: list[tuple[int, int]] = []
+    settings = Settings(root=str(tmp_path), progress=lambda done, total: calls.append((done, total)))
+    lint([str(tmp_path)], settings)
+    assert calls and calls[-1][0] == calls[-1][1] > 0
+    assert not hasattr(engine, "progress_hook")
+
+
+def test_config_does_not_import_engine() -> None:
+    import ast
+
+    import istio_vm_lint.config as config
+
+    tree = ast.parse(Path(config.__file__).read_text())
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module is None for a in n.names}
+    assert "engine" not in imported

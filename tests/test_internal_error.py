@@ -8,7 +8,7 @@ from typing import Any, Iterator
 
 import pytest
 from click.testing import CliRunner
-from istio_vm_lint import engine
+from istio_vm_lint import engine, registry
 from istio_vm_lint.cli import main
 from istio_vm_lint.config import Settings
 from istio_vm_lint.findings import Problem
@@ -89,7 +89,7 @@ def broken_rules(monkeypatch: pytest.MonkeyPatch) -> dict[str, Rule]:
         "IVL992": _rule("IVL992", "crash-recursion", _crash_in_graph),
     }
     rules.update(extra)
-    monkeypatch.setattr(engine, "_RULES", dict(sorted(rules.items())))
+    monkeypatch.setattr(registry, "_RULES", dict(sorted(rules.items())))
     return extra
 
 

@@ -26,7 +26,7 @@ from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import generate  # noqa: E402
-from istio_vm_lint import engine  # noqa: E402
+from istio_vm_lint import engine, registry  # noqa: E402
 from istio_vm_lint.config import Settings  # noqa: E402
 from istio_vm_lint.discover import discover  # noqa: E402
 from istio_vm_lint.findings import Finding  # noqa: E402
@@ -57,7 +57,7 @@ def _run(root: Path, named: Optional[Path]) -> list[Finding]:
 def _as_before(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every rule cross-resource: the named-file run as it was before rules had a scope."""
     rules = {c: dataclasses.replace(r, scope="repository") for c, r in engine.all_rules().items()}
-    monkeypatch.setattr(engine, "_RULES", rules)
+    monkeypatch.setattr(registry, "_RULES", rules)
 
 
 def _yaml_files(root: Path) -> list[Path]:

@@ -3,7 +3,6 @@ which turns issues into problems for a rule."""
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Optional, Sequence
 
@@ -39,16 +38,10 @@ class Issues:
             self.err(path, rid, m)
 
 
-_CACHE: "weakref.WeakKeyDictionary[Resource, dict[str, list[Issue]]]" = weakref.WeakKeyDictionary()
-
-
-def issues_of(resource: Resource, validator: Callable[[Resource], Issues]) -> list[Issue]:
-    """Run ``validator`` once per resource (several rules read the same result)."""
-    per = _CACHE.setdefault(resource, {})
-    key = validator.__qualname__
-    if key not in per:
-        per[key] = validator(resource).items
-    return per[key]
+def issues_of(ctx: Context, resource: Resource, validator: Callable[[Resource], Issues]) -> list[Issue]:
+    """Run ``validator`` once per resource and run (several rules read the same result)."""
+    return ctx.memo(("validation-issues", validator.__qualname__, resource),
+                    lambda: validator(resource).items)
 
 
 def emit(ctx: Context, kind: str, validator: Callable[[Resource], Issues], level: str,
@@ -60,7 +53,7 @@ def emit(ctx: Context, kind: str, validator: Callable[[Resource], Issues], level
     """
     for res in ctx.each(kind):
         seen: set[tuple[FieldPath, str]] = set()
-        for issue in issues_of(res, validator):
+        for issue in issues_of(ctx, res, validator):
             if issue.level != level:
                 continue
             if only is not None and issue.rid not in only:
