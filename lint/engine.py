@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import traceback
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
+from typing import TYPE_CHECKING, Callable, Iterable, Optional
 
 from .config import Settings, match_length, root_relative, severity_for
 from .findings import SEVERITY_RANK, Finding, Location, Problem, Related, ResourceRef, format_path

@@ -13,7 +13,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES, ROOT, lint_folder
 
 _spec = importlib.util.spec_from_file_location("update_snapshots", ROOT / "tools" / "update_snapshots.py")
