@@ -27,14 +27,18 @@ from istio_vm_lint.semantics import cluster_namespace, dr_host, namespace_wildca
 
 @rule(
     code="IVL740", family="analyzers_kiali", name="overlapping-destination-rules", severity="warning",
-    summary="Several DestinationRules visible together cover the same host and subset.",
+    summary="Several DestinationRules in one namespace cover the same host and subset.",
     rationale="""
     For one client, only one DestinationRule per host applies: rules in the same namespace are
     merged with the first top-level traffic policy winning, rules in different namespaces are
     chosen by the lookup path (client namespace, service namespace, root namespace) and never
     combined (docs/semantics.md §destinationrule-lookup, §destinationrule-merge). Two rules for the same host that share a subset name, or
     where either has no subsets, therefore shadow each other in ways that depend on file order
-    and client namespace (Kiali KIA0201). Wildcard hosts count when they cover the other host.
+    (Kiali KIA0201). Only rules in the same namespace are compared: across namespaces the lookup
+    path picks exactly one rule per client, so a client-namespace rule that overrides the
+    service's own, or a root-namespace `*.local` default beneath a service-namespace rule, is by
+    design (docs/semantics.md §destinationrule-placement). Wildcard hosts count when they cover
+    the other host.
     Rules with a workloadSelector apply only to their selected clients and are skipped.
     """,
     bad="""
@@ -73,9 +77,10 @@ def overlapping_destination_rules(ctx: Context) -> Iterator[Problem]:
         for o in cands:
             if _skip_mesh_mtls(o, hosts[id(o)], domain) or _skip_mesh_mtls(d, h, domain):
                 continue
-            # Visible together to at least one namespace?
-            if not (visible(d.export_to, d.namespace, o.namespace) or visible(o.export_to, o.namespace, d.namespace)
-                    or d.namespace == o.namespace):
+            # Only rules of one namespace are merged (order-dependent); across namespaces the lookup
+            # path picks exactly one per client: a client-namespace rule overriding the service's
+            # own, or a root-namespace default beneath it, is by design (§destinationrule-placement).
+            if d.namespace != o.namespace:
                 continue
             theirs = {s.name for s in o.subsets}
             shared = sorted(mine & theirs)

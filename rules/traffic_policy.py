@@ -618,6 +618,14 @@ def order_dependent_merge(ctx: Context) -> Iterator[Problem]:
 
 # --- IVL409 ---------------------------------------------------------------------------------
 
+
+def _locality_settings(lb: Any) -> list[str]:
+    """The localityLbSetting fields a loadBalancer configures (failover, failoverPriority, distribute)."""
+    lls = as_map(as_map(lb).get("localityLbSetting"))
+    if lls.get("enabled") is False:
+        return []
+    return [k for k in ("failover", "failoverPriority", "distribute") if as_list(lls.get(k))]
+
 _PORT_REPLACED = ("connectionPool", "outlierDetection", "loadBalancer", "tls")
 
 
@@ -633,7 +641,10 @@ _PORT_REPLACED = ("connectionPool", "outlierDetection", "loadBalancer", "tls")
     naming a port of a service defined in the repository (others are IVL206's or unknowable).
     Reported as info;
     as a warning when TLS origination (`tls.mode: SIMPLE`/`MUTUAL`) is dropped, because that
-    port then sends plaintext. Dropped outlier detection under locality failover is IVL402.
+    port then sends plaintext, and when locality load balancing the author configured
+    (`failover`, `failoverPriority`, `distribute`) is dropped — also by an entry whose own
+    `loadBalancer` has no `localityLbSetting` — because that port then follows the mesh-wide
+    locality settings (a lost failover guarantee; docs/semantics.md §locality-distribute). Dropped outlier detection under locality failover is IVL402.
     """,
     bad="""
     trafficPolicy:
@@ -677,6 +688,11 @@ def port_level_settings_drop_policy(ctx: Context) -> Iterator[Problem]:
                 dropped = [k for k in _PORT_REPLACED if outer.get(k) is not None and entry.get(k) is None]
                 if "outlierDetection" in dropped and _failover_field(entry.get("loadBalancer")):
                     dropped.remove("outlierDetection")  # IVL402's case
+                lost_lb = _locality_settings(outer.get("loadBalancer"))
+                if lost_lb and "loadBalancer" not in dropped and entry.get("loadBalancer") is not None \
+                        and not _locality_settings(entry.get("loadBalancer")) \
+                        and as_map(as_map(entry.get("loadBalancer")).get("localityLbSetting")).get("enabled") is not False:
+                    dropped.append("loadBalancer.localityLbSetting")  # the entry's own loadBalancer replaces it
                 if not dropped:
                     continue
                 mode = tls_mode(outer).upper()
@@ -685,6 +701,10 @@ def port_level_settings_drop_policy(ctx: Context) -> Iterator[Problem]:
                 if port not in service_ports:
                     continue
                 extra = (f"; TLS origination ({mode}) is lost, so port {port} sends plaintext" if severe else "")
+                if lost_lb and any(k.startswith("loadBalancer") for k in dropped):
+                    severe = True
+                    extra += (f"; the locality load-balancing settings ({', '.join(lost_lb)}) are lost on port {port}, "
+                              "which falls back to the mesh-wide locality settings")
                 yield Problem(dr, path + ("portLevelSettings", i),
                               f"DestinationRule {dr.namespace}/{dr.name}: the portLevelSettings entry for port {port} does "
                               f"not repeat {', '.join(dropped)}; port-level settings replace these wholesale, so on that "

@@ -1,0 +1,96 @@
+"""IVL416: locality-weighted distribution toward localities without endpoints
+(docs/semantics.md §locality-distribute).
+
+For a client whose locality matches a `distribute[].from`, istiod gives each endpoint group the
+weight of the first `to` key whose locality pattern matches it and removes every endpoint group
+that no `to` key matches (pilot/pkg/networking/core/loadbalancer/loadbalancer.go,
+`applyLocalityWeights`; patterns as `LocalityMatch` in pilot/pkg/networking/util/util.go).
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from istio_vm_lint.findings import Problem
+from istio_vm_lint.model import DestinationRule, as_list, as_map
+from istio_vm_lint.rule import Context, rule
+from istio_vm_lint.rules.traffic_policy import _endpoints, _host_services, _policy_objects
+
+
+def locality_match(locality: str, pattern: str) -> bool:
+    """pilot/pkg/networking/util/util.go LocalityMatch: `*` or an omitted zone/subzone matches anything."""
+    lr, lz, ls = (locality.split("/", 2) + ["", ""])[:3]
+    pr, pz, ps = (pattern.split("/", 2) + ["", ""])[:3]
+    return ((pr == "*" or pr == lr) and (pz in ("*", "") or pz == lz) and (ps in ("*", "") or ps == ls))
+
+
+@rule(
+    code="IVL416", family="locality", name="distribute-to-locality-without-endpoints", severity="warning",
+    severity_note="error when no `to` locality of a distribute entry has an endpoint: the clients it matches get no endpoint at all.",
+    summary="A locality-weighted `distribute` sends a share of traffic to a locality where the host has no endpoint.",
+    rationale="""
+    `localityLbSetting.distribute` gives, for clients in the `from` locality, each `to`
+    locality a weight; endpoints in localities that no `to` key matches are removed for those
+    clients (docs/semantics.md §locality-distribute). A `to` key that matches no endpoint —
+    usually a typo, a zone written as a region, or a missing `/*` level — weighs nothing, and the
+    endpoints it was meant for receive no traffic from those clients; when no `to` key matches
+    any endpoint, every endpoint is removed and those clients get 503s. Endpoint localities come
+    from the WorkloadEntries, inline endpoints and WorkloadGroups of the host (`locality`, else
+    the `topology.istio.io/locality` label); silent unless every endpoint's locality is known
+    (pods get theirs from their nodes). `from` keys name client localities and are not judged.
+    """,
+    bad="""
+    localityLbSetting:
+      distribute:
+      - from: us-east-1/*
+        to:
+          "us-east-1/*": 80
+          "us-west2/*": 20       # endpoints are in us-east-1 and us-west-2
+    """,
+    good="""
+        to:
+          "us-east-1/*": 80
+          "us-west-2/*": 20
+    """,
+    inputs=("DestinationRule", "WorkloadEntry", "ServiceEntry"),
+    equivalents=(),
+    references=("docs/semantics.md §locality-distribute", "docs/semantics.md §locality"),
+)
+def distribute_without_endpoints(ctx: Context) -> Iterator[Problem]:
+    graph = ctx.graph
+    for dr in ctx.each(DestinationRule):
+        objects = [(p, tp) for p, tp in _policy_objects(dr)
+                   if as_list(as_map(as_map(tp.get("loadBalancer")).get("localityLbSetting")).get("distribute"))]
+        if not objects:
+            continue
+        workloads = _endpoints(graph, _host_services(graph, dr))
+        if not workloads or any(w.kind == "Pod" or not w.locality for w in workloads):
+            continue
+        localities = sorted({w.locality for w in workloads})
+        shown = ", ".join(localities)
+        for path, tp in objects:
+            lls = as_map(as_map(tp.get("loadBalancer")).get("localityLbSetting"))
+            if lls.get("enabled") is False:
+                continue
+            for i, entry in enumerate(as_list(lls.get("distribute"))):
+                to = as_map(as_map(entry).get("to"))
+                keys = [k for k in to if isinstance(k, str) and k]
+                if not keys:
+                    continue
+                empty = [k for k in keys if not any(locality_match(loc, k) for loc in localities)]
+                if not empty:
+                    continue
+                epath = path + ("loadBalancer", "localityLbSetting", "distribute", i)
+                frm = as_map(entry).get("from")
+                if len(empty) == len(keys):
+                    yield Problem(dr, epath + ("to",),
+                                  f"DestinationRule {dr.namespace}/{dr.name}: distribute[{i}] (from {frm!r}) sends "
+                                  f"traffic only to {empty}, where no endpoint of {dr.host} is (endpoint localities: "
+                                  f"{shown}); every endpoint is removed for those clients (503)", severity="error")
+                    continue
+                for k in empty:
+                    yield Problem(dr, epath + ("to", k),
+                                  f"DestinationRule {dr.namespace}/{dr.name}: distribute[{i}] (from {frm!r}) gives "
+                                  f"{to.get(k)!r} to '{k}', where no endpoint of {dr.host} is (endpoint localities: "
+                                  f"{shown}): that weight applies to no endpoint, and the endpoints that no `to` key "
+                                  f"matches get no traffic from those clients")
