@@ -14,7 +14,7 @@ from typing import Iterator
 from istio_vm_lint.findings import Problem
 from istio_vm_lint.model import DestinationRule, as_list, as_map
 from istio_vm_lint.rule import Context, rule
-from istio_vm_lint.rules.traffic_policy import _endpoints, _host_services, _policy_objects
+from istio_vm_lint.semantics import traffic_policies
 
 
 def locality_match(locality: str, pattern: str) -> bool:
@@ -59,11 +59,11 @@ def locality_match(locality: str, pattern: str) -> bool:
 def distribute_without_endpoints(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
     for dr in ctx.each(DestinationRule):
-        objects = [(p, tp) for p, tp in _policy_objects(dr)
+        objects = [(p, tp) for p, tp in traffic_policies(dr)
                    if as_list(as_map(as_map(tp.get("loadBalancer")).get("localityLbSetting")).get("distribute"))]
         if not objects:
             continue
-        workloads = _endpoints(graph, _host_services(graph, dr))
+        workloads = graph.endpoints(graph.dr_services(dr))
         if not workloads or any(w.kind == "Pod" or not w.locality for w in workloads):
             continue
         localities = sorted({w.locality for w in workloads})
