@@ -9,12 +9,24 @@ that no `to` key matches (pilot/pkg/networking/core/loadbalancer/loadbalancer.go
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Any, Iterator
 
 from istio_vm_lint.findings import Problem
 from istio_vm_lint.model import DestinationRule, as_list, as_map
 from istio_vm_lint.rule import Context, rule
 from istio_vm_lint.semantics import traffic_policies
+
+
+def _locality_settings(lb: Any) -> list[str]:
+    """The localityLbSetting fields a loadBalancer configures (failover, failoverPriority, distribute)."""
+    lls = as_map(as_map(lb).get("localityLbSetting"))
+    if lls.get("enabled") is False:
+        return []
+    return [k for k in ("failover", "failoverPriority", "distribute") if as_list(lls.get(k))]
+
+
+def _locality_disabled(lb: Any) -> bool:
+    return as_map(as_map(lb).get("localityLbSetting")).get("enabled") is False
 
 
 def locality_match(locality: str, pattern: str) -> bool:

@@ -23,6 +23,7 @@ from istio_vm_lint.graph import EffectiveDR, MeshGraph, MeshService
 from istio_vm_lint.model import DestinationRule, Resource, as_int, as_list, as_map, as_str
 from istio_vm_lint.rule import Context, rule
 from istio_vm_lint.semantics import tls_mode, traffic_policies
+from istio_vm_lint.rules.locality import _locality_disabled, _locality_settings
 
 Layer = tuple[DestinationRule, FieldPath, dict, bool]
 TOPOLOGY_LABELS = ("topology.kubernetes.io/region", "topology.kubernetes.io/zone", "topology.istio.io/subzone")
@@ -618,14 +619,6 @@ def order_dependent_merge(ctx: Context) -> Iterator[Problem]:
 
 # --- IVL409 ---------------------------------------------------------------------------------
 
-
-def _locality_settings(lb: Any) -> list[str]:
-    """The localityLbSetting fields a loadBalancer configures (failover, failoverPriority, distribute)."""
-    lls = as_map(as_map(lb).get("localityLbSetting"))
-    if lls.get("enabled") is False:
-        return []
-    return [k for k in ("failover", "failoverPriority", "distribute") if as_list(lls.get(k))]
-
 _PORT_REPLACED = ("connectionPool", "outlierDetection", "loadBalancer", "tls")
 
 
@@ -639,12 +632,9 @@ _PORT_REPLACED = ("connectionPool", "outlierDetection", "loadBalancer", "tls")
     port-level traffic policies" (api:dr; `MergeTrafficPolicy`, docs/semantics.md §port-level-settings). An entry that sets only, say, `connectionPool` turns the destination's
     outlier detection, load balancer and TLS back to defaults on that port. Checked for entries
     naming a port of a service defined in the repository (others are IVL206's or unknowable).
-    Reported as info;
-    as a warning when TLS origination (`tls.mode: SIMPLE`/`MUTUAL`) is dropped, because that
-    port then sends plaintext, and when locality load balancing the author configured
-    (`failover`, `failoverPriority`, `distribute`) is dropped — also by an entry whose own
-    `loadBalancer` has no `localityLbSetting` — because that port then follows the mesh-wide
-    locality settings (a lost failover guarantee; docs/semantics.md §locality-distribute). Dropped outlier detection under locality failover is IVL402.
+    Reported as info; as a warning when TLS origination (`tls.mode: SIMPLE`/`MUTUAL`) is dropped, because that
+    port then sends plaintext, and when `failover`, `failoverPriority` or `distribute` is dropped
+    (also by an entry's own `loadBalancer` without `localityLbSetting`; §locality-distribute). Dropped outlier detection under locality failover is IVL402.
     """,
     bad="""
     trafficPolicy:
@@ -689,9 +679,8 @@ def port_level_settings_drop_policy(ctx: Context) -> Iterator[Problem]:
                 if "outlierDetection" in dropped and _failover_field(entry.get("loadBalancer")):
                     dropped.remove("outlierDetection")  # IVL402's case
                 lost_lb = _locality_settings(outer.get("loadBalancer"))
-                if lost_lb and "loadBalancer" not in dropped and entry.get("loadBalancer") is not None \
-                        and not _locality_settings(entry.get("loadBalancer")) \
-                        and as_map(as_map(entry.get("loadBalancer")).get("localityLbSetting")).get("enabled") is not False:
+                elb = entry.get("loadBalancer")
+                if lost_lb and elb is not None and not _locality_settings(elb) and not _locality_disabled(elb):
                     dropped.append("loadBalancer.localityLbSetting")  # the entry's own loadBalancer replaces it
                 if not dropped:
                     continue
@@ -702,9 +691,8 @@ def port_level_settings_drop_policy(ctx: Context) -> Iterator[Problem]:
                     continue
                 extra = (f"; TLS origination ({mode}) is lost, so port {port} sends plaintext" if severe else "")
                 if lost_lb and any(k.startswith("loadBalancer") for k in dropped):
-                    severe = True
-                    extra += (f"; the locality load-balancing settings ({', '.join(lost_lb)}) are lost on port {port}, "
-                              "which falls back to the mesh-wide locality settings")
+                    severe, extra = True, extra + (f"; the locality load-balancing settings ({', '.join(lost_lb)}) "
+                                                   f"are lost on port {port}, which follows the mesh-wide ones")
                 yield Problem(dr, path + ("portLevelSettings", i),
                               f"DestinationRule {dr.namespace}/{dr.name}: the portLevelSettings entry for port {port} does "
                               f"not repeat {', '.join(dropped)}; port-level settings replace these wholesale, so on that "
