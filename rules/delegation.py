@@ -351,7 +351,7 @@ def delegate_match_conflict(ctx: Context) -> Iterator[Problem]:
                     reasons = [_has_conflict(r, leaf) for r in root_matches]
                     if all(reasons) and (id(d), j) not in seen:
                         seen.add((id(d), j))
-                        why = "; ".join(f"root match [{_fmt(r)}]: {why}" for r, why in zip(root_matches, reasons))
+                        why = "; ".join(f"root match [{_fmt(r)}]: {why}" for r, why in zip(root_matches, reasons, strict=False))
                         yield Problem(d, ("spec", "http", j, "match", k),
                                       f"VirtualService {d.namespace}/{d.name}: http[{j}] match [{_fmt(leaf)}] is not "
                                       f"within any match of http[{i}] of root {vs.namespace}/{vs.name} ({why}); "

@@ -22,8 +22,8 @@ from istio_vm_lint.findings import FieldPath, Problem, format_path
 from istio_vm_lint.graph import EffectiveDR, MeshGraph, MeshService
 from istio_vm_lint.model import DestinationRule, Resource, as_int, as_list, as_map, as_str
 from istio_vm_lint.rule import Context, rule
-from istio_vm_lint.semantics import tls_mode, traffic_policies
 from istio_vm_lint.rules.locality import _locality_disabled, _locality_settings
+from istio_vm_lint.semantics import tls_mode, traffic_policies
 
 Layer = tuple[DestinationRule, FieldPath, dict, bool]
 TOPOLOGY_LABELS = ("topology.kubernetes.io/region", "topology.kubernetes.io/zone", "topology.istio.io/subzone")
