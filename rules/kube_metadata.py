@@ -26,6 +26,7 @@ from istio_vm_lint.model import (
     as_list,
     as_map,
 )
+from istio_vm_lint.placeholders import is_placeholder
 from istio_vm_lint.rule import Context, rule
 
 # --- k8s.io/apimachinery/pkg/util/validation, verbatim messages ----------------------------
@@ -174,8 +175,16 @@ def _invalid(path: FieldPath, value: Any, msgs: list[str]) -> str:
     return f"{field}: Invalid value: {shown}: " + "; ".join(msgs)
 
 
+# Placeholders that test and demo templates substitute with sed or envsubst before applying:
+# an all-caps token (ROLLOUT_NAME, REPLACEME, NAMESPACE), $$name$$, __NAME__, %NAME%, <name>.
+_SUBSTITUTED_RE = re.compile(r"(?<![A-Za-z0-9])[A-Z][A-Z0-9_]{2,}(?![A-Za-z0-9])|\$\$|__[A-Za-z]|%[A-Za-z_]+%|<[A-Za-z_-]+>")
+
+
 def _template(value: Any) -> bool:
-    return isinstance(value, str) and "{{" in value
+    """A value the author substitutes before applying (``{{ }}``, ``$(VAR)``, ``ROLLOUT_NAME``,
+    ``$$name$$``): the file is a template, not the object the API server would see."""
+    return isinstance(value, str) and ("{{" in value or is_placeholder(value)
+                                       or _SUBSTITUTED_RE.search(value) is not None)
 
 
 def _label_maps(res: Resource) -> Iterator[tuple[FieldPath, FieldPath, Any]]:

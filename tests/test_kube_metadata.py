@@ -95,3 +95,16 @@ def test_unknown_kinds_read_for_their_pod_template_are_not_judged(tmp_path: Path
     text = ("apiVersion: apps.kruise.io/v1alpha1\nkind: CloneSet\nmetadata: {name: Web_1, labels: {a: b c}}\n"
             "spec:\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: web, image: x}]}\n")
     assert findings(tmp_path, text) == []
+
+
+def test_substituted_placeholders_are_templates_not_names(tmp_path: Path) -> None:
+    """Test and demo templates that sed/envsubst fill in before applying (argo-rollouts' e2e
+    `ROLLOUT_NAME-active`, `REPLACEME`, `$$name$$`) are not objects the API server would see."""
+    text = ("apiVersion: v1\nkind: Service\nmetadata: {name: ROLLOUT_NAME-active}\n---\n"
+            "apiVersion: v1\nkind: Service\nmetadata: {name: REPLACEME}\n---\n"
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: 'e2e-$$name$$'}\n"
+            "spec:\n  selector: {matchLabels: {app: 'e2e-$$name$$'}}\n"
+            "  template:\n    metadata: {labels: {app: 'e2e-$$name$$'}}\n"
+            "    spec: {containers: [{name: app, image: nginx}]}\n---\n"
+            "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: Bad_Name}\n")
+    assert [(line, code) for line, code, _ in findings(tmp_path, text)] == [(20, "IVL006")]
