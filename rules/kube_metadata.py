@@ -177,7 +177,7 @@ def _invalid(path: FieldPath, value: Any, msgs: list[str]) -> str:
 
 # Placeholders that test and demo templates substitute with sed or envsubst before applying:
 # an all-caps token (ROLLOUT_NAME, REPLACEME, NAMESPACE), $$name$$, __NAME__, %NAME%, <name>.
-_SUBSTITUTED_RE = re.compile(r"(?<![A-Za-z0-9])[A-Z][A-Z0-9_]{2,}(?![A-Za-z0-9])|\$\$|__[A-Za-z]|%[A-Za-z_]+%|<[A-Za-z_-]+>")
+_SUBSTITUTED_RE = re.compile(r"(?<![A-Za-z0-9_])[A-Z][A-Z0-9_]{2,}(?![A-Za-z0-9])|\$\$|__[A-Za-z]|%[A-Za-z_]+%|<[A-Za-z_-]+>")
 
 
 def _template(value: Any) -> bool:
