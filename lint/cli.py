@@ -747,7 +747,7 @@ def trace_cmd(target: str, paths: tuple[str, ...], fmt: str, port: Optional[int]
             doc = trace(outcome.context, outcome.findings, target, port)
         except TraceError as exc:
             click.echo(f"istio-vm-lint: {exc}", err=True)
-            sys.exit(EXIT_FINDINGS)
+            sys.exit(EXIT_ERROR)  # a target the repository lacks is a usage error: exit 1 means findings only
         import json
 
         out = json.dumps(doc, indent=2, default=str) + "\n" if fmt == "json" else render_text(doc)

@@ -67,12 +67,12 @@ def test_service_host_per_client_namespace_json() -> None:
 def test_kind_namespace_name_target() -> None:
     a = trace_json(WHOAMI, "ServiceEntry/whoami/whoami")
     assert a["traces"][0]["target"]["host"] == "whoami.example.internal"
-    assert trace(WHOAMI, "Gateway/nowhere/x", code=1) == ""
+    assert trace(WHOAMI, "Gateway/nowhere/x", code=2) == ""
 
 
-def test_unknown_host_exits_1_with_a_hint() -> None:
+def test_unknown_host_is_a_usage_error_with_a_hint() -> None:
     r = run(["trace", "whoami.example.internl", "--isolated"], cwd=WHOAMI)
-    assert r.exit_code == 1 and "did you mean 'whoami.example.internal'?" in r.stderr
+    assert r.exit_code == 2 and "did you mean 'whoami.example.internal'?" in r.stderr
 
 
 def test_mesh_virtual_service_routes_and_matches() -> None:
