@@ -639,6 +639,30 @@ def explain(code: str) -> None:
     click.echo(text, nl=False)
 
 
+def _lint_repository(paths: tuple[str, ...], root: Optional[str], config_path: Optional[str], isolated: bool,
+                     exclude: tuple[str, ...], default_namespace: Optional[str],
+                     cluster_domain: Optional[str]) -> Any:
+    """The whole-repository lint that `graph` and `trace` draw from (settings, discovery and the
+    rules as `check` runs them); a missing path or unreadable directory exits 2."""
+    from .runner import lint
+
+    paths = paths or (".",)
+    root, config_path = find_root(paths, root, config_path, isolated)
+    settings = build_settings(config_path, isolated, root, exclude=exclude, default_namespace=default_namespace,
+                              cluster_domain=cluster_domain)
+    settings.root = root or os.getcwd()
+    settings.cache_dir = resolve_cache_dir(settings, None, False)
+    scan = Scan()
+    files, missing = discover_named(list(paths), tuple(settings.exclude), scan)
+    for m in missing:
+        click.echo(f"istio-vm-lint: no such file or directory: {m}", err=True)
+    for where, reason in scan.unreadable:
+        click.echo(f"istio-vm-lint: cannot read directory {where}: {reason}", err=True)
+    if missing or scan.unreadable:
+        sys.exit(EXIT_ERROR)
+    return lint([], settings, files=files)
+
+
 @main.command("graph")
 @click.argument("paths", nargs=-1, type=str)
 @click.option("--format", "fmt", type=click.Choice(["mermaid", "dot", "json"]), default="mermaid",
@@ -665,24 +689,8 @@ def graph_cmd(paths: tuple[str, ...], fmt: str, focus: Optional[str], exclude: t
         click.echo(f"istio-vm-lint: graph export is not available in this build ({exc})", err=True)
         sys.exit(EXIT_ERROR)
     try:
-        from .runner import lint
-
-        paths = paths or (".",)
-        root, config_path = find_root(paths, root, config_path, isolated)
-        settings = build_settings(config_path, isolated, root, exclude=exclude, default_namespace=default_namespace,
-                                  cluster_domain=cluster_domain)
-        settings.root = root or os.getcwd()
-        settings.cache_dir = resolve_cache_dir(settings, None, False)
-        scan = Scan()
-        files, missing = discover_named(list(paths), tuple(settings.exclude), scan)
-        for m in missing:
-            click.echo(f"istio-vm-lint: no such file or directory: {m}", err=True)
-        for where, reason in scan.unreadable:
-            click.echo(f"istio-vm-lint: cannot read directory {where}: {reason}", err=True)
-        if missing or scan.unreadable:
-            sys.exit(EXIT_ERROR)
         # The rules run too: their findings are drawn as broken edges (dashed, red, with the code).
-        outcome = lint([], settings, files=files)
+        outcome = _lint_repository(paths, root, config_path, isolated, exclude, default_namespace, cluster_domain)
         assert outcome.context is not None
         out = export_graph(outcome.context.graph, fmt, focus, outcome.findings)
     except ConfigError as exc:
@@ -721,27 +729,12 @@ def trace_cmd(target: str, paths: tuple[str, ...], fmt: str, port: Optional[int]
     the host: the VirtualService route that applies, the effective DestinationRule (lookup
     path, merges, which object sets each field), subsets and the endpoints they select with
     each hop's port, mTLS, locality/failover, and every finding on that path.
-    Exit 0, or 1 when TARGET matches nothing in the repository, 2 on usage errors.
+    Exit 0, or 2 when TARGET matches nothing in the repository or on usage errors.
     """
     try:
-        from .runner import lint
         from .trace import TraceError, render_text, trace
 
-        paths = paths or (".",)
-        root, config_path = find_root(paths, root, config_path, isolated)
-        settings = build_settings(config_path, isolated, root, exclude=exclude, default_namespace=default_namespace,
-                                  cluster_domain=cluster_domain)
-        settings.root = root or os.getcwd()
-        settings.cache_dir = resolve_cache_dir(settings, None, False)
-        scan = Scan()
-        files, missing = discover_named(list(paths), tuple(settings.exclude), scan)
-        for m in missing:
-            click.echo(f"istio-vm-lint: no such file or directory: {m}", err=True)
-        for where, reason in scan.unreadable:
-            click.echo(f"istio-vm-lint: cannot read directory {where}: {reason}", err=True)
-        if missing or scan.unreadable:
-            sys.exit(EXIT_ERROR)
-        outcome = lint([], settings, files=files)
+        outcome = _lint_repository(paths, root, config_path, isolated, exclude, default_namespace, cluster_domain)
         assert outcome.context is not None
         try:
             doc = trace(outcome.context, outcome.findings, target, port)
