@@ -167,6 +167,11 @@ def destination_host_not_found(ctx: Context) -> Iterator[Problem]:
         for d in graph.destinations(vs):
             if d.host == "*" or _declared_external(ctx, d.host):
                 continue
+            # A route only gateways apply runs in the gateway pods, which see hosts from their own
+            # namespace: a host defined somewhere is IVL510's business there (§egress-gateway-hops).
+            at_gateways_only = "mesh" not in vs.destinations[d.dest_index].gateways
+            if at_gateways_only and graph.lookup(d.host, None):
+                continue
             if d.services:
                 # The route applies to clients in the namespaces the VS is exported to: the
                 # destination must be visible there too (§exportto).
@@ -302,8 +307,11 @@ def _near_gateway(graph: MeshGraph, ns: str, name: str) -> str:
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
-def _gateway_ref_paths(vs: VirtualService) -> list[tuple[tuple, str]]:
+def _gateway_ref_paths(vs: VirtualService, bound_only: bool = False) -> list[tuple[tuple, str]]:
+    """Every Gateway reference of a VirtualService with its path; ``bound_only`` leaves out the
+    match entries its top-level gateways do not bind (they bind nothing: §match-gateways, IVL511)."""
     out: list[tuple[tuple, str]] = []
+    bound = {parse_gateway_ref(g, vs.namespace, "") for g in vs.gateways if g != "mesh"}
     for i, g in enumerate(as_list(vs.spec.get("gateways"))):
         if isinstance(g, str) and g != "mesh":
             out.append((("spec", "gateways", i), g))
@@ -314,7 +322,8 @@ def _gateway_ref_paths(vs: VirtualService) -> list[tuple[tuple, str]]:
             for mi, m in enumerate(as_list(route.get("match"))):
                 if isinstance(m, dict):
                     for gi, g in enumerate(as_list(m.get("gateways"))):
-                        if isinstance(g, str) and g != "mesh":
+                        if isinstance(g, str) and g != "mesh" and (
+                                not bound_only or parse_gateway_ref(g, vs.namespace, "") in bound):
                             out.append((("spec", kind, ri, "match", mi, "gateways", gi), g))
     return out
 
@@ -373,7 +382,7 @@ def host_not_admitted(ctx: Context) -> Iterator[Problem]:
     for vs in ctx.each(VirtualService):
         if not vs.hosts:
             continue  # delegate VirtualService
-        for path, ref in _gateway_ref_paths(vs):
+        for path, ref in _gateway_ref_paths(vs, bound_only=True):
             ns, name = parse_gateway_ref(ref, vs.namespace, ctx.settings.cluster_domain)
             listeners = ctx.gateway_api.get((ns, name))
             if listeners is not None:
@@ -445,7 +454,7 @@ def not_exported_to_gateway(ctx: Context) -> Iterator[Problem]:
         if "exportTo" not in vs.spec:
             continue
         export = list(vs.export_to)
-        for _, ref in _gateway_ref_paths(vs):
+        for _, ref in _gateway_ref_paths(vs, bound_only=True):
             ns, name = parse_gateway_ref(ref, vs.namespace, ctx.settings.cluster_domain)
             gw = graph.gateways.get((ns, name))
             sel = gw.selector if isinstance(gw, Gateway) else None
