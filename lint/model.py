@@ -414,7 +414,8 @@ class TargetRef:
 class WorkloadPolicy(Resource):
     """A policy that applies to the workloads its selector (or targetRefs) picks: AuthorizationPolicy,
     RequestAuthentication, Telemetry, WasmPlugin (``selector.matchLabels``) and EnvoyFilter
-    (``workloadSelector.labels``).  Read for selection only: these kinds have no schema here."""
+    (``workloadSelector.labels``).  Their schemas and Istio's validation are rules IVL010/IVL011
+    and IVL670-IVL689."""
 
     SELECTOR_KEY = "selector"
     LABELS_KEY = "matchLabels"
@@ -451,6 +452,10 @@ class AuthorizationPolicy(WorkloadPolicy):
     @property
     def action(self) -> str:
         return as_str(self.spec.get("action")) or "ALLOW"
+
+
+class ProxyConfig(Resource):
+    """``networking.istio.io`` ProxyConfig: validated (schema, ``ValidateProxyConfig``) only."""
 
 
 class Service(Resource):
@@ -504,6 +509,7 @@ KINDS: dict[tuple[str, str], tuple[type[Resource], frozenset[str]]] = {
     ("telemetry.istio.io", "Telemetry"): (WorkloadPolicy, frozenset({"v1", "v1alpha1"})),
     ("networking.istio.io", "EnvoyFilter"): (EnvoyFilter, frozenset({"v1alpha3"})),
     ("extensions.istio.io", "WasmPlugin"): (WorkloadPolicy, frozenset({"v1alpha1"})),
+    ("networking.istio.io", "ProxyConfig"): (ProxyConfig, frozenset({"v1beta1"})),
     ("", "Service"): (Service, frozenset({"v1"})),
     ("", "Pod"): (Pod, frozenset({"v1"})),
     ("", "ServiceAccount"): (ServiceAccount, frozenset({"v1"})),
@@ -545,5 +551,5 @@ def legacy_workload(group: str, version: str, kind: str) -> bool:
 WORKLOAD_KINDS = frozenset(POD_TEMPLATE_KINDS)
 ISTIO_KINDS = frozenset(k for (g, k) in KINDS if g.endswith("istio.io"))
 # Kinds read for their selectors and references only, without a generated schema (and so not
-# checked by IVL010/IVL011).
-UNVALIDATED_KINDS = frozenset({"AuthorizationPolicy", "RequestAuthentication", "Telemetry", "EnvoyFilter", "WasmPlugin"})
+# checked by IVL010/IVL011): none since every Istio kind of the model has its schema.
+UNVALIDATED_KINDS: frozenset[str] = frozenset()

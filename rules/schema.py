@@ -25,6 +25,7 @@ from istio_vm_lint.rule import Context, rule
 from istio_vm_lint.schema import Violation, cel_rules, number_text, validator_for
 
 from ._goduration import parse_go_duration
+from ._gourl import cel_is_url, cel_url_scheme
 
 MAX_PER_RESOURCE = 20
 
@@ -287,11 +288,103 @@ def _duration_at_least_1ms(self: Any) -> Iterable[Hit]:
         yield (), f"found {_quote(self)}"
 
 
+def _one_selector_kind(self: Any) -> Iterable[Hit]:
+    """``(has(self.selector) ? 1 : 0) + (has(self.targetRef) ? 1 : 0) + (has(self.targetRefs) ? 1 : 0) <= 1``."""
+    if not isinstance(self, dict):
+        return
+    present = [k for k in ("selector", "targetRef", "targetRefs") if _has(self, k)]
+    if len(present) > 1:
+        yield (present[-1],), " and ".join(present) + " are set"
+
+
+def _empty_string(self: Any) -> Iterable[Hit]:
+    """``self.size() == 0`` on a string (a targetRef's namespace)."""
+    if isinstance(self, str) and self:
+        yield (), f"found {_quote(self)}"
+
+
+_WASM_SCHEMES = ("", "http", "https", "oci", "file")
+
+
+def _wasm_url_scheme(self: Any) -> Iterable[Hit]:
+    if not isinstance(self, str):
+        return
+    if cel_is_url(self):
+        scheme = cel_url_scheme(self)
+    else:
+        scheme = cel_url_scheme("http://" + self) if cel_is_url("http://" + self) else None
+    if scheme is None:
+        yield (), f"{_quote(self)} is not a URL"
+    elif scheme not in _WASM_SCHEMES:
+        yield (), f"found scheme {_quote(scheme)}"
+
+
+# A whole value like JWKS_URI or <jwks-uri>: a template's token that sed/envsubst replaces before
+# applying (as IVL006 treats such tokens), not a URL anyone meant.
+_SUBSTITUTED = re.compile(r"[A-Z][A-Z0-9_]{2,}|<[A-Za-z_-]+>|%[A-Za-z_]+%|__[A-Za-z_]+__")
+
+
+def _http_url_scheme(self: Any) -> Iterable[Hit]:
+    if not isinstance(self, str) or _SUBSTITUTED.fullmatch(self):
+        return
+    scheme = cel_url_scheme(self)
+    if scheme is None:
+        yield (), f"{_quote(self)} is not a URL"
+    elif scheme not in ("http", "https"):
+        yield (), f"found scheme {_quote(scheme)}" if scheme else "no scheme"
+
+
+def _wasm_env_host_without_value(self: Any) -> Iterable[Hit]:
+    if isinstance(self, dict) and self.get("valueFrom") == "HOST" and _has(self, "value"):
+        yield ("value",), None
+
+
+def _ef_waypoint_match(self: Any) -> Iterable[Hit]:
+    if not isinstance(self, dict):
+        return
+    context = self["context"] if _has(self, "context") else None
+    if context == "WAYPOINT" and not _has(self, "waypoint"):
+        yield ("context",), "context WAYPOINT without waypoint"
+    elif context != "WAYPOINT" and _has(self, "waypoint"):
+        yield ("waypoint",), f"context {context}" if isinstance(context, str) else "no context"
+
+
+def _ap_service_accounts_alone(self: Any) -> Iterable[Hit]:
+    if not isinstance(self, dict) or not (_has(self, "serviceAccounts") or _has(self, "notServiceAccounts")):
+        return
+    for key in ("principals", "notPrincipals", "namespaces", "notNamespaces"):
+        if _has(self, key):
+            yield (key,), None
+            return
+
+
+def _ra_one_jwks(self: Any) -> Iterable[Hit]:
+    if not isinstance(self, dict):
+        return
+    present = [k for k in ("jwksUri", "jwks_uri", "jwks") if _has(self, k)]
+    if len(present) > 1:
+        yield (present[-1],), " and ".join(present) + " are set"
+
+
+def _tag_upsert_value(self: Any) -> Iterable[Hit]:
+    if isinstance(self, dict) and self.get("operation") == "UPSERT":
+        if not _has(self, "value"):
+            yield (), "no value"
+        elif self["value"] == "":
+            yield ("value",), None
+
+
+def _tag_remove_no_value(self: Any) -> Iterable[Hit]:
+    if isinstance(self, dict) and self.get("operation") == "REMOVE" and _has(self, "value"):
+        yield ("value",), None
+
+
 def _both(kinds: Iterable[str], rule_text: str, check: CelCheck) -> dict[tuple[str, str], CelCheck]:
     return {(k, rule_text): check for k in kinds}
 
 
 _ENDPOINT_KINDS = ("ServiceEntry", "WorkloadEntry", "WorkloadGroup")
+_POLICY_KINDS = ("AuthorizationPolicy", "RequestAuthentication", "Telemetry", "WasmPlugin")
 _UDS_PORTS = '(has(self.address) ? self.address : "").startsWith("unix://") ? !has(self.ports) : true'
 _UDS_ABS = 'self.startsWith("unix://") ? (self.substring(7, 8) == "/" || self.substring(7, 8) == "@") : true'
 _UDS_DIR = 'self.startsWith("unix://") ? !self.endsWith("/") : true'
@@ -343,7 +436,35 @@ CEL_IMPLEMENTATIONS: dict[tuple[str, str], CelCheck] = {
     # TLS credentials (Gateway servers, Sidecar ingress)
     **{(k, text): fn for k in ("Gateway", "Sidecar") for text, fn in _TLS_RULES.items()},
     # durations
-    **_both(("DestinationRule", "Sidecar", "VirtualService"), _DURATION, _duration_at_least_1ms),
+    **_both(("DestinationRule", "Sidecar", "VirtualService", "RequestAuthentication", "Telemetry"), _DURATION,
+            _duration_at_least_1ms),
+    # workload policies (selector, targetRef(s))
+    **_both(_POLICY_KINDS + ("EnvoyFilter", "ProxyConfig"), '!self.contains("*")', _no_wildcard_value),
+    **_both(_POLICY_KINDS + ("ProxyConfig",), 'self.all(key, !key.contains("*"))', _no_wildcard_keys),
+    **_both(_POLICY_KINDS + ("ProxyConfig",), "self.all(key, key.size() != 0)", _no_empty_keys),
+    **_both(_POLICY_KINDS + ("EnvoyFilter",), "self.size() == 0", _empty_string),
+    **_both(_POLICY_KINDS, "(has(self.selector) ? 1 : 0) + (has(self.targetRef) ? 1 : 0) + "
+                           "(has(self.targetRefs) ? 1 : 0) <= 1", _one_selector_kind),
+    ("AuthorizationPolicy", "(has(self.serviceAccounts) || has(self.notServiceAccounts)) ? (!has(self.principals) &&\n"
+                            "!has(self.notPrincipals) && !has(self.namespaces) && !has(self.notNamespaces)) : true"):
+        _ap_service_accounts_alone,
+    ("RequestAuthentication", "(has(self.jwksUri) ? 1 : 0) + (has(self.jwks_uri) ? 1 : 0) + (has(self.jwks) ? 1 : 0) <= 1"):
+        _ra_one_jwks,
+    ("RequestAuthentication", 'url(self).getScheme() in ["http", "https"]'): _http_url_scheme,
+    ("Telemetry", '((has(self.operation) ? self.operation : "") == "UPSERT") ? (self.value != "") : true'):
+        _tag_upsert_value,
+    ("Telemetry", '((has(self.operation) ? self.operation : "") == "REMOVE") ? !has(self.value) : true'):
+        _tag_remove_no_value,
+    ("WasmPlugin", 'isURL(self) ? (url(self).getScheme() in ["", "http", "https", "oci", "file"]) : '
+                   '(isURL("http://" + self) &&\nurl("http://" + self).getScheme() in ["", "http", "https", "oci", "file"])'):
+        _wasm_url_scheme,
+    ("WasmPlugin", '(has(self.valueFrom) ? self.valueFrom : "") != "HOST" || !has(self.value)'):
+        _wasm_env_host_without_value,
+    ("EnvoyFilter", "(has(self.workloadSelector) ? 1 : 0) + (has(self.targetRefs) ? 1 : 0) <= 1"):
+        _at_most_one("workloadSelector", "targetRefs", "targetRefs"),
+    ("EnvoyFilter", 'has(self.context) ? ((self.context == "WAYPOINT") ? has(self.waypoint) : !has(self.waypoint)) '
+                    ': !has(self.waypoint)'): _ef_waypoint_match,
+    ("EnvoyFilter", _PORT_RANGE): _port_range,
 }
 
 
@@ -439,7 +560,12 @@ CEL_KINDS: tuple[str, ...] = tuple(sorted({k for (k, _) in CEL_IMPLEMENTATIONS})
     as a host or two ports with the same number; endpoint and WorkloadEntry ports must be
     1-65535 with DNS-label names, and a `unix://` address must be an absolute path or
     abstract socket and carry no ports; selectors cannot contain `*`; durations must be at
-    least 1ms; a PeerAuthentication with `portLevelMtls` needs a selector. Each rule of
+    least 1ms; a PeerAuthentication with `portLevelMtls` needs a selector; a workload policy
+    (AuthorizationPolicy, RequestAuthentication, Telemetry, WasmPlugin, EnvoyFilter) takes one
+    of `selector`, `targetRef` and `targetRefs`, never a targetRef namespace; an
+    AuthorizationPolicy source cannot mix `serviceAccounts` with principals or namespaces; a JWT
+    rule has one JWKS source and an http(s) `jwksUri`; a WasmPlugin `url` has a scheme among
+    http, https, oci and file. Each rule of
     `crd-all.gen.yaml` is implemented in Python with the same meaning and reported with the
     CRD's own message, at the field that breaks it.
     """,

@@ -383,7 +383,7 @@ _TARGET_KINDS = {("gateway.networking.k8s.io", "Gateway"), ("", "Service"), ("co
 
 @rule(
     code="IVL119", family="workload_selectors", name="policy-target-ref-not-found", severity="warning",
-    summary="A workload policy's targetRef names a Gateway, Service or ServiceEntry that does not exist in its namespace, or another namespace.",
+    summary="A workload policy's targetRef names a Gateway, Service or ServiceEntry that does not exist in its namespace.",
     rationale="""
     `targetRef`/`targetRefs` attach an AuthorizationPolicy, RequestAuthentication, Telemetry,
     WasmPlugin or EnvoyFilter to a Kubernetes Gateway API Gateway, or (for waypoints) to a
@@ -392,8 +392,8 @@ _TARGET_KINDS = {("gateway.networking.k8s.io", "Gateway"), ("", "Service"), ("co
     attaches the policy to nothing — an authorization rule that protects nothing, JWTs nobody
     validates. Reported when the repository declares objects of that kind in the policy's
     namespace (so a missing one is a typo, not an object managed elsewhere). A
-    `targetRef.namespace` other than the policy's is rejected by Istio's validation
-    ("cross namespace referencing is not supported") and reported as an error.
+    `targetRef.namespace` other than the policy's is rejected by the CRD's CEL rule ("cross
+    namespace referencing is not currently supported"), which IVL011 reports.
     """,
     bad="""
     kind: AuthorizationPolicy
@@ -424,11 +424,7 @@ def policy_target_ref_not_found(ctx: Context) -> Iterator[Problem]:
     for r in ctx.each(WorkloadPolicy):  # AuthorizationPolicy, RequestAuthentication, Telemetry, EnvoyFilter, WasmPlugin
         for t in r.target_refs:
             if t.namespace and t.namespace != r.namespace:
-                yield Problem(r, t.path + ("namespace",),
-                              f"{r.kind} {r.namespace}/{r.name}: targetRef namespace '{t.namespace}' differs from the "
-                              "policy's; Istio rejects cross-namespace targetRefs (\"cross namespace referencing is not "
-                              "supported\")", severity="error")
-                continue
+                continue  # the CRD's CEL rule rejects it (IVL011: "cross namespace referencing is not currently supported")
             group = t.group or ""
             if (group, t.kind) not in _TARGET_KINDS or not t.name:
                 continue

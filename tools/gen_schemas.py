@@ -69,6 +69,12 @@ ISTIO_KINDS: dict[tuple[str, str], tuple[str, ...]] = {
                  "VirtualService", "Gateway", "Sidecar")
 }
 ISTIO_KINDS[("security.istio.io", "PeerAuthentication")] = ("v1", "v1beta1")
+ISTIO_KINDS[("security.istio.io", "AuthorizationPolicy")] = ("v1", "v1beta1")
+ISTIO_KINDS[("security.istio.io", "RequestAuthentication")] = ("v1", "v1beta1")
+ISTIO_KINDS[("telemetry.istio.io", "Telemetry")] = ("v1", "v1alpha1")
+ISTIO_KINDS[("networking.istio.io", "EnvoyFilter")] = ("v1alpha3",)
+ISTIO_KINDS[("networking.istio.io", "ProxyConfig")] = ("v1beta1",)
+ISTIO_KINDS[("extensions.istio.io", "WasmPlugin")] = ("v1alpha1",)
 
 FORMAT_BOUNDS = {
     "int32": (-(2**31), 2**31 - 1),
