@@ -263,7 +263,7 @@ class ParseCache:
     # run over every context resource for one bit: is it rejected?  That bit depends only on
     # the resource's content and the rules (the pack's identity hashes every file of the
     # package), so it is stored here under a key of the resource's data (see
-    # ``units.verdict_key``), in the same entries as the parse results: a 17-byte key
+    # ``units.run.verdict_key``), in the same entries as the parse results: a 17-byte key
     # (``V`` + digest) never meets a 16-byte content key.
 
     def verdict(self, key: bytes) -> Optional[bool]:

@@ -56,7 +56,7 @@ class Settings:
     # Parse cache directory (see cache.py); None means no cache.  Opt-in: the linter writes
     # nothing the user did not ask for.
     cache_dir: Optional[str] = None
-    # Deployment units (lint/units.py): globs of directories that are each linted as one unit,
+    # Deployment units (lint/units/): globs of directories that are each linted as one unit,
     # files added to every unit, and namespaces for namespace-less resources by path.
     units: tuple[str, ...] = ()
     shared_paths: tuple[str, ...] = ()

@@ -66,7 +66,7 @@ class Rule:
     # "resource": the rule's problems about a resource depend on that resource alone (and the
     # settings), never on another resource: schema (IVL010/IVL011) and webhook validation
     # (IVL6xx).  In a run on named files (pre-commit) such a rule only sees the named files'
-    # resources (``Context.each``); see ``lint/units.py`` run_unit for the rejection verdicts
+    # resources (``Context.each``); see ``lint/units/run.py`` run_unit for the rejection verdicts
     # of context resources.  "repository" (the default): cross-resource, sees everything.
     scope: str = "repository"
 

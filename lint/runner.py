@@ -50,8 +50,12 @@ def lint(paths: Sequence[str], settings: Optional[Settings] = None, *,
 
 def _lint(paths: Sequence[str], settings: Settings, *, stdin: Optional[tuple[str, bytes]],
           report_only: Optional[set[str]], files: Optional[list[Discovered]]) -> Outcome:
-    from . import units as units_mod
     from .engine import all_rules
+    from .units import run as unit_run
+    from .units.adjust import definitions
+    from .units.load import Sources, build_project
+    from .units.merge import combined_project, merge, notice_problems
+    from .units.plan import plan as plan_units
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -65,35 +69,35 @@ def _lint(paths: Sequence[str], settings: Settings, *, stdin: Optional[tuple[str
         from .cache import open_cache
 
         parse_cache = open_cache(settings.cache_dir)
-    plan = units_mod.plan(files, settings, stdin)
+    plan = plan_units(files, settings, stdin)
     t2 = time.perf_counter()
     if not plan.trivial:
         timings["render"] = t2 - t1
-    sources = units_mod.Sources(report_only, parse_cache)
+    sources = Sources(report_only, parse_cache)
     displays = {d.real: d for d in files}
     root = settings.root or os.getcwd()
     rules = all_rules()
-    runs: list[units_mod.UnitRun] = []
+    runs: list[unit_run.UnitRun] = []
     load_time = rules_time = 0.0
     # A run on named files (pre-commit) lints only the units that contain them (issue 15): the
     # other units are not the change's context, their rules do not run.
     selected = [u for u in plan.units if report_only is None or _contains(u, report_only)] or plan.units
     ta = time.perf_counter()
-    projects = [units_mod.build_project(unit, sources, settings, displays, root) for unit in selected]
+    projects = [build_project(unit, sources, settings, displays, root) for unit in selected]
     load_time = time.perf_counter() - ta
     if len(projects) > 1:
-        plan.defined_elsewhere = units_mod.definitions(selected, projects)
+        plan.defined_elsewhere = definitions(selected, projects)
     for unit, project in zip(selected, projects, strict=False):
         tb = time.perf_counter()
-        notices = units_mod.notice_problems(plan, displays) if not runs else []
-        runs.append(units_mod.run_unit(unit, project, settings, plan, rules, timings, notices, parse_cache))
+        notices = notice_problems(plan, displays) if not runs else []
+        runs.append(unit_run.run_unit(unit, project, settings, plan, rules, timings, notices, parse_cache))
         rules_time += time.perf_counter() - tb
     if parse_cache is not None:
         parse_cache.save()
     timings["load"] = load_time
     timings["rules"] = rules_time
-    result = units_mod.merge(runs)
-    project = runs[0].project if len(runs) == 1 else units_mod.combined_project(runs, settings)
+    result = merge(runs)
+    project = runs[0].project if len(runs) == 1 else combined_project(runs, settings)
     cache_stats = (parse_cache.hits, parse_cache.misses) if parse_cache is not None else None
     return Outcome(project, result, missing, timings, runs[0].context, cache_stats)
 

@@ -1,4 +1,4 @@
-"""IVL75x: deployment units (``lint/units.py``): copies of one object, unrendered
+"""IVL75x: deployment units (``lint/units/``): copies of one object, unrendered
 kustomizations and Helm charts, renders that fail.
 
 These rules do not inspect resources themselves: the unit planner finds the facts once per

@@ -221,7 +221,7 @@ def test_no_colour_when_piped_or_no_color(tmp_path: Path) -> None:
 def test_colour_on_tty_only_without_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 
-    from istio_vm_lint import cli
+    from istio_vm_lint import cli_check as cli
 
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
@@ -237,7 +237,7 @@ def test_colour_on_tty_only_without_no_color(monkeypatch: pytest.MonkeyPatch) ->
 def test_progress_only_on_a_tty(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     import sys
 
-    from istio_vm_lint import cli
+    from istio_vm_lint import cli_check as cli
 
     with cli.Progress(1000):
         pass

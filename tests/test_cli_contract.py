@@ -82,7 +82,7 @@ def test_progress_appears_for_a_single_slow_file(monkeypatch: pytest.MonkeyPatch
     import sys
     import time
 
-    from istio_vm_lint import cli
+    from istio_vm_lint import cli_check as cli
 
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
     assert cli.Progress(1).enabled  # no minimum file count any more
@@ -98,7 +98,7 @@ def test_progress_appears_for_a_single_slow_file(monkeypatch: pytest.MonkeyPatch
 def test_fast_run_draws_no_progress(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     import sys
 
-    from istio_vm_lint import cli
+    from istio_vm_lint import cli_check as cli
 
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
     with cli.Progress(5000, delay=60.0) as p:

@@ -42,7 +42,7 @@ def test_rules_doc_lists_every_rule() -> None:
 
 
 def test_ecosystem_doc_mentions_every_flag() -> None:
-    from istio_vm_lint.cli import check
+    from istio_vm_lint.cli_check import check
 
     text = (ROOT / "docs" / "ecosystem.md").read_text(encoding="utf-8")
     hidden = {"--debug", "--help", "--verbose", "--quiet", "--stdin-filename", "--format", "--version"}

@@ -43,7 +43,8 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_wheel_contents(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
-    for module in ("istio_vm_lint/cli.py", "istio_vm_lint/loader.py", "istio_vm_lint/report/json_format.py",
+    for module in ("istio_vm_lint/cli.py", "istio_vm_lint/cli_check.py", "istio_vm_lint/units/run.py",
+                   "istio_vm_lint/loader.py", "istio_vm_lint/report/json_format.py",
                    "istio_vm_lint/rules/hosts.py", "istio_vm_lint/schemas/__init__.py",
                    "istio_vm_lint/schemas/cel_rules.json", "istio_vm_lint/schemas/PROVENANCE.md"):
         assert module in names, module

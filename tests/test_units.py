@@ -1,4 +1,4 @@
-"""Deployment units (lint/units.py, lint/kustomize.py, lint/helm.py).
+"""Deployment units (lint/units/, lint/kustomize.py, lint/helm.py).
 
 ``fixtures/units/<case>/`` folders carry ``# expect: CODE`` markers like the rule fixtures
 (every finding, info included, must match exactly); the layouts under
@@ -262,9 +262,9 @@ def test_alternatives_in_one_directory_are_not_conflicts() -> None:
     ("envs/prod", "./envs/*/", True),
 ])
 def test_config_globs_are_segment_aware(rel: str, pattern: str, matches: bool) -> None:
-    from istio_vm_lint.units import _glob_match
+    from istio_vm_lint.units.plan import glob_match
 
-    assert _glob_match(rel, pattern) is matches
+    assert glob_match(rel, pattern) is matches
 
 
 def test_config_units_split_samples(tmp_path: Path) -> None:
@@ -296,7 +296,8 @@ def test_rejected_resource_takes_no_part_in_resolution(tmp_path: Path) -> None:
 
 
 def test_reference_defined_by_another_unit_is_named() -> None:
-    from istio_vm_lint.units import Unit, _defined_in_other_units
+    from istio_vm_lint.units.adjust import _defined_in_other_units
+    from istio_vm_lint.units.plan import Unit
 
     index = {"reviews.reviews": {"overlays/prod"}, "reviews/reviews-gw": {"overlays/prod"},
              "api.partner.example": {"."}}

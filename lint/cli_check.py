@@ -1,0 +1,273 @@
+"""The ``check`` command (the default): lint the named paths and write the report.
+
+Its flags, the run itself (``lint/runner.py``), baselines, the report in the chosen format
+(``lint/report/``), the summary and progress line on stderr, and the exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Optional
+
+import click
+
+from . import __version__
+from .cli_output import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, run_command, write_whole
+from .cli_settings import Scan, build_settings, find_root, resolve_cache_dir, select_files
+from .config import root_relative
+from .discover import display_path
+from .findings import SEVERITIES
+
+
+def _use_color(no_color: bool = False, mode: str = "auto") -> bool:
+    """Whether to colour the text output.
+
+    ``--color never`` (or ``--no-color``) and ``--color always`` decide; with ``auto`` a
+    non-empty ``FORCE_COLOR`` (other than ``0``/``false``) turns colour on, a non-empty
+    ``NO_COLOR`` turns it off (https://no-color.org, https://force-color.org; FORCE_COLOR
+    wins when both are set, as in Node), and otherwise only a terminal gets colour.
+    """
+    if no_color or mode == "never":
+        return False
+    if mode == "always":
+        return True
+    force = os.environ.get("FORCE_COLOR", "")
+    if force and force.strip().lower() not in ("0", "false"):
+        return True
+    if os.environ.get("NO_COLOR"):
+        return False
+    return sys.stdout.isatty()
+
+
+@click.command("check")
+@click.argument("paths", nargs=-1, type=str)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]), default="text",
+              show_default=True, help="Output format.")
+@click.option("--fail-on", type=click.Choice(list(SEVERITIES)), default=None,
+              help="Lowest severity that makes the exit code 1 [default: error].")
+@click.option("--select", multiple=True, help="Codes or prefixes to enable (comma-separated).")
+@click.option("--ignore", multiple=True, help="Codes or prefixes to disable (comma-separated).")
+@click.option("--extend-select", multiple=True, help="Codes or prefixes to add to the selection.")
+@click.option("--default-namespace", default=None, help="Namespace for resources without one [default: default].")
+@click.option("--cluster-domain", default=None, help="Kubernetes cluster domain [default: cluster.local].")
+@click.option("--external-host", "external_hosts", multiple=True,
+              help="A host that exists outside this repository (repeatable; wildcards allowed).")
+@click.option("--external-namespace", "external_namespaces", multiple=True,
+              help="A namespace whose services live outside this repository (repeatable).")
+@click.option("--exclude", multiple=True, help="Glob of paths to skip (repeatable).")
+@click.option("--mesh-config", default=None,
+              help="Istio MeshConfig file (or the istio ConfigMap) for mesh-wide settings such as DNS auto-allocation.")
+@click.option("--stdin-filename", default=None,
+              help="Name used for `-` (stdin) in findings; inside a repository the rest of it is loaded as context.")
+@click.option("--root", default=None, help="Repository root (default: the git root).")
+@click.option("--config", "config_path", default=None,
+              help="Config file (default: .istio-vm-lint.toml or pyproject.toml at the root).")
+@click.option("--isolated", is_flag=True, help="Ignore configuration files.")
+@click.option("--no-context", is_flag=True,
+              help="Load only the given files; do not load the rest of the repository to resolve references.")
+@click.option("--cache-dir", default=None,
+              help="Cache parse results here (by file content) so the next run only parses changed files "
+                   "[env ISTIO_VM_LINT_CACHE_DIR; config cache-dir; default: no cache].")
+@click.option("--no-cache", is_flag=True, help="Do not use the parse cache, even if the config or environment asks for one.")
+@click.option("--baseline", "baseline_path", default=None,
+              help="Hide findings recorded in this baseline file (see --write-baseline).")
+@click.option("--write-baseline", "write_baseline_path", default=None,
+              help="Record the current findings in this file and exit 0.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
+@click.option("--verbose", "-v", is_flag=True, help="Print what was read and skipped to stderr.")
+@click.option("--color", "color_mode", type=click.Choice(["auto", "always", "never"]), default="auto",
+              show_default=True,
+              help="Colour the text output: auto = at a terminal (FORCE_COLOR forces it, NO_COLOR turns it off).")
+@click.option("--no-color", is_flag=True, help="Same as --color never.")
+@click.option("--debug", is_flag=True, hidden=True, help="Show tracebacks.")
+@click.version_option(__version__, "--version", prog_name="istio-vm-lint", help="Show the version and exit.")
+def check(paths: tuple[str, ...], fmt: str, **opts: Any) -> None:
+    """Lint the YAML files under PATHS (default: the current directory).
+
+    Directories are linted as they are.  When files are named (as pre-commit does), the
+    whole repository is still loaded to resolve references, and findings are reported only
+    in the named files.
+    """
+    debug = opts.pop("debug")
+    sys.exit(run_command(lambda: _check(paths, fmt, **opts), debug))
+
+
+def _check(paths: tuple[str, ...], fmt: str, fail_on: Optional[str], select: tuple[str, ...],
+           ignore: tuple[str, ...], extend_select: tuple[str, ...], default_namespace: Optional[str],
+           cluster_domain: Optional[str], external_hosts: tuple[str, ...], external_namespaces: tuple[str, ...],
+           exclude: tuple[str, ...], mesh_config: Optional[str], stdin_filename: Optional[str], root: Optional[str],
+           config_path: Optional[str], isolated: bool, no_context: bool, cache_dir: Optional[str], no_cache: bool,
+           baseline_path: Optional[str],
+           write_baseline_path: Optional[str], exit_zero: bool, quiet: bool, verbose: bool,
+           no_color: bool, color_mode: str = "auto") -> int:
+    from . import baseline as baseline_mod
+    from .engine import all_rules, fails
+    from .report import ReportContext, renderer
+    from .report.github_format import overflow_message
+    from .runner import lint
+
+    paths = paths or (".",)
+    # `-` alone: the repository is the one the buffer's file name lies in (an editor in a
+    # subdirectory pipes a buffer; its config and context are those of that file's repo).
+    anchor = paths if any(p != "-" for p in paths) or not stdin_filename else (stdin_filename,)
+    root, config_path = find_root(anchor, root, config_path, isolated)
+    settings = build_settings(config_path, isolated, root, select=select, ignore=ignore,
+                              extend_select=extend_select, fail_on=fail_on, default_namespace=default_namespace,
+                              cluster_domain=cluster_domain, external_hosts=external_hosts,
+                              external_namespaces=external_namespaces, exclude=exclude, mesh_config=mesh_config)
+    if settings.mesh_config:  # read it now so that a bad file is a usage error (exit 2), not IVL000
+        from .mesh import load_mesh_config
+
+        load_mesh_config(settings.mesh_config)
+    settings.root = root or os.getcwd()
+    settings.cache_dir = resolve_cache_dir(settings, cache_dir, no_cache)
+    scan = Scan()
+    files, missing, report_only = select_files(paths, settings, root, no_context, stdin_filename, scan)
+    for where, reason in scan.unreadable:
+        click.echo(f"istio-vm-lint: cannot read directory {where}: {reason}", err=True)
+    for where in scan.empty:
+        click.echo(f"istio-vm-lint: warning: no YAML files (*.yaml, *.yml) in {where}", err=True)
+    stdin = None
+    if "-" in paths:
+        # Shown like a file named on the command line: relative to the current directory.
+        stdin = (display_path(stdin_filename) if stdin_filename else "<stdin>", sys.stdin.buffer.read())
+    with Progress(len(files), enabled=not quiet) as progress:
+        settings.progress = progress.hook if progress.enabled else None
+        outcome = lint([], settings, stdin=stdin, report_only=report_only, files=files)
+    outcome.missing = missing
+    for m in outcome.missing:
+        click.echo(f"istio-vm-lint: no such file or directory: {m}", err=True)
+    findings = outcome.findings
+    p = outcome.project
+    if verbose:
+        scope = f" (reporting on {len(report_only)} of them)" if report_only is not None else ""
+        click.echo(f"istio-vm-lint: root {settings.root}; config {config_path or 'none'}", err=True)
+        click.echo(f"istio-vm-lint: read {len(p.files)} files{scope}, {len(p.resources)} resources; ignored "
+                   f"{p.ignored_documents} documents without apiVersion/kind and {p.unknown_kinds} of other kinds; "
+                   f"ran {outcome.result.rules_run} rules", err=True)
+        if outcome.cache_stats is not None:
+            hits, misses = outcome.cache_stats
+            click.echo(f"istio-vm-lint: parse cache {settings.cache_dir}: {hits} file(s) reused, {misses} parsed",
+                       err=True)
+        for stage, secs in outcome.timings.items():
+            click.echo(f"istio-vm-lint: {stage}: {secs * 1000:.1f} ms", err=True)
+    failed = bool(outcome.missing or outcome.result.internal_errors or scan.unreadable)
+
+    if write_baseline_path:
+        n = baseline_mod.write(write_baseline_path, findings, settings.root)
+        click.echo(f"istio-vm-lint: wrote {n} finding(s) to baseline {write_baseline_path}", err=True)
+        if report_only is not None:
+            click.echo("istio-vm-lint: note: only findings in the named files were recorded; write the baseline "
+                       "from a run on the whole repository (a directory) to record all of them", err=True)
+        return EXIT_ERROR if failed else EXIT_OK
+    bpath = baseline_path or settings.baseline
+    if bpath:
+        base = baseline_mod.load(bpath)
+        reported = None
+        if report_only is not None:
+            reported = {root_relative(src.path, settings.root) for src in p.files if src.report}
+        filtered = baseline_mod.apply(findings, base, settings.root, reported)
+        findings = filtered.kept
+        if not quiet and (filtered.hidden or filtered.stale):
+            stale = (f"; {filtered.stale} baseline entr{'y' if filtered.stale == 1 else 'ies'} matched nothing "
+                     f"(fixed? refresh with --write-baseline {bpath})") if filtered.stale else ""
+            click.echo(f"istio-vm-lint: baseline {bpath} hid {filtered.hidden} known finding(s){stale}", err=True)
+
+    # Counts describe the report scope (the named files in a pre-commit run), not the context.
+    rctx = ReportContext(files=sum(1 for src in p.files if src.report),
+                         resources=sum(1 for r in p.resources if r.source.report),
+                         color=_use_color(no_color, color_mode) and fmt == "text", rules=all_rules(), root=settings.root,
+                         internal_errors=outcome.result.internal_errors,
+                         errors=[f"no such file or directory: {m}" for m in outcome.missing]
+                         + [f"cannot read directory {d}: {why}" for d, why in scan.unreadable])
+    out = renderer(fmt)(findings, rctx)
+    write_whole(out)
+    if fmt == "github":
+        note = overflow_message(findings)
+        if note:
+            click.echo(f"istio-vm-lint: {note}", err=True)
+    # A run that could not read what it was given must not end with "No problems found".
+    if fmt == "text" and not quiet and not (failed and not findings):
+        from .report.text_format import render_summary
+
+        click.echo(render_summary(findings, rctx).rstrip("\n"), err=True)
+        if outcome.result.suppressed:
+            click.echo(f"({outcome.result.suppressed} finding(s) suppressed by comments, annotations or "
+                       "per-file-ignores)", err=True)
+    if failed:
+        return EXIT_ERROR
+    if exit_zero:
+        return EXIT_OK
+    return EXIT_FINDINGS if fails(findings, settings.fail_on) else EXIT_OK
+
+
+PROGRESS_DELAY = 1.0  # seconds of work before a progress line appears
+
+
+class Progress:
+    """A one-line progress display on stderr for runs that take a while, at a terminal only.
+
+    A background thread draws it once ``PROGRESS_DELAY`` seconds have passed, whatever the
+    number of files (a few large files can take as long as many small ones), and redraws it
+    so the load stage (which has no hook) still shows that something is happening; the
+    rules stage reports through :meth:`hook`, passed to the run as ``Settings.progress``.  Nothing is drawn when stderr is
+    not a TTY, so CI logs and captured output stay clean, and a fast run draws nothing.
+    """
+
+    def __init__(self, files: int, enabled: bool = True, delay: float = PROGRESS_DELAY) -> None:
+        self.files = files
+        self.enabled = enabled and sys.stderr.isatty() and not os.environ.get("ISTIO_VM_LINT_NO_PROGRESS")
+        self.delay = delay
+        self.done = self.total = 0
+        self.drawn = False
+        self._stop: Any = None
+        self._thread: Any = None
+
+    def hook(self, done: int, total: int) -> None:
+        self.done, self.total = done, total
+
+    def _draw(self, elapsed: float) -> None:
+        if self.total:
+            width = 24
+            filled = int(width * self.done / max(1, self.total))
+            line = f"istio-vm-lint: [{'#' * filled}{'.' * (width - filled)}] rules {self.done}/{self.total}"
+        else:
+            line = f"istio-vm-lint: loading {self.files} files… {elapsed:.0f}s"
+        try:
+            sys.stderr.write("\r" + line + "\033[K")
+            sys.stderr.flush()
+        except Exception:  # cosmetic: a failing stderr is reported by the run itself
+            pass
+        self.drawn = True
+
+    def __enter__(self) -> "Progress":
+        if not self.enabled:
+            return self
+        import threading
+        import time
+
+        self._stop = threading.Event()
+        start = time.monotonic()
+
+        def loop() -> None:
+            if self._stop.wait(self.delay):
+                return
+            while True:
+                self._draw(time.monotonic() - start)
+                if self._stop.wait(0.1):
+                    return
+
+        self._thread = threading.Thread(target=loop, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if not self.enabled:
+            return
+        self._stop.set()
+        self._thread.join()
+        if self.drawn:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()

@@ -1,0 +1,116 @@
+"""Adjusting a unit's findings for what the unit cannot know.
+
+A finding that depends on which of several alternative copies is applied, on a target an
+unrendered Helm chart or another unit may define, or on a namespace the repository does not
+state is lowered to info, and its message says why.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+from ..config import Settings
+from ..findings import Problem
+from ..project import Project
+from ..rule import Rule
+from .codes import UNIT_CODES, UNRESOLVED_REFERENCE, single_resource_rule
+from .plan import Plan, Unit
+
+
+def adjust(p: Problem, r: Rule, unit: Unit, project: Project, plan_: Plan, settings: Settings,
+            alternatives: frozenset[int] | set[int] = frozenset()) -> Problem:
+    code = p.code or r.code
+    sev = p.severity or r.severity
+    if sev == "info" or p.resource is None:
+        return p
+    if alternatives and not single_resource_rule(code) and code not in UNIT_CODES and any(
+            id(x) in alternatives for x in [p.resource] + [o for o, _ in p.related]):
+        p.message = (f"{p.message} (holds for one choice among alternatives: the directory defines "
+                     "the same object more than once, e.g. tutorial steps applied one at a time, so "
+                     "which copy is applied is not stated)")
+        p.severity = "info"
+        return p
+    if plan_.unrendered_charts and code in UNRESOLVED_REFERENCE:
+        charts = ", ".join(plan_.unrendered_charts[:3])
+        p.message = f"{p.message} (the unrendered Helm chart {charts} may define it)"
+        p.severity = "info"
+        return p
+    if plan_.defined_elsewhere and code in UNRESOLVED_REFERENCE:
+        others = _defined_in_other_units(p.message, unit, plan_.defined_elsewhere)
+        if others:
+            p.message = (f"{p.message} (unit {', '.join(others[:3])}, applied separately, defines it; "
+                         "whether both go to the same cluster is not stated)")
+            p.severity = "info"
+            return p
+    if _depends_on_assumed_namespace(p, project, settings):
+        p.message = (f"{p.message} (holds only if the namespace-less resources are in "
+                     f"'{settings.default_namespace}', which the repository does not state; set "
+                     "metadata.namespace, a kustomization namespace or the `namespaces` config)")
+        p.severity = "info"
+    return p
+
+
+def definitions(units: list[Unit], projects: list[Project]) -> dict[str, set[str]]:
+    """``key -> unit names`` for what each unit defines: ``name.namespace`` and
+    ``namespace/name`` of every resource and the hosts of its ServiceEntries."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for unit, project in zip(units, projects, strict=False):
+        for r in project.resources:
+            out[f"{r.name}.{r.namespace}"].add(unit.name)
+            out[f"{r.namespace}/{r.name}"].add(unit.name)
+            if r.kind == "ServiceEntry":
+                for h in r.spec.get("hosts") or []:
+                    if isinstance(h, str):
+                        out[h].add(unit.name)
+    return dict(out)
+
+
+_QUOTED_RE = re.compile(r"'([^'\s]+)'")
+
+
+def _defined_in_other_units(message: str, unit: Unit, index: dict[str, set[str]]) -> list[str]:
+    keys = [f"{n}.{ns}" for n, ns in _named_objects(message)] + _QUOTED_RE.findall(message)
+    found: set[str] = set()
+    for k in keys:
+        found.update(u for u in index.get(k, ()) if u != unit.name)
+    return sorted(found)
+
+
+def _depends_on_assumed_namespace(p: Problem, project: Project, settings: Settings) -> bool:
+    """Does the finding compare namespaces where one of them was assumed (not stated by the
+    resource, a kustomization or the config)?  Either resources of different namespaces are
+    involved and one of them was assumed, or the message names a namespace other than the
+    resource's own and an assumed resource is involved or is the one named."""
+    res = p.resource
+    assert res is not None
+    involved = [res] + [o for o, _ in p.related]
+    assumed_involved = any(not x.namespace_explicit and x.kind != "Namespace" for x in involved)
+    if assumed_involved and len({x.namespace for x in involved}) > 1:
+        return True
+    named = _named_objects(p.message)
+    if assumed_involved and any(ns != res.namespace for _, ns in named):
+        return True
+    assumed = _assumed_names(project)
+    return any(name in assumed and ns != settings.default_namespace for name, ns in named)
+
+
+def _assumed_names(project: Project) -> set[str]:
+    cached = getattr(project, "_assumed_names", None)
+    if cached is None:
+        cached = {r.name for r in project.resources if not r.namespace_explicit and r.kind != "Namespace"}
+        project._assumed_names = cached  # type: ignore[attr-defined]
+    return cached
+
+
+_HOST_NS_RE = re.compile(r"\b([a-z0-9-]+)\.([a-z0-9-]+)\.svc(?:\.|\b)")
+_NS_NAME_RE = re.compile(r"(?<![\w./-])([a-z0-9-]+)/([a-z0-9][a-z0-9.-]*)\b")
+
+
+def _named_objects(message: str) -> list[tuple[str, str]]:
+    """``(name, namespace)`` pairs the message names: ``name.ns.svc`` hosts and ``ns/name``."""
+    out = [(m.group(1), m.group(2)) for m in _HOST_NS_RE.finditer(message)]
+    out += [(m.group(2), m.group(1)) for m in _NS_NAME_RE.finditer(message)]
+    return out
+
+

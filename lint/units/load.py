@@ -1,0 +1,284 @@
+"""Loading a unit: its files, a kustomize or Helm rendering and stdin -> one ``Project``.
+
+``Sources`` reads and parses each file once for the whole run (units share files); rendered
+resources are located back in the file they came from, with the kustomize patches that
+changed them as ``Origin``s; per-path ``namespaces`` from the config and a kustomization's
+``namespace:`` (fallback units) are applied last.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterable, Optional
+
+from .. import helm as helm_mod
+from .. import kustomize as kz
+from ..config import Settings
+from ..discover import Discovered, display_path
+from ..loader import LoadResult, PositionIndex, ScalarCache, load_documents
+from ..model import Origin, SourceFile
+from ..project import LoadProblem, Project, _add_resource, add_documents, outside_link_problem, read_source
+from .plan import Unit, namespace_for, rel_path, unit_name
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..cache import ParseCache
+
+
+class Sources:
+    """One :class:`SourceFile` and one parse per file for the whole run, shared by units."""
+
+    def __init__(self, report_only: Optional[set[str]], parse_cache: Optional["ParseCache"]) -> None:
+        self.report_only = report_only
+        self.parse_cache = parse_cache
+        self.cache = ScalarCache()
+        self._files: dict[str, tuple[SourceFile, Optional[LoadResult], Optional[str]]] = {}
+
+    def get(self, disc: Discovered) -> tuple[SourceFile, Optional[LoadResult], Optional[str]]:
+        have = self._files.get(disc.real)
+        if have is not None:
+            return have
+        raw, err = read_source(disc)
+        report = self.report_only is None or disc.real in self.report_only
+        src = SourceFile(disc.display, disc.real, PositionIndex(raw), report, raw)
+        result: Optional[LoadResult] = None
+        if raw is not None:
+            key, result = self.parse_cache.get(raw) if self.parse_cache is not None else (b"", None)
+            if result is None:
+                result, _ = load_documents(raw, cache=self.cache)
+                if self.parse_cache is not None:
+                    self.parse_cache.put(key, result)
+        self._files[disc.real] = (src, result, err)
+        return self._files[disc.real]
+
+    def by_real(self, real: str, displays: dict[str, Discovered]) -> tuple[SourceFile, Optional[LoadResult], Optional[str]]:
+        return self.get(displays.get(real) or Discovered(display_path(real), real))
+
+    def all_files(self) -> list[SourceFile]:
+        return [v[0] for v in self._files.values()]
+
+
+def _load_files(project: Project, files: Iterable[Discovered], sources: Sources) -> None:
+    for disc in sorted(files, key=lambda d: (d.display, d.real)):
+        if disc.outside is not None:  # a symlink leaving the repository: never read
+            project.problems.append(outside_link_problem(disc, sources.report_only))
+            continue
+        src, result, err = sources.get(disc)
+        project.files.append(src)
+        if result is None:
+            project.problems.append(LoadProblem("IVL001", src, f"cannot read file: {err}"))
+            continue
+        add_documents(project, src, result)
+
+
+def _doc_entries(result: LoadResult) -> list[tuple[int, tuple, dict[str, Any], int, int]]:
+    """``(doc_index, base, data, line, column)`` of every resource-shaped document (List items too)."""
+    out = []
+    for doc in result.documents:
+        data = doc.data
+        if not isinstance(data, dict):
+            continue
+        if data.get("kind") == "List" and isinstance(data.get("items"), list):
+            for i, item in enumerate(data["items"]):
+                if isinstance(item, dict):
+                    out.append((doc.index, ("items", i), item, doc.line, doc.column))
+            continue
+        out.append((doc.index, (), data, doc.line, doc.column))  # type: ignore[arg-type]
+    return out
+
+
+def _name_kind(data: dict[str, Any]) -> tuple[str, str]:
+    md = data.get("metadata")
+    name = md.get("name") if isinstance(md, dict) else None
+    kind = data.get("kind")
+    return (name if isinstance(name, str) else ""), (kind if isinstance(kind, str) else "")
+
+
+def _match_doc(entries, kind: str, name: str):
+    """The source document a rendered resource came from: same kind and name, else a name
+    the rendered one contains (namePrefix/nameSuffix), else the only one of that kind."""
+    same_kind = [e for e in entries if _name_kind(e[2])[1] == kind]
+    for e in same_kind:
+        if _name_kind(e[2])[0] == name:
+            return e
+    for e in same_kind:
+        n = _name_kind(e[2])[0]
+        if n and n in name:
+            return e
+    if len(same_kind) == 1:
+        return same_kind[0]
+    return same_kind[0] if same_kind else (entries[0] if entries else None)
+
+
+@dataclass
+class _PatchDoc:
+    source: SourceFile
+    doc_index: int
+    kind: str
+    name: str
+    json6902: bool
+    ops: list[tuple[tuple, int]]  # (op path, item index) for JSON 6902 patches
+
+
+def _patch_docs(tree: kz.Tree, sources: Sources, displays: dict[str, Discovered]) -> list[_PatchDoc]:
+    """Every patch document of the tree, latest applied first (the root's patches last
+    applied, so first here; within a kustomization, later patches first)."""
+    out: list[_PatchDoc] = []
+    for k in tree.kustomizations:  # root first
+        for pt in reversed(k.patches):
+            src, result, _ = sources.by_real(pt.path, displays)
+            if result is None:
+                continue
+            tkind = pt.target.get("kind") if isinstance(pt.target.get("kind"), str) else ""
+            tname = pt.target.get("name") if isinstance(pt.target.get("name"), str) else ""
+            for doc in result.documents:
+                data = doc.data
+                if isinstance(data, list):  # JSON 6902 operations
+                    ops = []
+                    for i, op in enumerate(data):
+                        if isinstance(op, dict) and op.get("op") in ("add", "replace") and "value" in op:
+                            ptr = kz.json_pointer(op.get("path"))  # type: ignore[arg-type]
+                            if ptr is not None:
+                                ops.append((tuple(p if p != "-" else 0 for p in ptr), i))
+                    out.append(_PatchDoc(src, doc.index, tkind, tname, True, ops))  # type: ignore[arg-type]
+                elif isinstance(data, dict):
+                    name, kind = _name_kind(data)
+                    out.append(_PatchDoc(src, doc.index, tkind or kind, tname or name, False, []))
+    return out
+
+
+def _origins_for(kind: str, name: str, patches: list[_PatchDoc]) -> tuple[Origin, ...]:
+    out: list[Origin] = []
+    for p in patches:
+        if p.kind and p.kind != kind:
+            continue
+        if p.name and p.name != name and p.name not in name and not _glob_name(p.name, name):
+            continue
+        if p.json6902:
+            for ptr, i in p.ops:
+                out.append(Origin(p.source, p.doc_index, (i, "value"), ptr))
+        else:
+            out.append(Origin(p.source, p.doc_index))
+    return tuple(out)
+
+
+def _glob_name(pattern: str, name: str) -> bool:
+    try:
+        import re
+
+        return re.fullmatch(pattern, name) is not None
+    except Exception:
+        return False
+
+
+def _load_rendered(project: Project, unit: Unit, sources: Sources, displays: dict[str, Discovered],
+                   root: str) -> None:
+    assert unit.rendered is not None
+    result, _ = load_documents(unit.rendered, cache=sources.cache)
+    fallback_file = unit.tree.root.file if unit.tree is not None else os.path.join(unit.chart or root, "Chart.yaml")
+    patches = _patch_docs(unit.tree, sources, displays) if unit.tree is not None else []
+    seen_files: dict[str, SourceFile] = {}
+    helm_docs = helm_mod.split_sources(unit.rendered) if unit.kind == "helm" else []
+    for pos, doc in enumerate(result.documents):
+        data = doc.data
+        if not isinstance(data, dict):
+            continue
+        if unit.kind == "helm":
+            _add_helm_doc(project, unit, pos, data, helm_docs, sources, seen_files, root)
+            continue
+        origin = kz.origin_of(data, unit.wrapper or root)
+        kz.strip_annotations(data)
+        if origin is None or not os.path.isfile(origin) or not kz._inside(origin, root):
+            origin = fallback_file
+        src, parsed, _ = sources.by_real(origin, displays)
+        seen_files.setdefault(origin, src)
+        name, kind = _name_kind(data)
+        entries = _doc_entries(parsed) if parsed is not None else []
+        match = _match_doc(entries, kind, name) if origin != fallback_file else None
+        if match is None:
+            doc_index, base, line, column = 0, (), 1, 1
+        else:
+            doc_index, base, _, line, column = match
+        before = len(project.resources)
+        _add_resource(project, src, doc_index, data, base, line, column)
+        if len(project.resources) > before and patches:
+            res = project.resources[-1]
+            orig_name = _name_kind(match[2])[0] if match else name
+            res.origins = _origins_for(kind, orig_name or name, patches)
+    for real in sorted(seen_files):
+        project.files.append(seen_files[real])
+
+
+def _add_helm_doc(project: Project, unit: Unit, pos: int, data: dict[str, Any],
+                  helm_docs: list[tuple[Optional[str], bytes]], sources: Sources,
+                  seen: dict[str, SourceFile], root: str) -> None:
+    """A document of ``helm template`` output, located in the rendered text of its template
+    (``# Source:`` comment): the SourceFile is the template's path with the rendered bytes."""
+    assert unit.chart is not None
+    source, text = helm_docs[pos] if pos < len(helm_docs) else (None, b"")
+    real = None
+    if source:
+        # "<chart name>/templates/x.yaml" relative to the chart's parent.
+        parts = source.split("/", 1)
+        real = os.path.realpath(os.path.join(unit.chart, parts[1])) if len(parts) == 2 else None
+    if real is None or not os.path.isfile(real):
+        real = os.path.join(unit.chart, "Chart.yaml")
+    key = f"{real}#{pos}"
+    src = seen.get(key)
+    if src is None:
+        report = sources.report_only is None or real in sources.report_only
+        src = SourceFile(display_path(real), real, PositionIndex(text), report, text)
+        seen[key] = src
+        project.files.append(src)
+    res_data = load_documents(text)[0].documents
+    index = next((d.index for d in res_data if isinstance(d.data, dict)), 0)
+    line = next((d.line for d in res_data if isinstance(d.data, dict)), 1)
+    _add_resource(project, src, index, data, (), line, 1)
+
+
+def build_project(unit: Unit, sources: Sources, settings: Settings, displays: dict[str, Discovered],
+                  root: str) -> Project:
+    project = Project(default_namespace=settings.default_namespace)
+    _load_files(project, unit.files, sources)
+    if unit.stdin is not None:
+        name, raw = unit.stdin
+        src = SourceFile(name, None, PositionIndex(raw), True, raw)
+        project.files.append(src)
+        result, _ = load_documents(raw, cache=sources.cache)
+        add_documents(project, src, result)
+    if unit.rendered is not None:
+        _load_rendered(project, unit, sources, displays, root)
+    for chart, rendered in unit.charts:
+        _load_rendered(project, Unit(unit_name(chart or root), "helm", rendered=rendered, chart=chart), sources,
+                       displays, root)
+    apply_namespaces(project, settings, root, unit.ns_override)
+    return project
+
+
+def apply_namespaces(project: Project, settings: Settings, root: str,
+                     override: Optional[dict[str, str]] = None) -> None:
+    """A kustomization's ``namespace:`` (fallback units) replaces the namespace of what it
+    lists; a resource without one takes the config's per-path ``namespaces``; else it keeps
+    ``--default-namespace`` and ``namespace_explicit`` stays False (the namespace is assumed)."""
+    table = getattr(settings, "namespaces", None) or {}
+    if not table and not override:
+        return
+    cache: dict[str, Optional[str]] = {}
+    for r in project.resources:
+        if r.kind == "Namespace" or r.source.real_path is None:
+            continue
+        real = r.source.real_path
+        forced = override.get(real) if override else None
+        if forced:
+            r.namespace, r.namespace_explicit = forced, True
+            r.__dict__.pop("ref", None)
+            continue
+        if r.namespace_explicit or not table:
+            continue
+        if real not in cache:
+            cache[real] = namespace_for(rel_path(real, os.path.realpath(root)), table)
+        ns = cache[real]
+        if ns:
+            r.namespace, r.namespace_explicit = ns, True
+            r.__dict__.pop("ref", None)
+    project._by_kind = None

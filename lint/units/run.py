@@ -1,0 +1,198 @@
+"""Running the rules over one unit.
+
+Phase 1 runs the single-resource rules over every copy and finds the rejected resources
+(their verdicts cached by content in a named-file run); phase 2 runs the cross-resource rules
+once per view (``views.py``) without the rejected resources, then once more with them for
+their own findings; ``adjust.py`` lowers what the unit cannot know.  The copy findings
+(IVL750, ``views.py``) and the planning notices reach ``rules/units.py`` through the context.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import marshal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterable, Optional
+
+from ..config import Settings
+from ..engine import RunResult, collect_problems, finish, is_selected
+from ..findings import Problem
+from ..model import Resource
+from ..project import Project
+from ..rule import Context, Rule
+from .adjust import adjust
+from .codes import NOTICE_CODES, REJECTING, single_resource_rule
+from .plan import Plan, Unit
+from .views import copies_of, copy_problems, views, with_copy_beside
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..cache import ParseCache
+
+
+@dataclass
+class UnitRun:
+    unit: Unit
+    project: Project
+    result: RunResult
+    context: Context
+
+
+def _sub_project(project: Project, resources: list[Resource]) -> Project:
+    p = Project(resources=list(resources), files=project.files, problems=project.problems,
+                ignored_documents=project.ignored_documents, unknown_kinds=project.unknown_kinds,
+                default_namespace=project.default_namespace, gateway_api=project.gateway_api)
+    return p
+
+
+def run_unit(unit: Unit, project: Project, settings: Settings, plan_: Plan, rules: dict[str, Rule],
+             timings: Optional[dict[str, float]] = None, notices: Iterable[Problem] = (),
+             verdict_cache: Optional["ParseCache"] = None) -> UnitRun:
+    result = RunResult()
+    dups = copies_of(project.resources)
+    # Phase 1: single-resource rules, over every copy.
+    ctx = Context(project, settings)
+    if timings is not None:
+        ctx.timings = timings  # type: ignore[attr-defined]
+    ctx.unit_problems = copy_problems(dups)  # type: ignore[attr-defined]
+    for n in notices:
+        ctx.unit_problems[n.code or ""].append(n)  # type: ignore[attr-defined]
+    named = not all(src.report for src in project.files)  # a run on named files (pre-commit)
+    if not named:
+        raw = collect_problems(ctx, settings, rules, result, only=single_resource_rule)
+        verdicts: list[tuple[Rule, Problem]] = []
+        known: dict[int, bool] = {}
+    else:
+        # Per-resource rules (scope="resource") report on the named files' resources only: their
+        # problems on a context resource cannot have been caused by the change.  Of the context
+        # resources only the verdict "rejected" is needed (it takes them out of phase 2): the
+        # rejecting rules run over them and their problems are dropped.
+        raw = collect_problems(ctx, settings, rules, result, only=single_resource_rule,
+                               resource_filter=_in_named_file)
+        verdict_run = RunResult()
+        rejecting = tuple(c for c, r in rules.items() if c in REJECTING and r.scope == "resource"
+                          and is_selected(c, settings))
+        known, keys = _cached_verdicts(project, rejecting, verdict_cache)
+        verdicts = collect_problems(
+            ctx, settings, rules, verdict_run, only=lambda c: c in rejecting,
+            resource_filter=lambda res: not res.source.report and id(res) not in known, mark=False)
+        result.internal_errors += verdict_run.internal_errors
+        rejected_now = {id(p.resource) for r, p in verdicts if _rejects(p, r, rules)}
+        if verdict_cache is not None and not verdict_run.internal_errors:
+            for res_id, key in keys.items():
+                if res_id not in known:
+                    verdict_cache.put_verdict(key, res_id in rejected_now)
+    rejected: set[int] = {res_id for res_id, bad in known.items() if bad}
+    for r, p in itertools.chain(raw, verdicts):
+        if _rejects(p, r, rules):
+            rejected.add(id(p.resource))
+    if rejected:
+        for r, p in raw:
+            code = p.code or r.code
+            if code in REJECTING and p.resource is not None and id(p.resource) in rejected:
+                p.message = _with_rejected_note(p.message)
+    # Phase 2: everything else, per view, without rejected resources (nothing resolves to
+    # them); then, if there are any, once more with them, keeping only their own findings.
+    kept = [r for r in project.resources if id(r) not in rejected]
+    base = project if len(kept) == len(project.resources) else _sub_project(project, kept)
+    first_ctx = _run_views(base, dups, rejected, settings, rules, result, raw, timings,
+                           ctx.unit_problems, None)  # type: ignore[attr-defined]
+    if rejected:
+        _run_views(project, dups, set(), settings, rules, result, raw, timings, {}, rejected)
+    alternatives = with_copy_beside(dups)
+    raw = [(r, adjust(p, r, unit, project, plan_, settings, alternatives)) for r, p in raw]
+    finish(project, settings, rules, raw, result)
+    return UnitRun(unit, project, result, first_ctx or ctx)
+
+
+
+def _rejects(p: Problem, r: Rule, rules: dict[str, Rule]) -> bool:
+    code = p.code or r.code
+    return (code in REJECTING and p.resource is not None
+            and (p.severity or rules.get(code, r).severity) == "error")
+
+
+def verdict_key(res: Resource, codes: tuple[str, ...]) -> Optional[bytes]:
+    """What the rejection verdict of ``res`` depends on, hashed: its identity, its data and
+    the rejecting rules selected (their code is in the cache's identity).  ``marshal``
+    version 2 writes equal plain data as equal bytes (no references, no interning flags);
+    data marshal cannot write has no key (never cached)."""
+    try:
+        blob = marshal.dumps((res.group, res.kind, res.version, res.namespace, res.name, res.data, codes), 2)
+    except (ValueError, TypeError):
+        return None
+    return hashlib.blake2b(blob, digest_size=16).digest()
+
+
+def _cached_verdicts(project: Project, codes: tuple[str, ...],
+                     cache: Optional["ParseCache"]) -> tuple[dict[int, bool], dict[int, bytes]]:
+    """``(known verdicts, keys)`` of the context resources, by ``id``: from the cache when
+    one is used.  A rendered resource (kustomize patches) is never cached."""
+    known: dict[int, bool] = {}
+    keys: dict[int, bytes] = {}
+    if cache is None:
+        return known, keys
+    for res in project.resources:
+        if res.source.report or res.origins:
+            continue
+        key = verdict_key(res, codes)
+        if key is None:
+            continue
+        keys[id(res)] = key
+        v = cache.verdict(key)
+        if v is not None:
+            known[id(res)] = v
+    return known, keys
+
+
+def _in_named_file(res: Resource) -> bool:
+    return res.source.report
+
+
+def _in_context_file(res: Resource) -> bool:
+    return not res.source.report
+
+
+def _run_views(base: Project, dups: dict[tuple[str, str, str, str], list[Resource]], rejected: set[int],
+               settings: Settings, rules: dict[str, Rule], result: RunResult, raw: list[tuple[Rule, Problem]],
+               timings: Optional[dict[str, float]], unit_problems: dict[str, list[Problem]],
+               only_resources: Optional[set[int]]) -> Optional[Context]:
+    """Run the cross-resource rules over each view of ``base``; append the problems each view
+    owns to ``raw`` (only those on ``only_resources``, when given)."""
+    view_dups = {k: [r for r in v if id(r) not in rejected] for k, v in dups.items()}
+    view_dups = {k: v for k, v in view_dups.items() if len(v) > 1}
+    first_ctx: Optional[Context] = None
+    for i, v in enumerate(views(base, view_dups)):
+        vp = base if v.owned is None else _sub_project(base, v.resources)
+        vctx = Context(vp, settings)
+        if timings is not None:
+            vctx.timings = timings  # type: ignore[attr-defined]
+        vctx.unit_problems = unit_problems if i == 0 else {}  # type: ignore[attr-defined]
+        vraw = collect_problems(vctx, settings, rules, result, only=lambda c: not single_resource_rule(c))
+        if v.owned is not None:
+            vraw = [(r, p) for r, p in vraw if _owned(p.code or r.code, p, v.owned, vp, i == 0)]
+        if only_resources is not None:
+            vraw = [(r, p) for r, p in vraw if p.resource is not None and id(p.resource) in only_resources]
+        raw.extend(vraw)
+        if first_ctx is None:
+            first_ctx = vctx
+    return first_ctx
+
+
+def _owned(code: str, p: Problem, owned: set[int], project: Project, first: bool) -> bool:
+    if code in NOTICE_CODES:
+        return first
+    if p.resource is not None:
+        return id(p.resource.source) in owned
+    if p.location is not None:
+        for src in project.files:
+            if src.path == p.location.file:
+                return id(src) in owned
+    return first
+
+
+REJECTED_NOTE = "the resource would be rejected, so it would not exist (nothing resolves to it)"
+
+
+def _with_rejected_note(message: str) -> str:
+    return message if REJECTED_NOTE in message else f"{message.rstrip('.')}; {REJECTED_NOTE}"

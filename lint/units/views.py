@@ -1,0 +1,124 @@
+"""Copies of one object inside a unit, and the views that keep them apart.
+
+Kubernetes keeps one object per identity, so copies (tutorial steps, one manifest per
+cluster) are never compared with each other: each view picks one copy of every duplicated
+identity (a file's own copy, else the nearest), and reports only on the files that chose it.
+The copies themselves are reported once (IVL750, ``copy_problems``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Optional
+
+from ..findings import Problem
+from ..model import Resource, SourceFile
+from ..project import Project
+
+
+def identity(r: Resource) -> tuple[str, str, str, str]:
+    return (r.group, r.kind, r.namespace, r.name)
+
+
+def copies_of(resources: list[Resource]) -> dict[tuple[str, str, str, str], list[Resource]]:
+    groups: dict[tuple[str, str, str, str], list[Resource]] = defaultdict(list)
+    for r in resources:
+        if not getattr(r, "name_generated", False):  # generateName: a new object on every create
+            groups[identity(r)].append(r)
+    return {k: sorted(v, key=lambda r: (r.source.path, r.doc_index, r.base))
+            for k, v in groups.items() if len(v) > 1}
+
+
+def _dir_distance(a: str, b: str) -> int:
+    pa, pb = a.split("/"), b.split("/")
+    n = 0
+    while n < len(pa) and n < len(pb) and pa[n] == pb[n]:
+        n += 1
+    return (len(pa) - n) + (len(pb) - n)
+
+
+@dataclass
+class View:
+    resources: list[Resource]
+    owned: Optional[set[int]]  # ids of the SourceFiles it reports on; None = all
+
+
+def views(project: Project, dups: dict[tuple[str, str, str, str], list[Resource]]) -> list[View]:
+    """One view per distinct choice of copies (see the module docstring)."""
+    if not dups:
+        return [View(project.resources, None)]
+    dup_keys = sorted(dups)
+    dup_ids = {id(r) for rs in dups.values() for r in rs}
+    unique = [r for r in project.resources if id(r) not in dup_ids]
+    by_file: dict[int, SourceFile] = {}
+    for r in project.resources:
+        by_file.setdefault(id(r.source), r.source)
+    groups: dict[tuple[int, ...], list[SourceFile]] = defaultdict(list)
+    for src in sorted(by_file.values(), key=lambda s: s.path):
+        d = os.path.dirname(src.path.replace(os.sep, "/"))
+        choice: list[int] = []
+        for k in dup_keys:
+            cs = dups[k]
+            own = [c for c in cs if c.source is src]
+            if own:
+                pick = own[0]
+            else:
+                pick = min(cs, key=lambda c: (_dir_distance(d, os.path.dirname(c.source.path.replace(os.sep, "/"))),
+                                              c.source.path, c.doc_index))
+            choice.append(id(pick))
+        groups[tuple(choice)].append(src)
+    by_id = {id(r): r for rs in dups.values() for r in rs}
+    out: list[View] = []
+    for choice, srcs in sorted(groups.items(), key=lambda kv: kv[1][0].path):  # type: ignore[assignment]
+        out.append(View(unique + [by_id[i] for i in choice], {id(s) for s in srcs}))
+    # Files without resources (parse errors only) belong to the first view.
+    owned_any = {i for v in out for i in (v.owned or ())}
+    for src in project.files:
+        if id(src) not in owned_any and out[0].owned is not None:
+            out[0].owned.add(id(src))
+    return out
+
+
+def with_copy_beside(dups: dict[tuple[str, str, str, str], list[Resource]]) -> set[int]:
+    """Ids of the resources that have a copy in their own directory.  A directory whose files
+    define the same object more than once is a set of alternatives (tutorial steps
+    ``vs-v1.yaml … vs-v7.yaml``, ``enable-mtls.yaml``/``disable-mtls.yaml``), applied one at a
+    time: which copy is live, and so what it conflicts with or resolves to, is not stated.
+    Identical copies (one manifest per cluster) leave no choice and do not count."""
+    out: set[int] = set()
+    for cs in dups.values():
+        by_dir: dict[str, list[Resource]] = defaultdict(list)
+        for c in cs:
+            by_dir[os.path.dirname(c.source.path.replace(os.sep, "/"))].append(c)
+        for same in by_dir.values():
+            if len(same) > 1 and any(c.data != same[0].data for c in same[1:]):
+                out.update(id(c) for c in same)
+    return out
+
+
+def copy_problems(dups: dict[tuple[str, str, str, str], list[Resource]]) -> dict[str, list[Problem]]:
+    """What the unit rules (rules/units.py) report: copies (IVL750)."""
+    out: dict[str, list[Problem]] = defaultdict(list)
+    for key, cs in sorted(dups.items()):
+        first = cs[0]
+        for other in cs[1:]:
+            same_dir = os.path.dirname(other.source.path) == os.path.dirname(first.source.path)
+            where = "in the same directory" if same_dir else "in another directory"
+            if other.source is first.source:
+                where = "in the same file"
+            g, kind, ns, name = key
+            what = f"{kind} {ns}/{name}" if ns else f"{kind} {name}"
+            identical = other.data == first.data
+            same = "an identical copy" if identical else "a different definition"
+            effect = ("applying both changes nothing" if identical else
+                      "if both are applied, the one applied last replaces the other" if not same_dir else
+                      "applying the directory keeps only the one applied last")
+            out["IVL750"].append(Problem(
+                other, ("metadata", "name"),
+                f"{what} is defined again {where} ({same}: {first.source.path}); Kubernetes keeps one object "
+                f"per identity, so {effect}; the copies are not compared with each other",
+                related=((first, ("metadata", "name")),),
+                severity="warning" if same_dir and not identical else "info"))
+    return out
