@@ -1,4 +1,4 @@
-"""IVL510-IVL513: the egress-gateway pattern, one hop at a time.
+"""IVL510, IVL511, IVL513: the egress-gateway pattern, one hop at a time (IVL512, IVL514: rules/egress_ports.py).
 
 istio.io's *Egress Gateways* layout sends traffic for an external host through two routes:
 one applied by the client sidecars (bound to ``mesh``) that sends the host to the egress
@@ -15,15 +15,17 @@ Which proxies run a route comes from the graph (``route_client_namespaces``,
 
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from typing import Iterator
 
 from istio_vm_lint.findings import Problem
-from istio_vm_lint.graph import MeshGraph, MeshService, hosts_overlap, installation_service, parse_gateway_ref
+from istio_vm_lint.graph import (
+    hosts_overlap,
+    parse_gateway_ref,
+)
 from istio_vm_lint.model import (
     DestinationRule,
     Gateway,
     RouteDestination,
-    Service,
     ServiceEntry,
     VirtualService,
     as_list,
@@ -32,21 +34,10 @@ from istio_vm_lint.model import (
 from istio_vm_lint.rule import Context, rule
 from istio_vm_lint.semantics import EffectiveDR, tls_mode
 
-from ._messages import owner
 from .hosts import STOCK_GATEWAY_NAMESPACE, _declared_external, _stock_selector
 
 _ORIGINATES = ("SIMPLE", "MUTUAL")
 _TLS_PROTOCOLS = ("HTTPS", "TLS")
-# The pods behind the Services every installation creates for its gateways (istioctl profiles
-# and the istio/gateway Helm chart label them so), and the target ports of istioctl's
-# profiles (the Helm chart keeps the port: 80 -> 80).
-_STOCK_POD_LABELS = {
-    "istio-egressgateway": {"istio": "egressgateway", "app": "istio-egressgateway"},
-    "istio-ingressgateway": {"istio": "ingressgateway", "app": "istio-ingressgateway"},
-    "istio-egress": {"istio": "egress", "app": "istio-egress"},
-    "istio-ingress": {"istio": "ingress", "app": "istio-ingress"},
-}
-_STOCK_TARGET_PORTS = {80: 8080, 443: 8443}
 # Where installations run the stock gateways: istioctl in istio-system, the Helm charts'
 # documented namespaces istio-ingress / istio-egress (docs/semantics.md §installation-services).
 _INSTALLATION_GATEWAY_NAMESPACES = (STOCK_GATEWAY_NAMESPACE, "istio-egress", "istio-ingress")
@@ -249,140 +240,6 @@ def match_gateway_not_bound(ctx: Context) -> Iterator[Problem]:
                                   f"VirtualService {vs.namespace}/{vs.name}: match gateway '{g}' is not among the "
                                   f"gateways the VirtualService binds ({top}), {effect} — add it to "
                                   "spec.gateways")
-
-
-# --- IVL512 -------------------------------------------------------------------------------------
-
-
-def _gateway_pods(graph: MeshGraph, d_host: str, services: list[MeshService], port: int,
-                  root_ns: str) -> Optional[tuple[list[dict[str, str]], set[int], dict[int, set[int]], str]]:
-    """The gateway workload behind a mesh hop's destination: (pod label sets, the pod ports the
-    hop can land on, Service port -> target ports of every Service selecting those pods, what
-    the service is).  None when the destination is not a Service of pods or its ports are unknown."""
-    kube = [s for s in services if isinstance(s.resource, Service)]
-    if kube:
-        svc = kube[0].resource
-        binds = [b for b in graph.bindings_by_service.get(id(svc), ()) if b.workload.kind == "Pod"]
-        if not binds:
-            return None
-        labels = [b.workload.labels for b in binds]
-        landing = {t for b in binds if (t := b.ports.get(port))}
-        if not landing:
-            return None  # no such port: IVL201
-        translation: dict[int, set[int]] = {}
-        for b in binds:
-            for b2 in graph.bindings_by_workload.get(id(b.workload), ()):
-                if isinstance(b2.service_resource, Service):
-                    for sp, tp in b2.ports.items():
-                        if tp:
-                            translation.setdefault(sp, set()).add(tp)
-        return labels, landing, translation, owner(svc)
-    if services or not installation_service(d_host, graph.domain, root_ns):
-        return None
-    name = d_host.split(".", 1)[0]
-    stock = _STOCK_POD_LABELS.get(name)
-    if stock is None:
-        return None
-    landing = {port, _STOCK_TARGET_PORTS.get(port, port)}
-    translation = {p: {p, t} for p, t in _STOCK_TARGET_PORTS.items()}
-    return [stock], landing, translation, f"the installation's Service {d_host}"
-
-
-@rule(
-    code="IVL512", family="egress", name="gateway-hop-port-without-server", severity="error",
-    summary="A route sends traffic to a gateway Service port on which no Gateway server of those gateway pods listens (or admits the host).",
-    rationale="""
-    A gateway proxy listens only on the ports of its Gateways' servers; a server port that is
-    a port of a Service selecting the gateway pods is translated to that Service's
-    targetPort (pilot `resolvePorts`, docs/semantics.md §gateway-port-translation). The first
-    hop of the egress-gateway pattern sends the external host to the egress gateway Service
-    on some port: the connection lands on the pods' target port, and unless a Gateway
-    selecting those pods has a server there whose hosts admit the host, the gateway resets
-    the connection (no listener, or no filter chain / virtual host for it). Checked only when
-    the repository has a Gateway selecting the gateway pods behind the Service (the Service
-    in the repository, or the egress/ingress gateway Service every installation has, with
-    istioctl's 80->8080 and 443->8443 and the Helm chart's unchanged ports both accepted).
-    """,
-    bad="""
-    kind: Gateway
-    metadata: {name: egress-gateway, namespace: istio-system}
-    spec:
-      selector: {istio: egressgateway}
-      servers:
-      - port: {number: 443, name: tls, protocol: TLS}
-        hosts: [api.partner.example]
-        tls: {mode: PASSTHROUGH}
-    ---
-    kind: VirtualService
-    metadata: {name: partner, namespace: shop}
-    spec:
-      hosts: [api.partner.example]
-      http:
-      - route:
-        - destination:
-            host: istio-egressgateway.istio-system.svc.cluster.local
-            port: {number: 80}      # the gateway has no server on 80
-    """,
-    good="""
-    kind: VirtualService
-    metadata: {name: partner, namespace: shop}
-    spec:
-      hosts: [api.partner.example]
-      tls:
-      - match: [{port: 443, sniHosts: [api.partner.example]}]
-        route:
-        - destination:
-            host: istio-egressgateway.istio-system.svc.cluster.local
-            port: {number: 443}
-    """,
-    inputs=("VirtualService", "Gateway"),
-    references=("docs/semantics.md §gateway-port-translation", "docs/semantics.md §egress-gateway-hops",
-                "docs/semantics.md §gateway-server-hosts"),
-)
-def gateway_hop_port_without_server(ctx: Context) -> Iterator[Problem]:
-    graph = ctx.graph
-    gateways = [g for g in ctx.resources(Gateway) if isinstance(g, Gateway) and g.selector]
-    if not gateways:
-        return
-    for vs in ctx.each(VirtualService):
-        for d in graph.destinations(vs):
-            rd = _route_dest(vs, d.dest_index)
-            if d.port is None or "mesh" not in live_gateways(vs, rd.gateways, graph.domain):
-                continue
-            found = _gateway_pods(graph, d.host, d.services, d.port, ctx.root_namespace)
-            if found is None:
-                continue
-            pod_labels, landing, translation, what = found
-            selecting = [g for g in gateways
-                         if any(all(lbl.get(k) == v for k, v in (g.selector or {}).items()) for lbl in pod_labels)]
-            if not selecting:
-                continue  # the repository has no Gateway for these pods
-            listening = [(g, s) for g in selecting for s in g.servers if s.port is not None
-                         and (translation.get(s.port) or {s.port}) & landing]
-            names = ", ".join(f"{g.namespace}/{g.name}" for g in selecting)
-            if not listening:
-                ports = sorted({s.port for g in selecting for s in g.servers if s.port is not None})
-                yield Problem(vs, d.path + ("port", "number"),
-                              f"VirtualService {vs.namespace}/{vs.name} sends to {what} on port {d.port}, but no "
-                              f"server of the Gateways selecting those pods ({names}; server ports {ports}) "
-                              f"listens there: the gateway has no listener on the pods' port "
-                              f"{'/'.join(map(str, sorted(landing)))} and refuses the connection",
-                              related=((selecting[0], ("spec", "servers")),))
-                continue
-            hosts = [h for h in vs.hosts if h and not h.startswith("*")]
-            if not hosts or len(hosts) != len(vs.hosts):
-                continue
-            admitted = any(hosts_overlap(sh.split("/", 1)[-1], vh)
-                           for _, s in listening for sh in s.hosts for vh in hosts)
-            if not admitted:
-                g, s = listening[0]
-                server_hosts = sorted({h for _, s2 in listening for h in s2.hosts})
-                yield Problem(vs, d.path + ("port", "number"),
-                              f"VirtualService {vs.namespace}/{vs.name} sends {hosts} to {what} on port {d.port}, "
-                              f"but the Gateway servers listening there ({g.namespace}/{g.name} port {s.port}, hosts "
-                              f"{server_hosts}) admit none of these hosts: the gateway has no route or filter chain "
-                              "for them and drops the traffic",
-                              related=((g, s.path + ("hosts",)),))
 
 
 # --- IVL513 -------------------------------------------------------------------------------------
