@@ -76,6 +76,7 @@ class Kustomization:
     outside: list[str] = field(default_factory=list)
     unsupported: list[str] = field(default_factory=list)  # helmCharts, plugins: not rendered
     invalid: Optional[str] = None  # unreadable / not a mapping
+    empty: bool = False  # nothing but apiVersion/kind/metadata: a scaffold that builds nothing
 
 
 def _str_list(value: Any) -> list[str]:
@@ -112,6 +113,7 @@ def parse(kfile: str, root: str) -> Kustomization:
         return k
     if data.get("kind") == "Component":
         k.kind = "Component"
+    k.empty = not (set(data) - {"apiVersion", "kind", "metadata"})
     ns = data.get("namespace")
     if isinstance(ns, str) and ns:
         k.namespace = ns

@@ -2,7 +2,8 @@
 
 A file can parse as YAML and still be a template: ``hosts: ["*.{{ .Values.domain }}"]`` (Helm,
 Go templates, Jinja, Argo CD ApplicationSets), ``$(SERVICE_NAME)`` (kustomize ``vars``) or
-``${DOMAIN}`` (envsubst, Flux ``postBuild.substitute``).  Such a value is not a host, port or
+``${DOMAIN}`` (envsubst, Flux ``postBuild.substitute``), or a token that a tutorial's ``sed``
+replaces (``cart.ONLINEBOUTIQUE_NAMESPACE.svc.cluster.local``, ``%DOMAIN%``).  Such a value is not a host, port or
 name: validating it reports the template syntax, never a defect of the configuration the
 cluster will see.  The engine drops every problem that points at such a value, relates to one,
 or quotes one in its message (see :func:`about_placeholder`), so rules need no special case;
@@ -30,6 +31,23 @@ def is_placeholder(value: Any) -> bool:
     return isinstance(value, str) and ("{{" in value or "$" in value) and PLACEHOLDER_RE.search(value) is not None
 
 
+# Tokens that docs and scripts replace with sed before applying, inside a larger value:
+# ``cart.ONLINEBOUTIQUE_NAMESPACE.svc.cluster.local``, ``api.%DOMAIN%``, ``__NAMESPACE__/*``.
+# An upper-case token counts only with an underscore and only as a label of a dotted name: a
+# whole value such as ``ISTIO_MUTUL`` is an enum typo, and ``^/API_V1$`` a regex.
+SUBSTITUTED_TOKEN_RE = re.compile(r"(?:(?<=\.)|(?<![A-Za-z0-9_]))[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+(?=\.)"
+                                  r"|(?<=\.)[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+(?![A-Za-z0-9_])"
+                                  r"|%[A-Za-z_][A-Za-z0-9_]*%|__[A-Za-z][A-Za-z0-9_]*__")
+
+
+def is_substituted(value: Any) -> bool:
+    """Does this scalar embed a token a script substitutes (see ``SUBSTITUTED_TOKEN_RE``)?"""
+    if not isinstance(value, str):
+        return False
+    m = SUBSTITUTED_TOKEN_RE.search(value)
+    return m is not None and m.group(0) != value.strip()
+
+
 def _value_at(data: Any, path: FieldPath) -> Any:
     for part in path:
         if isinstance(data, dict):
@@ -43,12 +61,12 @@ def _value_at(data: Any, path: FieldPath) -> Any:
 
 def _holds_placeholder(value: Any) -> bool:
     """The value, or one of its direct items (a host list, a selector map), is a placeholder."""
-    if is_placeholder(value):
+    if is_placeholder(value) or is_substituted(value):
         return True
     if isinstance(value, list):
-        return any(is_placeholder(v) for v in value)
+        return any(is_placeholder(v) or is_substituted(v) for v in value)
     if isinstance(value, dict):
-        return any(is_placeholder(v) or is_placeholder(k) for k, v in value.items())
+        return any(is_placeholder(v) or is_placeholder(k) or is_substituted(v) for k, v in value.items())
     return False
 
 

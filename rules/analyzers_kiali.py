@@ -10,7 +10,7 @@ from collections import defaultdict
 from typing import Iterator
 
 from istio_vm_lint.findings import Problem
-from istio_vm_lint.graph import host_matches, resolve_host, visible
+from istio_vm_lint.graph import resolve_host, visible
 from istio_vm_lint.model import (
     DestinationRule,
     ServiceEntry,
@@ -37,9 +37,12 @@ from istio_vm_lint.semantics import cluster_namespace, dr_host, namespace_wildca
     (Kiali KIA0201). Only rules in the same namespace are compared: across namespaces the lookup
     path picks exactly one rule per client, so a client-namespace rule that overrides the
     service's own, or a root-namespace `*.local` default beneath a service-namespace rule, is by
-    design (docs/semantics.md §destinationrule-placement). Wildcard hosts count when they cover
-    the other host.
-    Rules with a workloadSelector apply only to their selected clients and are skipped.
+    design (docs/semantics.md §destinationrule-placement). Only rules for the same host are
+    compared: a wildcard rule (`*.svc.cluster.local`, `*.shop.svc.cluster.local`) beside a rule
+    for one service is not a conflict, because istiod picks the most specific host match for each
+    service, whatever the order (docs/semantics.md §wildcard-hosts); IVL741 reports the mTLS such
+    a specific rule drops. Rules with a workloadSelector apply only to their selected clients
+    and are skipped.
     """,
     bad="""
     kind: DestinationRule
@@ -67,12 +70,11 @@ def overlapping_destination_rules(ctx: Context) -> Iterator[Problem]:
     by_host: dict[str, list[DestinationRule]] = defaultdict(list)
     for d in drs:
         by_host[hosts[id(d)]].append(d)
-    wildcards = [d for d in drs if hosts[id(d)].startswith("*")]
     for d in drs:
         h = hosts[id(d)]
+        # Only the same host: between a wildcard and a more specific host istiod takes the most
+        # specific match (MostSpecificHostMatch), so neither shadows the other by order.
         cands = [o for o in by_host[h] if o is not d]
-        cands += [o for o in wildcards if o is not d and o not in cands and
-                  (host_matches(hosts[id(o)], h) or host_matches(h, hosts[id(o)]))]
         mine = {s.name for s in d.subsets}
         for o in cands:
             if _skip_mesh_mtls(o, hosts[id(o)], domain) or _skip_mesh_mtls(d, h, domain):

@@ -78,3 +78,39 @@ def test_kustomize_replacement_targets_are_unrendered(tmp_path: Path) -> None:
     assert not about_placeholder(problem)
     mark_unrendered(vs, ("spec", "hosts", 0))
     assert about_placeholder(problem) and not about_placeholder(Problem(vs, ("spec", "gateways"), "m"))
+
+
+@pytest.mark.parametrize("value", ["./cart.SHOP_NAMESPACE.svc.cluster.local", "api.%DOMAIN%", "__NAMESPACE__/*",
+                                   "PROJECT_ID.svc.id.goog/ns/shop/sa/web"])
+def test_substituted_tokens(value: str) -> None:
+    from istio_vm_lint.placeholders import is_substituted
+
+    assert is_substituted(value)
+
+
+@pytest.mark.parametrize("value", ["ISTIO_MUTUL", "MESH_EXTERNAL", "reviews.shop.svc.cluster.local", "Api.Example.com",
+                                   "X-API_KEY", "^/API_V1$", "DOMAIN_PLACEHOLDER_", 80])
+def test_not_substituted_tokens(value: object) -> None:
+    from istio_vm_lint.placeholders import is_substituted
+
+    assert not is_substituted(value)
+
+
+def test_sed_substituted_namespace_in_sidecar_hosts_is_not_validated(tmp_path: Path) -> None:
+    # A docs sample whose README says: sed "s/SHOP_NAMESPACE/$NS/" sidecar.yaml | kubectl apply -f -
+    got = _codes(tmp_path, """\
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata:
+  name: checkout
+  namespace: shop
+spec:
+  workloadSelector:
+    labels: {app: checkout}
+  egress:
+  - hosts:
+    - istio-system/*
+    - ./cart.SHOP_NAMESPACE.svc.cluster.local
+    - ./bad_host!.shop.svc.cluster.local
+""")
+    assert got == [(13, "IVL506"), (13, "IVL650")], got

@@ -1,0 +1,176 @@
+"""Sample collections: sibling directories that are separate apps, applied one at a time.
+
+A repository of samples (a workshop's chapters, a vendor's demos, Istio's own ``samples/``)
+holds directories that each deploy a complete app of their own.  Linted as one mesh, their
+objects meet objects they are never applied with: two demos' Gateways "conflict", one demo's
+mesh-wide DestinationRule "overrides" another demo's rules, one demo's gateway Deployment
+stops the stock installation gateway from being assumed for another.
+
+Nothing in such a repository says how it is applied, so the split is inferred, and only from
+evidence that the siblings cannot be one mesh: directory P is a *collection* when at least two
+of its child directories are *apps* (their files define a workload — a pod template, a
+WorkloadEntry or a WorkloadGroup — and a Service or ServiceEntry) and two of those apps define
+the same app object (a workload, Service, ServiceEntry or Gateway: same kind, namespace and
+name; a namespace-less manifest matches any namespace) differently.  One mesh cannot hold two different definitions of one object, so those
+siblings are alternatives; each app child then becomes its own unit (and is examined the same
+way for nested collections).  The usual layout of one application — a directory per namespace
+or per service (``shop/``, ``payments/``, ``istio-system/``), each with its own objects — never
+redefines an object, so it stays one unit; copies of a step file inside one directory remain
+the business of the alternatives logic of ``lint/units.py``.  A ``units`` config turns this off.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from typing import TYPE_CHECKING, Iterable, Optional
+
+from .model import Resource, Service, ServiceEntry, WorkloadEntry, WorkloadGroup
+from .model_workloads import WorkloadController
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .config import Settings
+    from .discover import Discovered
+    from .project import Project
+    from .units import Sources, Unit
+
+# Kinds whose redefinition shows that two directories are not one mesh (an app's own objects;
+# routing and policy files are copied between tutorial steps on purpose).
+_APP_KINDS = frozenset({"Service", "ServiceEntry", "Gateway", "WorkloadEntry", "WorkloadGroup"})
+
+
+def _is_workload(r: Resource) -> bool:
+    return isinstance(r, (WorkloadController, WorkloadEntry, WorkloadGroup))
+
+
+def _app_object(r: Resource) -> bool:
+    return r.kind in _APP_KINDS or isinstance(r, WorkloadController)
+
+
+def _rel_dir(r: Resource, root: str) -> Optional[str]:
+    real = r.source.real_path
+    if real is None:
+        return None
+    rel = os.path.relpath(os.path.dirname(real), root).replace(os.sep, "/")
+    return None if rel.startswith("..") else ("" if rel == "." else rel)
+
+
+def _child(parent: str, d: str) -> Optional[str]:
+    """The child of ``parent`` (root-relative, "" for the root) that holds directory ``d``."""
+    if parent == "":
+        rest = d
+    elif d.startswith(parent + "/"):
+        rest = d[len(parent) + 1:]
+    else:
+        return None
+    if not rest:
+        return None  # a file directly in ``parent``
+    first = rest.split("/", 1)[0]
+    return f"{parent}/{first}" if parent else first
+
+
+def sample_dirs(resources: Iterable[Resource], root: str) -> list[str]:
+    """Root-relative directories that are separate apps (see the module docstring), outermost
+    first; empty when the repository does not look like a sample collection."""
+    by_dir: dict[str, list[Resource]] = defaultdict(list)
+    for r in resources:
+        d = _rel_dir(r, root)
+        if d is not None:
+            by_dir[d].append(r)
+    if len(by_dir) < 2:
+        return []
+    out: list[str] = []
+
+    def visit(parent: str, dirs: list[str]) -> None:
+        children: dict[str, list[str]] = defaultdict(list)
+        for d in dirs:
+            c = _child(parent, d)
+            if c is not None:
+                children[c].append(d)
+        if not children:
+            return
+        apps = [c for c, ds in sorted(children.items()) if _is_app(r for d in ds for r in by_dir[d])]
+        if len(apps) >= 2 and _redefine(apps, children, by_dir):
+            out.extend(apps)
+        for c, ds in sorted(children.items()):
+            visit(c, ds)
+
+    visit("", sorted(by_dir))
+    return out
+
+
+def _is_app(resources: Iterable[Resource]) -> bool:
+    workload = service = False
+    for r in resources:
+        workload = workload or _is_workload(r)
+        service = service or isinstance(r, (Service, ServiceEntry))
+        if workload and service:
+            return True
+    return False
+
+
+def _redefine(apps: list[str], children: dict[str, list[str]], by_dir: dict[str, list[Resource]]) -> bool:
+    """Do two of the app directories define one app object differently?  A namespace-less
+    manifest goes wherever it is applied, so it is the same object as one of that kind and
+    name in any namespace."""
+    seen: dict[tuple[str, str, str], list[tuple[str, Resource]]] = defaultdict(list)
+    for c in apps:
+        for d in children[c]:
+            for r in by_dir[d]:
+                if not _app_object(r) or getattr(r, "name_generated", False) or not r.name:
+                    continue
+                copies = seen[(r.group, r.kind, r.name)]
+                for other_c, o in copies:
+                    if (other_c != c and o.data != r.data and
+                            (o.namespace == r.namespace or not o.namespace_explicit or not r.namespace_explicit)):
+                        return True
+                copies.append((c, r))
+    return False
+
+
+def owner(rel_path: str, samples: list[str]) -> Optional[str]:
+    """The innermost sample directory holding the root-relative file ``rel_path``."""
+    best: Optional[str] = None
+    for s in samples:
+        if rel_path.startswith(s + "/") and (best is None or len(s) > len(best)):
+            best = s
+    return best
+
+
+def split_plain_units(units: list["Unit"], projects: list["Project"], sources: "Sources", settings: "Settings",
+                      displays: dict[str, "Discovered"], root: str) -> tuple[list["Unit"], list["Project"]]:
+    """Replace the plain unit by one unit per sample directory (see :func:`sample_dirs`) and
+    what is left; other units, and runs with a ``units`` config, are kept as they are."""
+    from . import units as units_mod
+
+    if getattr(settings, "units", ()):
+        return units, projects
+    real_root = os.path.realpath(root)
+    shared = tuple(getattr(settings, "shared_paths", ()) or ())
+    out_units: list[units_mod.Unit] = []
+    out_projects: list[Project] = []
+    for unit, project in zip(units, projects, strict=False):
+        samples = sample_dirs(project.resources, real_root) if unit.kind == units_mod.PLAIN else []
+        if not samples:
+            out_units.append(unit)
+            out_projects.append(project)
+            continue
+        groups: dict[str, list[Discovered]] = defaultdict(list)
+        rest: list[Discovered] = []
+        common: list[Discovered] = []
+        for d in unit.files:
+            rel = os.path.relpath(d.real, real_root).replace(os.sep, "/")
+            if shared and any(units_mod._glob_match(rel, g) for g in shared):
+                common.append(d)
+                continue
+            o = owner(rel, samples)
+            (groups[o] if o else rest).append(d)
+        new = [units_mod.Unit(units_mod._name(os.path.join(real_root, name)), "sample", files + common)
+               for name, files in sorted(groups.items())]
+        if rest or unit.stdin is not None or unit.charts:
+            new.append(units_mod.Unit(units_mod.PLAIN, units_mod.PLAIN, rest + common, stdin=unit.stdin,
+                                      charts=unit.charts))
+        for u in new:
+            out_units.append(u)
+            out_projects.append(units_mod.build_project(u, sources, settings, displays, root))
+    return out_units, out_projects
