@@ -56,6 +56,7 @@ def _lint(paths: Sequence[str], settings: Settings, *, stdin: Optional[tuple[str
     from .units.load import Sources, build_project
     from .units.merge import combined_project, merge, notice_problems
     from .units.plan import plan as plan_units
+    from .units.samples import split_plain_units
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -84,6 +85,11 @@ def _lint(paths: Sequence[str], settings: Settings, *, stdin: Optional[tuple[str
     selected = [u for u in plan.units if report_only is None or _contains(u, report_only)] or plan.units
     ta = time.perf_counter()
     projects = [build_project(unit, sources, settings, displays, root) for unit in selected]
+    # Sibling directories that are separate apps (a sample collection) are separate units.
+    selected, projects = split_plain_units(selected, projects, sources, settings, displays, root)
+    if report_only is not None and len(selected) > 1:
+        keep = [i for i, u in enumerate(selected) if _contains(u, report_only)] or list(range(len(selected)))
+        selected, projects = [selected[i] for i in keep], [projects[i] for i in keep]
     load_time = time.perf_counter() - ta
     if len(projects) > 1:
         plan.defined_elsewhere = definitions(selected, projects)

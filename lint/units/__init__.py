@@ -24,11 +24,14 @@ The stages, in the order ``lint/runner.py`` calls them:
                  and their rendering; the notices for what could not be rendered;
 * ``load.py``    a unit's files and rendered output -> one ``Project`` (``Sources`` parses each
                  file once for all units; kustomize patch origins; per-path namespaces);
+* ``samples.py`` the plain unit of a sample collection split into one unit per sample (sibling
+                 directories that each deploy an app and redefine one app object);
 * ``run.py``     the rules over one unit: single-resource rules over every copy, rejected
                  resources taken out, then the cross-resource rules once per view;
 * ``views.py``   copies of one object (reported once, IVL750) and the views that keep them apart;
 * ``adjust.py``  what a unit cannot know lowers a finding to info (alternatives, unrendered
-                 charts, another unit defining the target, an assumed namespace);
+                 charts, files it cannot read (``opaque.py``: unparseable files, OpenShift
+                 Templates), another unit defining the target, an assumed namespace);
 * ``merge.py``   the findings of all units, each once, naming the units it holds in;
 * ``codes.py``   the rule codes the units treat specially (rejecting, unit notices ...).
 """

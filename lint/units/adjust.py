@@ -14,6 +14,7 @@ from ..config import Settings
 from ..findings import Problem
 from ..project import Project
 from ..rule import Rule
+from . import opaque
 from .codes import UNIT_CODES, UNRESOLVED_REFERENCE, single_resource_rule
 from .plan import Plan, Unit
 
@@ -36,6 +37,11 @@ def adjust(p: Problem, r: Rule, unit: Unit, project: Project, plan_: Plan, setti
         p.message = f"{p.message} (the unrendered Helm chart {charts} may define it)"
         p.severity = "info"
         return p
+    if code in UNRESOLVED_REFERENCE:
+        why = opaque.may_define(p, project)
+        if why:
+            p.message, p.severity = f"{p.message} ({why})", "info"
+            return p
     if plan_.defined_elsewhere and code in UNRESOLVED_REFERENCE:
         others = _defined_in_other_units(p.message, unit, plan_.defined_elsewhere)
         if others:
@@ -59,10 +65,15 @@ def definitions(units: list[Unit], projects: list[Project]) -> dict[str, set[str
         for r in project.resources:
             out[f"{r.name}.{r.namespace}"].add(unit.name)
             out[f"{r.namespace}/{r.name}"].add(unit.name)
+            if not r.namespace_explicit and r.kind in ("Service", "ServiceEntry", "Gateway"):
+                out[f"{r.name}.*"].add(unit.name)
+            if r.kind == "Service":
+                out[f"svc:{r.name}.{r.namespace}"].add(unit.name)
             if r.kind == "ServiceEntry":
                 for h in r.spec.get("hosts") or []:
                     if isinstance(h, str):
                         out[h].add(unit.name)
+                        out[f"svc:{h}"].add(unit.name)
     return dict(out)
 
 
@@ -70,7 +81,13 @@ _QUOTED_RE = re.compile(r"'([^'\s]+)'")
 
 
 def _defined_in_other_units(message: str, unit: Unit, index: dict[str, set[str]]) -> list[str]:
+    # The hosts the finding is about (its first clause: hints such as "did you mean" follow).
+    hosts = [(m.group(1), m.group(2)) for m in _HOST_NS_RE.finditer(message.split("; ", 1)[0])]
+    if any(unit.name in index.get(f"svc:{n}.{ns}", ()) for n, ns in hosts):
+        return []  # the unit defines the service itself: the finding is about its own copy
     keys = [f"{n}.{ns}" for n, ns in _named_objects(message)] + _QUOTED_RE.findall(message)
+    # A namespace-less Service or Gateway elsewhere goes to whatever namespace it is applied in.
+    keys += [f"{n}.*" for n, _ in hosts]
     found: set[str] = set()
     for k in keys:
         found.update(u for u in index.get(k, ()) if u != unit.name)
@@ -92,7 +109,16 @@ def _depends_on_assumed_namespace(p: Problem, project: Project, settings: Settin
     if assumed_involved and any(ns != res.namespace for _, ns in named):
         return True
     assumed = _assumed_names(project)
-    return any(name in assumed and ns != settings.default_namespace for name, ns in named)
+    if any(name in assumed and ns != settings.default_namespace for name, ns in named):
+        return True
+    # A wildcard host over another namespace (`*.tutorial.svc.cluster.local`) would cover the
+    # namespace-less Services if they were applied there (`kubectl apply -n tutorial`).
+    wild = _WILD_NS_RE.search(p.message.split("; ", 1)[0])
+    return wild is not None and wild.group(1) != settings.default_namespace and any(
+        r.kind in ("Service", "ServiceEntry") and not r.namespace_explicit for r in project.resources)
+
+
+_WILD_NS_RE = re.compile(r"'\*\.([a-z0-9-]+)\.svc\.")
 
 
 def _assumed_names(project: Project) -> set[str]:

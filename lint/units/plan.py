@@ -25,7 +25,7 @@ PLAIN = "."
 @dataclass
 class Unit:
     name: str  # root-relative directory ("." for the plain unit)
-    kind: str  # plain, config, kustomize, kustomize-files, helm
+    kind: str  # plain, config, kustomize, kustomize-files, helm, sample (samples.py)
     files: list[Discovered] = field(default_factory=list)  # read as they are
     ns_override: dict[str, str] = field(default_factory=dict)  # real path -> namespace (kustomization)
     tree: Optional[kz.Tree] = None
@@ -156,10 +156,15 @@ def plan(files: list[Discovered], settings: Settings, stdin: Optional[tuple[str,
     for comp in components:
         consumed.update(catalog.tree(comp).used_files)
     trees = [catalog.tree(k) for k in roots]
-    renders = _render_all(k_cmd, [t.root.dir for t in trees if not t.problems]) if k_cmd is not None else {}
+    renders = (_render_all(k_cmd, [t.root.dir for t in trees if not t.problems and not t.root.empty])
+               if k_cmd is not None else {})
     for k, tree in zip(roots, trees, strict=False):
         consumed.update(tree.used_files)
         rel = unit_name(k.dir)
+        if k.empty:  # a scaffold a workshop fills in later: it builds nothing, there is nothing to lint
+            notices.append(Notice("IVL751", k.file, f"kustomization {rel} lists no resources yet: nothing to render "
+                                  "or lint"))
+            continue
         reason = "; ".join(tree.problems[:3]) if tree.problems else None
         if reason is None and k_cmd is not None:
             try:

@@ -98,27 +98,43 @@ def with_copy_beside(dups: dict[tuple[str, str, str, str], list[Resource]]) -> s
     return out
 
 
-def copy_problems(dups: dict[tuple[str, str, str, str], list[Resource]]) -> dict[str, list[Problem]]:
-    """What the unit rules (rules/units.py) report: copies (IVL750)."""
+def copy_problems(dups: dict[tuple[str, str, str, str], list[Resource]],
+                  listed_together: bool = False) -> dict[str, list[Problem]]:
+    """What the unit rules (rules/units.py) report: copies (IVL750).  ``listed_together``: the
+    unit's files are one kustomization's, applied together for certain."""
     out: dict[str, list[Problem]] = defaultdict(list)
     for key, cs in sorted(dups.items()):
         first = cs[0]
+        # One finding per directory that holds further copies (tutorial steps vs-v1 … vs-v9
+        # are one set of alternatives, not eight findings), at the first of them.
+        by_dir: dict[str, list[Resource]] = defaultdict(list)
         for other in cs[1:]:
+            by_dir[os.path.dirname(other.source.path)].append(other)
+        for group in by_dir.values():
+            other = group[0]
             same_dir = os.path.dirname(other.source.path) == os.path.dirname(first.source.path)
             where = "in the same directory" if same_dir else "in another directory"
             if other.source is first.source:
                 where = "in the same file"
             g, kind, ns, name = key
             what = f"{kind} {ns}/{name}" if ns else f"{kind} {name}"
-            identical = other.data == first.data
+            identical = all(o.data == first.data for o in group)
             same = "an identical copy" if identical else "a different definition"
             effect = ("applying both changes nothing" if identical else
                       "if both are applied, the one applied last replaces the other" if not same_dir else
                       "applying the directory keeps only the one applied last")
+            more = ""
+            if len(group) > 1:
+                names = ", ".join(os.path.basename(o.source.path) for o in group[1:4])
+                more = f"; {len(group) - 1} more cop{'y' if len(group) == 2 else 'ies'} there: {names}"
+                more += ", …" if len(group) > 4 else ""
             out["IVL750"].append(Problem(
                 other, ("metadata", "name"),
-                f"{what} is defined again {where} ({same}: {first.source.path}); Kubernetes keeps one object "
-                f"per identity, so {effect}; the copies are not compared with each other",
-                related=((first, ("metadata", "name")),),
-                severity="warning" if same_dir and not identical else "info"))
+                f"{what} is defined again {where} ({same}: {first.source.path}){more}; Kubernetes keeps one "
+                f"object per identity, so {effect}; the copies are not compared with each other",
+                related=((first, ("metadata", "name")),) + tuple((o, ("metadata", "name")) for o in group[1:]),
+                # Only a kustomization applies its files together for certain (and kustomize
+                # itself refuses the second definition); a plain directory of differing copies
+                # is a set of alternatives (tutorial steps, enable/disable pairs): info.
+                severity="warning" if listed_together and not identical else "info"))
     return out

@@ -25,14 +25,15 @@ import os
 from collections import defaultdict
 from typing import TYPE_CHECKING, Iterable, Optional
 
-from .model import Resource, Service, ServiceEntry, WorkloadEntry, WorkloadGroup
-from .model_workloads import WorkloadController
+from ..model import Resource, Service, ServiceEntry, WorkloadEntry, WorkloadGroup
+from ..model_workloads import WorkloadController
+from .load import Sources, build_project
+from .plan import PLAIN, Unit, glob_match, unit_name
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .config import Settings
-    from .discover import Discovered
-    from .project import Project
-    from .units import Sources, Unit
+    from ..config import Settings
+    from ..discover import Discovered
+    from ..project import Project
 
 # Kinds whose redefinition shows that two directories are not one mesh (an app's own objects;
 # routing and policy files are copied between tutorial steps on purpose).
@@ -137,20 +138,18 @@ def owner(rel_path: str, samples: list[str]) -> Optional[str]:
     return best
 
 
-def split_plain_units(units: list["Unit"], projects: list["Project"], sources: "Sources", settings: "Settings",
-                      displays: dict[str, "Discovered"], root: str) -> tuple[list["Unit"], list["Project"]]:
+def split_plain_units(units: list[Unit], projects: list["Project"], sources: Sources, settings: "Settings",
+                      displays: dict[str, "Discovered"], root: str) -> tuple[list[Unit], list["Project"]]:
     """Replace the plain unit by one unit per sample directory (see :func:`sample_dirs`) and
     what is left; other units, and runs with a ``units`` config, are kept as they are."""
-    from . import units as units_mod
-
     if getattr(settings, "units", ()):
         return units, projects
     real_root = os.path.realpath(root)
     shared = tuple(getattr(settings, "shared_paths", ()) or ())
-    out_units: list[units_mod.Unit] = []
+    out_units: list[Unit] = []
     out_projects: list[Project] = []
     for unit, project in zip(units, projects, strict=False):
-        samples = sample_dirs(project.resources, real_root) if unit.kind == units_mod.PLAIN else []
+        samples = sample_dirs(project.resources, real_root) if unit.kind == PLAIN else []
         if not samples:
             out_units.append(unit)
             out_projects.append(project)
@@ -160,17 +159,17 @@ def split_plain_units(units: list["Unit"], projects: list["Project"], sources: "
         common: list[Discovered] = []
         for d in unit.files:
             rel = os.path.relpath(d.real, real_root).replace(os.sep, "/")
-            if shared and any(units_mod._glob_match(rel, g) for g in shared):
+            if shared and any(glob_match(rel, g) for g in shared):
                 common.append(d)
                 continue
             o = owner(rel, samples)
             (groups[o] if o else rest).append(d)
-        new = [units_mod.Unit(units_mod._name(os.path.join(real_root, name)), "sample", files + common)
+        new = [Unit(unit_name(os.path.join(real_root, name)), "sample", files + common)
                for name, files in sorted(groups.items())]
         if rest or unit.stdin is not None or unit.charts:
-            new.append(units_mod.Unit(units_mod.PLAIN, units_mod.PLAIN, rest + common, stdin=unit.stdin,
+            new.append(Unit(PLAIN, PLAIN, rest + common, stdin=unit.stdin,
                                       charts=unit.charts))
         for u in new:
             out_units.append(u)
-            out_projects.append(units_mod.build_project(u, sources, settings, displays, root))
+            out_projects.append(build_project(u, sources, settings, displays, root))
     return out_units, out_projects

@@ -14,8 +14,8 @@ import re
 from typing import TYPE_CHECKING, Optional
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .findings import Problem
-    from .project import Project
+    from ..findings import Problem
+    from ..project import Project
 
 _TEMPLATE_RE = re.compile(rb"^kind:[ \t]*[\"']?Template[\"']?[ \t]*(?:#.*)?$", re.M)
 _OBJECTS_RE = re.compile(rb"^objects:", re.M)
