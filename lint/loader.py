@@ -5,7 +5,8 @@ Why events and not ``get_node()``: the C composer shipped with ruamel.yaml (both
 explicit tag, and composing node objects only to throw them away costs more than building
 the plain data straight from the event stream (measured: events 0.67x the PyYAML compose
 floor, ruamel compose 0.85x).  The events still come from libyaml, so the scanning and
-parsing stay in C.
+parsing stay in C; they arrive as flat tuples rather than ruamel's event objects (see
+``lint/events.py``: that halved the load, to about 0.65x the floor).
 
 Positions are not kept during the main load.  When a finding needs a line/column, the file
 is parsed again with ``record_positions`` (see :class:`PositionIndex`), which builds a
@@ -28,14 +29,26 @@ import re
 from dataclasses import dataclass, field
 from typing import AbstractSet, Any, Optional, Union
 
-from ruamel.yaml import events as E
 from ruamel.yaml.cyaml import CSafeLoader
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from .events import (
+    ALIAS,
+    DOC_START,
+    MAP,
+    MAP_END,
+    SCALAR,
+    SEQ,
+    SEQ_END,
+    STREAM_END,
+    SWAP,
+    event_tuples,
+)
 from .findings import FieldPath
 
 MAX_DEPTH = 100
 MAX_EXPANDED_NODES = 200_000
+_MISSING = object()
 
 
 class DocumentTooComplex(Exception):
@@ -189,35 +202,6 @@ def _hashable_key(key: Any) -> Union[str, None]:
 
 # --- the event walker -------------------------------------------------------------------
 
-
-class _Frame:
-    """One open mapping or sequence.  ``slot`` is its key (or index) in the parent; paths are
-    only materialised when a position index is being built or a duplicate key is reported."""
-
-    __slots__ = ("container", "is_map", "key", "has_key", "path", "slot", "anchor", "size",
-                 "key_mark", "key_marks", "merges", "line", "column")
-
-    def __init__(self, container: Any, is_map: bool, slot: Any, anchor: Optional[str],
-                 path: Optional[FieldPath]) -> None:
-        self.container = container
-        self.is_map = is_map
-        self.key: Any = None
-        self.has_key = False
-        self.slot = slot
-        self.path = path
-        self.anchor = anchor
-        self.size = 1
-        self.key_mark: Any = None
-        self.key_marks: Optional[dict[Any, Any]] = None  # key -> start mark of its first occurrence
-        self.merges: Optional[list[Any]] = None
-        self.line = 0
-        self.column = 0
-
-
-def _path_of(stack: list[_Frame]) -> FieldPath:
-    return tuple(f.slot for f in stack[1:])
-
-
 _TEMPLATE_MESSAGE = ("unrendered template expression ({{ ... }}): render the chart first "
                      "(helm template) or exclude this file")
 
@@ -312,12 +296,14 @@ def load_documents(
     last of them (locating a finding needs its own document, not the whole file).
     """
     cache = cache or ScalarCache()
-    loader = CSafeLoader(raw)
-    try:
-        result, positions, exc = _load_events(loader.get_event, raw, record_positions, cache)
-    finally:
-        with contextlib.suppress(Exception):  # best effort
-            loader.dispose()  # type: ignore[attr-defined]
+    with SWAP as fast:
+        loader = CSafeLoader(raw)
+        try:
+            get = loader.get_event if fast else event_tuples(loader.get_event)
+            result, positions, exc = _load_events(get, raw, record_positions, cache)
+        finally:
+            with contextlib.suppress(Exception):  # best effort
+                loader.dispose()  # type: ignore[attr-defined]
     if exc is not None and _libyaml_may_be_wrong(exc, raw):
         # The C parser is libyaml 0.1.7 (ruamel.yaml.clib(z) bundles it), which rejects valid
         # YAML that libyaml >= 0.2.1 and every YAML 1.2 parser accept: a plain scalar with
@@ -343,11 +329,11 @@ def _libyaml_may_be_wrong(exc: BaseException, raw: Union[bytes, str]) -> bool:
 
 
 def _pure_events(raw: Union[bytes, str]) -> Any:
-    """An event getter over ruamel.yaml's pure-Python parser, or None when unavailable."""
+    """An event (tuple) getter over ruamel.yaml's pure-Python parser, or None when unavailable."""
     try:
         from ruamel.yaml.main import YAML
 
-        return iter(YAML(typ="safe", pure=True).parse(raw)).__next__
+        return event_tuples(iter(YAML(typ="safe", pure=True).parse(raw)).__next__)
     except Exception:  # pragma: no cover - a broken ruamel.yaml install
         return None
 
@@ -368,14 +354,12 @@ def _load_events(
     last_wanted = max(wanted) if wanted else -1
     positions: Optional[dict[int, dict[FieldPath, tuple[int, int]]]] = {} if record_positions else None
     alias_budget = [MAX_EXPANDED_NODES]  # expanded alias nodes left for the whole file
-    DocumentStartEvent, StreamEndEvent = E.DocumentStartEvent, E.StreamEndEvent
     try:
         while True:
-            ev = get()
-            t = type(ev)
-            if t is StreamEndEvent:
+            kind = get()[0]
+            if kind == STREAM_END:
                 break
-            if t is not DocumentStartEvent:
+            if kind != DOC_START:
                 continue
             doc_index = len(docs)
             pos: Optional[dict[FieldPath, tuple[int, int]]] = None
@@ -407,162 +391,176 @@ def _line_text(raw: Union[bytes, str], line: int) -> str:
     return lines[line - 1] if 0 < line <= len(lines) else ""
 
 
+def _path_of(stack: list[tuple], slot: Any) -> FieldPath:
+    """The path of the open container whose ancestors' saved states are ``stack``."""
+    if not stack:
+        return ()
+    return tuple(s[_S_SLOT] for s in stack[1:]) + (slot,)
+
+
+# Indices into a saved container state (see _walk_document).
+_S_ANCHOR, _S_SLOT = 7, 11
+
+
 def _walk_document(get: Any, pos: Optional[dict[FieldPath, tuple[int, int]]], raw: Union[bytes, str],
                    alias_budget: Optional[list[int]] = None, cache: Optional[ScalarCache] = None):
-    """Build plain data for one document from the event stream (iteratively).
+    """Build plain data for one document from the event tuples (iteratively).
 
     ``alias_budget`` (a one-item list, shared by the documents of a file) is decremented by
-    the expanded size of every alias."""
+    the expanded size of every alias.  The open container's state lives in local variables;
+    opening a nested one saves it on ``stack`` as a tuple (fields in the order of the
+    assignment below) and closing it restores the parent's."""
     if alias_budget is None:
         alias_budget = [MAX_EXPANDED_NODES]
-    ScalarEvent, MappingStartEvent, SequenceStartEvent = E.ScalarEvent, E.MappingStartEvent, E.SequenceStartEvent
-    MappingEndEvent, SequenceEndEvent, AliasEvent = E.MappingEndEvent, E.SequenceEndEvent, E.AliasEvent
     anchors: dict[str, tuple[Any, int]] = {}
-    stack: list[_Frame] = []
-    # Resolved plain scalars and quoted strings, shared (see ScalarCache).
-    cache = cache or ScalarCache()
+    stack: list[tuple] = []
+    cache = cache or ScalarCache()  # resolved plain scalars and quoted strings, shared
     plain_cache = cache.plain
-    text_cache = cache.text
+    plain_get = plain_cache.get
+    text_setdefault = cache.text.setdefault
+    missing = _MISSING
     dups: list[DuplicateKey] = []
     total = 0
-    root: Any = None
+    depth = 0
     root_line = root_col = 1
     first = True
+    # The open container: its data, kind, pending key, the mark of each key's first occurrence
+    # (for duplicate reports), merge sources, anchor, expanded size, position, slot in
+    # its parent and (only when positions are recorded) its path.
+    container: Any = None
+    is_map = has_key = False
+    key: Any = None
+    key_mark: Any = None
+    kmarks: Any = None
+    merges: Any = None
+    anchor: Any = None
+    size = line = col = 0
+    slot: Any = None
+    path: Any = ()
+    cpos = (0, 0)  # position of the container closed last
     while True:
-        ev = get()
-        t = type(ev)
-        size = 1
-        if t is ScalarEvent:
-            tag = ev.tag
-            raw_value = ev.value
+        k, v, mark, ev_anchor, tag, plain = get()
+        if k == SCALAR:
             if tag is None:
-                if ev.implicit[0] and not ev.style:
-                    if raw_value in plain_cache:
-                        value = plain_cache[raw_value]
-                    else:
-                        value = plain_cache[raw_value] = _plain(raw_value)
+                if plain:
+                    value = plain_get(v, missing)
+                    if value is missing:
+                        value = plain_cache[v] = _plain(v)
                 else:
-                    value = text_cache.setdefault(raw_value, raw_value)
+                    value = text_setdefault(v, v)
             elif tag == "!":
-                value = raw_value
+                value = v
             else:
-                value = _tagged(tag, raw_value)
-            if ev.anchor is not None:
-                anchors[ev.anchor] = (value, 1)
-        elif t is MappingStartEvent or t is SequenceStartEvent:
-            is_map = t is MappingStartEvent
-            depth = len(stack) + 1
-            mark = ev.start_mark
+                value = _tagged(tag, v)
+            if ev_anchor is not None:
+                anchors[ev_anchor] = (value, 1)
+            vsize = 1
+            total += 1
+        elif k in (MAP, SEQ):
+            depth += 1
             if depth > MAX_DEPTH:
                 raise DocumentTooComplex(
                     f"YAML nesting deeper than {MAX_DEPTH} levels; not a Kubernetes resource",
                     mark.line + 1, mark.column + 1)
             if first:
                 root_line, root_col, first = mark.line + 1, mark.column + 1, False
-            if stack:
-                parent = stack[-1]
-                slot = parent.key if parent.is_map else len(parent.container)
+            if container is not None:
+                new_slot = key if is_map else len(container)
+                new_path: Any = None
                 if pos is not None:
-                    path: Optional[FieldPath] = parent.path + (slot,)  # type: ignore[operator]
-                    if not parent.is_map:
-                        pos[path] = (mark.line + 1, mark.column + 1)  # type: ignore[index]
-                else:
-                    path = None
+                    new_path = path + (new_slot,)
+                    if not is_map:
+                        pos[new_path] = (mark.line + 1, mark.column + 1)
+                stack.append((container, is_map, key, has_key, key_mark, kmarks, merges, anchor, size,
+                              line, col, slot, path))
             else:
-                slot, path = None, ()
-            frame = _Frame({} if is_map else [], is_map, slot, ev.anchor, path)
-            frame.line, frame.column = mark.line + 1, mark.column + 1
-            stack.append(frame)
+                new_slot, new_path = None, ()
+            if k == MAP:
+                container, is_map, kmarks = {}, True, {}
+            else:
+                container, is_map, kmarks = [], False, None
+            key = key_mark = merges = None
+            has_key = False
+            anchor, size, line, col, slot, path = ev_anchor, 1, mark.line + 1, mark.column + 1, new_slot, new_path
             continue
-        elif t is MappingEndEvent or t is SequenceEndEvent:
-            frame = stack.pop()
-            value = frame.container
-            container_pos = (frame.line, frame.column)
-            size = frame.size
-            if frame.merges:
-                for merged in frame.merges:
+        elif k in (MAP_END, SEQ_END):
+            value = container
+            vsize = size
+            cpos = (line, col)
+            if merges:
+                for merged in merges:
                     for m in (merged if isinstance(merged, list) else [merged]):
                         if isinstance(m, dict):
-                            for k, v in m.items():
-                                value.setdefault(k, v)
-            if frame.anchor is not None:
-                anchors[frame.anchor] = (value, size)
-        elif t is AliasEvent:
-            if ev.anchor not in anchors:
-                mark = ev.start_mark
-                if any(f.anchor == ev.anchor for f in stack):
-                    raise DocumentTooComplex(f"YAML alias *{ev.anchor} refers to a node that contains it "
+                            for mk, mv in m.items():
+                                value.setdefault(mk, mv)
+            if anchor is not None:
+                anchors[anchor] = (value, size)
+            depth -= 1
+            if stack:
+                (container, is_map, key, has_key, key_mark, kmarks, merges, anchor, size,
+                 line, col, slot, path) = stack.pop()
+            else:
+                container = anchor = None
+            total += 1
+        elif k == ALIAS:
+            if ev_anchor not in anchors:
+                if (container is not None and anchor == ev_anchor) or any(s[_S_ANCHOR] == ev_anchor for s in stack):
+                    raise DocumentTooComplex(f"YAML alias *{ev_anchor} refers to a node that contains it "
                                              "(a recursive structure)", mark.line + 1, mark.column + 1)
-                raise DocumentTooComplex(f"YAML alias *{ev.anchor} refers to an unknown anchor",
+                raise DocumentTooComplex(f"YAML alias *{ev_anchor} refers to an unknown anchor",
                                          mark.line + 1, mark.column + 1)
-            value, size = anchors[ev.anchor]
-            total += size
-            alias_budget[0] -= size
+            value, vsize = anchors[ev_anchor]
+            total += vsize
+            alias_budget[0] -= vsize
             if total > MAX_EXPANDED_NODES or alias_budget[0] < 0:
-                mark = ev.start_mark
                 where = "document" if total > MAX_EXPANDED_NODES else "file"
                 raise DocumentTooComplex(
                     f"YAML aliases make this {where} expand to more than {MAX_EXPANDED_NODES} nodes "
                     "(an alias bomb?); not read from here on", mark.line + 1, mark.column + 1)
         else:
             # DocumentEndEvent (empty document) or anything unexpected.
-            return root, root_line, root_col, dups
+            return None, root_line, root_col, dups
 
-        total += 1 if t is not AliasEvent else 0
-        if not stack:
-            root = value
+        if container is None:
             if first:
-                mark = ev.start_mark
                 root_line, root_col = mark.line + 1, mark.column + 1
-            # consume the DocumentEndEvent
-            get()
-            return root, root_line, root_col, dups
-        parent = stack[-1]
-        parent.size += size
-        if parent.is_map:
-            if not parent.has_key:
-                mark = ev.start_mark
-                if t is not ScalarEvent and isinstance(value, (dict, list)):
+            get()  # consume the DocumentEndEvent
+            return value, root_line, root_col, dups
+        size += vsize
+        if is_map:
+            if not has_key:
+                if k != SCALAR and isinstance(value, (dict, list)):
                     # Unquoted ``{{ ... }}`` parses as a flow mapping used as a key: this is
                     # how an unrendered Helm/Go template shows up.  Kubernetes has no such keys.
-                    line, column = container_pos
-                    text = _line_text(raw, line)
+                    text = _line_text(raw, cpos[0])
                     if "{{" in text:
-                        raise DocumentTooComplex(_TEMPLATE_MESSAGE, line, text.index("{{") + 1)
+                        raise DocumentTooComplex(_TEMPLATE_MESSAGE, cpos[0], text.index("{{") + 1)
                     raise DocumentTooComplex("mapping or sequence used as a mapping key; "
                                              "Kubernetes resources only have string keys",
-                                             line, column)
+                                             cpos[0], cpos[1])
                 key = value if type(value) is str else _hashable_key(value)
-                parent.key = key
-                parent.has_key = True
-                parent.key_mark = mark
+                has_key = True
+                key_mark = mark
                 if pos is not None:
-                    pos[parent.path + (key,)] = (mark.line + 1, mark.column + 1)  # type: ignore[operator]
+                    pos[path + (key,)] = (mark.line + 1, mark.column + 1)
             else:
-                key = parent.key
-                parent.has_key = False
-                container = parent.container
-                if key == "<<" and t is not ScalarEvent:
-                    if parent.merges is None:
-                        parent.merges = []
-                    parent.merges.append(value)
+                has_key = False
+                if key == "<<" and k != SCALAR:
+                    if merges is None:
+                        merges = []
+                    merges.append(value)
                     continue
-                km = parent.key_mark
                 if key in container:
-                    # (not ``first``: that flag marks the document's root node)
-                    earlier = parent.key_marks.get(key) if parent.key_marks else None
-                    dups.append(DuplicateKey(_path_of(stack) + (key,), str(key), km.line + 1, km.column + 1,
-                                             earlier.line + 1 if earlier is not None else 0))
+                    earlier = kmarks[key]
+                    dups.append(DuplicateKey(_path_of(stack, slot) + (key,), str(key),
+                                             key_mark.line + 1, key_mark.column + 1, earlier.line + 1))
                 else:
-                    if parent.key_marks is None:
-                        parent.key_marks = {}
-                    parent.key_marks[key] = km
+                    kmarks[key] = key_mark
                 container[key] = value
         else:
-            if pos is not None and (t is ScalarEvent or t is AliasEvent):
-                mark = ev.start_mark
-                pos[parent.path + (len(parent.container),)] = (mark.line + 1, mark.column + 1)  # type: ignore[operator]
-            parent.container.append(value)
+            if pos is not None and k in (SCALAR, ALIAS):
+                pos[path + (len(container),)] = (mark.line + 1, mark.column + 1)
+            container.append(value)
 
 
 class PositionIndex:
