@@ -55,6 +55,12 @@ class WorkloadController(Resource):
 
     @cached_property
     def pod(self) -> PodTemplate:
+        return self.template_pod()
+
+    def template_pod(self) -> PodTemplate:
+        """The pod template at ``TEMPLATE_PATH`` (what ``pod`` is unless a subclass knows
+        better; subclasses call this: a cached property is a slot, which super() cannot read, see
+        ``Resource``)."""
         t: Any = self.data
         for part in self.TEMPLATE_PATH:
             t = as_map(t).get(part)  # type: ignore[arg-type]
@@ -109,7 +115,7 @@ class Rollout(WorkloadController):
     @cached_property
     def pod(self) -> PodTemplate:
         if self.has_template:
-            return super().pod
+            return self.template_pod()
         # workloadRef without the referenced template at hand: the pods carry at least the
         # labels the Rollout selects them by.
         return PodTemplate(self.selector or {}, {}, [], "default", ("spec", "selector"))
@@ -133,7 +139,7 @@ class KnativeService(WorkloadController):
 
     @cached_property
     def pod(self) -> PodTemplate:
-        pod = super().pod
+        pod = self.template_pod()
         labels = dict(pod.labels)
         for key in self.KNATIVE_LABELS:
             labels.setdefault(key, self.name)

@@ -91,6 +91,7 @@ def _lint(paths: Sequence[str], settings: Settings, *, stdin: Optional[tuple[str
         keep = [i for i, u in enumerate(selected) if _contains(u, report_only)] or list(range(len(selected)))
         selected, projects = [selected[i] for i in keep], [projects[i] for i in keep]
     load_time = time.perf_counter() - ta
+    del sources  # the shared scalar cache and per-file parse results: ~25 MB at 50,000 resources
     if len(projects) > 1:
         plan.defined_elsewhere = definitions(selected, projects)
     for unit, project in zip(selected, projects, strict=False):

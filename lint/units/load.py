@@ -271,7 +271,7 @@ def apply_namespaces(project: Project, settings: Settings, root: str,
         forced = override.get(real) if override else None
         if forced:
             r.namespace, r.namespace_explicit = forced, True
-            r.__dict__.pop("ref", None)
+            r.forget("ref")
             continue
         if r.namespace_explicit or not table:
             continue
@@ -280,5 +280,5 @@ def apply_namespaces(project: Project, settings: Settings, root: str,
         ns = cache[real]
         if ns:
             r.namespace, r.namespace_explicit = ns, True
-            r.__dict__.pop("ref", None)
+            r.forget("ref")
     project._by_kind = None
