@@ -39,6 +39,30 @@ def _index(ctx: Context) -> dict[tuple[str, str], VirtualService]:
     return out
 
 
+def _delegations(ctx: Context, *, to_delegates: bool
+                 ) -> Iterator[tuple[VirtualService, int, dict[str, Any], str, str, VirtualService]]:
+    """(root, route index, route, namespace, name, target) of each `http[].delegate` of a root
+    VirtualService that names a VirtualService of the repository: the targets that are
+    delegates (no hosts) when ``to_delegates``, else those that are not."""
+    index = _index(ctx)
+    for vs in ctx.each(VirtualService):
+        for i, route, ns, name in _delegate_refs(vs):
+            d = index.get((ns, name))
+            if d is not None and (not d.hosts) == to_delegates:
+                yield vs, i, route, ns, name, d
+
+
+# The root VirtualService of the examples (shop.example.com on shop-gateway); each example
+# appends its http routes.
+_SHOP_ROOT = """
+    kind: VirtualService
+    metadata: {name: shop, namespace: istio-system}
+    spec:
+      hosts: [shop.example.com]
+      gateways: [shop-gateway]
+      http:"""
+
+
 # --- IVL410 -------------------------------------------------------------------------------------
 
 
@@ -55,13 +79,7 @@ def _index(ctx: Context) -> dict[tuple[str, str], VirtualService]:
     repository (a misspelt name). A delegate the repository does not contain at all is not
     judged.
     """,
-    bad="""
-    kind: VirtualService
-    metadata: {name: shop, namespace: istio-system}
-    spec:
-      hosts: [shop.example.com]
-      gateways: [shop-gateway]
-      http:
+    bad=_SHOP_ROOT + """
       - match: [{uri: {prefix: /inventory}}]
         delegate: {name: inventory}       # looked up in istio-system
     ---
@@ -71,13 +89,7 @@ def _index(ctx: Context) -> dict[tuple[str, str], VirtualService]:
       http:
       - route: [{destination: {host: inventory.shop.svc.cluster.local}}]
     """,
-    good="""
-    kind: VirtualService
-    metadata: {name: shop, namespace: istio-system}
-    spec:
-      hosts: [shop.example.com]
-      gateways: [shop-gateway]
-      http:
+    good=_SHOP_ROOT + """
       - match: [{uri: {prefix: /inventory}}]
         delegate: {name: inventory, namespace: shop}
     """,
@@ -128,13 +140,7 @@ def delegate_not_found(ctx: Context) -> Iterator[Problem]:
     VirtualServices shows up here as a reference to a VirtualService with hosts. Remove `hosts`
     (and `gateways`) from the delegate: the root's hosts and gateways apply.
     """,
-    bad="""
-    kind: VirtualService
-    metadata: {name: shop, namespace: istio-system}
-    spec:
-      hosts: [shop.example.com]
-      gateways: [shop-gateway]
-      http:
+    bad=_SHOP_ROOT + """
       - delegate: {name: inventory, namespace: shop}
     ---
     kind: VirtualService
@@ -156,17 +162,12 @@ def delegate_not_found(ctx: Context) -> Iterator[Problem]:
     references=("docs/semantics.md §virtualservice-delegation",),
 )
 def delegate_has_hosts(ctx: Context) -> Iterator[Problem]:
-    index = _index(ctx)
-    for vs in ctx.each(VirtualService):
-        for i, _route, ns, name in _delegate_refs(vs):
-            d = index.get((ns, name))
-            if d is None or not d.hosts:
-                continue
-            what = "itself" if d is vs else f"{ns}/{name}"
-            yield Problem(vs, ("spec", "http", i, "delegate"),
-                          f"VirtualService {vs.namespace}/{vs.name}: http[{i}] delegates to {what}, which has hosts "
-                          f"{d.hosts} and so is not a delegate; Istio drops this route (a delegate has no hosts, "
-                          f"and delegation is one level deep)", related=((d, ("spec", "hosts")),))
+    for vs, i, _route, ns, name, d in _delegations(ctx, to_delegates=False):
+        what = "itself" if d is vs else f"{ns}/{name}"
+        yield Problem(vs, ("spec", "http", i, "delegate"),
+                      f"VirtualService {vs.namespace}/{vs.name}: http[{i}] delegates to {what}, which has hosts "
+                      f"{d.hosts} and so is not a delegate; Istio drops this route (a delegate has no hosts, "
+                      f"and delegation is one level deep)", related=((d, ("spec", "hosts")),))
 
 
 # --- IVL412 -------------------------------------------------------------------------------------
@@ -181,13 +182,7 @@ def delegate_has_hosts(ctx: Context) -> Iterator[Problem]:
     (docs/semantics.md §virtualservice-delegation). A delegate exported only to its own
     namespace (`.`) cannot serve a root in `istio-system` or an ingress namespace.
     """,
-    bad="""
-    kind: VirtualService
-    metadata: {name: shop, namespace: istio-system}
-    spec:
-      hosts: [shop.example.com]
-      gateways: [shop-gateway]
-      http:
+    bad=_SHOP_ROOT + """
       - delegate: {name: inventory, namespace: shop}
     ---
     kind: VirtualService
@@ -210,20 +205,15 @@ def delegate_has_hosts(ctx: Context) -> Iterator[Problem]:
     references=("docs/semantics.md §virtualservice-delegation",),
 )
 def delegate_not_exported(ctx: Context) -> Iterator[Problem]:
-    index = _index(ctx)
-    for vs in ctx.each(VirtualService):
-        for i, _route, ns, name in _delegate_refs(vs):
-            d = index.get((ns, name))
-            if d is None or d.hosts:
-                continue
-            if not isinstance(d.spec.get("exportTo"), list):
-                continue  # the mesh default (not known here, "*" unless configured)
-            if visible(d.export_to, d.namespace, vs.namespace):
-                continue
-            yield Problem(vs, ("spec", "http", i, "delegate"),
-                          f"VirtualService {vs.namespace}/{vs.name}: http[{i}] delegates to {ns}/{name}, whose "
-                          f"exportTo {list(d.export_to)} does not include '{vs.namespace}'; Istio drops this route",
-                          related=((d, ("spec", "exportTo")),))
+    for vs, i, _route, ns, name, d in _delegations(ctx, to_delegates=True):
+        if not isinstance(d.spec.get("exportTo"), list):
+            continue  # the mesh default (not known here, "*" unless configured)
+        if visible(d.export_to, d.namespace, vs.namespace):
+            continue
+        yield Problem(vs, ("spec", "http", i, "delegate"),
+                      f"VirtualService {vs.namespace}/{vs.name}: http[{i}] delegates to {ns}/{name}, whose "
+                      f"exportTo {list(d.export_to)} does not include '{vs.namespace}'; Istio drops this route",
+                      related=((d, ("spec", "exportTo")),))
 
 
 # --- IVL413 -------------------------------------------------------------------------------------
@@ -303,13 +293,7 @@ def _fmt(m: dict[str, Any]) -> str:
     §virtualservice-delegation); the classic case is a delegate written relative to the root's
     prefix (`/v1` under a root matching `/inventory`): the delegate sees full paths.
     """,
-    bad="""
-    kind: VirtualService
-    metadata: {name: shop, namespace: istio-system}
-    spec:
-      hosts: [shop.example.com]
-      gateways: [shop-gateway]
-      http:
+    bad=_SHOP_ROOT + """
       - match: [{uri: {prefix: /inventory}}]
         delegate: {name: inventory, namespace: shop}
     ---
@@ -333,28 +317,23 @@ def _fmt(m: dict[str, Any]) -> str:
     references=("docs/semantics.md §virtualservice-delegation",),
 )
 def delegate_match_conflict(ctx: Context) -> Iterator[Problem]:
-    index = _index(ctx)
     seen: set[tuple[int, int]] = set()
-    for vs in ctx.each(VirtualService):
-        for i, route, ns, name in _delegate_refs(vs):
-            d = index.get((ns, name))
-            if d is None or d.hosts:
+    for vs, i, route, _ns, _name, d in _delegations(ctx, to_delegates=True):
+        root_matches = [as_map(m) for m in as_list(route.get("match"))]
+        if not root_matches or not all(isinstance(m, dict) for m in as_list(route.get("match"))):
+            continue
+        for j, leaf_route in enumerate(as_list(d.spec.get("http"))):
+            raw = as_list(as_map(leaf_route).get("match"))
+            if not raw or not all(isinstance(m, dict) for m in raw):
                 continue
-            root_matches = [as_map(m) for m in as_list(route.get("match"))]
-            if not root_matches or not all(isinstance(m, dict) for m in as_list(route.get("match"))):
-                continue
-            for j, leaf_route in enumerate(as_list(d.spec.get("http"))):
-                raw = as_list(as_map(leaf_route).get("match"))
-                if not raw or not all(isinstance(m, dict) for m in raw):
-                    continue
-                for k, leaf in enumerate(raw):
-                    reasons = [_has_conflict(r, leaf) for r in root_matches]
-                    if all(reasons) and (id(d), j) not in seen:
-                        seen.add((id(d), j))
-                        why = "; ".join(f"root match [{_fmt(r)}]: {why}" for r, why in zip(root_matches, reasons, strict=False))
-                        yield Problem(d, ("spec", "http", j, "match", k),
-                                      f"VirtualService {d.namespace}/{d.name}: http[{j}] match [{_fmt(leaf)}] is not "
-                                      f"within any match of http[{i}] of root {vs.namespace}/{vs.name} ({why}); "
-                                      f"Istio drops this route when merging the delegate",
-                                      related=((vs, ("spec", "http", i, "match")),))
-                        break
+            for k, leaf in enumerate(raw):
+                reasons = [_has_conflict(r, leaf) for r in root_matches]
+                if all(reasons) and (id(d), j) not in seen:
+                    seen.add((id(d), j))
+                    why = "; ".join(f"root match [{_fmt(r)}]: {why}" for r, why in zip(root_matches, reasons, strict=False))
+                    yield Problem(d, ("spec", "http", j, "match", k),
+                                  f"VirtualService {d.namespace}/{d.name}: http[{j}] match [{_fmt(leaf)}] is not "
+                                  f"within any match of http[{i}] of root {vs.namespace}/{vs.name} ({why}); "
+                                  f"Istio drops this route when merging the delegate",
+                                  related=((vs, ("spec", "http", i, "match")),))
+                    break

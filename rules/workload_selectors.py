@@ -41,7 +41,8 @@ from istio_vm_lint.rules.selectors._common import (
     SEARCHED,
     SELECTABLE,
     STOCK_GATEWAY_LABELS,
-    mismatch,
+    near_related,
+    nearest_hint,
 )
 
 POLICY_KINDS = ("AuthorizationPolicy", "RequestAuthentication", "PeerAuthentication", "Telemetry", "EnvoyFilter",
@@ -198,7 +199,7 @@ def policy_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
             continue  # nothing resembles the selector: workloads deployed from elsewhere, not a typo
         where = "in any namespace (a root-namespace policy selects in all of them)" if scope is None \
             else f"in namespace '{r.namespace}'"
-        hint = f"; nearest: {mismatch(near, sel)}"
+        hint = nearest_hint(near, sel)
         elsewhere = ""
         if scope is not None:
             others = sorted((w for w in graph.select_any_namespace(sel, SELECTABLE) if w.namespace != r.namespace),
@@ -212,7 +213,7 @@ def policy_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
         yield Problem(r, path,
                       f"{r.kind} {r.namespace}/{r.name}: selector {sel_str(sel)} matches none of the {SEARCHED} "
                       f"{where}{hint}{elsewhere}; {effect}",
-                      related=((near.resource, near.labels_path),) if near else ())
+                      related=near_related(near))
 
 
 # --- IVL116 -------------------------------------------------------------------------------------
@@ -365,14 +366,14 @@ def source_match_matches_no_client(ctx: Context) -> Iterator[Problem]:
             near = near_miss(candidates, sel)
             if near is None:
                 continue  # nothing resembles the labels: clients deployed from elsewhere
-            hint = f"; nearest: {mismatch(near, sel)}"
+            hint = nearest_hint(near, sel)
             where = "in any namespace" if scope is None else \
                 f"in namespace{'s' if len(scope) > 1 else ''} {', '.join(repr(n) for n in scope)}"
             yield Problem(vs, path + ("sourceLabels",),
                           f"VirtualService {vs.namespace}/{vs.name}: sourceLabels {sel_str(sel)} match none of the "
                           f"{SEARCHED} {where} (the clients this VirtualService applies to){hint}; the route never "
                           "matches and requests fall through to the next one",
-                          related=((near.resource, near.labels_path),) if near else ())
+                          related=near_related(near))
 
 
 # --- IVL119 -------------------------------------------------------------------------------------

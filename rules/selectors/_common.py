@@ -47,23 +47,30 @@ def mismatch(w: Workload, sel: dict[str, str]) -> str:
     return head + "; ".join(wrong)
 
 
+def closeness(w: Workload, sel: dict[str, str]) -> int:
+    """How near a workload's labels come to a selector: equal pairs count 2, same key with
+    another value 1 (0: nothing in common)."""
+    return sum(2 if w.labels.get(k) == v else 1 for k, v in sel.items() if k in w.labels)
+
+
 def nearest(cands: Iterable[Workload], sel: dict[str, str]) -> Optional[Workload]:
-    """The candidate closest to the selector: equal pairs count 2, same key with another value 1."""
+    """The candidate closest to the selector (:func:`closeness`; ties: the first in stable order)."""
     best: Optional[tuple[int, Workload]] = None
     for w in sorted(cands, key=wkey):
-        score = sum(2 if w.labels.get(k) == v else 1 for k, v in sel.items() if k in w.labels)
+        score = closeness(w, sel)
         if score > 0 and (best is None or score > best[0]):
             best = (score, w)
     return best[1] if best else None
 
 
-def near_miss_hint(graph: MeshGraph, namespaces: Iterable[str], sel: dict[str, str],
-                   kinds: Iterable[str] = ("WorkloadEntry", "WorkloadGroup", "Pod")) -> str:
-    """Only called for findings: scans the workloads of the searched namespaces once."""
-    kinds = tuple(kinds)
-    cands = [w for ns in namespaces for w in graph.select(ns, {}, kinds)]
-    w = nearest(cands, sel)
-    return f"; nearest: {mismatch(w, sel)}" if w else ""
+def nearest_hint(near: Optional[Workload], sel: dict[str, str]) -> str:
+    """``; nearest: <what differs>`` for the workload a selector was probably meant for, or ``""``."""
+    return f"; nearest: {mismatch(near, sel)}" if near is not None else ""
+
+
+def near_related(near: Optional[Workload]) -> tuple:
+    """A near miss as a finding's related location: its labels, the other end of the broken edge."""
+    return ((near.resource, near.labels_path),) if near is not None else ()
 
 
 def selector_owners(ctx: Context) -> Iterator[tuple[Resource, dict[str, str], FieldPath]]:

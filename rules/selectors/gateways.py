@@ -9,7 +9,7 @@ from istio_vm_lint.model import Gateway
 from istio_vm_lint.rule import Context, rule
 
 from .._messages import sel_str
-from ._common import SEARCHED, SELECTABLE, STOCK_GATEWAY_LABELS, looks_like_gateway, mismatch, nearest
+from ._common import SEARCHED, SELECTABLE, STOCK_GATEWAY_LABELS, looks_like_gateway, nearest, nearest_hint
 
 # --- IVL106 -------------------------------------------------------------------------------------
 
@@ -71,8 +71,7 @@ def gateway_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
             # The repository deploys its own gateways of that role: the stock one is not assumed.
             stock = (f"; the repository deploys its own {role or 'gateway'} workloads, so the stock installation "
                      "gateway is not assumed")
-        near = nearest(gateway_like, sel)
-        hint = f"; nearest: {mismatch(near, sel)}" if near else ""
+        hint = nearest_hint(nearest(gateway_like, sel), sel)
         yield Problem(gw, ("spec", "selector"),
                       f"Gateway {gw.namespace}/{gw.name}: selector {sel_str(sel)} matches none of the {SEARCHED} "
                       f"in any namespace{hint}{stock}; no proxy gets its servers (§gateway-selector)")

@@ -10,7 +10,7 @@ from istio_vm_lint.model import Service, ServiceEntry
 from istio_vm_lint.rule import Context, rule
 
 from .._messages import describe, owner, sel_str
-from ._common import SEARCHED, SELECTABLE, elsewhere, mismatch, nearest, orphans, selector_owners
+from ._common import SEARCHED, SELECTABLE, elsewhere, near_related, nearest, nearest_hint, orphans, selector_owners
 
 # --- IVL101 -------------------------------------------------------------------------------------
 
@@ -65,13 +65,12 @@ def service_entry_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
             if se.resolution in ("DNS", "DNS_ROUND_ROBIN") else ""
         # The nearest workload is the other end of the broken edge: its labels are what the
         # selector was probably meant to match (and a change to them is what broke it).
-        near = nearest(graph.select(se.namespace, {}, ("WorkloadEntry", "WorkloadGroup", "Pod")), sel)
-        hint = f"; nearest: {mismatch(near, sel)}" if near is not None else ""
+        near = nearest(graph.select(se.namespace, {}, SELECTABLE), sel)
         yield Problem(se, path,
                       f"ServiceEntry {se.namespace}/{se.name}: workloadSelector {sel_str(sel)} matches none of the "
                       f"{SEARCHED} in namespace '{se.namespace}' (ServiceEntries select only in their own namespace)"
-                      f"{hint}; the service has no endpoints (503 UH).{dns}",
-                      related=((near.resource, near.labels_path),) if near is not None else ())
+                      f"{nearest_hint(near, sel)}; the service has no endpoints (503 UH).{dns}",
+                      related=near_related(near))
 
 
 # --- IVL102 -------------------------------------------------------------------------------------
@@ -120,8 +119,8 @@ def service_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
             continue  # no workload shares a selector key: probably pods of a controller not modelled
         yield Problem(svc, path,
                       f"Service {svc.namespace}/{svc.name}: selector {sel_str(sel)} matches none of the {SEARCHED} "
-                      f"in namespace '{svc.namespace}'; nearest: {mismatch(near, sel)}; the Service has no endpoints",
-                      related=((near.resource, near.labels_path),))
+                      f"in namespace '{svc.namespace}'{nearest_hint(near, sel)}; the Service has no endpoints",
+                      related=near_related(near))
 
 
 # --- IVL103 -------------------------------------------------------------------------------------

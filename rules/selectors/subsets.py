@@ -16,7 +16,7 @@ from istio_vm_lint.model import DestinationRule, Service, ServiceEntry, VirtualS
 from istio_vm_lint.rule import Context, rule
 
 from .._messages import describe, rkey, sel_str, wkey
-from ._common import _DNS_LABEL, RUNTIME_LABEL_PREFIXES, RUNTIME_LABELS, mismatch, nearest
+from ._common import _DNS_LABEL, RUNTIME_LABEL_PREFIXES, RUNTIME_LABELS, near_related, nearest, nearest_hint
 
 # --- IVL107 -------------------------------------------------------------------------------------
 
@@ -120,10 +120,10 @@ def subset_matches_no_endpoints(ctx: Context) -> Iterator[Problem]:
             is_routed = (host, sub.name) in routed
             yield Problem(dr, sub.path + ("labels",),
                           f"DestinationRule {dr.namespace}/{dr.name}: subset '{sub.name}' ({sel_str(sub.labels)}) matches "
-                          f"none of the {len(endpoints)} endpoint(s) of {host} ({', '.join(kinds)}); nearest: "
-                          f"{mismatch(best, sub.labels)}"
+                          f"none of the {len(endpoints)} endpoint(s) of {host} ({', '.join(kinds)})"
+                          f"{nearest_hint(best, sub.labels)}"
                           + ("; routes to this subset get 503 UH" if is_routed else ""),
-                          related=((best.resource, best.labels_path),),
+                          related=near_related(best),
                           severity=None if is_routed else "warning")
 
 

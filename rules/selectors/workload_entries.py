@@ -12,7 +12,7 @@ from istio_vm_lint.model import Resource, Service, ServiceEntry, WorkloadEntry, 
 from istio_vm_lint.rule import Context, rule
 
 from .._messages import describe, owner, rkey, sel_str, wkey
-from ._common import mismatch, selector_owners
+from ._common import closeness, mismatch, selector_owners
 
 # --- IVL104 -------------------------------------------------------------------------------------
 
@@ -348,7 +348,7 @@ def near_selector_hint(owners: list[tuple[Resource, dict[str, str]]], w: Workloa
     for r, sel in owners:
         if not sel:
             continue
-        score = sum(2 if w.labels.get(k) == v else 1 for k, v in sel.items() if k in w.labels)
+        score = closeness(w, sel)
         if score and (best is None or score > best[0]):
             best = (score, r, sel)
     if best is None:
