@@ -47,3 +47,13 @@ INSTALLATION_SERVICES: frozenset[tuple[str, str]] = frozenset({
     ("istio-egress", "istio-egress"),
     ("istio-egress", "istio-egressgateway"),
 })
+
+# Multi-network (docs/semantics.md §network-gateways): a Service labelled
+# topology.istio.io/network is that network's gateway if it has one of these service ports
+# (DefaultNetworkGatewayPort / DefaultNetworkGatewayHBONEPort,
+# pilot/pkg/serviceregistry/kube/controller); the label networking.istio.io/gatewayPort
+# replaces the mTLS port.
+NETWORK_LABEL = "topology.istio.io/network"
+NETWORK_GATEWAY_PORT_LABEL = "networking.istio.io/gatewayPort"
+NETWORK_GATEWAY_PORT = 15443
+NETWORK_GATEWAY_HBONE_PORT = 15008

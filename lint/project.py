@@ -57,6 +57,8 @@ class Project:
     # Kubernetes Gateway API Gateways (gateway.networking.k8s.io): not linted, but a
     # VirtualService may bind to them.  (namespace, name) -> listener hostnames (None = any host).
     gateway_api: dict[tuple[str, str], list[Optional[str]]] = field(default_factory=dict)
+    # Their topology.istio.io/network labels: (namespace, name) -> network (east-west gateways).
+    gateway_api_networks: dict[tuple[str, str], str] = field(default_factory=dict)
     _by_kind: Optional[dict[str, list[Resource]]] = None
 
     def by_kind(self, kind: str) -> list[Resource]:
@@ -374,3 +376,7 @@ def _add_gateway_api(project: Project, data: dict[str, Any]) -> None:
             h = listener.get("hostname")
             hostnames.append(h if isinstance(h, str) and h else None)
     project.gateway_api[(ns, name)] = hostnames  # type: ignore[index]
+    labels = metadata.get("labels")  # type: ignore[union-attr]
+    network = labels.get("topology.istio.io/network") if isinstance(labels, dict) else None
+    if isinstance(network, str) and network:
+        project.gateway_api_networks[(ns, name)] = network  # type: ignore[index]

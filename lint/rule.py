@@ -212,6 +212,11 @@ class Context:
         return self.project.gateway_api
 
     @property
+    def gateway_api_networks(self) -> dict[tuple[str, str], str]:
+        """Gateway API Gateways labelled ``topology.istio.io/network``: (namespace, name) -> network."""
+        return self.project.gateway_api_networks
+
+    @property
     def load_problems(self) -> list["LoadProblem"]:
         """What the loader reported (parse errors, duplicate keys...), for the document rules."""
         return self.project.problems

@@ -11,6 +11,7 @@ proxies) are methods of :class:`~istio_vm_lint.graph.MeshGraph`, built on these.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Optional
 
@@ -257,3 +258,80 @@ def policy_layers(edr: "EffectiveDR", subset: str = "",
         if sub.traffic_policy:
             add(owner, sub.path + ("trafficPolicy",), sub.traffic_policy)
     return layers
+
+
+# --- multi-network --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NetworkGateway:
+    """What istiod reads from a Service labelled ``topology.istio.io/network``
+    (``getGatewayDetails``, docs/semantics.md §network-gateways): the network, the mTLS port it
+    looked for (15443 or the ``networking.istio.io/gatewayPort`` label) and the ports found
+    (0 = not a service port).  ``port_label_invalid``: the label was not a number (istiod warns
+    and keeps 15443)."""
+
+    network: str
+    wanted_port: int
+    port: int
+    hbone_port: int
+    port_label_invalid: bool = False
+
+    @property
+    def accepted(self) -> bool:
+        """istiod keeps the Service as a gateway (it listens on the mTLS or the HBONE port)."""
+        return bool(self.port or self.hbone_port)
+
+
+def network_gateway(labels: dict[str, str], service_ports: Iterable[Optional[int]]) -> Optional[NetworkGateway]:
+    """``getGatewayDetails`` for a Kubernetes Service: None when it has no network label."""
+    from .defaults import NETWORK_GATEWAY_HBONE_PORT, NETWORK_GATEWAY_PORT, NETWORK_GATEWAY_PORT_LABEL, NETWORK_LABEL
+
+    network = labels.get(NETWORK_LABEL, "")
+    if not network:
+        return None
+    wanted, invalid = NETWORK_GATEWAY_PORT, False
+    raw = labels.get(NETWORK_GATEWAY_PORT_LABEL, "")
+    if raw:
+        if re.fullmatch(r"[+-]?[0-9]+", raw):  # strconv.Atoi: an optional sign and ASCII digits
+            wanted = int(raw)
+        else:
+            invalid = True
+    numbers = {p for p in service_ports if p is not None}
+    return NetworkGateway(network, wanted, wanted if wanted in numbers else 0,
+                          NETWORK_GATEWAY_HBONE_PORT if NETWORK_GATEWAY_HBONE_PORT in numbers else 0, invalid)
+
+
+def gateway_external_address(service_type: str, annotations: dict[str, str], external_ips: Iterable[Any]) -> bool:
+    """Can istiod learn an address other networks use for this gateway Service
+    (``ConvertService``: a LoadBalancer's ingress status — assumed, a repository has no status —,
+    ``spec.externalIPs``, or a NodePort Service annotated ``traffic.istio.io/nodeSelector``)?"""
+    if any(isinstance(ip, str) and ip for ip in external_ips):
+        return True
+    if service_type == "LoadBalancer":
+        return True
+    return service_type == "NodePort" and "traffic.istio.io/nodeSelector" in annotations
+
+
+def could_be_kube_host(pattern: str, cluster_domain: str) -> bool:
+    """Could the host pattern cover some Kubernetes Service ``<name>.<ns>.svc.<domain>``
+    (one the repository does not show)?"""
+    p = pattern.lower().rstrip(".")
+    if p == "*":
+        return True
+    kube_tail = f".svc.{cluster_domain}"
+    if p.startswith("*"):
+        suffix = p[1:]
+        if kube_tail.endswith(suffix):
+            return True  # *.local, *.cluster.local, *.svc.cluster.local
+        # *.<ns>.svc.<domain>: any Service of that namespace
+        return suffix.endswith(kube_tail) and suffix[: -len(kube_tail)].count(".") == 1
+    return cluster_namespace(p, cluster_domain) is not None
+
+
+def auto_passthrough_serves(pattern: str, host: str) -> bool:
+    """``builtAutoPassthroughFilterChains``: the service hostname is a subset of the server host
+    (namespace part already removed)."""
+    if host.startswith("*") and pattern.startswith("*"):
+        return host == pattern or host.endswith(pattern[1:])
+    return host_matches(pattern, host)

@@ -496,7 +496,8 @@ def mesh_internal_endpoint_without_identity(ctx: Context) -> Iterator[Problem]:
     `network` set and neither `serviceAccount` nor `security.istio.io/tlsMode: istio` is
     invisible to remote clients (503 `UH` when it is the only endpoint). Reported only when
     the repository declares an east-west gateway for that network (a gateway workload labelled
-    `topology.istio.io/network`) and the endpoint belongs to a service. Not checked by istioctl
+    `topology.istio.io/network`, or a Service istiod takes as the network's gateway,
+    docs/semantics.md §network-gateways) and the endpoint belongs to a service. Not checked by istioctl
     or Kiali.
     """,
     bad="""
@@ -511,17 +512,22 @@ def mesh_internal_endpoint_without_identity(ctx: Context) -> Iterator[Problem]:
     """,
     inputs=("WorkloadEntry", "ServiceEntry"),
     equivalents=(),
-    references=("docs/semantics.md §cross-network",),
+    references=("docs/semantics.md §cross-network", "docs/semantics.md §network-gateways"),
 )
 def cross_network_endpoint_without_mtls(ctx: Context) -> Iterator[Problem]:
+    from .multinetwork import gateway_networks
     from .selectors._common import looks_like_gateway as _looks_like_gateway
 
     graph = ctx.graph
-    gateways: dict[str, Workload] = {}
+    gateways: dict[str, tuple[str, Resource, FieldPath]] = {}
     for w in sorted(graph.workloads, key=wkey):
         net = w.labels.get("topology.istio.io/network")
         if w.kind == "Pod" and net and _looks_like_gateway(w):
-            gateways.setdefault(net, w)
+            gateways.setdefault(net, (describe(w), w.resource, w.labels_path))
+    # the Services istiod takes as network gateways (§network-gateways)
+    for net, where in gateway_networks(ctx).items():
+        if where is not None and isinstance(where[0], Resource):
+            gateways.setdefault(net, (f"Service {where[0].namespace}/{where[0].name}", where[0], where[1]))
     if not gateways:
         return
     for w in sorted(graph.workloads, key=wkey):
@@ -533,8 +539,8 @@ def cross_network_endpoint_without_mtls(ctx: Context) -> Iterator[Problem]:
         ctx.current = w.resource
         path: FieldPath = ("spec", "network") if w.kind == "WorkloadEntry" else w.endpoint.path + ("network",)
         yield Problem(w.resource, path,
-                      f"{describe(w)} is on network '{w.network}', which has the east-west gateway {describe(gw)}, but "
+                      f"{describe(w)} is on network '{w.network}', which has the east-west gateway {gw[0]}, but "
                       "has no Istio identity (serviceAccount or tlsMode label): clients on other networks drop it, "
                       "because only Istio mTLS endpoints are reachable through the gateway (§cross-network)",
-                      related=((gw.resource, gw.labels_path),))
+                      related=((gw[1], gw[2]),))
     ctx.current = None
