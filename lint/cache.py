@@ -281,6 +281,29 @@ class ParseCache:
         self._used[b"V" + key] = b"\x01" if rejected else b"\x00"
         self.new_verdicts += 1
 
+    # --- derived data (lint/relevance.py): plain data computed from a file's content, under
+    # ``K`` + the content key (+ a count), marshalled; anything else there is a miss.
+
+    def derived(self, key: bytes) -> Any:
+        old = self._old.get(key)
+        blob = self._used.get(key) or (old[0] if old else None)
+        if blob is None:
+            return None
+        try:
+            value = marshal.loads(blob)
+        except Exception:  # a damaged entry is a miss
+            self._old.pop(key, None)
+            return None
+        if key not in self._used and old and self.generation - old[1] >= KEEP_GENERATIONS // 2:
+            self.aging += 1
+        self._used[key] = blob
+        return value
+
+    def put_derived(self, key: bytes, value: Any) -> None:
+        with contextlib.suppress(ValueError, TypeError):
+            self._used[key] = marshal.dumps(value)
+            self.new_verdicts += 1
+
     def put(self, key: bytes, result: LoadResult) -> None:
         with contextlib.suppress(ValueError, TypeError):  # something marshal cannot store: just not cached
             self._used[key] = _encode(result)

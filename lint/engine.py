@@ -59,12 +59,16 @@ def run_rules(project: Project, settings: Settings, rules: Optional[dict[str, Ru
 def collect_problems(ctx: Context, settings: Settings, rules: dict[str, Rule], result: RunResult,
                      only: Optional[Callable[[str], bool]] = None,
                      resource_filter: Optional[Callable[["Resource"], bool]] = None,
-                     mark: bool = True) -> list[tuple[Rule, Problem]]:
+                     mark: bool = True,
+                     subjects: Optional[tuple[Callable[[str], bool], Callable[["Resource"], bool]]] = None,
+                     ) -> list[tuple[Rule, Problem]]:
     """Run the selected rules (those ``only`` accepts, when given) over ``ctx.project``; their
     problems, not yet located.  Counts rules run and internal errors into ``result``.
 
     ``resource_filter``: the resources the ``scope="resource"`` rules see (``Context.each``);
-    ``mark``: look for problems the named files caused (:func:`mark_caused_by_change`)."""
+    ``subjects``: ``(rules, resources)``: the resources the other rules it accepts iterate
+    (a named-file run, ``lint/relevance.py``); ``mark``: look for problems the named files
+    caused (:func:`mark_caused_by_change`)."""
     present = ctx.project.kinds_present
     total = len(rules)
     raw: list[tuple[Rule, Problem]] = []  # located together, so each file is re-parsed once
@@ -80,7 +84,8 @@ def collect_problems(ctx: Context, settings: Settings, rules: dict[str, Rule], r
             continue
         result.rules_run += 1
         ctx.current = None
-        ctx.resource_filter = resource_filter if r.scope == "resource" else None
+        ctx.resource_filter = resource_filter if r.scope == "resource" else (
+            subjects[1] if subjects is not None and subjects[0](code) else None)
         problems: list[Problem] = []
         try:
             for p in r.check(ctx):

@@ -139,6 +139,8 @@ class Context:
         """Per-run state shared by rules: ``compute()`` once per context and key (e.g. the
         effective views several IVL4xx rules read), never a module-level cache or an
         attribute set on the context."""
+        if self.resource_filter is not None:  # computed over a subset: not for other rules
+            key = ("filtered", id(self.resource_filter), key)
         try:
             return self._memo[key]  # type: ignore[no-any-return]
         except KeyError:

@@ -192,3 +192,211 @@ def test_rejection_verdicts_are_cached(tmp_path: Path) -> None:
     # The ServiceEntry fixed: judged again (a new key), the route now resolves.
     (repo / "se.yaml").write_text(BROKEN_SE.replace('"eighty"', "80"))
     assert run(True) == run(False) == []
+
+
+# --- the closure (lint/relevance.py): rules iterate only what the named files can matter to ---
+
+CROSS = {
+    "web/frontend.yaml": """\
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: frontend, namespace: web}
+        spec:
+          selector: {matchLabels: {app: frontend}}
+          template:
+            metadata: {labels: {app: frontend, version: v1}}
+            spec: {serviceAccountName: frontend, containers: [{name: app, image: web:1, ports: [{containerPort: 8080, name: http}]}]}
+        """,
+    "ratings/vs.yaml": """\
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: ratings, namespace: ratings}
+        spec:
+          hosts: [ratings.ratings.svc.cluster.local]
+          http:
+          - match: [{sourceLabels: {app: fronted}}]
+            route: [{destination: {host: ratings.ratings.svc.cluster.local, subset: v3}}]
+          - route: [{destination: {host: orders.shop.svc.cluster.local, port: {number: 8080}}}]
+        """,
+    "ratings/dr.yaml": """\
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: {name: ratings, namespace: ratings}
+        spec:
+          host: ratings.ratings.svc.cluster.local
+          subsets: [{name: v3, labels: {version: v3}}]
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: ratings, namespace: ratings}
+        spec: {selector: {app: ratings}, ports: [{name: http, port: 80, targetPort: 9080}]}
+        """,
+    "ratings/workloads.yaml": """\
+        apiVersion: networking.istio.io/v1
+        kind: WorkloadEntry
+        metadata: {name: ratings-vm, namespace: ratings}
+        spec: {address: 10.0.0.9, labels: {app: ratings, version: v2}, serviceAccount: ratings}
+        """,
+    "shop/se.yaml": """\
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: {name: orders, namespace: shop}
+        spec:
+          hosts: [orders.shop.svc.cluster.local]
+          location: MESH_INTERNAL
+          resolution: STATIC
+          ports: [{number: 8080, name: http, protocol: HTTP}]
+          workloadSelector: {labels: {app: orders}}
+        """,
+    "other/we.yaml": """\
+        apiVersion: networking.istio.io/v1
+        kind: WorkloadEntry
+        metadata: {name: orders-vm, namespace: other}
+        spec: {address: 10.0.0.9, labels: {app: orders}, ports: {http: 8080}}
+        """,
+    "istio-system/policies.yaml": """\
+        apiVersion: security.istio.io/v1
+        kind: AuthorizationPolicy
+        metadata: {name: frontend-only, namespace: istio-system}
+        spec:
+          selector: {matchLabels: {app: fronted}}
+          action: ALLOW
+          rules: [{from: [{source: {principals: [cluster.local/ns/web/sa/frontend]}}]}]
+        """,
+    "istio-system/gateways.yaml": """\
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: {name: public, namespace: istio-system}
+        spec:
+          selector: {istio: ingressgateway}
+          servers: [{port: {number: 443, name: https, protocol: HTTPS}, hosts: ["*"], tls: {mode: SIMPLE, credentialName: shared-cert}}]
+        ---
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: istio-ingressgateway, namespace: istio-system}
+        spec:
+          selector: {matchLabels: {istio: ingressgateway}}
+          template:
+            metadata: {labels: {istio: ingressgateway}}
+            spec: {containers: [{name: istio-proxy, image: proxyv2, ports: [{containerPort: 8443}]}]}
+        """,
+    "billing/billing.yaml": """\
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: {name: billing, namespace: billing}
+        spec:
+          hosts: [billing.internal]
+          location: MESH_INTERNAL
+          resolution: STATIC
+          ports: [{number: 80, name: http, protocol: HTTP}]
+          workloadSelector: {labels: {app: billing}}
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: WorkloadEntry
+        metadata: {name: billing-vm, namespace: billing}
+        spec: {address: 10.0.1.5, labels: {app: biling}}
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: billing, namespace: billing}
+        spec:
+          hosts: [billing.internal]
+          http: [{route: [{destination: {host: billing.internal, subset: v9}}, {destination: {host: nowhere.internal}}]}]
+        """,
+    "edge/gateway.yaml": """\
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: {name: edge, namespace: edge}
+        spec:
+          selector: {istio: ingressgateway}
+          servers: [{port: {number: 443, name: https, protocol: HTTPS}, hosts: ["*"], tls: {mode: SIMPLE, credentialName: shared-cert}}]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: edge, namespace: edge}
+        spec:
+          hosts: [shop.example.com]
+          gateways: [edge, istio-system/public]
+          http: [{route: [{destination: {host: orders.shop.svc.cluster.local}}]}]
+        """,
+}
+
+
+def _closure_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ISTIO_VM_LINT_NO_CLOSURE", "1")
+
+
+def _same_with_and_without_closure(root: Path, monkeypatch: pytest.MonkeyPatch, names: list[Path]) -> int:
+    """Every file named in turn: the run with the closure reports exactly what the run that
+    iterates the whole unit does; returns how many runs used a closure smaller than the unit."""
+    from istio_vm_lint import relevance
+    from istio_vm_lint.units.load import Sources, build_project
+    from istio_vm_lint.units.plan import plan
+    from istio_vm_lint.units.views import copies_of
+
+    restricted = 0
+    for named in names:
+        with_closure = sorted(map(_key, _run(root, named)))
+        with monkeypatch.context() as m:
+            _closure_off(m)
+            without = sorted(map(_key, _run(root, named)))
+        assert with_closure == without, named
+        cwd = os.getcwd()
+        os.chdir(root)
+        try:
+            files, _ = discover(["."], ())
+            settings = Settings(root=str(root))
+            sources = Sources({os.path.realpath(named)}, None)
+            for unit in plan(files, settings).units:
+                project = build_project(unit, sources, settings, {d.real: d for d in files}, str(root))
+                ids = relevance.subjects_for(project, copies_of(project.resources), settings.cluster_domain,
+                                             settings.root_namespace)
+                restricted += ids is not None
+        finally:
+            os.chdir(cwd)
+    return restricted
+
+
+def test_closure_across_namespaces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Near misses in other namespaces (IVL120, IVL115), selection in another namespace
+    (IVL103), subsets and their nearest endpoint (IVL107), a shared address,
+    conflicting Gateways: whichever file is named, the closure changes nothing."""
+    for rel, text in CROSS.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(textwrap.dedent(text))
+    full = {f.code for f in _run(tmp_path, None)}
+    assert {"IVL103", "IVL107", "IVL115", "IVL120", "IVL702"} <= full, full
+    names = _yaml_files(tmp_path)
+    assert _same_with_and_without_closure(tmp_path, monkeypatch, names) > 0
+    _check_repo(tmp_path, monkeypatch)
+
+
+def test_closure_on_generated_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    generate.generate(str(tmp_path), 300, seed=5)
+    files = _yaml_files(tmp_path)
+    picks = [f for f in files if f.name in ("namespaces.yaml",) or "istio-system" in f.parts][:2] + files[3:9:2]
+    assert _same_with_and_without_closure(tmp_path, monkeypatch, picks) >= 2
+
+
+def test_closure_with_warm_cache(tmp_path: Path) -> None:
+    """What the closure reads of each file is cached by content: warm runs equal cold ones."""
+    generate.generate(str(tmp_path / "repo"), 200, seed=7)
+    repo = tmp_path / "repo"
+    named = _yaml_files(repo)[4]
+
+    def run(cache: bool) -> list[tuple[object, ...]]:
+        cwd = os.getcwd()
+        os.chdir(repo)
+        try:
+            files, _ = discover(["."], ())
+            settings = Settings(root=str(repo))
+            settings.cache_dir = str(tmp_path / "cache") if cache else None
+            return sorted(map(_key, lint([], settings, files=files, report_only={os.path.realpath(named)}).findings))
+        finally:
+            os.chdir(cwd)
+
+    cold = run(False)
+    assert run(True) == cold
+    assert run(True) == cold
+    named.write_text(named.read_text() + "# changed\n")
+    assert run(True) == run(False)

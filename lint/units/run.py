@@ -15,6 +15,7 @@ import marshal
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Optional
 
+from .. import relevance
 from ..config import Settings
 from ..engine import RunResult, collect_problems, finish, is_selected
 from ..findings import Problem
@@ -59,6 +60,7 @@ def run_unit(unit: Unit, project: Project, settings: Settings, plan_: Plan, rule
     for n in notices:
         ctx.unit_problems[n.code or ""].append(n)  # type: ignore[attr-defined]
     named = not all(src.report for src in project.files)  # a run on named files (pre-commit)
+    subjects = None
     if not named:
         raw = collect_problems(ctx, settings, rules, result, only=single_resource_rule)
         verdicts: list[tuple[Rule, Problem]] = []
@@ -68,8 +70,11 @@ def run_unit(unit: Unit, project: Project, settings: Settings, plan_: Plan, rule
         # problems on a context resource cannot have been caused by the change.  Of the context
         # resources only the verdict "rejected" is needed (it takes them out of phase 2): the
         # rejecting rules run over them and their problems are dropped.
+        # The reviewed cross-resource rules iterate only what the named files can matter to.
+        subjects = relevance.subjects(project, dups, settings, ctx.root_namespace,
+                                      verdict_cache if unit.rendered is None and not unit.charts else None)
         raw = collect_problems(ctx, settings, rules, result, only=single_resource_rule,
-                               resource_filter=_in_named_file)
+                               resource_filter=_in_named_file, subjects=subjects)
         verdict_run = RunResult()
         rejecting = tuple(c for c, r in rules.items() if c in REJECTING and r.scope == "resource"
                           and is_selected(c, settings))
@@ -97,9 +102,9 @@ def run_unit(unit: Unit, project: Project, settings: Settings, plan_: Plan, rule
     kept = [r for r in project.resources if id(r) not in rejected]
     base = project if len(kept) == len(project.resources) else _sub_project(project, kept)
     first_ctx = _run_views(base, dups, rejected, settings, rules, result, raw, timings,
-                           ctx.unit_problems, None)  # type: ignore[attr-defined]
+                           ctx.unit_problems, None, subjects)  # type: ignore[attr-defined]
     if rejected:
-        _run_views(project, dups, set(), settings, rules, result, raw, timings, {}, rejected)
+        _run_views(project, dups, set(), settings, rules, result, raw, timings, {}, rejected, subjects)
     alternatives = with_copy_beside(dups)
     raw = [(r, adjust(p, r, unit, project, plan_, settings, alternatives)) for r, p in raw]
     finish(project, settings, rules, raw, result)
@@ -157,7 +162,7 @@ def _in_context_file(res: Resource) -> bool:
 def _run_views(base: Project, dups: dict[tuple[str, str, str, str], list[Resource]], rejected: set[int],
                settings: Settings, rules: dict[str, Rule], result: RunResult, raw: list[tuple[Rule, Problem]],
                timings: Optional[dict[str, float]], unit_problems: dict[str, list[Problem]],
-               only_resources: Optional[set[int]]) -> Optional[Context]:
+               only_resources: Optional[set[int]], subjects: "Optional[relevance.Subjects]" = None) -> Optional[Context]:
     """Run the cross-resource rules over each view of ``base``; append the problems each view
     owns to ``raw`` (only those on ``only_resources``, when given)."""
     view_dups = {k: [r for r in v if id(r) not in rejected] for k, v in dups.items()}
@@ -169,7 +174,8 @@ def _run_views(base: Project, dups: dict[tuple[str, str, str, str], list[Resourc
         if timings is not None:
             vctx.timings = timings  # type: ignore[attr-defined]
         vctx.unit_problems = unit_problems if i == 0 else {}  # type: ignore[attr-defined]
-        vraw = collect_problems(vctx, settings, rules, result, only=lambda c: not single_resource_rule(c))
+        vraw = collect_problems(vctx, settings, rules, result, only=lambda c: not single_resource_rule(c),
+                                subjects=subjects)
         if v.owned is not None:
             vraw = [(r, p) for r, p in vraw if _owned(p.code or r.code, p, v.owned, vp, i == 0)]
         if only_resources is not None:

@@ -1,0 +1,477 @@
+"""Which resources must the cross-resource rules look at in a run on named files (pre-commit)?
+
+A run on named files reports the findings located in the named files, and the findings in
+other files that the named files can have caused (``engine.mark_caused_by_change``: a
+related resource is in a named file, or the resource references one).  Both must equal what
+a whole-repository run reports there.  The rules still see the whole repository (the graph,
+``ctx.resources``, every lookup, every "did you mean" list), so whatever they compute about a
+resource is what a whole-repository run computes; but the rules listed in :data:`REVIEWED`
+*iterate* (``ctx.each``) only the *subjects*: the resources whose findings can be reported,
+and the resources next to them.
+
+Which findings can be reported is found on the data, generously, not on what any rule
+happens to read today.  Two resources are *connected* when they share
+
+* a **host**: one a resource defines or routes to (typed fields, resolved in its namespace;
+  a Kubernetes Service's name) or any dotted string anywhere in its data (a host, an
+  address), exactly or through a wildcard; a ``ns/*`` import means every host of ``ns``;
+* a **label pair** within a namespace: every string pair under a ``labels``,
+  ``matchLabels``, ``selector``, ``workloadSelector``... mapping anywhere (selectors,
+  workload labels, subsets; a selector without pairs means every workload of its
+  namespace); a Gateway's selector and the pods it picks in any namespace;
+* a **name**: a string in one (also the parts of ``a/b`` strings, in its namespace and in
+  the namespaces it names) that is the other's name: gateway refs, delegates, service
+  accounts, target refs; both ways;
+* a **policy**: every resource is connected to the namespace-wide kinds (Sidecar, security
+  and telemetry policies, EnvoyFilter, the Namespace object) of its namespace and of the
+  root namespace; a named one of them to everything in its namespace (root: everything).
+
+*Reported* are the named files' resources and everything connected to them (copies of an
+object too: IVL750).  The *subjects* are the reported resources, everything connected to
+them (a rule that iterates one resource and reports on another: the two are connected,
+being compared or resolved) and the whole namespace of the named resources (relations by
+values the connections do not cover, such as a nearly equal label value in the same
+namespace).  The hosts a Sidecar imports and a Gateway's servers admit are followed for the
+named ones only (their own rules iterate the Sidecars and Gateways: a ``*/*`` import would
+tie everything together).
+
+A rule not in :data:`REVIEWED` iterates every resource, as in a whole-repository run: a rule
+written later is exact by default.  ``tests/test_named_file_scope.py`` compares runs with and
+without the subjects on fixtures; ``ISTIO_VM_LINT_NO_CLOSURE=1`` switches them off.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
+
+from .cache import content_key
+from .model import DestinationRule, Gateway, Service, ServiceEntry, Sidecar, VirtualService, WorkloadController
+from .semantics import host_matches, kube_fqdn, resolve_host
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .cache import ParseCache
+    from .config import Settings
+    from .model import Resource
+    from .project import Project
+
+# Kinds whose objects configure a whole namespace (or the mesh, in the root namespace).
+POLICY_KINDS = frozenset({"Sidecar", "PeerAuthentication", "AuthorizationPolicy", "RequestAuthentication",
+                          "Telemetry", "EnvoyFilter", "WasmPlugin", "Namespace", "ProxyConfig"})
+
+# Mapping keys whose string-valued mappings are labels or label selectors.
+_LABEL_KEYS = frozenset({"labels", "matchLabels", "selector", "sourceLabels", "workloadSelector", "nodeSelector"})
+
+# Cross-resource rules checked to iterate (``ctx.each``) only the resources they report on,
+# and whose findings relate resources through a host, a label pair, a name, a namespace or a
+# Gateway's selection (connections the subjects follow).  A rule not listed iterates every
+# resource, as in a whole-repository run (rules that iterate with ``ctx.resources`` gain
+# nothing from being listed).  Left out on purpose: IVL108, IVL211, IVL408, IVL410-IVL413 and
+# IVL415 build indexes or aggregates with ``ctx.each``; IVL115 and IVL120 relate a near miss
+# in any namespace (a value spelt nearly alike shares no key); IVL106, IVL111 and IVL701
+# iterate the Gateways, which are few.
+REVIEWED = frozenset((
+    "IVL006", "IVL007", "IVL008", "IVL105", "IVL107", "IVL109", "IVL110", "IVL113", "IVL114", "IVL116",
+    "IVL117", "IVL118", "IVL119", "IVL121", "IVL122", "IVL123", "IVL201", "IVL202", "IVL203", "IVL204",
+    "IVL205", "IVL206", "IVL207", "IVL208", "IVL209", "IVL210", "IVL212", "IVL301", "IVL302", "IVL303",
+    "IVL304", "IVL305", "IVL403", "IVL405", "IVL406", "IVL407", "IVL409", "IVL414", "IVL416", "IVL501",
+    "IVL502", "IVL503", "IVL504", "IVL505", "IVL506", "IVL507", "IVL508", "IVL711", "IVL712", "IVL713",
+    "IVL714", "IVL715", "IVL720", "IVL723", "IVL731", "IVL732", "IVL733", "IVL734", "IVL735", "IVL741",
+    "IVL742", "IVL743", "IVL744", "IVL745", "IVL747", "IVL748",
+))
+
+
+class _Keys:
+    """What one resource mentions, defines and selects (see the module docstring)."""
+
+    __slots__ = ("strings", "mentions", "typed", "dotted", "wild", "pairs", "empty", "imports", "egress")
+
+    def __init__(self) -> None:
+        self.strings: set[str] = set()  # string values and their ns/name pieces
+        self.mentions: set[str] = set()  # namespaces it names
+        self.typed: set[str] = set()  # hosts of typed host fields, resolved
+        self.dotted: set[str] = set()  # dotted strings anywhere (hosts, addresses)
+        self.wild: set[str] = set()  # wildcard host patterns
+        self.pairs: list[tuple[str, str]] = []  # label pairs (labels and selectors)
+        self.empty = False  # a selector without pairs: every workload of the namespace
+        self.imports: set[str] = set()  # "ns/*" imports: every host of ns
+        self.egress: Optional[_Keys] = None  # a Sidecar's egress hosts (read for its own findings)
+
+
+def _walk(data: Any, k: _Keys) -> None:
+    """Every string value (container images aside), every label pair, empty selectors."""
+    strings = k.strings
+    stack = [data]
+    while stack:
+        d = stack.pop()
+        if type(d) is list:
+            for v in d:
+                if type(v) is str:
+                    strings.add(v)
+                elif type(v) is dict or type(v) is list:
+                    stack.append(v)
+            continue
+        for key, v in d.items():
+            t = type(v)
+            if t is str:
+                if key != "image":  # container images: registry hosts, not mesh hosts
+                    strings.add(v)
+            elif t is dict:
+                if key in _LABEL_KEYS:
+                    got = False
+                    for lk, lv in v.items():
+                        if type(lv) is str:
+                            k.pairs.append((lk, lv))
+                            got = True
+                        elif lk not in _LABEL_KEYS:
+                            k.empty = True  # matchExpressions and the like: assume anything
+                    if not got and not any(x in v for x in _LABEL_KEYS):
+                        k.empty = True
+                elif key == "namespaceSelector":
+                    k.empty = True
+                stack.append(v)
+            elif t is list:
+                if key == "matchExpressions":
+                    k.empty = True
+                stack.append(v)
+
+
+def material(r: "Resource") -> tuple[Any, ...]:
+    """What :func:`keys_of` reads of a resource's data, whatever its namespace: plain data
+    (``marshal``), cached per file by content (``ParseCache.derived``)."""
+    k = _Keys()
+    # Identity fields are no reference: apiVersion, kind, metadata name and namespace.
+    top = {key: v for key, v in r.data.items() if key not in ("apiVersion", "kind", "metadata")}
+    top["metadata"] = {key: v for key, v in r.metadata.items() if key not in ("name", "namespace", "generateName")}
+    _walk(top, k)
+    strings = k.strings
+    imports: list[str] = []
+    wild: set[str] = set()
+    for s in [s for s in strings if "/" in s]:
+        pieces = s.split("/")
+        strings.update(pieces)
+        for a, b in zip(pieces, pieces[1:], strict=False):
+            if b in ("*", "~") and a != "*":
+                imports.append(a)
+            elif b == "*":
+                wild.add("*")
+    dotted: set[str] = set()
+    labels: set[str] = set()
+    for p in [s for s in strings if "." in s and "/" not in s]:
+        if p.startswith("*."):
+            wild.add(p)
+        elif not p.startswith("."):
+            dotted.add(p)
+            dotted.add(p.lower())
+            labels.update(p.split("."))
+    return (list(strings), k.pairs, k.empty, imports, list(wild), list(dotted), list(labels))
+
+
+def keys_of(r: "Resource", domain: str, namespaces: set[str], m: Optional[tuple[Any, ...]] = None) -> _Keys:
+    k = _Keys()
+    ns = r.namespace
+    strings, pairs, empty, imports, wild, dotted, labels = m if m is not None else material(r)
+    k.strings = set(strings)
+    k.pairs = [tuple(x) for x in pairs]
+    k.empty = bool(empty)
+    k.imports = {ns if a in (".", "") else a for a in imports}
+    k.wild = set(wild)
+    k.dotted = set(dotted)
+    k.mentions = (k.strings & namespaces) | (namespaces.intersection(labels))
+    k.mentions.discard("")
+    if isinstance(r, Service):
+        k.typed.add(kube_fqdn(r.name, ns, domain))
+    if isinstance(r, (Sidecar, Gateway)):
+        # The hosts a Sidecar imports and a Gateway's servers admit matter to their own
+        # findings (IVL414, IVL506, IVL70x) only: the routes bound to a Gateway reach it by
+        # name, a Sidecar's clients reach the same hosts directly (a "*" would tie everything).
+        k.egress = eg = _Keys()
+        eg.imports, k.imports = k.imports, set()
+        eg.wild, k.wild = k.wild, set()
+        eg.dotted, k.dotted = k.dotted, set()
+        if isinstance(r, Sidecar):
+            _add_hosts(eg, r, (h for h, _ in r.egress_hosts), ns, domain)
+        else:
+            _add_hosts(eg, r, (h for srv in r.servers for h in srv.hosts), ns, domain)
+    else:
+        _add_hosts(k, r, _typed_hosts(r), ns, domain)
+    if isinstance(r, WorkloadController):
+        k.pairs.extend(r.pod.labels.items())
+    if r.kind == "Namespace":
+        k.pairs = []  # namespaces are selected through the namespace-wide policy link
+    return k
+
+
+def _add_hosts(k: _Keys, r: "Resource", hosts: Iterable[str], ns: str, domain: str) -> None:
+
+    for h in hosts:
+        if not h:
+            continue
+        if "/" in h:  # ns/host (Sidecar, Gateway): "ns/*" is every host of ns, "*/..." any namespace
+            a, _, h = h.rpartition("/")
+            if h == "*" and a != "*":
+                k.imports.add(ns if a in (".", "~", "") else a)
+                continue
+        full = resolve_host(h, ns, domain)
+        (k.wild if full.startswith("*") else k.typed).add(full)
+
+
+def _typed_hosts(r: "Resource") -> Iterable[str]:
+
+    if isinstance(r, VirtualService):
+        yield from r.hosts
+        for d in r.destinations:
+            yield d.host
+    elif isinstance(r, DestinationRule):
+        yield r.host
+    elif isinstance(r, ServiceEntry):
+        yield from r.hosts
+
+
+def _materials(res: list["Resource"], cache: Optional["ParseCache"]) -> list[Optional[tuple[Any, ...]]]:
+    """The :func:`material` of each resource; with a cache, per file, stored under the hash of
+    the file's bytes.  Only for resources read from their file as they are (the caller passes
+    no cache for a rendered unit, whose data the bytes do not determine)."""
+    out: list[Optional[tuple[Any, ...]]] = [None] * len(res)
+    if cache is None:
+        return out
+    by_file: dict[int, list[int]] = defaultdict(list)
+    for i, r in enumerate(res):
+        by_file[id(r.source)].append(i)
+    for idx in by_file.values():
+        src = res[idx[0]].source
+        if src.raw is None or any(res[i].origins for i in idx):
+            continue
+        key = b"K" + content_key(src.raw) + len(idx).to_bytes(4, "big")
+        got = cache.derived(key)
+        if isinstance(got, list) and len(got) == len(idx) and all(isinstance(m, tuple) and len(m) == 7 for m in got):
+            for i, m in zip(idx, got, strict=False):
+                out[i] = m
+            continue
+        ms = [material(res[i]) for i in idx]
+        cache.put_derived(key, ms)
+        for i, m in zip(idx, ms, strict=False):
+            out[i] = m
+    return out
+
+
+def _ns_of(r: "Resource") -> str:
+    return r.name if r.kind == "Namespace" else r.namespace
+
+
+class Closure:
+    """The relevance index of one project (computed once per run)."""
+
+    def __init__(self, project: "Project", domain: str, root_ns: str, cache: Optional["ParseCache"] = None) -> None:
+
+        self.project = project
+        self.root_ns = root_ns
+        self.domain = domain
+        res = project.resources
+        self.namespaces = {r.namespace for r in res} | {r.name for r in res if r.kind == "Namespace"}
+        self.keys = [keys_of(r, domain, self.namespaces, m) for r, m in zip(res, _materials(res, cache), strict=False)]
+        dd: Callable[[], defaultdict[Any, list[int]]] = lambda: defaultdict(list)  # noqa: E731
+        self.by_ns, self.by_pol, self.by_name, self.by_str = dd(), dd(), dd(), dd()
+        self.by_typed, self.by_dotted, self.by_lbl, self.by_hns = dd(), dd(), dd(), dd()
+        self.empty_sel, self.importers = dd(), dd()
+        self.wild: list[tuple[str, int]] = []
+        self.gateways: list[int] = []
+        self.pods: list[int] = []
+        for i, (r, k) in enumerate(zip(res, self.keys, strict=False)):
+            ns = r.namespace
+            eg = k.egress
+            self.by_ns[_ns_of(r)].append(i)
+            self.by_name[(ns, r.name)].append(i)
+            if r.kind in POLICY_KINDS:
+                self.by_pol[_ns_of(r)].append(i)
+            for t in k.mentions | {ns}:
+                for s in k.strings:
+                    self.by_str[(t, s)].append(i)
+            for h in k.typed:
+                self.by_typed[h].append(i)
+            for h in k.dotted | (eg.dotted | eg.typed if eg else set()):
+                self.by_dotted[h].append(i)
+            for w in k.wild | (eg.wild if eg else set()):
+                self.wild.append((w, i))
+            for pair in k.pairs:
+                self.by_lbl[(ns, pair)].append(i)
+            if k.empty:
+                self.empty_sel[ns].append(i)
+            if k.typed or k.wild:
+                self.by_hns[ns].append(i)
+            for a in k.imports | (eg.imports if eg else set()):
+                self.importers[a].append(i)
+            if isinstance(r, Gateway) and r.selector:
+                self.gateways.append(i)
+            if isinstance(r, WorkloadController):
+                self.pods.append(i)
+
+    def _expander(self) -> Callable[..., set[int]]:
+        """A function giving the resources one step from ``i`` (depending on it or depended on),
+        each key looked up once per closure.  ``dependents``: also the Sidecars importing
+        the hosts of its namespace (who depends on it; only its own findings read them)."""
+
+        res = self.project.resources
+        seen: set[Any] = set()
+        domain = self.domain
+
+        def once(key: Any) -> bool:
+            if key in seen:
+                return False
+            seen.add(key)
+            return True
+
+        def step(i: int, own: bool = False, dependents: bool = False) -> set[int]:
+            out: set[int] = set()
+            k = self.keys[i]
+            if own and k.egress is not None:
+                out |= hosts(i, k.egress, False)
+            return out | hosts(i, k, dependents) | links(i, own)
+
+        def hosts(i: int, k: _Keys, dependents: bool) -> set[int]:
+            ns = res[i].namespace
+            out: set[int] = set()
+            # hosts: typed hosts and dotted strings, exactly and through wildcards
+            for h in k.typed | k.dotted:
+                if once(("h", h)):
+                    out.update(self.by_typed.get(h, ()))
+                    out.update(self.by_dotted.get(h, ()))
+                    out.update(j for w, j in self.wild if host_matches(w, h))
+            for w in k.wild:
+                if once(("w", w)):
+                    out.update(j for x, j in self.wild if host_matches(w, x) or host_matches(x, w))
+                    for index in (self.by_typed, self.by_dotted):
+                        for h, js in index.items():
+                            if host_matches(w, h):
+                                out.update(js)
+            for a in k.imports:
+                if once(("i", a)):
+                    out.update(self.by_hns.get(a, ()))
+            if dependents and (k.typed or k.wild):
+                out.update(self.importers.get(ns, ()))
+                out.update(self.importers.get("*", ()))
+            return out
+
+        def links(i: int, reverse: bool) -> set[int]:
+            r, k = res[i], self.keys[i]
+            ns = r.namespace
+            out: set[int] = set()
+            # names it mentions (in its namespace and the namespaces it names) and who names it
+            for t in k.mentions | {ns}:
+                for s in k.strings:
+                    if once(("n", t, s)):
+                        out.update(self.by_name.get((t, s), ()))
+            if reverse:  # who names it: read by its own findings only
+                out.update(self.by_str.get((ns, r.name), ()))
+                if r.kind == "Namespace":
+                    out.update(self.by_str.get((r.name, r.name), ()))
+            # policies of its namespace and of the root namespace; selectors without pairs
+            for t in (ns, self.root_ns):
+                if once(("p", t)):
+                    out.update(self.by_pol.get(t, ()))
+                    out.update(self.empty_sel.get(t, ()))
+            for s in k.strings:  # short names, resolved in its namespace
+                if s and "." not in s and "/" not in s:
+                    h = f"{s}.{ns}.svc.{domain}"
+                    if once(("h", h)):
+                        out.update(self.by_typed.get(h, ()))
+                        out.update(self.by_dotted.get(h, ()))
+                        out.update(j for w, j in self.wild if host_matches(w, h))
+            # labels: pair by pair within the namespace; a selector without pairs takes all
+            for pair in k.pairs:
+                if once(("l", ns, pair)):
+                    out.update(self.by_lbl.get((ns, pair), ()))
+            if k.empty and once(("e", ns)):
+                out.update(self.by_ns.get(ns, ()))
+            # a Gateway's selector picks pods in every namespace
+            if isinstance(r, Gateway) and r.selector:
+                pairs = r.selector.items()
+                for j in self.pods:
+                    labels = res[j].pod.labels  # type: ignore[attr-defined]
+                    if all(labels.get(a) == b for a, b in pairs):
+                        out.add(j)
+            if isinstance(r, WorkloadController):
+                labels = r.pod.labels
+                for j in self.gateways:
+                    sel: dict[str, str] = res[j].selector or {}  # type: ignore[attr-defined]
+                    if all(labels.get(a) == b for a, b in sel.items()):
+                        out.add(j)
+            out.discard(i)
+            return out
+
+        return step
+
+    def subjects(self, named: Iterable[int], copies: dict[Any, list["Resource"]]) -> set[int]:
+        """Indexes of the resources the reviewed rules iterate in a run on ``named``.
+
+        *Reported* are the named resources and every resource connected to them (whose
+        findings they can have caused).  The subjects are the reported resources, every
+        resource connected to one of them (a rule that iterates one resource may report on
+        another: the two are connected, being compared or resolved), and the whole namespace
+        of the named resources; copies of an object come together."""
+        res = self.project.resources
+        index = {id(r): i for i, r in enumerate(res)}
+        copy_of: dict[int, list[int]] = {}
+        for cs in copies.values():
+            idx = [index[id(c)] for c in cs if id(c) in index]
+            for j in idx:
+                copy_of[j] = idx
+        seeds = set(named)
+        for i in list(seeds):
+            seeds.update(copy_of.get(i, ()))
+        step = self._expander()
+        reported = set(seeds)
+        for i in seeds:
+            reported |= step(i, True, True)
+            r = res[i]
+            if r.kind in POLICY_KINDS:  # a namespace-wide policy (root namespace: mesh-wide)
+                if _ns_of(r) == self.root_ns:
+                    return set(range(len(res)))
+                reported.update(self.by_ns.get(_ns_of(r), ()))
+        for i in list(reported):
+            reported.update(copy_of.get(i, ()))
+        out = set(reported)
+        for i in seeds:
+            out.update(self.by_ns.get(_ns_of(res[i]), ()))
+        for i in reported:  # own hosts (a Sidecar's imports, a Gateway's servers): its rules only
+            out |= step(i, i in seeds, True)
+        for i in list(out):
+            out.update(copy_of.get(i, ()))
+        self.reported = reported
+        return out
+
+
+def subjects_for(project: "Project", copies: dict[Any, list["Resource"]], domain: str,
+                 root_ns: str, cache: Optional["ParseCache"] = None) -> Optional[set[int]]:
+    """``id`` of the resources the reviewed rules iterate in a run on the named files of
+    ``project``, or None when that is all of them (or the closure is switched off)."""
+    if not enabled():
+        return None
+    res = project.resources
+    named = [i for i, r in enumerate(res) if r.source.report or any(o.source.report for o in r.origins)]
+    c = Closure(project, domain, root_ns, cache)
+    members = c.subjects(named, copies)
+    if len(members) >= len(res):
+        return None
+    return {id(res[i]) for i in members}
+
+
+Subjects = tuple[Callable[[str], bool], Callable[["Resource"], bool]]
+
+
+def subjects(project: "Project", copies: dict[Any, list["Resource"]], settings: "Settings", root_ns: str,
+             cache: Optional["ParseCache"] = None) -> Optional[Subjects]:
+    """For ``engine.collect_problems``: (the reviewed rules, the subjects they iterate), or
+    None when they iterate everything."""
+    ids = subjects_for(project, copies, settings.cluster_domain, root_ns, cache)
+    if ids is None:
+        return None
+    return REVIEWED.__contains__, lambda res: id(res) in ids
+
+
+def enabled() -> bool:
+    """The closure can be switched off (``ISTIO_VM_LINT_NO_CLOSURE=1``): for comparisons."""
+    return os.environ.get("ISTIO_VM_LINT_NO_CLOSURE", "") in ("", "0")
+
+
