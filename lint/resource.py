@@ -59,7 +59,9 @@ def str_list(value: Any) -> list[str]:
 
 
 def _is_ip(value: str) -> bool:
-
+    if value.count(".") == 3 and value.isascii() and value.replace(".", "").isdigit():
+        # Dotted-quad IPv4, as ipaddress parses it (no exceptions: most WorkloadEntry addresses).
+        return all(p and len(p) <= 3 and (p == "0" or p[0] != "0") and int(p) <= 255 for p in value.split("."))
     try:
         ipaddress.ip_address(value)
         return True

@@ -74,8 +74,11 @@ def sample_dirs(resources: Iterable[Resource], root: str) -> list[str]:
     """Root-relative directories that are separate apps (see the module docstring), outermost
     first; empty when the repository does not look like a sample collection."""
     by_dir: dict[str, list[Resource]] = defaultdict(list)
+    dirs: dict[int, Optional[str]] = {}  # per source file: relpath is slow
     for r in resources:
-        d = _rel_dir(r, root)
+        if id(r.source) not in dirs:
+            dirs[id(r.source)] = _rel_dir(r, root)
+        d = dirs[id(r.source)]
         if d is not None:
             by_dir[d].append(r)
     if len(by_dir) < 2:
