@@ -21,6 +21,7 @@ from istio_vm_lint.graph import (
     host_matches,
     hosts_overlap,
     installation_service,
+    resolve_host,
 )
 from istio_vm_lint.model import Gateway, GatewayServer, Service, VirtualService, as_map
 from istio_vm_lint.rule import Context, rule
@@ -191,7 +192,7 @@ def _mesh_hops(ctx: Context) -> Iterator[MeshHop]:
                 continue  # the repository has no Gateway for these pods
             listening = [(g, s) for g in selecting for s in g.servers if s.port is not None
                          and (translation.get(s.port) or {s.port}) & landing]
-            hosts = [h for h in vs.hosts if h and not h.startswith("*")]
+            hosts = [resolve_host(h, vs.namespace, graph.domain) for h in vs.hosts if h and not h.startswith("*")]
             if len(hosts) != len(vs.hosts):
                 hosts = []
             admitting = [(g, s) for g, s in listening
