@@ -77,6 +77,8 @@ class Kustomization:
     unsupported: list[str] = field(default_factory=list)  # helmCharts, plugins: not rendered
     invalid: Optional[str] = None  # unreadable / not a mapping
     empty: bool = False  # nothing but apiVersion/kind/metadata: a scaffold that builds nothing
+    # Label transformers: (labels, also selectors, also pod templates) from `commonLabels` and `labels`.
+    labels: list[tuple[dict[str, str], bool, bool]] = field(default_factory=list)
 
 
 def _str_list(value: Any) -> list[str]:
@@ -114,6 +116,7 @@ def parse(kfile: str, root: str) -> Kustomization:
     if data.get("kind") == "Component":
         k.kind = "Component"
     k.empty = not (set(data) - {"apiVersion", "kind", "metadata"})
+    k.labels = _label_transformers(data)
     ns = data.get("namespace")
     if isinstance(ns, str) and ns:
         k.namespace = ns
@@ -199,6 +202,25 @@ def parse(kfile: str, root: str) -> Kustomization:
     return k
 
 
+def _label_transformers(data: dict[str, Any]) -> list[tuple[dict[str, str], bool, bool]]:
+    """``commonLabels`` (labels, selectors and pod templates) and ``labels`` entries
+    (``includeSelectors`` adds selectors and templates, ``includeTemplates`` templates only)."""
+    out: list[tuple[dict[str, str], bool, bool]] = []
+    common = data.get("commonLabels")
+    if isinstance(common, dict):
+        pairs = {str(k): str(v) for k, v in common.items() if isinstance(k, str) and v is not None}
+        if pairs:
+            out.append((pairs, True, True))
+    for item in data.get("labels") if isinstance(data.get("labels"), list) else []:  # type: ignore[union-attr]
+        if not isinstance(item, dict) or not isinstance(item.get("pairs"), dict):
+            continue
+        pairs = {str(k): str(v) for k, v in item["pairs"].items() if isinstance(k, str) and v is not None}
+        selectors = item.get("includeSelectors") is True
+        if pairs:
+            out.append((pairs, selectors, selectors or item.get("includeTemplates") is True))
+    return out
+
+
 _BUILTIN_PLUGINS = {
     "AnnotationsTransformer", "ConfigMapGenerator", "HashTransformer", "ImageTagTransformer",
     "LabelTransformer", "NamespaceTransformer", "PatchJson6902Transformer", "PatchStrategicMergeTransformer",
@@ -240,6 +262,8 @@ class Tree:
     resource_files: dict[str, Optional[str]]
     used_files: set[str]  # every file the tree reads (kustomization files, patches, inputs ...)
     problems: list[str]  # reasons the tree is not rendered (remote, outside, plugins ...)
+    # real path of a resource file -> the label transformers over it, innermost kustomization first
+    file_labels: dict[str, list[tuple[dict[str, str], bool, bool]]] = field(default_factory=dict)
 
 
 class Catalog:
@@ -263,14 +287,17 @@ class Catalog:
         used: set[str] = set()
         problems: list[str] = []
         seen: set[str] = set()
+        file_labels: dict[str, list[tuple[dict[str, str], bool, bool]]] = {}
 
-        def walk(k: Kustomization, ns: Optional[str], depth: int) -> None:
+        def walk(k: Kustomization, ns: Optional[str], depth: int,
+                 outer: tuple[tuple[dict[str, str], bool, bool], ...] = ()) -> None:
             if k.dir in seen or depth > 100:
                 return
             seen.add(k.dir)
             kustomizations.append(k)
             used.add(k.file)
             ns = ns or k.namespace
+            labels = tuple(k.labels) + outer  # kustomize applies the inner kustomization's first
             rel = display_path(k.file)
             if k.invalid:
                 problems.append(f"{rel} cannot be read ({k.invalid})")
@@ -282,6 +309,8 @@ class Catalog:
                 problems.append(f"{rel} uses {e}; plugins and Helm are not run")
             for p in k.resources:
                 resource_files.setdefault(p, ns)
+                if labels:
+                    file_labels.setdefault(p, list(labels))
                 used.add(p)
             for pt in k.patches:
                 used.add(pt.path)
@@ -289,10 +318,10 @@ class Catalog:
             for child in k.children:
                 ck = self.get(child)
                 if ck is not None:
-                    walk(ck, ns, depth + 1)
+                    walk(ck, ns, depth + 1, labels)
 
         walk(top, None, 0)
-        return Tree(top, kustomizations, resource_files, used, problems)
+        return Tree(top, kustomizations, resource_files, used, problems, file_labels)
 
 
 def find_roots(kustomization_files: Iterable[str], catalog: Catalog) -> tuple[list[Kustomization], list[Kustomization]]:

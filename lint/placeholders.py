@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .model import Resource
 
 # {{ ... }} (Go/Helm/Jinja), $(VAR) (kustomize vars), ${VAR} / ${VAR:-default} (envsubst, Flux).
-PLACEHOLDER_RE = re.compile(r"\{\{.*?\}\}|\$\([A-Za-z_][A-Za-z0-9_.]*\)|\$\{[A-Za-z_][A-Za-z0-9_]*(?:[:=?+-][^}]*)?\}",
+PLACEHOLDER_RE = re.compile(r"\{\{.*?\}\}|\$\([A-Za-z_][A-Za-z0-9_.-]*\)|\$\{[A-Za-z_][A-Za-z0-9_]*(?:[:=?+-][^}]*)?\}",
                             re.DOTALL)
 
 

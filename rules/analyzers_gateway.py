@@ -90,13 +90,18 @@ def gateway_port_not_exposed(ctx: Context) -> Iterator[Problem]:
 
 @rule(
     code="IVL702", family="analyzers_gateway", name="conflicting-gateways", severity="error",
+    severity_note="error; warning when both servers are plaintext HTTP, which istiod merges instead of dropping one.",
     summary="Two Gateways select the same gateway workload and declare the same host on the same port.",
     rationale="""
     When two Gateways select the same proxies and both declare a server on one port for the
     same host (with the same bind address), the proxy gets two conflicting filter chains and
     one of them is dropped (istioctl IST0145, docs/semantics.md §analyzer-conflicting-gateways; "non unique port name"
     problems, docs/semantics.md §gateway-ports). Selectors conflict when they are equal, or when one is
-    a subset of the other and some workload in the repository matches both.
+    a subset of the other and some workload in the repository matches both. When both servers
+    are plaintext HTTP (no `tls`), istiod merges them into one route table instead of dropping
+    one (docs/semantics.md §gateway-server-merge): still reported, as istioctl does, but as a
+    warning — traffic flows, and each Gateway's VirtualServices also answer the other's
+    requests.
     """,
     bad="""
     kind: Gateway
@@ -120,7 +125,7 @@ def gateway_port_not_exposed(ctx: Context) -> Iterator[Problem]:
     """,
     inputs=("Gateway",),
     equivalents=("IST0145", "KIA0301"),
-    references=("docs/semantics.md §analyzer-conflicting-gateways",),
+    references=("docs/semantics.md §analyzer-conflicting-gateways", "docs/semantics.md §gateway-server-merge"),
 )
 def conflicting_gateways(ctx: Context) -> Iterator[Problem]:
     gws = ctx.resources(Gateway)
@@ -160,15 +165,34 @@ def conflicting_gateways(ctx: Context) -> Iterator[Problem]:
                 continue
             items = list(distinct.values())
             for g, idx in items:
-                others = [o for o, _ in items if o is not g and selectors_conflict(g, o)]
+                pairs = [(o, oi) for o, oi in items if o is not g and selectors_conflict(g, o)]
+                others = [o for o, _ in pairs]
                 if not others or id(g) in reported:
                     continue
                 reported.add(id(g))
                 names = ", ".join(f"{o.namespace}/{o.name}" for o in others)
+                # istiod merges plaintext HTTP servers of one port into one route table; only TLS
+                # servers with a duplicate host and other plaintext servers are dropped.
+                merged = _plain_http(g, idx) and all(_plain_http(o, oi) for o, oi in pairs)
+                note = ("; both are plaintext HTTP servers, which istiod merges into one route table, so "
+                        "the VirtualServices of either serve the other's requests (§gateway-server-merge)"
+                        if merged else "")
                 yield Problem(g, ("spec", "servers", idx, "hosts"),
                               f"Gateway {g.namespace}/{g.name} conflicts with {names}: same workload selector "
-                              f"({sel_str(g.selector or {})}), port {port} and host '{host}'",
-                              related=tuple((o, ("spec", "servers")) for o in others))
+                              f"({sel_str(g.selector or {})}), port {port} and host '{host}'{note}",
+                              related=tuple((o, ("spec", "servers")) for o in others),
+                              severity="warning" if merged else None)
+
+
+_HTTP_PROTOCOLS = frozenset({"HTTP", "HTTP2", "GRPC", "GRPC-WEB", "HTTP_PROXY"})
+
+
+def _plain_http(g: Gateway, idx: int) -> bool:
+    """A plaintext HTTP server: an HTTP protocol and no ``tls`` block (an httpsRedirect counts as TLS
+    settings: such servers are deduplicated by host like TLS servers)."""
+    raw = as_map(as_list(g.spec.get("servers"))[idx]) if idx < len(as_list(g.spec.get("servers"))) else {}
+    proto = as_str(as_map(raw.get("port")).get("protocol")).upper()
+    return proto in _HTTP_PROTOCOLS and raw.get("tls") is None
 
 
 def _same_cert(a: dict, b: dict) -> bool:

@@ -26,11 +26,12 @@ def _given(ctx: Context, code: str) -> Iterator[Problem]:
     (docs/semantics.md §deployment-units). Repositories hold copies on purpose (tutorial steps
     `vs-v1.yaml` ... `vs-v3.yaml`, the same gateway in every demo folder, a rendered bundle beside
     its sources), so the linter reports the copy once and never compares copies with each other;
-    a reference resolves to the copy nearest the referrer. Different definitions in the files of
-    one kustomization are a warning (they are applied together: kustomize refuses the second
-    one); anywhere else copies are info — a plain directory of differing copies is a set of
-    alternatives applied one at a time (`enable-mtls.yaml`/`disable-mtls.yaml`, tutorial steps),
-    and identical copies change nothing. Findings of other rules that involve a differing copy
+    a reference resolves to the copy nearest the referrer. Copies are info: a rendered
+    kustomization cannot hold two (kustomize refuses them, IVL753), a fallback without a render
+    does not apply name prefixes (so its copies are often artefacts), a plain directory of
+    differing copies is a set of alternatives applied one at a time (`enable-mtls.yaml`/
+    `disable-mtls.yaml`, tutorial steps), and identical copies change nothing. One finding per
+    directory of copies. Findings of other rules that involve a differing copy
     in one directory hold only for one choice among alternatives and are lowered to info,
     saying so. Sibling directories that are separate apps (a sample collection) are separate
     units and never meet (docs/semantics.md §sample-collections).

@@ -10,7 +10,7 @@ from istio_vm_lint.placeholders import is_placeholder
 from istio_vm_lint.runner import lint
 
 
-@pytest.mark.parametrize("value", ["{{ .Values.host }}", "*.{{ .Values.domain }}", "$(SERVICE_NAME)",
+@pytest.mark.parametrize("value", ["{{ .Values.host }}", "*.{{ .Values.domain }}", "$(SERVICE_NAME)", "$(kfp-namespace).svc",
                                    "${DOMAIN}", "api.${ENV:-dev}.example.com", "{{host}}"])
 def test_placeholders(value: str) -> None:
     assert is_placeholder(value)

@@ -365,3 +365,63 @@ def test_wildcard_host_over_a_namespace_the_app_is_applied_to(tmp_path: Path, ns
     (tmp_path / "dr.yaml").write_text(_TUTORIAL_DR)
     got = [(f.code, f.severity) for f in _lint(tmp_path, ["."]) if f.code == "IVL502"]
     assert got == [("IVL502", severity)], got
+
+
+_LABELLED_BASE = {
+    "kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+                          "resources: [app.yaml]\nlabels:\n- includeSelectors: true\n  pairs:\n"
+                          "    app.kubernetes.io/component: web\n",
+    "app.yaml": """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web, team: platform}
+    spec:
+      containers:
+      - {name: web, image: registry.example.com/web:1.0, ports: [{containerPort: 8080}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {app: web}
+  ports:
+  - {name: http, port: 80, targetPort: 8080}
+""",
+}
+_LABELLED_OVERLAY = {
+    "kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+                          "resources: [../base, policy.yaml]\ncommonLabels:\n  team: storefront\n",
+    "policy.yaml": """\
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: web, namespace: shop}
+spec:
+  selector:
+    matchLabels: {app: web, team: storefront}
+  action: ALLOW
+  rules:
+  - from:
+    - source: {namespaces: [shop]}
+""",
+}
+
+
+@pytest.mark.parametrize("command", ["none", "kubectl kustomize"])
+def test_label_transformers_apply_without_a_render(tmp_path: Path, command: str) -> None:
+    # The policy's selector holds only once the overlay's commonLabels (team: storefront, over
+    # the base's team: platform) and the base's labels (includeSelectors) reach the pod
+    # template, as they do when kustomize renders it.
+    if command != "none" and not HAVE_KUSTOMIZE:
+        pytest.skip("needs kubectl")
+    for sub, files in (("base", _LABELLED_BASE), ("overlay", _LABELLED_OVERLAY)):
+        (tmp_path / sub).mkdir()
+        for name, text in files.items():
+            (tmp_path / sub / name).write_text(text)
+    findings = _lint(tmp_path, ["."], kustomize_command=command)
+    assert not _blocking(findings), _blocking(findings)

@@ -17,7 +17,7 @@ from .. import kustomize as kz
 from ..config import Settings
 from ..discover import Discovered, display_path
 from ..loader import LoadResult, PositionIndex, ScalarCache, load_documents
-from ..model import Origin, SourceFile
+from ..model import Origin, SourceFile, as_map
 from ..project import LoadProblem, Project, _add_resource, add_documents, outside_link_problem, read_source
 from .plan import Unit, namespace_for, rel_path, unit_name
 
@@ -251,8 +251,54 @@ def build_project(unit: Unit, sources: Sources, settings: Settings, displays: di
     for chart, rendered in unit.charts:
         _load_rendered(project, Unit(unit_name(chart or root), "helm", rendered=rendered, chart=chart), sources,
                        displays, root)
+    if unit.kind == "kustomize-files" and unit.tree is not None and unit.tree.file_labels:
+        apply_labels(project, unit.tree.file_labels)
     apply_namespaces(project, settings, root, unit.ns_override)
     return project
+
+
+_SELECTOR_KINDS = frozenset({"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job"})
+_TEMPLATE_KINDS = _SELECTOR_KINDS | {"CronJob"}  # kustomize's built-in field specs (not CRDs)
+
+
+def apply_labels(project: Project, file_labels: dict[str, list[tuple[dict[str, str], bool, bool]]]) -> None:
+    """The label transformers of an unrendered kustomization (``commonLabels``, ``labels``), as
+    kustomize applies them: every object's labels; with selectors, a Service's selector and a
+    workload's ``spec.selector.matchLabels``; with templates, the pod template's labels.  Without
+    them a selector the transformer completes would match nothing.  The parsed data is shared
+    with other units, so a resource gets its own copy."""
+    import copy
+
+    for r in project.resources:
+        transformers = file_labels.get(r.source.real_path or "")
+        if not transformers:
+            continue
+        data = copy.deepcopy(r.data)
+        for pairs, selectors, templates in transformers:
+            _add_labels(data, ("metadata", "labels"), pairs)
+            if selectors and r.kind == "Service" and isinstance(as_map(data.get("spec")).get("selector"), dict):
+                _add_labels(data, ("spec", "selector"), pairs)
+            elif selectors and r.kind in _SELECTOR_KINDS:
+                _add_labels(data, ("spec", "selector", "matchLabels"), pairs)
+            template = getattr(type(r), "TEMPLATE_PATH", None) if r.kind in _TEMPLATE_KINDS else None
+            if templates and template:
+                _add_labels(data, tuple(template) + ("metadata", "labels"), pairs)
+        r.data = data
+        for cached in ("metadata", "spec", "labels", "annotations"):
+            r.__dict__.pop(cached, None)
+
+
+def _add_labels(data: dict[str, Any], path: tuple[str, ...], pairs: dict[str, str]) -> None:
+    node: Any = data
+    for part in path:
+        if not isinstance(node, dict):
+            return
+        if not isinstance(node.get(part), dict):
+            if node.get(part) is not None:
+                return
+            node[part] = {}
+        node = node[part]
+    node.update(pairs)
 
 
 def apply_namespaces(project: Project, settings: Settings, root: str,

@@ -56,7 +56,7 @@ def run_unit(unit: Unit, project: Project, settings: Settings, plan_: Plan, rule
     ctx = Context(project, settings)
     if timings is not None:
         ctx.timings = timings  # type: ignore[attr-defined]
-    ctx.unit_problems = copy_problems(dups, unit.kind == "kustomize-files")  # type: ignore[attr-defined]
+    ctx.unit_problems = copy_problems(dups)  # type: ignore[attr-defined]
     for n in notices:
         ctx.unit_problems[n.code or ""].append(n)  # type: ignore[attr-defined]
     named = not all(src.report for src in project.files)  # a run on named files (pre-commit)

@@ -98,10 +98,11 @@ def with_copy_beside(dups: dict[tuple[str, str, str, str], list[Resource]]) -> s
     return out
 
 
-def copy_problems(dups: dict[tuple[str, str, str, str], list[Resource]],
-                  listed_together: bool = False) -> dict[str, list[Problem]]:
-    """What the unit rules (rules/units.py) report: copies (IVL750).  ``listed_together``: the
-    unit's files are one kustomization's, applied together for certain."""
+def copy_problems(dups: dict[tuple[str, str, str, str], list[Resource]]) -> dict[str, list[Problem]]:
+    """What the unit rules (rules/units.py) report: copies (IVL750), always info.  A rendered
+    kustomization cannot hold two (kustomize refuses them: IVL753); in the fallback without a
+    render, name prefixes and suffixes are not applied, so copies there are often artefacts; a
+    plain directory of differing copies is a set of alternatives."""
     out: dict[str, list[Problem]] = defaultdict(list)
     for key, cs in sorted(dups.items()):
         first = cs[0]
@@ -133,8 +134,5 @@ def copy_problems(dups: dict[tuple[str, str, str, str], list[Resource]],
                 f"{what} is defined again {where} ({same}: {first.source.path}){more}; Kubernetes keeps one "
                 f"object per identity, so {effect}; the copies are not compared with each other",
                 related=((first, ("metadata", "name")),) + tuple((o, ("metadata", "name")) for o in group[1:]),
-                # Only a kustomization applies its files together for certain (and kustomize
-                # itself refuses the second definition); a plain directory of differing copies
-                # is a set of alternatives (tutorial steps, enable/disable pairs): info.
-                severity="warning" if listed_together and not identical else "info"))
+                severity="info"))
     return out
