@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Iterator, Optional
 
 from istio_vm_lint.findings import FieldPath, Problem
-from istio_vm_lint.graph import MeshService, host_matches, hosts_overlap, parse_gateway_ref, resolve_host
+from istio_vm_lint.graph import MeshService, host_matches, hosts_overlap, parse_gateway_ref, resolve_host, visible
 from istio_vm_lint.model import (
     DestinationRule,
     Gateway,
@@ -24,6 +24,7 @@ from istio_vm_lint.model import (
 )
 from istio_vm_lint.rule import Context, rule
 from istio_vm_lint.rules.ports import _listener_ports, _port_protocol, _route_accepts
+from istio_vm_lint.semantics import tls_mode
 
 _ORIGINATES = ("SIMPLE", "MUTUAL")
 _TLS_PROTOCOLS = ("HTTPS", "TLS")
@@ -226,9 +227,17 @@ def _endpoint_targets(ctx: Context, svc: MeshService, p: ServicePort) -> set[int
     matching DestinationRule, and an `http` route whose destination port is an HTTPS/TLS port
     of the external host (the egress gateway's second hop) when the origination is keyed to
     another port. Only MESH_EXTERNAL ServiceEntries are judged (inside the mesh, auto mTLS
-    applies), and only when no DestinationRule in the repository originates TLS for that host
-    and port. The HTTP port is not reported when a mesh-bound VirtualService sends that port of
-    the host elsewhere (the egress-gateway layout: sidecars route port 80 to the gateway, which
+    applies). What counts is the DestinationRule the *clients* get (§destinationrule-lookup:
+    their namespace, the service's, the root namespace, with exportTo): for the HTTP port, the
+    namespaces whose VirtualServices route to the host and the service's own namespace when the
+    repository runs workloads there (with neither, any rule of the repository originating TLS
+    for the port is accepted); for an http route, the proxies the route is bound to (the
+    VirtualService's namespace for `mesh`, the gateway's proxies), with the route's subset; an
+    http route toward a port for which some rule does originate TLS, but not one its proxies
+    get, is IVL513's. A rule that originates TLS in a namespace the port's clients never look
+    in does not count. The
+    HTTP port is not reported when a mesh-bound VirtualService sends that port of the host
+    elsewhere (the egress-gateway layout: sidecars route port 80 to the gateway, which
     originates TLS toward 443).
     """,
     bad="""
@@ -258,8 +267,29 @@ def _endpoint_targets(ctx: Context, svc: MeshService, p: ServicePort) -> set[int
 def plaintext_to_tls_port(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
 
-    def originates(host: str, port: Optional[int]) -> bool:
-        return any(mode in _ORIGINATES for _, _, mode in _tls_modes_for(ctx, host, port))
+    def without_origination(clients: list[str], host: str, svc_ns: str, port: int,
+                            subsets: Optional[list[str]] = None) -> Optional[tuple[str, str]]:
+        """The first client namespace whose DestinationRule (on its lookup path, §destinationrule-lookup)
+        does not originate TLS for ``host:port``, with what it gets instead; None when all do."""
+        for ns in clients:
+            edr = graph.effective_dr(ns, host, svc_ns)
+            if edr is None:
+                return ns, "no DestinationRule"
+            names = subsets if subsets is not None else [""] + sorted(edr.subsets)
+            if not any(tls_mode(edr.policy(sub, port)).upper() in _ORIGINATES for sub in names):
+                owners = sorted({f"{d.namespace}/{d.name}" for d in edr.rules})
+                return ns, f"DestinationRule {', '.join(owners)}, which does not originate TLS for port {port}"
+        return None
+
+    def elsewhere(host: str, port: int, svc_ns: str) -> str:
+        """Rules that do originate TLS for host:port but are not the ones those clients get."""
+        found = sorted({f"{dr.namespace}/{dr.name}" for dr, _, mode in _tls_modes_for(ctx, host, port)
+                        if mode.upper() in _ORIGINATES})
+        if found:
+            return (f"; DestinationRule {', '.join(found)} originates it, but is not on their lookup path "
+                    f"(client namespace, then '{svc_ns}', then the root namespace) or not exported to them")
+        keyed = [n for n in _originating_ports(ctx, host) if n != port]
+        return f"; TLS origination is configured for port {', '.join(map(str, keyed))}, not {port}" if keyed else ""
 
     # (i) an HTTP port of an external service whose endpoints listen on 443
     for se in ctx.each(ServiceEntry):
@@ -271,18 +301,30 @@ def plaintext_to_tls_port(ctx: Context) -> Iterator[Problem]:
             for p in se.ports:
                 if p.number is None or p.number == 443 or p.protocol.upper() not in _HTTP_FAMILY:
                     continue
-                if 443 not in _endpoint_targets(ctx, svc, p) or originates(svc.host, p.number):
+                if 443 not in _endpoint_targets(ctx, svc, p):
                     continue
                 if _mesh_routes_elsewhere(ctx, svc.host, p.number):
                     continue  # sidecars send this port elsewhere (an egress gateway that originates TLS)
-                keyed = [n for n in _originating_ports(ctx, svc.host) if n != p.number]
-                hint = f"; TLS origination is configured for port {', '.join(map(str, keyed))}, not {p.number}" \
-                    if keyed else ""
+                # clients: namespaces whose VirtualServices route to the host, and the service's own
+                # namespace when the repository runs workloads there
+                routed = graph.client_namespaces(svc) - {svc.namespace}
+                clients = sorted(ns for ns in graph.client_namespaces(svc)
+                                 if visible(svc.export_to, svc.namespace, ns)
+                                 and (ns in routed or graph.select(ns, {}, ("Pod", "WorkloadEntry", "WorkloadGroup"))))
+                if not clients:
+                    if any(mode.upper() in _ORIGINATES for _, _, mode in _tls_modes_for(ctx, svc.host, p.number)):
+                        continue  # clients unknown: some rule of the repository originates TLS for the port
+                    clients = [svc.namespace]
+                missing = without_origination(clients, svc.host, svc.namespace, p.number)
+                if missing is None:
+                    continue
+                ns, got = missing
                 yield Problem(se, p.path + ("targetPort",) if p.target_port not in (None, 0, "") else p.path,
                               f"ServiceEntry {se.namespace}/{se.name}: HTTP port {p.number} of {svc.host} forwards to "
-                              f"port 443, but no DestinationRule originates TLS for port {p.number}{hint}: plain HTTP "
-                              "reaches the TLS server, which rejects it — add a DestinationRule with "
-                              f"portLevelSettings port {p.number} tls.mode SIMPLE")
+                              f"port 443, but clients in namespace '{ns}' get {got}{elsewhere(svc.host, p.number, svc.namespace)}: "
+                              "plain HTTP reaches the TLS server, which rejects it — add a DestinationRule with "
+                              f"portLevelSettings port {p.number} tls.mode SIMPLE where those clients look it up "
+                              "(§tls-origination-ports)")
                 break
     # (ii) an http route whose destination is an HTTPS/TLS port of an external service
     for vs in ctx.each(VirtualService):
@@ -294,15 +336,20 @@ def plaintext_to_tls_port(ctx: Context) -> Iterator[Problem]:
             if not _external(svc):
                 continue
             p = svc.port(d.port)
-            if p is None or p.protocol.upper() not in _TLS_PROTOCOLS or originates(d.host, d.port):
+            if p is None or p.protocol.upper() not in _TLS_PROTOCOLS:
                 continue
-            keyed = [n for n in _originating_ports(ctx, d.host) if n != d.port]
-            hint = f"; TLS origination is configured for port {', '.join(map(str, keyed))}, which this hop does not " \
-                   "use" if keyed else ""
+            if any(mode.upper() in _ORIGINATES for _, _, mode in _tls_modes_for(ctx, d.host, d.port)):
+                continue  # some rule originates TLS there: whether this hop's proxies get it is IVL513's
+            clients = graph.route_client_namespaces(vs, rd.gateways) or [vs.namespace]
+            missing = without_origination(clients, d.host, svc.namespace, d.port, [d.subset] if d.subset else [""])
+            if missing is None:
+                continue
+            ns, got = missing
             yield Problem(vs, d.path + ("port", "number"),
                           f"VirtualService {vs.namespace}/{vs.name}: an http route sends plain HTTP to "
-                          f"{d.host}:{d.port}, a {p.protocol.upper()} port, and no DestinationRule originates TLS "
-                          f"for that port{hint}; the server rejects the plain-text request",
+                          f"{d.host}:{d.port}, a {p.protocol.upper()} port, and its clients in namespace '{ns}' get "
+                          f"{got}{elsewhere(d.host, d.port, svc.namespace)}; the server rejects the plain-text request "
+                          "(§tls-origination-ports)",
                           related=((svc.resource, p.path),))
 
 

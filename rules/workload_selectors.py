@@ -147,7 +147,8 @@ def selected_workloads(graph: MeshGraph, sel: dict[str, str], scope: Optional[li
     etc., so policies for VMs are judged too (`istioctl analyze` knows Pods only). Silent when
     the repository declares no workload where the selector searches or none resembles the
     selector (all pairs but one equal, or a value spelt nearly alike: otherwise the workloads are
-    most likely deployed from elsewhere), for selectors of the
+    most likely deployed from elsewhere) and no workload of another namespace matches it exactly
+    (the policy was put in the wrong namespace), for selectors of the
     installation's stock gateways (`istio: ingressgateway` …), for pods of a Gateway API
     Gateway the repository declares, and for labels set at run time (`service.istio.io/…`,
     `topology.istio.io/…`, `pod-template-hash` …). A root-namespace PeerAuthentication with a
@@ -195,18 +196,19 @@ def policy_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
         if _unjudgeable(ctx, sel, scope):
             continue
         near = near_miss(candidates, sel)
-        if near is None:
+        others = [] if scope is None else sorted(
+            (w for w in graph.select_any_namespace(sel, SELECTABLE)
+             if w.namespace != r.namespace and w.resource.namespace_explicit and r.namespace_explicit),
+            key=lambda w: (w.namespace, w.resource.name))
+        if near is None and not others:
             continue  # nothing resembles the selector: workloads deployed from elsewhere, not a typo
         where = "in any namespace (a root-namespace policy selects in all of them)" if scope is None \
             else f"in namespace '{r.namespace}'"
         hint = nearest_hint(near, sel)
         elsewhere = ""
-        if scope is not None:
-            others = sorted((w for w in graph.select_any_namespace(sel, SELECTABLE) if w.namespace != r.namespace),
-                            key=lambda w: (w.namespace, w.resource.name))
-            if others:
-                elsewhere = (f"; {others[0].resource.kind} {others[0].namespace}/{others[0].resource.name} matches but "
-                             f"a {r.kind} selects only in its own namespace")
+        if others:
+            elsewhere = (f"; {others[0].resource.kind} {others[0].namespace}/{others[0].resource.name} matches but "
+                         f"a {r.kind} selects only in its own namespace")
         effect = _EFFECT.get(r.kind, "it applies to no proxy")
         if isinstance(r, AuthorizationPolicy) and r.action in ("DENY", "CUSTOM"):
             effect += " (the requests it should refuse are let through)"
