@@ -425,3 +425,19 @@ def test_label_transformers_apply_without_a_render(tmp_path: Path, command: str)
             (tmp_path / sub / name).write_text(text)
     findings = _lint(tmp_path, ["."], kustomize_command=command)
     assert not _blocking(findings), _blocking(findings)
+
+
+def test_stdin_in_a_sample_collection_is_linted_with_its_sample(tmp_path: Path) -> None:
+    # An editor sends the buffer of echo-demo/istio.yaml: its Service is in echo-demo/app.yaml.
+    from test_ecosystem_support import run
+
+    repo = tmp_path / "repo"
+    shutil.copytree(UNITS / "sample-collection", repo)
+    (repo / ".git").mkdir()
+    text = (repo / "echo-demo" / "istio.yaml").read_bytes()
+    r = run(["check", "-", "--stdin-filename", "echo-demo/istio.yaml", "--format", "json", "--no-cache"],
+            cwd=repo, input=text)
+    import json
+
+    codes = sorted({f["code"] for f in json.loads(r.output)["findings"]})
+    assert codes == ["IVL107", "IVL702"], r.output

@@ -167,11 +167,19 @@ def split_plain_units(units: list[Unit], projects: list["Project"], sources: Sou
                 continue
             o = owner(rel, samples)
             (groups[o] if o else rest).append(d)
-        new = [Unit(unit_name(os.path.join(real_root, name)), "sample", files + common)
+        # Text read from stdin (an editor's buffer) belongs to the sample its name places it in.
+        stdin_owner = None
+        if unit.stdin is not None:
+            stdin_rel = os.path.relpath(os.path.realpath(unit.stdin[0]), real_root).replace(os.sep, "/")
+            stdin_owner = owner(stdin_rel, samples)
+            if stdin_owner is not None:
+                groups.setdefault(stdin_owner, [])
+        new = [Unit(unit_name(os.path.join(real_root, name)), "sample", files + common,
+                    stdin=unit.stdin if name == stdin_owner else None)
                for name, files in sorted(groups.items())]
-        if rest or unit.stdin is not None or unit.charts:
-            new.append(Unit(PLAIN, PLAIN, rest + common, stdin=unit.stdin,
-                                      charts=unit.charts))
+        plain_stdin = unit.stdin if stdin_owner is None else None
+        if rest or plain_stdin is not None or unit.charts:
+            new.append(Unit(PLAIN, PLAIN, rest + common, stdin=plain_stdin, charts=unit.charts))
         for u in new:
             out_units.append(u)
             out_projects.append(build_project(u, sources, settings, displays, root))
