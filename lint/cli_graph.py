@@ -37,7 +37,7 @@ def _lint_repository(paths: tuple[str, ...], root: Optional[str], config_path: O
         click.echo(f"istio-vm-lint: cannot read directory {where}: {reason}", err=True)
     if missing or scan.unreadable:
         sys.exit(EXIT_ERROR)
-    return lint([], settings, files=files)
+    return lint([], settings, files=files, split_samples=False)  # one mesh to draw, samples included
 
 
 _REPOSITORY_OPTIONS = (

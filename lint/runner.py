@@ -35,21 +35,23 @@ class Outcome:
 
 def lint(paths: Sequence[str], settings: Optional[Settings] = None, *,
          stdin: Optional[tuple[str, bytes]] = None, report_only: Optional[set[str]] = None,
-         files: Optional[list[Discovered]] = None) -> Outcome:
+         files: Optional[list[Discovered]] = None, split_samples: bool = True) -> Outcome:
+    """``split_samples=False`` keeps a sample collection one unit (``graph`` and ``trace`` draw
+    one mesh: the first unit's)."""
     settings = settings or Settings()
     # The load builds millions of small objects and no reference cycles worth collecting; the
     # cyclic collector would walk them repeatedly (about 12% of a 50,000-resource run).
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _lint(paths, settings, stdin=stdin, report_only=report_only, files=files)
+        return _lint(paths, settings, stdin=stdin, report_only=report_only, files=files, split_samples=split_samples)
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
 def _lint(paths: Sequence[str], settings: Settings, *, stdin: Optional[tuple[str, bytes]],
-          report_only: Optional[set[str]], files: Optional[list[Discovered]]) -> Outcome:
+          report_only: Optional[set[str]], files: Optional[list[Discovered]], split_samples: bool = True) -> Outcome:
     from .engine import all_rules
     from .units import run as unit_run
     from .units.adjust import definitions
@@ -86,7 +88,8 @@ def _lint(paths: Sequence[str], settings: Settings, *, stdin: Optional[tuple[str
     ta = time.perf_counter()
     projects = [build_project(unit, sources, settings, displays, root) for unit in selected]
     # Sibling directories that are separate apps (a sample collection) are separate units.
-    selected, projects = split_plain_units(selected, projects, sources, settings, displays, root)
+    if split_samples:
+        selected, projects = split_plain_units(selected, projects, sources, settings, displays, root)
     if report_only is not None and len(selected) > 1:
         keep = [i for i, u in enumerate(selected) if _contains(u, report_only)] or list(range(len(selected)))
         selected, projects = [selected[i] for i in keep], [projects[i] for i in keep]

@@ -441,3 +441,17 @@ def test_stdin_in_a_sample_collection_is_linted_with_its_sample(tmp_path: Path) 
 
     codes = sorted({f["code"] for f in json.loads(r.output)["findings"]})
     assert codes == ["IVL107", "IVL702"], r.output
+
+
+def test_trace_sees_every_sample_of_a_collection(tmp_path: Path) -> None:
+    # graph and trace draw one mesh: a host only the second demo defines is still found.
+    from test_ecosystem_support import run
+
+    repo = tmp_path / "repo"
+    shutil.copytree(UNITS / "sample-collection", repo)
+    (repo / ".git").mkdir()
+    (repo / "httpbin-demo" / "admin.yaml").write_text(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: httpbin-admin, namespace: demo}\n"
+        "spec:\n  selector: {app: backend}\n  ports:\n  - {name: http, port: 8001, targetPort: 80}\n")
+    r = run(["trace", "httpbin-admin.demo.svc.cluster.local"], cwd=repo)
+    assert r.exit_code == 0 and "Service demo/httpbin-admin" in r.output, r.output
