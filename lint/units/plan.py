@@ -156,7 +156,8 @@ def plan(files: list[Discovered], settings: Settings, stdin: Optional[tuple[str,
     for comp in components:
         consumed.update(catalog.tree(comp).used_files)
     trees = [catalog.tree(k) for k in roots]
-    renders = (_render_all(k_cmd, [t.root.dir for t in trees if not t.problems and not t.root.empty])
+    renders = (_render_all(k_cmd, [t for t in trees if not t.problems and not t.root.empty],
+                           getattr(settings, "cache_dir", None))
                if k_cmd is not None else {})
     for k, tree in zip(roots, trees, strict=False):
         consumed.update(tree.used_files)
@@ -216,20 +217,25 @@ def plan(files: list[Discovered], settings: Settings, stdin: Optional[tuple[str,
     return Plan(units, notices, unrendered)
 
 
-def _render_all(argv: list[str], dirs: list[str]) -> dict[str, Any]:
-    """Render every root once, a few at a time (kustomize spends most of its time starting)."""
-    def one(d: str) -> Any:
+def _render_all(argv: list[str], trees: list[kz.Tree], cache_dir: Optional[str] = None) -> dict[str, Any]:
+    """Render every root once, a few at a time (kustomize spends most of its time starting);
+    with a cache directory, a root whose inputs did not change is not rendered again."""
+    from ..render_cache import cached_render, open_render_cache
+
+    cache = open_render_cache(cache_dir, argv)
+
+    def one(tree: kz.Tree) -> Any:
         try:
-            return kz.render(argv, d)
+            return cached_render(cache, tree, lambda: kz.render(argv, tree.root.dir))
         except kz.RenderError as exc:
             return exc
 
-    if len(dirs) <= 1:
-        return {d: one(d) for d in dirs}
+    if len(trees) <= 1:
+        return {t.root.dir: one(t) for t in trees}
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1, len(dirs))) as pool:
-        return dict(zip(dirs, pool.map(one, dirs), strict=False))
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1, len(trees))) as pool:
+        return dict(zip([t.root.dir for t in trees], pool.map(one, trees), strict=False))
 
 
 def kz_yaml_suffixes() -> tuple[str, ...]:

@@ -1,0 +1,303 @@
+"""A cache of kustomize renders, keyed by everything the kustomization can read.
+
+Rendering runs kustomize once per root, and that is most of a run on a repository of
+overlays (kubeflow/manifests: ~50 roots, ~22 s).  The output depends only on the files
+kustomize reads, on kustomize itself and on how it is called, so with a cache directory
+(the parse cache's: ``--cache-dir``, same opt-in and trust rules, see ``lint/cache.py`` and
+``docs/ecosystem.md``, "Parse cache") an unchanged root is not rendered again.
+
+* **Key** (BLAKE2b-128): a format number and the source of ``lint/kustomize.py`` (the wrapper
+  kustomization and flags); the command words, and the resolved executable's real path,
+  size, modification time and inode (a reinstalled kustomize or kubectl is another one); the
+  root's real path; and the path and content hash of every file kustomize could read: all
+  files under the directory of every kustomization in the tree (the root, its bases,
+  components and other resource directories, recursively: what ``Catalog.tree`` follows),
+  the files they name (resources, patches, generator inputs ...) wherever they are, and the
+  names of everything found (a new file changes the key).  ``.git`` directories and the
+  cache directory itself are not hashed.  A tree with a symlinked directory, or a file that
+  cannot be read as a regular file, is not cached (rendered every time).
+* **Value**: kustomize's output and where the origin annotations' paths are relative to, in
+  one file per render, ``render-<key>.bin``, with the parse cache's header (magic, the key,
+  length, BLAKE2b-256 digest, checked before use), written 0600 and atomically.  An output
+  holding a ``Secret`` is not stored (the cache never keeps a copy of a Secret), and neither
+  is one larger than :data:`MAX_RENDER_BYTES`.  A failed render is not cached.
+* **Housekeeping**: a hit refreshes the file's modification time (at most once a day); in a
+  directory the linter created, render files unused for a week and temporary files of killed
+  runs are removed (only names this module generates, holding its header).  Anything wrong
+  with the cache means "render as if there were no cache".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import marshal
+import os
+import re
+import shutil
+import stat
+import tempfile
+import threading
+import time
+from typing import Callable, Optional, Sequence
+
+from . import kustomize as kz
+from .cache import (
+    _HEADER,
+    MAGIC,
+    STALE_SECONDS,
+    TEMP_STALE_SECONDS,
+    _mark_directory,
+    _owned,
+    _read_regular,
+    _remove,
+    _verified_payload,
+)
+
+FORMAT = 1
+MAX_RENDER_BYTES = 64 * 1024 * 1024
+_NAME = re.compile(r"render-[0-9a-f]{32}\.bin")
+_TEMP_PREFIX, _TEMP_SUFFIX = ".render-", ".tmp"
+_TEMP_NAME = re.compile(r"\.render-[a-z0-9_]{8}\.tmp")
+_SECRET_RE = re.compile(rb"^kind:[ \t]*[\"']?Secret[\"']?[ \t]*\r?$", re.MULTILINE)
+_TOUCH_SECONDS = 24 * 3600
+_SKIP_DIRS = (".git",)
+
+Rendered = tuple[bytes, str]  # (kustomize output, directory its origin paths are relative to)
+
+
+class RenderCache:
+    """Render outputs in ``directory``; :meth:`render` is safe to call from several threads."""
+
+    def __init__(self, directory: str, argv: Sequence[str]) -> None:
+        self.directory = directory
+        self._real_dir = os.path.realpath(directory)
+        self._lock = threading.Lock()
+        self._digests: dict[str, Optional[bytes]] = {}  # file -> content hash, once per run
+        self._command = _command_identity(argv)
+        self.hits = 0
+        self.misses = 0
+        self._owned: Optional[bool] = None
+        self._pruned = False
+
+    # --- the key ------------------------------------------------------------------------
+
+    def key(self, tree: kz.Tree) -> Optional[bytes]:
+        """The key of rendering ``tree``'s root, or None when it cannot be cached."""
+        if self._command is None:
+            return None
+        h = hashlib.blake2b(digest_size=16)
+        h.update(self._command)
+        h.update(b"\0root\0" + os.fsencode(tree.root.dir))
+        files: set[str] = {os.path.realpath(p) for p in tree.used_files}
+        names: list[str] = []
+        for d in sorted({k.dir for k in tree.kustomizations}):
+            found = self._walk(d)
+            if found is None:
+                return None
+            names.append(d)
+            files.update(found)
+        for f in sorted(files):
+            digest = self._digest(f)
+            if digest is None:
+                return None
+            h.update(b"\0file\0" + os.fsencode(f) + b"\0" + digest)
+        h.update(b"\0dirs\0" + os.fsencode("\0".join(names)))
+        return h.digest()
+
+    def _walk(self, top: str) -> Optional[list[str]]:
+        """Every file under ``top`` (not following links), or None if a directory is a link."""
+        out: list[str] = []
+        for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
+            keep = []
+            for name in dirnames:
+                path = os.path.join(dirpath, name)
+                if name in _SKIP_DIRS or os.path.realpath(path) == self._real_dir:
+                    continue
+                if os.path.islink(path):
+                    return None  # kustomize would follow it; so simple a key cannot
+                keep.append(name)
+            dirnames[:] = sorted(keep)
+            out.extend(os.path.join(dirpath, name) for name in filenames)
+        return out
+
+    def _digest(self, path: str) -> Optional[bytes]:
+        """A hash of the file's content (links followed, as kustomize does); ``b"-"`` for a
+        file that does not exist; None for anything that is not a regular file."""
+        if path in self._digests:
+            return self._digests[path]
+        digest: Optional[bytes]
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            digest = b"-"
+        except OSError:
+            digest = None
+        else:
+            digest = None
+            if stat.S_ISREG(st.st_mode):
+                try:
+                    with open(path, "rb") as fh:
+                        digest = hashlib.blake2b(fh.read(), digest_size=16).digest()
+                except OSError:
+                    digest = None
+            elif stat.S_ISDIR(st.st_mode):
+                digest = b"d"
+        with self._lock:
+            self._digests[path] = digest
+        return digest
+
+    # --- entries ------------------------------------------------------------------------
+
+    def _path(self, key: bytes) -> str:
+        return os.path.join(self.directory, f"render-{key.hex()}.bin")
+
+    def get(self, key: bytes) -> Optional[Rendered]:
+        path = self._path(key)
+        blob = _read_regular(path, MAX_RENDER_BYTES + _HEADER.size + 4096)
+        verified = None if blob is None else _verified_payload(blob)
+        if verified is None or verified[0] != key:
+            return None
+        try:
+            out, rel = marshal.loads(verified[1])
+        except Exception:
+            return None
+        if not isinstance(out, bytes) or not isinstance(rel, str):
+            return None
+        with contextlib.suppress(OSError):
+            if time.time() - os.stat(path).st_mtime > _TOUCH_SECONDS:
+                os.utime(path)
+        return out, rel
+
+    def put(self, key: bytes, out: bytes, rel: str) -> bool:
+        if len(out) > MAX_RENDER_BYTES or _SECRET_RE.search(out):
+            return False
+        try:
+            payload = marshal.dumps((out, rel))
+            owned = self._prepare()
+            path = self._path(key)
+            if not _may_write(path, owned):
+                return False
+            fd, tmp = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=_TEMP_SUFFIX, dir=self.directory)
+            try:
+                with os.fdopen(fd, "wb") as fh:  # 0600: mkstemp's mode
+                    fh.write(_HEADER.pack(MAGIC, key, len(payload), hashlib.blake2b(payload, digest_size=32).digest()))
+                    fh.write(payload)
+                if not _may_write(path, owned):
+                    raise FileExistsError(path)
+                os.replace(tmp, path)
+            except BaseException:
+                _remove(tmp)
+                raise
+        except (OSError, ValueError):
+            return False
+        return True
+
+    def _prepare(self) -> bool:
+        """Create (and mark) the directory if needed; whether the linter created it."""
+        with self._lock:
+            if self._owned is None:
+                if not os.path.isdir(self.directory):
+                    os.makedirs(self.directory)
+                    self._owned = _mark_directory(self.directory)
+                else:
+                    self._owned = _owned(self.directory)
+                if self._owned and not self._pruned:
+                    self._pruned = True
+                    _remove_stale(self.directory)
+            return self._owned
+
+    # --- rendering ----------------------------------------------------------------------
+
+    def render(self, tree: kz.Tree, render: Callable[[], Rendered]) -> Rendered:
+        """``render()``'s result for ``tree``, from the cache when nothing it reads changed."""
+        try:
+            key = self.key(tree)
+        except (OSError, ValueError):
+            key = None
+        if key is not None:
+            got = self.get(key)
+            if got is not None:
+                with self._lock:
+                    self.hits += 1
+                out, rel = got
+                return out, os.path.normpath(os.path.join(tree.root.dir, rel))
+        with self._lock:
+            self.misses += 1
+        out, wrapper = render()
+        if key is not None:
+            self.put(key, out, os.path.relpath(wrapper, tree.root.dir))
+        return out, wrapper
+
+
+def _command_identity(argv: Sequence[str]) -> Optional[bytes]:
+    """The format, the wrapper's code, the command words and the executable's identity."""
+    if not argv:
+        return None
+    exe = shutil.which(argv[0])
+    if exe is None:
+        return None
+    try:
+        real = os.path.realpath(exe)
+        st = os.stat(real)
+        with open(kz.__file__, "rb") as fh:
+            source = fh.read()
+    except OSError:
+        return None
+    h = hashlib.blake2b(digest_size=16)
+    h.update(f"{FORMAT}\0{list(argv)!r}\0{real}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0".encode())
+    h.update(source)
+    return h.digest()
+
+
+def _may_write(path: str, owned: bool) -> bool:
+    """Nothing at ``path``, or a regular file that is one of ours (our header, or any file
+    under our name in a directory the linter created)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    if not stat.S_ISREG(st.st_mode):
+        return False
+    return owned or _read_regular(path, 1 << 30, limit=len(MAGIC)) == MAGIC
+
+
+def _remove_stale(directory: str) -> None:
+    """Render files unused for :data:`STALE_SECONDS`, temporary files of killed runs."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    now = time.time()
+    for name in names:
+        render = bool(_NAME.fullmatch(name))
+        if not (render or _TEMP_NAME.fullmatch(name)):
+            continue
+        path = os.path.join(directory, name)
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode) or now - st.st_mtime <= (STALE_SECONDS if render else TEMP_STALE_SECONDS):
+            continue
+        if _read_regular(path, 1 << 30, limit=len(MAGIC)) == MAGIC:
+            _remove(path)
+
+
+def open_render_cache(directory: Optional[str], argv: Optional[Sequence[str]]) -> Optional[RenderCache]:
+    if not directory or not argv:
+        return None
+    try:
+        return RenderCache(directory, argv)
+    except Exception:  # pragma: no cover - the cache must never break a run
+        return None
+
+
+def cached_render(cache: Optional[RenderCache], tree: kz.Tree, render: Callable[[], Rendered]) -> Rendered:
+    """``render()``, through ``cache`` when there is one."""
+    return render() if cache is None else cache.render(tree, render)
+
+
+__all__ = ["RenderCache", "open_render_cache", "cached_render", "FORMAT"]
