@@ -18,9 +18,12 @@ kustomize reads, on kustomize itself and on how it is called, so with a cache di
   cannot be read as a regular file, is not cached (rendered every time).
 * **Value**: kustomize's output and where the origin annotations' paths are relative to, in
   one file per render, ``render-<key>.bin``, with the parse cache's header (magic, the key,
-  length, BLAKE2b-256 digest, checked before use), written 0600 and atomically.  An output
-  holding a ``Secret`` is not stored (the cache never keeps a copy of a Secret), and neither
-  is one larger than :data:`MAX_RENDER_BYTES`.  A failed render is not cached.
+  length, BLAKE2b-256 digest, checked before use), written 0600 and atomically.  No copy of
+  a Secret is kept: a ``Secret`` document's top-level ``data``/``stringData`` are removed
+  before storing (the model reads only a Secret's apiVersion, kind and metadata, and the
+  documents of a kustomize render are located in their origin files, not in the output's
+  lines); if removing them changes anything else of the parsed documents, the output is not
+  stored.  Nor is one larger than :data:`MAX_RENDER_BYTES`, or a failed render.
 * **Housekeeping**: a hit refreshes the file's modification time (at most once a day); in a
   directory the linter created, render files unused for a week and temporary files of killed
   runs are removed (only names this module generates, holding its header).  Anything wrong
@@ -53,6 +56,8 @@ from .cache import (
     _remove,
     _verified_payload,
 )
+from .loader import load_documents
+from .project import reads_whole
 
 FORMAT = 1
 MAX_RENDER_BYTES = 64 * 1024 * 1024
@@ -60,6 +65,8 @@ _NAME = re.compile(r"render-[0-9a-f]{32}\.bin")
 _TEMP_PREFIX, _TEMP_SUFFIX = ".render-", ".tmp"
 _TEMP_NAME = re.compile(r"\.render-[a-z0-9_]{8}\.tmp")
 _SECRET_RE = re.compile(rb"^kind:[ \t]*[\"']?Secret[\"']?[ \t]*\r?$", re.MULTILINE)
+_SECRET_DATA_RE = re.compile(rb"[\"']?(data|stringData)[\"']?[ \t]*:")
+_DOC_SEPARATOR = re.compile(rb"(^---[^\n]*\n)", re.MULTILINE)
 _TOUCH_SECONDS = 24 * 3600
 _SKIP_DIRS = (".git",)
 
@@ -170,8 +177,12 @@ class RenderCache:
         return out, rel
 
     def put(self, key: bytes, out: bytes, rel: str) -> bool:
-        if len(out) > MAX_RENDER_BYTES or _SECRET_RE.search(out):
+        if len(out) > MAX_RENDER_BYTES:
             return False
+        kept = _without_secret_data(out)
+        if kept is None:
+            return False
+        out = kept
         try:
             payload = marshal.dumps((out, rel))
             owned = self._prepare()
@@ -228,6 +239,43 @@ class RenderCache:
         if key is not None:
             self.put(key, out, os.path.relpath(wrapper, tree.root.dir))
         return out, wrapper
+
+
+def _without_secret_data(out: bytes) -> Optional[bytes]:
+    """``out`` with the top-level ``data`` and ``stringData`` of every Secret document removed;
+    None when that would change anything the linter reads (see the module's docstring)."""
+    if not _SECRET_RE.search(out):
+        return out
+    if reads_whole("v1", "Secret"):  # the model reads Secrets now: keep them out of the cache
+        return None
+    parts = _DOC_SEPARATOR.split(out)
+    for i, part in enumerate(parts):
+        if _SECRET_RE.search(part):
+            lines, skipping = [], False
+            for line in part.splitlines(keepends=True):
+                if skipping and (line[:1] in (b" ", b"\t") or not line.strip()):
+                    continue
+                skipping = bool(_SECRET_DATA_RE.match(line))
+                if not skipping:
+                    lines.append(line)
+            parts[i] = b"".join(lines)
+    kept = b"".join(parts)
+    before, _ = load_documents(out)
+    after, _ = load_documents(kept)
+    if before.errors or after.errors or len(before.documents) != len(after.documents):
+        return None
+    for a, b in zip(before.documents, after.documents, strict=True):
+        if not isinstance(a.data, dict) or not isinstance(b.data, dict):
+            if a.data != b.data:
+                return None
+            continue
+        if a.data.get("kind") == "Secret" and a.data.get("apiVersion") == "v1":
+            a = {k: v for k, v in a.data.items() if k not in ("data", "stringData")}  # type: ignore[assignment]
+            if a != b.data:
+                return None
+        elif a.data != b.data:
+            return None
+    return kept
 
 
 def _command_identity(argv: Sequence[str]) -> Optional[bytes]:

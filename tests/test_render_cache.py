@@ -175,10 +175,26 @@ def test_cache_directory_is_not_part_of_the_key(repo: Path) -> None:
     assert _renders(repo) == 1
 
 
-def test_secrets_are_not_cached(repo: Path) -> None:
+def test_no_copy_of_a_secret_is_kept(repo: Path) -> None:
     (repo / "base" / "secret.yaml").write_text(
-        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  namespace: shop\nstringData:\n  password: x\n")
-    _run(repo)
-    _run(repo)
-    assert _renders(repo) == 2
-    assert not list((repo / ".istio-vm-lint-cache").glob("render-*.bin"))
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  namespace: shop\n  labels:\n    app: web\n"
+        "stringData:\n  password: hunter2-in-clear\ndata:\n  token: aHVudGVyMg==\ntype: Opaque\n")
+    first = _run(repo, cache=False)
+    assert _run(repo) == first and _run(repo) == first
+    assert _renders(repo) == 2  # the run without a cache, then one render for both cached runs
+    (entry,) = (repo / ".istio-vm-lint-cache").glob("render-*.bin")
+    blob = entry.read_bytes()
+    assert b"kind: Secret" in blob and b"name: s" in blob and b"type: Opaque" in blob
+    assert b"hunter2" not in blob and b"aHVudGVyMg" not in blob
+
+
+def test_secret_redaction_keeps_everything_else() -> None:
+    from istio_vm_lint.render_cache import _without_secret_data
+
+    out = (b"apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n  a: eA==\n  b: |\n    x\n\n    y\n"
+           b"type: Opaque\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  a: x\n")
+    kept = _without_secret_data(out)
+    assert kept is not None and b"eA==" not in kept and b"  a: x" in kept and b"type: Opaque" in kept
+    assert _without_secret_data(b"kind: ConfigMap\ndata:\n  a: x\n") == b"kind: ConfigMap\ndata:\n  a: x\n"
+    # a Secret of another API group is not the core Secret: not redacted, so not stored
+    assert _without_secret_data(b"apiVersion: example.com/v1\nkind: Secret\ndata:\n  a: b\n") is None
