@@ -125,8 +125,9 @@ def _redefine(apps: list[str], children: dict[str, list[str]], by_dir: dict[str,
                     continue
                 copies = seen[(r.group, r.kind, r.name)]
                 for other_c, o in copies:
-                    if (other_c != c and o.data != r.data and
-                            (o.namespace == r.namespace or not o.namespace_explicit or not r.namespace_explicit)):
+                    if (other_c != c and
+                            (o.namespace == r.namespace or not o.namespace_explicit or not r.namespace_explicit)
+                            and o.data != r.data):  # (the deep comparison last: it is the costly one)
                         return True
                 copies.append((c, r))
     return False
