@@ -26,6 +26,7 @@ from .model import (
     WorkloadController,
     legacy_workload,
 )
+from .networks import NetworkFacts, add_network_facts, reads_network_facts
 
 ALL_KINDS = {**KINDS, **WORKLOAD_EXTENSION_KINDS}
 MODELLED_KIND_NAMES = frozenset(k for (_, k) in ALL_KINDS) | frozenset(KIND_NAMES.values())
@@ -59,6 +60,8 @@ class Project:
     gateway_api: dict[tuple[str, str], list[Optional[str]]] = field(default_factory=dict)
     # Their topology.istio.io/network labels: (namespace, name) -> network (east-west gateways).
     gateway_api_networks: dict[tuple[str, str], str] = field(default_factory=dict)
+    # meshNetworks and IstioOperator east-west gateways (lint/networks.py)
+    network_facts: NetworkFacts = field(default_factory=NetworkFacts)
     _by_kind: Optional[dict[str, list[Resource]]] = None
 
     def by_kind(self, kind: str) -> list[Resource]:
@@ -290,6 +293,7 @@ def reads_whole(api_version: str, kind: str, data: Any = None) -> bool:
     group, _, version = api_version.rpartition("/")
     key = (group, kind)
     return (key in ALL_KINDS or key == GATEWAY_API_GATEWAY or legacy_workload(group, version, kind)
+            or reads_network_facts(group, kind, data)
             or (data is not None and OpaqueWorkload.looks_like(data)))
 
 
@@ -317,6 +321,8 @@ def _add_resource(project: Project, src: SourceFile, doc_index: int, data: Any, 
         project.unknown_kinds += 1
         if (group, kind) == GATEWAY_API_GATEWAY:
             _add_gateway_api(project, data)
+            return
+        if add_network_facts(project.network_facts, group, kind, data):
             return
         if not OpaqueWorkload.looks_like(data):
             return

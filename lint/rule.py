@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .graph import MeshGraph
     from .mesh import MeshConfig
     from .model import Resource
+    from .networks import NetworkFacts
     from .project import LoadProblem, Project
 
 R = TypeVar("R", bound="Resource")
@@ -217,6 +218,11 @@ class Context:
     def gateway_api_networks(self) -> dict[tuple[str, str], str]:
         """Gateway API Gateways labelled ``topology.istio.io/network``: (namespace, name) -> network."""
         return self.project.gateway_api_networks
+
+    @property
+    def network_facts(self) -> "NetworkFacts":
+        """meshNetworks and IstioOperator east-west gateways in the repository (lint/networks.py)."""
+        return self.project.network_facts
 
     @property
     def load_problems(self) -> list["LoadProblem"]:

@@ -1,4 +1,4 @@
-"""IVL310–IVL314 multi-network: network gateways, AUTO_PASSTHROUGH servers.
+"""IVL310–IVL316 multi-network: network gateways, AUTO_PASSTHROUGH servers.
 
 In a mesh of several networks, istiod takes a Kubernetes Service labelled
 ``topology.istio.io/network: <net>`` as the gateway of that network if it listens on the
@@ -30,6 +30,7 @@ from istio_vm_lint.semantics import (
     auto_passthrough_serves,
     could_be_kube_host,
     gateway_external_address,
+    kube_fqdn,
     network_gateway,
 )
 
@@ -89,8 +90,19 @@ def gateway_networks(ctx: Context) -> dict[str, Optional[tuple[object, FieldPath
         for svc, ng in _network_services(ctx):
             if ng.accepted:
                 out.setdefault(ng.network, (svc, ("metadata", "labels", NETWORK_LABEL)))
+        facts = ctx.network_facts
+        if facts.registry_gateways:
+            domain = ctx.settings.cluster_domain
+            for svc in ctx.each(Service):
+                net = facts.registry_gateways.get(kube_fqdn(svc.name, svc.namespace, domain))
+                if net:
+                    out.setdefault(net, (svc, ("metadata", "name")))
+            ctx.current = None
         for net in sorted(set(ctx.gateway_api_networks.values())):
             out.setdefault(net, None)
+        for net, has_gateway in sorted(facts.networks.items()):
+            if has_gateway:
+                out.setdefault(net, None)
         for net, has_gateway in ctx.mesh.mesh_networks:
             if has_gateway:
                 out.setdefault(net, None)
@@ -593,3 +605,60 @@ def endpoint_network_misspelt(ctx: Context) -> Iterator[Problem]:
                       related=((where[0], where[1]),) if where is not None else (),  # type: ignore[arg-type]
                       severity=severity)
     ctx.current = None
+
+
+# --- IVL316 -------------------------------------------------------------------------------------
+
+
+@rule(
+    code="IVL316", family="multinetwork", name="namespace-network-label-ignored", severity="warning",
+    summary="A namespace other than the system namespace is labelled topology.istio.io/network with another network: istiod ignores the label, its pods stay on the cluster's network.",
+    rationale="""
+    istiod reads a pod's network from the pod's own `topology.istio.io/network` label (which the
+    sidecar injector sets from `values.global.network`), else from the label of the *system*
+    namespace (`istio-system`), else from meshNetworks (`Controller.Network`,
+    docs/semantics.md §network-gateways); the label on any other namespace is never read. A
+    namespace labelled with a network other than the system namespace's therefore does not
+    move its pods: they stay on the cluster's network, are reached directly by clients there,
+    and the gateway or isolation the author meant for that network does not apply. Reported
+    when the repository declares the system namespace (so its network is known) and the
+    namespace has pod templates without a network label of their own. Not checked by istioctl
+    or Kiali.
+    """,
+    bad="""
+    kind: Namespace
+    metadata: {name: payments, labels: {topology.istio.io/network: network2}}   # istio-system says network1
+    """,
+    good="""
+    kind: Deployment
+    metadata: {name: api, namespace: payments}
+    spec:
+      template:
+        metadata: {labels: {app: api, topology.istio.io/network: network2}}
+    """,
+    inputs=("Namespace",),
+    equivalents=(),
+    references=("docs/semantics.md §network-gateways",),
+)
+def namespace_network_label_ignored(ctx: Context) -> Iterator[Problem]:
+    system = ctx.root_namespace
+    namespaces = {ns.name: ns for ns in ctx.resources(Namespace)}
+    if system not in namespaces:
+        return
+    cluster_net = namespaces[system].labels.get(NETWORK_LABEL, "")
+    for ns in ctx.each(Namespace):
+        net = ns.labels.get(NETWORK_LABEL, "")
+        if ns.name == system or not net or net == cluster_net:
+            continue
+        pods = [w for w in ctx.graph.select(ns.name, {}, ("Pod",)) if not w.network]
+        if not pods:
+            continue
+        pods.sort(key=wkey)
+        where = (f"the cluster's network ('{cluster_net}' on {system}, or the injector's values.global.network)"
+                 if cluster_net else "the cluster's network (the injector's values.global.network, or none)")
+        yield Problem(ns, ("metadata", "labels", NETWORK_LABEL),
+                      f"Namespace {ns.name} is labelled {NETWORK_LABEL}={net}, but istiod reads that label only on "
+                      f"the pods and on the system namespace {system}: {describe(pods[0])}"
+                      f"{f' and {len(pods) - 1} more' if len(pods) > 1 else ''} stay on {where} (§network-gateways); "
+                      f"label the pod templates (or set the proxies' network) instead",
+                      related=((pods[0].resource, pods[0].labels_path),))

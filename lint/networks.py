@@ -1,0 +1,88 @@
+"""Network facts from documents the model does not otherwise read (docs/semantics.md
+§network-gateways): meshNetworks in the ``istio`` ConfigMap (``data.meshNetworks``) or an
+IstioOperator (``spec.values.global.meshNetworks``), and the east-west gateways an
+IstioOperator installs (``components.ingressGateways[]`` labelled ``topology.istio.io/network``).
+
+The rules only use them to stay silent: a network with a gateway declared there is served, a
+Service named by a meshNetworks ``registryServiceName`` is a gateway without a label.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+NETWORK_LABEL = "topology.istio.io/network"
+ISTIO_OPERATOR = ("install.istio.io", "IstioOperator")
+
+
+@dataclass
+class NetworkFacts:
+    # network -> does some declaration give it a gateway
+    networks: dict[str, bool] = field(default_factory=dict)
+    # meshNetworks registryServiceName (a Service host) -> network
+    registry_gateways: dict[str, str] = field(default_factory=dict)
+
+    def add(self, network: str, has_gateway: bool) -> None:
+        self.networks[network] = self.networks.get(network, False) or has_gateway
+
+
+def mesh_networks(networks: Any, facts: NetworkFacts) -> None:
+    """A MeshNetworks ``networks`` map: ``{<name>: {endpoints: [...], gateways: [...]}}``."""
+    if not isinstance(networks, dict):
+        return
+    for name, spec in networks.items():
+        if not isinstance(name, str) or not name:
+            continue
+        gws = spec.get("gateways") if isinstance(spec, dict) else None
+        has = False
+        for gw in gws if isinstance(gws, list) else []:
+            if not isinstance(gw, dict) or not gw:
+                continue
+            has = True
+            svc = gw.get("registryServiceName")
+            if isinstance(svc, str) and svc:
+                facts.registry_gateways[svc] = name
+        facts.add(name, has)
+
+
+def _map(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def reads_network_facts(group: str, kind: str, data: Any) -> bool:
+    """Does this unmodelled document carry network facts (so the parse cache keeps it whole)?"""
+    if (group, kind) == ISTIO_OPERATOR:
+        return True
+    return group == "" and kind == "ConfigMap" and isinstance(data, dict) and "meshNetworks" in _map(data.get("data"))
+
+
+def add_network_facts(facts: NetworkFacts, group: str, kind: str, data: Any) -> bool:
+    """Read the network facts of an IstioOperator or a ConfigMap with ``data.meshNetworks``;
+    False when the document is neither."""
+    if not reads_network_facts(group, kind, data):
+        return False
+    if kind == "ConfigMap":
+        text = _map(data.get("data")).get("meshNetworks")
+        if isinstance(text, str):
+            from .loader import load_documents
+
+            inner, _ = load_documents(text)
+            doc = inner.documents[0].data if inner.documents else None
+            mesh_networks(_map(doc).get("networks"), facts)
+        return True
+    spec = _map(data.get("spec"))
+    values_global = _map(_map(spec.get("values")).get("global"))
+    mesh_networks(values_global.get("meshNetworks"), facts)
+    components = _map(spec.get("components"))
+    gateways = components.get("ingressGateways")
+    for gw in gateways if isinstance(gateways, list) else []:
+        gw = _map(gw)
+        network = _map(gw.get("label")).get(NETWORK_LABEL)
+        if not isinstance(network, str) or not network or gw.get("enabled") is False:
+            continue
+        ports = _map(_map(_map(gw.get("k8s")).get("service"))).get("ports")
+        listed = [_map(p).get("port") for p in ports] if isinstance(ports, list) else None
+        # without k8s.service.ports the chart's defaults apply (they include 15443)
+        facts.add(network, listed is None or 15443 in listed or 15008 in listed)
+    return True
