@@ -21,6 +21,7 @@ class MeshConfig:
     root_namespace: Optional[str] = None
     dns_capture: bool = False
     dns_auto_allocate: bool = False
+    h2_upgrade: bool = False  # h2UpgradePolicy: UPGRADE mesh-wide (docs/semantics.md §grpc-upstream-protocol)
     # meshNetworks: (network, has gateways) per network, sorted; empty when not given.
     mesh_networks: tuple[tuple[str, bool], ...] = ()
 
@@ -62,6 +63,7 @@ def load_mesh_config(path: str) -> MeshConfig:
         root_namespace=doc.get("rootNamespace") if isinstance(doc.get("rootNamespace"), str) else None,
         dns_capture=_truthy(meta.get("ISTIO_META_DNS_CAPTURE")),
         dns_auto_allocate=_truthy(meta.get("ISTIO_META_DNS_AUTO_ALLOCATE")) or _truthy(meta.get("PILOT_ENABLE_IP_AUTOALLOCATE")),
+        h2_upgrade=str(doc.get("h2UpgradePolicy", "")).upper() == "UPGRADE",
     )
 
 
