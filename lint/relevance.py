@@ -271,6 +271,7 @@ class Closure:
         res = project.resources
         self.namespaces = {r.namespace for r in res} | {r.name for r in res if r.kind == "Namespace"}
         self.keys = [keys_of(r, domain, self.namespaces, m) for r, m in zip(res, _materials(res, cache), strict=False)]
+        names = {r.name for r in res}
         dd: Callable[[], defaultdict[Any, list[int]]] = lambda: defaultdict(list)  # noqa: E731
         self.by_ns, self.by_pol, self.by_name, self.by_str = dd(), dd(), dd(), dd()
         self.by_typed, self.by_dotted, self.by_lbl, self.by_hns = dd(), dd(), dd(), dd()
@@ -285,8 +286,8 @@ class Closure:
             self.by_name[(ns, r.name)].append(i)
             if r.kind in POLICY_KINDS:
                 self.by_pol[_ns_of(r)].append(i)
-            for t in k.mentions | {ns}:
-                for s in k.strings:
+            for s in k.strings & names:  # looked up by the names of resources only
+                for t in k.mentions | {ns}:
                     self.by_str[(t, s)].append(i)
             for h in k.typed:
                 self.by_typed[h].append(i)
