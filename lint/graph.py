@@ -172,6 +172,7 @@ class MeshGraph:
         self.namespaces: set[str] = set()  # namespaces the repository declares anything in
         self._dr_idx: dict[str, tuple[dict[str, list[DestinationRule]], list[tuple[str, DestinationRule]]]] = {}
         self._edr_cache: dict[tuple[str, str, Optional[str]], Optional[EffectiveDR]] = {}
+        self._dests: dict[int, list[DestinationRef]] = {}
         self._routes_from: dict[str, set[str]] = defaultdict(set)  # service node id -> namespaces of VSs routing to it
         # The networkx graph (`g`) is materialised from these indexes on first use (export,
         # `istio-vm-lint graph`): rules read the indexes, so a lint run pays for neither
@@ -456,13 +457,13 @@ class MeshGraph:
         return out
 
     def destinations(self, vs: VirtualService) -> list[DestinationRef]:
-        out = []
-        for i, d in enumerate(vs.destinations):
-            if not d.host:
-                continue
-            host = resolve_host(d.host, vs.namespace, self.domain)
-            out.append(DestinationRef(vs, i, host, self.lookup(host, vs.namespace), d.port, d.subset, d.path))
-        return out
+        out = self._dests.get(id(vs))  # memoised: the build and a dozen rules ask for every route
+        if out is None:
+            out = self._dests[id(vs)] = [
+                DestinationRef(vs, i, host, self.lookup(host, vs.namespace), d.port, d.subset, d.path)
+                for i, d in enumerate(vs.destinations) if d.host
+                for host in (resolve_host(d.host, vs.namespace, self.domain),)]
+        return list(out)
 
     # ---- DestinationRules
     def _dr_index(self, namespace: str) -> tuple[dict[str, list[DestinationRule]], list[tuple[str, DestinationRule]]]:

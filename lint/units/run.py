@@ -24,7 +24,7 @@ from ..project import Project
 from ..rule import Context, Rule
 from .adjust import adjust
 from .codes import NOTICE_CODES, REJECTING, single_resource_rule
-from .plan import Plan, Unit
+from .plan import PLAIN, Plan, Unit
 from .views import copies_of, copy_problems, views, with_copy_beside
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -72,7 +72,7 @@ def run_unit(unit: Unit, project: Project, settings: Settings, plan_: Plan, rule
         # rejecting rules run over them and their problems are dropped.
         # The reviewed cross-resource rules iterate only what the named files can matter to.
         subjects = relevance.subjects(project, dups, settings, ctx.root_namespace,
-                                      verdict_cache if unit.rendered is None and not unit.charts else None)
+                                      verdict_cache if as_read(unit) else None)
         raw = collect_problems(ctx, settings, rules, result, only=single_resource_rule,
                                resource_filter=_in_named_file, subjects=subjects)
         verdict_run = RunResult()
@@ -110,6 +110,13 @@ def run_unit(unit: Unit, project: Project, settings: Settings, plan_: Plan, rule
     finish(project, settings, rules, raw, result)
     return UnitRun(unit, project, result, first_ctx or ctx)
 
+
+
+def as_read(unit: Unit) -> bool:
+    """Are the unit's resources its files' documents as they are (their data a function of
+    the file's bytes)?  Not for rendered units, nor for the label transformers an unrendered
+    kustomization applies (``load.apply_labels``)."""
+    return unit.kind in (PLAIN, "config", "sample") and unit.rendered is None and not unit.charts
 
 
 def _rejects(p: Problem, r: Rule, rules: dict[str, Rule]) -> bool:
