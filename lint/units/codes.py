@@ -8,7 +8,7 @@ from __future__ import annotations
 # Rules whose error findings mean the API server or Istio's validating webhook rejects the
 # resource (schema, CRD CEL rules, Istio validation): such a resource never exists.
 REJECTING = frozenset({"IVL010", "IVL011", "IVL600", "IVL610", "IVL620", "IVL630", "IVL632", "IVL633",
-                       "IVL640", "IVL645", "IVL650"})
+                       "IVL640", "IVL645", "IVL650", "IVL670", "IVL672", "IVL674", "IVL676", "IVL678"})
 
 # The unit rules themselves (copies, unrendered kustomizations and charts).
 UNIT_CODES = frozenset({"IVL750", "IVL751", "IVL752", "IVL753", "IVL754"})
@@ -22,8 +22,13 @@ UNRESOLVED_REFERENCE = frozenset({"IVL101", "IVL102", "IVL106", "IVL107", "IVL10
 NOTICE_CODES = frozenset({"IVL750", "IVL751", "IVL752", "IVL753"})
 
 
+# Rules numbered among the single-resource families that read the mesh graph (IVL680: a DENY
+# policy judged against the ports of the workloads it selects): they run with the graph rules.
+GRAPH_RULES_IN_RESOURCE_RANGES = frozenset({"IVL680"})
+
+
 def single_resource_rule(code: str) -> bool:
     """Rules that look at one resource at a time (document, schema, Istio validation):
     run once per unit over every copy, before the rejected resources are taken out."""
-    return code.startswith(("IVL0", "IVL6"))
+    return code.startswith(("IVL0", "IVL6")) and code not in GRAPH_RULES_IN_RESOURCE_RANGES
 
