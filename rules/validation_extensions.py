@@ -1,4 +1,4 @@
-"""IVL674-IVL680: Istio's Telemetry, EnvoyFilter, WasmPlugin and ProxyConfig validation, done on files.
+"""IVL674-IVL679: Istio's Telemetry, EnvoyFilter, WasmPlugin and ProxyConfig validation, done on files.
 
 Ports of ``ValidateTelemetry``, ``ValidateWasmPlugin``, ``ValidateProxyConfig``
 (``pkg/config/validation/validation.go``) and ``ValidateEnvoyFilter``

@@ -188,8 +188,8 @@ def validate_authorization_policy(ap: Resource) -> h.Issues:
             _operation_checks(v, op, rpath + ("to", j, "operation"), i)
         _when_checks(v, as_list(r.get("when")), rpath + ("when",))
         # AP-14, Istio's warning that a DENY rule of HTTP attributes only "will deny all traffic to
-        # TCP ports under its scope", is IVL680 (rules/authorization_deny.py): reported where a
-        # selected workload has a TCP port, since Istio gives it whatever the workloads serve.
+        # TCP ports under its scope", is not repeated: Istio gives it whatever the workloads serve
+        # (IVL124 reports HTTP-only conditions where a selected workload serves TCP).
     return v
 
 
@@ -328,7 +328,7 @@ def authorization_policy_invalid(ctx: Context) -> Iterator[Problem]:
     not list; for a DENY policy, they deny what it lists. Remove the empty selector to say
     "namespace-wide" explicitly, or add the labels of the intended workloads. Istio's other
     warning, that a DENY rule of HTTP attributes only denies all traffic to TCP ports, is not
-    reported here: IVL680 reports it where a selected workload serves a TCP port.
+    reported here: IVL124 reports HTTP-only conditions where a selected workload serves TCP.
     """,
     bad="""
     apiVersion: security.istio.io/v1

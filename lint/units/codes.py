@@ -22,13 +22,8 @@ UNRESOLVED_REFERENCE = frozenset({"IVL101", "IVL102", "IVL106", "IVL107", "IVL10
 NOTICE_CODES = frozenset({"IVL750", "IVL751", "IVL752", "IVL753"})
 
 
-# Rules numbered among the single-resource families that read the mesh graph (IVL680: a DENY
-# policy judged against the ports of the workloads it selects): they run with the graph rules.
-GRAPH_RULES_IN_RESOURCE_RANGES = frozenset({"IVL680"})
-
-
 def single_resource_rule(code: str) -> bool:
     """Rules that look at one resource at a time (document, schema, Istio validation):
     run once per unit over every copy, before the rejected resources are taken out."""
-    return code.startswith(("IVL0", "IVL6")) and code not in GRAPH_RULES_IN_RESOURCE_RANGES
+    return code.startswith(("IVL0", "IVL6"))
 
