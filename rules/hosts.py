@@ -21,6 +21,7 @@ from typing import Iterator, Optional
 from istio_vm_lint.findings import Problem
 from istio_vm_lint.graph import (
     MeshGraph,
+    MeshService,
     cluster_namespace,
     host_matches,
     hosts_overlap,
@@ -78,26 +79,54 @@ def _lowered(severity: Optional[str], default: str, host: str, domain: str) -> s
             "outside this repository; list it in external-hosts if it does)")
 
 
-def _closest_host(graph: MeshGraph, resolved: str, written: str) -> Optional[str]:
+class _HostIndex:
+    """The graph's hosts, indexed once per run for the hints (ctx.memo) instead of sorted and
+    scanned again for every finding (difflib still compares a host with every defined one)."""
+
+    def __init__(self, graph: MeshGraph) -> None:
+        hosts = [h for h in graph.services_by_host if not h.startswith("*")]
+        self.svc_prefix: dict[str, str] = {}  # 'a.b' -> the first host 'a.b.svc.<rest>'
+        for h in graph.services_by_host:
+            if ".svc." in h:
+                self.svc_prefix.setdefault(h.split(".svc.", 1)[0], h)
+        self.by_short: dict[str, list[MeshService]] = {}  # first label -> services, in graph order
+        for s in graph.services:
+            self.by_short.setdefault(s.host.split(".")[0], []).append(s)
+        self.hosts = sorted(hosts)
+        self.short: dict[str, list[str]] = {}  # first label -> cluster hosts ('.svc.'), sorted
+        for h in self.hosts:
+            if ".svc." in h:
+                self.short.setdefault(h.split(".")[0], []).append(h)
+
+
+def _host_index(ctx: Context) -> _HostIndex:
+    graph = ctx.graph
+    return ctx.memo("hosts.host-index", lambda: _HostIndex(graph))
+
+
+def _closest_host(ctx: Context, resolved: str, written: str) -> Optional[str]:
     """The host the repository defines that is closest to one that matches nothing (typos)."""
     import difflib
 
-    hosts = sorted(h for h in graph.services_by_host if h != resolved and not h.startswith("*"))
+    idx = _host_index(ctx)
+    hosts = [h for h in idx.hosts if h != resolved]
     close = difflib.get_close_matches(resolved, hosts, n=1, cutoff=0.85)
     if not close and written != resolved:  # short name: compare with the short names defined
-        short = {h.split(".")[0]: h for h in hosts if ".svc." in h}
-        near = difflib.get_close_matches(written, sorted(short), n=1, cutoff=0.8)
+        # each short name stands for the last (sorted) of its hosts other than ``resolved``
+        short = {k: hs[-1] if hs[-1] != resolved else hs[-2] for k, hs in idx.short.items() if hs != [resolved]}
+        near = difflib.get_close_matches(written, list(short), n=1, cutoff=0.8)
         close = [short[near[0]]] if near else []
     return close[0] if close else None
 
 
-def _did_you_mean(graph: MeshGraph, resolved: str, written: str) -> str:
-    close = _closest_host(graph, resolved, written)
+def _did_you_mean(ctx: Context, resolved: str, written: str) -> str:
+    close = _closest_host(ctx, resolved, written)
     return f"; did you mean '{close}'?" if close else ""
 
 
-def _hint(graph: MeshGraph, written: str, resolved: str, viewer_ns: str) -> str:
+def _hint(ctx: Context, written: str, resolved: str, viewer_ns: str) -> str:
     """Explain the classic near misses: dotless ServiceEntry hosts, partial names, exportTo."""
+    graph = ctx.graph
     hidden = graph.lookup(resolved, None)
     if hidden:
         s = hidden[0]
@@ -109,17 +138,18 @@ def _hint(graph: MeshGraph, written: str, resolved: str, viewer_ns: str) -> str:
         return (f"; {s.kind} {s.namespace}/{s.resource.name} has host '{written}', but ServiceEntry hosts are "
                 f"taken verbatim while '{written}' here means '{resolved}' — use a fully-qualified host in both "
                 "(docs/semantics.md §host-resolution)")
+    idx = _host_index(ctx)
     if "." in written and "svc" not in written:
-        for candidate in graph.services_by_host:
-            if candidate.startswith(written + ".svc."):
-                return (f"; did you mean '{candidate}'? A dotted name is used verbatim, there is no partial "
-                        "expansion (§host-resolution)")
+        candidate = idx.svc_prefix.get(written)  # 'written' has no 'svc': its '.svc.' comes right after it
+        if candidate is not None:
+            return (f"; did you mean '{candidate}'? A dotted name is used verbatim, there is no partial "
+                    "expansion (§host-resolution)")
     short = written.split(".")[0]
-    others = [s for s in graph.services if s.host.split(".")[0] == short and s.host != resolved]
+    others = [s for s in idx.by_short.get(short, ()) if s.host != resolved]
     if others:
         s = others[0]
         return f"; did you mean '{s.host}' ({s.kind} {s.namespace}/{s.resource.name})?"
-    return _did_you_mean(graph, resolved, written)
+    return _did_you_mean(ctx, resolved, written)
 
 
 @rule(
@@ -188,7 +218,7 @@ def destination_host_not_found(ctx: Context) -> Iterator[Problem]:
             shown = f"'{written}'" + (f" (resolves to '{d.host}')" if written != d.host else "")
             what = "mirror" if vs.destinations[d.dest_index].is_mirror else "destination"
             msg = (f"VirtualService {vs.namespace}/{vs.name}: {what} host {shown} matches no ServiceEntry or "
-                   f"Service visible from namespace '{vs.namespace}'{_hint(graph, written, d.host, vs.namespace)}"
+                   f"Service visible from namespace '{vs.namespace}'{_hint(ctx, written, d.host, vs.namespace)}"
                    f"{_lowered(severity, 'error', d.host, domain)}")
             related = []
             hidden = graph.lookup(d.host, None)
@@ -243,7 +273,7 @@ def destination_rule_host_not_found(ctx: Context) -> Iterator[Problem]:
         shown = f"'{dr.host}'" + (f" (resolves to '{host}')" if host != dr.host else "")
         yield Problem(dr, ("spec", "host"),
                       f"DestinationRule {dr.namespace}/{dr.name}: host {shown} matches no ServiceEntry or Service, "
-                      f"so the rule is ignored{_hint(graph, dr.host, host, dr.namespace)}"
+                      f"so the rule is ignored{_hint(ctx, dr.host, host, dr.namespace)}"
                       f"{_lowered(sev, 'warning', host, domain)}", severity=sev)
 
 
@@ -531,7 +561,7 @@ def sidecar_egress_host(ctx: Context) -> Iterator[Problem]:
             sev = "warning" if ns in graph.namespaces else "info"
             elsewhere = graph.services_by_host.get(name)
             hint = f"; it is defined in namespace '{elsewhere[0].namespace}'" if elsewhere else ""
-            close = None if hint else _closest_host(graph, name, name)
+            close = None if hint else _closest_host(ctx, name, name)
             if close:
                 hint = f"; did you mean '{graph.services_by_host[close][0].namespace}/{close}'?"
             if sev == "info":

@@ -75,6 +75,11 @@ def workload_entry_label_typo(ctx: Context) -> Iterator[Problem]:
             selectors.append((svc, svc.selector))
     if not selectors:
         return
+    selectors.sort(key=lambda t: (t[0].kind, t[0].namespace, t[0].name))
+    # Index once (linear): a finding needs a sibling the selector selects, so for each
+    # (namespace, stem) keep, in the order above, the selectors that select an entry with that
+    # stem, and the entries they select.
+    by_stem: Optional[dict[tuple[str, str], list[tuple[int, list[Resource]]]]] = None
     for we in ctx.each(WorkloadEntry):
         ws = [w for w in graph.workloads_of.get(id(we), ()) if w.kind == "WorkloadEntry"]
         if not ws or graph.bindings_by_workload.get(id(ws[0])):
@@ -83,17 +88,23 @@ def workload_entry_label_typo(ctx: Context) -> Iterator[Problem]:
         stem = _stem(we.name)
         if not stem or stem == we.name:
             continue
-        for res, sel in sorted(selectors, key=lambda t: (t[0].kind, t[0].namespace, t[0].name)):
-            if res.namespace != we.namespace:
-                continue
+        if by_stem is None:
+            by_stem = {}
+            for i, (res, sel) in enumerate(selectors):
+                groups: dict[str, list[Resource]] = {}
+                for s in graph.select(res.namespace, sel, ("WorkloadEntry",)):
+                    groups.setdefault(_stem(s.resource.name), []).append(s.resource)
+                for st, members in groups.items():
+                    by_stem.setdefault((res.namespace, st), []).append((i, members))
+        for i, members in by_stem.get((we.namespace, stem), ()):
+            res, sel = selectors[i]
             key = _one_near_miss(w.labels, sel)
             if key is None:
                 continue
-            siblings = [s for s in graph.select(we.namespace, sel, ("WorkloadEntry",))
-                        if s.resource is not we and _stem(s.resource.name) == stem]
+            siblings = [m for m in members if m is not we]
             if not siblings:
                 continue
-            sib = sorted(s.resource.name for s in siblings)[0]
+            sib = sorted(m.name for m in siblings)[0]
             yield Problem(we, w.labels_path + (key,) if w.labels_path else w.labels_path,
                           f"WorkloadEntry {we.namespace}/{we.name} has {key}={w.labels[key]}, but {owner(res)} selects "
                           f"{sel_str(sel)} and selects its sibling {sib}: this VM is an endpoint of no service and "
