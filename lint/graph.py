@@ -38,7 +38,7 @@ from .model import (
 )
 from .semantics import (  # noqa: F401  (re-exported: rules import them from here)
     EffectiveDR, cluster_namespace, dr_host, host_matches, hosts_overlap, installation_service, kube_fqdn, lookup_path,
-    merge_traffic_policy, parse_gateway_ref, policy_layers, resolve_host, visible,
+    gateway_key, merge_traffic_policy, parse_gateway_ref, policy_layers, resolve_host, visible,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -442,18 +442,18 @@ class MeshGraph:
         return wild[:1] if wild else []
 
     def vs_gateway_refs(self, vs: VirtualService) -> list[tuple[str, str, str]]:
-        """(as written, namespace, name) for each non-mesh gateway the VS binds to (§gateway-references)."""
-        out = []
-        seen = set()
-        names = list(vs.gateways)
-        for d in vs.destinations:
-            names.extend(d.gateways)
-        for ref in names:
-            if ref == "mesh" or ref in seen:
-                continue
-            seen.add(ref)
-            ns, name = parse_gateway_ref(ref, vs.namespace, self.domain)
-            out.append((ref, ns, name))
+        """(as written, namespace, name) for each non-mesh gateway the VS binds to (§gateway-references):
+        its top-level list; a match-level entry it does not bind there is ignored (§match-gateways).
+        A delegate's own lists are kept as written: its root's binding decides."""
+        out: list[tuple[str, str, str]] = []
+        seen: set[str] = set()
+        refs = list(vs.gateways) if vs.hosts else [*vs.gateways, *(g for d in vs.destinations for g in d.gateways)]
+        for ref in refs:
+            key = gateway_key(ref, vs.namespace, self.domain)
+            if key != "mesh" and key not in seen:
+                seen.add(key)
+                ns, _, name = key.partition("/")
+                out.append((ref, ns, name))
         return out
 
     def destinations(self, vs: VirtualService) -> list[DestinationRef]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Optional
 
 from .findings import FieldPath
-from .model import DestinationRule, _is_ip, as_int, as_list, as_map
+from .model import DestinationRule, VirtualService, _is_ip, as_int, as_list, as_map
 
 # --- host names -----------------------------------------------------------------------------
 
@@ -92,6 +92,21 @@ def parse_gateway_ref(ref: str, vs_ns: str, domain: str) -> tuple[str, str]:
         parts = ref.split(".")
         return parts[1], parts[0]
     return vs_ns, ref
+
+
+def gateway_key(ref: str, vs_ns: str, domain: str) -> str:
+    """A gateway reference as pilot compares it (``resolveGatewayName``): ``mesh`` or ``ns/name``."""
+    if ref == "mesh":
+        return ref
+    ns, name = parse_gateway_ref(ref, vs_ns, domain)
+    return f"{ns}/{name}"
+
+
+def live_gateways(vs: VirtualService, refs: Iterable[str], domain: str) -> list[str]:
+    """The references among ``refs`` (a route's gateways) that the VirtualService binds at top
+    level (absent: ``mesh``): the others never select the route (§match-gateways)."""
+    bound = {gateway_key(g, vs.namespace, domain) for g in vs.gateways}
+    return [g for g in refs if gateway_key(g, vs.namespace, domain) in bound]
 
 
 # --- exportTo -------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from istio_vm_lint.model import (
     as_map,
 )
 from istio_vm_lint.rule import Context, rule
-from istio_vm_lint.semantics import EffectiveDR, tls_mode
+from istio_vm_lint.semantics import EffectiveDR, gateway_key, live_gateways, tls_mode
 
 from .hosts import STOCK_GATEWAY_NAMESPACE, _declared_external, _stock_selector
 
@@ -44,21 +44,6 @@ _INSTALLATION_GATEWAY_NAMESPACES = (STOCK_GATEWAY_NAMESPACE, "istio-egress", "is
 
 
 # --- shared -------------------------------------------------------------------------------------
-
-
-def gateway_key(ref: str, vs_ns: str, domain: str) -> str:
-    """A gateway reference as pilot compares it (``resolveGatewayName``): ``mesh`` or ``ns/name``."""
-    if ref == "mesh":
-        return ref
-    ns, name = parse_gateway_ref(ref, vs_ns, domain)
-    return f"{ns}/{name}"
-
-
-def live_gateways(vs: VirtualService, refs: tuple[str, ...], domain: str) -> list[str]:
-    """The references among ``refs`` (a route's gateways) that the VirtualService binds at top
-    level: the others never select the route (§match-gateways)."""
-    bound = {gateway_key(g, vs.namespace, domain) for g in vs.gateways}
-    return [g for g in refs if gateway_key(g, vs.namespace, domain) in bound]
 
 
 def proxy_namespaces(ctx: Context, ref: str, vs: VirtualService) -> tuple[list[str], bool]:

@@ -21,8 +21,7 @@ from istio_vm_lint.graph import (
 )
 from istio_vm_lint.model import Gateway, Service, ServiceEntry, VirtualService, as_list, as_map
 from istio_vm_lint.rule import Context, rule
-
-from .egress import live_gateways
+from istio_vm_lint.semantics import live_gateways
 
 
 def _egress_gateway(graph: MeshGraph, ref: str, vs: VirtualService) -> Optional[Gateway]:

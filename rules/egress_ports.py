@@ -25,10 +25,10 @@ from istio_vm_lint.graph import (
 )
 from istio_vm_lint.model import Gateway, GatewayServer, Service, VirtualService, as_map
 from istio_vm_lint.rule import Context, rule
-from istio_vm_lint.semantics import tls_mode
+from istio_vm_lint.semantics import live_gateways, tls_mode
 
 from ._messages import owner
-from .egress import _TLS_PROTOCOLS, live_gateways
+from .egress import _TLS_PROTOCOLS
 
 # The pods behind the Services every installation creates for its gateways (istioctl profiles
 # and the istio/gateway Helm chart label them so), and the target ports of istioctl's

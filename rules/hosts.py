@@ -412,8 +412,12 @@ def host_not_admitted(ctx: Context) -> Iterator[Problem]:
     for vs in ctx.each(VirtualService):
         if not vs.hosts:
             continue  # delegate VirtualService
+        seen: set[tuple[str, str]] = set()  # once per Gateway: at its top-level entry, listed first
         for path, ref in _gateway_ref_paths(vs, bound_only=True):
             ns, name = parse_gateway_ref(ref, vs.namespace, ctx.settings.cluster_domain)
+            if (ns, name) in seen:
+                continue
+            seen.add((ns, name))
             listeners = ctx.gateway_api.get((ns, name))
             if listeners is not None:
                 # Gateway API Gateway: a listener without hostname admits every host.

@@ -146,3 +146,44 @@ def test_effective_dr_subsets_follow_the_lookup_path() -> None:
     assert "v1" in g.effective_dr("api", "whoami.example.internal", "vm").subsets  # via the service namespace
     web = g.effective_dr("web", "whoami.example.internal", "vm")
     assert web.namespace == "web" and not web.subsets  # client namespace first, no cross-namespace merge
+
+
+def test_match_gateway_the_virtual_service_does_not_bind_is_not_an_edge() -> None:
+    """A match-level gateway binds nothing unless the top-level list (absent: mesh) names it too
+    (docs/semantics.md §match-gateways): no index entry, export edge or reference for it."""
+    gws = "\n---\n".join(f"""
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: {{name: {n}, namespace: istio-system}}
+        spec:
+          selector: {{istio: {n}}}
+          servers: [{{port: {{number: 80, name: http, protocol: HTTP}}, hosts: ["*"]}}]
+    """ for n in ("ingress", "egress"))
+    g = graph_of(gws, """
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: partner, namespace: shop}
+        spec:
+          hosts: [api.partner.example]
+          gateways: [istio-system/ingress]
+          http:
+          - match: [{gateways: [istio-system/ingress, istio-system/egress]}]
+            route: [{destination: {host: api.partner.example}}]
+    """, """
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: unbound, namespace: shop}
+        spec:
+          hosts: [other.partner.example]
+          http:
+          - match: [{gateways: [istio-system/egress]}]
+            route: [{destination: {host: other.partner.example}}]
+    """)
+    vs = {r.name: r for r in g.project.by_kind("VirtualService")}
+    assert [v.name for v in g.vs_by_gateway[("istio-system", "ingress")]] == ["partner"]
+    assert ("istio-system", "egress") not in g.vs_by_gateway
+    assert g.vs_gateway_refs(vs["unbound"]) == []  # no top-level list: bound to mesh only
+    assert [r.name for r in g.references(vs["partner"]) if r.kind == "Gateway"] == ["ingress"]
+    _, edges = g._records()
+    binds = sorted((a, b) for a, b, e in edges if e["type"] == "binds")
+    assert len(binds) == 1 and "ingress" in binds[0][0] and "partner" in binds[0][1], binds
