@@ -102,10 +102,8 @@ def _check(paths: tuple[str, ...], fmt: str, fail_on: Optional[str], select: tup
            baseline_path: Optional[str],
            write_baseline_path: Optional[str], exit_zero: bool, quiet: bool, verbose: bool,
            no_color: bool, color_mode: str = "auto") -> int:
-    from . import baseline as baseline_mod
     from .engine import all_rules, fails
     from .report import ReportContext, renderer
-    from .report.github_format import overflow_message
     from .runner import lint
 
     paths = paths or (".",)
@@ -156,6 +154,8 @@ def _check(paths: tuple[str, ...], fmt: str, fail_on: Optional[str], select: tup
     failed = bool(outcome.missing or outcome.result.internal_errors or scan.unreadable)
 
     if write_baseline_path:
+        from . import baseline as baseline_mod  # deferred: most runs have no baseline
+
         n = baseline_mod.write(write_baseline_path, findings, settings.root)
         click.echo(f"istio-vm-lint: wrote {n} finding(s) to baseline {write_baseline_path}", err=True)
         if report_only is not None:
@@ -164,6 +164,8 @@ def _check(paths: tuple[str, ...], fmt: str, fail_on: Optional[str], select: tup
         return EXIT_ERROR if failed else EXIT_OK
     bpath = baseline_path or settings.baseline
     if bpath:
+        from . import baseline as baseline_mod
+
         base = baseline_mod.load(bpath)
         reported = None
         if report_only is not None:
@@ -185,6 +187,8 @@ def _check(paths: tuple[str, ...], fmt: str, fail_on: Optional[str], select: tup
     out = renderer(fmt)(findings, rctx)
     write_whole(out)
     if fmt == "github":
+        from .report.github_format import overflow_message
+
         note = overflow_message(findings)
         if note:
             click.echo(f"istio-vm-lint: {note}", err=True)

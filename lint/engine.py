@@ -13,7 +13,6 @@ reports on.
 from __future__ import annotations
 
 import hashlib
-import traceback
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable, Optional
 
@@ -93,6 +92,8 @@ def collect_problems(ctx: Context, settings: Settings, rules: dict[str, Rule], r
         except Exception as exc:  # one broken rule must not take the run down
             result.internal_errors += 1
             where = ctx.current
+            import traceback  # deferred: only a crashing rule needs it (cold start)
+
             tb = traceback.extract_tb(exc.__traceback__)
             frame = tb[-1] if tb else None
             at = f" at {frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}" if frame else ""

@@ -11,9 +11,6 @@ not vendored under ``charts/`` make it fail, which is reported, not fetched).
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import tempfile
 from typing import Optional, Sequence
 
 from .kustomize import RenderError, _safe_env
@@ -31,6 +28,8 @@ def chart_dir_of(path: str, chart_dirs: Sequence[str]) -> Optional[str]:
 
 
 def command(configured: Optional[str]) -> Optional[list[str]]:
+    import shutil  # deferred, like subprocess and tempfile: a plain-manifest run never renders
+
     if configured is not None:
         words = configured.split()
         if not words or words[0] in ("none", "off"):
@@ -42,6 +41,10 @@ def command(configured: Optional[str]) -> Optional[list[str]]:
 def render(argv: Sequence[str], chart: str, values: Sequence[str], release: str = "release",
            namespace: Optional[str] = None, timeout: float = RENDER_TIMEOUT) -> bytes:
     """``helm template <release> <chart> [-f values]...``; raises :class:`RenderError`."""
+    import shutil
+    import subprocess
+    import tempfile
+
     args = list(argv) + ["template", release, chart]
     for v in values:
         args += ["--values", v]

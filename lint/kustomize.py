@@ -16,9 +16,6 @@ the repository, or needs plugins or Helm; kustomize itself is run without ``--en
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional, Sequence
 
@@ -349,6 +346,8 @@ class RenderError(Exception):
 def command(configured: Optional[str]) -> Optional[list[str]]:
     """The kustomize command to run, as an argv prefix to which the directory is appended;
     None when no kustomize is available (or rendering is turned off)."""
+    import shutil  # deferred, like subprocess and tempfile: a plain-manifest run never renders
+
     if configured is not None:
         words = configured.split()
         if not words or words[0] in ("none", "off"):
@@ -387,6 +386,10 @@ def render(argv: Sequence[str], directory: str, timeout: float = RENDER_TIMEOUT)
     """Render the kustomization in ``directory`` through a temporary wrapper that adds origin
     annotations; returns ``(output, wrapper directory)`` (origin paths are relative to the
     wrapper, which is deleted again).  Raises :class:`RenderError`."""
+    import shutil
+    import subprocess
+    import tempfile
+
     tmp = os.path.realpath(tempfile.mkdtemp(prefix="istio-vm-lint-kustomize-"))
     try:
         with open(os.path.join(tmp, "kustomization.yaml"), "w", encoding="utf-8") as fh:

@@ -15,7 +15,6 @@ import marshal
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Optional
 
-from .. import relevance
 from ..config import Settings
 from ..engine import RunResult, collect_problems, finish, is_selected
 from ..findings import Problem
@@ -28,6 +27,7 @@ from .plan import PLAIN, Plan, Unit
 from .views import copies_of, copy_problems, views, with_copy_beside
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .. import relevance
     from ..cache import ParseCache
 
 
@@ -71,6 +71,8 @@ def run_unit(unit: Unit, project: Project, settings: Settings, plan_: Plan, rule
         # resources only the verdict "rejected" is needed (it takes them out of phase 2): the
         # rejecting rules run over them and their problems are dropped.
         # The reviewed cross-resource rules iterate only what the named files can matter to.
+        from .. import relevance  # deferred: only a run on named files needs it (cold start)
+
         subjects = relevance.subjects(project, dups, settings, ctx.root_namespace,
                                       verdict_cache if as_read(unit) else None)
         raw = collect_problems(ctx, settings, rules, result, only=single_resource_rule,
