@@ -53,6 +53,27 @@ def _known_ports(ctx: Context, w: Workload) -> tuple[set[int], set[int]]:
     return recv, svc_ports
 
 
+def workload_port_map(ctx: Context, workloads: list[Workload]) -> Optional[tuple[set[int], dict[int, set[int]]]]:
+    """Ports the workloads receive on, and for each service port the workload ports it leads to.
+
+    None when some workload's ports are not known from the repository: the PeerAuthentication
+    (IVL126) and Sidecar ingress (IVL214) port rules judge only what every selected workload
+    shows.
+    """
+    recv: set[int] = set()
+    svc: dict[int, set[int]] = {}
+    for w in workloads:
+        r, _ = _known_ports(ctx, w)
+        if not r:
+            return None
+        recv |= r
+        for b in ctx.graph.bindings_by_workload.get(id(w), ()):
+            for sp, ep in b.ports.items():
+                if ep:
+                    svc.setdefault(sp, set()).add(ep)
+    return recv, svc
+
+
 @rule(
     code="IVL117", family="authorization", name="authorization-port-is-service-port", severity="error",
     summary="An AuthorizationPolicy's to.operation.ports names a service port, but the selected workloads receive that traffic on another port.",

@@ -12,7 +12,7 @@ from istio_vm_lint.findings import Problem
 from istio_vm_lint.model import PeerAuthentication, as_int, as_map, as_str
 from istio_vm_lint.rule import Context, rule
 from istio_vm_lint.rules._messages import sel_str
-from istio_vm_lint.rules.authorization import _known_ports
+from istio_vm_lint.rules.authorization import workload_port_map
 from istio_vm_lint.rules.authorization_tcp import gateway_workload
 from istio_vm_lint.rules.workload_selectors import SELECTABLE
 
@@ -59,31 +59,23 @@ def peer_authentication_port_is_service_port(ctx: Context) -> Iterator[Problem]:
         workloads = graph.select(pa.namespace, sel, SELECTABLE)
         if not workloads or any(gateway_workload(ctx, w) for w in workloads):
             continue  # gateways: their listeners are the Gateway servers
-        recv: set[int] = set()
-        svc: dict[int, set[int]] = {}
-        for w in workloads:
-            r, _ = _known_ports(ctx, w)
-            if not r:
-                break
-            recv |= r
-            for b in graph.bindings_by_workload.get(id(w), ()):
-                for sp, ep in b.ports.items():
-                    if ep:
-                        svc.setdefault(sp, set()).add(ep)
-        else:
-            top = pa.mtls_mode.upper()
-            for key, value in levels.items():
-                port = as_int(key)
-                if port is None or port in recv or port not in svc:
-                    continue
-                mode = as_str(as_map(value).get("mode")).upper() or "UNSET"
-                severe = top == "STRICT" and mode in ("PERMISSIVE", "DISABLE")
-                targets = ", ".join(str(p) for p in sorted(svc[port]))
-                effect = (f"so the {mode} exception never applies and the plain-text clients it admits are refused by "
-                          "the STRICT policy" if severe else
-                          f"so the {mode} setting never applies and the workload-level mode ({top}) governs that port")
-                yield Problem(pa, ("spec", "portLevelMtls", key),
-                              f"PeerAuthentication {pa.namespace}/{pa.name}: portLevelMtls port {port} is a service port, "
-                              f"but the workloads of selector {sel_str(sel)} receive that traffic on {targets}, the port "
-                              f"the proxy looks the mode up by, {effect} (§peer-authentication-ports)",
-                              severity="error" if severe else None)
+        ports = workload_port_map(ctx, workloads)
+        if ports is None:
+            continue
+        recv, svc = ports
+        top = pa.mtls_mode.upper()
+        for key, value in levels.items():
+            port = as_int(key)
+            if port is None or port in recv or port not in svc:
+                continue
+            mode = as_str(as_map(value).get("mode")).upper() or "UNSET"
+            severe = top == "STRICT" and mode in ("PERMISSIVE", "DISABLE")
+            targets = ", ".join(str(p) for p in sorted(svc[port]))
+            effect = (f"so the {mode} exception never applies and the plain-text clients it admits are refused by "
+                      "the STRICT policy" if severe else
+                      f"so the {mode} setting never applies and the workload-level mode ({top}) governs that port")
+            yield Problem(pa, ("spec", "portLevelMtls", key),
+                          f"PeerAuthentication {pa.namespace}/{pa.name}: portLevelMtls port {port} is a service port, "
+                          f"but the workloads of selector {sel_str(sel)} receive that traffic on {targets}, the port "
+                          f"the proxy looks the mode up by, {effect} (§peer-authentication-ports)",
+                          severity="error" if severe else None)

@@ -15,7 +15,7 @@ from istio_vm_lint.graph import MeshService, Workload
 from istio_vm_lint.model import Sidecar, as_int, as_list, as_map, as_str
 from istio_vm_lint.rule import Context, rule
 from istio_vm_lint.rules._messages import sel_str
-from istio_vm_lint.rules.authorization import _known_ports
+from istio_vm_lint.rules.authorization import workload_port_map
 from istio_vm_lint.rules.workload_selectors import SELECTABLE
 from istio_vm_lint.semantics import resolve_host
 
@@ -65,35 +65,27 @@ def sidecar_ingress_port_not_served(ctx: Context) -> Iterator[Problem]:
         workloads: list[Workload] = graph.select(sc.namespace, sel, SELECTABLE)
         if not workloads:
             continue  # IVL720
-        recv: set[int] = set()
-        svc: dict[int, set[int]] = {}
-        for w in workloads:
-            r, _ = _known_ports(ctx, w)
-            if not r:
-                break
-            recv |= r
-            for b in graph.bindings_by_workload.get(id(w), ()):
-                for sp, ep in b.ports.items():
-                    if ep:
-                        svc.setdefault(sp, set()).add(ep)
-        else:
-            pods = any(w.kind == "Pod" for w in workloads)
-            for i, ing in enumerate(ingress):
-                number = as_int(as_map(as_map(ing).get("port")).get("number"))
-                if number is None or number in recv:
-                    continue
-                if pods and number not in svc:
-                    continue  # a pod may listen on ports its template does not declare
-                hint = ""
-                if number in svc:
-                    hint = (f"; {number} is the service port, and the workloads receive that traffic on "
-                            f"{', '.join(str(p) for p in sorted(svc[number]))}")
-                shown = ", ".join(str(p) for p in sorted(recv))
-                yield Problem(sc, ("spec", "ingress", i, "port", "number"),
-                              f"Sidecar {sc.namespace}/{sc.name}: ingress listener port {number} is not a port the "
-                              f"workloads of {sel_str(sel)} receive traffic on (they receive on {shown}){hint}; the "
-                              "listener is never used and the real port's traffic bypasses it "
-                              "(§sidecar-ingress-ports)")
+        ports = workload_port_map(ctx, workloads)
+        if ports is None:
+            continue
+        recv, svc = ports
+        pods = any(w.kind == "Pod" for w in workloads)
+        for i, ing in enumerate(ingress):
+            number = as_int(as_map(as_map(ing).get("port")).get("number"))
+            if number is None or number in recv:
+                continue
+            if pods and number not in svc:
+                continue  # a pod may listen on ports its template does not declare
+            hint = ""
+            if number in svc:
+                hint = (f"; {number} is the service port, and the workloads receive that traffic on "
+                        f"{', '.join(str(p) for p in sorted(svc[number]))}")
+            shown = ", ".join(str(p) for p in sorted(recv))
+            yield Problem(sc, ("spec", "ingress", i, "port", "number"),
+                          f"Sidecar {sc.namespace}/{sc.name}: ingress listener port {number} is not a port the "
+                          f"workloads of {sel_str(sel)} receive traffic on (they receive on {shown}){hint}; the "
+                          "listener is never used and the real port's traffic bypasses it "
+                          "(§sidecar-ingress-ports)")
 
 
 def _specific_services(ctx: Context, sc: Sidecar, hosts: list[str]) -> Optional[list[MeshService]]:
