@@ -348,7 +348,7 @@ def _direct_response(v: h.Issues, direct: Any, p: FieldPath) -> None:
     body = as_map(direct.get("body"))
     size = 0
     if isinstance(body.get("string"), str):
-        size = len(body["string"].encode())
+        size = len(body["string"].encode("utf-8", "surrogatepass"))
     elif isinstance(body.get("bytes"), str):
         size = len(body["bytes"]) * 3 // 4  # base64
     if size > 1024 * 1024:

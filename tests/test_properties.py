@@ -534,6 +534,20 @@ def test_arbitrary_specs_of_known_kinds_never_crash(kind: str, spec: Any) -> Non
     assert not internal_errors(findings), json.dumps(doc)
 
 
+def test_lone_surrogates_from_yaml_escapes_do_not_crash_validation() -> None:
+    """Hypothesis found it: JSON's astral escapes read as YAML give lone surrogates, which
+    strict UTF-8 encoding (byte lengths of hosts, regexes, headers, bodies) refused."""
+    bad = "\\ud961\\udd1d"
+    doc = ('{"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry", "metadata": {"name": "x", '
+           '"namespace": "ns"}, "spec": {"hosts": ["' + bad + '"], "exportTo": ["' + bad + '"]}}\n---\n'
+           '{"apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "metadata": {"name": "v", '
+           '"namespace": "ns"}, "spec": {"hosts": ["' + bad + '"], "http": [{"match": [{"uri": {"regex": "'
+           + bad + '"}}], "headers": {"request": {"set": {"x": "' + bad + '"}}}, '
+           '"directResponse": {"status": 200, "body": {"string": "' + bad + '"}}}]}}\n')
+    findings = lint([], stdin=("spec.yaml", doc.encode())).findings
+    assert not internal_errors(findings)
+
+
 @fast_fail
 @given(mutated_fixture())
 def test_mutated_fixtures_never_crash(case: tuple[Path, Path, bytes]) -> None:

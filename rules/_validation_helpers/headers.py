@@ -94,7 +94,7 @@ def header_value_error(value: str) -> Optional[str]:
 
 def _envoy_header_value_error(value: str) -> Optional[str]:
     """Port of ``header_value_validator.go`` (itself a port of Envoy's header parser)."""
-    data = value.encode()
+    data = value.encode("utf-8", "surrogatepass")
     literal, var, exp_array, exp_string, string, exp_delim, exp_args_end, exp_var_end = range(8)
     state = literal
     pos = 0

@@ -54,8 +54,12 @@ def dns_labels_error(domain: str) -> Optional[str]:
 
 
 def dns_preconditions_error(name: str) -> Optional[str]:
-    """``CheckDNS1123Preconditions`` (H-04/H-05). Lengths are in bytes, as in Go."""
-    if len(name.encode()) > 255:
+    """``CheckDNS1123Preconditions`` (H-04/H-05). Lengths are in bytes, as in Go.
+
+    YAML's ``"\\ud800"`` escapes can leave lone surrogates in a string; they count three bytes,
+    the length of the U+FFFD Go puts in their place (``surrogatepass`` instead of a crash).
+    """
+    if len(name.encode("utf-8", "surrogatepass")) > 255:
         return f"domain name {goq(name)} too long (max 255)"
     if not name:
         return "empty domain name not allowed"

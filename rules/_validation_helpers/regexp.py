@@ -10,7 +10,7 @@ from .gofmt import goq
 
 def string_regexp_error(expr: str, where: str) -> Optional[str]:
     """``validateStringRegexp`` (VS-29)."""
-    if len(expr.encode()) > 1024:
+    if len(expr.encode("utf-8", "surrogatepass")) > 1024:
         return f"{goq(where)}: regex is too large, max length allowed is 1024"
     e = go_regexp_error(expr)
     if e:
