@@ -423,10 +423,11 @@ def _verified_payload(blob: bytes) -> Optional[tuple[bytes, bytes]]:
     return identity, payload
 
 
-def _may_replace(path: str, owned: bool) -> bool:
-    """Whether the pack may be written at ``path``: nothing is there, or a regular file that
-    starts like a pack, or (in a directory the linter created) any regular file under the
-    pack's own name, which only this build uses.  Anything else is someone else's file."""
+def _may_replace(path: str, owned: bool, cap: int = MAX_PACK_BYTES + _HEADER.size) -> bool:
+    """Whether a cache file may be written at ``path``: nothing is there, or a regular file of
+    at most ``cap`` bytes that starts like one of ours, or (in a directory the linter created)
+    any regular file under our own name, which only this build uses.  Anything else is
+    someone else's file.  The render cache uses it too, with its own cap."""
     try:
         st = os.lstat(path)
     except FileNotFoundError:
@@ -435,7 +436,7 @@ def _may_replace(path: str, owned: bool) -> bool:
         return False
     if not stat.S_ISREG(st.st_mode):
         return False
-    return owned or _read_regular(path, MAX_PACK_BYTES + _HEADER.size, limit=len(MAGIC)) == MAGIC
+    return owned or _read_regular(path, cap, limit=len(MAGIC)) == MAGIC
 
 
 def _owned(directory: str) -> bool:

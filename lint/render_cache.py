@@ -51,6 +51,7 @@ from .cache import (
     STALE_SECONDS,
     TEMP_STALE_SECONDS,
     _mark_directory,
+    _may_replace,
     _owned,
     _read_regular,
     _remove,
@@ -187,14 +188,14 @@ class RenderCache:
             payload = marshal.dumps((out, rel))
             owned = self._prepare()
             path = self._path(key)
-            if not _may_write(path, owned):
+            if not _may_replace(path, owned, 1 << 30):
                 return False
             fd, tmp = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=_TEMP_SUFFIX, dir=self.directory)
             try:
                 with os.fdopen(fd, "wb") as fh:  # 0600: mkstemp's mode
                     fh.write(_HEADER.pack(MAGIC, key, len(payload), hashlib.blake2b(payload, digest_size=32).digest()))
                     fh.write(payload)
-                if not _may_write(path, owned):
+                if not _may_replace(path, owned, 1 << 30):
                     raise FileExistsError(path)
                 os.replace(tmp, path)
             except BaseException:
@@ -296,20 +297,6 @@ def _command_identity(argv: Sequence[str]) -> Optional[bytes]:
     h.update(f"{FORMAT}\0{list(argv)!r}\0{real}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0".encode())
     h.update(source)
     return h.digest()
-
-
-def _may_write(path: str, owned: bool) -> bool:
-    """Nothing at ``path``, or a regular file that is one of ours (our header, or any file
-    under our name in a directory the linter created)."""
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return True
-    except OSError:
-        return False
-    if not stat.S_ISREG(st.st_mode):
-        return False
-    return owned or _read_regular(path, 1 << 30, limit=len(MAGIC)) == MAGIC
 
 
 def _remove_stale(directory: str) -> None:
