@@ -74,7 +74,7 @@ def graph_cmd(paths: tuple[str, ...], fmt: str, focus: Optional[str], exclude: t
         import importlib
 
         importlib.import_module(f"{__package__}.graph")  # the export needs the graph module
-        from .graph_export import export_graph
+        from .graph_export import export_units
     except ImportError as exc:
         click.echo(f"istio-vm-lint: graph export is not available in this build ({exc})", err=True)
         sys.exit(EXIT_ERROR)
@@ -83,7 +83,10 @@ def graph_cmd(paths: tuple[str, ...], fmt: str, focus: Optional[str], exclude: t
         # The rules run too: their findings are drawn as broken edges (dashed, red, with the code).
         outcome = _lint_repository(paths, root, config_path, isolated, exclude, default_namespace, cluster_domain)
         assert outcome.context is not None
-        write_whole(export_graph(outcome.context.graph, fmt, focus, outcome.findings))
+        # A repository of several units (kustomize overlays, charts) is several meshes: each drawn.
+        units = [(name, ctx.graph, findings) for name, ctx, findings in outcome.units] or \
+            [("", outcome.context.graph, outcome.findings)]
+        write_whole(export_units(units, fmt, focus))
         return EXIT_OK
 
     _exit_unless_ok(run_command(body, debug))
@@ -112,12 +115,14 @@ def trace_cmd(target: str, paths: tuple[str, ...], fmt: str, port: Optional[int]
     def body() -> int:
         import json
 
-        from .trace import TraceError, render_text, trace
+        from .trace import TraceError, render_text, trace_units
 
         outcome = _lint_repository(paths, root, config_path, isolated, exclude, default_namespace, cluster_domain)
         assert outcome.context is not None
         try:
-            doc = trace(outcome.context, outcome.findings, target, port)
+            units = [(name, ctx, findings) for name, ctx, findings in outcome.units] or \
+                [("", outcome.context, outcome.findings)]
+            doc = trace_units(units, target, port)
         except TraceError as exc:
             click.echo(f"istio-vm-lint: {exc}", err=True)
             return EXIT_ERROR  # a target the repository lacks is a usage error: exit 1 means findings only

@@ -153,7 +153,7 @@ def node_kind(n: dict[str, Any]) -> str:
     """The real kind: ``Deployment (pod template)`` for a pod template, not ``Pod``."""
     kind = n.get("kind", "")
     if kind == "Pod":
-        real = n["id"].split("/", 1)[0]
+        real = n.get("resource_kind") or n["id"].split("/", 1)[0]
         return "Pod" if real == "Pod" else f"{real} (pod template)"
     if kind == "Endpoint":
         return "ServiceEntry endpoint"
@@ -205,6 +205,15 @@ def namespaces(nodes: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return dict(sorted(out.items()))
 
 
+def groups(nodes: list[dict[str, Any]]) -> list[tuple[str, list[tuple[str, list[dict[str, Any]]]]]]:
+    """``[(unit, [(namespace, nodes)])]``: the nodes by deployment unit (``""`` when the graph
+    has one unit), then by namespace."""
+    by_unit: dict[str, list[dict[str, Any]]] = {}
+    for n in nodes:
+        by_unit.setdefault(n.get("unit") or "", []).append(n)
+    return [(u, list(namespaces(members).items())) for u, members in by_unit.items()]
+
+
 # --- formats ------------------------------------------------------------------------------
 
 
@@ -215,16 +224,25 @@ def _mermaid_text(text: str) -> str:
 def to_mermaid(nodes: list[dict[str, Any]], edges: list[dict[str, Any]], broken: list[Broken]) -> str:
     ids = {n["id"]: f"n{i}" for i, n in enumerate(nodes)}
     lines = ["flowchart LR"]
-    for i, (ns, members) in enumerate(namespaces(nodes).items()):
-        indent = "  "
-        if ns:
-            lines.append(f'  subgraph ns{i}["namespace {_mermaid_text(ns)}"]')
-            indent = "    "
-        for n in members:
-            label = "<br/>".join(_mermaid_text(x) for x in node_lines(n) if x)
-            suffix = ":::broken" if n.get("kind") == "Missing" else ""
-            lines.append(f'{indent}{ids[n["id"]]}["{label}"]{suffix}')
-        if ns:
+    i = 0
+    for j, (unit, by_ns) in enumerate(groups(nodes)):
+        outer = "  "
+        if unit:
+            lines.append(f'  subgraph u{j}["unit {_mermaid_text(unit)}"]')
+            outer = "    "
+        for ns, members in by_ns:
+            indent = outer
+            if ns:
+                lines.append(f'{outer}subgraph ns{i}["namespace {_mermaid_text(ns)}"]')
+                indent = outer + "  "
+            for n in members:
+                label = "<br/>".join(_mermaid_text(x) for x in node_lines(n) if x)
+                suffix = ":::broken" if n.get("kind") == "Missing" else ""
+                lines.append(f'{indent}{ids[n["id"]]}["{label}"]{suffix}')
+            if ns:
+                lines.append(f"{outer}end")
+            i += 1
+        if unit:
             lines.append("  end")
     count = 0
     red = []
@@ -259,20 +277,30 @@ def to_dot(nodes: list[dict[str, Any]], edges: list[dict[str, Any]], broken: lis
     ids = {n["id"]: f"n{i}" for i, n in enumerate(nodes)}
     lines = ["digraph mesh {", "  rankdir=LR;", '  node [shape=box, style=rounded, fontname="Helvetica", fontsize=10];',
              '  edge [fontname="Helvetica", fontsize=9];']
-    for i, (ns, members) in enumerate(namespaces(nodes).items()):
-        indent = "  "
-        if ns:
-            lines.append(f"  subgraph cluster_{i} {{")
-            lines.append(f'    label="namespace {_dot_text(ns)}"; style=dashed; color=gray50; fontname="Helvetica";')
-            indent = "    "
-        for n in members:
-            label = "\\n".join(_dot_text(x) for x in node_lines(n) if x)
-            if n.get("kind") == "Missing":
-                attrs = f'label="{label}", shape=box, style="dashed", color=red, fontcolor=red'
-            else:
-                attrs = f'label="{label}", shape={_DOT_SHAPES.get(n.get("kind", ""), "box")}'
-            lines.append(f"{indent}{ids[n['id']]} [{attrs}];")
-        if ns:
+    i = 0
+    for j, (unit, by_ns) in enumerate(groups(nodes)):
+        outer = "  "
+        if unit:
+            lines.append(f"  subgraph cluster_u{j} {{")
+            lines.append(f'    label="unit {_dot_text(unit)}"; style=solid; color=gray30; fontname="Helvetica";')
+            outer = "    "
+        for ns, members in by_ns:
+            indent = outer
+            if ns:
+                lines.append(f"{outer}subgraph cluster_{i} {{")
+                lines.append(f'{outer}  label="namespace {_dot_text(ns)}"; style=dashed; color=gray50; fontname="Helvetica";')
+                indent = outer + "  "
+            for n in members:
+                label = "\\n".join(_dot_text(x) for x in node_lines(n) if x)
+                if n.get("kind") == "Missing":
+                    attrs = f'label="{label}", shape=box, style="dashed", color=red, fontcolor=red'
+                else:
+                    attrs = f'label="{label}", shape={_DOT_SHAPES.get(n.get("kind", ""), "box")}'
+                lines.append(f"{indent}{ids[n['id']]} [{attrs}];")
+            if ns:
+                lines.append(f"{outer}}}")
+            i += 1
+        if unit:
             lines.append("  }")
     for e in edges:
         style = ', style=dashed, color=red, fontcolor=red, penwidth=2' if e.get("codes") else ""
@@ -286,11 +314,38 @@ def to_dot(nodes: list[dict[str, Any]], edges: list[dict[str, Any]], broken: lis
 
 def export_graph(graph: "MeshGraph", fmt: str, focus: Optional[str] = None,
                  findings: Iterable["Finding"] = ()) -> str:
-    data = graph.to_json(focus)
-    placeholders, broken = broken_edges(graph, data, findings)
-    nodes = data["nodes"] + placeholders
-    for n in data["nodes"]:
-        n["resource_kind"] = n["id"].split("/", 1)[0]
+    return export_units([("", graph, findings)], fmt, focus)
+
+
+UNIT_SEPARATOR = "::"  # between a unit's name and a node id, when the graph has several units
+
+
+def export_units(units: list[tuple[str, "MeshGraph", Iterable["Finding"]]], fmt: str,
+                 focus: Optional[str] = None) -> str:
+    """One drawing of the graphs of several deployment units (kustomize overlays, charts):
+    each unit is its own mesh (the same base object rendered into two overlays is two
+    objects), so with more than one unit the nodes and edges carry ``unit`` and their ids are
+    prefixed with ``<unit>::``; a single unit draws exactly as before."""
+    data: dict[str, Any] = {}
+    nodes: list[dict[str, Any]] = []
+    broken: list[Broken] = []
+    several = len(units) > 1
+    for unit, graph, findings in units:
+        d = graph.to_json(focus)
+        placeholders, b = broken_edges(graph, d, findings)
+        for n in d["nodes"]:
+            n["resource_kind"] = n["id"].split("/", 1)[0]
+        if several:
+            d, placeholders, b = _in_unit(unit, d, placeholders, b)
+        if not data:
+            data = d
+        else:
+            data["nodes"] = data["nodes"] + d["nodes"]
+            data["edges"] = data["edges"] + d["edges"]
+        nodes += d["nodes"] + placeholders
+        broken += b
+    if several:
+        data["units"] = [u for u, _, _ in units]
     if fmt == "json":
         out = dict(data)
         out["nodes"] = nodes
@@ -302,3 +357,16 @@ def export_graph(graph: "MeshGraph", fmt: str, focus: Optional[str] = None,
     if fmt == "dot":
         return to_dot(nodes, data["edges"], broken)
     raise ValueError(f"unknown graph format {fmt!r}")
+
+
+def _in_unit(unit: str, data: dict[str, Any], placeholders: list[dict[str, Any]],
+             broken: list[Broken]) -> tuple[dict[str, Any], list[dict[str, Any]], list[Broken]]:
+    """``data`` with the unit named on every node and edge and ids prefixed by it."""
+    def pid(x: str) -> str:
+        return f"{unit}{UNIT_SEPARATOR}{x}"
+
+    nodes = [dict(n, id=pid(n["id"]), unit=unit) for n in data["nodes"]]
+    edges = [dict(e, unit=unit, **{"from": pid(e["from"]), "to": pid(e["to"])}) for e in data["edges"]]
+    ph = [dict(n, id=pid(n["id"]), unit=unit) for n in placeholders]
+    br = [Broken(pid(b.source), pid(b.target), b.code, b.label) for b in broken]
+    return dict(data, nodes=nodes, edges=edges), ph, br

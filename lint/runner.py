@@ -27,6 +27,8 @@ class Outcome:
     timings: dict[str, float] = field(default_factory=dict)
     context: Optional[Context] = None
     cache_stats: Optional[tuple[int, int]] = None  # parse cache (hits, misses), when one was used
+    # Every unit's own view, for `graph` and `trace`: (unit name, its context, its findings).
+    units: list[tuple[str, Context, list[Finding]]] = field(default_factory=list)
 
     @property
     def findings(self) -> list[Finding]:
@@ -109,7 +111,8 @@ def _lint(paths: Sequence[str], settings: Settings, *, stdin: Optional[tuple[str
     result = merge(runs)
     project = runs[0].project if len(runs) == 1 else combined_project(runs, settings)
     cache_stats = (parse_cache.hits, parse_cache.misses) if parse_cache is not None else None
-    return Outcome(project, result, missing, timings, runs[0].context, cache_stats)
+    units = [(r.unit.name, r.context, list(r.result.findings)) for r in runs]
+    return Outcome(project, result, missing, timings, runs[0].context, cache_stats, units)
 
 
 def _contains(unit: Any, report_only: set[str]) -> bool:

@@ -417,6 +417,31 @@ def trace(ctx: "Context", findings: list["Finding"], target: str, port: Optional
     return {"version": 1, "traces": [tracer.trace(t) for t in targets]}
 
 
+def trace_units(units: list[tuple[str, "Context", list["Finding"]]], target: str,
+                port: Optional[int] = None) -> dict[str, Any]:
+    """The traces of TARGET in every deployment unit that defines it (each kustomize overlay or
+    chart is its own mesh); with more than one unit each trace names its ``unit``.  When no
+    unit defines the target, the first unit's error (with its "did you mean")."""
+    if len(units) == 1:
+        _, ctx, findings = units[0]
+        return trace(ctx, findings, target, port)
+    traces: list[dict[str, Any]] = []
+    first_error: Optional[TraceError] = None
+    for name, ctx, findings in units:
+        try:
+            doc = trace(ctx, findings, target, port)
+        except TraceError as exc:
+            first_error = first_error or exc
+            continue
+        for t in doc["traces"]:
+            t["unit"] = name
+            traces.append(t)
+    if not traces:
+        assert first_error is not None
+        raise first_error
+    return {"version": 1, "traces": traces}
+
+
 # --- text ---------------------------------------------------------------------------------
 
 
@@ -432,7 +457,8 @@ def render_text(doc: dict[str, Any]) -> str:
     lines: list[str] = []
     for t in doc["traces"]:
         tgt = t["target"]
-        lines.append(f"trace {tgt['host']}{':' + str(tgt['port']) if tgt['port'] else ''}")
+        unit = f" (unit {t['unit']})" if t.get("unit") else ""
+        lines.append(f"trace {tgt['host']}{':' + str(tgt['port']) if tgt['port'] else ''}{unit}")
         for s in t["services"]:
             ports = ", ".join(f"{p['number']}/{p['name'] or '-'} {p['protocol']}"
                               + (f" → targetPort {p['targetPort']}" if p["targetPort"] not in (None, p["number"]) else "")

@@ -83,3 +83,35 @@ def test_dot_renders_with_graphviz(path: Path, tmp_path: Path) -> None:
     assert "namespace whoami" in svg
     if path != EXAMPLE:  # the broken edge is drawn red and dashed
         assert 'stroke="red"' in svg and "stroke-dasharray" in svg
+
+
+OVERLAYS = FIXTURES / "examples" / "kustomize-overlays"
+
+
+def test_every_unit_is_drawn() -> None:
+    """Kustomize overlays are separate meshes: each is drawn in its own unit group (the base
+    rendered into both overlays is two sets of objects), not only the first unit's."""
+    def in_repo(fmt: str) -> str:  # unit names are relative to the repository root
+        r = run(["graph", ".", "--format", fmt, "--isolated"], cwd=OVERLAYS)
+        assert r.exit_code == 0, r.output
+        return r.stdout
+
+    out = in_repo("mermaid")
+    assert 'subgraph u0["unit overlays/prod"]' in out and 'subgraph u1["unit overlays/staging"]' in out
+    assert 'subgraph ns1["namespace reviews-staging"]' in out
+    assert "reviews.reviews-staging.svc.cluster.local" in out and "reviews.reviews.svc.cluster.local" in out
+    assert "Deployment (pod template)<br/>reviews-v1" in out  # the real kind, not the unit's name
+    dot = in_repo("dot")
+    assert 'label="unit overlays/staging"' in dot and "subgraph cluster_u1 {" in dot
+    doc = json.loads(in_repo("json"))
+    assert doc["units"] == ["overlays/prod", "overlays/staging"]
+    ids = {n["id"] for n in doc["nodes"]}
+    assert "overlays/staging::VirtualService/reviews-staging/reviews" in ids
+    assert all(n["unit"] in doc["units"] for n in doc["nodes"])
+    assert all(e["from"] in ids and e["to"] in ids for e in doc["edges"])
+
+
+def test_one_unit_has_no_unit_groups() -> None:
+    out = graph(EXAMPLE, "mermaid")
+    assert "unit " not in out and "::" not in out
+    assert "units" not in json.loads(graph(EXAMPLE, "json"))

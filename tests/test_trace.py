@@ -151,3 +151,17 @@ def test_gateway_that_does_not_admit_the_virtual_service() -> None:
     out = trace(VARIANTS / "IVL504-gateway-dot-namespace", "whoami.example.com")
     assert "VirtualService whoami/whoami binds to this Gateway but no server host admits it" in out
     assert "IVL504 [error]" in out and "hosts ./whoami.example.com" in out
+
+
+OVERLAYS = Path(__file__).resolve().parent.parent / "fixtures" / "examples" / "kustomize-overlays"
+
+
+def test_trace_finds_the_host_in_any_unit() -> None:
+    """Each kustomize overlay is its own mesh: a host only the second overlay defines is traced
+    there, and the trace names its unit."""
+    doc = trace_json(OVERLAYS, "reviews.reviews-staging.svc.cluster.local")
+    assert [t["unit"] for t in doc["traces"]] == ["overlays/staging"]
+    text = trace(OVERLAYS, "reviews.reviews-staging.svc.cluster.local")
+    assert text.startswith("trace reviews.reviews-staging.svc.cluster.local (unit overlays/staging)")
+    assert "DestinationRule reviews-staging/reviews" in text
+    assert [t["unit"] for t in trace_json(OVERLAYS, "reviews.reviews.svc.cluster.local")["traces"]] == ["overlays/prod"]
