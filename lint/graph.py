@@ -174,6 +174,7 @@ class MeshGraph:
         self._edr_cache: dict[tuple[str, str, Optional[str]], Optional[EffectiveDR]] = {}
         self._dests: dict[int, list[DestinationRef]] = {}
         self._routes_from: dict[str, set[str]] = defaultdict(set)  # service node id -> namespaces of VSs routing to it
+        self._any_ns_cache: dict[Any, list[Workload]] = {}  # select_any_namespace
         # The networkx graph (`g`) is materialised from these indexes on first use (export,
         # `istio-vm-lint graph`): rules read the indexes, so a lint run pays for neither
         # networkx nor a second copy of every node's attributes.
@@ -347,10 +348,21 @@ class MeshGraph:
         return cands
 
     def select_any_namespace(self, selector: dict[str, str], kinds: Optional[Iterable[str]] = None) -> list[Workload]:
-        out: list[Workload] = []
-        for ns in sorted(self._ns_workloads):
-            out.extend(self.select(ns, selector, kinds))
-        return out
+        """:meth:`select` in every namespace (sorted), memoised per selector and kinds: gateway
+        selectors are asked for again by every route bound to the gateway."""
+        kinds = tuple(kinds) if kinds is not None else None
+        try:
+            key = (tuple(selector.items()), kinds)
+            hit = self._any_ns_cache.get(key)
+        except TypeError:  # an unhashable label value: not memoised
+            key, hit = None, None
+        if hit is None:
+            hit = []
+            for ns in sorted(self._ns_workloads):
+                hit.extend(self.select(ns, selector, kinds))
+            if key is not None:
+                self._any_ns_cache[key] = hit
+        return list(hit)
 
     def near_misses(self, namespace: str, selector: dict[str, str]) -> list[tuple[Workload, list[str]]]:
         """Workloads in the namespace that match all but some selector pairs (for messages)."""

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Optional
 from . import defaults
 from .discover import Discovered
 from .findings import FieldPath, Location, Problem
-from .loader import LoadResult, PositionIndex, ScalarCache, load_documents
+from .loader import Hint, LoadResult, PositionIndex, ScalarCache, load_documents
 from .model import (
     KIND_NAMES,
     KINDS,
@@ -105,7 +105,8 @@ class Project:
         field is located in a patch when the patch holds it and the source document does not
         hold it more exactly; a field both hold is the patch's (it wrote the final value)."""
         path = tuple(path)
-        hit, depth = resource.source.positions.lookup_depth(resource.doc_index, resource.base + path)
+        hit, depth = resource.source.positions.lookup_depth(resource.doc_index, resource.base + path,
+                                                            _hint(resource))
         if resource.origins and path and path not in _IDENTITY_PATHS:
             for o in resource.origins:
                 mapped = o.map(path)
@@ -126,8 +127,16 @@ class Project:
 _IDENTITY_PATHS = {("apiVersion",), ("kind",), ("metadata",), ("metadata", "name"), ("metadata", "namespace")}
 
 
+def _hint(resource: Resource) -> Optional[Hint]:
+    """Where the resource's document starts and what it read, so that the position index can
+    parse that document alone (``PositionIndex._alone``); not for rendered resources."""
+    if resource.origins:
+        return None
+    return (resource.line, resource.column, resource.base, resource.data)
+
+
 def _want(resource: Resource) -> None:
-    resource.source.positions.want(resource.doc_index)
+    resource.source.positions.want(resource.doc_index, _hint(resource))
     for o in resource.origins:
         o.source.positions.want(o.doc_index)
 
@@ -223,6 +232,7 @@ def add_documents(project: Project, src: SourceFile, result: LoadResult) -> None
     Parse problems (IVL001, IVL002) are only kept for files that are Kubernetes manifests
     (see :func:`_is_manifest`)."""
     manifest = _is_manifest(src, result)
+    src.positions.clean = not result.errors
     for err in result.errors if manifest else ():
         project.problems.append(LoadProblem(err.code, src, err.message, err.line, err.column))
     for doc in result.documents:

@@ -31,6 +31,7 @@ from istio_vm_lint.graph import (
 )
 from istio_vm_lint.model import DestinationRule, Gateway, Sidecar, VirtualService, as_list
 from istio_vm_lint.rule import Context, rule
+from istio_vm_lint.rules._closematch import CloseMatcher
 from istio_vm_lint.semantics import dr_host, export_scopes, in_scope_of
 
 
@@ -97,6 +98,8 @@ class _HostIndex:
         for h in self.hosts:
             if ".svc." in h:
                 self.short.setdefault(h.split(".")[0], []).append(h)
+        # difflib over the hosts and over the short names, built for the first hint
+        self.matchers: Optional[tuple[CloseMatcher, CloseMatcher]] = None
 
 
 def _host_index(ctx: Context) -> _HostIndex:
@@ -105,18 +108,23 @@ def _host_index(ctx: Context) -> _HostIndex:
 
 
 def _closest_host(ctx: Context, resolved: str, written: str) -> Optional[str]:
-    """The host the repository defines that is closest to one that matches nothing (typos)."""
-    import difflib
-
+    """The host the repository defines that is closest to one that matches nothing (typos):
+    difflib's closest match (cutoff 0.85) among the hosts other than ``resolved``, else the
+    short name's (0.8) among the short names defined (rules/_closematch.py, same answers)."""
     idx = _host_index(ctx)
-    hosts = [h for h in idx.hosts if h != resolved]
-    close = difflib.get_close_matches(resolved, hosts, n=1, cutoff=0.85)
-    if not close and written != resolved:  # short name: compare with the short names defined
-        # each short name stands for the last (sorted) of its hosts other than ``resolved``
-        short = {k: hs[-1] if hs[-1] != resolved else hs[-2] for k, hs in idx.short.items() if hs != [resolved]}
-        near = difflib.get_close_matches(written, list(short), n=1, cutoff=0.8)
-        close = [short[near[0]]] if near else []
-    return close[0] if close else None
+    if idx.matchers is None:
+        idx.matchers = (CloseMatcher(idx.hosts), CloseMatcher(idx.short))
+    host_matcher, short_matcher = idx.matchers
+    close = host_matcher.best(resolved, 0.85, exclude=resolved)
+    if close is None and written != resolved:  # short name: compare with the short names defined
+        # each short name stands for the last (sorted) of its hosts other than ``resolved``;
+        # a short name whose only host is ``resolved`` is no candidate
+        alone = resolved.split(".")[0] if idx.short.get(resolved.split(".")[0]) == [resolved] else None
+        near = short_matcher.best(written, 0.8, exclude=alone)
+        if near is not None:
+            hs = idx.short[near]
+            close = hs[-1] if hs[-1] != resolved else hs[-2]
+    return close
 
 
 def _did_you_mean(ctx: Context, resolved: str, written: str) -> str:

@@ -243,6 +243,7 @@ def _loaded(ctx: Context) -> Iterator[Resource]:
     inputs=ALL_KINDS,
 )
 def invalid_object_name(ctx: Context) -> Iterator[Problem]:
+    good_namespaces: set[str] = set()  # checked once per run (they repeat)
     for res in _loaded(ctx):
         name = res.name
         if not _template(name):
@@ -255,9 +256,13 @@ def invalid_object_name(ctx: Context) -> Iterator[Problem]:
                 yield Problem(res, ("metadata", field), f"{res.kind} {name}: "
                               + _invalid(("metadata", field), name, msgs) + "; the API server rejects it")
         ns = res.metadata.get("namespace")
+        if isinstance(ns, str) and ns in good_namespaces:
+            continue
         if res.kind != "Namespace" and isinstance(ns, str) and ns and not _template(ns):
             msgs = dns1123_label(ns)
-            if msgs:
+            if not msgs:
+                good_namespaces.add(ns)
+            else:
                 yield Problem(res, ("metadata", "namespace"), f"{res.kind} {name}: "
                               + _invalid(("metadata", "namespace"), ns, msgs) + "; the API server rejects it")
 
@@ -295,22 +300,35 @@ def invalid_object_name(ctx: Context) -> Iterator[Problem]:
     inputs=ALL_KINDS,
 )
 def invalid_label(ctx: Context) -> Iterator[Problem]:
+    # Keys and values repeat across resources (app, version, namespaces): each text is checked
+    # once per run; these sets hold the ones with nothing to report.
+    good_keys: set[str] = set()
+    good_values: set[str] = set()
     for res in _loaded(ctx):
         for path, shown, labels in _label_maps(res):
             if not isinstance(labels, dict):
                 continue  # absent, or the wrong type (not a label problem)
             for key, value in labels.items():
+                if key in good_keys and isinstance(value, str) and value in good_values:
+                    continue
                 if not isinstance(key, str) or _template(key):
                     continue
                 msgs = qualified_name(key)
                 if msgs:
                     yield Problem(res, path + (key,), f"{res.kind} {res.name}: " + _invalid(shown, key, msgs)
                                   + "; the API server rejects it")
+                else:
+                    good_keys.add(key)
+                if isinstance(value, str) and value in good_values:
+                    continue
                 if isinstance(value, str) and not _template(value):
                     msgs = label_value(value)
                     if msgs:
                         yield Problem(res, path + (key,), f"{res.kind} {res.name}: " + _invalid(shown, value, msgs)
                                       + f" (label '{key}'); the API server rejects it")
+                        continue
+                if isinstance(value, str):
+                    good_values.add(value)
 
 
 def _container_ports(res: WorkloadController) -> Iterator[tuple[FieldPath, Any]]:
