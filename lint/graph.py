@@ -175,6 +175,9 @@ class MeshGraph:
         self._dests: dict[int, list[DestinationRef]] = {}
         self._routes_from: dict[str, set[str]] = defaultdict(set)  # service node id -> namespaces of VSs routing to it
         self._any_ns_cache: dict[Any, list[Workload]] = {}  # select_any_namespace
+        self._lookup_cache: dict[tuple[str, Optional[str]], list[MeshService]] = {}  # lookup
+        # endpoints(): by the ids of the services' resources (kept alive with the entry)
+        self._endpoints_cache: dict[tuple[int, ...], tuple[list[Resource], list[Workload]]] = {}
         # The networkx graph (`g`) is materialised from these indexes on first use (export,
         # `istio-vm-lint graph`): rules read the indexes, so a lint run pays for neither
         # networkx nor a second copy of every node's attributes.
@@ -439,7 +442,14 @@ class MeshGraph:
 
         An exact hostname wins over wildcard services; a wildcard *reference* (``*.example.com``)
         returns every service it covers.  Kubernetes Services win over ServiceEntries of the
-        same hostname (§duplicate-hosts)."""
+        same hostname (§duplicate-hosts).  Memoised per (host, viewer)."""
+        key = (host, viewer_ns)
+        hit = self._lookup_cache.get(key)
+        if hit is None:
+            hit = self._lookup_cache[key] = self._lookup(host, viewer_ns)
+        return list(hit)
+
+    def _lookup(self, host: str, viewer_ns: Optional[str]) -> list[MeshService]:
         def vis(s: MeshService) -> bool:
             return viewer_ns is None or visible(s.export_to, s.namespace, viewer_ns)
 
@@ -530,15 +540,21 @@ class MeshGraph:
         return dict(exact), wild
 
     def endpoints(self, services: Iterable[MeshService]) -> list[Workload]:
-        """The workloads bound to any of ``services``, once each, in a stable order."""
-        out: list[Workload] = []
-        seen: set[int] = set()
-        for s in services:
-            for b in self.bindings_by_service.get(id(s.resource), ()):
-                if id(b.workload) not in seen:
-                    seen.add(id(b.workload))
-                    out.append(b.workload)
-        return sorted(out, key=lambda w: w.id)
+        """The workloads bound to any of ``services``, once each, in a stable order (memoised
+        per list of services: a dozen rules ask for the endpoints of the same destinations)."""
+        resources = [s.resource for s in services]
+        key = tuple(id(r) for r in resources)
+        hit = self._endpoints_cache.get(key)
+        if hit is None:
+            out: list[Workload] = []
+            seen: set[int] = set()
+            for r in resources:
+                for b in self.bindings_by_service.get(id(r), ()):
+                    if id(b.workload) not in seen:
+                        seen.add(id(b.workload))
+                        out.append(b.workload)
+            hit = self._endpoints_cache[key] = (resources, sorted(out, key=lambda w: w.id))
+        return list(hit[1])
 
     def gateway_proxy_namespaces(self, gw_ns: str, gw_name: str) -> list[str]:
         """Namespaces of the proxies that serve Gateway ``gw_ns/gw_name``: its own namespace, then

@@ -23,38 +23,56 @@ def _callers(ctx: Context, svc: MeshService) -> dict[str, str]:
     """Namespaces the repository shows calling ``svc``, with the evidence: a Sidecar importing the
     host by name, or an ALLOW AuthorizationPolicy on its workloads naming the namespace."""
     graph = ctx.graph
+    imports, policies = ctx.memo("subset_callers.evidence", lambda: _evidence(ctx))
     out: dict[str, str] = {}
+    for _, sc, host in sorted(imports.get("*", []) + imports.get(svc.namespace, []), key=lambda t: t[0]):
+        if resolve_host(host, svc.namespace, graph.domain) == svc.host:
+            out.setdefault(sc.namespace, f"Sidecar {sc.namespace}/{sc.name} imports it")
+    endpoints = {id(w) for w in graph.endpoints([svc])}
+    if not endpoints:
+        return out
+    for ap, selected, names in policies:
+        if selected.isdisjoint(endpoints):
+            continue
+        for n in names:
+            if n:
+                out.setdefault(n, f"AuthorizationPolicy {ap.namespace}/{ap.name} admits it")
+    return out
+
+
+def _evidence(ctx: Context) -> tuple[dict[str, list[tuple[int, Sidecar, str]]],
+                                     list[tuple[AuthorizationPolicy, set[int], list[str]]]]:
+    """Indexed once per run for :func:`_callers`: the Sidecars' ``ns/host`` imports by namespace
+    part ("*" or a namespace), in order; each ALLOW AuthorizationPolicy without targetRefs with
+    the ids of the workloads it selects and the namespaces its sources name."""
+    graph = ctx.graph
+    imports: dict[str, list[tuple[int, Sidecar, str]]] = {}
+    seq = 0  # Sidecar order, then host order: the first evidence for a namespace is kept
     for sc in ctx.each(Sidecar):
         for raw, _ in sc.egress_hosts:
             ns, sep, host = raw.partition("/")
             if not sep or "*" in host:
                 continue
             ns = sc.namespace if ns == "." else ns
-            if ns not in ("*", svc.namespace):
-                continue
-            if resolve_host(host, svc.namespace, graph.domain) == svc.host:
-                out.setdefault(sc.namespace, f"Sidecar {sc.namespace}/{sc.name} imports it")
-    endpoints = {id(w) for w in graph.endpoints([svc])}
-    if not endpoints:
-        return out
+            imports.setdefault(ns, []).append((seq, sc, host))
+            seq += 1
+    policies: list[tuple[AuthorizationPolicy, set[int], list[str]]] = []
     for ap in ctx.each(AuthorizationPolicy):
         if ap.action != "ALLOW" or ap.target_refs:
             continue
         sel = ap.selector or {}
-        if not any(id(w) in endpoints for w in selected_workloads(graph, sel, policy_scope(ctx, ap))):
-            continue
+        selected = {id(w) for w in selected_workloads(graph, sel, policy_scope(ctx, ap))}
+        names: list[str] = []
         for r in as_list(ap.spec.get("rules")):
             for item in as_list(as_map(r).get("from")):
                 src = as_map(as_map(item).get("source"))
-                names = [as_str(n) for n in as_list(src.get("namespaces")) if "*" not in as_str(n)]
+                names.extend(as_str(n) for n in as_list(src.get("namespaces")) if "*" not in as_str(n))
                 for p in as_list(src.get("principals")):
                     parts = as_str(p).split("/")
                     if len(parts) == 5 and parts[1] == "ns" and "*" not in parts[2]:
                         names.append(parts[2])
-                for n in names:
-                    if n:
-                        out.setdefault(n, f"AuthorizationPolicy {ap.namespace}/{ap.name} admits it")
-    return out
+        policies.append((ap, selected, names))
+    return imports, policies
 
 
 @rule(
