@@ -36,6 +36,16 @@ from istio_vm_lint.semantics import dr_host, export_scopes, in_scope_of
 
 
 def _declared_external(ctx: Context, host: str) -> bool:
+    if not isinstance(host, str):
+        return _is_declared_external(ctx, host)
+    known: dict[str, bool] = ctx.memo("hosts.declared-external", dict)  # by host, once per run
+    hit = known.get(host)
+    if hit is None:
+        hit = known[host] = _is_declared_external(ctx, host)
+    return hit
+
+
+def _is_declared_external(ctx: Context, host: str) -> bool:
     s = ctx.settings
     for pat in s.external_hosts:
         if fnmatch.fnmatchcase(host, pat) or host_matches(pat, host):
