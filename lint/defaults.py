@@ -48,6 +48,12 @@ INSTALLATION_SERVICES: frozenset[tuple[str, str]] = frozenset({
     ("istio-egress", "istio-egressgateway"),
 })
 
+# The ports istiod (pilot-discovery) listens on whatever its Deployment declares: the defaults of
+# --httpAddr, --grpcAddr, --secureGRPCAddr, --monitoringAddr and --httpsAddr
+# (pilot/cmd/pilot-discovery/app/cmd.go); its pods are labelled app=istiod, istio=pilot
+# (docs/semantics.md §istiod-ports).
+ISTIOD_PORTS = frozenset({8080, 15010, 15012, 15014, 15017})
+
 # Multi-network (docs/semantics.md §network-gateways): a Service labelled
 # topology.istio.io/network is that network's gateway if it has one of these service ports
 # (DefaultNetworkGatewayPort / DefaultNetworkGatewayHBONEPort,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 from typing import Iterable, Iterator, Optional
 
+from istio_vm_lint.defaults import ISTIOD_PORTS
 from istio_vm_lint.findings import FieldPath, Problem
 from istio_vm_lint.graph import Binding, MeshGraph, MeshService, hosts_overlap, parse_gateway_ref, resolve_host
 from istio_vm_lint.model import (
@@ -453,7 +454,7 @@ def named_target_port_unsatisfied(ctx: Context) -> Iterator[Problem]:
     """,
     inputs=("ServiceEntry", "Service"),
     equivalents=("KIA0701",),
-    references=("docs/semantics.md §port-precedence", "docs/semantics.md §named-target-port", "docs/semantics.md §vm-inbound-ports",),
+    references=("docs/semantics.md §port-precedence", "docs/semantics.md §named-target-port", "docs/semantics.md §vm-inbound-ports", "docs/semantics.md §istiod-ports"),
 )
 def endpoint_port_not_served(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
@@ -488,6 +489,8 @@ def endpoint_port_not_served(ctx: Context) -> Iterator[Problem]:
                            "(ISTIO_INBOUND_PORTS, §vm-inbound-ports): traffic bypasses the sidecar and mTLS reaches the app raw")
                     yield Problem(svc, _port_target_path(svc, p), msg, related=((w.resource, w.ports_path),))
                     continue
+                if ep in ISTIOD_PORTS and (w.labels.get("app") == "istiod" or w.labels.get("istio") == "pilot"):
+                    continue  # istiod listens there whatever its manifest declares (§istiod-ports)
                 # containerPorts are informational: Kubernetes sends traffic to an undeclared
                 # port all the same and the sidecar captures every inbound port, so this is only
                 # a hint to check the port (docs/semantics.md §container-ports-informational).

@@ -177,6 +177,24 @@ def _tls_modes_for(ctx: Context, host: str, port: Optional[int]) -> list[tuple[D
     return out
 
 
+def _tunnels(dr: DestinationRule, path: FieldPath) -> bool:
+    """Does the traffic policy holding the setting at ``path`` tunnel the connection
+    (``tunnel``: the client's stream rides a CONNECT/POST tunnel, and the TLS the policy
+    originates is to the proxy at the end of the tunnel, not a second layer on the client's
+    TLS, docs/semantics.md §dr-tunnel)?"""
+    node: Any = dr.data
+    for key in path:
+        if isinstance(node, dict) and isinstance(key, str):
+            node = node.get(key)
+        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+            node = node[key]
+        else:
+            return False
+        if key == "trafficPolicy":
+            return isinstance(node, dict) and isinstance(node.get("tunnel"), dict)
+    return False
+
+
 def _originating_ports(ctx: Context, host: str) -> list[int]:
     """Ports for which some DestinationRule's portLevelSettings originate TLS toward ``host``."""
     ports: set[int] = set()
@@ -391,7 +409,9 @@ def _mesh_routes_elsewhere(ctx: Context, host: str, port: int) -> bool:
     (docs/semantics.md §tls-origination-ports). TLS origination belongs on the port that carries
     plain HTTP: the HTTP port (with `targetPort: 443`), or the HTTPS port only when a
     VirtualService's `http` route sends plain requests there (the egress-gateway hop of
-    istio.io's TLS-origination task), which keeps this rule silent.
+    istio.io's TLS-origination task), which keeps this rule silent. A policy that also sets
+    `tunnel` is not reported: the client's stream travels inside a CONNECT tunnel and the TLS
+    it originates is to the forward proxy (docs/semantics.md §dr-tunnel).
     """,
     bad="""
     kind: ServiceEntry
@@ -421,7 +441,7 @@ def _mesh_routes_elsewhere(ctx: Context, host: str, port: int) -> bool:
     """,
     inputs=("DestinationRule",),
     equivalents=(),
-    references=("docs/semantics.md §tls-origination-ports",),
+    references=("docs/semantics.md §tls-origination-ports", "docs/semantics.md §dr-tunnel"),
 )
 def tls_originated_on_tls_port(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
@@ -439,7 +459,7 @@ def tls_originated_on_tls_port(ctx: Context) -> Iterator[Problem]:
                 if p.number is None or p.protocol.upper() not in _TLS_PROTOCOLS or (svc.host, p.number) in http_targets:
                     continue
                 for dr, path, mode in _tls_modes_for(ctx, svc.host, p.number):
-                    if mode not in _ORIGINATES or (id(dr), path) in seen:
+                    if mode not in _ORIGINATES or (id(dr), path) in seen or _tunnels(dr, path):
                         continue
                     seen.add((id(dr), path))
                     ctx.current = dr

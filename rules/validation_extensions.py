@@ -13,6 +13,8 @@ protobuf types (``xds.BuildXDSObjectFromStruct``), which needs Envoy's API descr
 
 from __future__ import annotations
 
+import functools
+import re
 from typing import Any, Iterator
 
 from istio_vm_lint.findings import FieldPath, Problem
@@ -125,6 +127,38 @@ def _deprecated_name(v: h.Issues, name: Any, path: FieldPath, http: bool) -> Non
         v.warn(path, "EF-09", f"using deprecated filter name {h.goq(name)}; use {h.goq(new)} instead")
 
 
+# istiod before 1.19 matched a deprecated filter name against the canonical one (``nameMatches``
+# in the EnvoyFilter listener patcher, removed by istio/istio#45675); a proxy of 1.16 or older is
+# served only by such an istiod (the data plane runs at most two minor versions behind).
+_LAST_MINOR_MATCHING_DEPRECATED_NAMES = 16
+_PROBE_VERSIONS = tuple(f"1.{m}.{p}" for m in range(0, 41) for p in (0, 1, 2, 5, 9, 12)) + ("2.0.0", "2.1.3")
+
+
+@functools.lru_cache(maxsize=1024)
+def _old_proxies_only(version: str) -> bool:
+    """Does ``match.proxy.proxyVersion`` select only proxies of Istio 1.16 or older (so the
+    patch is applied by an istiod that still matches deprecated filter names)?  Go's
+    ``MatchString`` is an unanchored search, as :func:`re.search`; a pattern Python cannot
+    compile counts as matching any version."""
+    try:
+        rx = re.compile(version)
+    except re.error:
+        return False
+    old = new = False
+    for v in _PROBE_VERSIONS:
+        if rx.search(v):
+            minor = int(v.split(".")[1]) if v.startswith("1.") else 10_000
+            if minor <= _LAST_MINOR_MATCHING_DEPRECATED_NAMES:
+                old = True
+            else:
+                new = True
+    return old and not new
+
+
+def _only_old_proxies(version: Any) -> bool:
+    return isinstance(version, str) and 0 < len(version) <= _MAX_PROXY_VERSION and _old_proxies_only(version)
+
+
 def _listener_match(v: h.Issues, apply_to: str, match: dict[str, Any], path: FieldPath) -> None:
     listener = match.get("listener")
     if not isinstance(listener, dict):
@@ -151,6 +185,8 @@ def _listener_match(v: h.Issues, apply_to: str, match: dict[str, Any], path: Fie
         if not sub.get("name"):
             v.err(fpath + ("subFilter",), "EF-08", "Envoy filter: subfilter match has no name to match on")
             return
+    if _only_old_proxies(as_map(match.get("proxy")).get("proxyVersion")):
+        return  # matched by the istiod that serves these proxies (§envoyfilter-deprecated-names)
     _deprecated_name(v, name, fpath + ("name",), http=False)
     if isinstance(sub, dict):
         _deprecated_name(v, sub.get("name"), fpath + ("subFilter", "name"), http=True)
@@ -381,8 +417,10 @@ def envoy_filter_invalid(ctx: Context) -> Iterator[Problem]:
     `filterChain.filter` match is given to a LISTENER or FILTER_CHAIN patch (it has no effect
     there, so the patch applies to more than the author meant), when a match names a filter by
     its deprecated name (`envoy.http_connection_manager` instead of
-    `envoy.filters.network.http_connection_manager`: proxies only know the canonical names, so
-    the match never matches), when `proxyVersion` is longer than 1024 characters (ignored), and
+    `envoy.filters.network.http_connection_manager`: since Istio 1.19 istiod compares only the
+    canonical names, so the match never matches; a patch whose `match.proxy.proxyVersion`
+    selects only proxies of 1.16 or older is not reported, since the istiod serving them still
+    matches the old names, as in the stats filters of generated 1.6-1.8 install manifests), when `proxyVersion` is longer than 1024 characters (ignored), and
     when `workloadSelector` has no labels (applied to every workload of the namespace). Istio's
     unconditional warning that EnvoyFilter exposes implementation details is not repeated.
     """,
@@ -423,7 +461,7 @@ def envoy_filter_invalid(ctx: Context) -> Iterator[Problem]:
           value: {name: envoy.filters.http.buffer}
     """,
     inputs=("EnvoyFilter",), equivalents=("IST0133",),
-    references=("docs/semantics.md §validation-envoyfilter",),
+    references=("docs/semantics.md §validation-envoyfilter", "docs/semantics.md §envoyfilter-deprecated-names"),
 )
 def envoy_filter_validation_warning(ctx: Context) -> Iterator[Problem]:
     return h.emit(ctx, "EnvoyFilter", validate_envoy_filter, "W")

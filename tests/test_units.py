@@ -455,3 +455,26 @@ def test_trace_sees_every_sample_of_a_collection(tmp_path: Path) -> None:
         "spec:\n  selector: {app: backend}\n  ports:\n  - {name: http, port: 8001, targetPort: 80}\n")
     r = run(["trace", "httpbin-admin.demo.svc.cluster.local"], cwd=repo)
     assert r.exit_code == 0 and "Service demo/httpbin-admin" in r.output, r.output
+
+
+def test_scenario_directories_are_alternatives(tmp_path: Path) -> None:
+    """Scenario directories that define some objects differently (the sidecar and gateway
+    variants of an egress tutorial, a plain and a TLS proxy) are applied one at a time: their
+    conflicts with each other are info, saying so; a conflict with an object every scenario
+    applies stays an error."""
+    findings = lint_folder(UNITS / "scenario-variants")
+    assert not [f for f in findings if f.severity != "info"], _blocking(findings)
+    lowered = [f for f in findings if f.code in ("IVL710", "IVL740")]
+    assert {f.code for f in lowered} == {"IVL710", "IVL740"}
+    assert all("alternatives applied one at a time" in f.message for f in lowered)
+    repo = tmp_path / "repo"
+    shutil.copytree(UNITS / "scenario-variants", repo)
+    (repo / "mesh-defaults.yaml").write_text(
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\n"
+        "metadata: {name: inventory-retries, namespace: shop}\n"
+        "spec:\n  hosts: [inventory.partner.example]\n  tls:\n  - match:\n    - port: 8443\n"
+        "      sniHosts: [inventory.partner.example]\n    route:\n    - destination:\n"
+        "        host: inventory.partner.example\n        port: {number: 8443}\n")
+    errors = {(Path(f.location.file).name, f.code) for f in lint_folder(repo) if f.severity == "error"}
+    assert ("mesh-defaults.yaml", "IVL710") in errors
+    assert ("virtual-service.yaml", "IVL710") in errors

@@ -7,20 +7,25 @@ state is lowered to info, and its message says why.
 
 from __future__ import annotations
 
+import os
 import re
 from collections import defaultdict
+from typing import Optional
 
 from ..config import Settings
 from ..findings import Problem
+from ..model import Resource
 from ..project import Project
 from ..rule import Rule
 from . import opaque
 from .codes import UNIT_CODES, UNRESOLVED_REFERENCE, single_resource_rule
 from .plan import Plan, Unit
+from .views import Elsewhere, diverge
 
 
 def adjust(p: Problem, r: Rule, unit: Unit, project: Project, plan_: Plan, settings: Settings,
-            alternatives: frozenset[int] | set[int] = frozenset()) -> Problem:
+            alternatives: frozenset[int] | set[int] = frozenset(),
+            elsewhere: Optional[Elsewhere] = None) -> Problem:
     code = p.code or r.code
     sev = p.severity or r.severity
     if sev == "info" or p.resource is None:
@@ -32,6 +37,15 @@ def adjust(p: Problem, r: Rule, unit: Unit, project: Project, plan_: Plan, setti
                      "which copy is applied is not stated)")
         p.severity = "info"
         return p
+    if elsewhere is not None and not single_resource_rule(code) and code not in UNIT_CODES:
+        alt = _alternative(p, elsewhere)
+        if alt is not None:
+            x, there = alt
+            p.message = (f"{p.message} (with {x.kind} {x.namespace}/{x.name} as {there or '.'}/ defines it: the "
+                         "directories define some objects differently, alternatives applied one at a time, so "
+                         "whether that one is applied together with this file is not stated)")
+            p.severity = "info"
+            return p
     if plan_.unrendered_charts and code in UNRESOLVED_REFERENCE:
         charts = ", ".join(plan_.unrendered_charts[:3])
         p.message = f"{p.message} (the unrendered Helm chart {charts} may define it)"
@@ -55,6 +69,23 @@ def adjust(p: Problem, r: Rule, unit: Unit, project: Project, plan_: Plan, setti
                      "metadata.namespace, a kustomization namespace or the `namespaces` config)")
         p.severity = "info"
     return p
+
+
+def _alternative(p: Problem, elsewhere: Elsewhere) -> Optional[tuple[Resource, str]]:
+    """The first related object of ``p`` that lies in an alternative of the finding's directory
+    (a sibling scenario, or a copy chosen from another branch), with its directory; None when
+    there is none, or when an object of the finding's own kind that is not an alternative is
+    involved too (a conflict with an object applied in every scenario holds in each)."""
+    assert p.resource is not None
+    here = os.path.dirname(p.resource.source.path.replace(os.sep, "/"))
+    found: Optional[tuple[Resource, str]] = None
+    for x, _ in p.related:
+        there = os.path.dirname(x.source.path.replace(os.sep, "/"))
+        if elsewhere.apart(here, there) or (id(x) in elsewhere.copies and diverge(here, there) is not None):
+            found = found or (x, there)
+        elif x.kind == p.resource.kind and x is not p.resource:
+            return None
+    return found
 
 
 def definitions(units: list[Unit], projects: list[Project]) -> dict[str, set[str]]:

@@ -24,7 +24,7 @@ from ..rule import Context, Rule
 from .adjust import adjust
 from .codes import NOTICE_CODES, REJECTING, single_resource_rule
 from .plan import PLAIN, Plan, Unit
-from .views import copies_of, copy_problems, views, with_copy_beside
+from .views import copies_elsewhere, copies_of, copy_problems, views, with_copy_beside
 
 if TYPE_CHECKING:  # pragma: no cover
     from .. import relevance
@@ -107,8 +107,8 @@ def run_unit(unit: Unit, project: Project, settings: Settings, plan_: Plan, rule
                            ctx.unit_problems, None, subjects)  # type: ignore[attr-defined]
     if rejected:
         _run_views(project, dups, set(), settings, rules, result, raw, timings, {}, rejected, subjects)
-    alternatives = with_copy_beside(dups)
-    raw = [(r, adjust(p, r, unit, project, plan_, settings, alternatives)) for r, p in raw]
+    alternatives, elsewhere = with_copy_beside(dups), copies_elsewhere(dups)
+    raw = [(r, adjust(p, r, unit, project, plan_, settings, alternatives, elsewhere)) for r, p in raw]
     finish(project, settings, rules, raw, result)
     return UnitRun(unit, project, result, first_ctx or ctx)
 

@@ -98,6 +98,55 @@ def with_copy_beside(dups: dict[tuple[str, str, str, str], list[Resource]]) -> s
     return out
 
 
+@dataclass
+class Elsewhere:
+    """Directories that are alternatives of each other, known from objects they define
+    differently (the variants of a tutorial, one per scenario, applied one at a time).
+
+    ``copies``: ``id -> directory`` of every copy of an object defined differently in more than
+    one directory (a view that takes the nearest copy for a file whose own directory has none
+    makes a choice the repository does not state).  ``siblings``: for two such copies, the
+    children of their directories' common ancestor that hold them; whatever lies under one of
+    them is never applied together with what lies under the other."""
+
+    copies: dict[int, str]
+    siblings: set[frozenset[str]]
+
+    def apart(self, a: str, b: str) -> bool:
+        """Are directories ``a`` and ``b`` under two sibling alternatives?"""
+        pair = diverge(a, b)
+        return pair is not None and frozenset(pair) in self.siblings
+
+
+def diverge(a: str, b: str) -> Optional[tuple[str, str]]:
+    """The children of the common ancestor of ``a`` and ``b`` that hold each (None when one
+    holds the other)."""
+    pa, pb = a.split("/") if a else [], b.split("/") if b else []
+    n = 0
+    while n < len(pa) and n < len(pb) and pa[n] == pb[n]:
+        n += 1
+    if n == len(pa) or n == len(pb):
+        return None
+    return "/".join(pa[:n + 1]), "/".join(pb[:n + 1])
+
+
+def copies_elsewhere(dups: dict[tuple[str, str, str, str], list[Resource]]) -> Elsewhere:
+    """See :class:`Elsewhere`."""
+    out = Elsewhere({}, set())
+    for cs in dups.values():
+        where = [(c, os.path.dirname(c.source.path.replace(os.sep, "/"))) for c in cs]
+        if len({d for _, d in where}) < 2 or all(c.data == cs[0].data for c in cs[1:]):
+            continue
+        for c, d in where:
+            out.copies[id(c)] = d
+        for i, (c, d) in enumerate(where):
+            for o, e in where[i + 1:]:
+                pair = diverge(d, e) if c.data != o.data else None
+                if pair is not None:
+                    out.siblings.add(frozenset(pair))
+    return out
+
+
 def copy_problems(dups: dict[tuple[str, str, str, str], list[Resource]]) -> dict[str, list[Problem]]:
     """What the unit rules (rules/units.py) report: copies (IVL750), always info.  A rendered
     kustomization cannot hold two (kustomize refuses them: IVL753); in the fallback without a
