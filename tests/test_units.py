@@ -478,3 +478,18 @@ def test_scenario_directories_are_alternatives(tmp_path: Path) -> None:
     errors = {(Path(f.location.file).name, f.code) for f in lint_folder(repo) if f.severity == "error"}
     assert ("mesh-defaults.yaml", "IVL710") in errors
     assert ("virtual-service.yaml", "IVL710") in errors
+
+
+def test_file_naming_its_namespace_is_not_in_the_assumed_one(tmp_path: Path) -> None:
+    """A namespace-less file whose DestinationRule names ``helloworld.sample.svc...`` is applied
+    in ``sample``: subset routing that fails only in the assumed namespace is info; without that
+    host the same routing is an error."""
+    findings = [f for f in lint_folder(UNITS / "namespace-assumed") if f.code == "IVL108"]
+    assert findings and all(f.severity == "info" and "helloworld.sample" in f.message for f in findings)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    text = (UNITS / "namespace-assumed" / "samples" / "helloworld.yaml").read_text()
+    (repo / "helloworld.yaml").write_text(text.replace("helloworld.sample.svc.cluster.local", "helloworld"))
+    assert not [f for f in lint_folder(repo) if f.code == "IVL108"]
+    (repo / "helloworld.yaml").write_text(text.split("kind: DestinationRule")[0].rsplit("---", 1)[0])
+    assert [f.severity for f in lint_folder(repo) if f.code == "IVL108"] == ["error"]

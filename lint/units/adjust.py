@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections import defaultdict
-from typing import Optional
+from typing import Iterator, Optional
 
 from ..config import Settings
 from ..findings import Problem
@@ -63,6 +63,13 @@ def adjust(p: Problem, r: Rule, unit: Unit, project: Project, plan_: Plan, setti
                          "whether both go to the same cluster is not stated)")
             p.severity = "info"
             return p
+    named = _file_names_its_namespace(p, project, settings)
+    if named:
+        p.message = (f"{p.message} (holds only if the namespace-less resources are in "
+                     f"'{settings.default_namespace}', but their file names '{named}': it is written for another "
+                     "namespace and applied there, e.g. with kubectl apply -n; set metadata.namespace)")
+        p.severity = "info"
+        return p
     if _depends_on_assumed_namespace(p, project, settings):
         p.message = (f"{p.message} (holds only if the namespace-less resources are in "
                      f"'{settings.default_namespace}', which the repository does not state; set "
@@ -147,6 +154,42 @@ def _depends_on_assumed_namespace(p: Problem, project: Project, settings: Settin
     wild = _WILD_NS_RE.search(p.message.split("; ", 1)[0])
     return wild is not None and wild.group(1) != settings.default_namespace and any(
         r.kind in ("Service", "ServiceEntry") and not r.namespace_explicit for r in project.resources)
+
+
+def _file_names_its_namespace(p: Problem, project: Project, settings: Settings) -> Optional[str]:
+    """Is the finding about a short host expanded in the assumed namespace (``helloworld`` ->
+    ``helloworld.default.svc``) while a namespace-less manifest of the same file names that
+    service in another namespace (``host: helloworld.sample.svc.cluster.local``)?  Then the file
+    was written for that namespace and is applied there (``kubectl apply -n sample``).  Returns
+    the host that names it."""
+    res = p.resource
+    assert res is not None
+    if res.namespace_explicit or res.kind == "Namespace":
+        return None
+    names = {m.group(1) for m in _HOST_NS_RE.finditer(p.message.split("; ", 1)[0]) if m.group(2) == res.namespace}
+    if not names:
+        return None
+    suffix = f".svc.{settings.cluster_domain}"
+    for r in project.resources:
+        if r.source is not res.source or r.namespace_explicit:
+            continue
+        for text in _strings(r.spec):
+            if text.endswith(suffix):
+                parts = text[: -len(suffix)].split(".")
+                if len(parts) == 2 and parts[0] in names and parts[1] != res.namespace:
+                    return text
+    return None
+
+
+def _strings(node: object) -> Iterator[str]:
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for v in node.values():
+            yield from _strings(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _strings(v)
 
 
 _WILD_NS_RE = re.compile(r"'\*\.([a-z0-9-]+)\.svc\.")
