@@ -7,23 +7,23 @@ output that could not be written (a closed stdout, a full disk), 130 interrupted
 Diagnostics go to stderr so stdout stays machine-readable; a report is written whole or not
 at all.
 
-This module is the entry point (``run``) and the command group; the commands live in
-``cli_check.py`` (``check``) and ``cli_graph.py`` (``graph``, ``trace``), what they share in
-``cli_settings.py`` (root, config, settings, files) and ``cli_output.py`` (guarded streams,
-whole reports, exit codes); ``rules`` and ``explain`` are small enough to stay here.
+This module is the entry point (``run``).  It imports neither click nor the linter: the
+command group, ``rules`` and ``explain`` are in ``cli_group.py`` (``main`` here is that
+group, imported on first use), the commands in ``cli_check.py`` (``check``) and
+``cli_graph.py`` (``graph``, ``trace``), what they share in ``cli_settings.py`` (root,
+config, settings, files) and ``cli_output.py`` (guarded streams, whole reports, exit codes).
+``istio-vm-lint --version`` is answered here without them (a pre-commit or editor
+integration may call it on every run); ``tests/test_cli_startup.py`` checks what each fast
+path imports.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Optional
-
-import click
+from typing import Any
 
 from . import __version__
-from .cli_check import check
-from .cli_graph import graph_cmd, trace_cmd
 from .cli_output import (
     EXIT_ERROR,
     EXIT_FINDINGS,
@@ -34,91 +34,21 @@ from .cli_output import (
     report_output_error,
     reserve_standard_fds,
     say,
-    write_whole,
 )
 
-
-class DefaultGroup(click.Group):
-    """A group whose default subcommand is ``check`` (``istio-vm-lint path/`` works).
-
-    Every command runs with guarded standard streams: an output failure is exit 2 with one
-    line on stderr (when stderr works), Ctrl-C is exit 130; neither prints a traceback.
-    """
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
-            args = ["check", *args]
-        return super().parse_args(ctx, args)
-
-    def invoke(self, ctx: click.Context) -> Any:
-        out, err = guard_streams()
-        try:
-            return super().invoke(ctx)
-        except OutputError as exc:
-            report_output_error(exc, out, err)
-            raise SystemExit(EXIT_ERROR) from None
-        except KeyboardInterrupt:
-            say(err, "istio-vm-lint: interrupted")
-            raise SystemExit(EXIT_INTERRUPTED) from None
-        finally:
-            sys.stdout, sys.stderr = out, err
+# What click's version option prints (`istio-vm-lint --version`, tests/test_cli_startup.py
+# compares the two).
+VERSION_LINE = f"istio-vm-lint, version {__version__}\n"
+_GROUP_NAMES = ("main", "DefaultGroup", "rules_cmd", "explain", "explain_text")
 
 
-@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="istio-vm-lint")
-def main() -> None:
-    """Offline linter for Istio mesh config with VMs (ServiceEntry, WorkloadEntry, WorkloadGroup).
+def __getattr__(name: str) -> Any:
+    """``main`` (the click group) and the other names of ``cli_group.py``, imported on first use."""
+    if name in _GROUP_NAMES:
+        from . import cli_group
 
-    Run `istio-vm-lint PATH...` (same as `istio-vm-lint check PATH...`).
-    """
-
-
-main.add_command(check)
-main.add_command(graph_cmd)
-main.add_command(trace_cmd)
-
-
-@main.command("rules")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def rules_cmd(fmt: str) -> None:
-    """List every rule: code, name, severity and summary (JSON adds rationale and examples)."""
-    import json
-
-    from .engine import all_rules
-
-    rules = all_rules()
-    if fmt == "json":
-        write_whole(json.dumps({"version": 1, "rules": [r.as_dict() for r in rules.values()]}, indent=2) + "\n")
-        return
-    varies = False
-    for r in rules.values():
-        eq = f"  [{', '.join(r.equivalents)}]" if r.equivalents else ""
-        sev = r.severity + ("*" if r.severity_note else "")
-        varies = varies or bool(r.severity_note)
-        click.echo(f"{r.code}  {sev:<8}  {r.name}: {r.summary}{eq}")
-    if varies:
-        click.echo("\n* lower (warning or info) when the finding depends on what the repository cannot know; "
-                   "`istio-vm-lint explain CODE` says when, and the finding's message says why")
-
-
-def explain_text(code: str) -> Optional[str]:
-    """The long help of a rule (the same text as SARIF ``help.text``), or None."""
-    from .engine import all_rules
-    from .report import rule_help_text
-
-    r = all_rules().get(code.upper())
-    return None if r is None else rule_help_text(r)
-
-
-@main.command("explain")
-@click.argument("code")
-def explain(code: str) -> None:
-    """Show a rule's documentation."""
-    text = explain_text(code)
-    if text is None:
-        click.echo(f"istio-vm-lint: unknown rule code {code!r}; see `istio-vm-lint rules`", err=True)
-        sys.exit(EXIT_ERROR)
-    click.echo(text, nl=False)
+        return getattr(cli_group, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def run() -> None:
@@ -134,7 +64,13 @@ def run() -> None:
     out, err = guard_streams()
     code = 0
     try:
-        main(standalone_mode=True)
+        if sys.argv[1:] == ["--version"]:  # click's answer, without importing click and the commands
+            sys.stdout.write(VERSION_LINE)
+            sys.stdout.flush()
+        else:
+            from .cli_group import main
+
+            main(standalone_mode=True)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_ERROR)
     except OutputError as exc:
@@ -156,4 +92,6 @@ def run() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
+    from .cli_group import main
+
     main()

@@ -14,10 +14,10 @@ import click
 
 from . import __version__
 from .cli_output import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, run_command, write_whole
-from .cli_settings import Scan, build_settings, find_root, resolve_cache_dir, select_files
-from .config import root_relative
-from .discover import display_path
-from .findings import SEVERITIES
+
+# findings.SEVERITIES, spelled out so that `--version` and `--help` import no more than the
+# command modules and click (tests/test_cli_startup.py checks both).
+SEVERITIES = ("error", "warning", "info")
 
 
 def _use_color(no_color: bool = False, mode: str = "auto") -> bool:
@@ -102,6 +102,9 @@ def _check(paths: tuple[str, ...], fmt: str, fail_on: Optional[str], select: tup
            baseline_path: Optional[str],
            write_baseline_path: Optional[str], exit_zero: bool, quiet: bool, verbose: bool,
            no_color: bool, color_mode: str = "auto") -> int:
+    from .cli_settings import Scan, build_settings, find_root, resolve_cache_dir, select_files
+    from .config import root_relative
+    from .discover import display_path
     from .engine import all_rules, fails
     from .report import ReportContext, renderer
     from .runner import lint

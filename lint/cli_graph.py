@@ -13,7 +13,6 @@ from typing import Any, Callable, Optional
 import click
 
 from .cli_output import EXIT_ERROR, EXIT_OK, run_command, write_whole
-from .cli_settings import Scan, build_settings, discover_named, find_root, resolve_cache_dir
 
 
 def _lint_repository(paths: tuple[str, ...], root: Optional[str], config_path: Optional[str], isolated: bool,
@@ -21,6 +20,7 @@ def _lint_repository(paths: tuple[str, ...], root: Optional[str], config_path: O
                      cluster_domain: Optional[str]) -> Any:
     """The whole-repository lint that `graph` and `trace` draw from (settings, discovery and the
     rules as `check` runs them); a missing path or unreadable directory exits 2."""
+    from .cli_settings import Scan, build_settings, discover_named, find_root, resolve_cache_dir
     from .runner import lint
 
     paths = paths or (".",)

@@ -15,10 +15,6 @@ import os
 import sys
 from typing import Any, Callable, Optional
 
-import click
-
-from .config import ConfigError
-
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
@@ -147,6 +143,10 @@ def run_command(body: Callable[[], int], debug: bool) -> int:
     """``body()``'s exit code; a configuration error or an internal error is one line on stderr
     and exit 2, never a bare traceback in CI logs (unless ``--debug`` or ISTIO_VM_LINT_DEBUG).
     An output failure passes through (``DefaultGroup.invoke`` makes it exit 2 with one line)."""
+    import click
+
+    from .config import ConfigError  # not at module level: `istio-vm-lint --version` imports this module
+
     try:
         return body()
     except ConfigError as exc:

@@ -1,0 +1,54 @@
+"""What the fast paths of the command line import (cold start: pre-commit and editors start a
+new process for every run).  Checked in a subprocess with ``python -X importtime``, which lists
+every module a process imports; no timings are asserted."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from istio_vm_lint.cli import VERSION_LINE, main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def imported(*args: str, cwd: Path = ROOT) -> tuple[set[str], subprocess.CompletedProcess[str]]:
+    """The modules ``istio-vm-lint ARGS`` imports (through the console script's ``run``)."""
+    env = {**os.environ, "ISTIO_VM_LINT_NO_PROGRESS": "1"}
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-c",
+                           "import sys; from istio_vm_lint.cli import run; sys.argv[0] = 'istio-vm-lint'; run()",
+                           *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    names = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert "istio_vm_lint.cli" in names, proc.stderr[-2000:]
+    return names, proc
+
+
+def _linter_modules(names: set[str]) -> list[str]:
+    return sorted(n for n in names if n.startswith("istio_vm_lint.") and not n.startswith("istio_vm_lint.cli"))
+
+
+def test_version_imports_neither_click_nor_the_linter() -> None:
+    names, proc = imported("--version")
+    assert proc.returncode == 0 and proc.stdout == VERSION_LINE
+    assert not [n for n in names if n == "click" or n.startswith("click.")]
+    assert not _linter_modules(names)
+    assert not [n for n in names if n.startswith("ruamel")]
+
+
+def test_version_line_is_clicks() -> None:
+    """The fast path prints what click's version option prints (the group's and ``check``'s)."""
+    for args in (["--version"], ["check", "--version"]):
+        res = CliRunner().invoke(main, args)
+        assert res.exit_code == 0 and res.output == VERSION_LINE, (args, res.output)
+
+
+def test_help_imports_only_the_command_modules() -> None:
+    for args in (["--help"], ["check", "--help"], ["graph", "--help"]):
+        names, proc = imported(*args)
+        assert proc.returncode == 0 and "Usage: istio-vm-lint" in proc.stdout, proc.stderr[-2000:]
+        assert not _linter_modules(names), (args, _linter_modules(names))
+        assert not [n for n in names if n.startswith("ruamel")]
