@@ -57,6 +57,8 @@ def write(path: str, findings: Iterable[Finding], root: Optional[str]) -> int:
 
 @dataclass
 class Baseline:
+    """A baseline file: its path and the findings it records."""
+
     path: str
     entries: list[dict[str, str]]
 
@@ -80,6 +82,8 @@ def load(path: str) -> Baseline:
 
 @dataclass
 class Filtered:
+    """The findings a baseline did not hide, and the counts for the summary."""
+
     kept: list[Finding]
     hidden: int
     stale: int  # baseline entries that matched nothing (fixed, or their resource was renamed)

@@ -32,6 +32,8 @@ class ConfigError(Exception):
 
 @dataclass
 class Settings:
+    """The settings of a run: defaults, then the config file, then the command line."""
+
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     extend_select: tuple[str, ...] = ()

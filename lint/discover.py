@@ -39,6 +39,8 @@ YAML_SUFFIXES = (".yaml", ".yml")
 
 @dataclass(frozen=True)
 class Discovered:
+    """A YAML file found to lint: the path as shown and the real path read."""
+
     display: str  # path as the user would type it
     real: str  # absolute path on disk, symlinks resolved: one file, one key
     via_link: bool = field(default=False, compare=False)  # display names a symlink (or goes through one)

@@ -37,6 +37,8 @@ def is_selected(code: str, settings: Settings) -> bool:
 
 @dataclass
 class RunResult:
+    """The findings of a run and its counts."""
+
     findings: list[Finding] = field(default_factory=list)
     internal_errors: int = 0
     rules_run: int = 0

@@ -36,6 +36,8 @@ def format_path(path: FieldPath) -> str:
 
 @dataclass(frozen=True)
 class ResourceRef:
+    """The object a finding is about: kind, name, namespace."""
+
     kind: str
     name: str
     namespace: str
@@ -58,6 +60,8 @@ class Location:
 
 @dataclass(frozen=True)
 class Related:
+    """Another place a finding points to (the other end of a broken reference)."""
+
     location: Location
     resource: Optional[ResourceRef]
     message: str = ""
@@ -94,6 +98,8 @@ class Problem:
 
 @dataclass
 class Finding:
+    """One located, reported problem: what every output format renders."""
+
     code: str
     rule: str
     severity: str

@@ -54,6 +54,8 @@ _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 @dataclass
 class Broken:
+    """A finding drawn as a broken edge of the graph."""
+
     source: str  # node id
     target: str  # node id (a graph node or a placeholder)
     code: str

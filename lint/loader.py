@@ -71,6 +71,8 @@ class ParseError:
 
 @dataclass
 class DuplicateKey:
+    """A mapping key that appears more than once in a document, where each occurrence is."""
+
     path: FieldPath
     key: str
     line: int  # 1-based
@@ -80,6 +82,8 @@ class DuplicateKey:
 
 @dataclass
 class Document:
+    """One YAML document of a file, as plain data, with its position."""
+
     index: int  # 0-based position within the file
     data: Any
     line: int  # 1-based line of the document's root node
@@ -89,6 +93,8 @@ class Document:
 
 @dataclass
 class LoadResult:
+    """The documents of a file and its parse errors."""
+
     documents: list[Document]
     errors: list[ParseError]
 

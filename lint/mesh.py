@@ -18,6 +18,8 @@ from .config import ConfigError
 
 @dataclass(frozen=True)
 class MeshConfig:
+    """The mesh-wide settings read from a MeshConfig file (defaults when none)."""
+
     root_namespace: Optional[str] = None
     dns_capture: bool = False
     dns_auto_allocate: bool = False

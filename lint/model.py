@@ -246,6 +246,8 @@ class WorkloadGroup(Resource):
 
 @dataclass
 class Subset:
+    """A DestinationRule subset."""
+
     name: str
     labels: dict[str, str]
     traffic_policy: dict[str, Any]
@@ -343,6 +345,8 @@ def _destination(dest: dict[str, Any], kind: str, path: FieldPath, gws: tuple[st
 
 @dataclass
 class GatewayServer:
+    """One server of a Gateway: its port, protocol, hosts and TLS."""
+
     port: Optional[int]
     port_name: str
     protocol: str

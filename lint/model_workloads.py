@@ -15,6 +15,8 @@ from .resource import Resource, as_int, as_list, as_map, as_str, str_map
 
 @dataclass
 class ContainerPort:
+    """A port a workload's container declares."""
+
     number: Optional[int]
     name: str
     protocol: str

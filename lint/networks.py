@@ -18,6 +18,8 @@ ISTIO_OPERATOR = ("install.istio.io", "IstioOperator")
 
 @dataclass
 class NetworkFacts:
+    """What the repository says about networks and their gateways."""
+
     # network -> does some declaration give it a gateway
     networks: dict[str, bool] = field(default_factory=dict)
     # meshNetworks registryServiceName (a Service host) -> network

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class LoadProblem:
+    """A problem found while loading (parse error, duplicate key...), for the document rules."""
+
     code: str
     source: SourceFile
     message: str
@@ -49,6 +51,8 @@ class LoadProblem:
 
 @dataclass
 class Project:
+    """Everything one unit loaded: resources, files and load problems."""
+
     resources: list[Resource] = field(default_factory=list)
     files: list[SourceFile] = field(default_factory=list)
     problems: list[LoadProblem] = field(default_factory=list)

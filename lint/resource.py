@@ -137,6 +137,8 @@ class _CachedSlots(type):
 
 @dataclass(eq=False)
 class Resource(metaclass=_CachedSlots):
+    """One Kubernetes object read from the repository (the typed kinds subclass it)."""
+
     kind: str
     api_version: str
     name: str

@@ -48,6 +48,8 @@ SCOPES = ("repository", "resource")
 
 @dataclass(frozen=True)
 class Rule:
+    """A rule's metadata and its ``check(ctx)`` (see the module docstring)."""
+
     code: str
     name: str
     severity: str

@@ -21,6 +21,8 @@ from .rule import Context
 
 @dataclass
 class Outcome:
+    """What :func:`lint` returns: the project, the run's result and stage timings."""
+
     project: Project
     result: RunResult
     missing: list[str]

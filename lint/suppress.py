@@ -245,6 +245,8 @@ def per_file_ignored(f: Finding, settings: "Settings") -> bool:
 
 @dataclass
 class Applied:
+    """The findings suppressions left, how many they hid, and the directives."""
+
     kept: list[Finding]
     suppressed: int
     directives: list[Directive]

@@ -44,6 +44,8 @@ class TraceError(Exception):
 
 @dataclass
 class Target:
+    """What `trace` follows: a host and, optionally, a port."""
+
     host: str
     port: Optional[int]
 

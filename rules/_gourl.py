@@ -27,6 +27,8 @@ _USERINFO = re.compile(r"[A-Za-z0-9\-._:~!$&'()*+,;=%@]*\Z")
 
 @dataclass(frozen=True)
 class GoURL:
+    """A URL as Go's ``net/url.Parse`` splits it (the parts the validators read)."""
+
     scheme: str
     host: str  # with the port, as Go's URL.Host
     opaque: str = ""

@@ -15,6 +15,8 @@ FORMATS = ("text", "json", "sarif", "github")
 
 @dataclass
 class ReportContext:
+    """What a report needs besides the findings."""
+
     files: int = 0
     resources: int = 0
     color: bool = False

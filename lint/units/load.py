@@ -112,6 +112,8 @@ def _match_doc(entries, kind: str, name: str):
 
 @dataclass
 class _PatchDoc:
+    """A kustomization patch document: what it targets and the paths it touches."""
+
     source: SourceFile
     doc_index: int
     kind: str

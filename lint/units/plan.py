@@ -24,6 +24,8 @@ PLAIN = "."
 
 @dataclass
 class Unit:
+    """A set of files linted together (a directory, a kustomization, a chart, a sample)."""
+
     name: str  # root-relative directory ("." for the plain unit)
     kind: str  # plain, config, kustomize, kustomize-files, helm, sample (samples.py)
     files: list[Discovered] = field(default_factory=list)  # read as they are
@@ -38,6 +40,8 @@ class Unit:
 
 @dataclass
 class Notice:
+    """A planning problem reported as a finding (a kustomization that could not be rendered...)."""
+
     code: str
     file: str  # real path
     message: str
@@ -46,6 +50,8 @@ class Notice:
 
 @dataclass
 class Plan:
+    """The units of a run and what planning them found."""
+
     units: list[Unit]
     notices: list[Notice] = field(default_factory=list)
     unrendered_charts: list[str] = field(default_factory=list)  # root-relative chart dirs

@@ -33,6 +33,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 @dataclass
 class UnitRun:
+    """The result of running the rules over one unit."""
+
     unit: Unit
     project: Project
     result: RunResult

@@ -41,6 +41,8 @@ def _dir_distance(a: str, b: str) -> int:
 
 @dataclass
 class View:
+    """The resources of one choice of copies, and the files it reports on."""
+
     resources: list[Resource]
     owned: Optional[set[int]]  # ids of the SourceFiles it reports on; None = all
 

@@ -13,6 +13,8 @@ from istio_vm_lint.rule import Context
 
 @dataclass(frozen=True)
 class Issue:
+    """One problem a validator found: level, field path, message, reference rule id."""
+
     level: str  # "E" (webhook rejects, IST0106) or "W" (admission warning, IST0133)
     path: FieldPath
     message: str
