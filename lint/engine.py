@@ -12,7 +12,6 @@ reports on.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable, Optional
 
@@ -152,7 +151,7 @@ def _suppress(project: Project, settings: Settings, rules: dict[str, Rule], resu
         fp_src = "|".join([UNUSED_SUPPRESSION, root_relative(loc.file, settings.root), d.scope,
                            str(d.resource or ""), ",".join(d.codes), message])
         result.findings.append(Finding(UNUSED_SUPPRESSION, r.name, sev, message, loc, d.resource, "", [],
-                                       hashlib.sha1(fp_src.encode("utf-8", "surrogatepass")).hexdigest()[:16]))
+                                       _sha1_16(fp_src)))
 
 
 def mark_caused_by_change(project: Project, ctx: Context, problems: Iterable[Problem]) -> None:
@@ -219,8 +218,15 @@ def fingerprint_of(code: str, ref: Optional[ResourceRef], file: str, field_path:
     ident = f"{ref.kind}/{ref.namespace}/{ref.name}" if ref else root_relative(file, root)
     others = sorted({f"{r.resource.kind}/{r.resource.namespace}/{r.resource.name}" for r in related if r.resource})
     src = "|".join(["v1", code, ident, field_path, ";".join(others)])
-    # surrogatepass: a file name with bytes that are not UTF-8 (only hashed, never written)
-    return hashlib.sha1(src.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return _sha1_16(src)
+
+
+def _sha1_16(text: str) -> str:
+    """The first 16 hex digits of the SHA-1 of ``text``.  surrogatepass: a file name with
+    bytes that are not UTF-8 (only hashed, never written)."""
+    import hashlib  # deferred: a run without findings hashes nothing (cold start)
+
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def fails(findings: Iterable[Finding], fail_on: str) -> bool:

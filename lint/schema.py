@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
 from functools import cache, lru_cache
-from importlib import resources
 from typing import Any, Callable, Iterable, Optional, Union
 
 from .findings import FieldPath, format_path
@@ -43,10 +43,28 @@ def schema_file_name(group: str, kind: str, version: str) -> str:
     return f"{group or 'core'}.{kind}.{version}.json"
 
 
+@cache
+def _schema_dir() -> Optional[str]:
+    """The schema package's directory, or None when it is not a directory on disk.  Plain
+    ``open`` there: ``importlib.resources`` imports tempfile, shutil, zipfile... (a few ms of
+    the cold start of a one-file run)."""
+    from . import schemas  # type: ignore[attr-defined]
+
+    paths = list(getattr(schemas, "__path__", ()))
+    return paths[0] if len(paths) == 1 and os.path.isdir(paths[0]) else None
+
+
 def _read(name: str) -> Optional[str]:
-    node = resources.files(SCHEMA_PACKAGE).joinpath(name)
+    if "/" in name or os.sep in name:  # a kind or version from a document: never a path
+        return None
+    directory = _schema_dir()
     try:
-        return node.read_text(encoding="utf-8")
+        if directory is not None:
+            with open(os.path.join(directory, name), encoding="utf-8") as fh:
+                return fh.read()
+        from importlib import resources
+
+        return resources.files(SCHEMA_PACKAGE).joinpath(name).read_text(encoding="utf-8")
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         return None
 
@@ -60,6 +78,8 @@ def load_schema(group: str, kind: str, version: str) -> Optional[dict[str, Any]]
 
 def available_schemas() -> list[str]:
     """Names of the shipped schema files (for tests and ``--help``-style listings)."""
+    from importlib import resources
+
     root = resources.files(SCHEMA_PACKAGE)
     return sorted(p.name for p in root.iterdir() if p.name.endswith(".json") and p.name != CEL_RULES_FILE)
 

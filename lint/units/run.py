@@ -9,7 +9,6 @@ their own findings; ``adjust.py`` lowers what the unit cannot know.  The copy fi
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import marshal
 from dataclasses import dataclass
@@ -138,6 +137,8 @@ def verdict_key(res: Resource, codes: tuple[str, ...]) -> Optional[bytes]:
         blob = marshal.dumps((res.group, res.kind, res.version, res.namespace, res.name, res.data, codes), 2)
     except (ValueError, TypeError):
         return None
+    import hashlib  # deferred: only named-file runs with a cache key verdicts (cold start)
+
     return hashlib.blake2b(blob, digest_size=16).digest()
 
 
