@@ -13,13 +13,13 @@ reports on.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterable, Optional
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Optional
 
 from .config import Settings, match_length, root_relative, severity_for
 from .findings import SEVERITY_RANK, Finding, Location, Problem, Related, ResourceRef, format_path
 from .placeholders import about_placeholder
 from .project import Project
-from .registry import all_rules, rule_modules  # noqa: F401  (re-exported: engine.all_rules)
+from .registry import RuleTable, all_rules, rule_modules  # noqa: F401  (re-exported: engine.all_rules)
 from .rule import Context, Rule
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -47,7 +47,7 @@ class RunResult:
 INTERNAL = Rule("IVL000", "internal-error", "error", "", "", "", "", lambda ctx: ())
 
 
-def run_rules(project: Project, settings: Settings, rules: Optional[dict[str, Rule]] = None,
+def run_rules(project: Project, settings: Settings, rules: Optional[Mapping[str, Rule]] = None,
               ctx: Optional[Context] = None) -> RunResult:
     rules = rules if rules is not None else all_rules()
     ctx = ctx or Context(project, settings)
@@ -56,7 +56,7 @@ def run_rules(project: Project, settings: Settings, rules: Optional[dict[str, Ru
     return finish(project, settings, rules, raw, result)
 
 
-def collect_problems(ctx: Context, settings: Settings, rules: dict[str, Rule], result: RunResult,
+def collect_problems(ctx: Context, settings: Settings, rules: Mapping[str, Rule], result: RunResult,
                      only: Optional[Callable[[str], bool]] = None,
                      resource_filter: Optional[Callable[["Resource"], bool]] = None,
                      mark: bool = True,
@@ -73,15 +73,20 @@ def collect_problems(ctx: Context, settings: Settings, rules: dict[str, Rule], r
     total = len(rules)
     raw: list[tuple[Rule, Problem]] = []  # located together, so each file is re-parsed once
     progress_hook = settings.progress  # (done, total); the CLI's progress line
-    for done, (code, r) in enumerate(rules.items()):
+    # The inputs of a rule without importing its module (registry.RuleTable): the modules
+    # of rules that cannot apply to the kinds present are never imported (cold start).
+    inputs_of = rules.inputs if isinstance(rules, RuleTable) else (lambda c: rules[c].inputs)
+    for done, code in enumerate(rules):
         if progress_hook is not None:
             progress_hook(done, total)
         if code == "IVL000" or not is_selected(code, settings):
             continue
         if only is not None and not only(code):
             continue
-        if r.inputs and not present.intersection(r.inputs):
+        inputs = inputs_of(code)
+        if inputs and not present.intersection(inputs):
             continue
+        r = rules[code]
         result.rules_run += 1
         ctx.current = None
         ctx.resource_filter = resource_filter if r.scope == "resource" else (
@@ -111,7 +116,7 @@ def collect_problems(ctx: Context, settings: Settings, rules: dict[str, Rule], r
     return raw
 
 
-def finish(project: Project, settings: Settings, rules: dict[str, Rule], raw: list[tuple[Rule, Problem]],
+def finish(project: Project, settings: Settings, rules: Mapping[str, Rule], raw: list[tuple[Rule, Problem]],
            result: RunResult) -> RunResult:
     """Locate the problems, apply suppressions (and IVL009) and sort: the findings of one run."""
     project.want_positions(p for _, p in raw)
@@ -134,7 +139,7 @@ def wants_unused_check(settings: Settings) -> bool:
     return settings.warn_unused_suppressions or UNUSED_SUPPRESSION in settings.select + settings.extend_select
 
 
-def _suppress(project: Project, settings: Settings, rules: dict[str, Rule], result: RunResult) -> None:
+def _suppress(project: Project, settings: Settings, rules: Mapping[str, Rule], result: RunResult) -> None:
     from . import suppress
 
     applied = suppress.apply(result.findings, project, settings, rules)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterable, Optional
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Optional
 
 from .config import match_length, root_relative
 from .discover import excluded
@@ -79,7 +79,7 @@ class Directive:
             return f.resource == self.resource
         return self.first <= f.location.line <= self.last
 
-    def matching_code(self, f: Finding, rules: dict[str, "Rule"]) -> Optional[str]:
+    def matching_code(self, f: Finding, rules: Mapping[str, "Rule"]) -> Optional[str]:
         """The entry of ``codes`` that matches ``f`` (``*`` when all codes), else None."""
         if not self.codes:
             return "*"
@@ -253,7 +253,7 @@ class Applied:
 
 
 def apply(findings: Iterable[Finding], project: "Project", settings: "Settings",
-          rules: dict[str, "Rule"]) -> Applied:
+          rules: Mapping[str, "Rule"]) -> Applied:
     """Drop findings hidden by per-file-ignores, comments or annotations; mark directives used.
 
     ``directives`` of the result are those of the reported files only (a context file's
@@ -290,7 +290,7 @@ def apply(findings: Iterable[Finding], project: "Project", settings: "Settings",
     return Applied(kept, hidden, directives)
 
 
-def unused(directives: Iterable[Directive], rules: dict[str, "Rule"],
+def unused(directives: Iterable[Directive], rules: Mapping[str, "Rule"],
            selected: Callable[[str], bool]) -> list[tuple[Directive, str]]:
     """``(directive, message)`` for each directive (or code in it) that hid nothing.
 

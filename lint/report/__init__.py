@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Mapping, Optional
 
 from ..findings import Finding
 
@@ -20,7 +20,7 @@ class ReportContext:
     files: int = 0
     resources: int = 0
     color: bool = False
-    rules: dict[str, Any] = field(default_factory=dict)
+    rules: Mapping[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     # Repository root: SARIF URIs and GitHub annotation paths are relative to it, because
     # code scanning matches alerts across runs by path and the checkout dir varies.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import marshal
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable, Optional
+from typing import TYPE_CHECKING, Iterable, Mapping, Optional
 
 from ..config import Settings
 from ..engine import RunResult, collect_problems, finish, is_selected
@@ -48,7 +48,7 @@ def _sub_project(project: Project, resources: list[Resource]) -> Project:
     return p
 
 
-def run_unit(unit: Unit, project: Project, settings: Settings, plan_: Plan, rules: dict[str, Rule],
+def run_unit(unit: Unit, project: Project, settings: Settings, plan_: Plan, rules: Mapping[str, Rule],
              timings: Optional[dict[str, float]] = None, notices: Iterable[Problem] = (),
              verdict_cache: Optional["ParseCache"] = None) -> UnitRun:
     result = RunResult()
@@ -79,7 +79,7 @@ def run_unit(unit: Unit, project: Project, settings: Settings, plan_: Plan, rule
         raw = collect_problems(ctx, settings, rules, result, only=single_resource_rule,
                                resource_filter=_in_named_file, subjects=subjects)
         verdict_run = RunResult()
-        rejecting = tuple(c for c, r in rules.items() if c in REJECTING and r.scope == "resource"
+        rejecting = tuple(c for c in rules if c in REJECTING and rules[c].scope == "resource"
                           and is_selected(c, settings))
         known, keys = _cached_verdicts(project, rejecting, verdict_cache)
         verdicts = collect_problems(
@@ -122,7 +122,7 @@ def as_read(unit: Unit) -> bool:
     return unit.kind in (PLAIN, "config", "sample") and unit.rendered is None and not unit.charts
 
 
-def _rejects(p: Problem, r: Rule, rules: dict[str, Rule]) -> bool:
+def _rejects(p: Problem, r: Rule, rules: Mapping[str, Rule]) -> bool:
     code = p.code or r.code
     return (code in REJECTING and p.resource is not None
             and (p.severity or rules.get(code, r).severity) == "error")
@@ -172,7 +172,7 @@ def _in_context_file(res: Resource) -> bool:
 
 
 def _run_views(base: Project, dups: dict[tuple[str, str, str, str], list[Resource]], rejected: set[int],
-               settings: Settings, rules: dict[str, Rule], result: RunResult, raw: list[tuple[Rule, Problem]],
+               settings: Settings, rules: Mapping[str, Rule], result: RunResult, raw: list[tuple[Rule, Problem]],
                timings: Optional[dict[str, float]], unit_problems: dict[str, list[Problem]],
                only_resources: Optional[set[int]], subjects: "Optional[relevance.Subjects]" = None) -> Optional[Context]:
     """Run the cross-resource rules over each view of ``base``; append the problems each view
