@@ -9,7 +9,6 @@ typo silently ignored would make CI pass for the wrong reason.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from dataclasses import dataclass, field, fields
@@ -157,6 +156,8 @@ def root_relative(path: str, root: Optional[str]) -> str:
 
 
 def _unknown_key(raw_key: str, origin: str) -> ConfigError:
+    import difflib  # deferred: only a bad key needs it (cold start)
+
     hint = difflib.get_close_matches(raw_key.replace("_", "-"), config_keys(), n=1)
     extra = f" (did you mean '{hint[0]}'?)" if hint else f" (known keys: {', '.join(config_keys())})"
     return ConfigError(f"{origin}: unknown key '{raw_key}'{extra}")

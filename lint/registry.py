@@ -18,7 +18,6 @@ loudly there and in ``tests/test_rule_index.py``, never by a rule silently not r
 from __future__ import annotations
 
 import importlib
-import pkgutil
 from collections.abc import ItemsView, Iterator, Mapping, ValuesView
 from typing import Any, Optional
 
@@ -129,6 +128,8 @@ def rule_modules(package: Any) -> list[str]:
     """The modules that declare rules: every module of the package and of its subpackages
     (one package per family where a family is large), skipping names that start with ``_``
     (shared helpers)."""
+    import pkgutil  # deferred: a run imports the rule modules through the index
+
     out: list[str] = []
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
         if info.name.startswith("_"):

@@ -23,7 +23,6 @@ data for use with a plain JSON Schema validator.
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
@@ -212,6 +211,8 @@ def _did_you_mean(word: str, choices: Iterable[str]) -> Optional[str]:
     lower = {c.lower(): c for c in choices}
     if word.lower() in lower:
         return lower[word.lower()]
+    import difflib  # deferred: only a message of an unknown field needs it (cold start)
+
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return close[0] if close else None
 

@@ -12,7 +12,6 @@ repository, a WorkloadEntry whose served ports are unknown) the rules stay silen
 
 from __future__ import annotations
 
-import difflib
 from typing import Iterable, Iterator, Optional
 
 from istio_vm_lint.defaults import ISTIOD_PORTS
@@ -354,6 +353,8 @@ def workload_port_key_unknown(ctx: Context) -> Iterator[Problem]:
                 if key.isdigit():
                     hint = f"keys are service port names, not numbers (valid here: {', '.join(sorted(valid))})"
                 else:
+                    import difflib  # deferred (cold start)
+
                     close = difflib.get_close_matches(key, sorted(valid), n=1)
                     hint = (f"did you mean '{close[0]}'?" if close
                             else f"valid keys here: {', '.join(sorted(valid))}")
