@@ -392,24 +392,32 @@ def compile_schema(schema: dict[str, Any], owner: str = "", where: str = "") -> 
     required = tuple(schema.get("required", ()))
     if props_schema is not None or extra_schema is not True or required or \
             "maxProperties" in schema or "minProperties" in schema:
-        props: dict[str, Node] = {
-            k: compile_schema(v, owner, f"{where}.{k}" if where else k) for k, v in (props_schema or {}).items()}
+        props: dict[str, Any] = props_schema or {}
         extra: Union[Node, bool] = (compile_schema(extra_schema, owner, f"{where}.*" if where else "*")
                                     if isinstance(extra_schema, dict) else bool(extra_schema))
         known = tuple(sorted(props))
         max_p, min_p = schema.get("maxProperties"), schema.get("minProperties")
-        req_nullable = {r: (props[r].nullable if r in props else False) for r in required}
+        req_nullable = {r: (_nullable(props[r]) if r in props else False) for r in required}
 
         # Per property: (accepted classes, keyword check, node) -- one dict lookup and a tuple
-        # unpack per key is the whole cost of a valid plain field.
-        entries = {k: (n.fast, n.check, n) for k, n in props.items()}
+        # unpack per key is the whole cost of a valid plain field.  A property is compiled
+        # the first time a value has it: resources use a small part of a large schema (the
+        # DestinationRule's is 100 kB), and a one-file run compiles only that part.
+        entries: dict[str, tuple[Optional[frozenset[type]], Optional[Check], Node]] = {}
         extra_entry = (extra.fast, extra.check, extra) if isinstance(extra, Node) else None
         closed = extra is False
+
+        def compile_property(k: str) -> tuple[Optional[frozenset[type]], Optional[Check], Node]:
+            n = compile_schema(props[k], owner, f"{where}.{k}" if where else k)
+            entry = entries[k] = (n.fast, n.check, n)
+            return entry
 
         def check_object(v: dict[str, Any]) -> Optional[list[Violation]]:
             errs: Optional[list[Violation]] = None
             for k, x in v.items():
                 entry = entries.get(k)
+                if entry is None and k in props:
+                    entry = compile_property(k)
                 if entry is None:
                     if extra_entry is None:
                         if closed:
@@ -443,9 +451,9 @@ def compile_schema(schema: dict[str, Any], owner: str = "", where: str = "") -> 
             return errs
 
         def _survives_pruning(k: str) -> bool:
-            n = props.get(k)
-            if n is None:
-                n = extra if isinstance(extra, Node) else None
+            if k in props:
+                return _nullable(props[k])
+            n = extra if isinstance(extra, Node) else None
             return n is None or n.nullable
 
         parts.append(((dict,), check_object))
