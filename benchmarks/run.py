@@ -475,6 +475,7 @@ def cold_start(workdir: str, repeat: int, yamllint_cmd: Optional[list[str]]) -> 
     cmds: dict[str, list[str]] = {
         "python -c pass": [sys.executable, "-c", "pass"],
         "istio-vm-lint --version": lint_command() + ["--version"],
+        "istio-vm-lint --help": lint_command() + ["--help"],
         "istio-vm-lint FILE": lint_command() + [path],
     }
     if yamllint_cmd:
@@ -629,9 +630,60 @@ def _rules(b: dict[str, Any]) -> dict[str, float]:
     return b["rules_cpu"] if CLOCK == "cpu" else b["rules"]
 
 
+def cold_section(cold: dict[str, Any]) -> tuple[list[str], Optional[float]]:
+    """The cold-start part of the report and istio-vm-lint / yamllint (None without yamllint)."""
+    L: list[str] = []
+    cold_ratio = None
+    series = cold["cpu"] if CLOCK == "cpu" else cold["times"]
+    L.append("")
+    L.append(f"**Cold start, one small file** ({cold['file_docs']} documents, {cold['file_lines']} lines), a new "
+             f"process per run, {len(next(iter(series.values())))} runs interleaved:")
+    L.append("")
+    L.append(f"| command | median ({CLOCK}) | min ({CLOCK}) | median wall |")
+    L.append("|---|---:|---:|---:|")
+    for name, ts in series.items():
+        L.append(f"| `{name}` | {fmt_s(statistics.median(ts))} | {fmt_s(min(ts))} | "
+                 f"{fmt_s(statistics.median(cold['times'][name]))} |")
+    imports = cold.get("imports") or {}
+    if imports:
+        total = sum(imports.values())
+        top = list(imports.items())[:8]
+        L.append("")
+        L.append(f"Imports of one `istio-vm-lint FILE` run (`python -X importtime`, self time summed per "
+                 f"package, inflated by the tracing): {total:.0f} ms in all; "
+                 + ", ".join(f"{k} {v:.0f} ms" for k, v in top) + ".")
+    if "yamllint FILE" in series:
+        cold_ratio = statistics.median(series["istio-vm-lint FILE"]) / statistics.median(series["yamllint FILE"])
+        L.append("")
+        L.append(f"istio-vm-lint / yamllint (medians): **{cold_ratio:.2f}x**.")
+    return L, cold_ratio
+
+
+def cold_only_markdown(cold: Optional[dict[str, Any]], info: dict[str, str],
+                       notes: list[str]) -> tuple[str, list[tuple[str, str, str, bool]]]:
+    """The report of ``--cold-only``: the machine, the cold start and its target."""
+    L = [f"Machine: {info['cpu']}, {info['nproc']} cores; Python {info['python']}; istio-vm-lint "
+         f"{info['v_istio_vm_lint']} ({info['commit'] or 'no git'}); {CLOCK} time; 1-min load average at the "
+         f"end {os.getloadavg()[0]:.1f}."]
+    checks: list[tuple[str, str, str, bool]] = []
+    if cold:
+        lines, ratio = cold_section(cold)
+        L.extend(lines)
+        if ratio is not None:
+            checks.append((f"single-file cold start ≤ {TARGETS['cold_ratio']}x yamllint", f"{ratio:.2f}x", "",
+                           ratio <= TARGETS["cold_ratio"]))
+    if checks:
+        L += ["", f"| target ({CLOCK}) | measured | met |", "|---|---:|---|"]
+        L += [f"| {what} | {got} | {'yes' if ok else '**no**'} |" for what, got, _, ok in checks]
+    L += [""] + [f"Note: {n}" for n in notes] if notes else []
+    return "\n".join(L) + "\n", checks
+
+
 def markdown(results: list[dict[str, Any]], cold: Optional[dict[str, Any]], info: dict[str, str],
              repeat: int, notes: list[str]) -> tuple[str, list[tuple[str, str, str, bool]]]:
     L: list[str] = []
+    if not results:  # --cold-only
+        return cold_only_markdown(cold, info, notes)
     sums = [summarize(r) for r in results]
     walls = [summarize(r, "wall") for r in results]
     clock = "CPU time (user+sys)" if CLOCK == "cpu" else "wall-clock time"
@@ -768,28 +820,8 @@ def markdown(results: list[dict[str, Any]], cold: Optional[dict[str, Any]], info
 
     cold_ratio = None
     if cold:
-        series = cold["cpu"] if CLOCK == "cpu" else cold["times"]
-        L.append("")
-        L.append(f"**Cold start, one small file** ({cold['file_docs']} documents, {cold['file_lines']} lines), a new "
-                 f"process per run, {len(next(iter(series.values())))} runs interleaved:")
-        L.append("")
-        L.append(f"| command | median ({CLOCK}) | min ({CLOCK}) | median wall |")
-        L.append("|---|---:|---:|---:|")
-        for name, ts in series.items():
-            L.append(f"| `{name}` | {fmt_s(statistics.median(ts))} | {fmt_s(min(ts))} | "
-                     f"{fmt_s(statistics.median(cold['times'][name]))} |")
-        imports = cold.get("imports") or {}
-        if imports:
-            total = sum(imports.values())
-            top = list(imports.items())[:8]
-            L.append("")
-            L.append(f"Imports of one `istio-vm-lint FILE` run (`python -X importtime`, self time summed per "
-                     f"package, inflated by the tracing): {total:.0f} ms in all; "
-                     + ", ".join(f"{k} {v:.0f} ms" for k, v in top) + ".")
-        if "yamllint FILE" in series:
-            cold_ratio = statistics.median(series["istio-vm-lint FILE"]) / statistics.median(series["yamllint FILE"])
-            L.append("")
-            L.append(f"istio-vm-lint / yamllint (medians): **{cold_ratio:.2f}x**.")
+        lines, cold_ratio = cold_section(cold)
+        L.extend(lines)
 
     # targets
     checks: list[tuple[str, str, str, bool]] = []
@@ -840,6 +872,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--json", dest="json_out", default=None, help="write raw measurements as JSON")
     ap.add_argument("--cold-repeat", type=int, default=10, help="runs of each cold-start command [10]")
     ap.add_argument("--no-cold", action="store_true", help="skip the single-file cold-start comparison")
+    ap.add_argument("--cold-only", action="store_true",
+                    help="only the single-file cold-start comparison (no repositories: --sizes is ignored)")
     ap.add_argument("--no-install", action="store_true", help="do not pip-install yamllint when missing")
     ap.add_argument("--profile", action="store_true", help="cProfile the in-process pipeline on the first size")
     ap.add_argument("--profile-size", type=int, default=None, help="size to profile [the first of --sizes]")
@@ -873,7 +907,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 2
     global CLOCK
     CLOCK = args.clock
-    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    sizes = [] if args.cold_only else [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     info = machine_info()
     notes: list[str] = []
     workdir = args.workdir or tempfile.mkdtemp(prefix="ivl-bench-")
@@ -899,7 +933,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             notes.append(note) if "installed" in note or "skipped" in note else None
             log(f"cold start: {note}")
             cold = cold_start(workdir, args.cold_repeat, ycmd)
-        if args.profile:
+        if args.profile and sizes:
             n = args.profile_size or sizes[0]
             if n not in sizes:
                 generate.generate(os.path.join(workdir, f"repo-{n}"), n, seed=args.seed)
