@@ -15,6 +15,7 @@ the repository, or needs plugins or Helm; kustomize itself is run without ``--en
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional, Sequence
@@ -304,6 +305,10 @@ class Catalog:
                 problems.append(f"{rel} uses {e}, outside the repository")
             for e in k.unsupported:
                 problems.append(f"{rel} uses {e}; plugins and Helm are not run")
+            for e in k.missing:
+                if git_ignored(os.path.join(k.dir, e), self.root):
+                    problems.append(f"{rel} uses {e}, which is absent and git-ignored (a tool such as a "
+                                    "vendoring step fetches or generates it before the build)")
             for p in k.resources:
                 resource_files.setdefault(p, ns)
                 if labels:
@@ -319,6 +324,43 @@ class Catalog:
 
         walk(top, None, 0)
         return Tree(top, kustomizations, resource_files, used, problems, file_labels)
+
+
+def git_ignored(path: str, root: str) -> bool:
+    """Is ``path`` (inside ``root``, possibly absent) excluded by a ``.gitignore`` of the
+    repository?  The common forms only: a name or glob matching any path component below the
+    ignore file's directory (``vendor``, ``*.gen``), and a pattern anchored there (``/build``,
+    ``deploy/vendor``); negations and ``**`` are not interpreted (never ignored).  An absent
+    kustomize input that is ignored is provided by a step before the build
+    (docs/semantics.md §ignored-kustomize-inputs)."""
+    path = os.path.normpath(os.path.abspath(path))
+    root = os.path.normpath(os.path.abspath(root))
+    if not _inside(path, root) or path == root:
+        return False
+    parts = os.path.relpath(path, root).split(os.sep)
+    for depth in range(len(parts)):  # the .gitignore of root, then of each directory above path
+        base = os.path.join(root, *parts[:depth])
+        below = parts[depth:]
+        try:
+            with open(os.path.join(base, ".gitignore"), encoding="utf-8", errors="replace") as fh:
+                lines = fh.read(65536).splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            pat = line.strip()
+            if not pat or pat.startswith(("#", "!")) or "**" in pat:
+                continue
+            pat = pat.rstrip("/")
+            if "/" in pat.lstrip("/"):
+                segs = pat.lstrip("/").split("/")
+                if len(segs) <= len(below) and all(fnmatch.fnmatchcase(b, sg) for b, sg in zip(below, segs, strict=False)):
+                    return True
+            elif pat.startswith("/"):
+                if fnmatch.fnmatchcase(below[0], pat[1:]):
+                    return True
+            elif any(fnmatch.fnmatchcase(b, pat) for b in below):
+                return True
+    return False
 
 
 def find_roots(kustomization_files: Iterable[str], catalog: Catalog) -> tuple[list[Kustomization], list[Kustomization]]:

@@ -12,6 +12,8 @@ from istio_vm_lint.model import DestinationRule, PeerAuthentication, VirtualServ
 from istio_vm_lint.rule import Context, rule
 from istio_vm_lint.semantics import dr_host, export_scopes, namespace_wildcard, scopes_overlap, tls_mode
 
+from .selectors.subsets import host_endpoints
+
 
 def _mesh_bound(vs: VirtualService) -> bool:
     return "mesh" in vs.gateways
@@ -94,6 +96,28 @@ def conflicting_mesh_virtual_services(ctx: Context) -> Iterator[Problem]:
                       related=tuple((o, ("spec", "hosts")) for o in others))
 
 
+def _split_keeps_every_endpoint(ctx: Context, mesh_vs: VirtualService, host: str) -> str:
+    """The subset when the mesh VirtualService routes ``host`` to one subset only and every
+    endpoint the repository declares for the host is in it (bookinfo's productpage v1 with only
+    v1 deployed): bypassing the split then reaches the same endpoints.  "" otherwise (several
+    subsets split by weight or match, endpoints unknown, outside the subset, or no rule)."""
+    graph = ctx.graph
+    domain = ctx.settings.cluster_domain
+    subsets = {d.subset for d in mesh_vs.destinations
+               if d.route_kind == "http" and resolve_host(d.host, mesh_vs.namespace, domain) == host}
+    if len(subsets) != 1 or None in subsets or "" in subsets:
+        return ""
+    (name,) = subsets
+    endpoints = host_endpoints(graph, host, mesh_vs.namespace)
+    edr = graph.effective_dr(mesh_vs.namespace, host)
+    if not endpoints or edr is None or name not in edr.subsets:
+        return ""
+    labels = edr.subsets[name][1].labels
+    if not labels or not all(all(w.labels.get(k) == v for k, v in labels.items()) for w in endpoints):
+        return ""
+    return f"'{name}'"
+
+
 @rule(
     code="IVL711", family="analyzers_routing", name="subset-routing-ignored-at-gateway", severity="warning",
     summary="A gateway VirtualService routes to a host without subset while the mesh VirtualService splits it by subset.",
@@ -102,7 +126,10 @@ def conflicting_mesh_virtual_services(ctx: Context) -> Iterator[Problem]:
     gateway. When a gateway-bound VirtualService sends traffic to a host without a subset while
     a mesh VirtualService for that host routes by subsets (say v1/v2 canary), ingress traffic
     bypasses the split and reaches every version (istioctl IST0140, docs/semantics.md §analyzer-destination-hosts).
-    Hosts are compared after resolution.
+    Hosts are compared after resolution. Info, not a warning, when the mesh VirtualService
+    sends the host to one subset only and every endpoint the repository declares for the host is
+    in that subset (bookinfo's `productpage` pinned to v1 with only v1 deployed): ingress then
+    reaches the same endpoints, until another version is deployed.
     """,
     bad="""
     kind: VirtualService
@@ -151,10 +178,13 @@ def subset_ignored_at_gateway(ctx: Context) -> Iterator[Problem]:
             h = resolve_host(d.host, vs.namespace, domain)
             other = split.get(h)
             if other is not None and other is not vs:
+                same = _split_keeps_every_endpoint(ctx, other, h)
                 yield Problem(vs, d.path + ("host",), f"VirtualService {vs.namespace}/{vs.name} routes gateway traffic "
                               f"to '{h}' without a subset, but VirtualService {other.namespace}/{other.name} splits that "
-                              "host by subset for the mesh only; ingress traffic will reach every version",
-                              related=((other, ("spec", "http")),))
+                              "host by subset for the mesh only; ingress traffic will reach every version"
+                              + (f" (today the same endpoints: every endpoint the repository declares for it is in "
+                                 f"subset {same}, so the split makes no difference yet)" if same else ""),
+                              related=((other, ("spec", "http")),), severity="info" if same else None)
 
 
 @rule(

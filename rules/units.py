@@ -65,7 +65,11 @@ def duplicate_object_definition(ctx: Context) -> Iterator[Problem]:
     (docs/semantics.md §deployment-units). Without a kustomize binary, or when the tree needs the
     network (remote resources), Helm or plugins, the linter does not render it; it reads the
     listed files, applies the kustomization's namespace and leaves patch files out, which is
-    an approximation. Install kustomize or kubectl, or set `kustomize-command`.
+    an approximation. Install kustomize or kubectl, or set `kustomize-command`. A listed input
+    that is absent but excluded by the repository's `.gitignore` (bases a vendoring step
+    downloads into `vendor/`, generated certificates) is provided before the build
+    (docs/semantics.md §ignored-kustomize-inputs): such a tree is not rendered either, and
+    that is this notice, not a render failure (IVL753).
     """,
     bad="""
     # kustomization.yaml

@@ -493,3 +493,23 @@ def test_file_naming_its_namespace_is_not_in_the_assumed_one(tmp_path: Path) -> 
     assert not [f for f in lint_folder(repo) if f.code == "IVL108"]
     (repo / "helloworld.yaml").write_text(text.split("kind: DestinationRule")[0].rsplit("---", 1)[0])
     assert [f.severity for f in lint_folder(repo) if f.code == "IVL108"] == ["error"]
+
+
+def test_git_ignored_patterns(tmp_path: Path) -> None:
+    """The .gitignore forms that mark kustomize inputs provided before the build
+    (docs/semantics.md §ignored-kustomize-inputs): a name at any depth, a glob, a pattern
+    anchored at the ignore file's directory; negations and paths outside are never ignored."""
+    from istio_vm_lint.kustomize import git_ignored
+
+    (tmp_path / ".gitignore").write_text("# vendored bases\nvendor/\n*.pem\n/build\n!keep.pem\n")
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy" / ".gitignore").write_text("generated/out\n")
+    assert git_ignored(str(tmp_path / "vendor" / "katalog" / "istio"), str(tmp_path))
+    assert git_ignored(str(tmp_path / "apps" / "vendor" / "base"), str(tmp_path))
+    assert git_ignored(str(tmp_path / "certs" / "ca-cert.pem"), str(tmp_path))
+    assert git_ignored(str(tmp_path / "build" / "all.yaml"), str(tmp_path))
+    assert not git_ignored(str(tmp_path / "apps" / "build" / "all.yaml"), str(tmp_path))  # anchored at the root
+    assert git_ignored(str(tmp_path / "deploy" / "generated" / "out" / "x.yaml"), str(tmp_path))
+    assert not git_ignored(str(tmp_path / "generated" / "out"), str(tmp_path))  # anchored at deploy/
+    assert not git_ignored(str(tmp_path / "base" / "deployment.yaml"), str(tmp_path))
+    assert not git_ignored(str(tmp_path.parent / "vendor"), str(tmp_path))  # outside the repository

@@ -14,8 +14,9 @@ from typing import Iterator, Optional
 
 from ..config import Settings
 from ..findings import Problem
-from ..model import Resource
+from ..model import Resource, WorkloadController, WorkloadEntry, WorkloadGroup
 from ..project import Project
+from ..resource import as_map, str_map
 from ..rule import Rule
 from . import opaque
 from .codes import UNIT_CODES, UNRESOLVED_REFERENCE, single_resource_rule
@@ -57,9 +58,13 @@ def adjust(p: Problem, r: Rule, unit: Unit, project: Project, plan_: Plan, setti
             p.message, p.severity = f"{p.message} ({why})", "info"
             return p
     if plan_.defined_elsewhere and code in UNRESOLVED_REFERENCE:
-        others = _defined_in_other_units(p.message, unit, plan_.defined_elsewhere)
+        others = _defined_in_other_units(p.message, unit, plan_.defined_elsewhere,
+                                         (p.resource.name, p.resource.namespace))
+        what = "defines it"
+        if not others and code in _SELECTOR_CODES:
+            others, what = _selected_in_other_units(p, unit, plan_.defined_elsewhere), "deploys workloads it selects"
         if others:
-            p.message = (f"{p.message} (unit {', '.join(others[:3])}, applied separately, defines it; "
+            p.message = (f"{p.message} (unit {', '.join(others[:3])}, applied separately, {what}; "
                          "whether both go to the same cluster is not stated)")
             p.severity = "info"
             return p
@@ -112,18 +117,77 @@ def definitions(units: list[Unit], projects: list[Project]) -> dict[str, set[str
                     if isinstance(h, str):
                         out[h].add(unit.name)
                         out[f"svc:{h}"].add(unit.name)
+            labels = _workload_labels(r)
+            if labels:
+                token = f"{unit.name}\0{r.kind}/{r.namespace}/{r.name}"
+                ns = r.namespace if r.namespace_explicit else "*"
+                for k, v in labels.items():
+                    out[f"pod:{ns}:{k}={v}"].add(token)
+                    out[f"pod::{k}={v}"].add(token)  # any namespace (Gateway selectors)
     return dict(out)
+
+
+def _workload_labels(r: Resource) -> dict[str, str]:
+    """The labels a selector sees on what ``r`` runs (pod template, WorkloadEntry, the entries
+    a WorkloadGroup registers); empty for anything else."""
+    if isinstance(r, WorkloadController):
+        return r.pod.labels
+    if isinstance(r, WorkloadEntry):
+        return r.endpoint.labels
+    if isinstance(r, WorkloadGroup):
+        return r.template.labels
+    return {}
+
+
+# Findings that a selector matches nothing: the workloads may be deployed by another unit.
+_SELECTOR_CODES = frozenset({"IVL101", "IVL102", "IVL106"})
+
+
+def _selected_in_other_units(p: Problem, unit: Unit, index: dict[str, set[str]]) -> list[str]:
+    """Units other than ``unit`` that deploy a workload the finding's selector matches: in the
+    selecting resource's namespace (a namespace-less workload goes to whatever namespace it is
+    applied in), any namespace for a Gateway (docs/semantics.md §cross-unit-selection)."""
+    res = p.resource
+    assert res is not None
+    spec = res.spec if isinstance(res.spec, dict) else {}
+    if res.kind in ("Service", "Gateway"):
+        sel = str_map(spec.get("selector"))
+    elif res.kind == "ServiceEntry":
+        sel = str_map(as_map(spec.get("workloadSelector")).get("labels"))
+    else:
+        return []
+    if not sel:
+        return []
+    spaces = [""] if res.kind == "Gateway" else [res.namespace, "*"]
+    found: set[str] = set()
+    for ns in spaces:
+        tokens: set[str] | None = None
+        for k, v in sel.items():
+            have = index.get(f"pod:{ns}:{k}={v}", set())
+            tokens = set(have) if tokens is None else tokens & have
+            if not tokens:
+                break
+        found.update(t.split("\0", 1)[0] for t in tokens or ())
+    found.discard(unit.name)
+    return sorted(found)
 
 
 _QUOTED_RE = re.compile(r"'([^'\s]+)'")
 
 
-def _defined_in_other_units(message: str, unit: Unit, index: dict[str, set[str]]) -> list[str]:
+def _defined_in_other_units(message: str, unit: Unit, index: dict[str, set[str]],
+                            own: tuple[str, str] = ("", "")) -> list[str]:
     # The hosts the finding is about (its first clause: hints such as "did you mean" follow).
     hosts = [(m.group(1), m.group(2)) for m in _HOST_NS_RE.finditer(message.split("; ", 1)[0])]
     if any(unit.name in index.get(f"svc:{n}.{ns}", ()) for n, ns in hosts):
         return []  # the unit defines the service itself: the finding is about its own copy
-    keys = [f"{n}.{ns}" for n, ns in _named_objects(message)] + _QUOTED_RE.findall(message)
+    # Neither the reporting resource itself (a copy of it elsewhere defines nothing it lacks) nor
+    # the near miss a selector finding names ("; nearest: Deployment ns/x has ...") is the
+    # missing end of the reference.
+    message = message.split("; nearest: ", 1)[0]
+    keys = ([f"{m.group(1)}.{m.group(2)}" for m in _HOST_NS_RE.finditer(message)]
+            + [f"{m.group(2)}.{m.group(1)}" for m in _NS_NAME_RE.finditer(message) if (m.group(2), m.group(1)) != own]
+            + _QUOTED_RE.findall(message))
     # A namespace-less Service or Gateway elsewhere goes to whatever namespace it is applied in.
     keys += [f"{n}.*" for n, _ in hosts]
     found: set[str] = set()

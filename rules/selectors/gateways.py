@@ -30,8 +30,11 @@ from ._common import SEARCHED, SELECTABLE, STOCK_GATEWAY_LABELS, looks_like_gate
     stock selectors of an Istio installation (`istio: ingressgateway`, `egressgateway`,
     `eastwestgateway` and their `app: istio-…` forms) are taken to be satisfied by the
     installation only while the repository deploys no gateway workload of that role (ingress,
-    egress, east-west, judged from its labels and name) itself; when it does, one of its own
-    gateways must match.
+    egress, east-west, judged from its labels and name) itself, or a gateway of no stated role
+    labelled in the installation's own `istio: <name>` convention (the operator and the
+    gateway chart label them so, §installation-gateway-labels); when it does, one of its own
+    gateways must match. An application's own gateway of no stated role and without an `istio`
+    label (`gateway: payments`) runs beside the installation's and does not replace it.
     """,
     bad="""
     kind: Gateway
@@ -49,7 +52,8 @@ from ._common import SEARCHED, SELECTABLE, STOCK_GATEWAY_LABELS, looks_like_gate
     """,
     inputs=("Gateway",),
     equivalents=("IST0101:gateway.IngressGatewayPortAnalyzer", "KIA0302"),
-    references=("docs/semantics.md §label-selection", "docs/semantics.md §gateway-selector", "docs/semantics.md §analyzer-gateway-ports", "docs/semantics.md §kiali-gateways"),
+    references=("docs/semantics.md §label-selection", "docs/semantics.md §gateway-selector", "docs/semantics.md §analyzer-gateway-ports", "docs/semantics.md §kiali-gateways",
+                "docs/semantics.md §installation-gateway-labels"),
 )
 def gateway_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
@@ -65,7 +69,11 @@ def gateway_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
         stock = ""
         if all((k, v) in STOCK_GATEWAY_LABELS or (k, None) in STOCK_GATEWAY_LABELS for k, v in sel.items()):
             role = _stock_role(sel)
-            own = [w for w in gateway_like if _role(w) in (role, "")]
+            # The repository's gateways of that role (named or labelled so) stand in for the stock
+            # one, and so do role-less ones labelled in the installation's convention (an `istio`
+            # label, as the operator and the gateway chart set); a role-less gateway of the
+            # application's own (`gateway: payments`) runs beside the installation's.
+            own = [w for w in gateway_like if _role(w) == role or (_role(w) == "" and "istio" in w.labels)]
             if not own:
                 continue  # the installation's own gateway, deployed outside the repository
             # The repository deploys its own gateways of that role: the stock one is not assumed.
