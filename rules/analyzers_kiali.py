@@ -7,7 +7,7 @@ rules (``lint/graph.py``) rather than Kiali's looser suffix matching.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterator
+from typing import Any, Iterator
 
 from istio_vm_lint.findings import Problem
 from istio_vm_lint.graph import resolve_host, visible
@@ -34,7 +34,8 @@ from istio_vm_lint.semantics import cluster_namespace, dr_host, namespace_wildca
     chosen by the lookup path (client namespace, service namespace, root namespace) and never
     combined (docs/semantics.md §destinationrule-lookup, §destinationrule-merge). Two rules for the same host that share a subset name, or
     where either has no subsets, therefore shadow each other in ways that depend on file order
-    (Kiali KIA0201). Only rules in the same namespace are compared: across namespaces the lookup
+    (Kiali KIA0201); info when the shared subsets are defined identically (labels and
+    policy), since whichever is merged first the subset is the same. Only rules in the same namespace are compared: across namespaces the lookup
     path picks exactly one rule per client, so a client-namespace rule that overrides the
     service's own, or a root-namespace `*.local` default beneath a service-namespace rule, is by
     design (docs/semantics.md §destinationrule-placement). Only rules for the same host are
@@ -76,6 +77,7 @@ def overlapping_destination_rules(ctx: Context) -> Iterator[Problem]:
         # specific match (MostSpecificHostMatch), so neither shadows the other by order.
         cands = [o for o in by_host[h] if o is not d]
         mine = {s.name for s in d.subsets}
+        hits: list[tuple[bool, DestinationRule, list[str]]] = []
         for o in cands:
             if _skip_mesh_mtls(o, hosts[id(o)], domain) or _skip_mesh_mtls(d, h, domain):
                 continue
@@ -88,11 +90,23 @@ def overlapping_destination_rules(ctx: Context) -> Iterator[Problem]:
             shared = sorted(mine & theirs)
             if mine and theirs and not shared:
                 continue
+            # Identical shared subsets (a rule copied under another name): whichever is merged
+            # first, the subset is the same (§destinationrule-merge).
+            same = d.spec == o.spec or bool(shared) and all(_subset_def(d, n) == _subset_def(o, n) for n in shared)
+            hits.append((same, o, shared))
+        if hits:
+            same, o, shared = min(hits, key=lambda x: x[0])  # a differing partner first
             what = f"subset(s) {shared}" if shared else "all subsets (one of them defines none)"
             yield Problem(d, ("spec", "host"), f"DestinationRule {d.namespace}/{d.name} and {o.namespace}/{o.name} both "
-                          f"apply to host '{h}' for {what}; only one of them takes effect for a given client",
-                          related=((o, ("spec", "host")),))
-            break
+                          f"apply to host '{h}' for {what}; only one of them takes effect for a given client"
+                          + (" (the definitions are identical, so which one does changes nothing; keep one)"
+                             if same else ""),
+                          related=((o, ("spec", "host")),), severity="info" if same else None)
+
+
+def _subset_def(dr: DestinationRule, name: str) -> tuple[Any, Any]:
+    sub = next(s for s in dr.subsets if s.name == name)
+    return sub.labels, sub.traffic_policy
 
 
 def _skip_mesh_mtls(dr: DestinationRule, host: str, domain: str) -> bool:

@@ -569,9 +569,8 @@ def locality_lb_disabled_with_settings(ctx: Context) -> Iterator[Problem]:
     concatenated but only the *first processed* top-level `trafficPolicy` is kept, the others
     are discarded — and which one is first depends on creation order, which a repository
     cannot show (docs/semantics.md §destinationrule-merge, `mergeDestinationRule`; §repository-limits). Outlier detection, TLS or failover set in the
-    losing rule silently disappear. Rules with different workloadSelectors
-    are kept separate and not reported; to stay on the safe side, so are rules with different
-    `exportTo`. Put the traffic policy in one rule.
+    losing rule silently disappear (info when the policies are identical). Rules with different workloadSelectors
+    are kept separate and not reported; so are rules with different `exportTo`. Put the policy in one rule.
     """,
     bad="""
     kind: DestinationRule
@@ -600,9 +599,8 @@ def order_dependent_merge(ctx: Context) -> Iterator[Problem]:
     for dr in ctx.each(DestinationRule):
         if not dr.traffic_policy or not dr.host:
             continue
-        host = graph.dr_host(dr)
         sel = dr.workload_selector
-        groups[(dr.namespace, host, None if sel is None else tuple(sorted(sel.items())),
+        groups[(dr.namespace, graph.dr_host(dr), None if sel is None else tuple(sorted(sel.items())),
                 tuple(sorted(dr.export_to)))].append(dr)
     for (ns, host, _sel, _exp), drs in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1])):
         if len(drs) < 2:
@@ -610,11 +608,13 @@ def order_dependent_merge(ctx: Context) -> Iterator[Problem]:
         for dr in drs:
             others = sorted((o for o in drs if o is not dr), key=lambda o: (o.namespace, o.name))
             names = ", ".join(f"{o.namespace}/{o.name}" for o in others)
+            same = all(o.traffic_policy == dr.traffic_policy for o in others)  # a copy: nothing is lost
             yield Problem(dr, ("spec", "trafficPolicy"),
                           f"DestinationRule {dr.namespace}/{dr.name} and {names} all set a top-level trafficPolicy for "
                           f"{host} in namespace '{ns}': Istio keeps only the first one processed (creation order), "
-                          "the others are discarded — merge the policies into one rule (§destinationrule-merge)",
-                          related=tuple((o, ("spec", "trafficPolicy")) for o in others))
+                          "the others are discarded — merge the policies into one rule (§destinationrule-merge)"
+                          + (" (the policies are identical, so nothing is lost whichever comes first)" if same else ""),
+                          related=tuple((o, ("spec", "trafficPolicy")) for o in others), severity="info" if same else None)
 
 
 # --- IVL409 ---------------------------------------------------------------------------------

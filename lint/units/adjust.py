@@ -13,6 +13,7 @@ from collections import defaultdict
 from typing import Iterator, Optional
 
 from ..config import Settings
+from ..discover import display_path
 from ..findings import Problem
 from ..model import Resource, WorkloadController, WorkloadEntry, WorkloadGroup
 from ..project import Project
@@ -29,7 +30,15 @@ def adjust(p: Problem, r: Rule, unit: Unit, project: Project, plan_: Plan, setti
             elsewhere: Optional[Elsewhere] = None) -> Problem:
     code = p.code or r.code
     sev = p.severity or r.severity
-    if sev == "info" or p.resource is None:
+    if sev == "info":
+        return p
+    path = p.resource.source.path if p.resource is not None else p.location.file if p.location else ""
+    if path and rejection_sample(path):
+        p.message = (f"{p.message} (a Gatekeeper sample meant to be rejected by the constraint beside it, "
+                     "never applied)")
+        p.severity = "info"
+        return p
+    if p.resource is None:
         return p
     if alternatives and not single_resource_rule(code) and code not in UNIT_CODES and any(
             id(x) in alternatives for x in [p.resource] + [o for o, _ in p.related]):
@@ -52,6 +61,15 @@ def adjust(p: Problem, r: Rule, unit: Unit, project: Project, plan_: Plan, setti
         p.message = f"{p.message} (the unrendered Helm chart {charts} may define it)"
         p.severity = "info"
         return p
+    if code in UNRESOLVED_REFERENCE and unit.tree is not None:
+        gens = [display_path(k.file) for k in unit.tree.kustomizations
+                if any(e.startswith(("helmCharts", "generators")) for e in k.unsupported)]
+        if gens:
+            # §operator-services: kustomize inflates helmCharts only with --enable-helm.
+            p.message = (f"{p.message} (the Helm charts or generator plugins of {', '.join(gens[:3])}, not run, "
+                         "may define it)")
+            p.severity = "info"
+            return p
     if code in UNRESOLVED_REFERENCE:
         why = opaque.may_define(p, project)
         if why:
@@ -98,6 +116,16 @@ def _alternative(p: Problem, elsewhere: Elsewhere) -> Optional[tuple[Resource, s
         elif x.kind == p.resource.kind and x is not p.resource:
             return None
     return found
+
+
+def rejection_sample(path: str) -> bool:
+    """Is ``path`` a policy engine's negative sample: ``example_disallowed*.yaml`` beside the
+    ``constraint.yaml`` it must violate (the Gatekeeper library's layout, copied into GitOps
+    repositories with the constraints)?  Such a file exists to be refused, and is never applied
+    (docs/semantics.md §policy-samples)."""
+    base = os.path.basename(path)
+    return (base.startswith("example_disallowed") and base.endswith((".yaml", ".yml"))
+            and os.path.isfile(os.path.join(os.path.dirname(path), "constraint.yaml")))
 
 
 def definitions(units: list[Unit], projects: list[Project]) -> dict[str, set[str]]:

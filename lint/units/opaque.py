@@ -56,6 +56,9 @@ def _missing_names(p: "Problem") -> list[str]:
 
 def may_define(p: "Problem", project: "Project") -> Optional[str]:
     """Why a file of the unit the linter cannot read may define what ``p`` finds missing."""
+    why = _operator_may_create(p, project)
+    if why:
+        return why
     files = opaque_files(project)
     if not files:
         return None
@@ -64,4 +67,61 @@ def may_define(p: "Problem", project: "Project") -> Optional[str]:
         for path, why, text in files:
             if word.search(text):
                 return f"{path}, {why}, mentions '{name}' and may define it"
+    return None
+
+
+_DOC_SPLIT_RE = re.compile(r"^---[^\n]*$", re.M)
+_API_RE = re.compile(r"^apiVersion:[ \t]*[\"']?([^\s\"'#]+)", re.M)
+_KIND_RE = re.compile(r"^kind:[ \t]*[\"']?([A-Za-z0-9]+)", re.M)
+_META_RE = re.compile(r"^metadata:[ \t]*\n((?:[ \t]+.*\n?|[ \t]*\n)*)", re.M)
+_FIELD_RE = {f: re.compile(r"^[ \t]+" + f + r":[ \t]*[\"']?([a-z0-9][a-z0-9.-]*)", re.M) for f in ("name", "namespace")}
+# API groups whose kinds create no Services of their own (Kubernetes, Istio, GitOps and
+# policy tooling): a resource of another group with a dot is an operator's custom resource.
+_NOT_OPERATOR_GROUP = ("k8s.io", "istio.io", "kubernetes.io", "openshift.io", "argoproj.io",
+                       "fluxcd.io", "cert-manager.io", "monitoring.coreos.com", "gatekeeper.sh")
+
+
+def custom_resources(project: "Project") -> list[tuple[str, str, str, str]]:
+    """``(kind, namespace or "", name, path)`` of the custom resources the unit's files hold
+    (read from the text: the model does not keep kinds it does not know)."""
+    cached = getattr(project, "_custom_resources", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    out: list[tuple[str, str, str, str]] = []
+    for src in project.files:
+        raw = src.raw
+        if not raw:
+            continue
+        text = raw.decode("utf-8", "replace").lstrip("\ufeff")
+        for doc in _DOC_SPLIT_RE.split(text):
+            api, kind, meta = _API_RE.search(doc), _KIND_RE.search(doc), _META_RE.search(doc)
+            if api is None or kind is None or meta is None:
+                continue
+            group = api.group(1).rpartition("/")[0]
+            if "." not in group or group.endswith(_NOT_OPERATOR_GROUP):
+                continue
+            name = _FIELD_RE["name"].search(meta.group(1))
+            ns = _FIELD_RE["namespace"].search(meta.group(1))
+            if name is not None:
+                out.append((kind.group(1), ns.group(1) if ns else "", name.group(1), src.path))
+    project._custom_resources = out  # type: ignore[attr-defined]
+    return out
+
+
+def _operator_may_create(p: "Problem", project: "Project") -> Optional[str]:
+    """A custom resource of the missing host's namespace whose name the Service name extends
+    (``<resource>-<suffix>``) or equals: its operator may create that Service."""
+    hosts = [(m.group(1), m.group(2)) for m in _HOST_NS_RE.finditer(p.message.split("; ", 1)[0])]
+    if not hosts:
+        return None
+    crs = custom_resources(project)
+    if not crs:
+        return None
+    for svc, ns in hosts:
+        for kind, cr_ns, cr_name, path in crs:
+            if cr_ns not in ("", ns) or len(cr_name) < 3:
+                continue
+            if svc == cr_name or svc.startswith(cr_name + "-"):
+                return (f"{path} declares {kind} {ns}/{cr_name}, whose operator may create Service '{svc}'; "
+                        "operators name the Services they create after the resource")
     return None
