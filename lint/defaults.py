@@ -46,6 +46,7 @@ INSTALLATION_SERVICES: frozenset[tuple[str, str]] = frozenset({
     ("istio-ingress", "istio-ingressgateway"),
     ("istio-egress", "istio-egress"),
     ("istio-egress", "istio-egressgateway"),
+    ("default", "kubernetes"),  # the API server's own Service, in every cluster
 })
 
 # The ports istiod (pilot-discovery) listens on whatever its Deployment declares: the defaults of
