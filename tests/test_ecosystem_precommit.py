@@ -9,11 +9,14 @@ pre-commit is not importable or its environment cannot be installed (no package 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from test_ecosystem_support import BASE, VS_BAD, VS_GOOD
@@ -49,9 +52,43 @@ def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return repo
 
 
+_INSTALLING: dict[Path, subprocess.Popen[bytes]] = {}
+
+
 @pytest.fixture(scope="session")
-def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("pre-commit-home")
+def pre_commit_home(tmp_path_factory: pytest.TempPathFactory, hook_repo: Path) -> Iterator[Path]:
+    """The cached hook environment of ``run_hook``, installed in the background from the
+    start (~8 s of CPU, mostly pip) while the try-repo test installs its own: on two cores the
+    two installs overlap.  ``run_hook`` waits for it (pre-commit's store lock would make a run
+    wait too); a failed install is retried, and reported, by the run itself.  Stopped unused
+    when no test runs a hook."""
+    home = tmp_path_factory.mktemp("pre-commit-home")
+    cfg = hook_config(hook_repo, home / "install-hooks-config.yaml")
+    _INSTALLING[home] = subprocess.Popen([sys.executable, "-m", "pre_commit", "install-hooks", "--config", str(cfg)],
+                                         cwd=hook_repo, env=hook_env(home), stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                         start_new_session=True)
+    yield home
+    proc = _INSTALLING.pop(home, None)
+    if proc is not None:  # no run_hook test ran: stop the install (pre-commit, pip and all)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+
+
+def hook_env(home: Path) -> dict[str, str]:
+    env = {**os.environ, "PRE_COMMIT_HOME": str(home), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    env.pop("NO_COLOR", None)
+    return env
+
+
+def hook_config(hook_repo: Path, cfg: Path) -> Path:
+    """A pre-commit config with both hooks of ``hook_repo`` at its HEAD."""
+    rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=hook_repo, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    cfg.write_text(f"repos:\n- repo: {hook_repo}\n  rev: {rev}\n  hooks:\n  - id: istio-vm-lint\n"
+                   "  - id: istio-vm-lint-repo\n")
+    return cfg
 
 
 def make_git_repo(root: Path, vs: str, extra: dict[str, str] | None = None) -> Path:
@@ -69,10 +106,8 @@ def make_git_repo(root: Path, vs: str, extra: dict[str, str] | None = None) -> P
 
 
 def try_repo(repo: Path, hook_repo: Path, home: Path, hook: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PRE_COMMIT_HOME": str(home), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-    env.pop("NO_COLOR", None)
     p = subprocess.run([sys.executable, "-m", "pre_commit", "try-repo", str(hook_repo), hook, "--color", "never",
-                        *args], cwd=repo, capture_output=True, text=True, env=env, timeout=900)
+                        *args], cwd=repo, capture_output=True, text=True, env=hook_env(home), timeout=900)
     if p.returncode not in (0, 1) and any(h in p.stdout + p.stderr for h in OFFLINE_HINTS):
         pytest.skip("pre-commit could not install the hook environment (offline?)")
     return p
@@ -81,15 +116,12 @@ def try_repo(repo: Path, hook_repo: Path, home: Path, hook: str, *args: str) -> 
 def run_hook(repo: Path, hook_repo: Path, home: Path, hook: str, *args: str) -> subprocess.CompletedProcess[str]:
     """``pre-commit run`` with a config pointing at the hook repo: same code path as a user's
     setup, and the environment is cached in ``home`` (try-repo reinstalls it every time)."""
-    rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=hook_repo, capture_output=True, text=True,
-                         check=True).stdout.strip()
-    cfg = repo.parent / f"{repo.name}-pre-commit-config.yaml"
-    cfg.write_text(f"repos:\n- repo: {hook_repo}\n  rev: {rev}\n  hooks:\n  - id: istio-vm-lint\n"
-                   "  - id: istio-vm-lint-repo\n")
-    env = {**os.environ, "PRE_COMMIT_HOME": str(home), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-    env.pop("NO_COLOR", None)
+    cfg = hook_config(hook_repo, repo.parent / f"{repo.name}-pre-commit-config.yaml")
+    installing = _INSTALLING.pop(home, None)
+    if installing is not None:
+        installing.wait(timeout=900)
     p = subprocess.run([sys.executable, "-m", "pre_commit", "run", hook, "--config", str(cfg), "--color", "never",
-                        *args], cwd=repo, capture_output=True, text=True, env=env, timeout=900)
+                        *args], cwd=repo, capture_output=True, text=True, env=hook_env(home), timeout=900)
     if p.returncode not in (0, 1) and any(h in p.stdout + p.stderr for h in OFFLINE_HINTS):
         pytest.skip("pre-commit could not install the hook environment (offline?)")
     return p
