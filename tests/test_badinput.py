@@ -50,20 +50,9 @@ LOAD_CODES = {"IVL001", "IVL002", "IVL003", "IVL004"}
 TEXT_LINE_RE = re.compile(r"^.+:\d+:\d+: IVL\d{3} \[(error|warning|info)\] .+$")
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
-# As root, chmod 000 does not stop reads: the CLI is run through this wrapper, which makes
-# opening any file called "unreadable.yaml" fail with EACCES exactly as it would for a user.
-UNREADABLE_WRAPPER = r"""
-import builtins, errno, os, sys
-_open = builtins.open
-def _guarded(file, *args, **kwargs):
-    if isinstance(file, (str, bytes, os.PathLike)) and os.fsdecode(file).endswith("unreadable.yaml"):
-        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), file)
-    return _open(file, *args, **kwargs)
-builtins.open = _guarded
-sys.argv[0] = "istio-vm-lint"
-from istio_vm_lint.cli import main
-main()
-"""
+# As root, chmod 000 does not stop reads: the "unreadable" case is then run with opening any
+# file called "unreadable.yaml" failing with EACCES, exactly as it would for a user
+# (CliServer.run(unreadable=True)).
 
 
 def cli_env() -> dict[str, str]:
@@ -72,11 +61,11 @@ def cli_env() -> dict[str, str]:
     return env
 
 
-def run_cli(args: list[str], cwd: Path, wrapper: bool = False, timeout: float = HANG_TIMEOUT) -> Run:
-    """Run the CLI in a subprocess; a run longer than ``timeout`` is killed and marked hung."""
-    prefix = [sys.executable, "-c", UNREADABLE_WRAPPER] if wrapper else [sys.executable, "-m", "istio_vm_lint"]
+def run_cli(args: list[str], cwd: Path, timeout: float = HANG_TIMEOUT) -> Run:
+    """Run ``python -m istio_vm_lint`` (a fresh interpreter); a run longer than ``timeout`` is
+    killed and marked hung."""
     start = time.perf_counter()
-    proc = subprocess.Popen(prefix + args, cwd=cwd, env=cli_env(), stdin=subprocess.DEVNULL,
+    proc = subprocess.Popen([sys.executable, "-m", "istio_vm_lint", *args], cwd=cwd, env=cli_env(), stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     chunks: dict[str, bytes] = {}
 
