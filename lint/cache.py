@@ -217,6 +217,7 @@ class ParseCache:
         self.misses = 0
         self.aging = 0
         self.new_verdicts = 0
+        self._keys: dict[int, tuple[bytes, bytes]] = {}  # id(raw) -> (raw, content key), this run
         self._read()
 
     def _read(self) -> None:
@@ -240,7 +241,7 @@ class ParseCache:
     def get(self, raw: bytes) -> tuple[bytes, Optional[LoadResult]]:
         """``(key, result)``: the content key (for :meth:`put` on a miss) and the cached
         result, or None."""
-        key = content_key(raw)
+        key = self.key_of(raw)
         old = self._old.get(key)
         blob = self._used.get(key) or (old[0] if old else None)
         if blob is None:
@@ -257,6 +258,15 @@ class ParseCache:
         self._used[key] = blob
         self.hits += 1
         return key, result
+
+    def key_of(self, raw: bytes) -> bytes:
+        """The content key of ``raw`` (hashed once per run per file read)."""
+        have = self._keys.get(id(raw))
+        if have is not None and have[0] is raw:
+            return have[1]
+        key = content_key(raw)
+        self._keys[id(raw)] = (raw, key)
+        return key
 
     # --- rejection verdicts (named-file runs) ------------------------------------------
     # In a run on named files the rejecting per-resource rules (schema, webhook validation)
@@ -279,6 +289,25 @@ class ParseCache:
 
     def put_verdict(self, key: bytes, rejected: bool) -> None:
         self._used[b"V" + key] = b"\x01" if rejected else b"\x00"
+        self.new_verdicts += 1
+
+    # The verdicts of all the resources of one file read as it is, in one entry: ``W`` + a
+    # hash of the file's content key, the resources' namespaces and the rules selected
+    # (``units.run.file_verdict_key``); the value holds one byte (0 or 1) per resource.
+
+    def file_verdicts(self, key: bytes, count: int) -> Optional[list[bool]]:
+        wkey = b"W" + key
+        old = self._old.get(wkey)
+        blob = self._used.get(wkey) or (old[0] if old else None)
+        if blob is None or len(blob) != count or blob.strip(b"\x00\x01"):
+            return None
+        if wkey not in self._used and old and self.generation - old[1] >= KEEP_GENERATIONS // 2:
+            self.aging += 1
+        self._used[wkey] = blob
+        return [b == 1 for b in blob]
+
+    def put_file_verdicts(self, key: bytes, verdicts: list[bool]) -> None:
+        self._used[b"W" + key] = bytes(1 if v else 0 for v in verdicts)
         self.new_verdicts += 1
 
     # --- derived data (lint/relevance.py): plain data computed from a file's content, under

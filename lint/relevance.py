@@ -42,11 +42,12 @@ without the subjects on fixtures; ``ISTIO_VM_LINT_NO_CLOSURE=1`` switches them o
 
 from __future__ import annotations
 
+import hashlib
+import marshal
 import os
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 
-from .cache import content_key
 from .model import DestinationRule, Gateway, Service, ServiceEntry, Sidecar, VirtualService, WorkloadController
 from .semantics import host_matches, kube_fqdn, resolve_host
 
@@ -67,16 +68,20 @@ _LABEL_KEYS = frozenset({"labels", "matchLabels", "selector", "sourceLabels", "w
 # and whose findings relate resources through a host, a label pair, a name, a namespace or a
 # Gateway's selection (connections the subjects follow).  A rule not listed iterates every
 # resource, as in a whole-repository run (rules that iterate with ``ctx.resources`` gain
-# nothing from being listed).  Left out on purpose: IVL108, IVL211, IVL408, IVL410-IVL413 and
-# IVL415 build indexes or aggregates with ``ctx.each``; IVL115 and IVL120 relate a near miss
-# in any namespace (a value spelt nearly alike shares no key); IVL106, IVL111 and IVL701
-# iterate the Gateways, which are few.
+# nothing from being listed).  Indexes and aggregates over other resources are built with
+# ``ctx.resources`` (IVL108's DestinationRules, IVL127's callers).  IVL401, IVL402 and IVL404
+# iterate the services of the effective DestinationRule views (``traffic_policy``): a view's
+# rules are connected to its service by the host.  Left out on purpose: IVL211, IVL408,
+# IVL410-IVL413 and IVL415 build indexes or aggregates with ``ctx.each``; IVL115 and IVL120
+# relate a near miss in any namespace (a value spelt nearly alike shares no key); IVL106,
+# IVL111 and IVL701 iterate the Gateways, which are few.
 REVIEWED = frozenset((
-    "IVL006", "IVL007", "IVL008", "IVL105", "IVL107", "IVL109", "IVL110", "IVL113", "IVL114", "IVL116",
-    "IVL117", "IVL118", "IVL119", "IVL121", "IVL122", "IVL123", "IVL201", "IVL202", "IVL203", "IVL204",
-    "IVL205", "IVL206", "IVL207", "IVL208", "IVL209", "IVL210", "IVL212", "IVL301", "IVL302", "IVL303",
-    "IVL304", "IVL305", "IVL403", "IVL405", "IVL406", "IVL407", "IVL409", "IVL414", "IVL416", "IVL501",
-    "IVL502", "IVL503", "IVL504", "IVL505", "IVL506", "IVL507", "IVL508", "IVL711", "IVL712", "IVL713",
+    "IVL006", "IVL007", "IVL008", "IVL105", "IVL107", "IVL108", "IVL109", "IVL110", "IVL113", "IVL114",
+    "IVL116", "IVL117", "IVL118", "IVL119", "IVL121", "IVL122", "IVL123", "IVL125", "IVL127", "IVL201",
+    "IVL202", "IVL203", "IVL204", "IVL205", "IVL206", "IVL207", "IVL208", "IVL209", "IVL210", "IVL212",
+    "IVL301", "IVL302", "IVL303", "IVL304", "IVL305", "IVL401", "IVL402", "IVL403", "IVL404", "IVL405",
+    "IVL406", "IVL407", "IVL409", "IVL414", "IVL416", "IVL501", "IVL502", "IVL503", "IVL504", "IVL505",
+    "IVL506", "IVL507", "IVL508", "IVL510", "IVL515", "IVL711", "IVL712", "IVL713",
     "IVL714", "IVL715", "IVL720", "IVL723", "IVL731", "IVL732", "IVL733", "IVL734", "IVL735", "IVL741",
     "IVL742", "IVL743", "IVL744", "IVL745", "IVL747", "IVL748",
 ))
@@ -169,6 +174,14 @@ def material(r: "Resource") -> tuple[Any, ...]:
 
 
 def keys_of(r: "Resource", domain: str, namespaces: set[str], m: Optional[tuple[Any, ...]] = None) -> _Keys:
+    return _unpack(resolved(r, domain, m), namespaces)
+
+
+def resolved(r: "Resource", domain: str, m: Optional[tuple[Any, ...]] = None) -> tuple[Any, ...]:
+    """The keys of a resource but the namespaces it mentions (which depend on the whole
+    project), as plain data: a function of its data, its namespace and the cluster domain,
+    cached per file (:func:`_resolved_all`).  ``(strings, pairs, empty, imports, wild, typed,
+    dotted, labels, egress)``, ``egress`` None or ``(imports, wild, typed, dotted)``."""
     k = _Keys()
     ns = r.namespace
     strings, pairs, empty, imports, wild, dotted, labels = m if m is not None else material(r)
@@ -178,15 +191,14 @@ def keys_of(r: "Resource", domain: str, namespaces: set[str], m: Optional[tuple[
     k.imports = {ns if a in (".", "") else a for a in imports}
     k.wild = set(wild)
     k.dotted = set(dotted)
-    k.mentions = (k.strings & namespaces) | (namespaces.intersection(labels))
-    k.mentions.discard("")
     if isinstance(r, Service):
         k.typed.add(kube_fqdn(r.name, ns, domain))
+    egress = None
     if isinstance(r, (Sidecar, Gateway)):
         # The hosts a Sidecar imports and a Gateway's servers admit matter to their own
         # findings (IVL414, IVL506, IVL70x) only: the routes bound to a Gateway reach it by
         # name, a Sidecar's clients reach the same hosts directly (a "*" would tie everything).
-        k.egress = eg = _Keys()
+        eg = _Keys()
         eg.imports, k.imports = k.imports, set()
         eg.wild, k.wild = k.wild, set()
         eg.dotted, k.dotted = k.dotted, set()
@@ -194,13 +206,42 @@ def keys_of(r: "Resource", domain: str, namespaces: set[str], m: Optional[tuple[
             _add_hosts(eg, r, (h for h, _ in r.egress_hosts), ns, domain)
         else:
             _add_hosts(eg, r, (h for srv in r.servers for h in srv.hosts), ns, domain)
+        egress = (sorted(eg.imports), sorted(eg.wild), sorted(eg.typed), sorted(eg.dotted))
     else:
         _add_hosts(k, r, _typed_hosts(r), ns, domain)
     if isinstance(r, WorkloadController):
         k.pairs.extend(r.pod.labels.items())
     if r.kind == "Namespace":
         k.pairs = []  # namespaces are selected through the namespace-wide policy link
+    return (sorted(k.strings), k.pairs, k.empty, sorted(k.imports), sorted(k.wild), sorted(k.typed),
+            sorted(k.dotted), list(labels), egress)
+
+
+def _unpack(t: tuple[Any, ...], namespaces: set[str]) -> _Keys:
+    strings, pairs, empty, imports, wild, typed, dotted, labels, egress = t
+    k = _Keys()
+    k.strings = set(strings)
+    k.pairs = [tuple(x) for x in pairs]
+    k.empty = bool(empty)
+    k.imports, k.wild, k.typed, k.dotted = set(imports), set(wild), set(typed), set(dotted)
+    k.mentions = (k.strings & namespaces) | (namespaces.intersection(labels))
+    k.mentions.discard("")
+    if egress is not None:
+        k.egress = eg = _Keys()
+        eg.imports, eg.wild, eg.typed, eg.dotted = (set(x) for x in egress)
     return k
+
+
+def _valid(t: Any) -> bool:
+    """The shape :func:`resolved` returns (a cached entry of another shape is a miss)."""
+    if not (isinstance(t, tuple) and len(t) == 9 and isinstance(t[2], bool)):
+        return False
+    if not all(isinstance(t[i], list) for i in (0, 1, 3, 4, 5, 6, 7)):
+        return False
+    if not all(isinstance(p, tuple) and len(p) == 2 for p in t[1]):
+        return False
+    eg = t[8]
+    return eg is None or (isinstance(eg, tuple) and len(eg) == 4 and all(isinstance(x, list) for x in eg))
 
 
 def _add_hosts(k: _Keys, r: "Resource", hosts: Iterable[str], ns: str, domain: str) -> None:
@@ -229,31 +270,36 @@ def _typed_hosts(r: "Resource") -> Iterable[str]:
         yield from r.hosts
 
 
-def _materials(res: list["Resource"], cache: Optional["ParseCache"]) -> list[Optional[tuple[Any, ...]]]:
-    """The :func:`material` of each resource; with a cache, per file, stored under the hash of
-    the file's bytes.  Only for resources read from their file as they are (the caller passes
-    no cache for a rendered unit, whose data the bytes do not determine)."""
-    out: list[Optional[tuple[Any, ...]]] = [None] * len(res)
+def _resolved_all(res: list["Resource"], domain: str, cache: Optional["ParseCache"]) -> list[tuple[Any, ...]]:
+    """The :func:`resolved` keys of each resource; with a cache, per file, stored under a hash
+    of the file's bytes, the namespaces its resources got and the cluster domain.  Only for
+    resources read from their file as they are (the caller passes no cache for a rendered
+    unit, whose data the bytes do not determine)."""
     if cache is None:
-        return out
+        return [resolved(r, domain) for r in res]
+    out: list[Optional[tuple[Any, ...]]] = [None] * len(res)
     by_file: dict[int, list[int]] = defaultdict(list)
     for i, r in enumerate(res):
         by_file[id(r.source)].append(i)
     for idx in by_file.values():
         src = res[idx[0]].source
         if src.raw is None or any(res[i].origins for i in idx):
+            for i in idx:
+                out[i] = resolved(res[i], domain)
             continue
-        key = b"K" + content_key(src.raw) + len(idx).to_bytes(4, "big")
+        namespaces = [res[i].namespace for i in idx]
+        key = b"R" + hashlib.blake2b(marshal.dumps((cache.key_of(src.raw), namespaces, domain), 2),
+                                     digest_size=16).digest()
         got = cache.derived(key)
-        if isinstance(got, list) and len(got) == len(idx) and all(isinstance(m, tuple) and len(m) == 7 for m in got):
-            for i, m in zip(idx, got, strict=False):
-                out[i] = m
+        if isinstance(got, list) and len(got) == len(idx) and all(_valid(t) for t in got):
+            for i, t in zip(idx, got, strict=True):
+                out[i] = t
             continue
-        ms = [material(res[i]) for i in idx]
-        cache.put_derived(key, ms)
-        for i, m in zip(idx, ms, strict=False):
-            out[i] = m
-    return out
+        ts = [resolved(res[i], domain) for i in idx]
+        cache.put_derived(key, ts)
+        for i, t in zip(idx, ts, strict=True):
+            out[i] = t
+    return out  # type: ignore[return-value]
 
 
 def _ns_of(r: "Resource") -> str:
@@ -270,8 +316,11 @@ class Closure:
         self.domain = domain
         res = project.resources
         self.namespaces = {r.namespace for r in res} | {r.name for r in res if r.kind == "Namespace"}
-        self.keys = [keys_of(r, domain, self.namespaces, m) for r, m in zip(res, _materials(res, cache), strict=False)]
+        raw = _resolved_all(res, domain, cache)
+        self._raw = raw
+        self._keys: dict[int, _Keys] = {}
         names = {r.name for r in res}
+        namespaces = self.namespaces
         dd: Callable[[], defaultdict[Any, list[int]]] = lambda: defaultdict(list)  # noqa: E731
         self.by_ns, self.by_pol, self.by_name, self.by_str = dd(), dd(), dd(), dd()
         self.by_typed, self.by_dotted, self.by_lbl, self.by_hns = dd(), dd(), dd(), dd()
@@ -279,34 +328,58 @@ class Closure:
         self.wild: list[tuple[str, int]] = []
         self.gateways: list[int] = []
         self.pods: list[int] = []
-        for i, (r, k) in enumerate(zip(res, self.keys, strict=False)):
+        by_ns, by_name, by_pol, by_str = self.by_ns, self.by_name, self.by_pol, self.by_str
+        by_typed, by_dotted, by_lbl, by_hns = self.by_typed, self.by_dotted, self.by_lbl, self.by_hns
+        importers, wild_list = self.importers, self.wild
+        for i, (r, t) in enumerate(zip(res, raw, strict=True)):
+            strings, pairs, empty, imports, wild, typed, dotted, labels, eg = t
             ns = r.namespace
-            eg = k.egress
-            self.by_ns[_ns_of(r)].append(i)
-            self.by_name[(ns, r.name)].append(i)
-            if r.kind in POLICY_KINDS:
-                self.by_pol[_ns_of(r)].append(i)
-            for s in k.strings & names:  # looked up by the names of resources only
-                for t in k.mentions | {ns}:
-                    self.by_str[(t, s)].append(i)
-            for h in k.typed:
-                self.by_typed[h].append(i)
-            for h in k.dotted | (eg.dotted | eg.typed if eg else set()):
-                self.by_dotted[h].append(i)
-            for w in k.wild | (eg.wild if eg else set()):
-                self.wild.append((w, i))
-            for pair in k.pairs:
-                self.by_lbl[(ns, pair)].append(i)
-            if k.empty:
+            kind = r.kind
+            by_ns[r.name if kind == "Namespace" else ns].append(i)
+            by_name[(ns, r.name)].append(i)
+            if kind in POLICY_KINDS:
+                by_pol[r.name if kind == "Namespace" else ns].append(i)
+            hit = names.intersection(strings)
+            if hit:  # looked up by the names of resources only
+                mentions = namespaces.intersection(strings) | namespaces.intersection(labels)
+                mentions.discard("")
+                mentions.add(ns)
+                for s in hit:
+                    for m in mentions:
+                        by_str[(m, s)].append(i)
+            for h in typed:
+                by_typed[h].append(i)
+            for h in dotted:
+                by_dotted[h].append(i)
+            for w in wild:
+                wild_list.append((w, i))
+            for a in imports:
+                importers[a].append(i)
+            if eg is not None:
+                e_imports, e_wild, e_typed, e_dotted = eg
+                for h in set(e_dotted).union(e_typed):
+                    by_dotted[h].append(i)
+                for w in e_wild:
+                    wild_list.append((w, i))
+                for a in e_imports:
+                    importers[a].append(i)
+            for pair in pairs:
+                by_lbl[(ns, tuple(pair))].append(i)
+            if empty:
                 self.empty_sel[ns].append(i)
-            if k.typed or k.wild:
-                self.by_hns[ns].append(i)
-            for a in k.imports | (eg.imports if eg else set()):
-                self.importers[a].append(i)
+            if typed or wild:
+                by_hns[ns].append(i)
             if isinstance(r, Gateway) and r.selector:
                 self.gateways.append(i)
             if isinstance(r, WorkloadController):
                 self.pods.append(i)
+
+    def key(self, i: int) -> _Keys:
+        """The keys of resource ``i`` (built on demand: the expansion visits few)."""
+        k = self._keys.get(i)
+        if k is None:
+            k = self._keys[i] = _unpack(self._raw[i], self.namespaces)
+        return k
 
     def _expander(self) -> Callable[..., set[int]]:
         """A function giving the resources one step from ``i`` (depending on it or depended on),
@@ -325,7 +398,7 @@ class Closure:
 
         def step(i: int, own: bool = False, dependents: bool = False) -> set[int]:
             out: set[int] = set()
-            k = self.keys[i]
+            k = self.key(i)
             if own and k.egress is not None:
                 out |= hosts(i, k.egress, False)
             return out | hosts(i, k, dependents) | links(i, own)
@@ -355,7 +428,7 @@ class Closure:
             return out
 
         def links(i: int, reverse: bool) -> set[int]:
-            r, k = res[i], self.keys[i]
+            r, k = res[i], self.key(i)
             ns = r.namespace
             out: set[int] = set()
             # names it mentions (in its namespace and the namespaces it names) and who names it

@@ -48,7 +48,7 @@ def _evidence(ctx: Context) -> tuple[dict[str, list[tuple[int, Sidecar, str]]],
     graph = ctx.graph
     imports: dict[str, list[tuple[int, Sidecar, str]]] = {}
     seq = 0  # Sidecar order, then host order: the first evidence for a namespace is kept
-    for sc in ctx.each(Sidecar):
+    for sc in ctx.resources(Sidecar):  # every caller, whichever resources the rule iterates
         for raw, _ in sc.egress_hosts:
             ns, sep, host = raw.partition("/")
             if not sep or "*" in host:
@@ -57,7 +57,7 @@ def _evidence(ctx: Context) -> tuple[dict[str, list[tuple[int, Sidecar, str]]],
             imports.setdefault(ns, []).append((seq, sc, host))
             seq += 1
     policies: list[tuple[AuthorizationPolicy, set[int], list[str]]] = []
-    for ap in ctx.each(AuthorizationPolicy):
+    for ap in ctx.resources(AuthorizationPolicy):
         if ap.action != "ALLOW" or ap.target_refs:
             continue
         sel = ap.selector or {}

@@ -86,8 +86,13 @@ def _compute_effective_views(ctx: Context) -> list[tuple[MeshService, EffectiveD
     wildcard = bool(wild_hosts)
     out: list[tuple[MeshService, EffectiveDR, str, Optional[int], str]] = []
     seen: set[tuple[Any, ...]] = set()
+    # In a run on named files, the services the rules iterate (lint/relevance.py): every
+    # DestinationRule of a view is connected to the view's service by its host.
+    keep = ctx.resource_filter
     for svc in _service_list(graph):
         if not wildcard and svc.host not in exact:
+            continue
+        if keep is not None and not keep(svc.resource):
             continue
         ports = [p.number for p in svc.ports if p.number is not None] or [None]
         for client_ns in sorted(graph.client_namespaces(svc)):

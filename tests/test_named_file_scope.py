@@ -172,8 +172,8 @@ def test_rejected_context_resource_still_counts(tmp_path: Path, monkeypatch: pyt
 
 
 def test_rejection_verdicts_are_cached(tmp_path: Path) -> None:
-    """With a parse cache, the verdicts of context resources are stored (keyed by their data)
-    and read back: the warm named-file run reports exactly what the cold one does, the
+    """With a parse cache, the verdicts of context resources are stored (per file, keyed by
+    its content, the namespaces and the rules selected) and read back: the warm named-file run reports exactly what the cold one does, the
     rejected ServiceEntry still counts as absent, and a changed context resource is judged
     again."""
     from istio_vm_lint.cache import ParseCache
@@ -199,8 +199,8 @@ def test_rejection_verdicts_are_cached(tmp_path: Path) -> None:
     cold = run(False)
     assert [k[0] for k in cold] == ["IVL501"]
     assert run(True) == cold  # fills the cache, verdicts included
-    verdicts = [k for k in ParseCache(str(cache_dir))._old if len(k) == 17 and k[:1] == b"V"]
-    assert len(verdicts) == 1  # the one context resource
+    verdicts = [k for k in ParseCache(str(cache_dir))._old if len(k) == 17 and k[:1] == b"W"]
+    assert len(verdicts) == 1  # the one context file
     assert run(True) == cold  # read back
     # The ServiceEntry fixed: judged again (a new key), the route now resolves.
     (repo / "se.yaml").write_text(BROKEN_SE.replace('"eighty"', "80"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import marshal
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable, Mapping, Optional
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Optional
 
 from ..config import Settings
 from ..engine import RunResult, collect_problems, finish, is_selected
@@ -81,16 +81,14 @@ def run_unit(unit: Unit, project: Project, settings: Settings, plan_: Plan, rule
         verdict_run = RunResult()
         rejecting = tuple(c for c in rules if c in REJECTING and rules[c].scope == "resource"
                           and is_selected(c, settings))
-        known, keys = _cached_verdicts(project, rejecting, verdict_cache)
+        known, store = _cached_verdicts(project, rejecting, verdict_cache, as_read(unit))
         verdicts = collect_problems(
             ctx, settings, rules, verdict_run, only=lambda c: c in rejecting,
             resource_filter=lambda res: not res.source.report and id(res) not in known, mark=False)
         result.internal_errors += verdict_run.internal_errors
         rejected_now = {id(p.resource) for r, p in verdicts if _rejects(p, r, rules)}
-        if verdict_cache is not None and not verdict_run.internal_errors:
-            for res_id, key in keys.items():
-                if res_id not in known:
-                    verdict_cache.put_verdict(key, res_id in rejected_now)
+        if not verdict_run.internal_errors:
+            store(rejected_now)
     rejected: set[int] = {res_id for res_id, bad in known.items() if bad}
     for r, p in itertools.chain(raw, verdicts):
         if _rejects(p, r, rules):
@@ -142,25 +140,67 @@ def verdict_key(res: Resource, codes: tuple[str, ...]) -> Optional[bytes]:
     return hashlib.blake2b(blob, digest_size=16).digest()
 
 
-def _cached_verdicts(project: Project, codes: tuple[str, ...],
-                     cache: Optional["ParseCache"]) -> tuple[dict[int, bool], dict[int, bytes]]:
-    """``(known verdicts, keys)`` of the context resources, by ``id``: from the cache when
-    one is used.  A rendered resource (kustomize patches) is never cached."""
+def file_verdict_key(content: bytes, namespaces: list[str], codes: tuple[str, ...]) -> bytes:
+    """What the rejection verdicts of the resources of a file read as it is depend on, hashed:
+    the file's content (their data, kinds and names), the namespaces they got (a default or a
+    config's per-path namespace) and the rejecting rules selected."""
+    import hashlib  # deferred (cold start)
+
+    blob = marshal.dumps((content, namespaces, codes), 2)
+    return hashlib.blake2b(blob, digest_size=16).digest()
+
+
+def _cached_verdicts(project: Project, codes: tuple[str, ...], cache: Optional["ParseCache"],
+                     per_file: bool = False) -> tuple[dict[int, bool], Callable[[set[int]], None]]:
+    """``(known verdicts, store)`` of the context resources, by ``id``: from the cache when one
+    is used; ``store(rejected ids)`` writes back the verdicts found in this run.  With
+    ``per_file`` (the unit's resources are its files' documents as they are, ``as_read``)
+    one entry holds the verdicts of a whole file; otherwise each resource has its own,
+    keyed by its data.  A rendered resource (kustomize patches) is never cached."""
     known: dict[int, bool] = {}
     keys: dict[int, bytes] = {}
+    files: list[tuple[bytes, list[Resource]]] = []
     if cache is None:
-        return known, keys
+        return known, lambda rejected: None
+    by_file: dict[int, list[Resource]] = {}
     for res in project.resources:
-        if res.source.report or res.origins:
+        src = res.source
+        if src.report:
             continue
-        key = verdict_key(res, codes)
-        if key is None:
+        got = by_file.get(id(src))
+        if got is None:
+            by_file[id(src)] = got = []
+        got.append(res)
+    for group in by_file.values():
+        raw = group[0].source.raw
+        if per_file and raw is not None and not any(r.origins for r in group):
+            fkey = file_verdict_key(cache.key_of(raw), [r.namespace for r in group], codes)
+            got_v = cache.file_verdicts(fkey, len(group))
+            if got_v is not None:
+                for r, bad in zip(group, got_v, strict=True):
+                    known[id(r)] = bad
+            else:
+                files.append((fkey, group))
             continue
-        keys[id(res)] = key
-        v = cache.verdict(key)
-        if v is not None:
-            known[id(res)] = v
-    return known, keys
+        for res in group:
+            if res.origins:
+                continue
+            key = verdict_key(res, codes)
+            if key is None:
+                continue
+            keys[id(res)] = key
+            v = cache.verdict(key)
+            if v is not None:
+                known[id(res)] = v
+
+    def store(rejected: set[int]) -> None:
+        for res_id, key in keys.items():
+            if res_id not in known:
+                cache.put_verdict(key, res_id in rejected)
+        for fkey, group in files:
+            cache.put_file_verdicts(fkey, [id(r) in rejected for r in group])
+
+    return known, store
 
 
 def _in_named_file(res: Resource) -> bool:

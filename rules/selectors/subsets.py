@@ -172,7 +172,7 @@ def subset_not_defined(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
     domain = ctx.settings.cluster_domain
     selector_drs: Optional[list[DestinationRule]] = None
-    all_drs = list(ctx.each(DestinationRule))
+    all_drs = ctx.resources(DestinationRule)  # every rule, whichever VirtualServices are iterated
     # DestinationRules by resolved host for the common case "every rule that could apply
     # defines the subset"; graph.effective_dr decides everything else.
     exact, wildcard = graph.drs_by_host
