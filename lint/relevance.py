@@ -69,7 +69,7 @@ _LABEL_KEYS = frozenset({"labels", "matchLabels", "selector", "sourceLabels", "w
 # Gateway's selection (connections the subjects follow).  A rule not listed iterates every
 # resource, as in a whole-repository run (rules that iterate with ``ctx.resources`` gain
 # nothing from being listed).  Indexes and aggregates over other resources are built with
-# ``ctx.resources`` (IVL108's DestinationRules, IVL127's callers).  IVL401, IVL402 and IVL404
+# ``ctx.resources`` (IVL108's DestinationRules, IVL127's callers, IVL216's Sidecar ports).  IVL401, IVL402 and IVL404
 # iterate the services of the effective DestinationRule views (``traffic_policy``): a view's
 # rules are connected to its service by the host.  Left out on purpose: IVL211, IVL408,
 # IVL410-IVL413 and IVL415 build indexes or aggregates with ``ctx.each``; IVL115 and IVL120
@@ -79,11 +79,11 @@ REVIEWED = frozenset((
     "IVL006", "IVL007", "IVL008", "IVL105", "IVL107", "IVL108", "IVL109", "IVL110", "IVL113", "IVL114",
     "IVL116", "IVL117", "IVL118", "IVL119", "IVL121", "IVL122", "IVL123", "IVL125", "IVL127", "IVL201",
     "IVL202", "IVL203", "IVL204", "IVL205", "IVL206", "IVL207", "IVL208", "IVL209", "IVL210", "IVL212",
-    "IVL301", "IVL302", "IVL303", "IVL304", "IVL305", "IVL401", "IVL402", "IVL403", "IVL404", "IVL405",
-    "IVL406", "IVL407", "IVL409", "IVL414", "IVL416", "IVL501", "IVL502", "IVL503", "IVL504", "IVL505",
-    "IVL506", "IVL507", "IVL508", "IVL510", "IVL515", "IVL711", "IVL712", "IVL713",
-    "IVL714", "IVL715", "IVL720", "IVL723", "IVL731", "IVL732", "IVL733", "IVL734", "IVL735", "IVL741",
-    "IVL742", "IVL743", "IVL744", "IVL745", "IVL747", "IVL748",
+    "IVL216", "IVL219", "IVL301", "IVL302", "IVL303", "IVL304", "IVL305", "IVL401", "IVL402", "IVL403",
+    "IVL404", "IVL405", "IVL406", "IVL407", "IVL409", "IVL414", "IVL416", "IVL417", "IVL501", "IVL502",
+    "IVL503", "IVL504", "IVL505", "IVL506", "IVL507", "IVL508", "IVL510", "IVL511", "IVL515", "IVL711",
+    "IVL712", "IVL713", "IVL714", "IVL715", "IVL720", "IVL723", "IVL731", "IVL732", "IVL733", "IVL734",
+    "IVL735", "IVL741", "IVL742", "IVL743", "IVL744", "IVL745", "IVL747", "IVL748",
 ))
 
 

@@ -108,7 +108,7 @@ def uri_match_without_leading_slash(ctx: Context) -> Iterator[Problem]:
 )
 def match_port_not_a_service_port(ctx: Context) -> Iterator[Problem]:
     sidecar_ports = {as_int(as_map(as_map(e).get("port")).get("number"))
-                     for sc in ctx.each(Sidecar) for e in as_list(sc.spec.get("egress"))}
+                     for sc in ctx.resources(Sidecar) for e in as_list(sc.spec.get("egress"))}
     for vs in ctx.each(VirtualService):
         if not vs.hosts or "mesh" not in vs.gateways:
             continue

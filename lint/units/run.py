@@ -106,6 +106,8 @@ def run_unit(unit: Unit, project: Project, settings: Settings, plan_: Plan, rule
                            ctx.unit_problems, None, subjects)  # type: ignore[attr-defined]
     if rejected:
         _run_views(project, dups, set(), settings, rules, result, raw, timings, {}, rejected, subjects)
+    if named:  # problems on context resources the change did not cause: never reported (make_finding)
+        raw = [(r, p) for r, p in raw if p.resource is None or p.resource.source.report or p.cause is not None]
     alternatives, elsewhere = with_copy_beside(dups), copies_elsewhere(dups)
     raw = [(r, adjust(p, r, unit, project, plan_, settings, alternatives, elsewhere)) for r, p in raw]
     finish(project, settings, rules, raw, result)
