@@ -21,6 +21,7 @@ the business of the alternatives logic of ``lint/units.py``.  A ``units`` config
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections import defaultdict
 from typing import TYPE_CHECKING, Iterable, Optional
@@ -117,19 +118,31 @@ def _redefine(apps: list[str], children: dict[str, list[str]], by_dir: dict[str,
     """Do two of the app directories define one app object differently?  A namespace-less
     manifest goes wherever it is applied, so it is the same object as one of that kind and
     name in any namespace."""
-    seen: dict[tuple[str, str, str], list[tuple[str, Resource]]] = defaultdict(list)
+    # Per identity: the copies by namespace (explicit ones) and the namespace-less ones, so
+    # that each object is compared only with those it can be (the same namespace, or any
+    # when either has none stated); one app's objects are never compared with each other.
+    seen: dict[tuple[str, str, str], tuple[dict[str, list[tuple[str, Resource]]], list[tuple[str, Resource]]]] = {}
     for c in apps:
         for d in children[c]:
             for r in by_dir[d]:
                 if not _app_object(r) or getattr(r, "name_generated", False) or not r.name:
                     continue
-                copies = seen[(r.group, r.kind, r.name)]
-                for other_c, o in copies:
-                    if (other_c != c and
-                            (o.namespace == r.namespace or not o.namespace_explicit or not r.namespace_explicit)
-                            and o.data != r.data):  # (the deep comparison last: it is the costly one)
+                key = (r.group, r.kind, r.name)
+                got = seen.get(key)
+                if got is None:
+                    seen[key] = got = ({}, [])
+                by_ns, loose = got
+                if r.namespace_explicit:
+                    candidates: Iterable[tuple[str, Resource]] = itertools.chain(by_ns.get(r.namespace, ()), loose)
+                else:
+                    candidates = itertools.chain(itertools.chain.from_iterable(by_ns.values()), loose)
+                for other_c, o in candidates:
+                    if other_c != c and o.data != r.data:  # (the deep comparison last: it is the costly one)
                         return True
-                copies.append((c, r))
+                if r.namespace_explicit:
+                    by_ns.setdefault(r.namespace, []).append((c, r))
+                else:
+                    loose.append((c, r))
     return False
 
 
