@@ -73,9 +73,8 @@ def _service_list(graph: MeshGraph) -> list[MeshService]:
 def _effective_views(ctx: Context) -> list[tuple[MeshService, EffectiveDR, str, Optional[int], str]]:
     """Every (service, effective DR, subset, port) the repository can route, deduplicated.
 
-    Computed once per run and shared by IVL401/IVL402/IVL404.  Services that no
-    DestinationRule host can match (exact resolved host or a wildcard) are skipped before
-    asking the graph for the effective rule."""
+    Computed once per run and shared by IVL401/IVL402/IVL404.  Services that no DestinationRule
+    host can match (exact or wildcard) are skipped before asking the graph for the effective rule."""
     return ctx.memo("traffic_policy.effective_views", lambda: _compute_effective_views(ctx))
 
 
@@ -86,13 +85,9 @@ def _compute_effective_views(ctx: Context) -> list[tuple[MeshService, EffectiveD
     wildcard = bool(wild_hosts)
     out: list[tuple[MeshService, EffectiveDR, str, Optional[int], str]] = []
     seen: set[tuple[Any, ...]] = set()
-    # In a run on named files, the services the rules iterate (lint/relevance.py): every
-    # DestinationRule of a view is connected to the view's service by its host.
-    keep = ctx.resource_filter
+    keep = ctx.resource_filter  # named-file run: the subject services (lint/relevance.py REVIEWED)
     for svc in _service_list(graph):
-        if not wildcard and svc.host not in exact:
-            continue
-        if keep is not None and not keep(svc.resource):
+        if (not wildcard and svc.host not in exact) or (keep is not None and not keep(svc.resource)):
             continue
         ports = [p.number for p in svc.ports if p.number is not None] or [None]
         for client_ns in sorted(graph.client_namespaces(svc)):
