@@ -49,6 +49,12 @@ INSTALLATION_SERVICES: frozenset[tuple[str, str]] = frozenset({
     ("default", "kubernetes"),  # the API server's own Service, in every cluster
 })
 
+# The Services of Istio's telemetry addons (samples/addons: grafana, kiali, prometheus, jaeger,
+# loki; `jaeger-query` from the 1.5-1.6 installer's tracing addon), installed from Istio's release
+# archive into istio-system rather than kept in a repository (docs/semantics.md §istio-addons).
+ADDON_SERVICES = frozenset({"grafana", "kiali", "prometheus", "tracing", "zipkin", "jaeger-collector",
+                            "jaeger-query", "loki"})
+
 # The ports istiod (pilot-discovery) listens on whatever its Deployment declares: the defaults of
 # --httpAddr, --grpcAddr, --secureGRPCAddr, --monitoringAddr and --httpsAddr
 # (pilot/cmd/pilot-discovery/app/cmd.go); its pods are labelled app=istiod, istio=pilot

@@ -18,6 +18,7 @@ from __future__ import annotations
 import fnmatch
 from typing import Iterator, Optional
 
+from istio_vm_lint.defaults import ADDON_SERVICES
 from istio_vm_lint.findings import Problem
 from istio_vm_lint.graph import (
     MeshGraph,
@@ -61,8 +62,13 @@ def _missing_severity(graph: MeshGraph, host: str, domain: str) -> Optional[str]
     """error / info / warning as described in the module docstring."""
     ns = cluster_namespace(host, domain)
     if ns is not None:
-        return "error" if ns in graph.namespaces else "info"
+        return "error" if ns in graph.namespaces and not _addon(host, ns) else "info"
     return "warning"
+
+
+def _addon(host: str, ns: str) -> bool:
+    """A Service of Istio's addons in istio-system (§istio-addons)."""
+    return ns == "istio-system" and host.split(".", 1)[0] in ADDON_SERVICES
 
 
 # How the rules of this module choose a severity from what the repository can know (shown by
@@ -70,7 +76,8 @@ def _missing_severity(graph: MeshGraph, host: str, domain: str) -> Optional[str]
 SEVERITY_BY_KNOWLEDGE = (
     "{default} when the missing host is a cluster-local name (`<name>.<namespace>.svc.<domain>`, "
     "or a short name) in a namespace the repository declares resources in; info when it points "
-    "into a namespace the repository says nothing about (it may be defined elsewhere); warning "
+    "into a namespace the repository says nothing about (it may be defined elsewhere) or names a "
+    "Service of Istio's addons in istio-system (kiali, grafana, prometheus, tracing...: §istio-addons); warning "
     "for any other DNS name no ServiceEntry defines (it may be declared outside this repository). "
     "Hosts and namespaces in `external-hosts` / `external-namespaces` are never reported.")
 
@@ -80,6 +87,10 @@ def _lowered(severity: Optional[str], default: str, host: str, domain: str) -> s
     if severity in (None, default):
         return ""
     ns = cluster_namespace(host, domain)
+    if severity == "info" and ns is not None and _addon(host, ns):
+        return (f" (info, not {default}: '{host.split('.', 1)[0]}' is a Service of Istio's addons "
+                "(samples/addons), usually installed from Istio's release rather than this repository; list "
+                "the host in external-hosts if it is)")
     if severity == "info" and ns is not None:
         return (f" (info, not {default}: the repository declares nothing in namespace '{ns}', so the host may be "
                 "defined elsewhere; list the namespace in external-namespaces if it is)")
@@ -205,7 +216,8 @@ def _hint(ctx: Context, written: str, resolved: str, viewer_ns: str) -> str:
     """,
     inputs=("VirtualService",),
     equivalents=("IST0101:virtualservice.DestinationHostAnalyzer", "KIA1101"),
-    references=("docs/semantics.md §host-resolution", "docs/semantics.md §exportto", "docs/semantics.md §istioctl-analyze"),
+    references=("docs/semantics.md §host-resolution", "docs/semantics.md §exportto", "docs/semantics.md §istioctl-analyze",
+                "docs/semantics.md §istio-addons"),
 )
 def destination_host_not_found(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
@@ -270,7 +282,8 @@ def destination_host_not_found(ctx: Context) -> Iterator[Problem]:
     """,
     inputs=("DestinationRule",),
     equivalents=("IST0174", "KIA0202"),
-    references=("docs/semantics.md §host-resolution", "docs/semantics.md §destinationrule-lookup"),
+    references=("docs/semantics.md §host-resolution", "docs/semantics.md §destinationrule-lookup",
+                "docs/semantics.md §istio-addons"),
 )
 def destination_rule_host_not_found(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
