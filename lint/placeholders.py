@@ -40,10 +40,19 @@ SUBSTITUTED_TOKEN_RE = re.compile(r"(?:(?<=\.)|(?<![A-Za-z0-9_]))[A-Z][A-Z0-9]*(
                                   r"|%[A-Za-z_][A-Za-z0-9_]*%|__[A-Za-z][A-Za-z0-9_]*__")
 
 
+# A whole value that calls itself a placeholder in camel case (``name: placeholderName``,
+# ``namespace: placeholderNamespace``), which test code replaces before applying; a real object
+# named ``placeholder`` (a pause Deployment) is lower case and not one.
+PLACEHOLDER_WORD_RE = re.compile(r"[a-z]*[Pp]laceholder[A-Z0-9][A-Za-z0-9]*")
+
+
 def is_substituted(value: Any) -> bool:
-    """Does this scalar embed a token a script substitutes (see ``SUBSTITUTED_TOKEN_RE``)?"""
+    """Does this scalar embed a token a script substitutes (see ``SUBSTITUTED_TOKEN_RE``), or
+    is it a placeholder word (``PLACEHOLDER_WORD_RE``)?"""
     if not isinstance(value, str):
         return False
+    if "laceholder" in value and PLACEHOLDER_WORD_RE.fullmatch(value.strip()):
+        return True
     m = SUBSTITUTED_TOKEN_RE.search(value)
     return m is not None and m.group(0) != value.strip()
 

@@ -81,7 +81,7 @@ def test_kustomize_replacement_targets_are_unrendered(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("value", ["./cart.SHOP_NAMESPACE.svc.cluster.local", "api.%DOMAIN%", "__NAMESPACE__/*",
-                                   "PROJECT_ID.svc.id.goog/ns/shop/sa/web"])
+                                   "PROJECT_ID.svc.id.goog/ns/shop/sa/web", "placeholderName", "placeholderNamespace"])
 def test_substituted_tokens(value: str) -> None:
     from istio_vm_lint.placeholders import is_substituted
 
@@ -89,7 +89,8 @@ def test_substituted_tokens(value: str) -> None:
 
 
 @pytest.mark.parametrize("value", ["ISTIO_MUTUL", "MESH_EXTERNAL", "reviews.shop.svc.cluster.local", "Api.Example.com",
-                                   "X-API_KEY", "^/API_V1$", "DOMAIN_PLACEHOLDER_", 80])
+                                   "X-API_KEY", "^/API_V1$", "DOMAIN_PLACEHOLDER_", "placeholder", "placeholder-pod",
+                                   "Placeholder", 80])
 def test_not_substituted_tokens(value: object) -> None:
     from istio_vm_lint.placeholders import is_substituted
 
@@ -114,3 +115,30 @@ spec:
     - ./bad_host!.shop.svc.cluster.local
 """)
     assert got == [(13, "IVL506"), (13, "IVL650")], got
+
+
+def test_camel_case_placeholder_names_are_not_validated(tmp_path: Path) -> None:
+    # A UI test fixture whose test code replaces the name and namespace before applying it.
+    got = _codes(tmp_path, """\
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata:
+  name: placeholderName
+  namespace: placeholderNamespace
+spec:
+  action: AUDIT
+  rules:
+  - to:
+    - operation:
+        methods: [GET]
+        paths: [/user/profile/*]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: Profile_Svc
+  namespace: placeholderNamespace
+spec:
+  ports: [{port: 80, name: http}]
+""")
+    assert got == [(17, "IVL006")], got
