@@ -72,6 +72,7 @@ class Kustomization:
     remote: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     outside: list[str] = field(default_factory=list)
+    generated: list[str] = field(default_factory=list)  # bases whose kustomization a build step writes from a template
     unsupported: list[str] = field(default_factory=list)  # helmCharts, plugins: not rendered
     invalid: Optional[str] = None  # unreadable / not a mapping
     empty: bool = False  # nothing but apiVersion/kind/metadata: a scaffold that builds nothing
@@ -139,7 +140,11 @@ def parse(kfile: str, root: str) -> Kustomization:
                 continue
             if os.path.isdir(p):
                 if kustomization_file(p) is None:
-                    k.missing.append(entry)
+                    tpl = generated_kustomization(p)
+                    if tpl is not None:
+                        k.generated.append(f"{entry} (from {os.path.basename(tpl)})")
+                    else:
+                        k.missing.append(entry)
                 else:
                     k.children.append(p)
             else:
@@ -303,6 +308,8 @@ class Catalog:
                 problems.append(f"{rel} uses a remote resource ({e}); rendering never reaches the network")
             for e in k.outside:
                 problems.append(f"{rel} uses {e}, outside the repository")
+            for e in k.generated:
+                problems.append(f"{rel} uses {e}, a kustomization generated at build time")
             for e in k.unsupported:
                 problems.append(f"{rel} uses {e}; plugins and Helm are not run")
             for e in k.missing:
@@ -361,6 +368,21 @@ def git_ignored(path: str, root: str) -> bool:
             elif any(fnmatch.fnmatchcase(b, pat) for b in below):
                 return True
     return False
+
+
+# Templates a Makefile or script turns into the directory's kustomization before building
+# (``sed 's/VERSION/1.2.3/' kustomization.template.yaml > kustomization.yaml``).
+_KUSTOMIZATION_TEMPLATES = ("kustomization.template.yaml", "kustomization.template.yml", "kustomization.yaml.tpl",
+                            "kustomization.yaml.template", "kustomization.yaml.tmpl", "kustomization.yaml.in")
+
+
+def generated_kustomization(directory: str) -> Optional[str]:
+    """The template of a directory that has no kustomization file yet, else None."""
+    for name in _KUSTOMIZATION_TEMPLATES:
+        path = os.path.join(directory, name)
+        if os.path.isfile(path):
+            return path
+    return None
 
 
 def find_roots(kustomization_files: Iterable[str], catalog: Catalog) -> tuple[list[Kustomization], list[Kustomization]]:

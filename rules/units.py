@@ -63,7 +63,9 @@ def duplicate_object_definition(ctx: Context) -> Iterator[Problem]:
     What `kubectl apply -k` applies is kustomize's output, not its input files: patches,
     `namespace:`, name prefixes and replacements change the resources
     (docs/semantics.md §deployment-units). Without a kustomize binary, or when the tree needs the
-    network (remote resources), Helm or plugins, the linter does not render it; it reads the
+    network (remote resources), Helm or plugins, or uses a base whose kustomization a build step
+    writes from a template (`kustomization.template.yaml`, `kustomization.yaml.tpl`), the
+    linter does not render it; it reads the
     listed files, applies the kustomization's namespace and leaves patch files out, which is
     an approximation. Install kustomize or kubectl, or set `kustomize-command`. A listed input
     that is absent but excluded by the repository's `.gitignore` (bases a vendoring step

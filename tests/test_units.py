@@ -513,3 +513,25 @@ def test_git_ignored_patterns(tmp_path: Path) -> None:
     assert not git_ignored(str(tmp_path / "generated" / "out"), str(tmp_path))  # anchored at deploy/
     assert not git_ignored(str(tmp_path / "base" / "deployment.yaml"), str(tmp_path))
     assert not git_ignored(str(tmp_path.parent / "vendor"), str(tmp_path))  # outside the repository
+
+
+@needs_kustomize
+def test_base_whose_kustomization_is_generated_is_a_notice(tmp_path: Path) -> None:
+    """An overlay over a base whose kustomization a Makefile writes from a template
+    (``sed 's/VERSION/.../' kustomization.template.yaml > kustomization.yaml``) cannot be rendered
+    from the repository: an IVL751 notice, not a failed render (IVL753); a base with neither
+    stays a failure."""
+    (tmp_path / "base").mkdir()
+    (tmp_path / "overlay").mkdir()
+    (tmp_path / "base" / "kustomization.template.yaml").write_text(
+        "resources:\n- se.yaml\nimages:\n- name: operator\n  newTag: VERSION\n")
+    (tmp_path / "base" / "se.yaml").write_text(
+        "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n  name: api\n  namespace: edge\nspec:\n"
+        "  hosts: [api.example.com]\n  location: MESH_EXTERNAL\n  resolution: DNS\n"
+        "  ports: [{number: 443, name: tls, protocol: TLS}]\n")
+    (tmp_path / "overlay" / "kustomization.yaml").write_text("resources:\n- ../base\nnamespace: edge\n")
+    findings = _lint(tmp_path, ["."])
+    assert [(f.code, f.severity) for f in findings] == [("IVL751", "info")], _blocking(findings)
+    assert "generated at build time" in findings[0].message
+    (tmp_path / "base" / "kustomization.template.yaml").unlink()
+    assert "IVL753" in {f.code for f in _lint(tmp_path, ["."])}
