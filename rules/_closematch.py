@@ -17,28 +17,30 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter
-from typing import Iterable, Optional
+from typing import Any, Iterable, Optional
 
 
 def _calculate_ratio(matches: int, length: int) -> float:
     return 2.0 * matches / length if length else 1.0  # difflib's formula, so the floats agree
 
 
-_DIGITS = frozenset("0123456789")
+_NO_DIGITS = str.maketrans("", "", "0123456789")
 
 
 class CloseMatcher:
-    """The candidates in buckets of equal length and equal counts of every character but the
-    digits (whose total is part of the key), each candidate with its character counts."""
+    """The candidates in buckets of equal length, equal number of digits and equal counts of
+    every other character; each candidate's own character counts are taken when first needed."""
 
     def __init__(self, candidates: Iterable[str]) -> None:
-        buckets: dict[tuple, list[tuple[str, list[tuple[str, int]]]]] = {}
+        buckets: dict[tuple[int, int, str], tuple[list[tuple[str, int]], list[list[Any]]]] = {}
         for c in candidates:
-            counts = Counter(c)
-            digits = sum(n for ch, n in counts.items() if ch in _DIGITS)
-            other = tuple(sorted((ch, n) for ch, n in counts.items() if ch not in _DIGITS))
-            buckets.setdefault((len(c), digits, other), []).append((c, list(counts.items())))
-        self._buckets = list(buckets.items())
+            rest = c.translate(_NO_DIGITS)
+            key = (len(c), len(c) - len(rest), "".join(sorted(rest)))
+            bucket = buckets.get(key)
+            if bucket is None:
+                bucket = buckets[key] = (list(Counter(rest).items()), [])
+            bucket[1].append([c, None])
+        self._buckets = [(k[0], k[1], other, members) for k, (other, members) in buckets.items()]
 
     def best(self, word: str, cutoff: float, exclude: Optional[str] = None) -> Optional[str]:
         """``(difflib.get_close_matches(word, [c for c in candidates if c != exclude], n=1,
@@ -46,9 +48,9 @@ class CloseMatcher:
         lb = len(word)
         wcount = Counter(word)
         wget = wcount.get
-        wdigits = sum(n for ch, n in wcount.items() if ch in _DIGITS)
+        wdigits = lb - len(word.translate(_NO_DIGITS))
         passing: list[tuple[float, str]] = []
-        for (la, digits, other), members in self._buckets:
+        for la, digits, other, members in self._buckets:
             total = la + lb
             if _calculate_ratio(min(la, lb), total) < cutoff:  # real_quick_ratio
                 continue
@@ -60,9 +62,12 @@ class CloseMatcher:
                     bound += n if n < m else m
             if _calculate_ratio(bound, total) < cutoff:
                 continue
-            for cand, counts in members:
+            for member in members:
+                cand, counts = member
                 if cand == exclude:
                     continue
+                if counts is None:
+                    counts = member[1] = list(Counter(cand).items())
                 matches = 0
                 for ch, n in counts:
                     m = wget(ch)

@@ -119,8 +119,9 @@ class _HostIndex:
         for h in self.hosts:
             if ".svc." in h:
                 self.short.setdefault(h.split(".")[0], []).append(h)
-        # difflib over the hosts and over the short names, built for the first hint
-        self.matchers: Optional[tuple[CloseMatcher, CloseMatcher]] = None
+        # difflib over the hosts and over the short names, each built when a hint first needs it
+        self.host_matcher: Optional[CloseMatcher] = None
+        self.short_matcher: Optional[CloseMatcher] = None
 
 
 def _host_index(ctx: Context) -> _HostIndex:
@@ -133,15 +134,16 @@ def _closest_host(ctx: Context, resolved: str, written: str) -> Optional[str]:
     difflib's closest match (cutoff 0.85) among the hosts other than ``resolved``, else the
     short name's (0.8) among the short names defined (rules/_closematch.py, same answers)."""
     idx = _host_index(ctx)
-    if idx.matchers is None:
-        idx.matchers = (CloseMatcher(idx.hosts), CloseMatcher(idx.short))
-    host_matcher, short_matcher = idx.matchers
-    close = host_matcher.best(resolved, 0.85, exclude=resolved)
+    if idx.host_matcher is None:
+        idx.host_matcher = CloseMatcher(idx.hosts)
+    close = idx.host_matcher.best(resolved, 0.85, exclude=resolved)
     if close is None and written != resolved:  # short name: compare with the short names defined
         # each short name stands for the last (sorted) of its hosts other than ``resolved``;
         # a short name whose only host is ``resolved`` is no candidate
         alone = resolved.split(".")[0] if idx.short.get(resolved.split(".")[0]) == [resolved] else None
-        near = short_matcher.best(written, 0.8, exclude=alone)
+        if idx.short_matcher is None:
+            idx.short_matcher = CloseMatcher(idx.short)
+        near = idx.short_matcher.best(written, 0.8, exclude=alone)
         if near is not None:
             hs = idx.short[near]
             close = hs[-1] if hs[-1] != resolved else hs[-2]
