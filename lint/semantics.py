@@ -246,12 +246,14 @@ class EffectiveDR:
             return self._policies[key]
         except (KeyError, TypeError):  # not computed yet (or an unhashable port: computed each time)
             pass
-        top = merge_traffic_policy(None, self.top_policy, port) if self.top_policy is not None else None
-        out = top
         if subset and subset in self.subsets:
+            top = self.policy("", port)
+            out = top
             owner, sub = self.subsets[subset]
             if sub.traffic_policy:
                 out = merge_traffic_policy(top, sub.traffic_policy, port)
+        else:
+            out = merge_traffic_policy(None, self.top_policy, port) if self.top_policy is not None else None
         with contextlib.suppress(TypeError):
             self._policies[key] = out
         return out
