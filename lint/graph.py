@@ -172,7 +172,6 @@ class MeshGraph:
         self.namespaces: set[str] = set()  # namespaces the repository declares anything in
         self._dr_idx: dict[str, tuple[dict[str, list[DestinationRule]], list[tuple[str, DestinationRule]]]] = {}
         self._edr_cache: dict[tuple[str, str, Optional[str]], Optional[EffectiveDR]] = {}
-        self._edr_shared: dict[tuple[str, tuple[int, ...]], EffectiveDR] = {}
         self._dests: dict[int, list[DestinationRef]] = {}
         self._routes_from: dict[str, set[str]] = defaultdict(set)  # service node id -> namespaces of VSs routing to it
         self._any_ns_cache: dict[Any, list[Workload]] = {}  # select_any_namespace
@@ -583,12 +582,7 @@ class MeshGraph:
                     for s in d.subsets:
                         if s.name and s.name not in subsets:
                             subsets[s.name] = (d, s)
-                shared = (ns, tuple(id(d) for d in rules))  # same rules: one object, one policy memo
-                edr = self._edr_shared.get(shared)
-                if edr is None:
-                    edr = self._edr_shared[shared] = EffectiveDR(
-                        ns, rules, top_owner.traffic_policy if top_owner else None, top_owner, subsets)
-                return edr
+                return EffectiveDR(ns, rules, top_owner.traffic_policy if top_owner else None, top_owner, subsets)
         return None
 
     def references(self, r: Resource) -> list[Resource]:

@@ -594,8 +594,7 @@ class PositionIndex:
         self._hints: dict[int, Hint] = {}
         # Set by project.add_documents: the file loaded without errors (every document read).
         self.clean = False
-        self._starts: Optional[list[int]] = None  # text offsets of line starts, once needed
-        self._clean_text: Optional[str] = None
+        self._sliceable: Optional[bool] = None  # decided on first use (see _alone)
 
     def want(self, doc_index: int, hint: Optional[Hint] = None) -> None:
         """Index ``doc_index`` along with the next document that is looked up."""
@@ -654,24 +653,26 @@ class PositionIndex:
         and no break but CR and LF; and only when the parse gives the same root position and
         the same data as the load did: then the document's events are those of the file."""
         hint = self._hints.pop(doc_index, None)
-        if hint is None or not self.clean or self._raw is None:
+        if hint is None or not self.clean or self._raw is None or self._sliceable is False:
             return None
-        if self._starts is None:
-            text = _decode(self._raw)
-            if text[:1] == "\ufeff":
-                text = text[1:]
-            if "&" in text or "\x85" in text or "\u2028" in text or "\u2029" in text \
-                    or text[:1] == "%" or "\n%" in text or "\r%" in text:
-                self._clean_text = None
-                self._starts = []
-                return None
-            self._clean_text = text
-            self._starts = [0] + [m.end() for m in _BREAK_RE.finditer(text)]
-        clean_text = self._clean_text
+        text = _decode(self._raw)
+        if text[:1] == "\ufeff":
+            text = text[1:]
+        if self._sliceable is None:
+            self._sliceable = not ("&" in text or "\x85" in text or "\u2028" in text or "\u2029" in text
+                                   or text[:1] == "%" or "\n%" in text or "\r%" in text)
         line, column, base, data = hint
-        if clean_text is None or not 0 < line <= len(self._starts):
+        if not self._sliceable or line < 1:
             return None
-        result, idx = load_documents(clean_text[self._starts[line - 1]:], record_positions={0})
+        start = 0  # where line ``line`` starts (the text is neither kept nor indexed: memory)
+        if line > 1:
+            for n, m in enumerate(_BREAK_RE.finditer(text), 2):
+                if n == line:
+                    start = m.end()
+                    break
+            else:
+                return None
+        result, idx = load_documents(text[start:], record_positions={0})
         if result.errors or not result.documents or idx is None or 0 not in idx:
             return None
         doc = result.documents[0]

@@ -11,9 +11,8 @@ proxies) are methods of :class:`~istio_vm_lint.graph.MeshGraph`, built on these.
 
 from __future__ import annotations
 
-import contextlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Optional
 
 from .findings import FieldPath
@@ -236,27 +235,14 @@ class EffectiveDR:
     top_policy: Optional[dict[str, Any]]
     top_policy_owner: Optional[DestinationRule]
     subsets: dict[str, tuple[DestinationRule, Any]]  # name -> (owner, Subset)
-    # policy() per (subset, port): several rule families ask for the same views (read only)
-    _policies: dict[tuple[str, Optional[int]], Optional[dict[str, Any]]] = field(
-        default_factory=dict, repr=False, compare=False)
 
     def policy(self, subset: str = "", port: Optional[int] = None) -> Optional[dict[str, Any]]:
-        key = (subset, port)
-        try:
-            return self._policies[key]
-        except (KeyError, TypeError):  # not computed yet (or an unhashable port: computed each time)
-            pass
+        top = merge_traffic_policy(None, self.top_policy, port) if self.top_policy is not None else None
         if subset and subset in self.subsets:
-            top = self.policy("", port)
-            out = top
             owner, sub = self.subsets[subset]
             if sub.traffic_policy:
-                out = merge_traffic_policy(top, sub.traffic_policy, port)
-        else:
-            out = merge_traffic_policy(None, self.top_policy, port) if self.top_policy is not None else None
-        with contextlib.suppress(TypeError):
-            self._policies[key] = out
-        return out
+                return merge_traffic_policy(top, sub.traffic_policy, port)
+        return top
 
 
 def policy_layers(edr: "EffectiveDR", subset: str = "",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter
-from typing import Any, Iterable, Optional
+from typing import Iterable, Optional
 
 
 def _calculate_ratio(matches: int, length: int) -> float:
@@ -29,17 +29,17 @@ _NO_DIGITS = str.maketrans("", "", "0123456789")
 
 class CloseMatcher:
     """The candidates in buckets of equal length, equal number of digits and equal counts of
-    every other character; each candidate's own character counts are taken when first needed."""
+    every other character (a candidate's own counts are taken when its bucket passes)."""
 
     def __init__(self, candidates: Iterable[str]) -> None:
-        buckets: dict[tuple[int, int, str], tuple[list[tuple[str, int]], list[list[Any]]]] = {}
+        buckets: dict[tuple[int, int, str], tuple[list[tuple[str, int]], list[str]]] = {}
         for c in candidates:
             rest = c.translate(_NO_DIGITS)
             key = (len(c), len(c) - len(rest), "".join(sorted(rest)))
             bucket = buckets.get(key)
             if bucket is None:
                 bucket = buckets[key] = (list(Counter(rest).items()), [])
-            bucket[1].append([c, None])
+            bucket[1].append(c)
         self._buckets = [(k[0], k[1], other, members) for k, (other, members) in buckets.items()]
 
     def best(self, word: str, cutoff: float, exclude: Optional[str] = None) -> Optional[str]:
@@ -62,14 +62,11 @@ class CloseMatcher:
                     bound += n if n < m else m
             if _calculate_ratio(bound, total) < cutoff:
                 continue
-            for member in members:
-                cand, counts = member
+            for cand in members:
                 if cand == exclude:
                     continue
-                if counts is None:
-                    counts = member[1] = list(Counter(cand).items())
                 matches = 0
-                for ch, n in counts:
+                for ch, n in Counter(cand).items():
                     m = wget(ch)
                     if m:
                         matches += n if n < m else m
