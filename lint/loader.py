@@ -310,6 +310,10 @@ def load_documents(
         finally:
             with contextlib.suppress(Exception):  # best effort
                 loader.dispose()  # type: ignore[attr-defined]
+                # The loader refers to itself (as its parser, composer, resolver ...): left so,
+                # it and the C parser's buffers wait for the cyclic collector, which the runner
+                # turns off; without those references it is freed here.
+                vars(loader).clear()
     if exc is not None and _libyaml_may_be_wrong(exc, raw):
         # The C parser is libyaml 0.1.7 (ruamel.yaml.clib(z) bundles it), which rejects valid
         # YAML that libyaml >= 0.2.1 and every YAML 1.2 parser accept: a plain scalar with
