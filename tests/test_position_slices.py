@@ -56,3 +56,29 @@ def test_stale_hint_falls_back():
     stale.clean = True
     assert stale.lookup_depth(doc.index, ("kind",), (doc.line, doc.column, (), {"other": 1}))[0] == hit
     assert stale._parses == 1
+
+
+def test_many_documents_of_a_file_take_one_parse(monkeypatch):
+    """Parsed alone, each document would cost a scan and a copy of the rest of the file: beyond
+    a few, the file is parsed once for all of them."""
+    from istio_vm_lint import loader
+    from istio_vm_lint.positions import MAX_ALONE
+
+    raw = "".join(f"---\nkind: K\nmetadata: {{name: n{i}}}\n" for i in range(50)).encode()
+    result, _ = load_documents(raw)
+    calls: list[object] = []
+    real = loader.load_documents
+
+    def counting(*a, **k):
+        calls.append(k.get("record_positions"))
+        return real(*a, **k)
+
+    monkeypatch.setattr(loader, "load_documents", counting)
+    idx = PositionIndex(raw)
+    idx.clean = True
+    docs = result.documents
+    for doc in docs[:MAX_ALONE + 1]:
+        idx.want(doc.index, (doc.line, doc.column, (), doc.data))
+    for doc in docs[:MAX_ALONE + 1]:
+        assert idx.lookup(doc.index, ("metadata", "name")) == (3 * doc.index + 3, 12)
+    assert len(calls) == 1 and calls[0] == set(range(MAX_ALONE + 1))
