@@ -96,7 +96,8 @@ def kustomization_not_rendered(ctx: Context) -> Iterator[Problem]:
     (docs/semantics.md §deployment-units). With `helm` on PATH the chart is rendered with
     `helm template` (values files from `helm-values`) and linted as its own unit. Without it the
     chart's resources are unknown, so references elsewhere that the chart could satisfy
-    (hosts, gateways, selectors) are reported at most as info.
+    (hosts, gateways, selectors) are reported at most as info. One cause, one notice: without
+    helm the first three charts get a notice each and a fourth counts and names the rest.
     """,
     bad="""
     # charts/shop/Chart.yaml, with helm not installed

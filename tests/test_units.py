@@ -535,3 +535,19 @@ def test_base_whose_kustomization_is_generated_is_a_notice(tmp_path: Path) -> No
     assert "generated at build time" in findings[0].message
     (tmp_path / "base" / "kustomization.template.yaml").unlink()
     assert "IVL753" in {f.code for f in _lint(tmp_path, ["."])}
+
+
+def test_many_charts_without_helm_are_not_one_notice_each(tmp_path: Path) -> None:
+    """Without helm every chart is unrendered for the same reason: the first three get their
+    notice, one more notice names the count and the rest (a chart-per-service repository would
+    otherwise bury its findings under a hundred identical notices)."""
+    for i in range(8):
+        chart = tmp_path / "services" / f"svc{i}" / "chart"
+        (chart / "templates").mkdir(parents=True)
+        (chart / "Chart.yaml").write_text(f"apiVersion: v2\nname: svc{i}\nversion: 0.1.{i}\n")
+        (chart / "templates" / "service.yaml").write_text("apiVersion: v1\nkind: Service\nmetadata:\n"
+                                                          "  name: {{ .Release.Name }}\n")
+    notices = [f for f in _lint(tmp_path, ["."], helm_command="none") if f.code == "IVL752"]
+    assert [Path(f.location.file).parent.parent.name for f in notices] == ["svc0", "svc1", "svc2", "svc3"]
+    assert notices[-1].message.startswith("5 more Helm charts are not rendered")
+    assert all(f.severity == "info" for f in notices)

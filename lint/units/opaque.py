@@ -10,6 +10,7 @@ repository does define it, in a form the linter does not read.
 
 from __future__ import annotations
 
+import os
 import re
 from typing import TYPE_CHECKING, Optional
 
@@ -56,7 +57,7 @@ def _missing_names(p: "Problem") -> list[str]:
 
 def may_define(p: "Problem", project: "Project") -> Optional[str]:
     """Why a file of the unit the linter cannot read may define what ``p`` finds missing."""
-    why = _operator_may_create(p, project)
+    why = _operator_may_create(p, project) or _values_file_beside(p, project)
     if why:
         return why
     files = opaque_files(project)
@@ -78,7 +79,7 @@ _FIELD_RE = {f: re.compile(r"^[ \t]+" + f + r":[ \t]*[\"']?([a-z0-9][a-z0-9.-]*)
 # API groups whose kinds create no Services of their own (Kubernetes, Istio, GitOps and
 # policy tooling): a resource of another group with a dot is an operator's custom resource.
 _NOT_OPERATOR_GROUP = ("k8s.io", "istio.io", "kubernetes.io", "openshift.io", "argoproj.io",
-                       "fluxcd.io", "cert-manager.io", "monitoring.coreos.com", "gatekeeper.sh")
+                       "cert-manager.io", "monitoring.coreos.com", "gatekeeper.sh")
 
 
 def custom_resources(project: "Project") -> list[tuple[str, str, str, str]]:
@@ -124,4 +125,27 @@ def _operator_may_create(p: "Problem", project: "Project") -> Optional[str]:
             if svc == cr_name or svc.startswith(cr_name + "-"):
                 return (f"{path} declares {kind} {ns}/{cr_name}, whose operator may create Service '{svc}'; "
                         "operators name the Services they create after the resource")
+    return None
+
+
+_VALUES_NAME_RE = re.compile(r"(^|[-_.])values([-_.][^/]*)?\.ya?ml$")
+_MANIFEST_RE = re.compile(rb"^(apiVersion|kind):", re.M)
+
+
+def _values_file_beside(p: "Problem", project: "Project") -> Optional[str]:
+    """A Helm values file (``values.yaml``, ``helm-values.yaml``: no ``apiVersion``/``kind``) in
+    the directory of the reporting resource, with no chart there: the application is installed
+    from a chart elsewhere (``helm install x repo/chart --values …``), which may define the
+    missing host (docs/semantics.md §operator-services)."""
+    res = p.resource
+    if res is None or not _HOST_NS_RE.search(p.message.split("; ", 1)[0]):
+        return None
+    here = os.path.dirname(res.source.path)
+    if os.path.isfile(os.path.join(here, "Chart.yaml")):
+        return None  # a chart's own values: the chart is rendered or reported (IVL752)
+    for src in project.files:
+        name = os.path.basename(src.path)
+        if os.path.dirname(src.path) == here and _VALUES_NAME_RE.search(name) and src.raw \
+                and not _MANIFEST_RE.search(src.raw):
+            return f"{src.path}, Helm values for a chart installed from elsewhere, suggests that chart may define it"
     return None

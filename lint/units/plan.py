@@ -21,6 +21,7 @@ from ..config import Settings
 from ..discover import Discovered, display_path
 
 PLAIN = "."
+_CHART_NOTICES = 3
 
 @dataclass
 class Unit:
@@ -128,7 +129,8 @@ def plan(files: list[Discovered], settings: Settings, stdin: Optional[tuple[str,
     shared_files = [d for d in files if shared and any(glob_match(rel_path(d.real, root), g) for g in shared)]
     shared_reals = {d.real for d in shared_files}
 
-    # Helm charts: the whole chart directory is the chart's.
+    # Helm charts: the whole chart directory is the chart's.  Without helm every chart is
+    # unrendered for the same reason: a notice each for the first few, then one for the rest.
     unrendered: list[str] = []
     helm_cmd = helm_mod.command(getattr(settings, "helm_command", None))
     for chart in chart_dirs:
@@ -141,8 +143,16 @@ def plan(files: list[Discovered], settings: Settings, stdin: Optional[tuple[str,
             unrendered.append(rel)
             why = ("rendering is turned off by `helm-command`" if getattr(settings, "helm_command", None)
                    else "helm is not on PATH; set `helm-command`")
-            notices.append(Notice("IVL752", chart_yaml, f"Helm chart {rel} is not rendered ({why}); its templates "
-                                  "are not linted and references it could satisfy are reported at most as info"))
+            if len(unrendered) <= _CHART_NOTICES + 1:
+                notices.append(Notice("IVL752", chart_yaml, f"Helm chart {rel} is not rendered ({why}); its "
+                                      "templates are not linted and references it could satisfy are reported at "
+                                      "most as info"))
+            if len(unrendered) > _CHART_NOTICES + 1:  # one cause: the last notice speaks for the rest
+                more = unrendered[_CHART_NOTICES:]
+                names = ", ".join(more[:4]) + (", …" if len(more) > 4 else "")
+                notices[-1].message = (f"{len(more)} more Helm charts are not rendered ({why}): {names}; their "
+                                       "templates are not linted and references they could satisfy are reported "
+                                       "at most as info")
             continue
         values = _values_for(rel_path(chart, root), chart, settings)
         release_ns = namespace_for(rel_path(chart_yaml, root), getattr(settings, "namespaces", None) or {})
