@@ -35,6 +35,13 @@ from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
 YAML_SUFFIXES = (".yaml", ".yml")
+# The names kustomize reads as a kustomization (here rather than in kustomize.py, so that
+# planning a run without one does not import the kustomize support).
+KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+
+
+def is_kustomization(path: str) -> bool:
+    return os.path.basename(path) in KUSTOMIZATION_NAMES
 
 
 @dataclass(frozen=True)

@@ -20,17 +20,12 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional, Sequence
 
-from .discover import display_path
+from .discover import KUSTOMIZATION_NAMES, display_path, is_kustomization  # noqa: F401  (kz.is_kustomization)
 from .loader import load_documents
 
-KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 RENDER_TIMEOUT = 60.0
 ORIGIN_ANNOTATION = "config.kubernetes.io/origin"
 OUR_ANNOTATIONS = (ORIGIN_ANNOTATION, "alpha.config.kubernetes.io/transformations")
-
-
-def is_kustomization(path: str) -> bool:
-    return os.path.basename(path) in KUSTOMIZATION_NAMES
 
 
 def kustomization_file(directory: str) -> Optional[str]:

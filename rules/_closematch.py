@@ -15,7 +15,6 @@ candidate for candidate (tests/test_closematch.py compares them).
 
 from __future__ import annotations
 
-import difflib
 from collections import Counter
 from typing import Iterable, Optional
 
@@ -76,6 +75,8 @@ class CloseMatcher:
         if not passing:
             return None
         passing.sort(key=lambda t: t[0], reverse=True)
+        import difflib  # deferred: only a finding's hint gets here (cold start)
+
         s = difflib.SequenceMatcher()
         s.set_seq2(word)
         best: Optional[tuple[float, str]] = None

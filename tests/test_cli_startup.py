@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def imported(*args: str, cwd: Path = ROOT) -> tuple[set[str], subprocess.CompletedProcess[str]]:
     """The modules ``istio-vm-lint ARGS`` imports (through the console script's ``run``)."""
-    env = {**os.environ, "ISTIO_VM_LINT_NO_PROGRESS": "1"}
+    env = {k: v for k, v in os.environ.items() if k != "ISTIO_VM_LINT_CACHE_DIR"}  # set by conftest
+    env["ISTIO_VM_LINT_NO_PROGRESS"] = "1"
     proc = subprocess.run([sys.executable, "-X", "importtime", "-c",
                            "import sys; from istio_vm_lint.cli import run; sys.argv[0] = 'istio-vm-lint'; run()",
                            *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
@@ -66,3 +67,33 @@ def test_dataclasses_have_docstrings() -> None:
                     and any("dataclass" in ast.unparse(d).split("(")[0] for d in node.decorator_list)):
                 missing.append(f"{path.relative_to(ROOT)}: {node.name}")
     assert not missing, missing
+
+
+CLEAN = """apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata:
+  name: db
+  namespace: data
+spec:
+  hosts: [db.data.mesh.internal]
+  addresses: [240.240.0.12]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports:
+  - {number: 5432, name: tcp-postgres, protocol: TCP}
+  endpoints:
+  - address: 10.0.0.12
+"""
+
+
+def test_a_one_file_run_imports_what_it_uses(tmp_path: Path) -> None:
+    """A clean one-file run (pre-commit) imports no kustomize/Helm support, caches, baseline,
+    pre-commit scoping, rule module whose rules cannot apply, nor the stdlib they need."""
+    (tmp_path / "se.yaml").write_text(CLEAN, encoding="utf-8")
+    names, proc = imported("se.yaml", "--isolated", cwd=tmp_path)
+    assert proc.returncode == 0 and "No problems" in proc.stderr, proc.stdout + proc.stderr[-2000:]
+    for mod in ("kustomize", "helm", "render_cache", "cache", "relevance", "baseline", "trace", "graph_export",
+                "rules.validation_gateway", "rules.analyzers_sidecar"):
+        assert f"istio_vm_lint.{mod}" not in names, mod
+    for mod in ("subprocess", "tempfile", "shutil", "importlib.resources", "hashlib"):
+        assert mod not in names, mod

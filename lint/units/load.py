@@ -12,8 +12,6 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Optional
 
-from .. import helm as helm_mod
-from .. import kustomize as kz
 from ..config import Settings
 from ..discover import Discovered, display_path
 from ..loader import LoadResult, PositionIndex, ScalarCache, load_documents
@@ -22,6 +20,7 @@ from ..project import LoadProblem, Project, _add_resource, add_documents, outsid
 from .plan import Unit, namespace_for, rel_path, unit_name
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .. import kustomize as kz
     from ..cache import ParseCache
 
 
@@ -125,6 +124,8 @@ class _PatchDoc:
 def _patch_docs(tree: kz.Tree, sources: Sources, displays: dict[str, Discovered]) -> list[_PatchDoc]:
     """Every patch document of the tree, latest applied first (the root's patches last
     applied, so first here; within a kustomization, later patches first)."""
+    from .. import kustomize as kz
+
     out: list[_PatchDoc] = []
     for k in tree.kustomizations:  # root first
         for pt in reversed(k.patches):
@@ -176,6 +177,9 @@ def _glob_name(pattern: str, name: str) -> bool:
 def _load_rendered(project: Project, unit: Unit, sources: Sources, displays: dict[str, Discovered],
                    root: str) -> None:
     assert unit.rendered is not None
+    from .. import helm as helm_mod  # deferred with the rendering (cold start)
+    from .. import kustomize as kz
+
     result, _ = load_documents(unit.rendered, cache=sources.cache)
     fallback_file = unit.tree.root.file if unit.tree is not None else os.path.join(unit.chart or root, "Chart.yaml")
     patches = _patch_docs(unit.tree, sources, displays) if unit.tree is not None else []

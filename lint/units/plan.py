@@ -13,12 +13,13 @@ import os
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
-from .. import helm as helm_mod
-from .. import kustomize as kz
 from ..config import Settings
-from ..discover import Discovered, display_path
+from ..discover import Discovered, display_path, is_kustomization
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .. import kustomize as kz
 
 PLAIN = "."
 _CHART_NOTICES = 3
@@ -115,12 +116,14 @@ def glob_match(rel: str, pattern: str) -> bool:
 def plan(files: list[Discovered], settings: Settings, stdin: Optional[tuple[str, bytes]] = None) -> Plan:
     """Split the discovered files into units (cheap when there is nothing to split)."""
     read = [d for d in files if d.outside is None]  # symlinks out of the repository are not read
-    kfiles = [d.real for d in read if kz.is_kustomization(d.real)]
+    kfiles = [d.real for d in read if is_kustomization(d.real)]
     chart_dirs = sorted({os.path.dirname(d.real) for d in read if os.path.basename(d.real) == "Chart.yaml"})
     config_units = tuple(getattr(settings, "units", ()) or ())
     shared = tuple(getattr(settings, "shared_paths", ()) or ())
     if not kfiles and not chart_dirs and not config_units:
         return Plan([Unit(PLAIN, PLAIN, list(files), stdin=stdin)])
+    from .. import helm as helm_mod  # deferred: a run without charts or kustomizations (cold start)
+    from .. import kustomize as kz
     root = os.path.realpath(settings.root or os.getcwd())
     by_real = {d.real: d for d in files}
     consumed: set[str] = set()
@@ -212,7 +215,7 @@ def plan(files: list[Discovered], settings: Settings, stdin: Optional[tuple[str,
     # Config units and the plain unit.  A file beside a kustomization that no kustomization
     # uses (a patch commented out, an alternative) is not applied by `kubectl apply -k`.
     k_dirs = {os.path.dirname(k) for k in kfiles}
-    rest = [d for d in files if d.real not in consumed and not kz.is_kustomization(d.real)
+    rest = [d for d in files if d.real not in consumed and not is_kustomization(d.real)
             and d.real not in shared_reals and os.path.dirname(d.real) not in k_dirs]
     by_unit: dict[str, list[Discovered]] = defaultdict(list)
     plain: list[Discovered] = []
@@ -236,6 +239,7 @@ def plan(files: list[Discovered], settings: Settings, stdin: Optional[tuple[str,
 def _render_all(argv: list[str], trees: list[kz.Tree], cache_dir: Optional[str] = None) -> dict[str, Any]:
     """Render every root once, a few at a time (kustomize spends most of its time starting);
     with a cache directory, a root whose inputs did not change is not rendered again."""
+    from .. import kustomize as kz
     from ..render_cache import cached_render, open_render_cache
 
     cache = open_render_cache(cache_dir, argv)
