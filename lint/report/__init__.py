@@ -33,9 +33,9 @@ class ReportContext:
 
 # Everything str.splitlines() breaks on, plus other control characters (tab is kept), and
 # lone surrogates: the bytes of a file name that are not UTF-8 (os.fsdecode), which no
-# output encoding can write.
-_UNPRINTABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029\ud800-\udfff]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
+# output encoding can write.  Compiled on first use (re's cache), not by every run.
+_UNPRINTABLE = "[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029\ud800-\udfff]"
+_SURROGATE = "[\ud800-\udfff]"
 
 
 def _escape(ch: str) -> str:
@@ -53,7 +53,7 @@ def one_line(text: str) -> str:
     Only the line-oriented formats (text, GitHub) escape; JSON and SARIF carry the real
     text (see :func:`dumps_json`).
     """
-    return _UNPRINTABLE.sub(lambda m: _escape(m.group()), text)
+    return re.sub(_UNPRINTABLE, lambda m: _escape(m.group()), text)
 
 
 def dumps_json(doc: Any) -> str:
@@ -65,7 +65,7 @@ def dumps_json(doc: Any) -> str:
     string back, and ``os.fsencode`` of it the file name's bytes.
     """
     text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return re.sub(_SURROGATE, lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def summary(findings: list[Finding], ctx: ReportContext) -> dict[str, Any]:
