@@ -68,7 +68,7 @@ def test_documented_flags_exist() -> None:
             known.update(o for o in getattr(p, "opts", []) + getattr(p, "secondary_opts", []) if o.startswith("--"))
     foreign = {"--all-files", "--files", "--freeze", "--no-deps", "--no-build-isolation", "--target", "--tags",
                "--check", "--sizes", "--repeat", "--snapshot", "--markdown", "--json", "--keep", "--workdir",
-               "--cold-repeat", "--no-cold", "--no-install", "--profile", "--profile-size", "--profile-out",
+               "--cold-repeat", "--no-cold", "--cold-only", "--no-install", "--profile", "--profile-size", "--profile-out",
                "--clock", "--seed", "--validate", "--no-defects", "--namespaces", "--docs-per-file",
                    # kustomize flags (deployment units)
                    "--load-restrictor", "--enable-exec", "--enable-alpha-plugins", "--enable-helm"}
