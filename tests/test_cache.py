@@ -33,6 +33,12 @@ def run(target: Path, cache_dir: Path | None, *extra: str) -> tuple[int, str]:
     return res.exit_code, res.stdout
 
 
+@functools.cache
+def cold_run(corpus: Path) -> tuple[int, str]:
+    """``run(corpus, None)`` of a committed corpus, which no test changes: computed once."""
+    return run(corpus, None)
+
+
 def parse_into(c: ParseCache, raw: bytes) -> None:
     """What load_project does on a miss: look up, parse, store."""
     key, hit = c.get(raw)
@@ -46,7 +52,7 @@ def pack_files(d: Path) -> list[Path]:
 
 @pytest.mark.parametrize("corpus", CORPORA, ids=lambda p: p.name)
 def test_warm_run_equals_cold_run(corpus: Path, tmp_path: Path) -> None:
-    cold = run(corpus, None)
+    cold = cold_run(corpus)
     first = run(corpus, tmp_path / "c")  # fills the cache
     assert pack_files(tmp_path / "c")
     warm = run(corpus, tmp_path / "c")  # reads it
@@ -82,7 +88,7 @@ def test_edited_file_is_parsed_again(tmp_path: Path) -> None:
 def test_corrupt_or_foreign_pack_is_ignored_and_replaced(tmp_path: Path) -> None:
     corpus = FIXTURES / "examples"
     c = tmp_path / "c"
-    expected = run(corpus, None)
+    expected = cold_run(corpus)
     run(corpus, c)
     (pack,) = pack_files(c)
     pack.write_bytes(b"\x00garbage")
@@ -117,7 +123,7 @@ def test_unwritable_cache_directory_is_no_cache(tmp_path: Path) -> None:
     c.mkdir()
     c.chmod(0o500)
     try:
-        assert run(FIXTURES / "examples", c) == run(FIXTURES / "examples", None)
+        assert run(FIXTURES / "examples", c) == cold_run(FIXTURES / "examples")
     finally:
         c.chmod(0o700)
 
@@ -125,7 +131,7 @@ def test_unwritable_cache_directory_is_no_cache(tmp_path: Path) -> None:
 def test_cache_path_that_is_a_file_is_no_cache(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    assert run(FIXTURES / "examples", blocker) == run(FIXTURES / "examples", None)
+    assert run(FIXTURES / "examples", blocker) == cold_run(FIXTURES / "examples")
 
 
 def test_opt_in_flags_env_and_no_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -282,7 +288,7 @@ def test_user_files_in_a_directory_the_linter_created_are_not_pruned(tmp_path: P
     _user_files_named_like_the_cache(d)
     (d / "CACHEDIR.TAG").write_text(cache_mod._CACHEDIR_TAG)  # still the linter's directory
     before = _snapshot(d)
-    assert run(FIXTURES / "examples", d) == run(FIXTURES / "examples", None)
+    assert run(FIXTURES / "examples", d) == cold_run(FIXTURES / "examples")
     after = _snapshot(d)
     mine = os.path.basename(ParseCache(str(d)).path)
     # Under its own build-specific name in its own directory, the pack replaces what is there.
