@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional, Sequence
 
@@ -121,7 +122,12 @@ def parse(kfile: str, root: str) -> Kustomization:
             return None
         p = os.path.realpath(os.path.join(d, entry))
         if not os.path.exists(p):
-            k.missing.append(entry)
+            script = writing_script(d, entry)
+            if script is not None:
+                k.generated.append(f"{entry}, written at build time by {os.path.basename(script)} (a Helm "
+                                   "post-renderer or build script)")
+            else:
+                k.missing.append(entry)
             return None
         if not _inside(p, root):
             k.outside.append(entry)
@@ -137,7 +143,8 @@ def parse(kfile: str, root: str) -> Kustomization:
                 if kustomization_file(p) is None:
                     tpl = generated_kustomization(p)
                     if tpl is not None:
-                        k.generated.append(f"{entry} (from {os.path.basename(tpl)})")
+                        k.generated.append(f"{entry} (from {os.path.basename(tpl)}), a kustomization generated "
+                                           "at build time")
                     else:
                         k.missing.append(entry)
                 else:
@@ -304,7 +311,7 @@ class Catalog:
             for e in k.outside:
                 problems.append(f"{rel} uses {e}, outside the repository")
             for e in k.generated:
-                problems.append(f"{rel} uses {e}, a kustomization generated at build time")
+                problems.append(f"{rel} uses {e}")
             for e in k.unsupported:
                 problems.append(f"{rel} uses {e}; plugins and Helm are not run")
             for e in k.missing:
@@ -376,6 +383,33 @@ def generated_kustomization(directory: str) -> Optional[str]:
     for name in _KUSTOMIZATION_TEMPLATES:
         path = os.path.join(directory, name)
         if os.path.isfile(path):
+            return path
+    return None
+
+
+_SCRIPT_SUFFIXES = (".sh", ".bash")
+
+
+def writing_script(directory: str, entry: str) -> Optional[str]:
+    """A shell script beside the kustomization that writes the absent resource ``entry`` (``cat >
+    base.yaml`` in the ``kustomize.sh`` a Helm ``--post-renderer`` runs), else None."""
+    if "/" in entry or not entry.endswith((".yaml", ".yml", ".json")):
+        return None
+    redirect = re.compile(r">>?\s*[\"']?(?:\./)?" + re.escape(entry) + r"(?![\w.-])")
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        return None
+    for name in names:
+        if not name.endswith(_SCRIPT_SUFFIXES):
+            continue
+        path = os.path.join(directory, name)
+        try:
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                text = fh.read(65536)
+        except OSError:
+            continue
+        if redirect.search(text):
             return path
     return None
 

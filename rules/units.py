@@ -64,7 +64,8 @@ def duplicate_object_definition(ctx: Context) -> Iterator[Problem]:
     `namespace:`, name prefixes and replacements change the resources
     (docs/semantics.md §deployment-units). Without a kustomize binary, or when the tree needs the
     network (remote resources), Helm or plugins, or uses a base whose kustomization a build step
-    writes from a template (`kustomization.template.yaml`, `kustomization.yaml.tpl`), the
+    writes from a template (`kustomization.template.yaml`, `kustomization.yaml.tpl`) or a resource
+    a script beside it writes (`cat > base.yaml` in a Helm post-renderer's `kustomize.sh`), the
     linter does not render it; it reads the
     listed files, applies the kustomization's namespace and leaves patch files out, which is
     an approximation. Install kustomize or kubectl, or set `kustomize-command`. A listed input

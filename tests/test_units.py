@@ -551,3 +551,19 @@ def test_many_charts_without_helm_are_not_one_notice_each(tmp_path: Path) -> Non
     assert [Path(f.location.file).parent.parent.name for f in notices] == ["svc0", "svc1", "svc2", "svc3"]
     assert notices[-1].message.startswith("5 more Helm charts are not rendered")
     assert all(f.severity == "info" for f in notices)
+
+
+@needs_kustomize
+def test_resource_written_by_a_post_renderer_script_is_a_notice(tmp_path: Path) -> None:
+    """The kustomize post-renderer of ``helm install --post-renderer ./kustomize.sh``: the script
+    writes helm's output to ``base.yaml`` and builds the kustomization over it, so the absent
+    ``base.yaml`` is an IVL751 notice, not a failed render; without the script it is IVL753."""
+    (tmp_path / "kustomization.yaml").write_text("resources:\n- base.yaml\npatches:\n- path: gateway-patch.yaml\n")
+    (tmp_path / "gateway-patch.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: istio-ingressgateway\nspec:\n  replicas: 3\n")
+    (tmp_path / "kustomize.sh").write_text("#!/bin/sh\ncat > base.yaml\nexec kubectl kustomize . && rm base.yaml\n")
+    findings = _lint(tmp_path, ["."])
+    assert [(f.code, f.severity) for f in findings] == [("IVL751", "info")], _blocking(findings)
+    assert "written at build time by kustomize.sh" in findings[0].message
+    (tmp_path / "kustomize.sh").write_text("#!/bin/sh\nexec kubectl kustomize .\n")
+    assert "IVL753" in {f.code for f in _lint(tmp_path, ["."])}
