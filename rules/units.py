@@ -31,7 +31,8 @@ def _given(ctx: Context, code: str) -> Iterator[Problem]:
     does not apply name prefixes (so its copies are often artefacts), a plain directory of
     differing copies is a set of alternatives applied one at a time (`enable-mtls.yaml`/
     `disable-mtls.yaml`, tutorial steps), and identical copies change nothing. One finding per
-    directory of copies. Findings of other rules that involve a differing copy
+    directory of copies, and one per file that repeats another directory's file identically
+    (versioned workshop copies), naming how many objects it repeats. Findings of other rules that involve a differing copy
     in one directory hold only for one choice among alternatives and are lowered to info,
     saying so. Sibling directories that are separate apps (a sample collection) are separate
     units and never meet (docs/semantics.md §sample-collections).

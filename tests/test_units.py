@@ -567,3 +567,27 @@ def test_resource_written_by_a_post_renderer_script_is_a_notice(tmp_path: Path) 
     assert "written at build time by kustomize.sh" in findings[0].message
     (tmp_path / "kustomize.sh").write_text("#!/bin/sh\nexec kubectl kustomize .\n")
     assert "IVL753" in {f.code for f in _lint(tmp_path, ["."])}
+
+
+def test_identical_file_in_another_directory_is_one_copy_notice(tmp_path: Path) -> None:
+    """A workshop that keeps one copy of its steps per product version repeats whole files:
+    identical copies in another directory change nothing, so a repeated file is one IVL750
+    notice naming the count, not one per object; a copy that differs keeps its own notice."""
+    objects = ("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: httpbin\n  namespace: demo\n---\n"
+               "apiVersion: v1\nkind: Service\nmetadata:\n  name: httpbin\n  namespace: demo\nspec:\n"
+               "  selector:\n    app: httpbin\n  ports:\n  - name: http\n    port: 8000\n    targetPort: 8080\n---\n"
+               "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: httpbin\n  namespace: demo\nspec:\n"
+               "  selector:\n    matchLabels: {app: httpbin}\n  template:\n    metadata:\n      labels: {app: httpbin}\n"
+               "    spec:\n      serviceAccountName: httpbin\n      containers:\n      - name: httpbin\n"
+               "        image: registry.example.com/httpbin:2.1\n        ports:\n        - containerPort: 8080\n")
+    for version in ("v1-17", "v1-18"):
+        (tmp_path / version / "steps").mkdir(parents=True)
+        (tmp_path / version / "steps" / "httpbin.yaml").write_text(objects)
+    copies = [f for f in _lint(tmp_path, ["."]) if f.code == "IVL750"]
+    assert len(copies) == 1 and copies[0].message.startswith("3 objects of this file are defined again"), copies
+    (tmp_path / "v1-18" / "steps" / "httpbin.yaml").write_text(
+        objects.replace("  name: httpbin\n  namespace: demo\n---", "  name: httpbin\n  namespace: demo\n"
+                        "  labels: {team: web}\n---", 1))
+    copies = sorted(f.message[:40] for f in _lint(tmp_path, ["."]) if f.code == "IVL750")
+    assert copies == ["2 objects of this file are defined again",
+                      "ServiceAccount demo/httpbin is defined a"], copies

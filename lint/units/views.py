@@ -155,6 +155,7 @@ def copy_problems(dups: dict[tuple[str, str, str, str], list[Resource]]) -> dict
     render, name prefixes and suffixes are not applied, so copies there are often artefacts; a
     plain directory of differing copies is a set of alternatives."""
     out: dict[str, list[Problem]] = defaultdict(list)
+    pairs: dict[tuple[str, str], list[Problem]] = defaultdict(list)
     for key, cs in sorted(dups.items()):
         first = cs[0]
         # One finding per directory that holds further copies (tutorial steps vs-v1 … vs-v9
@@ -180,10 +181,26 @@ def copy_problems(dups: dict[tuple[str, str, str, str], list[Resource]]) -> dict
                 names = ", ".join(os.path.basename(o.source.path) for o in group[1:4])
                 more = f"; {len(group) - 1} more cop{'y' if len(group) == 2 else 'ies'} there: {names}"
                 more += ", …" if len(group) > 4 else ""
-            out["IVL750"].append(Problem(
+            p = Problem(
                 other, ("metadata", "name"),
                 f"{what} is defined again {where} ({same}: {first.source.path}){more}; Kubernetes keeps one "
                 f"object per identity, so {effect}; the copies are not compared with each other",
                 related=((first, ("metadata", "name")),) + tuple((o, ("metadata", "name")) for o in group[1:]),
-                severity="info"))
+                severity="info")
+            if identical and not same_dir and len(group) == 1:
+                # A file repeating another directory's file (versioned workshop copies): one
+                # finding per pair of files, not one per object.
+                pairs[(other.source.path, first.source.path)].append(p)
+            else:
+                out["IVL750"].append(p)
+    for (_path, first_path), ps in pairs.items():
+        if len(ps) == 1:
+            out["IVL750"].append(ps[0])
+            continue
+        top = min(ps, key=lambda q: q.resource.doc_index if q.resource is not None else 0)
+        top.message = (f"{len(ps)} objects of this file are defined again in another directory (identical copies: "
+                       f"{first_path}); Kubernetes keeps one object per identity, so applying both changes nothing; "
+                       "the copies are not compared with each other")
+        top.related = tuple(r for q in ps for r in q.related)
+        out["IVL750"].append(top)
     return out
