@@ -233,15 +233,19 @@ def _unpack(t: tuple[Any, ...], namespaces: set[str]) -> _Keys:
 
 
 def _valid(t: Any) -> bool:
-    """The shape :func:`resolved` returns (a cached entry of another shape is a miss)."""
-    if not (isinstance(t, tuple) and len(t) == 9 and isinstance(t[2], bool)):
+    """The shape :func:`resolved` returns (a cached entry of another shape is a miss); checked
+    for every context resource of a warm run, so without generators."""
+    if type(t) is not tuple or len(t) != 9 or type(t[2]) is not bool:
         return False
-    if not all(isinstance(t[i], list) for i in (0, 1, 3, 4, 5, 6, 7)):
+    strings, pairs, _, imports, wild, typed, dotted, labels, eg = t
+    if not (type(strings) is list and type(pairs) is list and type(imports) is list and type(wild) is list
+            and type(typed) is list and type(dotted) is list and type(labels) is list):
         return False
-    if not all(isinstance(p, tuple) and len(p) == 2 for p in t[1]):
-        return False
-    eg = t[8]
-    return eg is None or (isinstance(eg, tuple) and len(eg) == 4 and all(isinstance(x, list) for x in eg))
+    for p in pairs:
+        if type(p) is not tuple or len(p) != 2:
+            return False
+    return eg is None or (type(eg) is tuple and len(eg) == 4 and type(eg[0]) is list and type(eg[1]) is list
+                          and type(eg[2]) is list and type(eg[3]) is list)
 
 
 def _add_hosts(k: _Keys, r: "Resource", hosts: Iterable[str], ns: str, domain: str) -> None:
@@ -364,7 +368,7 @@ class Closure:
                 for a in e_imports:
                     importers[a].append(i)
             for pair in pairs:
-                by_lbl[(ns, tuple(pair))].append(i)
+                by_lbl[(ns, pair)].append(i)
             if empty:
                 self.empty_sel[ns].append(i)
             if typed or wild:
