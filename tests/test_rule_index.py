@@ -3,7 +3,6 @@ only the rule modules that can apply (``lint/registry.py``).  It must match the 
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -11,16 +10,9 @@ from pathlib import Path
 import pytest
 from istio_vm_lint import registry
 from istio_vm_lint.engine import all_rules
+from test_ecosystem_docs import _gen  # tools/gen_rules_doc.py loaded as a module
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _gen():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("gen_rules_doc", ROOT / "tools" / "gen_rules_doc.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_index_is_current() -> None:
