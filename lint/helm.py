@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import Optional, Sequence
 
-from .kustomize import RenderError, _safe_env
+from .kustomize import RenderError, _safe_env, without_addresses
 
 RENDER_TIMEOUT = 60.0
 
@@ -62,7 +62,8 @@ def render(argv: Sequence[str], chart: str, values: Sequence[str], release: str 
         shutil.rmtree(home, ignore_errors=True)
     if proc.returncode != 0:
         err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise RenderError(f"helm template failed: {(err[-1] if err else f'exit status {proc.returncode}')[:400]}")
+        last = without_addresses(err[-1]) if err else f"exit status {proc.returncode}"
+        raise RenderError(f"helm template failed: {last[:400]}")
     return proc.stdout
 
 

@@ -591,3 +591,15 @@ def test_identical_file_in_another_directory_is_one_copy_notice(tmp_path: Path) 
     copies = sorted(f.message[:40] for f in _lint(tmp_path, ["."]) if f.code == "IVL750")
     assert copies == ["2 objects of this file are defined again",
                       "ServiceAccount demo/httpbin is defined a"], copies
+
+
+def test_render_errors_carry_no_go_pointer_addresses() -> None:
+    """kustomize prints some structs with their heap addresses, which change from run to run;
+    the IVL753 message must be the same in every run (baselines, CI diffs)."""
+    from istio_vm_lint.kustomize import clean_error
+
+    line = ('Error: merging from generator &{0xc0001b0540 0xc000848b00}: id resid.ResId{Name:"kiali"} '
+            "does not exist; cannot merge or replace")
+    assert clean_error(line) == ('merging from generator &{0x… 0x…}: id resid.ResId{Name:"kiali"} does not exist; '
+                                 "cannot merge or replace")
+    assert clean_error("Error: port 0x1F4 is fine") == "port 0x1F4 is fine"
