@@ -82,11 +82,8 @@ def graph_cmd(paths: tuple[str, ...], fmt: str, focus: Optional[str], exclude: t
     def body() -> int:
         # The rules run too: their findings are drawn as broken edges (dashed, red, with the code).
         outcome = _lint_repository(paths, root, config_path, isolated, exclude, default_namespace, cluster_domain)
-        assert outcome.context is not None
         # A repository of several units (kustomize overlays, charts) is several meshes: each drawn.
-        units = [(name, ctx.graph, findings) for name, ctx, findings in outcome.units] or \
-            [("", outcome.context.graph, outcome.findings)]
-        write_whole(export_units(units, fmt, focus))
+        write_whole(export_units([(name, ctx.graph, found) for name, ctx, found in outcome.units], fmt, focus))
         return EXIT_OK
 
     _exit_unless_ok(run_command(body, debug))
@@ -118,11 +115,8 @@ def trace_cmd(target: str, paths: tuple[str, ...], fmt: str, port: Optional[int]
         from .trace import TraceError, render_text, trace_units
 
         outcome = _lint_repository(paths, root, config_path, isolated, exclude, default_namespace, cluster_domain)
-        assert outcome.context is not None
         try:
-            units = [(name, ctx, findings) for name, ctx, findings in outcome.units] or \
-                [("", outcome.context, outcome.findings)]
-            doc = trace_units(units, target, port)
+            doc = trace_units(outcome.units, target, port)
         except TraceError as exc:
             click.echo(f"istio-vm-lint: {exc}", err=True)
             return EXIT_ERROR  # a target the repository lacks is a usage error: exit 1 means findings only

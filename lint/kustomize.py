@@ -30,10 +30,15 @@ OUR_ANNOTATIONS = (ORIGIN_ANNOTATION, "alpha.config.kubernetes.io/transformation
 
 
 def kustomization_file(directory: str) -> Optional[str]:
-    for name in KUSTOMIZATION_NAMES:
-        p = os.path.join(directory, name)
-        if os.path.isfile(p):
-            return p
+    return _first_file(directory, KUSTOMIZATION_NAMES)
+
+
+def _first_file(directory: str, names: Iterable[str]) -> Optional[str]:
+    """The path of the first of ``names`` that is a file in ``directory``, else None."""
+    for name in names:
+        path = os.path.join(directory, name)
+        if os.path.isfile(path):
+            return path
     return None
 
 
@@ -380,11 +385,7 @@ _KUSTOMIZATION_TEMPLATES = ("kustomization.template.yaml", "kustomization.templa
 
 def generated_kustomization(directory: str) -> Optional[str]:
     """The template of a directory that has no kustomization file yet, else None."""
-    for name in _KUSTOMIZATION_TEMPLATES:
-        path = os.path.join(directory, name)
-        if os.path.isfile(path):
-            return path
-    return None
+    return _first_file(directory, _KUSTOMIZATION_TEMPLATES)
 
 
 _SCRIPT_SUFFIXES = (".sh", ".bash")
