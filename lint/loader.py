@@ -211,6 +211,10 @@ def _hashable_key(key: Any) -> Union[str, None]:
 _TEMPLATE_MESSAGE = ("unrendered template expression ({{ ... }}): render the chart first "
                      "(helm template) or exclude this file")
 
+# Placeholders that scripts substitute before applying (``sed s/%APP_URL%/...``, ``@VERSION@``):
+# ``%`` and ``@`` cannot start a YAML plain scalar, so an unquoted one is a syntax error.
+_PLACEHOLDER_RE = re.compile(r"(?:^|[\s:,\[{-])(%[A-Za-z_][A-Za-z0-9_.]*%|@[A-Za-z_][A-Za-z0-9_.]*@)")
+
 
 _BREAK_RE = re.compile("\r\n|[\r\n\x85\u2028\u2029]")  # YAML 1.1 line breaks (libyaml's)
 
@@ -252,6 +256,11 @@ def _error_from_exception(exc: BaseException, raw: bytes | str) -> ParseError:
         text = _line_text(raw, line)
         if "{{" in text:
             return ParseError(line, text.index("{{") + 1, _TEMPLATE_MESSAGE)
+        for at in (line, line + 1):  # libyaml may stop at the end of the line before the token
+            found = _PLACEHOLDER_RE.search(text if at == line else _line_text(raw, at))
+            if found:
+                return ParseError(at, found.start(1) + 1, f"unrendered template placeholder ({found.group(1)}): "
+                                  "substitute it first or exclude this file")
         if "\t" in text[: mark.column + 1] and "tab" not in reason:
             reason += "; tabs cannot be used for indentation in YAML"
         return ParseError(line, mark.column + 1, f"YAML syntax error: {reason}")

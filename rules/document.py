@@ -24,11 +24,16 @@ def _from_load(ctx: Context, code: str) -> Iterator[Problem]:
             if hit is not None:
                 line, column = hit
         message, severity = lp.message, None
-        if code == "IVL001" and message.startswith("unrendered template") and _in_template_dir(lp.source.path):
-            # A templates/ directory (a chart, an Ansible role, an Argo CD app-of-apps) holds
-            # renderer input, never applied as it is: not linted, and not an error.
-            message, severity = ("unrendered template in a templates/ directory: not linted (lint the "
-                                 "rendered output, or render it in a unit)"), "info"
+        if code == "IVL001" and message.startswith("unrendered template"):
+            # A file with template syntax is renderer input (a chart, an Ansible role, a Go test
+            # harness, a workshop's sed step), not a manifest someone applies as it is: it is
+            # not linted, and not an error.
+            if _in_template_dir(lp.source.path):
+                message = ("unrendered template in a templates/ directory: not linted (lint the "
+                           "rendered output, or render it in a unit)")
+            else:
+                message = f"{message}; the file is renderer input: not linted"
+            severity = "info"
         yield Problem(None, lp.path, message, location=Location(lp.source.path, line, column), code=code,
                       severity=severity)
 
@@ -67,9 +72,10 @@ def internal_error(ctx: Context) -> Iterator[Problem]:
     no finding; neither do its duplicate keys (IVL002). Valid YAML is never reported: where
     the bundled libyaml 0.1.7 rejects what the YAML spec allows (`{tarball: https://…}`, a
     ':' inside a plain scalar of a flow collection), the file is read with ruamel.yaml's
-    pure-Python parser. An unrendered template inside a `templates/` directory (Helm chart,
-    Ansible role, Argo CD app-of-apps) is renderer input, never applied as it is: reported as
-    info, not linted.
+    pure-Python parser. A file that does not parse because of template syntax (`{{ ... }}`
+    of Helm, Go templates, Jinja or Ansible; an unquoted `%APP_URL%` or `@VERSION@` that a
+    script substitutes) is renderer input, not a manifest applied as it is: reported as
+    info, not linted. Render it in a unit (a chart, a kustomization) to have it checked.
     """,
     bad="""
     apiVersion: networking.istio.io/v1

@@ -47,15 +47,29 @@ spec:
     assert got and all(line == 7 for line, _ in got), got
 
 
-def test_unparseable_template_in_a_templates_directory_is_info(tmp_path: Path) -> None:
+def test_unparseable_template_is_info(tmp_path: Path) -> None:
+    # Renderer input, wherever it is: an Ansible role's templates/, a Go test harness's
+    # manifest template, a workshop file a sed step fills in.  A real syntax error stays an error.
     text = "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ svc_name }}\n"
     (tmp_path / "roles" / "web" / "templates").mkdir(parents=True)
     (tmp_path / "roles" / "web" / "templates" / "svc.yml").write_text(text)  # an Ansible role
-    (tmp_path / "stray.yaml").write_text(text)  # applied as it is: kubectl fails
-    got = sorted((f.location.file.replace("\\", "/"), f.code, f.severity)
-                 for f in lint([str(tmp_path)], Settings()).findings)
-    assert sorted((p.rsplit("/", 1)[-1], c, s) for p, c, s in got) == [("stray.yaml", "IVL001", "error"),
-                                                                       ("svc.yml", "IVL001", "info")]
+    (tmp_path / "e2e").mkdir()
+    (tmp_path / "e2e" / "manifest_template.yaml").write_text(
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: echo\n"
+        "  namespace: {{.EchoContext.AppNamespace.Name}}\n")
+    (tmp_path / "workshop.yaml").write_text(
+        "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n  name: sso\nspec:\n"
+        "  hosts:\n  - %SSO_SVC%\n  location: MESH_INTERNAL\n")
+    (tmp_path / "broken.yaml").write_text("apiVersion: v1\nkind: Service\nmetadata: {name: x\n")
+    got = sorted((f.location.file.replace("\\", "/").rsplit("/", 1)[-1], f.location.line, f.code, f.severity,
+                  f.message) for f in lint([str(tmp_path)], Settings()).findings)
+    assert [g[:4] for g in got] == [("broken.yaml", 4, "IVL001", "error"),
+                                    ("manifest_template.yaml", 5, "IVL001", "info"),
+                                    ("svc.yml", 4, "IVL001", "info"),
+                                    ("workshop.yaml", 7, "IVL001", "info")]
+    assert got[1][4].startswith("unrendered template expression ({{ ... }})")
+    assert got[1][4].endswith("the file is renderer input: not linted")
+    assert got[3][4].startswith("unrendered template placeholder (%SSO_SVC%)")
 
 
 def test_kustomize_replacement_targets_are_unrendered(tmp_path: Path) -> None:
