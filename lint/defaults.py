@@ -55,6 +55,16 @@ INSTALLATION_SERVICES: frozenset[tuple[str, str]] = frozenset({
 ADDON_SERVICES = frozenset({"grafana", "kiali", "prometheus", "tracing", "zipkin", "jaeger-collector",
                             "jaeger-query", "loki"})
 
+# The Services and Gateways of the sample apps in Istio's release archive (samples/<dir>), which
+# tutorials deploy with `kubectl apply -f samples/...` and keep only their own routing for
+# (docs/semantics.md §istio-samples): name -> the samples/ directory.
+ISTIO_SAMPLE_SERVICES = {"productpage": "bookinfo", "details": "bookinfo", "reviews": "bookinfo",
+                         "ratings": "bookinfo", "mongodb": "bookinfo", "mysqldb": "bookinfo",
+                         "helloworld": "helloworld", "httpbin": "httpbin", "sleep": "sleep", "curl": "curl",
+                         "tcp-echo": "tcp-echo"}
+ISTIO_SAMPLE_GATEWAYS = {"bookinfo-gateway": "bookinfo", "helloworld-gateway": "helloworld",
+                         "httpbin-gateway": "httpbin", "tcp-echo-gateway": "tcp-echo"}
+
 # The ports istiod (pilot-discovery) listens on whatever its Deployment declares: the defaults of
 # --httpAddr, --grpcAddr, --secureGRPCAddr, --monitoringAddr and --httpsAddr
 # (pilot/cmd/pilot-discovery/app/cmd.go); its pods are labelled app=istiod, istio=pilot

@@ -131,6 +131,11 @@ def parse(kfile: str, root: str) -> Kustomization:
             if script is not None:
                 k.generated.append(f"{entry}, written at build time by {os.path.basename(script)} (a Helm "
                                    "post-renderer or build script)")
+            elif entry.startswith("bases/") and b"+kubebuilder:scaffold" in raw:
+                # kubebuilder's config/crd: controller-gen writes the CRDs into bases/ (`make
+                # manifests`); a fresh clone has none (docs/semantics.md §ignored-kustomize-inputs)
+                k.generated.append(f"{entry}, written by controller-gen (`make manifests`) into this kubebuilder "
+                                   "scaffold")
             else:
                 k.missing.append(entry)
             return None

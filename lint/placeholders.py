@@ -21,9 +21,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from .findings import Problem
     from .model import Resource
 
-# {{ ... }} (Go/Helm/Jinja), $(VAR) (kustomize vars), ${VAR} / ${VAR:-default} (envsubst, Flux).
-PLACEHOLDER_RE = re.compile(r"\{\{.*?\}\}|\$\([A-Za-z_][A-Za-z0-9_.-]*\)|\$\{[A-Za-z_][A-Za-z0-9_]*(?:[:=?+-][^}]*)?\}",
-                            re.DOTALL)
+# {{ ... }} (Go/Helm/Jinja), $(VAR) (kustomize vars), ${VAR} / ${VAR:-default} (envsubst, Flux),
+# and $VAR, which envsubst and shell heredocs replace as well (``name: $STUDENT_NS-gateway``): an
+# upper-case shell variable name, since a `$` followed by a letter is no part of any host, name
+# or port, and an upper-case name after it is no regex anchor either.
+PLACEHOLDER_RE = re.compile(r"\{\{.*?\}\}|\$\([A-Za-z_][A-Za-z0-9_.-]*\)|\$\{[A-Za-z_][A-Za-z0-9_]*(?:[:=?+-][^}]*)?\}"
+                            r"|\$[A-Z_][A-Z0-9_]*[A-Z0-9](?![a-z])", re.DOTALL)
 
 
 def is_placeholder(value: Any) -> bool:

@@ -45,6 +45,39 @@ def hosts_overlap(a: str, b: str) -> bool:
     return host_matches(a, b) or host_matches(b, a)
 
 
+def http_route_paths(vs_spec: Any) -> Optional[list[tuple[str, str]]]:
+    """The request paths the ``http`` routes of a VirtualService spec can take, as
+    ``(exact|prefix, path)``; None when some route can take any path (a route without match, a
+    match without ``uri``, a ``regex`` or case-insensitive uri match), so no path set can be
+    told apart from it (docs/semantics.md §gateway-server-merge)."""
+    out: list[tuple[str, str]] = []
+    routes = vs_spec.get("http") if isinstance(vs_spec, dict) else None
+    for route in routes if isinstance(routes, list) else []:
+        matches = route.get("match") if isinstance(route, dict) else None
+        if not isinstance(matches, list) or not matches:
+            return None
+        for m in matches:
+            uri = m.get("uri") if isinstance(m, dict) else None
+            if not isinstance(uri, dict) or m.get("ignoreUriCase"):
+                return None
+            kind = next((k for k in ("exact", "prefix") if isinstance(uri.get(k), str)), None)
+            if kind is None or len(uri) != 1:
+                return None
+            out.append((kind, uri[kind]))
+    return out
+
+
+def paths_overlap(a: tuple[str, str], b: tuple[str, str]) -> bool:
+    """Can one request path match both ``(exact|prefix, path)`` matchers?"""
+    (ka, pa), (kb, pb) = a, b
+    if ka == "exact" and kb == "exact":
+        return pa == pb
+    if ka == "prefix" and kb == "prefix":
+        return pa.startswith(pb) or pb.startswith(pa)
+    exact, prefix = (pa, pb) if ka == "exact" else (pb, pa)
+    return exact.startswith(prefix)
+
+
 def kube_fqdn(name: str, namespace: str, cluster_domain: str) -> str:
     return f"{name}.{namespace}.svc.{cluster_domain}"
 

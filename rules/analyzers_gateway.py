@@ -15,6 +15,7 @@ from istio_vm_lint.findings import Problem
 from istio_vm_lint.graph import Workload
 from istio_vm_lint.model import Gateway, Service, as_list, as_map, as_str
 from istio_vm_lint.rule import Context, rule
+from istio_vm_lint.semantics import hosts_overlap, http_route_paths, paths_overlap
 
 from ._messages import sel_str
 
@@ -90,7 +91,7 @@ def gateway_port_not_exposed(ctx: Context) -> Iterator[Problem]:
 
 @rule(
     code="IVL702", family="analyzers_gateway", name="conflicting-gateways", severity="error",
-    severity_note="error; warning when both servers are plaintext HTTP, which istiod merges instead of dropping one.",
+    severity_note="error; warning when both servers are plaintext HTTP, which istiod merges instead of dropping one; info when, in addition, the VirtualServices bound to each Gateway route disjoint request paths (the merged route table serves each as written).",
     summary="Two Gateways select the same gateway workload and declare the same host on the same port.",
     rationale="""
     When two Gateways select the same proxies and both declare a server on one port for the
@@ -101,7 +102,8 @@ def gateway_port_not_exposed(ctx: Context) -> Iterator[Problem]:
     are plaintext HTTP (no `tls`), istiod merges them into one route table instead of dropping
     one (docs/semantics.md §gateway-server-merge): still reported, as istioctl does, but as a
     warning — traffic flows, and each Gateway's VirtualServices also answer the other's
-    requests.
+    requests — and as info when the VirtualServices bound to the Gateways route disjoint exact or
+    prefix paths (`/service-a`, `/service-b`): the merged table then serves each as written.
     """,
     bad="""
     kind: Gateway
@@ -177,11 +179,39 @@ def conflicting_gateways(ctx: Context) -> Iterator[Problem]:
                 note = ("; both are plaintext HTTP servers, which istiod merges into one route table, so "
                         "the VirtualServices of either serve the other's requests (§gateway-server-merge)"
                         if merged else "")
+                apart = merged and _routes_apart(ctx, [g] + others, host)
+                if apart:
+                    note += ("; their VirtualServices route disjoint request paths, so the merged table serves "
+                             "each of them as written")
                 yield Problem(g, ("spec", "servers", idx, "hosts"),
                               f"Gateway {g.namespace}/{g.name} conflicts with {names}: same workload selector "
                               f"({sel_str(g.selector or {})}), port {port} and host '{host}'{note}",
                               related=tuple((o, ("spec", "servers")) for o in others),
-                              severity="warning" if merged else None)
+                              severity="info" if apart else "warning" if merged else None)
+
+
+def _routes_apart(ctx: Context, gateways: list[Gateway], host: str) -> bool:
+    """Do the VirtualServices bound to these merged plaintext Gateways keep out of each other's
+    way: every Gateway has some, and any two bound to different Gateways either have no host in
+    common (under the server host) or route disjoint exact/prefix paths
+    (docs/semantics.md §gateway-server-merge)?"""
+    graph = ctx.graph
+    bound = [graph.vs_by_gateway.get((g.namespace, g.name), []) for g in gateways]
+    if not all(bound):
+        return False
+    for i, vss in enumerate(bound):
+        for other in bound[i + 1:]:
+            for a in vss:
+                for b in other:
+                    if a is b:
+                        continue
+                    ha = [h for h in a.hosts if hosts_overlap(h, host)]
+                    if not any(hosts_overlap(x, y) for x in ha for y in b.hosts if hosts_overlap(y, host)):
+                        continue
+                    pa, pb = http_route_paths(a.spec), http_route_paths(b.spec)
+                    if pa is None or pb is None or any(paths_overlap(x, y) for x in pa for y in pb):
+                        return False
+    return True
 
 
 _HTTP_PROTOCOLS = frozenset({"HTTP", "HTTP2", "GRPC", "GRPC-WEB", "HTTP_PROXY"})

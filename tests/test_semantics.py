@@ -243,3 +243,33 @@ def test_root_namespace_of_the_lookup_path_follows_the_mesh_config(tmp_path) -> 
     assert edr is not None and edr.namespace == "mesh-root" and [r.name for r in edr.rules] == ["mesh-default"]
     # an explicit root-namespace setting wins over the mesh config
     assert _graph(mesh_config=str(mesh), root_namespace="custom").root_namespace == "custom"
+
+
+@pytest.mark.parametrize(("a", "b", "overlap"), [
+    (("exact", "/a"), ("exact", "/a"), True),
+    (("exact", "/a"), ("exact", "/b"), False),
+    (("prefix", "/a"), ("exact", "/ab"), True),
+    (("exact", "/b"), ("prefix", "/a"), False),
+    (("prefix", "/api"), ("prefix", "/api/v1"), True),
+    (("prefix", "/orders"), ("prefix", "/payments"), False),
+    (("prefix", "/"), ("exact", "/x"), True),
+])
+def test_paths_overlap(a, b, overlap) -> None:
+    from istio_vm_lint.semantics import paths_overlap
+
+    assert paths_overlap(a, b) is overlap
+    assert paths_overlap(b, a) is overlap
+
+
+@pytest.mark.parametrize(("spec", "paths"), [
+    ({"http": [{"match": [{"uri": {"prefix": "/a"}}, {"uri": {"exact": "/b"}}]}]}, [("prefix", "/a"), ("exact", "/b")]),
+    ({"http": [{"route": []}]}, None),                                   # no match: every path
+    ({"http": [{"match": [{"headers": {"x": {"exact": "1"}}}]}]}, None),  # no uri: every path
+    ({"http": [{"match": [{"uri": {"regex": "/a.*"}}]}]}, None),
+    ({"http": [{"match": [{"uri": {"prefix": "/a"}, "ignoreUriCase": True}]}]}, None),
+    ({"tcp": [{"route": []}]}, []),
+])
+def test_http_route_paths(spec, paths) -> None:
+    from istio_vm_lint.semantics import http_route_paths
+
+    assert http_route_paths(spec) == paths

@@ -13,11 +13,12 @@ from collections import defaultdict
 from typing import Iterator, Optional
 
 from ..config import Settings
+from ..defaults import ISTIO_SAMPLE_GATEWAYS, ISTIO_SAMPLE_SERVICES
 from ..discover import display_path
 from ..findings import Problem
 from ..model import Resource, WorkloadController, WorkloadEntry, WorkloadGroup
 from ..project import Project
-from ..resource import as_map, str_map
+from ..resource import as_list, as_map, str_map
 from ..rule import Rule
 from . import opaque
 from .codes import UNIT_CODES, UNRESOLVED_REFERENCE, single_resource_rule
@@ -86,6 +87,10 @@ def adjust(p: Problem, r: Rule, unit: Unit, project: Project, plan_: Plan, setti
                          "whether both go to the same cluster is not stated)")
             p.severity = "info"
             return p
+    sample = _istio_sample(p, code, project, plan_)
+    if sample:
+        p.message, p.severity = f"{p.message} ({sample})", "info"
+        return p
     named = _file_names_its_namespace(p, project, settings)
     if named:
         p.message = (f"{p.message} (holds only if the namespace-less resources are in "
@@ -99,6 +104,61 @@ def adjust(p: Problem, r: Rule, unit: Unit, project: Project, plan_: Plan, setti
                      "metadata.namespace, a kustomization namespace or the `namespaces` config)")
         p.severity = "info"
     return p
+
+
+# References to what Istio's sample apps define (docs/semantics.md §istio-samples).
+_SAMPLE_CODES = frozenset({"IVL108", "IVL501", "IVL502", "IVL503", "IVL506"})
+_MISSING_GATEWAY_RE = re.compile(r"Gateway ([a-z0-9][a-z0-9-]*)/([a-z0-9][a-z0-9.-]*), which does not exist")
+
+
+def _istio_sample(p: Problem, code: str, project: Project, plan_: Plan) -> Optional[str]:
+    """Why the missing end of ``p`` is most likely one of Istio's sample apps, applied from
+    Istio's release rather than kept in the repository: every name the finding's first clause
+    says is missing is a Service (or Gateway) of a sample, and the repository defines nothing of
+    that name in any unit or namespace (a repository that deploys the app, or a rejected copy of
+    it, keeps its finding). None otherwise."""
+    if code not in _SAMPLE_CODES:
+        return None
+    first = p.message.split("; ", 1)[0]
+    if code == "IVL503":
+        names, pool = [m.group(2) for m in _MISSING_GATEWAY_RE.finditer(first)], ISTIO_SAMPLE_GATEWAYS
+    else:
+        names, pool = [m.group(1) for m in _HOST_NS_RE.finditer(first)], ISTIO_SAMPLE_SERVICES
+    if not names or any(n not in pool for n in names):
+        return None
+    prefix = "gateway:" if code == "IVL503" else "app:"
+    defined = _defined_names(project)
+    if any(prefix + n in defined or prefix + n in plan_.defined_elsewhere for n in names):
+        return None
+    name = names[0]
+    what = "Gateway" if code == "IVL503" else "Service"
+    return (f"'{name}' is a {what} of Istio's {pool[name]} sample (samples/{pool[name]}), which tutorials apply "
+            "from Istio's release, and the repository defines nothing named so; list it in external-hosts or "
+            "external-namespaces if it comes from there")
+
+
+def _app_names(r: Resource) -> list[str]:
+    """``app:<name>`` for what deploys or defines a service called so (a Service, a ServiceEntry
+    host's first label, a workload named ``<name>`` or ``<name>-v1``), ``gateway:<name>`` for a
+    Gateway."""
+    if r.kind == "Gateway":
+        return [f"gateway:{r.name}"]
+    if r.kind == "Service":
+        return [f"app:{r.name}"]
+    if r.kind == "ServiceEntry":
+        return [f"app:{h.split('.', 1)[0]}" for h in as_list(r.spec.get("hosts")) if isinstance(h, str)]
+    if isinstance(r, (WorkloadController, WorkloadEntry, WorkloadGroup)):
+        return [f"app:{r.name}", f"app:{re.sub(r'-v[0-9][a-z0-9-]*$', '', r.name)}"]
+    return []
+
+
+def _defined_names(project: Project) -> set[str]:
+    """:func:`_app_names` of the unit's resources, rejected ones too."""
+    cached = getattr(project, "_app_names", None)
+    if cached is None:
+        cached = {k for r in project.resources for k in _app_names(r)}
+        project._app_names = cached  # type: ignore[attr-defined]
+    return cached
 
 
 def _alternative(p: Problem, elsewhere: Elsewhere) -> Optional[tuple[Resource, str]]:
@@ -135,11 +195,15 @@ def definitions(units: list[Unit], projects: list[Project]) -> dict[str, set[str
     for unit, project in zip(units, projects, strict=False):
         for r in project.resources:
             out[f"{r.name}.{r.namespace}"].add(unit.name)
+            for key in _app_names(r):
+                out[key].add(unit.name)
             out[f"{r.namespace}/{r.name}"].add(unit.name)
             if not r.namespace_explicit and r.kind in ("Service", "ServiceEntry", "Gateway"):
                 out[f"{r.name}.*"].add(unit.name)
             if r.kind == "Service":
                 out[f"svc:{r.name}.{r.namespace}"].add(unit.name)
+                # what a wildcard host over a namespace covers (a namespace-less Service: any)
+                out[f"svcns:{r.namespace if r.namespace_explicit else '*'}"].add(unit.name)
             if r.kind == "ServiceEntry":
                 for h in r.spec.get("hosts") or []:
                     if isinstance(h, str):
@@ -218,6 +282,10 @@ def _defined_in_other_units(message: str, unit: Unit, index: dict[str, set[str]]
             + _QUOTED_RE.findall(message))
     # A namespace-less Service or Gateway elsewhere goes to whatever namespace it is applied in.
     keys += [f"{n}.*" for n, _ in hosts]
+    # A wildcard host over a namespace (`*.shop.svc.cluster.local`) covers another unit's
+    # Services there, or its namespace-less ones applied there.
+    for m in _WILD_NS_RE.finditer(message.split("; ", 1)[0]):
+        keys += [f"svcns:{m.group(1)}", "svcns:*"]
     found: set[str] = set()
     for k in keys:
         found.update(u for u in index.get(k, ()) if u != unit.name)

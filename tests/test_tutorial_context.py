@@ -1,0 +1,149 @@
+"""What tutorial and workshop repositories leave to other sources: Istio's sample apps applied
+from the release (docs/semantics.md §istio-samples), envsubst variables, Gateways merged on
+purpose, wildcard rules over another unit's Services, kubebuilder scaffolds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import lint_folder
+
+# A course chapter: its own app (httpbin-like `echo`) in `default`, and routing for bookinfo,
+# which the reader deploys with `kubectl apply -f samples/bookinfo/platform/kube/bookinfo.yaml`.
+_OWN_APP = """\
+apiVersion: v1
+kind: Service
+metadata: {name: echo, namespace: default}
+spec:
+  selector: {app: echo}
+  ports:
+  - {name: http, port: 80, targetPort: 8080}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: echo, namespace: default}
+spec:
+  selector:
+    matchLabels: {app: echo}
+  template:
+    metadata:
+      labels: {app: echo}
+    spec:
+      containers:
+      - {name: echo, image: registry.example.com/echo:1.0, ports: [{containerPort: 8080}]}
+"""
+_BOOKINFO_ROUTES = """\
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: default}
+spec:
+  hosts: [reviews]
+  http:
+  - route:
+    - destination: {host: reviews, subset: v1}
+      weight: 50
+    - destination: {host: reviews, subset: v3}
+      weight: 50
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: bookinfo, namespace: default}
+spec:
+  hosts: ["*"]
+  gateways: [bookinfo-gateway]
+  http:
+  - match:
+    - uri: {exact: /productpage}
+    route:
+    - destination: {host: productpage, port: {number: 9080}}
+"""
+
+
+def _sev(findings, code: str) -> set[str]:
+    return {f.severity for f in findings if f.code == code}
+
+
+def test_sample_app_from_istios_release_is_info(tmp_path: Path) -> None:
+    (tmp_path / "app.yaml").write_text(_OWN_APP)
+    (tmp_path / "routes.yaml").write_text(_BOOKINFO_ROUTES)
+    findings = lint_folder(tmp_path)
+    for code in ("IVL501", "IVL108", "IVL503"):
+        assert _sev(findings, code) == {"info"}, [(f.code, f.severity, f.message) for f in findings]
+    msg = next(f.message for f in findings if f.code == "IVL503")
+    assert "Gateway of Istio's bookinfo sample (samples/bookinfo)" in msg
+
+
+def test_sample_name_the_repository_deploys_keeps_its_error(tmp_path: Path) -> None:
+    # The repository deploys its own `reviews` (in another namespace): a route to
+    # reviews.default is a real dangling host, not the sample.
+    (tmp_path / "app.yaml").write_text(_OWN_APP + "---\n" + _OWN_APP.replace("echo", "reviews")
+                                       .replace("namespace: default", "namespace: shop"))
+    (tmp_path / "routes.yaml").write_text(_BOOKINFO_ROUTES.split("---\n")[0])
+    findings = lint_folder(tmp_path)
+    assert _sev(findings, "IVL501") == {"error"}, [(f.code, f.severity, f.message) for f in findings]
+
+
+def test_rejected_sample_gateway_the_repository_defines_keeps_its_error(tmp_path: Path) -> None:
+    # bookinfo-gateway is in the repository, but Istio rejects it (a partial wildcard host):
+    # the route binds to nothing, and that is the repository's doing.
+    (tmp_path / "app.yaml").write_text(_OWN_APP)
+    (tmp_path / "routes.yaml").write_text(_BOOKINFO_ROUTES.split("---\n")[1])
+    (tmp_path / "gw.yaml").write_text(
+        "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: bookinfo-gateway, namespace: default}\n"
+        "spec:\n  selector: {istio: ingressgateway}\n  servers:\n"
+        "  - port: {number: 80, name: http, protocol: HTTP}\n    hosts: ['*example.com']\n")
+    findings = lint_folder(tmp_path)
+    assert _sev(findings, "IVL503") == {"error"}, [(f.code, f.severity, f.message) for f in findings]
+
+
+@pytest.mark.parametrize(("value", "placeholder"), [
+    ("$STUDENT_NS-sentences", True),
+    ("$STUDENT_NS.sentences.$TRAINING_NAME.example.com", True),
+    ("^/api/v1$", False),          # a regex anchor
+    ("/users/$1", False),          # a capture reference
+    ("a$b", False),
+])
+def test_shell_variables_are_placeholders(value: str, placeholder: bool) -> None:
+    from istio_vm_lint.placeholders import is_placeholder
+
+    assert is_placeholder(value) is placeholder
+
+
+def test_envsubst_gateway_is_not_rejected(tmp_path: Path) -> None:
+    (tmp_path / "gw.yaml").write_text(
+        "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata:\n  name: $STUDENT_NS-web\n"
+        "  namespace: istio-ingress\nspec:\n  selector: {istio: ingressgateway}\n  servers:\n"
+        "  - port: {number: 80, name: http, protocol: HTTP}\n    hosts: ['$STUDENT_NS.web.example.com']\n")
+    findings = lint_folder(tmp_path)
+    assert not [f for f in findings if f.severity == "error"], [(f.code, f.message) for f in findings]
+
+
+def test_wildcard_rule_over_another_units_services(tmp_path: Path) -> None:
+    # Step 05 of a workshop adds a namespace-wide mTLS rule for the app that step 01 deploys
+    # (namespace-less, applied with `oc project shop`); the steps are separate units.
+    # (two versions of the app, so the steps cannot be one mesh)
+    for step, tag in (("01-app", "1.0"), ("02-app", "2.0")):
+        d = tmp_path / step
+        d.mkdir()
+        (d / "app.yaml").write_text(_OWN_APP.replace(", namespace: default", "").replace("echo", "web")
+                                    .replace("web:1.0", f"web:{tag}"))
+    (tmp_path / "05-mtls").mkdir()
+    (tmp_path / "05-mtls" / "dr.yaml").write_text(
+        "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: mtls, namespace: shop}\n"
+        "spec:\n  host: '*.shop.svc.cluster.local'\n  trafficPolicy:\n    tls: {mode: ISTIO_MUTUAL}\n")
+    findings = lint_folder(tmp_path)
+    got = [(f.code, f.severity) for f in findings if f.code == "IVL502"]
+    assert got == [("IVL502", "info")], [(f.code, f.severity, f.message) for f in findings]
+
+
+def test_kubebuilder_crd_bases_are_generated(tmp_path: Path) -> None:
+    crd = tmp_path / "config" / "crd"
+    crd.mkdir(parents=True)
+    (crd / "kustomization.yaml").write_text(
+        "resources:\n- bases/mesh.example.com_federatedservices.yaml\n# +kubebuilder:scaffold:crdkustomizeresource\n")
+    findings = lint_folder(tmp_path)
+    assert [(f.code, f.severity) for f in findings] == [("IVL751", "info")], [(f.code, f.message) for f in findings]
+    assert "controller-gen" in findings[0].message
+    (crd / "kustomization.yaml").write_text("resources:\n- bases/mesh.example.com_federatedservices.yaml\n")
+    assert "IVL753" in {f.code for f in lint_folder(tmp_path)}
