@@ -115,8 +115,8 @@ def _istio_sample(p: Problem, code: str, project: Project, plan_: Plan) -> Optio
     """Why the missing end of ``p`` is most likely one of Istio's sample apps, applied from
     Istio's release rather than kept in the repository: every name the finding's first clause
     says is missing is a Service (or Gateway) of a sample, and the repository defines nothing of
-    that name in any unit or namespace (a repository that deploys the app, or a rejected copy of
-    it, keeps its finding). None otherwise."""
+    that name in any unit or namespace (a repository with its own Service of that name, or a
+    rejected copy of the Gateway, keeps its finding). None otherwise."""
     if code not in _SAMPLE_CODES:
         return None
     first = p.message.split("; ", 1)[0]
@@ -138,17 +138,16 @@ def _istio_sample(p: Problem, code: str, project: Project, plan_: Plan) -> Optio
 
 
 def _app_names(r: Resource) -> list[str]:
-    """``app:<name>`` for what deploys or defines a service called so (a Service, a ServiceEntry
-    host's first label, a workload named ``<name>`` or ``<name>-v1``), ``gateway:<name>`` for a
-    Gateway."""
+    """``app:<name>`` for what defines a service called so (a Service, a ServiceEntry host's first
+    label), ``gateway:<name>`` for a Gateway.  A workload alone does not count: the samples ship
+    extra versions as Deployments whose Service comes from the main manifest
+    (``bookinfo-ratings-v2.yaml``), and tutorials copy those."""
     if r.kind == "Gateway":
         return [f"gateway:{r.name}"]
     if r.kind == "Service":
         return [f"app:{r.name}"]
     if r.kind == "ServiceEntry":
         return [f"app:{h.split('.', 1)[0]}" for h in as_list(r.spec.get("hosts")) if isinstance(h, str)]
-    if isinstance(r, (WorkloadController, WorkloadEntry, WorkloadGroup)):
-        return [f"app:{r.name}", f"app:{re.sub(r'-v[0-9][a-z0-9-]*$', '', r.name)}"]
     return []
 
 
