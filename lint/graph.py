@@ -404,8 +404,9 @@ class MeshGraph:
         """Services for a resolved host visible from ``viewer_ns`` (None = ignore visibility).
 
         An exact hostname wins over wildcard services; a wildcard *reference* (``*.example.com``)
-        returns every service it covers.  Kubernetes Services win over ServiceEntries of the
-        same hostname (§duplicate-hosts).  Memoised per (host, viewer)."""
+        returns every service it covers.  Of one hostname defined in several namespaces, a viewer
+        gets its own namespace's definition; Kubernetes Services win over ServiceEntries of the
+        same hostname otherwise (§kubernetes-service-wins).  Memoised per (host, viewer)."""
         key = (host, viewer_ns)
         hit = self._lookup_cache.get(key)
         if hit is None:
@@ -420,6 +421,9 @@ class MeshGraph:
             return [s for s in self.services if host_matches(host, s.host) and vis(s)]
         exact = [s for s in self.services_by_host.get(host, ()) if vis(s)]
         if exact:
+            own = [s for s in exact if s.namespace == viewer_ns]
+            if own and len(own) < len(exact):
+                exact = own  # a sidecar's own namespace wins a hostname (selectServices)
             kube = [s for s in exact if s.is_kube]
             return kube or exact
         wild = [s for s in self.wildcard_services if host_matches(s.host, host) and vis(s)]

@@ -146,6 +146,7 @@ def dns_service_entry_host_unresolvable(ctx: Context) -> Iterator[Problem]:
 
 @rule(
     code="IVL123", family="endpoints", name="service-entry-shadowed-by-kubernetes-service", severity="warning",
+    severity_note="warning when the entry is in the Service's namespace (the Service wins for every client); info when it is in another namespace (its own namespace's sidecars use it, other clients and gateways get the Service).",
     summary="A ServiceEntry declares the hostname of a Kubernetes Service: the Service's definition wins and the entry's settings are ignored.",
     rationale="""
     When a Kubernetes Service and a ServiceEntry have the same hostname, a proxy keeps the
@@ -157,9 +158,11 @@ def dns_service_entry_host_unresolvable(ctx: Context) -> Iterator[Problem]:
     own namespace they share the endpoint shards of the hostname and serve the Service's ports
     *of the same name* — the old "selector-less Service for DNS plus ServiceEntry for the VM"
     pattern, which is therefore silent when every port of the entry has a same-named Service
-    port with the same number. Otherwise — another namespace (the entry is dropped for every
-    client that sees both), or ports the Service does not define — the entry's endpoints get
-    no traffic on those ports.
+    port with the same number; ports the Service does not define get no traffic. An entry in
+    another namespace than the Service is not shadowed for the sidecars of its own namespace:
+    a sidecar takes a hostname from its own namespace first (the pattern of istio.io's TLS
+    origination task, an entry in the client's namespace for a Service of another), so that
+    case is info, naming the namespaces whose clients (and the gateways) get the Service.
     """,
     bad="""
     kind: Service
@@ -169,13 +172,13 @@ def dns_service_entry_host_unresolvable(ctx: Context) -> Iterator[Problem]:
       ports: [{name: http, port: 80}]
     ---
     kind: ServiceEntry
-    metadata: {name: inventory-vms, namespace: vms}
+    metadata: {name: inventory-admin, namespace: shop}
     spec:
-      hosts: [inventory.shop.svc.cluster.local]   # owned by the Service: this entry is ignored
+      hosts: [inventory.shop.svc.cluster.local]   # owned by the Service: port 9090 does not exist
       location: MESH_INTERNAL
       resolution: STATIC
-      ports: [{number: 80, name: http, protocol: HTTP}]
-      workloadSelector: {labels: {app: inventory}}
+      ports: [{number: 9090, name: http-admin, protocol: HTTP}]
+      endpoints: [{address: 10.40.0.12}]
     """,
     good="""
     kind: Service
@@ -210,11 +213,22 @@ def service_entry_shadowed_by_kubernetes_service(ctx: Context) -> Iterator[Probl
                 why = (f"its port(s) {shown} have no same-named port with that number on the Service, so clients "
                        "only see the Service's ports and the entry's endpoints get no traffic there")
             else:
-                if not any(visible(se.export_to, se.namespace, ns) and visible(svc.export_to, svc.namespace, ns)
-                           for ns in graph.namespaces | {se.namespace, svc.namespace}):
-                    continue  # never seen together
-                why = ("clients that see both keep the Service, and the entry's endpoints (in another namespace) "
-                       "are never used")
+                # Sidecars take a hostname from their own namespace first (selectServices): the
+                # entry serves the sidecars of its namespace; clients elsewhere that see both,
+                # and gateways, get the Service.
+                others = sorted(ns for ns in graph.namespaces | {svc.namespace} if ns != se.namespace
+                                and visible(se.export_to, se.namespace, ns) and visible(svc.export_to, svc.namespace, ns))
+                if not others:
+                    continue  # only the entry's own namespace sees it: the entry is what its clients get
+                yield Problem(se, ("spec", "hosts", i),
+                              f"ServiceEntry {se.namespace}/{se.name} declares host '{h}', which is also Kubernetes "
+                              f"Service {svc.namespace}/{svc.name}: sidecars in namespace '{se.namespace}' use the "
+                              f"entry (a sidecar's own namespace wins a hostname), but clients in "
+                              f"{', '.join(repr(n) for n in others[:3])}{' ...' if len(others) > 3 else ''} and gateways "
+                              "get the Service, with its ports; set exportTo: ['.'] if the entry is meant for its own "
+                              "namespace only (§kubernetes-service-wins)",
+                              related=((svc, ("metadata", "name")),), severity="info")
+                continue
             yield Problem(se, ("spec", "hosts", i),
                           f"ServiceEntry {se.namespace}/{se.name} declares host '{h}', which is Kubernetes Service "
                           f"{svc.namespace}/{svc.name}: the Service's definition wins and the entry's ports, "

@@ -147,3 +147,71 @@ def test_kubebuilder_crd_bases_are_generated(tmp_path: Path) -> None:
     assert "controller-gen" in findings[0].message
     (crd / "kustomization.yaml").write_text("resources:\n- bases/mesh.example.com_federatedservices.yaml\n")
     assert "IVL753" in {f.code for f in lint_folder(tmp_path)}
+
+
+_NGINX = """\
+apiVersion: v1
+kind: Namespace
+metadata: {name: mesh-external}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: my-nginx, namespace: mesh-external}
+spec:
+  selector: {run: my-nginx}
+  ports:
+  - {name: https, port: 443, protocol: TCP}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: my-nginx, namespace: mesh-external}
+spec:
+  selector:
+    matchLabels: {run: my-nginx}
+  template:
+    metadata:
+      labels: {run: my-nginx}
+    spec:
+      containers:
+      - {name: my-nginx, image: nginx:1.27, ports: [{containerPort: 443}]}
+---
+# TLS origination at the client's sidecar (istio.io's egress TLS origination task): an entry in
+# the client's namespace adds port 80 to the other namespace's Service hostname.
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: originate-tls-for-nginx, namespace: default}
+spec:
+  hosts: [my-nginx.mesh-external.svc.cluster.local]
+  ports:
+  - {number: 80, name: http-port, protocol: HTTP, targetPort: 443}
+  - {number: 443, name: https-port, protocol: HTTPS}
+  resolution: DNS
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: originate-tls-for-nginx, namespace: default}
+spec:
+  host: my-nginx.mesh-external.svc.cluster.local
+  trafficPolicy:
+    portLevelSettings:
+    - port: {number: 80}
+      tls: {mode: SIMPLE}
+"""
+
+
+def test_entry_in_the_clients_namespace_wins_the_hostname(tmp_path: Path) -> None:
+    # Sidecars of `default` take the hostname from their own namespace (the entry, with port
+    # 80); clients of other namespaces get the Kubernetes Service, which has no port 80.
+    (tmp_path / "nginx.yaml").write_text(_NGINX)
+    findings = lint_folder(tmp_path)
+    assert not [f for f in findings if f.severity in ("error", "warning")], \
+        [(f.code, f.severity, f.message) for f in findings]
+    assert {f.severity for f in findings if f.code == "IVL123"} == {"info"}
+    (tmp_path / "shop.yaml").write_text(
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: nginx, namespace: shop}\n"
+        "spec:\n  hosts: [my-nginx.mesh-external.svc.cluster.local]\n  http:\n  - route:\n"
+        "    - destination:\n        host: my-nginx.mesh-external.svc.cluster.local\n        port: {number: 80}\n")
+    findings = lint_folder(tmp_path)
+    assert [(f.location.file, f.code) for f in findings if f.severity == "error"] == [("shop.yaml", "IVL201")], \
+        [(f.code, f.severity, f.message) for f in findings]
+
