@@ -215,3 +215,19 @@ def test_entry_in_the_clients_namespace_wins_the_hostname(tmp_path: Path) -> Non
     assert [(f.location.file, f.code) for f in findings if f.severity == "error"] == [("shop.yaml", "IVL201")], \
         [(f.code, f.severity, f.message) for f in findings]
 
+
+
+def test_helm_release_installed_by_the_instructions(tmp_path: Path) -> None:
+    # Step 1 of the chapter installs Keycloak with Helm; step 2 routes to it.
+    (tmp_path / "app.yaml").write_text(_OWN_APP)
+    (tmp_path / "2-keycloak-vs.yaml").write_text(
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: keycloak, namespace: default}\n"
+        "spec:\n  hosts: [keycloak.example.com]\n  gateways: [istio-system/public]\n  http:\n  - route:\n"
+        "    - destination: {host: my-keycloak, port: {number: 80}}\n")
+    findings = lint_folder(tmp_path)
+    assert _sev(findings, "IVL501") == {"error"}
+    (tmp_path / "1-set-up-keycloak.md").write_text(
+        "## Install Keycloak\n\n```sh\nhelm install --namespace default my-keycloak bitnami/keycloak --version 6.1.3\n```\n")
+    findings = lint_folder(tmp_path)
+    assert _sev(findings, "IVL501") == {"info"}, [(f.code, f.severity, f.message) for f in findings]
+    assert "installs Helm release 'my-keycloak'" in next(f.message for f in findings if f.code == "IVL501")

@@ -57,7 +57,7 @@ def _missing_names(p: "Problem") -> list[str]:
 
 def may_define(p: "Problem", project: "Project") -> Optional[str]:
     """Why a file of the unit the linter cannot read may define what ``p`` finds missing."""
-    why = _operator_may_create(p, project) or _values_file_beside(p, project)
+    why = _operator_may_create(p, project) or _values_file_beside(p, project) or _helm_release_beside(p)
     if why:
         return why
     files = opaque_files(project)
@@ -149,3 +149,64 @@ def _values_file_beside(p: "Problem", project: "Project") -> Optional[str]:
                 and not _MANIFEST_RE.search(src.raw):
             return f"{src.path}, Helm values for a chart installed from elsewhere, suggests that chart may define it"
     return None
+
+
+# `helm install <release> <chart>` / `helm upgrade --install <release> <chart>` in a tutorial's
+# instructions: the chart's Services are named after the release (`<release>` or
+# `<release>-<chart>`, the charts' `fullname` helper).
+_HELM_CMD_RE = re.compile(r"\bhelm\s+(?:upgrade\s+)?(?:install|-i\b|--install\b)([^\n`]*)")
+_HELM_VALUE_FLAGS = frozenset({"-n", "--namespace", "-f", "--values", "--set", "--set-string", "--set-file",
+                               "--version", "--repo", "--kube-context", "--timeout", "-o", "--output",
+                               "--post-renderer", "--description", "--username", "--password"})
+_INSTRUCTION_NAME_RE = re.compile(r"(readme.*|.*\.(md|adoc|rst|txt|sh|bash))$", re.I)
+
+
+def helm_releases(directory: str) -> list[tuple[str, str]]:
+    """``(release, file name)`` of the ``helm install`` commands in the instructions and scripts
+    of ``directory`` (its own files only, never below or above it)."""
+    out: list[tuple[str, str]] = []
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        return out
+    for name in names:
+        path = os.path.join(directory, name)
+        if not _INSTRUCTION_NAME_RE.fullmatch(name) or not os.path.isfile(path) or os.path.islink(path):
+            continue
+        try:
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                text = fh.read(200_000)
+        except OSError:
+            continue
+        for m in _HELM_CMD_RE.finditer(text):
+            words = m.group(1).replace("\\", " ").split()
+            skip = False
+            for w in words:
+                if skip:
+                    skip = False
+                elif w.startswith("-"):
+                    skip = w in _HELM_VALUE_FLAGS
+                else:
+                    if re.fullmatch(r"[a-z0-9][a-z0-9-]*", w) and w not in ("install", "upgrade"):
+                        out.append((w, name))
+                    break
+    return out
+
+
+def _helm_release_beside(p: "Problem") -> Optional[str]:
+    """Instructions or a script in the reporting resource's directory install a Helm release
+    whose Services the missing host names (``helm install my-keycloak bitnami/keycloak`` and a
+    route to ``my-keycloak``): the chart, installed from elsewhere, may define it
+    (docs/semantics.md §operator-services)."""
+    res = p.resource
+    real = res.source.real_path if res is not None else None
+    hosts = [m.group(1) for m in _HOST_NS_RE.finditer(p.message.split("; ", 1)[0])]
+    if real is None or not hosts:
+        return None
+    for release, fname in helm_releases(os.path.dirname(real)):
+        for svc in hosts:
+            if svc == release or svc.startswith(release + "-"):
+                return (f"{fname} installs Helm release '{release}' from a chart outside the repository, whose "
+                        f"Services are named after the release, so it may define '{svc}'")
+    return None
+
