@@ -20,7 +20,7 @@ from ..model import Resource, WorkloadController, WorkloadEntry, WorkloadGroup
 from ..project import Project
 from ..resource import as_list, as_map, str_map
 from ..rule import Rule
-from . import opaque
+from . import chart_text, opaque
 from .codes import UNIT_CODES, UNRESOLVED_REFERENCE, single_resource_rule
 from .plan import Plan, Unit
 from .views import Elsewhere, diverge
@@ -58,10 +58,12 @@ def adjust(p: Problem, r: Rule, unit: Unit, project: Project, plan_: Plan, setti
             p.severity = "info"
             return p
     if plan_.unrendered_charts and code in UNRESOLVED_REFERENCE:
-        charts = ", ".join(plan_.unrendered_charts[:3])
-        p.message = f"{p.message} (the unrendered Helm chart {charts} may define it)"
-        p.severity = "info"
-        return p
+        may = chart_text.charts_may_define(p, plan_)
+        if may is None or may:
+            charts = ", ".join((plan_.unrendered_charts if may is None else may)[:3])
+            p.message = f"{p.message} (the unrendered Helm chart {charts} may define it)"
+            p.severity = "info"
+            return p
     if code in UNRESOLVED_REFERENCE and unit.tree is not None:
         gens = [display_path(k.file) for k in unit.tree.kustomizations
                 if any(e.startswith(("helmCharts", "generators")) for e in k.unsupported)]

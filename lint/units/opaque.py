@@ -38,7 +38,7 @@ def opaque_files(project: "Project") -> list[tuple[str, str, str]]:
         if id(src) in unparsed:
             why = "which does not parse"
         elif _TEMPLATE_RE.search(raw) and _OBJECTS_RE.search(raw):
-            why = "an OpenShift Template"
+            why = _TEMPLATE_WHY
         else:
             continue
         out.append((src.path, why, raw.decode("utf-8", "replace")))
@@ -68,7 +68,24 @@ def may_define(p: "Problem", project: "Project") -> Optional[str]:
         for path, why, text in files:
             if word.search(text):
                 return f"{path}, {why}, mentions '{name}' and may define it"
+            if why == _TEMPLATE_WHY and any(pat.fullmatch(name) for pat in _parameter_names(text)):
+                return f"{path}, {why}, names objects by parameters (oc process -p) and may define '{name}'"
     return None
+
+
+_TEMPLATE_WHY = "an OpenShift Template"
+_PARAM_NAME_RE = re.compile(r"^[ \t]+name:[ \t]*[\"']?([a-z0-9.-]*\$\{\{?[A-Za-z0-9_]+\}\}?[^\s\"'#]*)", re.M)
+_PARAM_RE = re.compile(r"\$\{\{?[A-Za-z0-9_]+\}\}?")
+
+
+def _parameter_names(text: str) -> list[re.Pattern[str]]:
+    """The object names an OpenShift Template sets from parameters (``name: ${SERVICE_NAME}``,
+    ``${APP}-svc``), as patterns: ``oc process -p`` gives them any value."""
+    out: list[re.Pattern[str]] = []
+    for m in _PARAM_NAME_RE.finditer(text):
+        parts = _PARAM_RE.split(m.group(1))
+        out.append(re.compile("[a-z0-9.-]*".join(re.escape(x) for x in parts)))
+    return out
 
 
 _DOC_SPLIT_RE = re.compile(r"^---[^\n]*$", re.M)

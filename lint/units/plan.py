@@ -57,6 +57,7 @@ class Plan:
     units: list[Unit]
     notices: list[Notice] = field(default_factory=list)
     unrendered_charts: list[str] = field(default_factory=list)  # root-relative chart dirs
+    unrendered_chart_dirs: list[str] = field(default_factory=list)  # the same, real paths
     # What each unit defines, for references between units (see :func:`definitions`).
     defined_elsewhere: dict[str, set[str]] = field(default_factory=dict)
 
@@ -135,6 +136,7 @@ def plan(files: list[Discovered], settings: Settings, stdin: Optional[tuple[str,
     # Helm charts: the whole chart directory is the chart's.  Without helm every chart is
     # unrendered for the same reason: a notice each for the first few, then one for the rest.
     unrendered: list[str] = []
+    unrendered_dirs: list[str] = []
     helm_cmd = helm_mod.command(getattr(settings, "helm_command", None))
     for chart in chart_dirs:
         consumed.update(r for r in by_real if r == chart or r.startswith(chart + os.sep))
@@ -144,6 +146,7 @@ def plan(files: list[Discovered], settings: Settings, stdin: Optional[tuple[str,
         chart_yaml = os.path.join(chart, "Chart.yaml")
         if helm_cmd is None:
             unrendered.append(rel)
+            unrendered_dirs.append(chart)
             why = ("rendering is turned off by `helm-command`" if getattr(settings, "helm_command", None)
                    else "helm is not on PATH; set `helm-command`")
             if len(unrendered) <= _CHART_NOTICES + 1:
@@ -163,6 +166,7 @@ def plan(files: list[Discovered], settings: Settings, stdin: Optional[tuple[str,
             out = helm_mod.render(helm_cmd, chart, values, namespace=release_ns)
         except kz.RenderError as exc:
             unrendered.append(rel)
+            unrendered_dirs.append(chart)
             notices.append(Notice("IVL753", chart_yaml, f"Helm chart {rel} could not be rendered: {exc}; its "
                                   "templates are not linted"))
             continue
@@ -233,7 +237,7 @@ def plan(files: list[Discovered], settings: Settings, stdin: Optional[tuple[str,
         units.append(Unit(PLAIN, PLAIN, _merge(plain, shared_files), stdin=stdin,
                           charts=[(u.chart, u.rendered) for u in charts]))
     units.sort(key=lambda u: (u.name == PLAIN, u.name))
-    return Plan(units, notices, unrendered)
+    return Plan(units, notices, unrendered, unrendered_dirs)
 
 
 def _render_all(argv: list[str], trees: list[kz.Tree], cache_dir: Optional[str] = None) -> dict[str, Any]:
