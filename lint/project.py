@@ -64,6 +64,8 @@ class Project:
     gateway_api: dict[tuple[str, str], list[Optional[str]]] = field(default_factory=dict)
     # Their topology.istio.io/network labels: (namespace, name) -> network (east-west gateways).
     gateway_api_networks: dict[tuple[str, str], str] = field(default_factory=dict)
+    # The service accounts Istio's gateway controller runs their deployments as: namespace -> names.
+    gateway_api_accounts: dict[str, set[str]] = field(default_factory=dict)
     # meshNetworks and IstioOperator east-west gateways (lint/networks.py)
     network_facts: NetworkFacts = field(default_factory=NetworkFacts)
     _by_kind: Optional[dict[str, list[Resource]]] = None
@@ -396,7 +398,35 @@ def _add_gateway_api(project: Project, data: dict[str, Any]) -> None:
             h = listener.get("hostname")
             hostnames.append(h if isinstance(h, str) and h else None)
     project.gateway_api[(ns, name)] = hostnames  # type: ignore[index]
+    account = _gateway_api_account(name, metadata, spec)  # type: ignore[arg-type]
+    if account:
+        project.gateway_api_accounts.setdefault(ns, set()).add(account)  # type: ignore[arg-type]
     labels = metadata.get("labels")  # type: ignore[union-attr]
     network = labels.get("topology.istio.io/network") if isinstance(labels, dict) else None
     if isinstance(network, str) and network:
         project.gateway_api_networks[(ns, name)] = network  # type: ignore[index]
+
+
+# GatewayClasses whose Gateways Istio deploys itself, and whether the deployment's name (and
+# service account) is the Gateway's own or ``<gateway>-<class>`` (docs/semantics.md
+# §gateway-api-deployments).
+_ISTIO_GATEWAY_CLASSES = {"istio": False, "istio-waypoint": True, "istio-east-west": True}
+
+
+def _gateway_api_account(name: str, metadata: dict[str, Any], spec: dict[str, Any]) -> Optional[str]:
+    """The service account of the deployment Istio creates for a Gateway API Gateway of one of
+    its classes: the ``gateway.istio.io/service-account`` annotation, else the Gateway's name
+    (waypoint and east-west classes) or ``<name>-<class>``; None for other classes and for
+    unmanaged Gateways (an address of type Hostname names an existing Service)."""
+    cls = spec.get("gatewayClassName")
+    if not isinstance(cls, str) or cls not in _ISTIO_GATEWAY_CLASSES:
+        return None
+    addresses = spec.get("addresses")
+    if isinstance(addresses, list) and any(isinstance(a, dict) and a.get("type") == "Hostname" for a in addresses):
+        return None
+    annotations = metadata.get("annotations")
+    override = annotations.get("gateway.istio.io/service-account") if isinstance(annotations, dict) else None
+    if isinstance(override, str) and override:
+        return override
+    return name if _ISTIO_GATEWAY_CLASSES[cls] else f"{name}-{cls}"
+

@@ -231,6 +231,11 @@ class Context:
         return self.project.gateway_api_networks
 
     @property
+    def gateway_api_accounts(self) -> dict[str, set[str]]:
+        """Service accounts of the deployments Istio creates for Gateway API Gateways: namespace -> names."""
+        return self.project.gateway_api_accounts
+
+    @property
     def network_facts(self) -> "NetworkFacts":
         """meshNetworks and IstioOperator east-west gateways in the repository (lint/networks.py)."""
         return self.project.network_facts

@@ -161,6 +161,8 @@ def _accounts(ctx: Context) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
     for w in ctx.graph.workloads:
         if w.service_account:
             used[w.namespace].add(w.service_account)
+    for ns, names in ctx.gateway_api_accounts.items():  # waypoints and gateways Istio deploys
+        used[ns] |= names
     return declared, used
 
 
@@ -203,7 +205,9 @@ def _principal_parts(p: str) -> Optional[tuple[str, str]]:
     account does not exist matches no client: an ALLOW rule denies the caller it was written
     for (403), a DENY rule refuses nobody. Checked, like IVL110, only in namespaces where the
     repository declares ServiceAccounts: an account counts as existing when a ServiceAccount
-    object declares it or a workload (pod template, WorkloadEntry, WorkloadGroup) runs as it;
+    object declares it or a workload (pod template, WorkloadEntry, WorkloadGroup) runs as it,
+    including the deployments Istio creates for Gateway API Gateways of its classes (a waypoint
+    `waypoint` runs as `waypoint`, docs/semantics.md §gateway-api-deployments);
     `default` and the installation's gateway and istiod accounts always exist. A namespace
     that appears nowhere in the repository is reported only when it is a near miss of one that
     does (`payment` for `payments`): other namespaces may be managed elsewhere. Wildcard
@@ -230,7 +234,7 @@ def _principal_parts(p: str) -> Optional[tuple[str, str]]:
     """,
     inputs=("AuthorizationPolicy",),
     equivalents=("KIA0106", "KIA0101", "IST0101:authz.AuthorizationPoliciesAnalyzer"),
-    references=("docs/semantics.md §authorization-attributes",),
+    references=("docs/semantics.md §authorization-attributes", "docs/semantics.md §gateway-api-deployments"),
 )
 def authorization_source_not_found(ctx: Context) -> Iterator[Problem]:
     declared, used = _accounts(ctx)

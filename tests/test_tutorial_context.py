@@ -231,3 +231,60 @@ def test_helm_release_installed_by_the_instructions(tmp_path: Path) -> None:
     findings = lint_folder(tmp_path)
     assert _sev(findings, "IVL501") == {"info"}, [(f.code, f.severity, f.message) for f in findings]
     assert "installs Helm release 'my-keycloak'" in next(f.message for f in findings if f.code == "IVL501")
+
+
+_WAYPOINT_POLICY = """\
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: history, namespace: purchase-history}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: history, namespace: purchase-history}
+spec:
+  selector:
+    matchLabels: {app: history}
+  template:
+    metadata:
+      labels: {app: history}
+    spec:
+      serviceAccountName: history
+      containers:
+      - {name: history, image: registry.example.com/history:1.0, ports: [{containerPort: 8080}]}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: allow-waypoint, namespace: purchase-history}
+spec:
+  selector:
+    matchLabels: {app: history}
+  action: ALLOW
+  rules:
+  - from:
+    - source:
+        principals: [cluster.local/ns/purchase-history/sa/waypoint]
+"""
+_WAYPOINT = """\
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata:
+  name: waypoint
+  namespace: purchase-history
+  labels: {istio.io/waypoint-for: service}
+spec:
+  gatewayClassName: istio-waypoint
+  listeners:
+  - {name: mesh, port: 15008, protocol: HBONE}
+"""
+
+
+def test_waypoint_gateway_runs_as_its_own_service_account(tmp_path: Path) -> None:
+    # Istio deploys the waypoint Gateway itself, as service account `waypoint` (§gateway-api-deployments).
+    (tmp_path / "policy.yaml").write_text(_WAYPOINT_POLICY)
+    assert _sev(lint_folder(tmp_path), "IVL118") == {"warning"}
+    (tmp_path / "waypoint.yaml").write_text(_WAYPOINT)
+    findings = lint_folder(tmp_path)
+    assert "IVL118" not in {f.code for f in findings}, [(f.code, f.severity, f.message) for f in findings]
+    # a Gateway of class `istio` runs as `<name>-istio`, not `<name>`
+    (tmp_path / "waypoint.yaml").write_text(_WAYPOINT.replace("istio-waypoint", "istio"))
+    assert _sev(lint_folder(tmp_path), "IVL118") == {"warning"}

@@ -44,7 +44,8 @@ def _sub_project(project: Project, resources: list[Resource]) -> Project:
     p = Project(resources=list(resources), files=project.files, problems=project.problems,
                 ignored_documents=project.ignored_documents, unknown_kinds=project.unknown_kinds,
                 default_namespace=project.default_namespace, gateway_api=project.gateway_api,
-                gateway_api_networks=project.gateway_api_networks, network_facts=project.network_facts)
+                gateway_api_networks=project.gateway_api_networks, network_facts=project.network_facts,
+                gateway_api_accounts=project.gateway_api_accounts)
     return p
 
 
