@@ -61,7 +61,7 @@ ADDON_SERVICES = frozenset({"grafana", "kiali", "prometheus", "tracing", "zipkin
 ISTIO_SAMPLE_SERVICES = {"productpage": "bookinfo", "details": "bookinfo", "reviews": "bookinfo",
                          "ratings": "bookinfo", "mongodb": "bookinfo", "mysqldb": "bookinfo",
                          "helloworld": "helloworld", "httpbin": "httpbin", "sleep": "sleep", "curl": "curl",
-                         "tcp-echo": "tcp-echo"}
+                         "tcp-echo": "tcp-echo", "echo": "grpc-echo", "ext-authz": "extauthz"}
 ISTIO_SAMPLE_GATEWAYS = {"bookinfo-gateway": "bookinfo", "helloworld-gateway": "helloworld",
                          "httpbin-gateway": "httpbin", "tcp-echo-gateway": "tcp-echo"}
 

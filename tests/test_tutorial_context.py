@@ -288,3 +288,18 @@ def test_waypoint_gateway_runs_as_its_own_service_account(tmp_path: Path) -> Non
     # a Gateway of class `istio` runs as `<name>-istio`, not `<name>`
     (tmp_path / "waypoint.yaml").write_text(_WAYPOINT.replace("istio-waypoint", "istio"))
     assert _sev(lint_folder(tmp_path), "IVL118") == {"warning"}
+
+
+def test_external_entry_of_the_same_first_label_is_not_the_sample(tmp_path: Path) -> None:
+    # `httpbin.org` (an egress ServiceEntry) is not the httpbin sample the routes mean.
+    (tmp_path / "app.yaml").write_text(_OWN_APP)
+    (tmp_path / "egress.yaml").write_text(
+        "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: httpbin-org, namespace: default}\n"
+        "spec:\n  hosts: [httpbin.org]\n  location: MESH_EXTERNAL\n  resolution: DNS\n"
+        "  ports:\n  - {number: 443, name: https, protocol: HTTPS}\n")
+    (tmp_path / "delay.yaml").write_text(
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: httpbin-delay, namespace: default}\n"
+        "spec:\n  hosts: [httpbin]\n  http:\n  - fault:\n      delay: {percentage: {value: 50}, fixedDelay: 2s}\n"
+        "    route:\n    - destination: {host: httpbin}\n")
+    findings = lint_folder(tmp_path)
+    assert _sev(findings, "IVL501") == {"info"}, [(f.code, f.severity, f.message) for f in findings]

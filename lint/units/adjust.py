@@ -140,16 +140,17 @@ def _istio_sample(p: Problem, code: str, project: Project, plan_: Plan) -> Optio
 
 
 def _app_names(r: Resource) -> list[str]:
-    """``app:<name>`` for what defines a service called so (a Service, a ServiceEntry host's first
-    label), ``gateway:<name>`` for a Gateway.  A workload alone does not count: the samples ship
+    """``app:<name>`` for what defines a service called so (a Service, the first label of a
+    ServiceEntry's short or cluster-local host), ``gateway:<name>`` for a Gateway.  A workload alone does not count: the samples ship
     extra versions as Deployments whose Service comes from the main manifest
     (``bookinfo-ratings-v2.yaml``), and tutorials copy those."""
     if r.kind == "Gateway":
         return [f"gateway:{r.name}"]
     if r.kind == "Service":
         return [f"app:{r.name}"]
-    if r.kind == "ServiceEntry":
-        return [f"app:{h.split('.', 1)[0]}" for h in as_list(r.spec.get("hosts")) if isinstance(h, str)]
+    if r.kind == "ServiceEntry":  # a cluster-local or short host; `httpbin.org` is not the httpbin sample
+        return [f"app:{h.split('.', 1)[0]}" for h in as_list(r.spec.get("hosts"))
+                if isinstance(h, str) and ("." not in h or ".svc." in h)]
     return []
 
 
