@@ -555,15 +555,27 @@ def not_exported_to_gateway(ctx: Context) -> Iterator[Problem]:
             break
 
 
+def _misspelt_namespace(ctx: Context, ns: str, defining: set[str]) -> Optional[str]:
+    """The namespace of ``defining`` that ``ns`` (declared nowhere) misspells, by IVL128's test."""
+    from istio_vm_lint.rules.sidecar_namespaces import misspells
+
+    if ns in ctx.settings.external_namespaces:
+        return None
+    return next((d for d in sorted(defining) if misspells(ns, d, ctx.root_namespace)), None)
+
+
 @rule(
     code="IVL506", family="hosts", name="sidecar-egress-host-not-found", severity="warning",
-    severity_note="warning when the egress host's namespace is one the repository declares resources in; info when the repository says nothing about that namespace (list it in `external-namespaces`).",
+    severity_note="warning when the egress host's namespace is one the repository declares resources in, or a misspelling of the namespace that defines the host; info when the repository says nothing about that namespace (list it in `external-namespaces`).",
     summary="A Sidecar egress host names a specific service that does not exist in that namespace.",
     rationale="""
     Sidecar `egress.hosts` entries are `namespace/dnsName`; a specific (non-wildcard) name that
     matches no ServiceEntry or Service in that namespace imports nothing, so the workload has
     no route to the service it was meant to reach (api:sidecar, docs/semantics.md §exportto). Wildcards (`*/*`, `./*`, `ns/*.example.com`) are not checked. Certainty levels as
-    IVL501.
+    IVL501, except that a namespace the repository says nothing about is still a warning when
+    the host is defined in a namespace spelt within two edits of it (`catalgo/` for `catalog/`,
+    not a sibling such as `team-c` beside `team-a`, the test of IVL128): a misspelt namespace
+    part, with which the sidecar imports nothing (§sidecar-import-visibility).
     """,
     bad="""
     kind: Sidecar
@@ -601,6 +613,11 @@ def sidecar_egress_host(ctx: Context) -> Iterator[Problem]:
             close = None if hint else _closest_host(ctx, name, name)
             if close:
                 hint = f"; did you mean '{graph.services_by_host[close][0].namespace}/{close}'?"
+            misspelt = _misspelt_namespace(ctx, ns, {s.namespace for s in elsewhere or ()})
+            if sev == "info" and misspelt:
+                sev = "warning"
+                hint = (f"; did you mean '{misspelt}/{name}'? ('{ns}' is a misspelling of the namespace that defines "
+                        "it, and the repository declares nothing in it)")
             if sev == "info":
                 hint += (f" (info, not warning: the repository declares nothing in namespace '{ns}', so the host may be "
                          "defined elsewhere; list the namespace in external-namespaces if it is)")

@@ -62,7 +62,10 @@ def _known_hosts(ctx: Context, vs: VirtualService) -> Optional[list[MeshService]
     `tls` route on a Gateway port that terminates HTTPS — is silently never applied, and the
     traffic takes the default route instead of the intended one. Ports are the service ports
     of the VirtualService's hosts (for `mesh`) and the server ports of the bound Gateways that
-    admit its hosts, restricted to the route's `match.port`. Silent when a host is not in the
+    admit its hosts, restricted to the route's `match.port`. An http route without
+    `match.port` that names a port of its own host whose protocol is TCP (a `tcp-` port beside
+    an HTTP or gRPC one) is reported too: it applies on the other ports only, never to the
+    connections for the port it names. Silent when a host is not in the
     repository or a bound Gateway is not (its ports are unknown).
     """,
     bad="""
@@ -121,6 +124,8 @@ def route_block_never_applied(ctx: Context) -> Iterator[Problem]:
                 if "mesh" in gateways:
                     ports = [(s, p) for s in services for p in s.ports if p.number is not None
                              and (None in match_ports or not match_ports or p.number in match_ports)]
+                    if ports and any(_route_accepts(kind, _port_protocol(s, p)) for s, p in ports):
+                        yield from _named_port_skipped(vs, kind, i, rm, services, match_ports, graph.domain)
                     if not ports or any(_route_accepts(kind, _port_protocol(s, p)) for s, p in ports):
                         continue  # usable on a mesh port (or a match port no service has: another rule's)
                 if _listener_ports(graph, vs, kind, rm, tuple(g for g in gateways if g != "mesh")):
@@ -139,6 +144,35 @@ def route_block_never_applied(ctx: Context) -> Iterator[Problem]:
                 yield Problem(vs, ("spec", kind, i),
                               f"VirtualService {vs.namespace}/{vs.name}: {kind}[{i}] is never applied — no listener it "
                               f"binds to uses {kind} routes ({where}); {_which_block(kind)}")
+
+
+def _named_port_skipped(vs: VirtualService, kind: str, i: int, route: dict[str, Any], services: list[MeshService],
+                        match_ports: set[Optional[int]], domain: str) -> Iterator[Problem]:
+    """An http route without match.port that names, as its destination, a port of its own host
+    whose protocol never uses http routes (`tcp-` beside a `grpc-` port): applied on the other
+    ports only, never to the connections for the port it names (§route-blocks-by-protocol)."""
+    if kind != "http" or (match_ports and match_ports != {None}):
+        return
+    by_host = {s.host: s for s in services}
+    for j, dest in enumerate(as_list(route.get("route"))):
+        d = as_map(as_map(dest).get("destination"))
+        host = d.get("host")
+        number = as_int(as_map(d.get("port")).get("number"))
+        svc = by_host.get(resolve_host(host, vs.namespace, domain)) if isinstance(host, str) else None
+        port = next((p for p in svc.ports if p.number == number), None) if svc and number is not None else None
+        if svc is None or port is None:
+            continue
+        protocol = _port_protocol(svc, port)
+        if not protocol or _route_accepts("http", protocol):
+            continue
+        http_ports = sorted({p.number for p in svc.ports if p.number is not None
+                             and _route_accepts("http", _port_protocol(svc, p))})
+        yield Problem(vs, ("spec", "http", i, "route", j, "destination", "port", "number"),
+                      f"VirtualService {vs.namespace}/{vs.name}: http[{i}] names port {number} of {svc.host}, whose "
+                      f"protocol is {protocol}: sidecars give connections for port {number} only tcp routes, so this "
+                      f"route never applies to them and they take the default route; it applies only on the "
+                      f"service's HTTP ports ({', '.join(str(p) for p in http_ports)}) "
+                      "(§route-blocks-by-protocol)")
 
 
 def _which_block(kind: str) -> str:

@@ -12,8 +12,24 @@ from istio_vm_lint.rules.authorization import INSTALLATION_NAMESPACES, _distance
 
 
 def _siblings(a: str, b: str) -> bool:
-    """``team-a``/``team-c``, ``prod-1``/``prod-2``: a family of namespaces, not a misspelling."""
-    return "-" in a and "-" in b and a.rsplit("-", 1)[0] == b.rsplit("-", 1)[0]
+    """``team-a``/``team-c``, ``prod-1``/``prod-2``, ``us-east``/``us-west``: a family of namespaces,
+    not a misspelling — unlike ``external-service``/``external-services``, whose last parts
+    differ only by a truncation."""
+    if "-" not in a or "-" not in b:
+        return False
+    (pa, sa), (pb, sb) = a.rsplit("-", 1), b.rsplit("-", 1)
+    if pa != pb:
+        return False
+    short = min(len(sa), len(sb)) <= 2 or sa.isdigit() or sb.isdigit()
+    return short or not (sa.startswith(sb) or sb.startswith(sa))
+
+
+def misspells(ns: str, known: str, root_namespace: str) -> bool:
+    """Is ``ns`` (a namespace the repository declares nothing in) a misspelling of ``known``?
+    Within two edits, at least five characters, not a sibling, not an installation namespace."""
+    if ns in (known, root_namespace) or len(ns) < 5 or ns in INSTALLATION_NAMESPACES:
+        return False
+    return _distance(known, ns) <= 2 and not _siblings(known, ns)
 
 
 @rule(
@@ -55,7 +71,7 @@ def sidecar_egress_namespace_typo(ctx: Context) -> Iterator[Problem]:
             ns, sep, host = raw.partition("/")
             if not sep or ns.startswith(("*", ".", "~")) or not host.startswith("*") or ns in skip or len(ns) < 5:
                 continue
-            near = next((n for n in sorted(known) if _distance(n, ns) <= 2 and not _siblings(n, ns)), None)
+            near = next((n for n in sorted(known) if misspells(ns, n, ctx.root_namespace)), None)
             if near is None:
                 continue
             yield Problem(sc, path,

@@ -14,7 +14,6 @@ elsewhere) the endpoint rules stay silent.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any, Iterator, Optional
 
 from istio_vm_lint import defaults
@@ -32,8 +31,10 @@ TOPOLOGY_LABELS = ("topology.kubernetes.io/region", "topology.kubernetes.io/zone
 # --- helpers ------------------------------------------------------------------------------
 
 
-def _failover_field(lb: Any) -> Optional[str]:
-    """``failover`` / ``failoverPriority`` when the loadBalancer configures active failover."""
+def _failover_field(lb: Any, implicit: bool = False) -> Optional[str]:
+    """``failover`` / ``failoverPriority`` when the loadBalancer configures active failover;
+    with ``implicit``, also ``enabled`` for `localityLbSetting: {enabled: true}` alone, which
+    asks for Istio's default failover (by region, zone, sub-zone; §locality-failover)."""
     lls = as_map(as_map(lb).get("localityLbSetting"))
     if lls.get("enabled") is False:
         return None
@@ -41,7 +42,14 @@ def _failover_field(lb: Any) -> Optional[str]:
         return "failover"
     if as_list(lls.get("failoverPriority")):
         return "failoverPriority"
+    if implicit and lls.get("enabled") is True and not as_list(lls.get("distribute")):
+        return "enabled"
     return None
+
+
+def _failover_text(field: str) -> str:
+    return ("locality failover (`localityLbSetting.enabled: true`: the default failover by region, zone and "
+            "sub-zone)" if field == "enabled" else f"locality {field}")
 
 
 def _where(owner: Resource, path: FieldPath) -> str:
@@ -140,7 +148,11 @@ spec:
     every service port and subset, for every client namespace the repository routes from
     (DR lookup path §destinationrule-lookup). Istio's validation warns (IST0133) only when the failover sits in
     the top-level `trafficPolicy`; this rule also covers subset and port-level policies, which
-    Istio never warns about. When outlierDetection is set somewhere but a port-level entry
+    Istio never warns about. `localityLbSetting: {enabled: true}` with no failover entries asks
+    for Istio's default failover (same region, then zone and sub-zone order) and needs outlier
+    detection just the same (docs/semantics.md §default-locality-failover): without it every
+    endpoint gets the same priority and traffic is spread across regions; it is reported on
+    the effective policy too. When outlierDetection is set somewhere but a port-level entry
     drops it, IVL402 reports that instead. For a rule whose host no service of the repository
     resolves to (or with a `workloadSelector`), only Istio's own per-object check is made.
     """,
@@ -160,7 +172,8 @@ spec:
     """,
     inputs=("DestinationRule",),
     equivalents=("IST0133",),
-    references=("docs/semantics.md §locality-failover", "docs/semantics.md §destinationrule-lookup", "docs/semantics.md §port-level-settings"),
+    references=("docs/semantics.md §locality-failover", "docs/semantics.md §destinationrule-lookup", "docs/semantics.md §port-level-settings",
+                "docs/semantics.md §default-locality-failover"),
 )
 def failover_without_outlier_detection(ctx: Context) -> Iterator[Problem]:
     for code, problem in _failover_findings(ctx):
@@ -223,7 +236,7 @@ def _compute_failover_findings(ctx: Context) -> list[tuple[str, Problem]]:
         policy = edr.policy(subset, port)
         if not policy or policy.get("outlierDetection") is not None:
             continue
-        field = _failover_field(policy.get("loadBalancer"))
+        field = _failover_field(policy.get("loadBalancer"), implicit=True)
         if field is None:
             continue
         layers = graph.policy_layers(edr, subset, port)
@@ -241,9 +254,10 @@ def _compute_failover_findings(ctx: Context) -> list[tuple[str, Problem]]:
                 continue
             seen.add(key)
             top_level = lb_layer_path == ("spec", "trafficPolicy")
-            istio = ("Istio's validation warns about this one (IST0133)" if top_level else
-                     "Istio's validation does not warn about subset/port-level policies")
-            msg = (f"DestinationRule {lb_owner.namespace}/{lb_owner.name} configures locality {field} for "
+            istio = ("Istio's validation warns about this one (IST0133)" if top_level and field != "enabled" else
+                     "Istio's validation does not warn about subset/port-level policies" if field != "enabled" else
+                     "Istio's validation does not warn about it")
+            msg = (f"DestinationRule {lb_owner.namespace}/{lb_owner.name} configures {_failover_text(field)} for "
                    f"{svc.host}{on_port}{where}, but the effective traffic policy has no outlierDetection, so "
                    f"failover never happens (§locality-failover); add outlierDetection next to it — {istio}")
             related: tuple[tuple[Resource, FieldPath], ...] = ()
@@ -263,9 +277,9 @@ def _compute_failover_findings(ctx: Context) -> list[tuple[str, Problem]]:
                 continue
             seen.add(key)
             if lb_owner is drop_owner and lb_layer_path == drop_path:
-                how = f"sets locality {field} but not outlierDetection"
+                how = f"sets {_failover_text(field)} but not outlierDetection"
             else:
-                how = (f"does not set outlierDetection, while locality {field} still applies "
+                how = (f"does not set outlierDetection, while {_failover_text(field)} still applies "
                        f"(from {_where(lb_owner, failover_path)})")
             msg = (f"DestinationRule {drop_owner.namespace}/{drop_owner.name}: the portLevelSettings entry for port "
                    f"{port} {how}; port-level settings replace outlierDetection wholesale, so the one at "
@@ -556,65 +570,6 @@ def locality_lb_disabled_with_settings(ctx: Context) -> Iterator[Problem]:
                 yield Problem(dr, path + ("loadBalancer", "localityLbSetting", "enabled"),
                               f"DestinationRule {dr.namespace}/{dr.name}: localityLbSetting.enabled is false, so "
                               f"{', '.join(dead)} beside it {'is' if len(dead) == 1 else 'are'} never applied (§locality-lb-setting)")
-
-
-# --- IVL408 ---------------------------------------------------------------------------------
-
-
-@rule(
-    code="IVL408", family="traffic_policy", name="order-dependent-destination-rule-merge", severity="warning",
-    summary="Several DestinationRules for the same host in one namespace each set a top-level trafficPolicy; only one applies.",
-    rationale="""
-    DestinationRules for the same host in the same namespace are merged: subsets are
-    concatenated but only the *first processed* top-level `trafficPolicy` is kept, the others
-    are discarded — and which one is first depends on creation order, which a repository
-    cannot show (docs/semantics.md §destinationrule-merge, `mergeDestinationRule`; §repository-limits). Outlier detection, TLS or failover set in the
-    losing rule silently disappear (info when the policies are identical). Rules with different workloadSelectors
-    are kept separate and not reported; so are rules with different `exportTo`. Put the policy in one rule.
-    """,
-    bad="""
-    kind: DestinationRule
-    metadata: {name: whoami-lb, namespace: vm}
-    spec: {host: whoami.example.internal, trafficPolicy: {loadBalancer: {simple: ROUND_ROBIN}}}
-    ---
-    kind: DestinationRule
-    metadata: {name: whoami-outlier, namespace: vm}
-    spec: {host: whoami.example.internal, trafficPolicy: {outlierDetection: {consecutive5xxErrors: 5}}}
-    """,
-    good="""
-    kind: DestinationRule
-    metadata: {name: whoami, namespace: vm}
-    spec:
-      host: whoami.example.internal
-      trafficPolicy:
-        loadBalancer: {simple: ROUND_ROBIN}
-        outlierDetection: {consecutive5xxErrors: 5}
-    """,
-    inputs=("DestinationRule",),
-    references=("docs/semantics.md §destinationrule-merge", "docs/semantics.md §repository-limits"),
-)
-def order_dependent_merge(ctx: Context) -> Iterator[Problem]:
-    graph = ctx.graph
-    groups: dict[tuple[Any, ...], list[DestinationRule]] = defaultdict(list)
-    for dr in ctx.each(DestinationRule):
-        if not dr.traffic_policy or not dr.host:
-            continue
-        sel = dr.workload_selector
-        groups[(dr.namespace, graph.dr_host(dr), None if sel is None else tuple(sorted(sel.items())),
-                tuple(sorted(dr.export_to)))].append(dr)
-    for (ns, host, _sel, _exp), drs in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1])):
-        if len(drs) < 2:
-            continue
-        for dr in drs:
-            others = sorted((o for o in drs if o is not dr), key=lambda o: (o.namespace, o.name))
-            names = ", ".join(f"{o.namespace}/{o.name}" for o in others)
-            same = all(o.traffic_policy == dr.traffic_policy for o in others)  # a copy: nothing is lost
-            yield Problem(dr, ("spec", "trafficPolicy"),
-                          f"DestinationRule {dr.namespace}/{dr.name} and {names} all set a top-level trafficPolicy for "
-                          f"{host} in namespace '{ns}': Istio keeps only the first one processed (creation order), "
-                          "the others are discarded — merge the policies into one rule (§destinationrule-merge)"
-                          + (" (the policies are identical, so nothing is lost whichever comes first)" if same else ""),
-                          related=tuple((o, ("spec", "trafficPolicy")) for o in others), severity="info" if same else None)
 
 
 # --- IVL409 ---------------------------------------------------------------------------------

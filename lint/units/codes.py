@@ -15,8 +15,8 @@ UNIT_CODES = frozenset({"IVL750", "IVL751", "IVL752", "IVL753", "IVL754"})
 
 # Findings that say "the other end of a reference does not exist": an unrendered chart may
 # define it, so they are not reported above info while a chart is unrendered.
-UNRESOLVED_REFERENCE = frozenset({"IVL101", "IVL102", "IVL106", "IVL107", "IVL108", "IVL110", "IVL501",
-                                  "IVL502", "IVL503", "IVL506", "IVL508", "IVL720"})
+UNRESOLVED_REFERENCE = frozenset({"IVL101", "IVL102", "IVL106", "IVL107", "IVL108", "IVL110", "IVL181", "IVL501",
+                                  "IVL502", "IVL503", "IVL506", "IVL508", "IVL590", "IVL720"})
 
 
 NOTICE_CODES = frozenset({"IVL750", "IVL751", "IVL752", "IVL753"})

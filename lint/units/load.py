@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Optional
 from ..config import Settings
 from ..discover import Discovered, display_path
 from ..loader import LoadResult, PositionIndex, ScalarCache, load_documents
-from ..model import Origin, SourceFile, as_map
+from ..model import Origin, SourceFile, as_list, as_map
 from ..project import LoadProblem, Project, _add_resource, add_documents, outside_link_problem, read_source
 from .plan import Unit, namespace_for, rel_path, unit_name
 
@@ -124,29 +124,72 @@ class _PatchDoc:
 def _patch_docs(tree: kz.Tree, sources: Sources, displays: dict[str, Discovered]) -> list[_PatchDoc]:
     """Every patch document of the tree, latest applied first (the root's patches last
     applied, so first here; within a kustomization, later patches first)."""
-    from .. import kustomize as kz
 
     out: list[_PatchDoc] = []
     for k in tree.kustomizations:  # root first
+        out.extend(_inline_patch_docs(k.file, sources, displays))
         for pt in reversed(k.patches):
             src, result, _ = sources.by_real(pt.path, displays)
             if result is None:
                 continue
-            tkind = pt.target.get("kind") if isinstance(pt.target.get("kind"), str) else ""
-            tname = pt.target.get("name") if isinstance(pt.target.get("name"), str) else ""
+            tkind = pt.target.get("kind")
+            tname = pt.target.get("name")
+            tkind = tkind if isinstance(tkind, str) else ""
+            tname = tname if isinstance(tname, str) else ""
             for doc in result.documents:
-                data = doc.data
-                if isinstance(data, list):  # JSON 6902 operations
-                    ops = []
-                    for i, op in enumerate(data):
-                        if isinstance(op, dict) and op.get("op") in ("add", "replace") and "value" in op:
-                            ptr = kz.json_pointer(op.get("path"))  # type: ignore[arg-type]
-                            if ptr is not None:
-                                ops.append((tuple(p if p != "-" else 0 for p in ptr), i))
-                    out.append(_PatchDoc(src, doc.index, tkind, tname, True, ops))  # type: ignore[arg-type]
-                elif isinstance(data, dict):
-                    name, kind = _name_kind(data)
-                    out.append(_PatchDoc(src, doc.index, tkind or kind, tname or name, False, []))
+                pd = _patch_doc(src, doc.index, doc.data, tkind, tname)
+                if pd is not None:
+                    out.append(pd)
+    return out
+
+
+def _patch_doc(src: SourceFile, index: int, data: Any, tkind: str, tname: str) -> Optional[_PatchDoc]:
+    from .. import kustomize as kz
+
+    if isinstance(data, list):  # JSON 6902 operations
+        ops = []
+        for i, op in enumerate(data):
+            if isinstance(op, dict) and op.get("op") in ("add", "replace") and "value" in op:
+                ptr = kz.json_pointer(op.get("path"))  # type: ignore[arg-type]
+                if ptr is not None:
+                    ops.append((tuple(p if p != "-" else 0 for p in ptr), i))
+        return _PatchDoc(src, index, tkind, tname, True, ops)
+    if isinstance(data, dict):
+        name, kind = _name_kind(data)
+        return _PatchDoc(src, index, tkind or kind, tname or name, False, [])
+    return None
+
+
+def _inline_patch_docs(file: str, sources: Sources, displays: dict[str, Discovered]) -> list[_PatchDoc]:
+    """The inline patches of one kustomization (``patch: |-``, inline patchesStrategicMerge and
+    patchesJson6902 entries), latest first, each located in the kustomization file
+    (lint/units/inline_patches.py)."""
+    from .inline_patches import inline_patch_source
+
+    src, result, _ = sources.by_real(file, displays)
+    doc = next((d for d in (result.documents if result is not None else []) if isinstance(d.data, dict)), None)
+    if doc is None or src.raw is None:
+        return []
+    found: list[tuple[Any, dict[str, Any]]] = []  # (path of the inline text, target)
+    for key in ("patches", "patchesJson6902"):
+        for j, item in enumerate(as_list(doc.data.get(key))):
+            if isinstance(item, dict) and isinstance(item.get("patch"), str):
+                found.append(((key, j, "patch"), as_map(item.get("target"))))
+    for j, entry in enumerate(as_list(doc.data.get("patchesStrategicMerge"))):
+        if isinstance(entry, str) and "\n" in entry:
+            found.append((("patchesStrategicMerge", j), {}))
+    out: list[_PatchDoc] = []
+    for path, target in reversed(found):
+        at = src.positions.lookup(doc.index, path)
+        mapped = inline_patch_source(src, at[0]) if at is not None else None
+        if mapped is None:
+            continue
+        psrc, index, data = mapped
+        tkind = target.get("kind") if isinstance(target.get("kind"), str) else ""
+        tname = target.get("name") if isinstance(target.get("name"), str) else ""
+        pd = _patch_doc(psrc, index, data, tkind, tname)
+        if pd is not None:
+            out.append(pd)
     return out
 
 
