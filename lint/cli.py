@@ -24,7 +24,7 @@ import os
 import sys
 from typing import Any
 
-from . import __version__
+from . import __version__, cli_output
 from .cli_output import (
     EXIT_ERROR,
     EXIT_FINDINGS,
@@ -65,6 +65,7 @@ def run() -> None:
     # to nothing (about 5% of a one-file run); lint() turns the collector off for the run
     # itself anyway (runner.py), and os._exit below skips the teardown.
     gc.disable()
+    cli_output._KEPT = []  # a command's results are not freed before os._exit (keep_until_exit)
     reserve_standard_fds()
     # Guarded here too for what click writes before a command runs (--help, --version, usage).
     out, err = guard_streams()

@@ -13,7 +13,7 @@ from typing import Any, Optional
 import click
 
 from . import __version__
-from .cli_output import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, run_command, write_whole
+from .cli_output import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, keep_until_exit, run_command, write_whole
 
 # findings.SEVERITIES, spelled out so that `--version` and `--help` import no more than the
 # command modules and click (tests/test_cli_startup.py checks both).
@@ -137,6 +137,7 @@ def _check(paths: tuple[str, ...], fmt: str, fail_on: Optional[str], select: tup
     with Progress(len(files), enabled=not quiet) as progress:
         settings.progress = progress.hook if progress.enabled else None
         outcome = lint([], settings, stdin=stdin, report_only=report_only, files=files)
+    keep_until_exit(outcome)
     outcome.missing = missing
     for m in outcome.missing:
         click.echo(f"istio-vm-lint: no such file or directory: {m}", err=True)

@@ -229,9 +229,12 @@ def fingerprint_of(code: str, ref: Optional[ResourceRef], file: str, field_path:
 def _sha1_16(text: str) -> str:
     """The first 16 hex digits of the SHA-1 of ``text``.  surrogatepass: a file name with
     bytes that are not UTF-8 (only hashed, never written)."""
-    import hashlib  # deferred: a run without findings hashes nothing (cold start)
-
-    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    try:  # deferred: a run without findings hashes nothing (cold start)
+        # CPython's own SHA-1: importing hashlib loads OpenSSL's bindings (about 3 ms) first.
+        from _sha1 import sha1
+    except ImportError:  # pragma: no cover - an interpreter built without it
+        from hashlib import sha1
+    return sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def fails(findings: Iterable[Finding], fail_on: str) -> bool:

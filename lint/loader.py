@@ -428,7 +428,12 @@ def _walk_document(get: Any, pos: Optional[dict[FieldPath, tuple[int, int]]], ra
     ``alias_budget`` (a one-item list, shared by the documents of a file) is decremented by
     the expanded size of every alias.  The open container's state lives in local variables;
     opening a nested one saves it on ``stack`` as a tuple (fields in the order of the
-    assignment below) and closing it restores the parent's."""
+    assignment below) and closing it restores the parent's.  A scalar (nine events in ten)
+    is stored where it belongs in its own branch; the others share the code at the end.
+
+    Sizes: ``total`` counts the document's nodes as expanded so far (a scalar 1, a container
+    1 when it closes, an alias the size of what it repeats), so a container's expanded size
+    is 1 + what ``total`` grew by while it was open (``opened``, the count when it opened)."""
     if alias_budget is None:
         alias_budget = [MAX_EXPANDED_NODES]
     anchors: dict[str, tuple[Any, int]] = {}
@@ -444,8 +449,8 @@ def _walk_document(get: Any, pos: Optional[dict[FieldPath, tuple[int, int]]], ra
     root_line = root_col = 1
     first = True
     # The open container: its data, kind, pending key, the mark of each key's first occurrence
-    # (for duplicate reports), merge sources, anchor, expanded size, position, slot in
-    # its parent and (only when positions are recorded) its path.
+    # (for duplicate reports), merge sources, anchor, node count when it opened, position,
+    # slot in its parent and (only when positions are recorded) its path.
     container: Any = None
     is_map = has_key = False
     key: Any = None
@@ -453,7 +458,7 @@ def _walk_document(get: Any, pos: Optional[dict[FieldPath, tuple[int, int]]], ra
     kmarks: Any = None
     merges: Any = None
     anchor: Any = None
-    size = line = col = 0
+    opened = line = col = 0
     slot: Any = None
     path: Any = ()
     cpos = (0, 0)  # position of the container closed last
@@ -473,9 +478,34 @@ def _walk_document(get: Any, pos: Optional[dict[FieldPath, tuple[int, int]]], ra
                 value = _tagged(tag, v)
             if ev_anchor is not None:
                 anchors[ev_anchor] = (value, 1)
-            vsize = 1
             total += 1
-        elif k in (MAP, SEQ):
+            if is_map:
+                if has_key:  # a value ("<<" with a scalar is an ordinary key)
+                    has_key = False
+                    if key in container:
+                        earlier = kmarks[key]
+                        dups.append(DuplicateKey(_path_of(stack, slot) + (key,), str(key),
+                                                 key_mark.line + 1, key_mark.column + 1, earlier.line + 1))
+                    else:
+                        kmarks[key] = key_mark
+                    container[key] = value
+                else:
+                    key = value if type(value) is str else _hashable_key(value)
+                    has_key = True
+                    key_mark = mark
+                    if pos is not None:
+                        pos[path + (key,)] = (mark.line + 1, mark.column + 1)
+                continue
+            if container is not None:
+                if pos is not None:
+                    pos[path + (len(container),)] = (mark.line + 1, mark.column + 1)
+                container.append(value)
+                continue
+            if first:
+                root_line, root_col = mark.line + 1, mark.column + 1
+            get()  # consume the DocumentEndEvent
+            return value, root_line, root_col, dups
+        elif k == MAP or k == SEQ:
             depth += 1
             if depth > MAX_DEPTH:
                 raise DocumentTooComplex(
@@ -490,7 +520,7 @@ def _walk_document(get: Any, pos: Optional[dict[FieldPath, tuple[int, int]]], ra
                     new_path = path + (new_slot,)
                     if not is_map:
                         pos[new_path] = (mark.line + 1, mark.column + 1)
-                stack.append((container, is_map, key, has_key, key_mark, kmarks, merges, anchor, size,
+                stack.append((container, is_map, key, has_key, key_mark, kmarks, merges, anchor, opened,
                               line, col, slot, path))
             else:
                 new_slot, new_path = None, ()
@@ -500,11 +530,11 @@ def _walk_document(get: Any, pos: Optional[dict[FieldPath, tuple[int, int]]], ra
                 container, is_map, kmarks = [], False, None
             key = key_mark = merges = None
             has_key = False
-            anchor, size, line, col, slot, path = ev_anchor, 1, mark.line + 1, mark.column + 1, new_slot, new_path
+            anchor, opened, line, col, slot, path = ev_anchor, total, mark.line + 1, mark.column + 1, new_slot, new_path
             continue
-        elif k in (MAP_END, SEQ_END):
+        elif k == MAP_END or k == SEQ_END:
             value = container
-            vsize = size
+            vsize = 1 + total - opened
             cpos = (line, col)
             if merges:
                 for merged in merges:
@@ -513,10 +543,10 @@ def _walk_document(get: Any, pos: Optional[dict[FieldPath, tuple[int, int]]], ra
                             for mk, mv in m.items():
                                 value.setdefault(mk, mv)
             if anchor is not None:
-                anchors[anchor] = (value, size)
+                anchors[anchor] = (value, vsize)
             depth -= 1
             if stack:
-                (container, is_map, key, has_key, key_mark, kmarks, merges, anchor, size,
+                (container, is_map, key, has_key, key_mark, kmarks, merges, anchor, opened,
                  line, col, slot, path) = stack.pop()
             else:
                 container = anchor = None
@@ -540,15 +570,15 @@ def _walk_document(get: Any, pos: Optional[dict[FieldPath, tuple[int, int]]], ra
             # DocumentEndEvent (empty document) or anything unexpected.
             return None, root_line, root_col, dups
 
+        # A closed container or an alias: its place in the parent.
         if container is None:
             if first:
                 root_line, root_col = mark.line + 1, mark.column + 1
             get()  # consume the DocumentEndEvent
             return value, root_line, root_col, dups
-        size += vsize
         if is_map:
             if not has_key:
-                if k != SCALAR and isinstance(value, (dict, list)):
+                if isinstance(value, (dict, list)):
                     # Unquoted ``{{ ... }}`` parses as a flow mapping used as a key: this is
                     # how an unrendered Helm/Go template shows up.  Kubernetes has no such keys.
                     text = _line_text(raw, cpos[0])
@@ -564,7 +594,7 @@ def _walk_document(get: Any, pos: Optional[dict[FieldPath, tuple[int, int]]], ra
                     pos[path + (key,)] = (mark.line + 1, mark.column + 1)
             else:
                 has_key = False
-                if key == "<<" and k != SCALAR:
+                if key == "<<":
                     if merges is None:
                         merges = []
                     merges.append(value)
@@ -577,7 +607,7 @@ def _walk_document(get: Any, pos: Optional[dict[FieldPath, tuple[int, int]]], ra
                     kmarks[key] = key_mark
                 container[key] = value
         else:
-            if pos is not None and k in (SCALAR, ALIAS):
+            if pos is not None and k == ALIAS:
                 pos[path + (len(container),)] = (mark.line + 1, mark.column + 1)
             container.append(value)
 
