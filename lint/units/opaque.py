@@ -37,7 +37,8 @@ def opaque_files(project: "Project") -> list[tuple[str, str, str]]:
             continue
         if id(src) in unparsed:
             why = "which does not parse"
-        elif _TEMPLATE_RE.search(raw) and _OBJECTS_RE.search(raw):
+        # (``in`` first: a search for a ``^``-anchored pattern tries every position of the file)
+        elif b"Template" in raw and _TEMPLATE_RE.search(raw) and _OBJECTS_RE.search(raw):
             why = _TEMPLATE_WHY
         else:
             continue
@@ -108,7 +109,7 @@ def custom_resources(project: "Project") -> list[tuple[str, str, str, str]]:
     out: list[tuple[str, str, str, str]] = []
     for src in project.files:
         raw = src.raw
-        if not raw:
+        if not raw or not _may_hold_custom_resource(raw):
             continue
         text = raw.decode("utf-8", "replace").lstrip("\ufeff")
         for doc in _DOC_SPLIT_RE.split(text):
@@ -124,6 +125,25 @@ def custom_resources(project: "Project") -> list[tuple[str, str, str, str]]:
                 out.append((kind.group(1), ns.group(1) if ns else "", name.group(1), src.path))
     project._custom_resources = out  # type: ignore[attr-defined]
     return out
+
+
+# ``apiVersion:`` anywhere in the bytes: every match of _API_RE (at a line start, in the text)
+# is one of these, with the same value when the value is printable ASCII.
+_API_ANYWHERE_RE = re.compile(rb"apiVersion:[ \t]*[\"']?([^\s\"'#]+)")
+
+
+def _may_hold_custom_resource(raw: bytes) -> bool:
+    """False when no document of the file can be a custom resource for :func:`custom_resources`:
+    no ``apiVersion`` value in it has a group of the kind it keeps.  A quick look at the bytes
+    (a ``^``-anchored search of the text tries every position); any value that is not plain
+    printable ASCII is left to the full reading."""
+    for value in set(_API_ANYWHERE_RE.findall(raw)):
+        if not all(0x21 <= b <= 0x7E for b in value):
+            return True
+        group = value.decode("ascii").rpartition("/")[0]
+        if "." in group and not group.endswith(_NOT_OPERATOR_GROUP):
+            return True
+    return False
 
 
 def _operator_may_create(p: "Problem", project: "Project") -> Optional[str]:
