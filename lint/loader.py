@@ -418,7 +418,7 @@ def _path_of(stack: list[tuple], slot: Any) -> FieldPath:
 
 
 # Indices into a saved container state (see _walk_document).
-_S_ANCHOR, _S_SLOT = 7, 11
+_S_ANCHOR, _S_SLOT = 7, 10
 
 
 def _walk_document(get: Any, pos: Optional[dict[FieldPath, tuple[int, int]]], raw: Union[bytes, str],
@@ -449,7 +449,7 @@ def _walk_document(get: Any, pos: Optional[dict[FieldPath, tuple[int, int]]], ra
     root_line = root_col = 1
     first = True
     # The open container: its data, kind, pending key, the mark of each key's first occurrence
-    # (for duplicate reports), merge sources, anchor, node count when it opened, position,
+    # (for duplicate reports), merge sources, anchor, node count when it opened, start mark,
     # slot in its parent and (only when positions are recorded) its path.
     container: Any = None
     is_map = has_key = False
@@ -458,10 +458,11 @@ def _walk_document(get: Any, pos: Optional[dict[FieldPath, tuple[int, int]]], ra
     kmarks: Any = None
     merges: Any = None
     anchor: Any = None
-    opened = line = col = 0
+    opened = 0
+    start: Any = None
     slot: Any = None
     path: Any = ()
-    cpos = (0, 0)  # position of the container closed last
+    closed: Any = None  # start mark of the container closed last
     while True:
         k, v, mark, ev_anchor, tag, plain = get()
         if k == SCALAR:
@@ -521,7 +522,7 @@ def _walk_document(get: Any, pos: Optional[dict[FieldPath, tuple[int, int]]], ra
                     if not is_map:
                         pos[new_path] = (mark.line + 1, mark.column + 1)
                 stack.append((container, is_map, key, has_key, key_mark, kmarks, merges, anchor, opened,
-                              line, col, slot, path))
+                              start, slot, path))
             else:
                 new_slot, new_path = None, ()
             if k == MAP:
@@ -530,12 +531,12 @@ def _walk_document(get: Any, pos: Optional[dict[FieldPath, tuple[int, int]]], ra
                 container, is_map, kmarks = [], False, None
             key = key_mark = merges = None
             has_key = False
-            anchor, opened, line, col, slot, path = ev_anchor, total, mark.line + 1, mark.column + 1, new_slot, new_path
+            anchor, opened, start, slot, path = ev_anchor, total, mark, new_slot, new_path
             continue
         elif k == MAP_END or k == SEQ_END:
             value = container
             vsize = 1 + total - opened
-            cpos = (line, col)
+            closed = start
             if merges:
                 for merged in merges:
                     for m in (merged if isinstance(merged, list) else [merged]):
@@ -547,7 +548,7 @@ def _walk_document(get: Any, pos: Optional[dict[FieldPath, tuple[int, int]]], ra
             depth -= 1
             if stack:
                 (container, is_map, key, has_key, key_mark, kmarks, merges, anchor, opened,
-                 line, col, slot, path) = stack.pop()
+                 start, slot, path) = stack.pop()
             else:
                 container = anchor = None
             total += 1
@@ -581,12 +582,14 @@ def _walk_document(get: Any, pos: Optional[dict[FieldPath, tuple[int, int]]], ra
                 if isinstance(value, (dict, list)):
                     # Unquoted ``{{ ... }}`` parses as a flow mapping used as a key: this is
                     # how an unrendered Helm/Go template shows up.  Kubernetes has no such keys.
-                    text = _line_text(raw, cpos[0])
+                    # (Pointed at the container closed last: an alias's is not its own.)
+                    cline, ccol = (closed.line + 1, closed.column + 1) if closed is not None else (0, 0)
+                    text = _line_text(raw, cline)
                     if "{{" in text:
-                        raise DocumentTooComplex(_TEMPLATE_MESSAGE, cpos[0], text.index("{{") + 1)
+                        raise DocumentTooComplex(_TEMPLATE_MESSAGE, cline, text.index("{{") + 1)
                     raise DocumentTooComplex("mapping or sequence used as a mapping key; "
                                              "Kubernetes resources only have string keys",
-                                             cpos[0], cpos[1])
+                                             cline, ccol)
                 key = value if type(value) is str else _hashable_key(value)
                 has_key = True
                 key_mark = mark

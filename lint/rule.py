@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, TypeVar, Union, overload
 
 from .findings import SEVERITIES, Problem
@@ -54,9 +54,13 @@ class Rule:
     name: str
     severity: str
     summary: str
-    rationale: str
-    bad: str
-    good: str
+    # The rationale and the bad and good examples as written in the decorator (indented):
+    # read them as ``rationale``, ``bad`` and ``good``, dedented on first use.  A lint run
+    # reads none of them, and dedenting the ~500 texts at import was a measurable part of
+    # every run's start-up.
+    rationale_text: str
+    bad_text: str
+    good_text: str
     check: Callable[["Context"], Iterable[Problem]] = field(repr=False, compare=False)
     inputs: tuple[str, ...] = ()
     equivalents: tuple[str, ...] = ()
@@ -73,6 +77,18 @@ class Rule:
     # resources (``Context.each``); see ``lint/units/run.py`` run_unit for the rejection verdicts
     # of context resources.  "repository" (the default): cross-resource, sees everything.
     scope: str = "repository"
+
+    @property
+    def rationale(self) -> str:
+        return _dedent_cached(self.rationale_text)
+
+    @property
+    def bad(self) -> str:
+        return _dedent_cached(self.bad_text)
+
+    @property
+    def good(self) -> str:
+        return _dedent_cached(self.good_text)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -109,8 +125,7 @@ def rule(*, code: str, family: str, name: str, severity: str, summary: str, rati
         raise ValueError(f"bad scope {scope!r} for {code} (one of {', '.join(SCOPES)})")
 
     def deco(fn: Callable[["Context"], Iterable[Problem]]) -> Callable[["Context"], Iterable[Problem]]:
-        _DECLARED.append(Rule(code, name, severity, summary.strip(), _dedent(rationale), _dedent(bad),
-                              _dedent(good), fn, tuple(inputs), tuple(equivalents), tuple(references), family,
+        _DECLARED.append(Rule(code, name, severity, summary.strip(), rationale, bad, good, fn, tuple(inputs), tuple(equivalents), tuple(references), family,
                               " ".join(severity_note.split()), scope))
         return fn
 
@@ -129,6 +144,9 @@ def _dedent(text: str) -> str:
     if margin:
         lines = [line[len(margin):] if line.startswith(margin) else line for line in lines]
     return "\n".join(lines).strip("\n")
+
+
+_dedent_cached = lru_cache(maxsize=None)(_dedent)
 
 
 def declared_rules() -> list[Rule]:

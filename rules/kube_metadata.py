@@ -133,6 +133,7 @@ def label_value(value: str) -> list[str]:
 
 
 _PORT_NAME_CHARSET = re.compile("[-a-z0-9]+")
+_LETTER_RE = re.compile("[a-z]")
 
 
 def port_name(value: str) -> list[str]:
@@ -142,7 +143,7 @@ def port_name(value: str) -> list[str]:
         errs.append(_max_len(15))
     if not _full(_PORT_NAME_CHARSET, value):
         errs.append("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)")
-    if not re.search("[a-z]", value):
+    if not _LETTER_RE.search(value):
         errs.append("must contain at least one letter (a-z)")
     if "--" in value:
         errs.append("must not contain consecutive hyphens")

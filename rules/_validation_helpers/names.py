@@ -32,9 +32,12 @@ def is_wildcard_label(value: str) -> bool:
     return len(value) <= 63 and bool(_WILDCARD_LABEL_RE.match(value))
 
 
+_ATOI_RE = re.compile(r"[+-]?[0-9]+")
+
+
 def _atoi_ok(text: str) -> bool:
     """Go ``strconv.Atoi`` succeeds (optional sign, decimal digits, fits int64)."""
-    if len(text) > 21 or not re.fullmatch(r"[+-]?[0-9]+", text):
+    if len(text) > 21 or not _ATOI_RE.fullmatch(text):
         return False
     return -(2**63) <= int(text) < 2**63
 
