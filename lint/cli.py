@@ -57,8 +57,9 @@ def run() -> None:
 
     After the report is written and flushed, the interpreter's teardown (freeing every parsed
     document, graph node and module) is pure overhead for a one-shot CLI: 0.17 s at 5,000
-    resources, 1.4 s at 50,000 (benchmarks/README.md).  ``os._exit`` skips it.  Tests call
-    ``main`` itself, which exits normally.
+    resources, 1.4 s at 50,000 (benchmarks/README.md).  ``os._exit`` skips it, and what a
+    command hands to ``cli_output.keep_until_exit`` (the run's outcome) is not freed when the
+    command returns either.  Tests call ``main`` itself, which exits normally and keeps nothing.
     """
     # No cyclic garbage collection in this one-shot process: importing click and the linter
     # allocates tens of thousands of objects, which set off full collections that find next

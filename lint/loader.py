@@ -506,7 +506,7 @@ def _walk_document(get: Any, pos: Optional[dict[FieldPath, tuple[int, int]]], ra
                 root_line, root_col = mark.line + 1, mark.column + 1
             get()  # consume the DocumentEndEvent
             return value, root_line, root_col, dups
-        elif k == MAP or k == SEQ:
+        elif k in (MAP, SEQ):
             depth += 1
             if depth > MAX_DEPTH:
                 raise DocumentTooComplex(
@@ -533,7 +533,7 @@ def _walk_document(get: Any, pos: Optional[dict[FieldPath, tuple[int, int]]], ra
             has_key = False
             anchor, opened, start, slot, path = ev_anchor, total, mark, new_slot, new_path
             continue
-        elif k == MAP_END or k == SEQ_END:
+        elif k in (MAP_END, SEQ_END):
             value = container
             vsize = 1 + total - opened
             closed = start

@@ -4,6 +4,7 @@ point into."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, Optional, Union
 
 from .findings import FieldPath
@@ -115,7 +116,11 @@ class PositionIndex:
         lines = sorted({h[0] for h in hints.values() if h[0] >= 1})
         starts: dict[int, int] = {1: 0} if lines and lines[0] == 1 else {}
         todo = [n for n in lines if n > 1]
-        if todo:
+        if todo and "\r" not in text:
+            # (the usual case: every break is a LF, the other breaks are excluded above)
+            ends = list(itertools.accumulate(len(part) + 1 for part in text.split("\n", todo[-1] - 1)))
+            starts.update((n, ends[n - 2]) for n in todo if n - 2 < len(ends) - 1)
+        elif todo:
             k = 0
             for n, m in enumerate(_BREAK_RE.finditer(text), 2):
                 if n == todo[k]:
