@@ -7,7 +7,7 @@ from collections import defaultdict
 from typing import Iterator
 
 from istio_vm_lint.findings import Problem
-from istio_vm_lint.model import WorkloadController
+from istio_vm_lint.model import Resource, WorkloadController
 from istio_vm_lint.placeholders import is_placeholder
 from istio_vm_lint.rule import Context, rule
 from istio_vm_lint.rules.authorization import INSTALLATION_ACCOUNTS, _distance
@@ -53,8 +53,10 @@ from istio_vm_lint.rules.authorization import INSTALLATION_ACCOUNTS, _distance
 )
 def pod_service_account_not_found(ctx: Context) -> Iterator[Problem]:
     accounts: dict[str, set[str]] = defaultdict(set)
+    by_name: dict[str, list[Resource]] = defaultdict(list)
     for sa in ctx.resources("ServiceAccount"):
         accounts[sa.namespace].add(sa.name)
+        by_name[sa.name].append(sa)
     if not accounts:
         return
     for wc in ctx.each(WorkloadController):
@@ -74,8 +76,11 @@ def pod_service_account_not_found(ctx: Context) -> Iterator[Problem]:
         near = [k for k in sorted(known, key=lambda k: (_distance(k, name), k))
                 if _distance(k, name) <= 2 or (len(k) >= 4 and (name.startswith(k) or k.startswith(name)))]
         hint = f" (did you mean '{near[0]}'?)" if near else f" (declared: {', '.join(sorted(known)[:5])})"
+        # The same account declared in another namespace: if the workload's namespace was only
+        # assumed, that is probably where it is applied (the unit lowers such findings).
+        elsewhere = tuple((sa, ()) for sa in by_name.get(name, ()) if sa.namespace != wc.namespace)
         yield Problem(wc, spec_path + (field,),
-                      f"{wc.kind} {wc.namespace}/{wc.name}: serviceAccountName '{name}' is not declared in namespace "
-                      f"'{wc.namespace}'{hint}; the ServiceAccount admission refuses its pods, so none is created "
+                      f"{wc.kind} {wc.namespace}/{wc.name}: serviceAccountName '{name}' names ServiceAccount "
+                      f"{wc.namespace}/{name}, which is not declared{hint}; the ServiceAccount admission refuses its pods, so none is created "
                       f"(no endpoints), and its mesh identity .../ns/{wc.namespace}/sa/{name} matches no "
-                      "principal written for the declared accounts (§pod-service-account)")
+                      "principal written for the declared accounts (§pod-service-account)", related=elsewhere)

@@ -200,7 +200,7 @@ def definitions(units: list[Unit], projects: list[Project]) -> dict[str, set[str
             for key in _app_names(r):
                 out[key].add(unit.name)
             out[f"{r.namespace}/{r.name}"].add(unit.name)
-            if not r.namespace_explicit and r.kind in ("Service", "ServiceEntry", "Gateway"):
+            if not r.namespace_explicit and r.kind in ("Service", "ServiceEntry", "Gateway", "ServiceAccount"):
                 out[f"{r.name}.*"].add(unit.name)
             if r.kind == "Service":
                 out[f"svc:{r.name}.{r.namespace}"].add(unit.name)
