@@ -23,6 +23,7 @@ from typing import Any, Iterable, Optional, Sequence
 
 from .discover import KUSTOMIZATION_NAMES, display_path, is_kustomization  # noqa: F401  (kz.is_kustomization)
 from .loader import load_documents
+from .placeholders import replacement_targets
 
 RENDER_TIMEOUT = 60.0
 ORIGIN_ANNOTATION = "config.kubernetes.io/origin"
@@ -79,6 +80,8 @@ class Kustomization:
     empty: bool = False  # nothing but apiVersion/kind/metadata: a scaffold that builds nothing
     # Label transformers: (labels, also selectors, also pod templates) from `commonLabels` and `labels`.
     labels: list[tuple[dict[str, str], bool, bool]] = field(default_factory=list)
+    # Fields its `replacements` overwrite (inline or from `path:` files): (select, field path).
+    replaced: list[tuple[dict[str, str], tuple]] = field(default_factory=list)
 
 
 def _str_list(value: Any) -> list[str]:
@@ -193,6 +196,9 @@ def parse(kfile: str, root: str) -> Kustomization:
             p = local(item["path"])
             if p is not None:
                 k.other_files.append(p)
+                k.replaced.extend(_replacement_file_targets(p))
+        elif isinstance(item, dict):
+            k.replaced.extend(replacement_targets({"replacements": [item]}))
     for key in ("crds", "configurations"):
         for entry in _str_list(data.get(key)):
             p = local(entry)
@@ -215,6 +221,20 @@ def parse(kfile: str, root: str) -> Kustomization:
                 if os.path.isfile(p) and not _builtin_plugin_config(p):
                     k.unsupported.append(f"{key} plugin {entry}")
     return k
+
+
+def _replacement_file_targets(path: str) -> list[tuple[dict[str, str], tuple]]:
+    """The targets of a ``replacements: - path:`` file: one replacement, or a list of them."""
+    try:
+        with open(path, "rb") as fh:
+            result, _ = load_documents(fh.read())
+    except OSError:
+        return []
+    out: list[tuple[dict[str, str], tuple]] = []
+    for doc in result.documents:
+        items = doc.data if isinstance(doc.data, list) else [doc.data]
+        out.extend(replacement_targets({"replacements": [i for i in items if isinstance(i, dict)]}))
+    return out
 
 
 def _label_transformers(data: dict[str, Any]) -> list[tuple[dict[str, str], bool, bool]]:
@@ -279,6 +299,8 @@ class Tree:
     problems: list[str]  # reasons the tree is not rendered (remote, outside, plugins ...)
     # real path of a resource file -> the label transformers over it, innermost kustomization first
     file_labels: dict[str, list[tuple[dict[str, str], bool, bool]]] = field(default_factory=dict)
+    # real path of a resource file -> the fields the `replacements` over it overwrite (select, path)
+    file_replaced: dict[str, list[tuple[dict[str, str], tuple]]] = field(default_factory=dict)
 
 
 class Catalog:
@@ -303,9 +325,11 @@ class Catalog:
         problems: list[str] = []
         seen: set[str] = set()
         file_labels: dict[str, list[tuple[dict[str, str], bool, bool]]] = {}
+        file_replaced: dict[str, list[tuple[dict[str, str], tuple]]] = {}
 
         def walk(k: Kustomization, ns: Optional[str], depth: int,
-                 outer: tuple[tuple[dict[str, str], bool, bool], ...] = ()) -> None:
+                 outer: tuple[tuple[dict[str, str], bool, bool], ...] = (),
+                 outer_replaced: tuple[tuple[dict[str, str], tuple], ...] = ()) -> None:
             if k.dir in seen or depth > 100:
                 return
             seen.add(k.dir)
@@ -313,6 +337,7 @@ class Catalog:
             used.add(k.file)
             ns = ns or k.namespace
             labels = tuple(k.labels) + outer  # kustomize applies the inner kustomization's first
+            replaced = tuple(k.replaced) + outer_replaced  # replacements reach what the children build too
             rel = display_path(k.file)
             if k.invalid:
                 problems.append(f"{rel} cannot be read ({k.invalid})")
@@ -332,6 +357,8 @@ class Catalog:
                 resource_files.setdefault(p, ns)
                 if labels:
                     file_labels.setdefault(p, list(labels))
+                if replaced:
+                    file_replaced.setdefault(p, list(replaced))
                 used.add(p)
             for pt in k.patches:
                 used.add(pt.path)
@@ -339,10 +366,10 @@ class Catalog:
             for child in k.children:
                 ck = self.get(child)
                 if ck is not None:
-                    walk(ck, ns, depth + 1, labels)
+                    walk(ck, ns, depth + 1, labels, replaced)
 
         walk(top, None, 0)
-        return Tree(top, kustomizations, resource_files, used, problems, file_labels)
+        return Tree(top, kustomizations, resource_files, used, problems, file_labels, file_replaced)
 
 
 def git_ignored(path: str, root: str) -> bool:

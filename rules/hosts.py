@@ -312,14 +312,15 @@ def destination_rule_host_not_found(ctx: Context) -> Iterator[Problem]:
 
 @rule(
     code="IVL503", family="hosts", name="gateway-not-found", severity="error",
-    severity_note="error when the Gateway's namespace is one the repository declares resources in; info when the repository says nothing about that namespace (the Gateway may be defined elsewhere; list it in `external-namespaces`).",
+    severity_note="error when the Gateway's namespace is one the repository declares resources in; info when the repository says nothing about that namespace (the Gateway may be defined elsewhere; list it in `external-namespaces`), or defines no Gateway at all (a platform's shared gateway, §platform-gateways).",
     summary="A VirtualService binds to a Gateway that does not exist.",
     rationale="""
     `gateways` entries name Gateways as `name` (VirtualService namespace), `ns/name`, `./name`
     or the legacy `name.ns[.svc.<domain>]` (`resolveGatewayName`, docs/semantics.md §gateway-references);
     `mesh` is reserved. A reference to a Gateway that does not exist binds the routes
     nowhere. Unlike `istioctl analyze`, `./name` and the dotted forms are understood (§gateway-references, §istioctl-analyze). A Gateway in a namespace the repository says nothing about is reported
-    as info.
+    as info, and so is any Gateway of a repository that defines none (a platform's shared
+    gateway, docs/semantics.md §platform-gateways).
     """,
     bad="""
     kind: VirtualService
@@ -335,7 +336,7 @@ def destination_rule_host_not_found(ctx: Context) -> Iterator[Problem]:
     """,
     inputs=("VirtualService",),
     equivalents=("IST0101:virtualservice.GatewayAnalyzer", "KIA1102"),
-    references=("docs/semantics.md §gateway-references",),
+    references=("docs/semantics.md §gateway-references", "docs/semantics.md §platform-gateways"),
 )
 def gateway_not_found(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph

@@ -32,11 +32,15 @@ def adjust(p: Problem, r: Rule, unit: Unit, project: Project, plan_: Plan, setti
     code = p.code or r.code
     sev = p.severity or r.severity
     if sev == "info":
+        if code in UNRESOLVED_REFERENCE and plan_.defined_elsewhere and p.resource is not None:
+            _correct_nothing_declared(p, unit, plan_.defined_elsewhere)
         return p
     path = p.resource.source.path if p.resource is not None else p.location.file if p.location else ""
     if path and rejection_sample(path):
-        p.message = (f"{p.message} (a Gatekeeper sample meant to be rejected by the constraint beside it, "
-                     "never applied)")
+        negative = ("a Gatekeeper sample meant to be rejected by the constraint beside it"
+                    if os.path.basename(path).startswith("example_disallowed")
+                    else "the file's name says it is a deliberately invalid sample, a test input")
+        p.message = f"{p.message} ({negative}, never applied)"
         p.severity = "info"
         return p
     if p.resource is None:
@@ -92,6 +96,13 @@ def adjust(p: Problem, r: Rule, unit: Unit, project: Project, plan_: Plan, setti
     sample = _istio_sample(p, code, project, plan_)
     if sample:
         p.message, p.severity = f"{p.message} ({sample})", "info"
+        return p
+    if code == "IVL503" and not _defines_gateways(project, plan_):
+        # docs/semantics.md §platform-gateways: with no Gateway anywhere, the routes bind to one the platform provides.
+        p.message = (f"{p.message} (the repository defines no Gateway at all, so it binds its routes to a gateway "
+                     "the platform it is deployed onto provides, such as a shared ingress gateway; list it in "
+                     "external-hosts as namespace/name if it is)")
+        p.severity = "info"
         return p
     named = _file_names_its_namespace(p, project, settings)
     if named:
@@ -161,6 +172,31 @@ def _defined_names(project: Project) -> set[str]:
         cached = {k for r in project.resources for k in _app_names(r)}
         project._app_names = cached  # type: ignore[attr-defined]
     return cached
+# The note of a finding lowered to info because the unit declares nothing in the namespace.
+_NOTHING_DECLARED_RE = re.compile(r" \(info, not \w+: the repository declares nothing in (?:namespace '[^']*'|that "
+                                  r"namespace), so [^;()]*; list the namespace in external-namespaces if it is\)")
+
+
+def _correct_nothing_declared(p: Problem, unit: Unit, index: dict[str, set[str]]) -> None:
+    """An info finding that says "the repository declares nothing in namespace X" while another
+    unit of the repository defines the missing object (a shared gateway in its own Argo CD
+    application): the note is replaced by the unit that defines it."""
+    assert p.resource is not None
+    m = _NOTHING_DECLARED_RE.search(p.message)
+    if m is None:
+        return
+    rest = p.message[:m.start()] + p.message[m.end():]
+    others = _defined_in_other_units(rest, unit, index, (p.resource.name, p.resource.namespace))
+    if others:
+        p.message = (f"{rest} (unit {', '.join(others[:3])}, applied separately, defines it; "
+                     "whether both go to the same cluster is not stated)")
+
+
+def _defines_gateways(project: Project, plan_: Plan) -> bool:
+    """Does the repository define any Gateway (Istio's or the Gateway API's), in any unit?"""
+    if plan_.defined_elsewhere:
+        return GATEWAY_KEY in plan_.defined_elsewhere
+    return any(r.kind == "Gateway" for r in project.resources)
 
 
 def _alternative(p: Problem, elsewhere: Elsewhere) -> Optional[tuple[Resource, str]]:
@@ -181,13 +217,23 @@ def _alternative(p: Problem, elsewhere: Elsewhere) -> Optional[tuple[Resource, s
 
 
 def rejection_sample(path: str) -> bool:
-    """Is ``path`` a policy engine's negative sample: ``example_disallowed*.yaml`` beside the
-    ``constraint.yaml`` it must violate (the Gatekeeper library's layout, copied into GitOps
-    repositories with the constraints)?  Such a file exists to be refused, and is never applied
-    (docs/semantics.md §policy-samples)."""
+    """Is ``path`` a manifest that exists to be refused (docs/semantics.md §policy-samples)?
+    A policy engine's negative sample, ``example_disallowed*.yaml`` beside the ``constraint.yaml``
+    it must violate (the Gatekeeper library's layout, copied into GitOps repositories with the
+    constraints), or a test input whose file name says it is invalid: a word of the name
+    (split at ``-``, ``_`` and ``.``) is ``invalid`` or ``malformed`` (``invalid.yaml``,
+    ``malformed-rollout.yaml``, ``route-single-invalid-host.yaml``)."""
     base = os.path.basename(path)
-    return (base.startswith("example_disallowed") and base.endswith((".yaml", ".yml"))
-            and os.path.isfile(os.path.join(os.path.dirname(path), "constraint.yaml")))
+    if not base.endswith((".yaml", ".yml")):
+        return False
+    if base.startswith("example_disallowed"):
+        return os.path.isfile(os.path.join(os.path.dirname(path), "constraint.yaml"))
+    words = re.split(r"[-_.]", base.rsplit(".", 1)[0].lower())
+    return not _NEGATIVE_WORDS.isdisjoint(words)
+
+
+# Words of a file name that mark a deliberately invalid test input.
+_NEGATIVE_WORDS = frozenset({"invalid", "malformed"})
 
 
 def definitions(units: list[Unit], projects: list[Project]) -> dict[str, set[str]]:
@@ -206,6 +252,8 @@ def definitions(units: list[Unit], projects: list[Project]) -> dict[str, set[str
                 out[f"svc:{r.name}.{r.namespace}"].add(unit.name)
                 # what a wildcard host over a namespace covers (a namespace-less Service: any)
                 out[f"svcns:{r.namespace if r.namespace_explicit else '*'}"].add(unit.name)
+            if r.kind == "Gateway":
+                out[GATEWAY_KEY].add(unit.name)
             if r.kind == "ServiceEntry":
                 for h in r.spec.get("hosts") or []:
                     if isinstance(h, str):
@@ -232,6 +280,9 @@ def _workload_labels(r: Resource) -> dict[str, str]:
         return r.template.labels
     return {}
 
+
+# The key of definitions() under which the units that define a Gateway are listed.
+GATEWAY_KEY = "kind:Gateway"
 
 # Findings that a selector matches nothing: the workloads may be deployed by another unit.
 _SELECTOR_CODES = frozenset({"IVL101", "IVL102", "IVL106"})

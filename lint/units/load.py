@@ -302,8 +302,27 @@ def build_project(unit: Unit, sources: Sources, settings: Settings, displays: di
                        displays, root)
     if unit.kind == "kustomize-files" and unit.tree is not None and unit.tree.file_labels:
         apply_labels(project, unit.tree.file_labels)
+    if unit.kind == "kustomize-files" and unit.tree is not None and unit.tree.file_replaced:
+        mark_replaced(project, unit.tree.file_replaced)
     apply_namespaces(project, settings, root, unit.ns_override)
     return project
+
+
+def mark_replaced(project: Project, file_replaced: dict[str, list[tuple[dict[str, str], tuple]]]) -> None:
+    """The fields an unrendered kustomization's ``replacements`` overwrite hold placeholders
+    in the files (``EXTERNAL_HOST``, a copied value): what is there is not the configuration
+    applied, so problems at or under them are dropped (``placeholders.mark_unrendered``).  A
+    target is matched by kind and name; the name also when a prefix or suffix was added."""
+    from ..placeholders import mark_unrendered
+
+    for r in project.resources:
+        for select, path in file_replaced.get(r.source.real_path or "", ()):
+            kind, name = select.get("kind"), select.get("name")
+            if kind and kind != r.kind:
+                continue
+            if name and name != r.name and name not in r.name and r.name not in name:
+                continue
+            mark_unrendered(r, path)
 
 
 _SELECTOR_KINDS = frozenset({"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job"})

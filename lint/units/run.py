@@ -18,6 +18,7 @@ from ..config import Settings
 from ..engine import RunResult, collect_problems, finish, is_selected
 from ..findings import Problem
 from ..model import Resource
+from ..placeholders import about_placeholder
 from ..project import Project
 from ..rule import Context, Rule
 from .adjust import adjust
@@ -126,7 +127,7 @@ def as_read(unit: Unit) -> bool:
 def _rejects(p: Problem, r: Rule, rules: Mapping[str, Rule]) -> bool:
     code = p.code or r.code
     return (code in REJECTING and p.resource is not None
-            and (p.severity or rules.get(code, r).severity) == "error")
+            and (p.severity or rules.get(code, r).severity) == "error" and not about_placeholder(p))
 
 
 def verdict_key(res: Resource, codes: tuple[str, ...]) -> Optional[bytes]:
