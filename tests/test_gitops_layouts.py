@@ -23,14 +23,14 @@ def _write(root: Path, files: dict[str, str]) -> None:
         path.write_text(text)
 
 
-def _lint(cwd: Path, **kw):
+def _lint(cwd: Path, paths: tuple[str, ...] = (".",), **kw):
     from istio_vm_lint.config import Settings
     from istio_vm_lint.runner import lint
 
     old = os.getcwd()
     os.chdir(cwd)
     try:
-        return lint(["."], Settings(root=str(cwd), **kw)).findings
+        return lint(list(paths), Settings(root=str(cwd), **kw)).findings
     finally:
         os.chdir(old)
 
@@ -240,3 +240,33 @@ def test_deliberately_invalid_sample_is_info(tmp_path: Path) -> None:
     _write(tmp_path, {"samples/invalid.yaml": broken.format("sample"), "deploy/web.yaml": broken.format("web")})
     assert _seen(_lint(tmp_path)) == [("deploy/web.yaml", "IVL001", "error"),
                                       ("samples/invalid.yaml", "IVL001", "info")]
+
+
+@pytest.mark.skipif(not HAVE_KUSTOMIZE, reason="needs kustomize or kubectl")
+def test_fields_set_by_inline_patches_are_located_in_the_kustomization(tmp_path: Path) -> None:
+    # An overlay that patches the base's VirtualService inline (block and one-line patches):
+    # the findings point at the lines of the kustomization that wrote the values.
+    _write(tmp_path, {
+        "base/kustomization.yaml": _KUSTOMIZATION.format("- vs.yaml\n- svc.yaml\n"),
+        "base/vs.yaml": _SHOP_VS.replace("  gateways: [{gateway}]\n", ""),
+        "base/svc.yaml": _SHOP_SVC,
+        "prod/kustomization.yaml": """\
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+- ../base
+patches:
+- target: {kind: VirtualService, name: storefront}
+  patch: |-
+    - op: add
+      path: /spec/http/0/route/0/destination/port
+      value:
+        number: 8080
+patchesJson6902:
+- target: {group: networking.istio.io, version: v1, kind: VirtualService, name: storefront}
+  patch: '[{"op": "add", "path": "/spec/http/0/timeout", "value": "5x"}]'
+""",
+    })
+    got = {f.code: (f.location.file.replace("\\", "/"), f.location.line, f.location.column)
+           for f in _lint(tmp_path, ("prod",)) if f.severity != "info"}
+    assert got == {"IVL201": ("prod/kustomization.yaml", 11, 9), "IVL011": ("prod/kustomization.yaml", 14, 58)}, got
