@@ -270,3 +270,17 @@ patchesJson6902:
     got = {f.code: (f.location.file.replace("\\", "/"), f.location.line, f.location.column)
            for f in _lint(tmp_path, ("prod",)) if f.severity != "info"}
     assert got == {"IVL201": ("prod/kustomization.yaml", 11, 9), "IVL011": ("prod/kustomization.yaml", 14, 58)}, got
+
+
+def test_istio_sample_services_the_repository_defines_nowhere(tmp_path: Path) -> None:
+    # A workshop that routes Bookinfo, applied from Istio's release (samples/bookinfo), into
+    # `default`; its own app's route to a missing Service is still an error.
+    route = ("apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {{name: {0}, namespace: default}}\n"
+             "spec:\n  hosts: [{0}]\n  http:\n  - route:\n    - destination: {{host: {0}}}\n")
+    _write(tmp_path, {"labs/reviews.yaml": route.format("reviews"), "labs/cart.yaml": route.format("cart")})
+    got = {(f.location.file, f.severity) for f in _lint(tmp_path) if f.code == "IVL501"}
+    assert got == {("labs/reviews.yaml", "info"), ("labs/cart.yaml", "error")}, got
+    # The repository deploys `reviews` itself, in another namespace: the route is wrong.
+    _write(tmp_path, {"app/svc.yaml": _SHOP_SVC.replace("storefront", "reviews")})
+    got = {(f.location.file, f.severity) for f in _lint(tmp_path) if f.code == "IVL501"}
+    assert got == {("labs/reviews.yaml", "error"), ("labs/cart.yaml", "error")}, got

@@ -300,14 +300,17 @@ def test_reference_defined_by_another_unit_is_named() -> None:
     from istio_vm_lint.units.adjust import _defined_in_other_units
     from istio_vm_lint.units.plan import Unit
 
-    index = {"reviews.reviews": {"overlays/prod"}, "reviews/reviews-gw": {"overlays/prod"},
-             "api.partner.example": {"."}}
+    index = {"svc:reviews.reviews": {"overlays/prod"}, "reviews/reviews-gw": {"overlays/prod"},
+             "api.partner.example": {"."}, "reviews.default": {"overlays/prod"}}
     plain, prod = Unit(".", "."), Unit("overlays/prod", "kustomize")
     msg = "destination host 'reviews.reviews.svc.cluster.local' matches no ServiceEntry"
     assert _defined_in_other_units(msg, plain, index) == ["overlays/prod"]
     assert _defined_in_other_units(msg, prod, index) == []
     assert _defined_in_other_units("gateway 'reviews/reviews-gw' does not exist", plain, index) == ["overlays/prod"]
     assert _defined_in_other_units("host 'api.partner.example' is not found", prod, index) == ["."]
+    # A VirtualService or DestinationRule named like the service defines no host.
+    assert _defined_in_other_units("destination host 'reviews.default.svc.cluster.local' matches no Service",
+                                   plain, index) == []
 
 
 def test_empty_kustomization_is_a_scaffold_not_a_render_failure(tmp_path: Path) -> None:

@@ -84,7 +84,7 @@ def adjust(p: Problem, r: Rule, unit: Unit, project: Project, plan_: Plan, setti
             return p
     if plan_.defined_elsewhere and code in UNRESOLVED_REFERENCE:
         others = _defined_in_other_units(p.message, unit, plan_.defined_elsewhere,
-                                         (p.resource.name, p.resource.namespace))
+                                         (p.resource.name, p.resource.namespace), code)
         what = "defines it"
         if not others and code in _SELECTOR_CODES:
             others, what = _selected_in_other_units(p, unit, plan_.defined_elsewhere), "deploys workloads it selects"
@@ -186,7 +186,7 @@ def _correct_nothing_declared(p: Problem, unit: Unit, index: dict[str, set[str]]
     if m is None:
         return
     rest = p.message[:m.start()] + p.message[m.end():]
-    others = _defined_in_other_units(rest, unit, index, (p.resource.name, p.resource.namespace))
+    others = _defined_in_other_units(rest, unit, index, (p.resource.name, p.resource.namespace), p.code or "")
     if others:
         p.message = (f"{rest} (unit {', '.join(others[:3])}, applied separately, defines it; "
                      "whether both go to the same cluster is not stated)")
@@ -238,7 +238,8 @@ _NEGATIVE_WORDS = frozenset({"invalid", "malformed"})
 
 def definitions(units: list[Unit], projects: list[Project]) -> dict[str, set[str]]:
     """``key -> unit names`` for what each unit defines: ``name.namespace`` and
-    ``namespace/name`` of every resource and the hosts of its ServiceEntries."""
+    ``namespace/name`` of every resource, ``svc:name.namespace`` of its Services and the hosts
+    of its ServiceEntries, ``dr:name.namespace`` of the cluster hosts of its DestinationRules."""
     out: dict[str, set[str]] = defaultdict(set)
     for unit, project in zip(units, projects, strict=False):
         for r in project.resources:
@@ -254,6 +255,10 @@ def definitions(units: list[Unit], projects: list[Project]) -> dict[str, set[str
                 out[f"svcns:{r.namespace if r.namespace_explicit else '*'}"].add(unit.name)
             if r.kind == "Gateway":
                 out[GATEWAY_KEY].add(unit.name)
+            if r.kind == "DestinationRule" and isinstance(r.spec.get("host"), str):
+                parts = r.spec["host"].split(".")
+                if len(parts) == 1 or len(parts) == 2 or parts[2] == "svc":
+                    out[f"dr:{parts[0]}.{parts[1] if len(parts) > 1 else r.namespace}"].add(unit.name)
             if r.kind == "ServiceEntry":
                 for h in r.spec.get("hosts") or []:
                     if isinstance(h, str):
@@ -321,7 +326,7 @@ _QUOTED_RE = re.compile(r"'([^'\s]+)'")
 
 
 def _defined_in_other_units(message: str, unit: Unit, index: dict[str, set[str]],
-                            own: tuple[str, str] = ("", "")) -> list[str]:
+                            own: tuple[str, str] = ("", ""), code: str = "") -> list[str]:
     # The hosts the finding is about (its first clause: hints such as "did you mean" follow).
     hosts = [(m.group(1), m.group(2)) for m in _HOST_NS_RE.finditer(message.split("; ", 1)[0])]
     if any(unit.name in index.get(f"svc:{n}.{ns}", ()) for n, ns in hosts):
@@ -330,7 +335,10 @@ def _defined_in_other_units(message: str, unit: Unit, index: dict[str, set[str]]
     # the near miss a selector finding names ("; nearest: Deployment ns/x has ...") is the
     # missing end of the reference.
     message = message.split("; nearest: ", 1)[0]
-    keys = ([f"{m.group(1)}.{m.group(2)}" for m in _HOST_NS_RE.finditer(message)]
+    # A host is defined by a Service of that name and namespace (a subset, IVL108, by a
+    # DestinationRule for the host), not by any object that happens to share the name.
+    kind = "dr" if code == "IVL108" else "svc"
+    keys = ([f"{kind}:{m.group(1)}.{m.group(2)}" for m in _HOST_NS_RE.finditer(message)]
             + [f"{m.group(2)}.{m.group(1)}" for m in _NS_NAME_RE.finditer(message) if (m.group(2), m.group(1)) != own]
             + _QUOTED_RE.findall(message))
     # A namespace-less Service or Gateway elsewhere goes to whatever namespace it is applied in.
