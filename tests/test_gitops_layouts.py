@@ -284,3 +284,35 @@ def test_istio_sample_services_the_repository_defines_nowhere(tmp_path: Path) ->
     _write(tmp_path, {"app/svc.yaml": _SHOP_SVC.replace("storefront", "reviews")})
     got = {(f.location.file, f.severity) for f in _lint(tmp_path) if f.code == "IVL501"}
     assert got == {("labs/reviews.yaml", "error"), ("labs/cart.yaml", "error")}, got
+
+
+def test_chart_directory_with_a_kustomization_is_a_kustomize_root(tmp_path: Path) -> None:
+    # The ingress directory pins Istio's gateway chart (Chart.yaml) and is built with kustomize
+    # (Argo CD's detection prefers the kustomization): its Gateway is defined, by that unit.
+    _write(tmp_path, {
+        "ingress/Chart.yaml": "apiVersion: v2\nname: ingress\nversion: 0.1.0\n"
+                              "dependencies:\n- {name: gateway, version: 1.22.0, repository: https://example.org/charts}\n",
+        "ingress/charts/gateway/Chart.yaml": "apiVersion: v2\nname: gateway\nversion: 1.22.0\n",
+        "ingress/charts/gateway/templates/service.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n"
+                                                         "  name: {{ .Release.Name }}\n",
+        "ingress/kustomization.yaml": _KUSTOMIZATION.format("- gateway.yaml\n"),
+        "ingress/gateway.yaml": _GATEWAY,
+        "shop/kustomization.yaml": _KUSTOMIZATION.format("- vs.yaml\n- svc.yaml\n"),
+        "shop/vs.yaml": _SHOP_VS.format(gateway="istio-ingress/public"),
+        "shop/svc.yaml": _SHOP_SVC,
+    })
+    findings = _lint(tmp_path, kustomize_command="none", helm_command="none")
+    assert not [f for f in findings if f.code in ("IVL001", "IVL752")], [f.message for f in findings]
+    got = [f for f in findings if f.code == "IVL503"]
+    assert [f.severity for f in got] == ["info"] and "unit ingress, applied separately, defines it" in got[0].message
+
+
+def test_remote_resources_of_a_unit_may_define_what_it_misses(tmp_path: Path) -> None:
+    # The Argo Workflows install is pulled by URL; the route to its UI Service is not an error.
+    _write(tmp_path, {
+        "argo/kustomization.yaml": _KUSTOMIZATION.format(
+            "- https://github.com/argoproj/argo-workflows/releases/download/v3.5.0/install.yaml\n- vs.yaml\n"),
+        "argo/vs.yaml": _SHOP_VS.format(gateway="mesh").replace("storefront", "argo-server").replace("shop", "argo"),
+    })
+    got = [f for f in _lint(tmp_path) if f.code == "IVL501"]
+    assert [f.severity for f in got] == ["info"] and "remote resources" in got[0].message

@@ -77,6 +77,13 @@ def adjust(p: Problem, r: Rule, unit: Unit, project: Project, plan_: Plan, setti
                          "may define it)")
             p.severity = "info"
             return p
+        remote = [display_path(k.file) for k in unit.tree.kustomizations if k.remote]
+        if remote:
+            # docs/semantics.md §kustomize-wrapped-charts: an install manifest pulled from a URL (never fetched) defines the objects.
+            p.message = (f"{p.message} (the remote resources of {', '.join(remote[:3])}, never fetched, may "
+                         "define it)")
+            p.severity = "info"
+            return p
     if code in UNRESOLVED_REFERENCE:
         why = opaque.may_define(p, project)
         if why:

@@ -114,6 +114,26 @@ def glob_match(rel: str, pattern: str) -> bool:
     return _glob_regex(pattern).match(rel) is not None
 
 
+def _kustomize_wrapped_charts(chart_dirs: list[str], kfiles: list[str], by_real: dict[str, Discovered],
+                              consumed: set[str]) -> tuple[list[str], list[str]]:
+    """A chart directory that holds a kustomization too is a kustomize root: Argo CD's source
+    detection takes the kustomization over Chart.yaml (util/app/discovery ``Discover``), Flux and
+    ``kubectl apply -k`` build it with kustomize; the chart only pins a dependency, rendered
+    into a file the kustomization lists (docs/semantics.md §kustomize-wrapped-charts).  Its
+    ``templates/`` and ``charts/`` are not applied: consumed, not linted.  Returns the chart
+    directories left and the kustomizations that may be roots."""
+    from .. import helm as helm_mod
+    from .. import kustomize as kz
+
+    wrappers = [c for c in chart_dirs if kz.kustomization_file(c) is not None]
+    if not wrappers:
+        return chart_dirs, kfiles
+    inner = [os.path.join(w, sub) for w in wrappers for sub in ("templates", "charts")]
+    consumed.update(r for r in by_real if helm_mod.chart_dir_of(r, inner))
+    return ([c for c in chart_dirs if c not in wrappers and not helm_mod.chart_dir_of(c, wrappers)],
+            [k for k in kfiles if not helm_mod.chart_dir_of(k, inner)])
+
+
 def plan(files: list[Discovered], settings: Settings, stdin: Optional[tuple[str, bytes]] = None) -> Plan:
     """Split the discovered files into units (cheap when there is nothing to split)."""
     read = [d for d in files if d.outside is None]  # symlinks out of the repository are not read
@@ -132,6 +152,7 @@ def plan(files: list[Discovered], settings: Settings, stdin: Optional[tuple[str,
     notices: list[Notice] = []
     shared_files = [d for d in files if shared and any(glob_match(rel_path(d.real, root), g) for g in shared)]
     shared_reals = {d.real for d in shared_files}
+    chart_dirs, kfiles = _kustomize_wrapped_charts(chart_dirs, kfiles, by_real, consumed)
 
     # Helm charts: the whole chart directory is the chart's.  Without helm every chart is
     # unrendered for the same reason: a notice each for the first few, then one for the rest.
