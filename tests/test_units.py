@@ -311,6 +311,10 @@ def test_reference_defined_by_another_unit_is_named() -> None:
     # A VirtualService or DestinationRule named like the service defines no host.
     assert _defined_in_other_units("destination host 'reviews.default.svc.cluster.local' matches no Service",
                                    plain, index) == []
+    # An operator's custom resource (namespace-less, another unit) whose name the Service extends.
+    index["cr:*:broker"] = {"overlays/prod"}
+    assert _defined_in_other_units("destination host 'broker-hdls-svc.amq.svc.cluster.local' matches no Service",
+                                   plain, index) == ["overlays/prod"]
 
 
 def test_empty_kustomization_is_a_scaffold_not_a_render_failure(tmp_path: Path) -> None:

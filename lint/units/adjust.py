@@ -278,6 +278,8 @@ def definitions(units: list[Unit], projects: list[Project]) -> dict[str, set[str
                 for k, v in labels.items():
                     out[f"pod:{ns}:{k}={v}"].add(token)
                     out[f"pod::{k}={v}"].add(token)  # any namespace (Gateway selectors)
+        for _kind, ns, name, _path in opaque.custom_resources(project):  # §operator-services
+            out[f"cr:{ns or '*'}:{name}"].add(unit.name)
     return dict(out)
 
 
@@ -346,6 +348,9 @@ def _defined_in_other_units(message: str, unit: Unit, index: dict[str, set[str]]
     # DestinationRule for the host), not by any object that happens to share the name.
     kind = "dr" if code == "IVL108" else "svc"
     keys = ([f"{kind}:{m.group(1)}.{m.group(2)}" for m in _HOST_NS_RE.finditer(message)]
+            # an operator's custom resource named like the Service, or a prefix of it (§operator-services)
+            + [f"cr:{ns}:{prefix}" for n, ns in hosts if kind == "svc" for prefix in _name_prefixes(n)]
+            + [f"cr:*:{prefix}" for n, _ in hosts if kind == "svc" for prefix in _name_prefixes(n)]
             + [f"{m.group(2)}.{m.group(1)}" for m in _NS_NAME_RE.finditer(message) if (m.group(2), m.group(1)) != own]
             + _QUOTED_RE.findall(message))
     # A namespace-less Service or Gateway elsewhere goes to whatever namespace it is applied in.
@@ -358,6 +363,13 @@ def _defined_in_other_units(message: str, unit: Unit, index: dict[str, set[str]]
     for k in keys:
         found.update(u for u in index.get(k, ()) if u != unit.name)
     return sorted(found)
+
+
+def _name_prefixes(name: str) -> list[str]:
+    """``a-b-c`` -> ``a-b-c``, ``a-b``, ``a``: the names of a resource whose operator may name a
+    Service ``name`` (``<resource>[-<suffix>]``); at least three characters."""
+    parts = name.split("-")
+    return [p for p in ("-".join(parts[:i]) for i in range(len(parts), 0, -1)) if len(p) >= 3]
 
 
 def _depends_on_assumed_namespace(p: Problem, project: Project, settings: Settings) -> bool:
