@@ -136,6 +136,10 @@ def parse(kfile: str, root: str) -> Kustomization:
             if script is not None:
                 k.generated.append(f"{entry}, written at build time by {os.path.basename(script)} (a Helm "
                                    "post-renderer or build script)")
+            elif os.path.isfile(os.path.join(d, "Chart.yaml")) and entry.endswith((".yaml", ".yml")):
+                # A chart's own rendering (`helm template . > all.yaml` before the build, as an
+                # Argo CD plugin or a Makefile does): §kustomize-wrapped-charts.
+                k.generated.append(f"{entry}, the rendering of the Helm chart beside it, written at build time")
             elif entry.startswith("bases/") and b"+kubebuilder:scaffold" in raw:
                 # kubebuilder's config/crd: controller-gen writes the CRDs into bases/ (`make
                 # manifests`); a fresh clone has none (docs/semantics.md §ignored-kustomize-inputs)
