@@ -316,3 +316,15 @@ def test_remote_resources_of_a_unit_may_define_what_it_misses(tmp_path: Path) ->
     })
     got = [f for f in _lint(tmp_path) if f.code == "IVL501"]
     assert [f.severity for f in got] == ["info"] and "remote resources" in got[0].message
+
+
+def test_absent_chart_rendering_listed_by_the_kustomization_beside_the_chart(tmp_path: Path) -> None:
+    # `helm template . > all.yaml && kustomize build` (an Argo CD plugin): all.yaml is written at
+    # build time, so the kustomization is not rendered (a notice), not a failed build.
+    _write(tmp_path, {
+        "app/Chart.yaml": "apiVersion: v2\nname: app\nversion: 0.1.0\n",
+        "app/templates/svc.yaml": _SHOP_SVC,
+        "app/kustomization.yaml": _KUSTOMIZATION.format("- all.yaml\n"),
+    })
+    seen = _seen(_lint(tmp_path, helm_command="none"))
+    assert ("app/kustomization.yaml", "IVL751", "info") in seen and not [s for s in seen if s[2] != "info"], seen
