@@ -526,14 +526,17 @@ def bench_size(n: int, workdir: str, repeat: int, seed: int) -> dict[str, Any]:
             e2e.append({"wall": wall, "cpu": c, "rss_mb": rss, "exit": code})
 
     # The parse cache (cache.py): the first run fills it (parse + write), the next ones read it.
+    # Nothing changes between these runs, so the result cache (result_cache.py) is switched off
+    # for them: they measure what the parse cache saves (the pre-commit rows measure the rest).
     cache_dir = os.path.join(workdir, f"cache-{n}")
     shutil.rmtree(cache_dir, ignore_errors=True)
     warm_cmd = cmd[:-1] + ["--cache-dir", cache_dir]
+    parse_env = {**env, "ISTIO_VM_LINT_NO_RESULT_CACHE": "1"}
     log(f"[{n}] with the parse cache: one filling run, then best of {repeat} warm runs ...")
-    fill_wall, fill_rss, _, _, fill_cpu = run_measured(warm_cmd, cwd=workdir, env=env)
+    fill_wall, fill_rss, _, _, fill_cpu = run_measured(warm_cmd, cwd=workdir, env=parse_env)
     warm = []
     for _ in range(repeat):
-        wall, rss, code, tail, c = run_measured(warm_cmd, cwd=workdir, env=env)
+        wall, rss, code, tail, c = run_measured(warm_cmd, cwd=workdir, env=parse_env)
         if code not in (0, 1):
             raise SystemExit(f"istio-vm-lint (warm cache) exited {code} on {root}:\n{tail}")
         warm.append({"wall": wall, "cpu": c, "rss_mb": rss, "exit": code})
@@ -553,7 +556,9 @@ def precommit(root: str, workdir: str, n: int, repeat: int, env: dict[str, str])
     context.  Measured side by side, interleaved, in the same directory: the full run
     (``istio-vm-lint .``), the named-file run without a cache, and the named-file run with a
     ``--cache-dir`` that holds the repository.  Before each run the named file gets a new
-    comment line, so it is a changed file each time (one cache miss in the warm runs)."""
+    comment line, so it is a changed file each time (one cache miss in the warm runs).  Then,
+    with nothing changed (the file as committed), the named-file run and the full run with a
+    warm cache, interleaved: the result cache (``lint/result_cache.py``) answers both."""
     if shutil.which("git") is None:
         return {"skipped": "git is not installed"}
     git = ["git", "-c", "user.email=bench@example.invalid", "-c", "user.name=bench", "-c", "commit.gpgsign=false"]
@@ -588,6 +593,19 @@ def precommit(root: str, workdir: str, n: int, repeat: int, env: dict[str, str])
         for _ in range(repeat):
             for k, c in cmds.items():
                 edit()
+                wall, rss, code, tail, cpu = run_measured(c, cwd=root, env=env)
+                if code not in (0, 1):
+                    raise SystemExit(f"istio-vm-lint ({k}) exited {code} in {root}:\n{tail}")
+                out[k].append({"wall": wall, "cpu": cpu, "rss_mb": rss, "exit": code})
+        with open(path, "wb") as fh:
+            fh.write(original)
+        same = {"unchanged": cmds["warm"], "full_unchanged": base + ["--cache-dir", cache_dir, "."]}
+        for k, c in same.items():
+            run_measured(c, cwd=root, env=env)  # fills the result cache for this state
+            out[k] = []
+        out["cmds"].update({k: " ".join(v) for k, v in same.items()})
+        for _ in range(repeat):
+            for k, c in same.items():
                 wall, rss, code, tail, cpu = run_measured(c, cwd=root, env=env)
                 if code not in (0, 1):
                     raise SystemExit(f"istio-vm-lint ({k}) exited {code} in {root}:\n{tail}")
@@ -739,6 +757,20 @@ def markdown(results: list[dict[str, Any]], cold: Optional[dict[str, Any]], info
                      f"{fmt_s(full)} | {fmt_s(cold_t)} | **{cold_t / full:.2f}x** | {fmt_s(warm_t)} | "
                      f"**{warm_t / full:.2f}x** | {max(x['rss_mb'] for x in p['cold']):.0f} / "
                      f"{max(x['rss_mb'] for x in p['warm']):.0f} MB |")
+        same_rows = [(r, p) for r, p in pre_rows if p.get("unchanged") and p.get("full_unchanged")]
+        if same_rows:
+            L.append("")
+            L.append("Nothing changed (the named file as committed), warm `--cache-dir`: the result cache returns the "
+                     "findings of the run with the same inputs (`lint/result_cache.py`); ratios to the full run above:")
+            L.append("")
+            L.append("| resources | named file, nothing changed | × full | full run, nothing changed | × full |")
+            L.append("|---:|---:|---:|---:|---:|")
+            for r, p in same_rows:
+                full = min(x[key] for x in p["full"])
+                a = min(x[key] for x in p["unchanged"])
+                b = min(x[key] for x in p["full_unchanged"])
+                L.append(f"| {fmt_n(r['manifest']['resources'])} | {fmt_s(a)} | **{a / full:.2f}x** | {fmt_s(b)} | "
+                         f"**{b / full:.2f}x** |")
     L.append("")
     L.append("End to end = `istio-vm-lint DIR --format json --quiet --isolated --no-cache` as a subprocess, stdout to "
              "/dev/null (interpreter start, imports, lint, JSON). In-process = `runner.lint()` with imports "

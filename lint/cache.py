@@ -268,6 +268,10 @@ class ParseCache:
         self._keys[id(raw)] = (raw, key)
         return key
 
+    def seed(self, raw: bytes, key: bytes) -> None:
+        """``key`` is the content key of ``raw``, hashed already (the result cache's key)."""
+        self._keys[id(raw)] = (raw, key)
+
     # --- rejection verdicts (named-file runs) ------------------------------------------
     # In a run on named files the rejecting per-resource rules (schema, webhook validation)
     # run over every context resource for one bit: is it rejected?  That bit depends only on

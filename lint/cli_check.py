@@ -134,28 +134,43 @@ def _check(paths: tuple[str, ...], fmt: str, fail_on: Optional[str], select: tup
     if "-" in paths:
         # Shown like a file named on the command line: relative to the current directory.
         stdin = (display_path(stdin_filename) if stdin_filename else "<stdin>", sys.stdin.buffer.read())
-    with Progress(len(files), enabled=not quiet) as progress:
-        settings.progress = progress.hook if progress.enabled else None
-        outcome = lint([], settings, stdin=stdin, report_only=report_only, files=files)
-    keep_until_exit(outcome)
-    outcome.missing = missing
-    for m in outcome.missing:
+    from . import result_cache
+
+    # The result cache (lint/result_cache.py): a run whose inputs are all unchanged reuses the
+    # findings of the run that had them.
+    rprobe = None
+    if settings.cache_dir and not scan.unreadable and result_cache.enabled():
+        rprobe = result_cache.probe(files, report_only, settings, stdin)
+    run = result_cache.load(settings.cache_dir, rprobe) if rprobe is not None and settings.cache_dir else None
+    outcome = None
+    if run is None:
+        with Progress(len(files), enabled=not quiet) as progress:
+            settings.progress = progress.hook if progress.enabled else None
+            outcome = lint([], settings, stdin=stdin, report_only=report_only, files=files,
+                           preread=rprobe.contents if rprobe is not None else None)
+        keep_until_exit(outcome)
+        run = result_cache.Summary.of(outcome)
+        if rprobe is not None and settings.cache_dir and outcome.repeatable:
+            result_cache.store(settings.cache_dir, rprobe, run)
+    for m in missing:
         click.echo(f"istio-vm-lint: no such file or directory: {m}", err=True)
-    findings = outcome.findings
-    p = outcome.project
+    findings = run.findings
     if verbose:
         scope = f" (reporting on {len(report_only)} of them)" if report_only is not None else ""
         click.echo(f"istio-vm-lint: root {settings.root}; config {config_path or 'none'}", err=True)
-        click.echo(f"istio-vm-lint: read {len(p.files)} files{scope}, {len(p.resources)} resources; ignored "
-                   f"{p.ignored_documents} documents without apiVersion/kind and {p.unknown_kinds} of other kinds; "
-                   f"ran {outcome.result.rules_run} rules", err=True)
-        if outcome.cache_stats is not None:
+        click.echo(f"istio-vm-lint: read {run.files} files{scope}, {run.resources} resources; ignored "
+                   f"{run.ignored_documents} documents without apiVersion/kind and {run.unknown_kinds} of other "
+                   f"kinds; ran {run.rules_run} rules", err=True)
+        if run.cached:
+            click.echo(f"istio-vm-lint: result cache {settings.cache_dir}: nothing changed since a run with the "
+                       "same inputs; its findings are reused", err=True)
+        if outcome is not None and outcome.cache_stats is not None:
             hits, misses = outcome.cache_stats
             click.echo(f"istio-vm-lint: parse cache {settings.cache_dir}: {hits} file(s) reused, {misses} parsed",
                        err=True)
-        for stage, secs in outcome.timings.items():
+        for stage, secs in (outcome.timings.items() if outcome is not None else ()):
             click.echo(f"istio-vm-lint: {stage}: {secs * 1000:.1f} ms", err=True)
-    failed = bool(outcome.missing or outcome.result.internal_errors or scan.unreadable)
+    failed = bool(missing or run.internal_errors or scan.unreadable)
 
     if write_baseline_path:
         from . import baseline as baseline_mod  # deferred: most runs have no baseline
@@ -173,7 +188,7 @@ def _check(paths: tuple[str, ...], fmt: str, fail_on: Optional[str], select: tup
         base = baseline_mod.load(bpath)
         reported = None
         if report_only is not None:
-            reported = {root_relative(src.path, settings.root) for src in p.files if src.report}
+            reported = {root_relative(path, settings.root) for path in run.report_paths}
         filtered = baseline_mod.apply(findings, base, settings.root, reported)
         findings = filtered.kept
         if not quiet and (filtered.hidden or filtered.stale):
@@ -182,11 +197,10 @@ def _check(paths: tuple[str, ...], fmt: str, fail_on: Optional[str], select: tup
             click.echo(f"istio-vm-lint: baseline {bpath} hid {filtered.hidden} known finding(s){stale}", err=True)
 
     # Counts describe the report scope (the named files in a pre-commit run), not the context.
-    rctx = ReportContext(files=sum(1 for src in p.files if src.report),
-                         resources=sum(1 for r in p.resources if r.source.report),
+    rctx = ReportContext(files=run.report_files, resources=run.report_resources,
                          color=_use_color(no_color, color_mode) and fmt == "text", rules=all_rules(), root=settings.root,
-                         internal_errors=outcome.result.internal_errors,
-                         errors=[f"no such file or directory: {m}" for m in outcome.missing]
+                         internal_errors=run.internal_errors,
+                         errors=[f"no such file or directory: {m}" for m in missing]
                          + [f"cannot read directory {d}: {why}" for d, why in scan.unreadable])
     out = renderer(fmt)(findings, rctx)
     write_whole(out)
@@ -201,8 +215,8 @@ def _check(paths: tuple[str, ...], fmt: str, fail_on: Optional[str], select: tup
         from .report.text_format import render_summary
 
         click.echo(render_summary(findings, rctx).rstrip("\n"), err=True)
-        if outcome.result.suppressed:
-            click.echo(f"({outcome.result.suppressed} finding(s) suppressed by comments, annotations or "
+        if run.suppressed:
+            click.echo(f"({run.suppressed} finding(s) suppressed by comments, annotations or "
                        "per-file-ignores)", err=True)
     if failed:
         return EXIT_ERROR

@@ -545,7 +545,9 @@ def subjects(project: "Project", copies: dict[Any, list["Resource"]], settings: 
     ids = subjects_for(project, copies, settings.cluster_domain, root_ns, cache)
     if ids is None:
         return None
-    return REVIEWED.__contains__, lambda res: id(res) in ids
+    from .rule import Subset
+
+    return REVIEWED.__contains__, Subset(lambda res: id(res) in ids)
 
 
 def enabled() -> bool:

@@ -77,12 +77,14 @@ Rendered = tuple[bytes, str]  # (kustomize output, directory its origin paths ar
 class RenderCache:
     """Render outputs in ``directory``; :meth:`render` is safe to call from several threads."""
 
-    def __init__(self, directory: str, argv: Sequence[str]) -> None:
+    def __init__(self, directory: str, argv: Sequence[str], command: Optional[bytes] = None) -> None:
+        """``command``: the command's identity when the caller computed it (the result cache
+        keys trees that are not rendered with it, ``b"none"``)."""
         self.directory = directory
         self._real_dir = os.path.realpath(directory)
         self._lock = threading.Lock()
         self._digests: dict[str, Optional[bytes]] = {}  # file -> content hash, once per run
-        self._command = _command_identity(argv)
+        self._command = command if command is not None else _command_identity(argv)
         self.hits = 0
         self.misses = 0
         self._owned: Optional[bool] = None

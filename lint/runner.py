@@ -31,6 +31,9 @@ class Outcome:
     cache_stats: Optional[tuple[int, int]] = None  # parse cache (hits, misses), when one was used
     # Every unit's own view, for `graph` and `trace`: (unit name, its context, its findings).
     units: list[tuple[str, Context, list[Finding]]] = field(default_factory=list)
+    # False when the findings may differ in a run on the same inputs: a render failed (a
+    # timeout, a killed kustomize), a rule crashed.  The result cache stores only the others.
+    repeatable: bool = True
 
     @property
     def findings(self) -> list[Finding]:
@@ -39,23 +42,27 @@ class Outcome:
 
 def lint(paths: Sequence[str], settings: Optional[Settings] = None, *,
          stdin: Optional[tuple[str, bytes]] = None, report_only: Optional[set[str]] = None,
-         files: Optional[list[Discovered]] = None, split_samples: bool = True) -> Outcome:
+         files: Optional[list[Discovered]] = None, split_samples: bool = True,
+         preread: Optional[dict[str, tuple[bytes, bytes]]] = None) -> Outcome:
     """``split_samples=False`` keeps a sample collection one unit (``graph`` and ``trace`` draw
-    one mesh: the first unit's)."""
+    one mesh: the first unit's).  ``preread``: real path -> (its bytes, their BLAKE2b-128), read
+    already (the result cache's key): those files are not read again, nor hashed again."""
     settings = settings or Settings()
     # The load builds millions of small objects and no reference cycles worth collecting; the
     # cyclic collector would walk them repeatedly (about 12% of a 50,000-resource run).
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _lint(paths, settings, stdin=stdin, report_only=report_only, files=files, split_samples=split_samples)
+        return _lint(paths, settings, stdin=stdin, report_only=report_only, files=files, split_samples=split_samples,
+                     preread=preread)
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
 def _lint(paths: Sequence[str], settings: Settings, *, stdin: Optional[tuple[str, bytes]],
-          report_only: Optional[set[str]], files: Optional[list[Discovered]], split_samples: bool = True) -> Outcome:
+          report_only: Optional[set[str]], files: Optional[list[Discovered]], split_samples: bool = True,
+          preread: Optional[dict[str, tuple[bytes, bytes]]] = None) -> Outcome:
     from .engine import all_rules
     from .units import run as unit_run
     from .units.adjust import definitions
@@ -80,7 +87,7 @@ def _lint(paths: Sequence[str], settings: Settings, *, stdin: Optional[tuple[str
     t2 = time.perf_counter()
     if not plan.trivial:
         timings["render"] = t2 - t1
-    sources = Sources(report_only, parse_cache)
+    sources = Sources(report_only, parse_cache, preread)
     displays = {d.real: d for d in files}
     root = settings.root or os.getcwd()
     rules = all_rules()
@@ -114,7 +121,8 @@ def _lint(paths: Sequence[str], settings: Settings, *, stdin: Optional[tuple[str
     project = runs[0].project if len(runs) == 1 else combined_project(runs, settings)
     cache_stats = (parse_cache.hits, parse_cache.misses) if parse_cache is not None else None
     units = [(r.unit.name, r.context, list(r.result.findings)) for r in runs]
-    return Outcome(project, result, missing, timings, runs[0].context, cache_stats, units)
+    repeatable = not result.internal_errors and not any(n.code == "IVL753" for n in plan.notices)
+    return Outcome(project, result, missing, timings, runs[0].context, cache_stats, units, repeatable)
 
 
 def _contains(unit: Any, report_only: set[str]) -> bool:

@@ -23,6 +23,13 @@ from istio_vm_lint.cache import ParseCache
 from istio_vm_lint.cli import main
 from istio_vm_lint.loader import load_documents
 
+
+@pytest.fixture(autouse=True)
+def _no_result_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about the parse cache and what it stores: a repeated run must really
+    run (tests/test_result_cache.py covers the result cache)."""
+    monkeypatch.setenv("ISTIO_VM_LINT_NO_RESULT_CACHE", "1")
+
 CORPORA = [FIXTURES / "examples", FIXTURES / "badinput" / "cases", FIXTURES / "rules"]
 
 

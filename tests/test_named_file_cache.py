@@ -14,12 +14,20 @@ import textwrap
 from pathlib import Path
 from typing import Optional
 
+import pytest
 from istio_vm_lint.cache import ParseCache
 from istio_vm_lint.config import Settings
 from istio_vm_lint.discover import discover
 from istio_vm_lint.runner import lint
 from istio_vm_lint.units.codes import REJECTING
 from test_named_file_scope import BROKEN_SE, VS, _key
+
+
+@pytest.fixture(autouse=True)
+def _no_result_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about the parse cache and what it stores: a repeated run must really
+    run (tests/test_result_cache.py covers the result cache)."""
+    monkeypatch.setenv("ISTIO_VM_LINT_NO_RESULT_CACHE", "1")
 
 DR = textwrap.dedent("""\
     apiVersion: networking.istio.io/v1

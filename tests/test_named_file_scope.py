@@ -33,6 +33,13 @@ from istio_vm_lint.findings import Finding  # noqa: E402
 from istio_vm_lint.runner import lint  # noqa: E402
 from istio_vm_lint.units import plan  # noqa: E402
 
+
+@pytest.fixture(autouse=True)
+def _no_result_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about the parse cache and what it stores: a repeated run must really
+    run (tests/test_result_cache.py covers the result cache)."""
+    monkeypatch.setenv("ISTIO_VM_LINT_NO_RESULT_CACHE", "1")
+
 EXAMPLES = ROOT / "fixtures" / "examples"
 REPOS = [EXAMPLES / "vm-whoami", EXAMPLES / "mixed-vm-deployment", EXAMPLES / "egress-external-api",
          EXAMPLES / "kustomize-overlays", ROOT / "fixtures" / "units" / "namespace-assumed"]

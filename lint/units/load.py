@@ -27,9 +27,11 @@ if TYPE_CHECKING:  # pragma: no cover
 class Sources:
     """One :class:`SourceFile` and one parse per file for the whole run, shared by units."""
 
-    def __init__(self, report_only: Optional[set[str]], parse_cache: Optional["ParseCache"]) -> None:
+    def __init__(self, report_only: Optional[set[str]], parse_cache: Optional["ParseCache"],
+                 preread: Optional[dict[str, tuple[bytes, bytes]]] = None) -> None:
         self.report_only = report_only
         self.parse_cache = parse_cache
+        self.preread = preread or {}  # real path -> (bytes, content key): read for the result cache
         self.cache = ScalarCache()
         self._files: dict[str, tuple[SourceFile, Optional[LoadResult], Optional[str]]] = {}
 
@@ -37,7 +39,15 @@ class Sources:
         have = self._files.get(disc.real)
         if have is not None:
             return have
-        raw, err = read_source(disc)
+        got = self.preread.get(disc.real)
+        raw: Optional[bytes]
+        err: Optional[str]
+        if got is not None:
+            raw, err = got[0], None
+            if self.parse_cache is not None:
+                self.parse_cache.seed(raw, got[1])
+        else:
+            raw, err = read_source(disc)
         report = self.report_only is None or disc.real in self.report_only
         src = SourceFile(disc.display, disc.real, PositionIndex(raw), report, raw)
         result: Optional[LoadResult] = None

@@ -20,7 +20,7 @@ from ..findings import Problem
 from ..model import Resource
 from ..placeholders import about_placeholder
 from ..project import Project
-from ..rule import Context, Rule
+from ..rule import Context, Rule, Subset
 from .adjust import adjust
 from .codes import NOTICE_CODES, REJECTING, single_resource_rule
 from .plan import PLAIN, Plan, Unit
@@ -79,14 +79,14 @@ def run_unit(unit: Unit, project: Project, settings: Settings, plan_: Plan, rule
         subjects = relevance.subjects(project, dups, settings, ctx.root_namespace,
                                       verdict_cache if as_read(unit) else None)
         raw = collect_problems(ctx, settings, rules, result, only=single_resource_rule,
-                               resource_filter=_in_named_file, subjects=subjects)
+                               resource_filter=Subset(_in_named_file), subjects=subjects)
         verdict_run = RunResult()
         rejecting = tuple(c for c in rules if c in REJECTING and rules[c].scope == "resource"
                           and is_selected(c, settings))
         known, store = _cached_verdicts(project, rejecting, verdict_cache, as_read(unit))
         verdicts = collect_problems(
             ctx, settings, rules, verdict_run, only=lambda c: c in rejecting,
-            resource_filter=lambda res: not res.source.report and id(res) not in known, mark=False)
+            resource_filter=Subset(lambda res: not res.source.report and id(res) not in known), mark=False)
         result.internal_errors += verdict_run.internal_errors
         rejected_now = {id(p.resource) for r, p in verdicts if _rejects(p, r, rules)}
         if not verdict_run.internal_errors:
