@@ -197,10 +197,13 @@ def _document_ranges(lines: list[str]) -> list[tuple[int, int, int]]:
     return [(a, b, c) for a, b, c in merged]
 
 
-def annotation_directives(project: "Project") -> list[Directive]:
-    """``istio-vm-lint.io/ignore`` and ``galley.istio.io/analyze-suppress`` on resources."""
+def annotation_directives(project: "Project", files: Optional[set[str]] = None) -> list[Directive]:
+    """``istio-vm-lint.io/ignore`` and ``galley.istio.io/analyze-suppress`` on resources (of the
+    files with these paths, when given: a named-file run reads no context file's annotations)."""
     out: list[Directive] = []
     for res in project.resources:
+        if files is not None and res.source.path not in files:
+            continue
         ann = res.annotations
         if not ann:
             continue
@@ -228,7 +231,7 @@ def collect(project: "Project", also: Iterable[str] = ()) -> list[Directive]:
         if src.report or src.path in extra:
             reported.add(src.path)
             out.extend(parse_comments(src.path, src.raw))
-    out.extend(d for d in annotation_directives(project) if d.file in reported)
+    out.extend(annotation_directives(project, reported))
     return out
 
 
