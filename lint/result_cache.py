@@ -17,9 +17,12 @@ discovery and hashing the files, not a lint.
   regular file: a FIFO, device or unreadable file means no result cache for the run).  The
   discovery itself (excludes, git, symlinks) runs every time, so a file that appears,
   disappears or is excluded changes the key;
-* what the run probes beside those files: whether ``Chart.yaml`` and ``constraint.yaml`` exist
-  in each directory holding a discovered file (an excluded file of those names still counts),
-  and the content of the ``mesh-config`` file;
+* what the run may read beside those files, in each directory holding a discovered file: the
+  names there and what each is (``Chart.yaml`` and ``constraint.yaml`` are looked for, an
+  excluded one too), and the content of the instructions and scripts (``README*``, ``*.md``,
+  ``*.sh`` ...: ``helm install`` commands, ``units/opaque.py``); and the content of the
+  ``mesh-config`` file.  ``tests/test_result_cache.py`` watches every file a run opens or
+  lists on the fixture repositories, so a new kind of read fails a test until it is keyed;
 * kustomize: the command that would render (its resolved executable's identity, as the render
   cache computes it, or "none"), and for every root and unused component its tree as planned
   from the files now (every kustomization, resource, patch, input, problem, namespace, label
@@ -69,8 +72,6 @@ MAX_RESULTS = 64
 _NAME = r"result-[0-9a-f]{32}\.bin"
 _TEMP_PREFIX, _TEMP_SUFFIX = ".result-", ".tmp"
 _TEMP_NAME = r"\.result-[a-z0-9_]{8}\.tmp"
-# Files a run looks for beside the files it reads (units/opaque.py, units/adjust.py).
-PROBED_NAMES = ("Chart.yaml", "constraint.yaml")
 
 
 @dataclass
@@ -174,8 +175,11 @@ def probe(files: Sequence[Discovered], report_only: Optional[set[str]], settings
 
     def again() -> Optional[bytes]:
         b = hashlib.blake2b(digest_size=16)
-        b.update(repr([(d, [os.path.isfile(os.path.join(d, n)) for n in PROBED_NAMES]) for d in ordered])
-                 .encode("utf-8", "surrogateescape"))
+        for d in ordered:
+            listing = _beside(d)
+            if listing is None:
+                return None
+            b.update(listing)
         if settings.mesh_config:
             mesh = _read_file(settings.mesh_config)
             if mesh is None:
@@ -193,6 +197,41 @@ def probe(files: Sequence[Discovered], report_only: Optional[set[str]], settings
         return None
     h.update(beside)
     return Probe(h.digest(), contents, again, beside)
+
+
+def _beside(directory: str) -> Optional[bytes]:
+    """What a run may read in a directory holding a linted file besides the linted files
+    (``units/opaque.py``, ``units/adjust.py``): whether any name exists there and what it is
+    (``Chart.yaml``, ``constraint.yaml``), and the content of the instructions and scripts
+    (README, ``*.md``, ``*.sh`` ...) that may install a Helm release.  None when a file that
+    may be read cannot be."""
+    import hashlib
+
+    from .units.opaque import INSTRUCTION_NAME_RE
+
+    h = hashlib.blake2b(digest_size=16)
+    h.update(os.fsencode(directory) + b"\0")
+    try:
+        with os.scandir(directory or ".") as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError as exc:
+        h.update(f"unlistable {exc.errno}".encode())
+        return h.digest()
+    for e in entries:
+        try:
+            if e.is_symlink():
+                kind = "l" + ("f" if os.path.isfile(e.path) else "d" if os.path.isdir(e.path) else "-")
+            else:
+                kind = "d" if e.is_dir() else "f" if e.is_file() else "o"
+        except OSError:
+            return None
+        h.update(os.fsencode(e.name) + b"\0" + kind.encode() + b"\0")
+        if kind == "f" and INSTRUCTION_NAME_RE.fullmatch(e.name):
+            raw = _read_file(e.path)
+            if raw is None:
+                return None
+            h.update(hashlib.blake2b(raw, digest_size=16).digest())
+    return h.digest()
 
 
 def _trees_key(kfiles: list[str], settings: "Settings") -> Optional[bytes]:

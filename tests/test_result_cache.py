@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any, Callable
@@ -271,3 +273,100 @@ def test_pruning_keeps_the_newest_entries_and_foreign_files(tmp_path: Path) -> N
     result_cache._prune(str(d), keep=2)
     assert sorted(p.name for p in d.iterdir()) == sorted(
         [f"result-{3:032x}.bin", f"result-{4:032x}.bin", f"result-{9:032x}.bin", "notes.bin"])
+
+
+def test_instructions_beside_a_file_are_in_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A route to a missing host beside a README that installs a Helm release of that name is
+    info (units/opaque.py reads the instructions): the README is an input."""
+    repo = Repo(tmp_path, monkeypatch)
+    readme = se_file(repo).parent / "README.md"
+    repo.run(".")
+    assert repo.hit(".")
+    readme.write_text("Install the catalog first:\n\n    helm install catalog bitnami/nginx\n")
+    assert not repo.hit(".")
+    assert repo.hit(".")
+    (se_file(repo).parent / "notes").mkdir()  # any new name beside a linted file
+    assert not repo.hit(".")
+
+
+_STDLIB = tuple({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)})
+# The package's directories (its modules, rules and schemas: in the build's identity).
+_PACKAGE = {os.path.realpath(os.path.dirname(f)) for f in cache_mod._package_files()}
+_WATCHING: list[list[tuple[str, str]]] = []
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    if _WATCHING and event in ("open", "os.listdir", "os.scandir") and args and isinstance(args[0], (str, bytes)):
+        _WATCHING[-1].append((event, os.fsdecode(args[0])))
+
+
+CORPORA = sorted([*(FIXTURES / "examples").iterdir(), *(FIXTURES / "units").iterdir()])
+
+
+def test_a_run_reads_nothing_the_key_does_not_cover(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every file a run opens or lists (on the fixture repositories, whole and on named files)
+    is one the key covers: a linted file, a directory holding one (its names, and the content
+    of instructions beside it), a kustomize tree's file or directory (the render key), the
+    package, the cache.  A rule that starts reading something else fails here until
+    ``lint/result_cache.py`` keys it."""
+    if not hasattr(sys, "addaudithook"):  # pragma: no cover
+        pytest.skip("no audit hooks")
+    if _audit not in _HOOKED:
+        sys.addaudithook(_audit)  # cannot be removed: it records only while _WATCHING is set
+        _HOOKED.append(_audit)
+    from istio_vm_lint import kustomize as kz
+    from istio_vm_lint.units.opaque import INSTRUCTION_NAME_RE
+
+    real_lint = runner.lint
+    bad: list[str] = []
+    for corpus in CORPORA:
+        if not corpus.is_dir() or any(corpus.rglob("Chart.yaml")):
+            continue  # Helm charts: never cached
+        seen: dict[str, Any] = {}
+
+        def watched(paths: Any, settings: Any, *a: Any, files: Any = None, seen: Any = seen, **k: Any) -> Any:
+            seen["files"] = files
+            seen["settings"] = settings
+            _WATCHING.append([])
+            try:
+                return real_lint(paths, settings, *a, files=files, **k)
+            finally:
+                seen["events"] = _WATCHING.pop()
+
+        monkeypatch.setattr(runner, "lint", watched)
+        monkeypatch.chdir(corpus)
+        yamls = sorted(p for p in corpus.rglob("*.y*ml") if ".git" not in p.parts)
+        for args in ([".", "--root", "."], [str(yamls[len(yamls) // 2].relative_to(corpus)), "--root", "."]):
+            CliRunner().invoke(main, ["check", *args, "--cache-dir", str(tmp_path / "c"), "--format", "json"])
+            files = seen["files"]
+            reals = {d.real for d in files}
+            dirs = {os.path.dirname(d.real) for d in files} | {os.path.realpath(os.path.dirname(d.display) or ".")
+                                                               for d in files}
+            catalog = kz.Catalog(str(corpus))
+            kdirs: set[str] = set()
+            kfiles: set[str] = set()
+            for d in files:
+                if kz.is_kustomization(d.real):
+                    tree = catalog.tree(catalog.get(os.path.dirname(d.real)))  # type: ignore[arg-type]
+                    kdirs.update(k.dir for k in tree.kustomizations)
+                    kfiles.update(tree.used_files)
+            for event, path in seen["events"]:
+                real = os.path.realpath(path)
+                parent = os.path.dirname(real)
+                covered = (real in reals or real in kfiles or parent in _PACKAGE or real in _PACKAGE
+                           or (os.path.basename(parent) == "__pycache__" and os.path.dirname(parent) in _PACKAGE)
+                           or real.startswith(_STDLIB) or real.startswith(str(tmp_path))
+                           or real.startswith(tempfile.gettempdir() + os.sep + "istio-vm-lint-kustomize-")
+                           or real == os.devnull
+                           or any(real == k or real.startswith(k + os.sep) for k in kdirs)
+                           or (event != "open" and real in dirs)
+                           # a missing kustomize entry that is git-ignored: the tree's problems,
+                           # which the key holds (the tree is planned again for the key)
+                           or (kdirs and os.path.basename(real) == ".gitignore")
+                           or (event == "open" and parent in dirs and INSTRUCTION_NAME_RE.fullmatch(os.path.basename(real))))
+                if not covered:
+                    bad.append(f"{corpus.name} {args[0]}: {event} {path}")
+    assert not bad, "\n".join(bad[:20])
+
+
+_HOOKED: list[Any] = []

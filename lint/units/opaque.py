@@ -195,7 +195,8 @@ _HELM_CMD_RE = re.compile(r"\bhelm\s+(?:upgrade\s+)?(?:install|-i\b|--install\b)
 _HELM_VALUE_FLAGS = frozenset({"-n", "--namespace", "-f", "--values", "--set", "--set-string", "--set-file",
                                "--version", "--repo", "--kube-context", "--timeout", "-o", "--output",
                                "--post-renderer", "--description", "--username", "--password"})
-_INSTRUCTION_NAME_RE = re.compile(r"(readme.*|.*\.(md|adoc|rst|txt|sh|bash))$", re.I)
+# (lint/result_cache.py keys the content of these files beside every linted file)
+INSTRUCTION_NAME_RE = re.compile(r"(readme.*|.*\.(md|adoc|rst|txt|sh|bash))$", re.I)
 
 
 def helm_releases(directory: str) -> list[tuple[str, str]]:
@@ -208,7 +209,7 @@ def helm_releases(directory: str) -> list[tuple[str, str]]:
         return out
     for name in names:
         path = os.path.join(directory, name)
-        if not _INSTRUCTION_NAME_RE.fullmatch(name) or not os.path.isfile(path) or os.path.islink(path):
+        if not INSTRUCTION_NAME_RE.fullmatch(name) or not os.path.isfile(path) or os.path.islink(path):
             continue
         try:
             with open(path, encoding="utf-8", errors="replace") as fh:
