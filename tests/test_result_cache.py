@@ -319,7 +319,7 @@ def test_a_run_reads_nothing_the_key_does_not_cover(tmp_path: Path, monkeypatch:
 
     real_lint = runner.lint
     bad: list[str] = []
-    for corpus in CORPORA:
+    for i, corpus in enumerate(CORPORA):
         if not corpus.is_dir() or any(corpus.rglob("Chart.yaml")):
             continue  # Helm charts: never cached
         seen: dict[str, Any] = {}
@@ -336,7 +336,9 @@ def test_a_run_reads_nothing_the_key_does_not_cover(tmp_path: Path, monkeypatch:
         monkeypatch.setattr(runner, "lint", watched)
         monkeypatch.chdir(corpus)
         yamls = sorted(p for p in corpus.rglob("*.y*ml") if ".git" not in p.parts)
-        for args in ([".", "--root", "."], [str(yamls[len(yamls) // 2].relative_to(corpus)), "--root", "."]):
+        runs = [[".", "--root", "."]]  # and, for a third of them, one named file (pre-commit)
+        runs += [[str(yamls[len(yamls) // 2].relative_to(corpus)), "--root", "."]] if i % 3 == 0 else []
+        for args in runs:
             CliRunner().invoke(main, ["check", *args, "--cache-dir", str(tmp_path / "c"), "--format", "json"])
             files = seen["files"]
             reals = {d.real for d in files}
