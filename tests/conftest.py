@@ -69,6 +69,10 @@ def _parse_cache_outside_the_repo(tmp_path_factory: pytest.TempPathFactory) -> N
     runs of the same files are warm, which is itself a check that the cache changes nothing."""
     if "ISTIO_VM_LINT_CACHE_DIR" not in os.environ:
         os.environ["ISTIO_VM_LINT_CACHE_DIR"] = str(tmp_path_factory.mktemp("parse-cache"))
+    # Not the result cache (lint/result_cache.py): a test that patches the linter in process
+    # (a rule that crashes, a Ctrl-C) must really run, not get the findings of an earlier test's
+    # run on the same files.  tests/test_result_cache.py switches it on where it is tested.
+    os.environ.setdefault("ISTIO_VM_LINT_NO_RESULT_CACHE", "1")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

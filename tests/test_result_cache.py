@@ -311,6 +311,7 @@ def test_a_run_reads_nothing_the_key_does_not_cover(tmp_path: Path, monkeypatch:
     ``lint/result_cache.py`` keys it."""
     if not hasattr(sys, "addaudithook"):  # pragma: no cover
         pytest.skip("no audit hooks")
+    monkeypatch.delenv("ISTIO_VM_LINT_NO_RESULT_CACHE", raising=False)  # the key's reads run too
     if _audit not in _HOOKED:
         sys.addaudithook(_audit)  # cannot be removed: it records only while _WATCHING is set
         _HOOKED.append(_audit)
