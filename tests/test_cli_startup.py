@@ -97,3 +97,18 @@ def test_a_one_file_run_imports_what_it_uses(tmp_path: Path) -> None:
         assert f"istio_vm_lint.{mod}" not in names, mod
     for mod in ("subprocess", "tempfile", "shutil", "importlib.resources", "hashlib"):
         assert mod not in names, mod
+
+
+def test_a_run_with_findings_hashes_without_hashlib(tmp_path: Path) -> None:
+    """Fingerprints use CPython's own SHA-1 (``_sha1``): ``hashlib`` would load OpenSSL's
+    bindings first, a few milliseconds of every run with findings.  Same digests."""
+    import hashlib
+
+    from istio_vm_lint.engine import _sha1_16
+
+    for text in ("", "v1|IVL101|ServiceEntry/data/db|spec|", "é/\udcff"):
+        assert _sha1_16(text) == hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    (tmp_path / "se.yaml").write_text(CLEAN.replace("name: db", "name: Bad_Name"), encoding="utf-8")  # IVL006
+    names, proc = imported("se.yaml", "--isolated", "--format", "sarif", cwd=tmp_path)  # (SARIF shows them)
+    assert proc.returncode == 1 and "IVL006" in proc.stdout and "Fingerprints" in proc.stdout, proc.stderr[-2000:]
+    assert "hashlib" not in names and "_hashlib" not in names
