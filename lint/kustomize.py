@@ -54,11 +54,9 @@ def is_remote(entry: str) -> bool:
 class Patch:
     """A patch file used by a kustomization; ``target`` from the kustomization, if any."""
 
-    path: str  # real path (the kustomization itself for an inline patch)
+    path: str  # real path
     target: dict[str, Any] = field(default_factory=dict)
     json6902: bool = False
-    # An inline patch (`patch: |-` in the kustomization): the list it is in and its index.
-    inline: Optional[tuple[str, int]] = None
 
 
 @dataclass
@@ -170,29 +168,24 @@ def parse(kfile: str, root: str) -> Kustomization:
                     k.children.append(p)
             else:
                 k.resources.append(p)
-    for i, item in enumerate(data.get("patches") if isinstance(data.get("patches"), list) else []):  # type: ignore[arg-type]
-        target = item.get("target") if isinstance(item, dict) and isinstance(item.get("target"), dict) else {}
+    for item in data.get("patches") if isinstance(data.get("patches"), list) else []:  # type: ignore[union-attr]
         if isinstance(item, dict) and isinstance(item.get("path"), str):
             p = local(item["path"])
             if p is not None:
+                target = item.get("target") if isinstance(item.get("target"), dict) else {}
                 k.patches.append(Patch(p, target))  # type: ignore[arg-type]
-        elif isinstance(item, dict) and isinstance(item.get("patch"), str):
-            k.patches.append(Patch(kfile, target, inline=("patches", i)))  # type: ignore[arg-type]
     for entry in _str_list(data.get("patchesStrategicMerge")):
         if "\n" in entry or ":" in entry and not entry.strip().endswith((".yaml", ".yml", ".json")):
             continue  # an inline patch
         p = local(entry)
         if p is not None:
             k.patches.append(Patch(p))
-    for i, item in enumerate(data.get("patchesJson6902") if isinstance(data.get("patchesJson6902"), list)
-                             else []):  # type: ignore[arg-type]
-        target = item.get("target") if isinstance(item, dict) and isinstance(item.get("target"), dict) else {}
+    for item in data.get("patchesJson6902") if isinstance(data.get("patchesJson6902"), list) else []:  # type: ignore[union-attr]
         if isinstance(item, dict) and isinstance(item.get("path"), str):
             p = local(item["path"])
             if p is not None:
+                target = item.get("target") if isinstance(item.get("target"), dict) else {}
                 k.patches.append(Patch(p, target, json6902=True))  # type: ignore[arg-type]
-        elif isinstance(item, dict) and isinstance(item.get("patch"), str):
-            k.patches.append(Patch(kfile, target, json6902=True, inline=("patchesJson6902", i)))  # type: ignore[arg-type]
     for key in ("configMapGenerator", "secretGenerator"):
         for gen in data.get(key) if isinstance(data.get(key), list) else []:  # type: ignore[union-attr]
             if not isinstance(gen, dict):

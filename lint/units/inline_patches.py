@@ -48,19 +48,37 @@ def _block_lines(raw: bytes, key_line: int) -> Optional[tuple[int, int]]:
     return (first, last) if content_indent is not None else None
 
 
-def inline_patch_source(src: SourceFile, key_line: int) -> Optional[tuple[SourceFile, int, Any]]:
+def _one_line(raw: bytes, key_line: int, value: Optional[str]) -> Optional[bytes]:
+    """A one-line value (``patch: '[{"op": "add", ...}]'``) placed at its line and column: its
+    positions are those of the kustomization, escapes aside."""
+    lines = raw.split(b"\n")
+    if value is None or "\n" in value or not 1 <= key_line <= len(lines):
+        return None
+    head = lines[key_line - 1].rstrip(b"\r")
+    rest = head.partition(b":")[2].lstrip(b" ")
+    if not rest or rest[:1] in (b"|", b">"):
+        return None
+    column = len(head) - len(rest) + (1 if rest[:1] in (b"'", b'"') else 0)
+    return b"\n" * (key_line - 1) + b" " * column + value.encode() + b"\n"
+
+
+def inline_patch_source(src: SourceFile, key_line: int,
+                        value: Optional[str] = None) -> Optional[tuple[SourceFile, int, Any]]:
     """A position source for the inline patch whose ``patch:`` key is on ``key_line`` of the
     kustomization ``src``, its document index and the patch's parsed data (one document); None
-    when it cannot be mapped line for line."""
+    when it cannot be mapped line for line.  ``value``: the patch text, for a one-line value."""
     raw = src.raw
     if raw is None:
         return None
     span = _block_lines(raw, key_line)
     if span is None:
-        return None
-    first, last = span
-    lines = raw.split(b"\n")
-    text = b"\n" * (first - 1) + b"\n".join(lines[first - 1:last]) + b"\n"
+        text = _one_line(raw, key_line, value)
+        if text is None:
+            return None
+    else:
+        first, last = span
+        lines = raw.split(b"\n")
+        text = b"\n" * (first - 1) + b"\n".join(lines[first - 1:last]) + b"\n"
     result, _ = load_documents(text)
     docs = [d for d in result.documents if d.data is not None]
     if len(docs) != 1:

@@ -139,10 +139,7 @@ def _patch_docs(tree: kz.Tree, sources: Sources, displays: dict[str, Discovered]
     for k in tree.kustomizations:  # root first
         out.extend(_inline_patch_docs(k.file, sources, displays))
         for pt in reversed(k.patches):
-            if pt.inline is not None:
-                src, result = _inline_patch(pt.path, pt.inline, sources, displays)
-            else:
-                src, result, _ = sources.by_real(pt.path, displays)
+            src, result, _ = sources.by_real(pt.path, displays)
             if result is None:
                 continue
             tkind = pt.target.get("kind")
@@ -183,18 +180,18 @@ def _inline_patch_docs(file: str, sources: Sources, displays: dict[str, Discover
     doc = next((d for d in (result.documents if result is not None else []) if isinstance(d.data, dict)), None)
     if doc is None or src.raw is None:
         return []
-    found: list[tuple[Any, dict[str, Any]]] = []  # (path of the inline text, target)
+    found: list[tuple[Any, dict[str, Any], str]] = []  # (path of the inline text, target, text)
     for key in ("patches", "patchesJson6902"):
         for j, item in enumerate(as_list(doc.data.get(key))):
             if isinstance(item, dict) and isinstance(item.get("patch"), str):
-                found.append(((key, j, "patch"), as_map(item.get("target"))))
+                found.append(((key, j, "patch"), as_map(item.get("target")), item["patch"]))
     for j, entry in enumerate(as_list(doc.data.get("patchesStrategicMerge"))):
         if isinstance(entry, str) and "\n" in entry:
-            found.append((("patchesStrategicMerge", j), {}))
+            found.append((("patchesStrategicMerge", j), {}, entry))
     out: list[_PatchDoc] = []
-    for path, target in reversed(found):
+    for path, target, value in reversed(found):
         at = src.positions.lookup(doc.index, path)
-        mapped = inline_patch_source(src, at[0]) if at is not None else None
+        mapped = inline_patch_source(src, at[0], value) if at is not None else None
         if mapped is None:
             continue
         psrc, index, data = mapped
@@ -204,45 +201,6 @@ def _inline_patch_docs(file: str, sources: Sources, displays: dict[str, Discover
         if pd is not None:
             out.append(pd)
     return out
-
-
-def _inline_patch(kfile: str, where: tuple[str, int], sources: Sources,
-                  displays: dict[str, Discovered]) -> tuple[SourceFile, Optional[LoadResult]]:
-    """An inline patch (``patch: |-`` of entry ``where`` of the kustomization ``kfile``) as a
-    document of its own whose positions are those of its lines in the kustomization: the
-    block scalar's lines, indentation kept, after as many empty lines as precede them (a
-    one-line value: its text at its line and column)."""
-    ksrc, _, _ = sources.by_real(kfile, displays)
-    raw = ksrc.raw or b""
-    parsed, positions = load_documents(raw, record_positions=True)
-    for doc in parsed.documents:
-        at = (positions or {}).get(doc.index, {}).get((where[0], where[1], "patch"))
-        if isinstance(doc.data, dict) and at is not None:
-            break
-    else:
-        return ksrc, None
-    lines = raw.split(b"\n")
-    key_line, key_col = at
-    head = lines[key_line - 1].rstrip()
-    if head.endswith((b"|", b"|-", b"|+", b">", b">-", b">+")):
-        body: list[bytes] = []
-        for line in lines[key_line:]:
-            if line.strip() and len(line) - len(line.lstrip(b" ")) < key_col:
-                break
-            body.append(line)
-        text = b"\n" * key_line + b"\n".join(body) + b"\n"
-    else:  # a one-line value ('[{"op": ...}]'): its text at its column, escapes aside
-        entries = doc.data.get(where[0])
-        entry = entries[where[1]] if isinstance(entries, list) and where[1] < len(entries) else None
-        value = entry.get("patch") if isinstance(entry, dict) else None
-        rest = head[key_col - 1 + len(b"patch"):].lstrip(b": ")
-        if not isinstance(value, str) or "\n" in value or not rest:
-            return ksrc, None
-        column = len(head) - len(rest) + (1 if rest[:1] in (b"'", b'"') else 0)
-        text = b"\n" * (key_line - 1) + b" " * column + value.encode() + b"\n"
-    src = SourceFile(ksrc.path, ksrc.real_path, PositionIndex(text), ksrc.report, text)
-    result, _ = load_documents(text)
-    return src, (result if not result.errors else None)
 
 
 def _origins_for(kind: str, name: str, patches: list[_PatchDoc]) -> tuple[Origin, ...]:
