@@ -67,6 +67,18 @@ def test_warm_run_equals_cold_run(corpus: Path, tmp_path: Path) -> None:
     assert json.loads(warm[1])["findings"], "corpus should have findings to compare"
 
 
+@pytest.mark.parametrize("unit", ["kustomize-inline-patch-defect", "kustomize-patch-defect"])
+def test_patches_are_read_whole_from_a_warm_cache(unit: str, tmp_path: Path) -> None:
+    """A kustomization and its patch files are kinds the model does not keep (the pack holds
+    their apiVersion and kind only): the inline patches and JSON 6902 operations that locate a
+    patched field are read from the file itself, so a warm run reports the same lines."""
+    corpus = FIXTURES / "units" / unit
+    cold = run(corpus, None, "--root", str(corpus))
+    assert run(corpus, tmp_path / "c", "--root", str(corpus)) == cold
+    assert run(corpus, tmp_path / "c", "--root", str(corpus)) == cold
+    assert json.loads(cold[1])["findings"]
+
+
 def test_benchmark_repository_warm_equals_cold(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     subprocess.run([sys.executable, str(ROOT / "benchmarks" / "generate.py"), str(repo), "-n", "300"],

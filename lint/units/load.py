@@ -34,6 +34,7 @@ class Sources:
         self.preread = preread or {}  # real path -> (bytes, content key): read for the result cache
         self.cache = ScalarCache()
         self._files: dict[str, tuple[SourceFile, Optional[LoadResult], Optional[str]]] = {}
+        self._whole: dict[str, LoadResult] = {}
 
     def get(self, disc: Discovered) -> tuple[SourceFile, Optional[LoadResult], Optional[str]]:
         have = self._files.get(disc.real)
@@ -62,6 +63,19 @@ class Sources:
 
     def by_real(self, real: str, displays: dict[str, Discovered]) -> tuple[SourceFile, Optional[LoadResult], Optional[str]]:
         return self.get(displays.get(real) or Discovered(display_path(real), real))
+
+    def whole(self, real: str, displays: dict[str, Discovered]) -> tuple[SourceFile, Optional[LoadResult]]:
+        """The file's documents as written, for reading what the model does not keep (a
+        kustomization's inline patches, a patch file's operations): the parse cache stores only
+        ``apiVersion`` and ``kind`` of a kind the model does not read, so with a cache the
+        file is parsed again (these are few and small)."""
+        src, result, _ = self.by_real(real, displays)
+        if result is None or self.parse_cache is None or src.raw is None:
+            return src, result
+        got = self._whole.get(real)
+        if got is None:
+            got = self._whole[real] = load_documents(src.raw)[0]
+        return src, got
 
     def all_files(self) -> list[SourceFile]:
         return [v[0] for v in self._files.values()]
@@ -139,7 +153,7 @@ def _patch_docs(tree: kz.Tree, sources: Sources, displays: dict[str, Discovered]
     for k in tree.kustomizations:  # root first
         out.extend(_inline_patch_docs(k.file, sources, displays))
         for pt in reversed(k.patches):
-            src, result, _ = sources.by_real(pt.path, displays)
+            src, result = sources.whole(pt.path, displays)
             if result is None:
                 continue
             tkind = pt.target.get("kind")
@@ -176,7 +190,7 @@ def _inline_patch_docs(file: str, sources: Sources, displays: dict[str, Discover
     (lint/units/inline_patches.py)."""
     from .inline_patches import inline_patch_source
 
-    src, result, _ = sources.by_real(file, displays)
+    src, result = sources.whole(file, displays)
     doc = next((d for d in (result.documents if result is not None else []) if isinstance(d.data, dict)), None)
     if doc is None or src.raw is None:
         return []
