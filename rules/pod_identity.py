@@ -24,7 +24,8 @@ from istio_vm_lint.rules.authorization import INSTALLATION_ACCOUNTS, _distance
     which AuthorizationPolicy principals name: an account renamed in one place (`portal-sa`
     for `portal`) breaks both. Reported only for namespaces in which the repository declares at
     least one ServiceAccount (a repository without them cannot know), never for `default`, and
-    at most info while an unrendered Helm chart could create it; the accounts of Istio's own
+    at most info while an unrendered Helm chart could create it or when the workload's namespace
+    is only assumed (a namespace-less file); the accounts of Istio's own
     installation (istiod, the stock gateways) are not checked. IVL110 checks the accounts of
     VMs.
     """,
@@ -79,8 +80,12 @@ def pod_service_account_not_found(ctx: Context) -> Iterator[Problem]:
         # The same account declared in another namespace: if the workload's namespace was only
         # assumed, that is probably where it is applied (the unit lowers such findings).
         elsewhere = tuple((sa, ()) for sa in by_name.get(name, ()) if sa.namespace != wc.namespace)
+        assumed = "" if wc.namespace_explicit else (
+            f" (info, not warning: the {wc.kind}'s namespace is only assumed, and a file without a namespace is "
+            "often applied to a namespace prepared beforehand, e.g. with kubectl apply -n)")
         yield Problem(wc, spec_path + (field,),
                       f"{wc.kind} {wc.namespace}/{wc.name}: serviceAccountName '{name}' names ServiceAccount "
                       f"{wc.namespace}/{name}, which is not declared{hint}; the ServiceAccount admission refuses its pods, so none is created "
                       f"(no endpoints), and its mesh identity .../ns/{wc.namespace}/sa/{name} matches no "
-                      "principal written for the declared accounts (§pod-service-account)", related=elsewhere)
+                      f"principal written for the declared accounts (§pod-service-account){assumed}", related=elsewhere,
+                      severity="info" if assumed else None)

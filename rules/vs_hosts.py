@@ -36,7 +36,7 @@ def _partial_of(ctx: Context, written: str) -> Optional[str]:
 
 @rule(
     code="IVL590", family="hosts", name="mesh-virtual-service-host-not-found", severity="warning",
-    severity_note="warning when the host is a cluster-local name in a namespace the repository declares resources in, a partial cluster name (`reviews.shop.svc`) of a service the repository defines, or, in a VirtualService bound only to the mesh, a near miss of a host the repository defines; info for a cluster-local name in a namespace the repository says nothing about; other DNS names are not reported (a VirtualService may route a host outside the registry on port 80).",
+    severity_note="warning when the host is a cluster-local name in a namespace the repository declares resources in, a partial cluster name (`reviews.shop.svc`) of a service the repository defines, or, in a VirtualService bound only to the mesh, a near miss of a host the repository defines; info for a cluster-local name in a namespace the repository says nothing about, or a short host of a VirtualService whose namespace is only assumed; other DNS names are not reported (a VirtualService may route a host outside the registry on port 80).",
     summary="A VirtualService bound to the mesh (sidecars) has a host that matches no service, so sidecars never apply its routes to the service that was meant.",
     rationale="""
     Sidecars apply a VirtualService to the services whose hostname matches one of its hosts:
@@ -98,6 +98,10 @@ def mesh_virtual_service_host_not_found(ctx: Context) -> Iterator[Problem]:
                 hint = _hint(ctx, written, host, vs.namespace)
             else:
                 continue
+            if severity == "warning" and not vs.namespace_explicit and "." not in written:
+                severity = "info"  # the short host expands in a namespace only assumed
+                hint += (" (info, not warning: the VirtualService's namespace is only assumed, so the namespace its "
+                         "short host expands in is not stated)")
             shown = f"'{written}'" + (f" (resolves to '{host}')" if written != host else "")
             yield Problem(vs, ("spec", "hosts", i),
                           f"VirtualService {vs.namespace}/{vs.name}: host {shown} matches no ServiceEntry or Service, "
