@@ -67,9 +67,11 @@ def _use_color(no_color: bool = False, mode: str = "auto") -> bool:
 @click.option("--no-context", is_flag=True,
               help="Load only the given files; do not load the rest of the repository to resolve references.")
 @click.option("--cache-dir", default=None,
-              help="Cache parse results here (by file content) so the next run only parses changed files "
+              help="Cache here what each file's content determines (parse, rejection verdicts) and the "
+                   "findings of a run whose inputs are unchanged, so the next run redoes only what changed "
                    "[env ISTIO_VM_LINT_CACHE_DIR; config cache-dir; default: no cache].")
-@click.option("--no-cache", is_flag=True, help="Do not use the parse cache, even if the config or environment asks for one.")
+@click.option("--no-cache", is_flag=True,
+              help="Do not use the cache (per file or per run), even if the config or environment asks for one.")
 @click.option("--baseline", "baseline_path", default=None,
               help="Hide findings recorded in this baseline file (see --write-baseline).")
 @click.option("--write-baseline", "write_baseline_path", default=None,
