@@ -62,6 +62,10 @@ ISTIO_SAMPLE_SERVICES = {"productpage": "bookinfo", "details": "bookinfo", "revi
                          "ratings": "bookinfo", "mongodb": "bookinfo", "mysqldb": "bookinfo",
                          "helloworld": "helloworld", "httpbin": "httpbin", "sleep": "sleep", "curl": "curl",
                          "tcp-echo": "tcp-echo", "echo": "grpc-echo", "ext-authz": "extauthz"}
+# The service accounts the samples' manifests create, by the sample Service they run.
+ISTIO_SAMPLE_ACCOUNTS = {"bookinfo-productpage": "productpage", "bookinfo-details": "details",
+                         "bookinfo-reviews": "reviews", "bookinfo-ratings": "ratings", "httpbin": "httpbin",
+                         "sleep": "sleep", "curl": "curl"}
 ISTIO_SAMPLE_GATEWAYS = {"bookinfo-gateway": "bookinfo", "helloworld-gateway": "helloworld",
                          "httpbin-gateway": "httpbin", "tcp-echo-gateway": "tcp-echo"}
 

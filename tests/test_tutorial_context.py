@@ -303,3 +303,13 @@ def test_external_entry_of_the_same_first_label_is_not_the_sample(tmp_path: Path
         "    route:\n    - destination: {host: httpbin}\n")
     findings = lint_folder(tmp_path)
     assert _sev(findings, "IVL501") == {"info"}, [(f.code, f.severity, f.message) for f in findings]
+
+
+def test_principal_of_a_sample_account(tmp_path: Path) -> None:
+    # Istio's authorization task: only the `sleep` sample may call; the repository deploys its
+    # own app (with its ServiceAccount) but takes sleep from Istio's release.
+    (tmp_path / "app.yaml").write_text(_WAYPOINT_POLICY.replace("sa/waypoint", "sa/sleep")
+                                       .replace("purchase-history", "foo"))
+    findings = lint_folder(tmp_path)
+    assert _sev(findings, "IVL118") == {"info"}, [(f.code, f.severity, f.message) for f in findings]
+    assert "Istio's sleep sample" in next(f.message for f in findings if f.code == "IVL118")

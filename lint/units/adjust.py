@@ -13,7 +13,7 @@ from collections import defaultdict
 from typing import Iterator, Optional
 
 from ..config import Settings
-from ..defaults import ISTIO_SAMPLE_GATEWAYS, ISTIO_SAMPLE_SERVICES
+from ..defaults import ISTIO_SAMPLE_ACCOUNTS, ISTIO_SAMPLE_GATEWAYS, ISTIO_SAMPLE_SERVICES
 from ..discover import display_path
 from ..findings import Problem
 from ..model import Resource, WorkloadController, WorkloadEntry, WorkloadGroup
@@ -127,7 +127,8 @@ def adjust(p: Problem, r: Rule, unit: Unit, project: Project, plan_: Plan, setti
 
 
 # References to what Istio's sample apps define (docs/semantics.md §istio-samples).
-_SAMPLE_CODES = frozenset({"IVL108", "IVL501", "IVL502", "IVL503", "IVL506"})
+_SAMPLE_CODES = frozenset({"IVL108", "IVL118", "IVL501", "IVL502", "IVL503", "IVL506"})
+_ACCOUNT_RE = re.compile(r"names service account '([a-z0-9][a-z0-9.-]*)'")
 _MISSING_GATEWAY_RE = re.compile(r"Gateway ([a-z0-9][a-z0-9-]*)/([a-z0-9][a-z0-9.-]*), which does not exist")
 
 
@@ -142,6 +143,9 @@ def _istio_sample(p: Problem, code: str, project: Project, plan_: Plan) -> Optio
     first = p.message.split("; ", 1)[0]
     if code == "IVL503":
         names, pool = [m.group(2) for m in _MISSING_GATEWAY_RE.finditer(first)], ISTIO_SAMPLE_GATEWAYS
+    elif code == "IVL118":  # a principal of a sample's service account: the sample's Service must be absent
+        names = [ISTIO_SAMPLE_ACCOUNTS.get(m.group(1), "") for m in _ACCOUNT_RE.finditer(first)]
+        pool = ISTIO_SAMPLE_SERVICES
     else:
         names, pool = [m.group(1) for m in _HOST_NS_RE.finditer(first)], ISTIO_SAMPLE_SERVICES
     if not names or any(n not in pool for n in names):
@@ -152,6 +156,9 @@ def _istio_sample(p: Problem, code: str, project: Project, plan_: Plan) -> Optio
         return None
     name = names[0]
     what = "Gateway" if code == "IVL503" else "Service"
+    if code == "IVL118":
+        return (f"the account is that of Istio's {pool[name]} sample (samples/{pool[name]}), whose manifest creates it "
+                "and which tutorials apply from Istio's release; the repository deploys no such sample")
     return (f"'{name}' is a {what} of Istio's {pool[name]} sample (samples/{pool[name]}), which tutorials apply "
             "from Istio's release, and the repository defines nothing named so; list it in external-hosts or "
             "external-namespaces if it comes from there")
