@@ -48,13 +48,20 @@ SUBSTITUTED_TOKEN_RE = re.compile(r"(?:(?<=\.)|(?<![A-Za-z0-9_]))[A-Z][A-Z0-9]*(
 # named ``placeholder`` (a pause Deployment) is lower case and not one.
 PLACEHOLDER_WORD_RE = re.compile(r"[a-z]*[Pp]laceholder[A-Z0-9][A-Za-z0-9]*")
 
+# The "fill in your value" convention of docs and READMEs: ``apps.<CLUSTER-DOMAIN>``,
+# ``<YOUR_NAMESPACE>``. Upper case between angle brackets, which no name or host contains.
+ANGLE_TOKEN_RE = re.compile(r"<[A-Z][A-Z0-9]*(?:[-_][A-Z0-9]+)*>")
+
 
 def is_substituted(value: Any) -> bool:
-    """Does this scalar embed a token a script substitutes (see ``SUBSTITUTED_TOKEN_RE``), or
-    is it a placeholder word (``PLACEHOLDER_WORD_RE``)?"""
+    """Does this scalar embed a token a script substitutes (see ``SUBSTITUTED_TOKEN_RE``), a
+    fill-in-your-value token (``ANGLE_TOKEN_RE``), or is it a placeholder word
+    (``PLACEHOLDER_WORD_RE``)?"""
     if not isinstance(value, str):
         return False
     if "laceholder" in value and PLACEHOLDER_WORD_RE.fullmatch(value.strip()):
+        return True
+    if "<" in value and ANGLE_TOKEN_RE.search(value):
         return True
     m = SUBSTITUTED_TOKEN_RE.search(value)
     return m is not None and m.group(0) != value.strip()

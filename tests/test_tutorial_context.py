@@ -313,3 +313,36 @@ def test_principal_of_a_sample_account(tmp_path: Path) -> None:
     findings = lint_folder(tmp_path)
     assert _sev(findings, "IVL118") == {"info"}, [(f.code, f.severity, f.message) for f in findings]
     assert "Istio's sleep sample" in next(f.message for f in findings if f.code == "IVL118")
+
+
+def test_fill_in_your_value_tokens_are_placeholders(tmp_path: Path) -> None:
+    from istio_vm_lint.placeholders import is_substituted
+
+    assert is_substituted("apps.<CLUSTER-DOMAIN>") and is_substituted("<YOUR_NAMESPACE>")
+    assert not is_substituted("<br>") and not is_substituted("a<b")
+    (tmp_path / "gw.yaml").write_text(
+        "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: web, namespace: istio-system}\n"
+        "spec:\n  selector: {istio: ingressgateway}\n  servers:\n"
+        "  - port: {number: 80, name: http, protocol: HTTP}\n    hosts: ['web.apps.<CLUSTER-DOMAIN>']\n")
+    assert not [f for f in lint_folder(tmp_path) if f.severity == "error"]
+
+
+def test_service_generated_by_the_applications_build(tmp_path: Path) -> None:
+    # A Quarkus app with the openshift extension writes its Service (named after the artifact)
+    # at build time; the routing lives beside its sources.
+    app = tmp_path / "greeting"
+    (app / "istio").mkdir(parents=True)
+    (tmp_path / "base.yaml").write_text(_OWN_APP)
+    (app / "istio" / "vs.yaml").write_text(
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: greeting, namespace: default}\n"
+        "spec:\n  hosts: [greeting.example.com]\n  gateways: [istio-system/public]\n  http:\n  - route:\n"
+        "    - destination: {host: rest-greeting, port: {number: 8080}}\n")
+    assert _sev(lint_folder(tmp_path), "IVL501") == {"error"}
+    (app / "pom.xml").write_text(
+        "<project>\n  <modelVersion>4.0.0</modelVersion>\n  <groupId>org.acme</groupId>\n"
+        "  <artifactId>rest-greeting</artifactId>\n  <dependencies>\n    <dependency>\n"
+        "      <groupId>io.quarkus</groupId>\n      <artifactId>quarkus-openshift</artifactId>\n"
+        "    </dependency>\n  </dependencies>\n</project>\n")
+    findings = lint_folder(tmp_path)
+    assert _sev(findings, "IVL501") == {"info"}, [(f.code, f.severity, f.message) for f in findings]
+    assert "quarkus-openshift" in next(f.message for f in findings if f.code == "IVL501")

@@ -85,7 +85,7 @@ def adjust(p: Problem, r: Rule, unit: Unit, project: Project, plan_: Plan, setti
             p.severity = "info"
             return p
     if code in UNRESOLVED_REFERENCE:
-        why = opaque.may_define(p, project)
+        why = opaque.may_define(p, project, settings.root or os.getcwd())
         if why:
             p.message, p.severity = f"{p.message} ({why})", "info"
             return p
