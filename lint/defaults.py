@@ -54,6 +54,8 @@ INSTALLATION_SERVICES: frozenset[tuple[str, str]] = frozenset({
 # archive into istio-system rather than kept in a repository (docs/semantics.md §istio-addons).
 ADDON_SERVICES = frozenset({"grafana", "kiali", "prometheus", "tracing", "zipkin", "jaeger-collector",
                             "jaeger-query", "loki"})
+# ... and the `app` / `app.kubernetes.io/name` label of their pods.
+ADDON_APPS = frozenset({"grafana", "kiali", "prometheus", "jaeger", "zipkin", "loki"})
 
 # The Services and Gateways of the sample apps in Istio's release archive (samples/<dir>), which
 # tutorials deploy with `kubectl apply -f samples/...` and keep only their own routing for

@@ -346,3 +346,11 @@ def test_service_generated_by_the_applications_build(tmp_path: Path) -> None:
     findings = lint_folder(tmp_path)
     assert _sev(findings, "IVL501") == {"info"}, [(f.code, f.severity, f.message) for f in findings]
     assert "quarkus-openshift" in next(f.message for f in findings if f.code == "IVL501")
+
+
+def test_service_exposing_an_istio_addon(tmp_path: Path) -> None:
+    (tmp_path / "app.yaml").write_text(_OWN_APP)
+    (tmp_path / "kiali-lb.yaml").write_text(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: kiali-external}\nspec:\n  type: LoadBalancer\n"
+        "  selector: {app: kiali}\n  ports:\n  - {name: http-kiali, port: 20001}\n")
+    assert _sev(lint_folder(tmp_path), "IVL102") == {"info"}

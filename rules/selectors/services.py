@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from istio_vm_lint.defaults import ADDON_APPS
 from istio_vm_lint.findings import Problem
 from istio_vm_lint.model import Service, ServiceEntry
 from istio_vm_lint.rule import Context, rule
@@ -78,6 +79,7 @@ def service_entry_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
 
 @rule(
     code="IVL102", family="selectors", name="service-selector-matches-nothing", severity="warning",
+    severity_note="warning; info when the selector picks the pods of one of Istio's addons (app=kiali, grafana, prometheus, jaeger ...), installed from Istio's release rather than the repository.",
     summary="A Kubernetes Service's selector matches no pod template, WorkloadEntry or WorkloadGroup in its namespace.",
     rationale="""
     A Kubernetes Service selects pods and (through Istio, `PILOT_ENABLE_K8S_SELECT_WORKLOAD_ENTRIES`)
@@ -117,10 +119,14 @@ def service_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
         near = nearest(graph.select(svc.namespace, {}, SELECTABLE), sel)
         if near is None:
             continue  # no workload shares a selector key: probably pods of a controller not modelled
+        addon = next((v for k, v in sel.items() if k in ("app", "app.kubernetes.io/name") and v in ADDON_APPS), None)
+        why = (f" (info, not warning: it selects the pods of Istio's {addon} addon (samples/addons), installed from "
+               "Istio's release, usually in istio-system, where a Service applied beside them selects them; "
+               "§istio-addons)" if addon else "")
         yield Problem(svc, path,
                       f"Service {svc.namespace}/{svc.name}: selector {sel_str(sel)} matches none of the {SEARCHED} "
-                      f"in namespace '{svc.namespace}'{nearest_hint(near, sel)}; the Service has no endpoints",
-                      related=near_related(near))
+                      f"in namespace '{svc.namespace}'{nearest_hint(near, sel)}; the Service has no endpoints{why}",
+                      related=near_related(near), severity="info" if addon else None)
 
 
 # --- IVL103 -------------------------------------------------------------------------------------
