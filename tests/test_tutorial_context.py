@@ -354,3 +354,15 @@ def test_service_exposing_an_istio_addon(tmp_path: Path) -> None:
         "apiVersion: v1\nkind: Service\nmetadata: {name: kiali-external}\nspec:\n  type: LoadBalancer\n"
         "  selector: {app: kiali}\n  ports:\n  - {name: http-kiali, port: 20001}\n")
     assert _sev(lint_folder(tmp_path), "IVL102") == {"info"}
+
+
+def test_tokens_a_script_substitutes_with_sed(tmp_path: Path) -> None:
+    (tmp_path / "kube").mkdir()
+    (tmp_path / "kube" / "db.yaml").write_text(
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: mongodb{i}\n  labels:\n    app: mongodb{i}\nspec:\n"
+        "  selector:\n    app: mongodb{i}\n  ports:\n  - {name: tcp-mongo, port: 27017}\n")
+    assert _sev(lint_folder(tmp_path), "IVL006") == {"error"}
+    (tmp_path / "setup.sh").write_text(
+        '#!/bin/sh\nsed -e "s/{i}/1/g" -e "s/{j}/2/g" kube/db.yaml | kubectl apply -n mongodb -f -\n')
+    findings = lint_folder(tmp_path)
+    assert not [f for f in findings if f.severity in ("error", "warning")], [(f.code, f.message) for f in findings]

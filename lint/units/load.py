@@ -17,6 +17,7 @@ from ..discover import Discovered, display_path
 from ..loader import LoadResult, PositionIndex, ScalarCache, load_documents
 from ..model import Origin, SourceFile, as_list, as_map
 from ..project import LoadProblem, Project, _add_resource, add_documents, outside_link_problem, read_source
+from ..sed_templates import mark_sed_tokens
 from .plan import Unit, namespace_for, rel_path, unit_name
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -35,6 +36,7 @@ class Sources:
         self.cache = ScalarCache()
         self._files: dict[str, tuple[SourceFile, Optional[LoadResult], Optional[str]]] = {}
         self._whole: dict[str, LoadResult] = {}
+        self.sed_memo: dict[str, dict[str, set[str]]] = {}  # per directory: sed substitutions of its scripts
 
     def get(self, disc: Discovered) -> tuple[SourceFile, Optional[LoadResult], Optional[str]]:
         have = self._files.get(disc.real)
@@ -329,6 +331,7 @@ def build_project(unit: Unit, sources: Sources, settings: Settings, displays: di
     if unit.kind == "kustomize-files" and unit.tree is not None and unit.tree.file_replaced:
         mark_replaced(project, unit.tree.file_replaced)
     apply_namespaces(project, settings, root, unit.ns_override)
+    mark_sed_tokens(project, root, sources.sed_memo)
     return project
 
 
