@@ -88,3 +88,26 @@ def add_network_facts(facts: NetworkFacts, group: str, kind: str, data: Any) -> 
         # without k8s.service.ports the chart's defaults apply (they include 15443)
         facts.add(network, listed is None or 15443 in listed or 15008 in listed)
     return True
+
+
+def operator_gateways(data: Any) -> set[tuple[str, str]]:
+    """``(namespace, name)`` of the gateways an IstioOperator installs: every enabled entry of
+    ``components.ingressGateways`` / ``egressGateways``, in its ``namespace`` (else the
+    operator's ``spec.namespace``, ``values.global.istioNamespace``, ``istio-system``);
+    istioctl and the operator create a Deployment and a Service of that name
+    (docs/semantics.md §operator-services)."""
+    spec = _map(_map(data).get("spec"))
+    default_ns = spec.get("namespace") or _map(_map(spec.get("values")).get("global")).get("istioNamespace")
+    if not isinstance(default_ns, str) or not default_ns:
+        default_ns = "istio-system"
+    out: set[tuple[str, str]] = set()
+    components = _map(spec.get("components"))
+    for key in ("ingressGateways", "egressGateways"):
+        entries = components.get(key)
+        for gw in entries if isinstance(entries, list) else []:
+            gw = _map(gw)
+            name, ns = gw.get("name"), gw.get("namespace") or default_ns
+            if isinstance(name, str) and name and isinstance(ns, str) and gw.get("enabled") is not False:
+                out.add((ns, name))
+    return out
+

@@ -26,7 +26,7 @@ from .model import (
     WorkloadController,
     legacy_workload,
 )
-from .networks import NetworkFacts, add_network_facts, reads_network_facts
+from .networks import ISTIO_OPERATOR, NetworkFacts, add_network_facts, operator_gateways, reads_network_facts
 
 ALL_KINDS = {**KINDS, **WORKLOAD_EXTENSION_KINDS}
 MODELLED_KIND_NAMES = frozenset(k for (_, k) in ALL_KINDS) | frozenset(KIND_NAMES.values())
@@ -66,6 +66,9 @@ class Project:
     gateway_api_networks: dict[tuple[str, str], str] = field(default_factory=dict)
     # The service accounts Istio's gateway controller runs their deployments as: namespace -> names.
     gateway_api_accounts: dict[str, set[str]] = field(default_factory=dict)
+    # The gateways an IstioOperator installs (components.ingressGateways/egressGateways): (namespace, name),
+    # each a Deployment and a Service of that name that istioctl or the operator creates.
+    operator_gateways: set[tuple[str, str]] = field(default_factory=set)
     # meshNetworks and IstioOperator east-west gateways (lint/networks.py)
     network_facts: NetworkFacts = field(default_factory=NetworkFacts)
     _by_kind: Optional[dict[str, list[Resource]]] = None
@@ -338,6 +341,8 @@ def _add_resource(project: Project, src: SourceFile, doc_index: int, data: Any, 
         if (group, kind) == GATEWAY_API_GATEWAY:
             _add_gateway_api(project, data)
             return
+        if (group, kind) == ISTIO_OPERATOR:
+            project.operator_gateways |= operator_gateways(data)
         if add_network_facts(project.network_facts, group, kind, data):
             return
         if not OpaqueWorkload.looks_like(data):

@@ -366,3 +366,20 @@ def test_tokens_a_script_substitutes_with_sed(tmp_path: Path) -> None:
         '#!/bin/sh\nsed -e "s/{i}/1/g" -e "s/{j}/2/g" kube/db.yaml | kubectl apply -n mongodb -f -\n')
     findings = lint_folder(tmp_path)
     assert not [f for f in findings if f.severity in ("error", "warning")], [(f.code, f.message) for f in findings]
+
+
+def test_gateway_an_istio_operator_installs(tmp_path: Path) -> None:
+    # A dedicated egress gateway installed with `istioctl install -f egress.yaml`, and the
+    # routing through it.
+    (tmp_path / "app.yaml").write_text(_OWN_APP)
+    (tmp_path / "route.yaml").write_text(
+        "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: egress-gw, namespace: default}\n"
+        "spec:\n  host: partner-egress.egress.svc.cluster.local\n  subsets:\n  - name: partner\n")
+    (tmp_path / "ns.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: egress}\n")
+    assert _sev(lint_folder(tmp_path), "IVL502") == {"warning"}
+    (tmp_path / "egress.yaml").write_text(
+        "apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\nmetadata: {name: partner-egress, namespace: egress}\n"
+        "spec:\n  profile: empty\n  components:\n    egressGateways:\n    - name: partner-egress\n"
+        "      namespace: egress\n      enabled: true\n      label: {istio: partner-egress}\n")
+    findings = lint_folder(tmp_path)
+    assert _sev(findings, "IVL502") == {"info"}, [(f.code, f.severity, f.message) for f in findings]

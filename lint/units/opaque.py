@@ -58,8 +58,8 @@ def _missing_names(p: "Problem") -> list[str]:
 
 def may_define(p: "Problem", project: "Project", root: Optional[str] = None) -> Optional[str]:
     """Why a file of the unit the linter cannot read may define what ``p`` finds missing."""
-    why = (_operator_may_create(p, project) or _values_file_beside(p, project) or _helm_release_beside(p)
-           or _build_generates(p, root))
+    why = (_istio_operator_gateway(p, project) or _operator_may_create(p, project) or _values_file_beside(p, project)
+           or _helm_release_beside(p) or _build_generates(p, root))
     if why:
         return why
     files = opaque_files(project)
@@ -145,6 +145,17 @@ def _may_hold_custom_resource(raw: bytes) -> bool:
         if "." in group and not group.endswith(_NOT_OPERATOR_GROUP):
             return True
     return False
+
+
+def _istio_operator_gateway(p: "Problem", project: "Project") -> Optional[str]:
+    """A gateway an IstioOperator of the unit installs: its Service is the missing host."""
+    if not project.operator_gateways:
+        return None
+    for svc, ns in ((m.group(1), m.group(2)) for m in _HOST_NS_RE.finditer(p.message.split("; ", 1)[0])):
+        if (ns, svc) in project.operator_gateways:
+            return (f"an IstioOperator of the repository installs gateway '{svc}' in namespace '{ns}', whose Service "
+                    "istioctl or the operator creates")
+    return None
 
 
 def _operator_may_create(p: "Problem", project: "Project") -> Optional[str]:
