@@ -5,8 +5,8 @@ into ``mongodb1``: the file is a template, and the token is no part of the confi
 cluster sees.  The token shapes of :mod:`lint.placeholders` cover the usual conventions
 (``%VAR%``, ``__VAR__``, ``UPPER_CASE`` labels); this module covers any other token, on the
 evidence of a script that substitutes it in that very file.  Only shell scripts in the
-directories from the repository root down to the manifest's own directory are read (the
-files of those directories, never below them), once per directory
+directories from the repository root down to the manifest's own directory that hold linted
+files themselves are read (never below them), once per directory
 (docs/semantics.md §unrendered-placeholders).
 """
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
 _SED_LINE_RE = re.compile(r"\bsed\b[^\n]*")
 _SUBST_RE = re.compile(r"""(?:^|[\s'"])s/([^/\\\s*^$\[\]()|+?]{2,})/[^/]*/g?""")
 _YAML_ARG_RE = re.compile(r"""(?:^|[\s'"=<])((?:\.{0,2}/)?[\w./-]+\.ya?ml)\b""")
-_SCRIPT_RE = re.compile(r".*\.(sh|bash)$|Makefile$")
+_SCRIPT_RE = re.compile(r".*\.(sh|bash)$")
 _MAX_SCRIPT = 200_000
 
 
@@ -80,6 +80,8 @@ def mark_sed_tokens(project: "Project", root: str, memo: dict[str, dict[str, set
     directory's substitutions for the run (the units share their directories)."""
     top = os.path.realpath(root)
     tokens_of: dict[str, set[str]] = {}
+    # only directories that hold a linted file: what the result cache's key covers (result_cache._beside)
+    linted_dirs = {os.path.dirname(src.real_path) for src in project.files if src.real_path}
     for src in project.files:
         real = src.real_path
         if real is None or not (real == top or real.startswith(top + os.sep)):
@@ -87,7 +89,8 @@ def mark_sed_tokens(project: "Project", root: str, memo: dict[str, dict[str, set
         found: set[str] = set()
         d = os.path.dirname(real)
         while True:
-            found |= _substitutions(d, memo).get(real, set())
+            if d in linted_dirs:
+                found |= _substitutions(d, memo).get(real, set())
             if d == top or len(d) <= len(top):
                 break
             d = os.path.dirname(d)

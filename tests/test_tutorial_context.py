@@ -327,27 +327,6 @@ def test_fill_in_your_value_tokens_are_placeholders(tmp_path: Path) -> None:
     assert not [f for f in lint_folder(tmp_path) if f.severity == "error"]
 
 
-def test_service_generated_by_the_applications_build(tmp_path: Path) -> None:
-    # A Quarkus app with the openshift extension writes its Service (named after the artifact)
-    # at build time; the routing lives beside its sources.
-    app = tmp_path / "greeting"
-    (app / "istio").mkdir(parents=True)
-    (tmp_path / "base.yaml").write_text(_OWN_APP)
-    (app / "istio" / "vs.yaml").write_text(
-        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: greeting, namespace: default}\n"
-        "spec:\n  hosts: [greeting.example.com]\n  gateways: [istio-system/public]\n  http:\n  - route:\n"
-        "    - destination: {host: rest-greeting, port: {number: 8080}}\n")
-    assert _sev(lint_folder(tmp_path), "IVL501") == {"error"}
-    (app / "pom.xml").write_text(
-        "<project>\n  <modelVersion>4.0.0</modelVersion>\n  <groupId>org.acme</groupId>\n"
-        "  <artifactId>rest-greeting</artifactId>\n  <dependencies>\n    <dependency>\n"
-        "      <groupId>io.quarkus</groupId>\n      <artifactId>quarkus-openshift</artifactId>\n"
-        "    </dependency>\n  </dependencies>\n</project>\n")
-    findings = lint_folder(tmp_path)
-    assert _sev(findings, "IVL501") == {"info"}, [(f.code, f.severity, f.message) for f in findings]
-    assert "quarkus-openshift" in next(f.message for f in findings if f.code == "IVL501")
-
-
 def test_service_exposing_an_istio_addon(tmp_path: Path) -> None:
     (tmp_path / "app.yaml").write_text(_OWN_APP)
     (tmp_path / "kiali-lb.yaml").write_text(
@@ -358,6 +337,7 @@ def test_service_exposing_an_istio_addon(tmp_path: Path) -> None:
 
 def test_tokens_a_script_substitutes_with_sed(tmp_path: Path) -> None:
     (tmp_path / "kube").mkdir()
+    (tmp_path / "app.yaml").write_text(_OWN_APP)
     (tmp_path / "kube" / "db.yaml").write_text(
         "apiVersion: v1\nkind: Service\nmetadata:\n  name: mongodb{i}\n  labels:\n    app: mongodb{i}\nspec:\n"
         "  selector:\n    app: mongodb{i}\n  ports:\n  - {name: tcp-mongo, port: 27017}\n")

@@ -59,7 +59,7 @@ def _missing_names(p: "Problem") -> list[str]:
 def may_define(p: "Problem", project: "Project", root: Optional[str] = None) -> Optional[str]:
     """Why a file of the unit the linter cannot read may define what ``p`` finds missing."""
     why = (_istio_operator_gateway(p, project) or _operator_may_create(p, project) or _values_file_beside(p, project)
-           or _helm_release_beside(p) or _build_generates(p, root))
+           or _helm_release_beside(p))
     if why:
         return why
     files = opaque_files(project)
@@ -259,66 +259,3 @@ def _helm_release_beside(p: "Problem") -> Optional[str]:
                 return (f"{fname} installs Helm release '{release}' from a chart outside the repository, whose "
                         f"Services are named after the release, so it may define '{svc}'")
     return None
-
-
-# A Quarkus application with the kubernetes/openshift extension, or a Maven project with Eclipse
-# JKube's plugin, writes its Deployment and Service at build time (target/kubernetes/*.yml):
-# the Service is named `quarkus.kubernetes.name` / `quarkus.openshift.name` /
-# `quarkus.application.name`, else the project's artifactId.
-_BUILD_PLUGIN_RE = re.compile(r"<artifactId>\s*(quarkus-kubernetes|quarkus-openshift|kubernetes-maven-plugin|"
-                              r"openshift-maven-plugin)\s*</artifactId>")
-_ARTIFACT_RE = re.compile(r"<artifactId>\s*([a-z0-9][a-z0-9.-]*)\s*</artifactId>")
-_QUARKUS_NAME_RE = re.compile(r"^\s*quarkus\.(?:kubernetes|openshift|application)\.name\s*=\s*([a-z0-9][a-z0-9-]*)\s*$",
-                              re.M)
-
-
-def _read(path: str, limit: int = 200_000) -> Optional[str]:
-    if not os.path.isfile(path) or os.path.islink(path):
-        return None
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            return fh.read(limit)
-    except OSError:
-        return None
-
-
-def build_generated_services(directory: str) -> tuple[list[str], str]:
-    """The Service names the build of the project in ``directory`` generates (see above), and
-    the plugin; ([], "") when it generates none."""
-    pom = _read(os.path.join(directory, "pom.xml"))
-    if pom is None:
-        return [], ""
-    plugin = _BUILD_PLUGIN_RE.search(pom)
-    if plugin is None:
-        return [], ""
-    props = _read(os.path.join(directory, "src", "main", "resources", "application.properties")) or ""
-    names = _QUARKUS_NAME_RE.findall(props)
-    own = _ARTIFACT_RE.search(pom.split("<parent>", 1)[-1].split("</parent>", 1)[-1])
-    if own is not None:
-        names.append(own.group(1))
-    return names, plugin.group(1)
-
-
-def _build_generates(p: "Problem", root: Optional[str]) -> Optional[str]:
-    """The Maven project the reporting resource's file belongs to (its directory or one of the
-    two above it, inside the repository) generates the Service the missing host names."""
-    res = p.resource
-    real = res.source.real_path if res is not None else None
-    hosts = [m.group(1) for m in _HOST_NS_RE.finditer(p.message.split("; ", 1)[0])]
-    if real is None or root is None or not hosts:
-        return None
-    top = os.path.realpath(root)
-    d = os.path.dirname(real)
-    for _ in range(3):
-        if d != top and not d.startswith(top + os.sep):
-            return None  # never read outside the repository
-        names, plugin = build_generated_services(d)
-        for svc in hosts:
-            if svc in names:
-                return (f"{os.path.relpath(os.path.join(d, 'pom.xml'), top)} builds it with {plugin}, which generates "
-                        f"Service '{svc}' at build time")
-        if d == top:
-            return None
-        d = os.path.dirname(d)
-    return None
-
