@@ -12,7 +12,7 @@ from istio_vm_lint.graph import (
     host_matches,
     visible,
 )
-from istio_vm_lint.model import DestinationRule, Service, ServiceEntry, VirtualService
+from istio_vm_lint.model import DestinationRule, Gateway, Service, ServiceEntry, VirtualService
 from istio_vm_lint.rule import Context, rule
 
 from .._messages import describe, rkey, sel_str, wkey
@@ -176,6 +176,7 @@ def subset_not_defined(ctx: Context) -> Iterator[Problem]:
     # DestinationRules by resolved host for the common case "every rule that could apply
     # defines the subset"; graph.effective_dr decides everything else.
     exact, wildcard = graph.drs_by_host
+    gateway_only: Optional[set[str]] = None
     for vs in ctx.each(VirtualService):
         for dref in graph.destinations(vs):
             if not dref.subset or not _DNS_LABEL.match(dref.subset):
@@ -219,15 +220,38 @@ def subset_not_defined(ctx: Context) -> Iterator[Problem]:
                 names = ", ".join(f"{r.namespace}/{r.name}" for r in edr.rules)
                 have = ", ".join(sorted(edr.subsets)) or "none"
                 detail = f"clients in namespace '{cns}' get DestinationRule {names} (subsets: {have})"
+            severity = None
             if elsewhere:
                 x = elsewhere[0]
                 detail += f"; DestinationRule {x.namespace}/{x.name} defines it but is not the rule those clients use " \
                           "(first namespace on the lookup path wins, exportTo applies, §destinationrule-lookup)"
+                if cns == vs.namespace and "mesh" in vs.destinations[dref.dest_index].gateways:
+                    if gateway_only is None:
+                        gateway_only = _gateway_only_namespaces(graph, ctx.resources(Gateway))
+                    if cns in gateway_only:
+                        # A mesh route applies to the sidecars of every namespace it is exported to;
+                        # its own namespace runs only gateway proxies here, so its clients are
+                        # elsewhere, e.g. in the namespace of the rule that defines the subset.
+                        detail += (f"; namespace '{cns}' runs only gateway proxies in this repository, so the "
+                                   "route's clients are probably in another namespace, such as that rule's")
+                        severity = "info"
             yield Problem(vs, dref.path + ("subset",),
                           f"VirtualService {vs.namespace}/{vs.name} routes to subset '{dref.subset}' of {dref.host}, but "
                           f"{detail}; requests fail with 503 NC",
-                          related=tuple((r, ("spec", "subsets")) for r in (edr.rules if edr else [])[:2]))
+                          related=tuple((r, ("spec", "subsets")) for r in (edr.rules if edr else [])[:2]),
+                          severity=severity)
 
+
+
+def _gateway_only_namespaces(graph: MeshGraph, gateways: list[Gateway]) -> set[str]:
+    """Namespaces whose workloads in the repository are all gateway proxies (pods a Gateway's
+    selector picks): no sidecar there is a client of a mesh route."""
+    proxies = {id(w.resource) for gw in gateways if gw.selector
+               for w in graph.select_any_namespace(gw.selector, ("Pod",))}
+    by_ns: dict[str, bool] = {}
+    for w in graph.workloads:
+        by_ns[w.namespace] = by_ns.get(w.namespace, True) and id(w.resource) in proxies
+    return {ns for ns, only in by_ns.items() if only}
 
 
 def _dr_defines(graph: MeshGraph, dr: DestinationRule, host: str, subset: str) -> bool:
