@@ -82,8 +82,18 @@ def run_measured(cmd: list[str], cwd: Optional[str] = None, stdout: Any = subpro
 SNAPSHOT_PATH: Optional[str] = None
 
 
+def script(name: str) -> Optional[str]:
+    """The console script ``name`` beside this interpreter (the venv's own), else the first on
+    PATH.  Not simply PATH: a version manager's shim (pyenv) found first adds tens of
+    milliseconds of shell to every measured process and may run another installation."""
+    beside = os.path.join(os.path.dirname(sys.executable), name)
+    if os.path.isfile(beside) and os.access(beside, os.X_OK):
+        return beside
+    return shutil.which(name)
+
+
 def lint_command() -> list[str]:
-    exe = shutil.which("istio-vm-lint")
+    exe = script("istio-vm-lint")
     return [exe] if exe else [sys.executable, "-m", "istio_vm_lint"]
 
 
@@ -426,14 +436,14 @@ def machine_info() -> dict[str, str]:
 
 
 def ensure_yamllint(install: bool) -> tuple[Optional[list[str]], str]:
-    exe = shutil.which("yamllint")
+    exe = script("yamllint")
     if exe:
         return [exe], "yamllint found"
     if not install:
         return None, "yamllint not installed (--no-install): cold-start comparison skipped"
     log("yamllint is missing: installing it with pip (it is in the `bench` extra)")
     r = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "yamllint"], capture_output=True, text=True)
-    exe = shutil.which("yamllint")
+    exe = script("yamllint")
     if exe:
         return [exe], "yamllint was missing and was installed with pip for this run"
     try:
