@@ -364,20 +364,7 @@ class ParseCache:
             owned = created or _owned(self.directory)
             if not _may_replace(self.path, owned):
                 return False
-            # mkstemp creates the file 0600 and it stays so: the pack holds the content of
-            # the linted files, which may be more private than the cache directory.
-            fd, tmp = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=_TEMP_SUFFIX, dir=self.directory)
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(_HEADER.pack(MAGIC, self._identity, len(payload),
-                                          hashlib.blake2b(payload, digest_size=32).digest()))
-                    fh.write(payload)
-                if not _may_replace(self.path, owned):  # appeared meanwhile: not ours to replace
-                    raise FileExistsError(self.path)
-                os.replace(tmp, self.path)
-            except BaseException:
-                _remove(tmp)
-                raise
+            write_entry(self.path, self._identity, payload, owned, MAX_PACK_BYTES + _HEADER.size, _TEMP_PREFIX)
             if owned:
                 self._remove_stale_files()
         except (OSError, ValueError):
@@ -470,6 +457,27 @@ def _may_replace(path: str, owned: bool, cap: int = MAX_PACK_BYTES + _HEADER.siz
     if not stat.S_ISREG(st.st_mode):
         return False
     return owned or _read_regular(path, cap, limit=len(MAGIC)) == MAGIC
+
+
+def write_entry(path: str, key: bytes, payload: bytes, owned: bool, cap: int, prefix: str) -> None:
+    """Write one cache file atomically: header (magic, ``key``, length, checksum) and
+    ``payload`` into a temporary file beside ``path`` (``prefix`` names it), then renamed over
+    ``path`` unless someone else's file appeared there meanwhile (:func:`_may_replace` with
+    ``cap``).  mkstemp creates the file 0600 and it stays so: entries hold the content of the
+    linted files, which may be more private than the cache directory.  The temporary file is
+    removed on any failure; OSError propagates.  The parse, render and result caches share it."""
+    directory = os.path.dirname(path) or "."
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=_TEMP_SUFFIX, dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(_HEADER.pack(MAGIC, key, len(payload), hashlib.blake2b(payload, digest_size=32).digest()))
+            fh.write(payload)
+        if not _may_replace(path, owned, cap):  # appeared meanwhile: not ours to replace
+            raise FileExistsError(path)
+        os.replace(tmp, path)
+    except BaseException:
+        _remove(tmp)
+        raise
 
 
 def _owned(directory: str) -> bool:

@@ -39,7 +39,6 @@ import os
 import re
 import shutil
 import stat
-import tempfile
 import threading
 import time
 from typing import Callable, Optional, Sequence
@@ -56,6 +55,7 @@ from .cache import (
     _read_regular,
     _remove,
     _verified_payload,
+    write_entry,
 )
 from .loader import load_documents
 from .project import reads_whole
@@ -192,17 +192,7 @@ class RenderCache:
             path = self._path(key)
             if not _may_replace(path, owned, 1 << 30):
                 return False
-            fd, tmp = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=_TEMP_SUFFIX, dir=self.directory)
-            try:
-                with os.fdopen(fd, "wb") as fh:  # 0600: mkstemp's mode
-                    fh.write(_HEADER.pack(MAGIC, key, len(payload), hashlib.blake2b(payload, digest_size=32).digest()))
-                    fh.write(payload)
-                if not _may_replace(path, owned, 1 << 30):
-                    raise FileExistsError(path)
-                os.replace(tmp, path)
-            except BaseException:
-                _remove(tmp)
-                raise
+            write_entry(path, key, payload, owned, 1 << 30, _TEMP_PREFIX)
         except (OSError, ValueError):
             return False
         return True

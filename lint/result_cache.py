@@ -382,10 +382,7 @@ def load(directory: str, p: Probe) -> Optional[Summary]:
 
 def store(directory: str, p: Probe, summary: Summary) -> bool:
     """Write ``summary`` under ``p.key`` if the run's inputs did not change while it ran."""
-    import hashlib
-    import tempfile
-
-    from .cache import _HEADER, MAGIC, _mark_directory, _may_replace, _owned, _remove
+    from .cache import _HEADER, _mark_directory, _may_replace, _owned, write_entry
 
     if summary.internal_errors or not p.unchanged():
         return False
@@ -404,17 +401,7 @@ def store(directory: str, p: Probe, summary: Summary) -> bool:
         owned = created or _owned(directory)
         if not _may_replace(path, owned, MAX_RESULT_BYTES + _HEADER.size):
             return False
-        fd, tmp = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=_TEMP_SUFFIX, dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as fh:  # 0600: mkstemp's mode
-                fh.write(_HEADER.pack(MAGIC, p.key, len(payload), hashlib.blake2b(payload, digest_size=32).digest()))
-                fh.write(payload)
-            if not _may_replace(path, owned, MAX_RESULT_BYTES + _HEADER.size):
-                raise FileExistsError(path)
-            os.replace(tmp, path)
-        except BaseException:
-            _remove(tmp)
-            raise
+        write_entry(path, p.key, payload, owned, MAX_RESULT_BYTES + _HEADER.size, _TEMP_PREFIX)
     except (OSError, ValueError):
         return False
     if owned:
