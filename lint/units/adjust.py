@@ -18,7 +18,7 @@ from ..discover import display_path
 from ..findings import Problem
 from ..model import Resource, WorkloadController, WorkloadEntry, WorkloadGroup
 from ..project import Project
-from ..resource import as_list, as_map, str_map
+from ..resource import as_list
 from ..rule import Rule
 from . import chart_text, opaque
 from .codes import UNIT_CODES, UNRESOLVED_REFERENCE, single_resource_rule
@@ -93,7 +93,7 @@ def adjust(p: Problem, r: Rule, unit: Unit, project: Project, plan_: Plan, setti
         others = _defined_in_other_units(p.message, unit, plan_.defined_elsewhere,
                                          (p.resource.name, p.resource.namespace), code)
         what = "defines it"
-        if not others and code in _SELECTOR_CODES:
+        if not others and code in opaque.SELECTOR_CODES:
             others, what = _selected_in_other_units(p, unit, plan_.defined_elsewhere), "deploys workloads it selects"
         if others:
             p.message = (f"{p.message} (unit {', '.join(others[:3])}, applied separately, {what}; "
@@ -305,23 +305,13 @@ def _workload_labels(r: Resource) -> dict[str, str]:
 # The key of definitions() under which the units that define a Gateway are listed.
 GATEWAY_KEY = "kind:Gateway"
 
-# Findings that a selector matches nothing: the workloads may be deployed by another unit.
-_SELECTOR_CODES = frozenset({"IVL101", "IVL102", "IVL106"})
-
-
 def _selected_in_other_units(p: Problem, unit: Unit, index: dict[str, set[str]]) -> list[str]:
     """Units other than ``unit`` that deploy a workload the finding's selector matches: in the
     selecting resource's namespace (a namespace-less workload goes to whatever namespace it is
     applied in), any namespace for a Gateway (docs/semantics.md §cross-unit-selection)."""
     res = p.resource
     assert res is not None
-    spec = res.spec if isinstance(res.spec, dict) else {}
-    if res.kind in ("Service", "Gateway"):
-        sel = str_map(spec.get("selector"))
-    elif res.kind == "ServiceEntry":
-        sel = str_map(as_map(spec.get("workloadSelector")).get("labels"))
-    else:
-        return []
+    sel = opaque.finding_selector(res)
     if not sel:
         return []
     spaces = [""] if res.kind == "Gateway" else [res.namespace, "*"]

@@ -19,8 +19,7 @@ import os
 import re
 from typing import TYPE_CHECKING, Optional
 
-from ..resource import as_map, str_map
-from .opaque import _missing_names
+from .opaque import SELECTOR_CODES, _missing_names, finding_selector, mentions
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..findings import Problem
@@ -37,7 +36,6 @@ _FIELD_RE = re.compile(r"^  name[ \t]*:[ \t]*(.*\{\{.*)$", re.M)
 _HOSTS_RE = re.compile(r"^([ \t]*)hosts:[ \t]*\n((?:\1[ \t]*-[^\n]*\n)+)", re.M)
 _ITEM_RE = re.compile(r"^[ \t]*-[ \t]+(.*\{\{.*)$", re.M)
 _EXPR_RE = re.compile(r"\{\{-?(.*?)-?\}\}")
-_SELECTOR_CODES = frozenset({"IVL101", "IVL102", "IVL106"})
 
 
 class _Chart:
@@ -50,9 +48,7 @@ class _Chart:
         self.patterns = patterns  # templated name/host fields, as regular expressions
 
     def may_define(self, name: str) -> bool:
-        if re.search(r"(?<![\w.-])" + re.escape(name) + r"(?![\w-])", self.text):
-            return True
-        return any(p.fullmatch(name) for p in self.patterns)
+        return mentions(self.text, name) or any(p.fullmatch(name) for p in self.patterns)
 
 
 def _read(chart: str) -> str:
@@ -152,11 +148,8 @@ def _looked_for(p: "Problem") -> list[str]:
     """What the finding says is missing: object names and hosts, or a selector's label values."""
     names = _missing_names(p)
     res = p.resource
-    if (p.code or "") in _SELECTOR_CODES and res is not None:
-        spec = as_map(res.data.get("spec"))
-        sel = str_map(spec.get("selector")) if res.kind in ("Service", "Gateway") else \
-            str_map(as_map(spec.get("workloadSelector")).get("labels"))
-        names += [v for v in sel.values() if v]
+    if (p.code or "") in SELECTOR_CODES and res is not None:
+        names += [v for v in finding_selector(res).values() if v]
     return names
 
 

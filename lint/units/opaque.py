@@ -14,8 +14,11 @@ import os
 import re
 from typing import TYPE_CHECKING, Optional
 
+from ..resource import as_map, str_map
+
 if TYPE_CHECKING:  # pragma: no cover
     from ..findings import Problem
+    from ..model import Resource
     from ..project import Project
 
 _TEMPLATE_RE = re.compile(rb"^kind:[ \t]*[\"']?Template[\"']?[ \t]*(?:#.*)?$", re.M)
@@ -65,14 +68,37 @@ def may_define(p: "Problem", project: "Project", root: Optional[str] = None) -> 
     files = opaque_files(project)
     if not files:
         return None
+    params: dict[str, list[re.Pattern[str]]] = {}  # per Template file, built once
     for name in _missing_names(p):
-        word = re.compile(r"(?<![\w.-])" + re.escape(name) + r"(?![\w-])")
         for path, why, text in files:
-            if word.search(text):
+            if mentions(text, name):
                 return f"{path}, {why}, mentions '{name}' and may define it"
-            if why == _TEMPLATE_WHY and any(pat.fullmatch(name) for pat in _parameter_names(text)):
-                return f"{path}, {why}, names objects by parameters (oc process -p) and may define '{name}'"
+            if why == _TEMPLATE_WHY:
+                if path not in params:
+                    params[path] = _parameter_names(text)
+                if any(pat.fullmatch(name) for pat in params[path]):
+                    return f"{path}, {why}, names objects by parameters (oc process -p) and may define '{name}'"
     return None
+
+
+def mentions(text: str, name: str) -> bool:
+    """Whether ``text`` holds ``name`` as a whole name: not inside a longer name or host."""
+    return re.search(r"(?<![\w.-])" + re.escape(name) + r"(?![\w-])", text) is not None
+
+
+# Findings that a selector matches nothing: the workloads may be deployed elsewhere.
+SELECTOR_CODES = frozenset({"IVL101", "IVL102", "IVL106"})
+
+
+def finding_selector(res: "Resource") -> dict[str, str]:
+    """The selector a selector finding (:data:`SELECTOR_CODES`) is about: a Service's or
+    Gateway's ``selector``, a ServiceEntry's ``workloadSelector.labels``; empty otherwise."""
+    spec = res.spec if isinstance(res.spec, dict) else {}
+    if res.kind in ("Service", "Gateway"):
+        return str_map(spec.get("selector"))
+    if res.kind == "ServiceEntry":
+        return str_map(as_map(spec.get("workloadSelector")).get("labels"))
+    return {}
 
 
 _TEMPLATE_WHY = "an OpenShift Template"
