@@ -243,7 +243,8 @@ class MeshGraph:
             self._add_workload(w)
             if isinstance(r, Rollout):
                 # Canary experiment steps run extra ReplicaSets of the same pod spec, relabelled
-                # by the experiment template (a preview Service selects them).
+                # by the experiment template (a preview Service selects them); the canary/stable
+                # (active/preview) pods carry the strategy's ephemeral labels too.
                 for labels, path in r.experiment_labels:
                     extra = dataclass_replace(w, labels={**pod.labels, **labels}, labels_path=path)
                     self._add_workload(extra)

@@ -95,9 +95,15 @@ class Rollout(WorkloadController):
 
     @cached_property
     def experiment_labels(self) -> list[tuple[dict[str, str], FieldPath]]:
-        """Labels of the pods canary ``experiment`` steps run (template ``metadata.labels``)."""
+        """Labels the Rollout's pods carry beside the template's: those of the pods canary
+        ``experiment`` steps run (template ``metadata.labels``), and the ephemeral metadata the
+        controller puts on the canary and stable pods (``canaryMetadata``/``stableMetadata``) or
+        the active and preview pods of a blue-green Rollout (``activeMetadata``/
+        ``previewMetadata``), which DestinationRule subsets commonly select
+        (docs/semantics.md §rollout-ephemeral-metadata)."""
         out: list[tuple[dict[str, str], FieldPath]] = []
-        steps = as_list(as_map(as_map(self.spec.get("strategy")).get("canary")).get("steps"))
+        strategy = as_map(self.spec.get("strategy"))
+        steps = as_list(as_map(strategy.get("canary")).get("steps"))
         for si, step in enumerate(steps):
             templates = as_list(as_map(as_map(step).get("experiment")).get("templates"))
             for ti, t in enumerate(templates):
@@ -105,6 +111,12 @@ class Rollout(WorkloadController):
                 if labels:
                     out.append((labels, ("spec", "strategy", "canary", "steps", si, "experiment", "templates", ti,
                                          "metadata", "labels")))
+        for kind, fields in (("canary", ("canaryMetadata", "stableMetadata")),
+                             ("blueGreen", ("activeMetadata", "previewMetadata"))):
+            for f in fields:
+                labels = str_map(as_map(as_map(as_map(strategy.get(kind)).get(f)).get("labels")))
+                if labels:
+                    out.append((labels, ("spec", "strategy", kind, f, "labels")))
         return out
 
     @property

@@ -71,6 +71,9 @@ class Project:
     operator_gateways: set[tuple[str, str]] = field(default_factory=set)
     # meshNetworks and IstioOperator east-west gateways (lint/networks.py)
     network_facts: NetworkFacts = field(default_factory=NetworkFacts)
+    # Argo CD Applications (argoproj.io): not linted; their sources' destination namespaces
+    # place namespace-less manifests (lint/units/argocd.py).
+    argo_applications: list[dict[str, Any]] = field(default_factory=list)
     _by_kind: Optional[dict[str, list[Resource]]] = None
 
     def by_kind(self, kind: str) -> list[Resource]:
@@ -303,6 +306,7 @@ def list_items(data: dict[str, Any], base: FieldPath = ()) -> list[tuple[Any, Fi
 
 
 GATEWAY_API_GATEWAY = ("gateway.networking.k8s.io", "Gateway")  # read for VirtualService gateway refs
+ARGO_APPLICATION = ("argoproj.io", "Application")  # read for its destination namespace
 
 
 def reads_whole(api_version: str, kind: str, data: Any = None) -> bool:
@@ -311,7 +315,7 @@ def reads_whole(api_version: str, kind: str, data: Any = None) -> bool:
     an unmodelled kind with a pod template is read as an :class:`OpaqueWorkload`."""
     group, _, version = api_version.rpartition("/")
     key = (group, kind)
-    return (key in ALL_KINDS or key == GATEWAY_API_GATEWAY or legacy_workload(group, version, kind)
+    return (key in ALL_KINDS or key in (GATEWAY_API_GATEWAY, ARGO_APPLICATION) or legacy_workload(group, version, kind)
             or reads_network_facts(group, kind, data)
             or (data is not None and OpaqueWorkload.looks_like(data)))
 
@@ -343,6 +347,9 @@ def _add_resource(project: Project, src: SourceFile, doc_index: int, data: Any, 
             return
         if (group, kind) == ISTIO_OPERATOR:
             project.operator_gateways |= operator_gateways(data)
+        if (group, kind) == ARGO_APPLICATION:
+            project.argo_applications.append(data)
+            return
         if add_network_facts(project.network_facts, group, kind, data):
             return
         if not OpaqueWorkload.looks_like(data):

@@ -66,6 +66,8 @@ def _lint(paths: Sequence[str], settings: Settings, *, stdin: Optional[tuple[str
     from .engine import all_rules
     from .units import run as unit_run
     from .units.adjust import definitions
+    from .units.argocd import applications as argo_destinations
+    from .units.argocd import apply_destinations
     from .units.load import Sources, build_project
     from .units.merge import combined_project, merge, notice_problems
     from .units.plan import plan as plan_units
@@ -98,9 +100,11 @@ def _lint(paths: Sequence[str], settings: Settings, *, stdin: Optional[tuple[str
     selected = [u for u in plan.units if report_only is None or _contains(u, report_only)] or plan.units
     ta = time.perf_counter()
     projects = [build_project(unit, sources, settings, displays, root) for unit in selected]
+    destinations = argo_destinations(projects, root)  # Argo CD Applications' namespaces (units/argocd.py)
     # Sibling directories that are separate apps (a sample collection) are separate units.
     if split_samples:
         selected, projects = split_plain_units(selected, projects, sources, settings, displays, root)
+    apply_destinations(destinations, selected, projects)
     if report_only is not None and len(selected) > 1:
         keep = [i for i, u in enumerate(selected) if _contains(u, report_only)] or list(range(len(selected)))
         selected, projects = [selected[i] for i in keep], [projects[i] for i in keep]

@@ -187,3 +187,24 @@ def test_match_gateway_the_virtual_service_does_not_bind_is_not_an_edge() -> Non
     _, edges = g._records()
     binds = sorted((a, b) for a, b, e in edges if e["type"] == "binds")
     assert len(binds) == 1 and "ingress" in binds[0][0] and "partner" in binds[0][1], binds
+
+
+def test_rollout_pods_carry_the_strategys_ephemeral_labels() -> None:
+    # The canary/stable (active/preview) pods of a Rollout carry the template's labels plus the
+    # strategy's ephemeral metadata; a subset typo still selects nothing.
+    rollout = """
+        apiVersion: argoproj.io/v1alpha1
+        kind: Rollout
+        metadata: {name: pricing, namespace: shop}
+        spec:
+          selector: {matchLabels: {app: pricing}}
+          template: {metadata: {labels: {app: pricing}}, spec: {containers: [{name: c, image: i}]}}
+          strategy:
+            %s
+    """
+    g = graph_of(rollout % "canary: {canaryMetadata: {labels: {role: canary}}, stableMetadata: {labels: {role: stable}}}")
+    assert {w.labels.get("role") for w in g.workloads if w.namespace == "shop"} == {None, "canary", "stable"}
+    assert g.select("shop", {"app": "pricing", "role": "canary"})
+    assert not g.select("shop", {"app": "pricing", "role": "canry"})
+    g = graph_of(rollout % "blueGreen: {activeService: a, previewService: p, previewMetadata: {labels: {role: preview}}}")
+    assert {w.labels.get("role") for w in g.workloads if w.namespace == "shop"} == {None, "preview"}

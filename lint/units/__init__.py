@@ -26,6 +26,8 @@ The stages, in the order ``lint/runner.py`` calls them:
                  file once for all units; kustomize patch origins; per-path namespaces);
 * ``samples.py`` the plain unit of a sample collection split into one unit per sample (sibling
                  directories that each deploy an app and redefine one app object);
+* ``argocd.py``  the repository's Argo CD Applications place the namespace-less resources of the
+                 directories they deploy in their destination namespace;
 * ``run.py``     the rules over one unit: single-resource rules over every copy, rejected
                  resources taken out, then the cross-resource rules once per view;
 * ``views.py``   copies of one object (reported once, IVL750) and the views that keep them apart;
