@@ -10,7 +10,7 @@ Service named by a meshNetworks ``registryServiceName`` is a gateway without a l
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 
 NETWORK_LABEL = "topology.istio.io/network"
 ISTIO_OPERATOR = ("install.istio.io", "IstioOperator")
@@ -111,3 +111,15 @@ def operator_gateways(data: Any) -> set[tuple[str, str]]:
                 out.add((ns, name))
     return out
 
+
+
+def operator_cluster(data: Any) -> Optional[tuple[str, str, str]]:
+    """``(meshID, cluster name, network)`` an IstioOperator installs its control plane with
+    (``spec.values.global``); None when it names neither a cluster nor a network."""
+    glob = _map(_map(_map(_map(data).get("spec")).get("values")).get("global"))
+    cluster = _map(glob.get("multiCluster")).get("clusterName")
+    network, mesh = glob.get("network"), glob.get("meshID")
+    if not (isinstance(cluster, str) and cluster) and not (isinstance(network, str) and network):
+        return None
+    return (mesh if isinstance(mesh, str) else "", cluster if isinstance(cluster, str) else "",
+            network if isinstance(network, str) else "")

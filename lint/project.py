@@ -16,6 +16,7 @@ from . import defaults
 from .discover import Discovered
 from .findings import FieldPath, Location, Problem
 from .loader import Hint, LoadResult, PositionIndex, ScalarCache, load_documents
+from .mesh_providers import Provider, mesh_providers, reads_mesh_config
 from .model import (
     KIND_NAMES,
     KINDS,
@@ -26,7 +27,14 @@ from .model import (
     WorkloadController,
     legacy_workload,
 )
-from .networks import ISTIO_OPERATOR, NetworkFacts, add_network_facts, operator_gateways, reads_network_facts
+from .networks import (
+    ISTIO_OPERATOR,
+    NetworkFacts,
+    add_network_facts,
+    operator_cluster,
+    operator_gateways,
+    reads_network_facts,
+)
 
 ALL_KINDS = {**KINDS, **WORKLOAD_EXTENSION_KINDS}
 MODELLED_KIND_NAMES = frozenset(k for (_, k) in ALL_KINDS) | frozenset(KIND_NAMES.values())
@@ -69,6 +77,12 @@ class Project:
     # The gateways an IstioOperator installs (components.ingressGateways/egressGateways): (namespace, name),
     # each a Deployment and a Service of that name that istioctl or the operator creates.
     operator_gateways: set[tuple[str, str]] = field(default_factory=set)
+    # The (meshID, cluster name, network) each IstioOperator installs, with its file's real path
+    # (multi-cluster directories, lint/units/samples.py).
+    operator_clusters: list[tuple[Optional[str], tuple[str, str, str]]] = field(default_factory=list)
+    # The extension providers of the mesh configs in the repository (lint/mesh_providers.py):
+    # None when it holds no mesh config (an istio ConfigMap, an IstioOperator's meshConfig).
+    extension_providers: Optional[dict[str, Provider]] = None
     # meshNetworks and IstioOperator east-west gateways (lint/networks.py)
     network_facts: NetworkFacts = field(default_factory=NetworkFacts)
     # Argo CD Applications (argoproj.io): not linted; their sources' destination namespaces
@@ -316,7 +330,7 @@ def reads_whole(api_version: str, kind: str, data: Any = None) -> bool:
     group, _, version = api_version.rpartition("/")
     key = (group, kind)
     return (key in ALL_KINDS or key in (GATEWAY_API_GATEWAY, ARGO_APPLICATION) or legacy_workload(group, version, kind)
-            or reads_network_facts(group, kind, data)
+            or reads_network_facts(group, kind, data) or reads_mesh_config(group, kind, data)
             or (data is not None and OpaqueWorkload.looks_like(data)))
 
 
@@ -347,10 +361,16 @@ def _add_resource(project: Project, src: SourceFile, doc_index: int, data: Any, 
             return
         if (group, kind) == ISTIO_OPERATOR:
             project.operator_gateways |= operator_gateways(data)
+            cluster = operator_cluster(data)
+            if cluster is not None:
+                project.operator_clusters.append((src.real_path, cluster))
         if (group, kind) == ARGO_APPLICATION:
             project.argo_applications.append(data)
             return
-        if add_network_facts(project.network_facts, group, kind, data):
+        providers = mesh_providers(group, kind, data)
+        if providers is not None:
+            project.extension_providers = {**(project.extension_providers or {}), **providers}
+        if add_network_facts(project.network_facts, group, kind, data) or providers is not None:
             return
         if not OpaqueWorkload.looks_like(data):
             return

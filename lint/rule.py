@@ -296,6 +296,16 @@ class Context:
         return self.project.network_facts
 
     @property
+    def operator_clusters(self) -> list[tuple[Optional[str], tuple[str, str, str]]]:
+        """(file, (meshID, cluster name, network)) of each IstioOperator in the repository."""
+        return self.project.operator_clusters
+
+    @property
+    def extension_providers(self) -> Optional[dict[str, tuple[str, str, Optional[int]]]]:
+        """The mesh config's extension providers in the repository, None without a mesh config."""
+        return self.project.extension_providers
+
+    @property
     def load_problems(self) -> list["LoadProblem"]:
         """What the loader reported (parse errors, duplicate keys...), for the document rules."""
         return self.project.problems

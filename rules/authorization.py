@@ -210,7 +210,8 @@ def _principal_parts(p: str) -> Optional[tuple[str, str]]:
     `waypoint` runs as `waypoint`, docs/semantics.md §gateway-api-deployments);
     `default` and the installation's gateway and istiod accounts always exist. A namespace
     that appears nowhere in the repository is reported only when it is a near miss of one that
-    does (`payment` for `payments`): other namespaces may be managed elsewhere. Wildcard
+    does (`payment` for `payments`; in a principal, only when that namespace has the account):
+    other namespaces may be managed elsewhere. Wildcard
     entries (`*`, prefixes, suffixes) are not judged. Kiali reports the same as KIA0106/KIA0101
     against the live cluster.
     """,
@@ -248,6 +249,19 @@ def authorization_source_not_found(ctx: Context) -> Iterator[Problem]:
                     if parts is None:
                         continue
                     ns, sa = parts
+                    if ns not in declared and ns not in known_ns and len(ns) >= 4:
+                        # a namespace the repository never mentions, spelt nearly like one where the
+                        # account exists (`payment` for `payments`)
+                        near_ns = next((n for n in sorted(set(declared) | set(used))
+                                        if _distance(n, ns) <= 2 and sa in declared.get(n, set()) | used.get(n, set())),
+                                       None)
+                        if near_ns is not None:
+                            yield Problem(ap, path + (key, k),
+                                          f"AuthorizationPolicy {ap.namespace}/{ap.name} ({ap.action}): {key} '{raw}' "
+                                          f"names namespace '{ns}', which the repository declares nothing in (did you "
+                                          f"mean '{near_ns}', where service account '{sa}' exists?); no client has that "
+                                          "identity")
+                        continue
                     if ns not in declared or sa == "default":
                         continue  # the repository declares no ServiceAccount there: it cannot know
                     if sa in declared[ns] or sa in used.get(ns, ()):

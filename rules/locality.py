@@ -9,12 +9,16 @@ that no `to` key matches (pilot/pkg/networking/core/loadbalancer/loadbalancer.go
 
 from __future__ import annotations
 
+import difflib
+import re
 from typing import Any, Iterator
 
-from istio_vm_lint.findings import Problem
-from istio_vm_lint.model import DestinationRule, as_list, as_map
+from istio_vm_lint.findings import FieldPath, Problem
+from istio_vm_lint.model import DestinationRule, as_list, as_map, as_str
 from istio_vm_lint.rule import Context, rule
 from istio_vm_lint.semantics import traffic_policies
+
+from ._messages import describe, wkey
 
 
 def _locality_settings(lb: Any) -> list[str]:
@@ -106,3 +110,48 @@ def distribute_without_endpoints(ctx: Context) -> Iterator[Problem]:
                                   f"{to.get(k)!r} to '{k}', where no endpoint of {dr.host} is (endpoint localities: "
                                   f"{shown}): that weight applies to no endpoint, and the endpoints that no `to` key "
                                   f"matches get no traffic from those clients")
+
+
+# --- IVL405 with endpoints of unknown locality (rules/traffic_policy.py) ---------------------
+
+
+def _region_typo(a: str, b: str) -> bool:
+    """Are two region names one name spelt twice?  The same letters and digits apart from
+    punctuation (`eu-central1`, `eu-central-1`), or an edit or two apart with the same digits
+    (`eu-centrl-1`); `us-east-1` and `us-east-2` are two regions."""
+    if a == b:
+        return False
+    if re.sub(r"[-_.]", "", a.lower()) == re.sub(r"[-_.]", "", b.lower()):
+        return True
+    if re.sub(r"[^0-9]", "", a) != re.sub(r"[^0-9]", "", b) or min(len(a), len(b)) < 5:
+        return False
+    return difflib.SequenceMatcher(None, a, b).ratio() >= 0.9
+
+
+def _failover_region_misspelt(dr: DestinationRule, fpath: FieldPath, tp: dict,
+                              known: list) -> Iterator[Problem]:
+    """Some endpoints' locality is unknown (pods, auto-registered VMs), so a `to` region without
+    known endpoints may hold them; but a `to` region that is a misspelling of the region of an
+    endpoint whose locality is known, a region no failover entry names, is a typo on one side."""
+    if not known:
+        return
+    lls = as_map(as_map(tp.get("loadBalancer")).get("localityLbSetting"))
+    entries = [as_map(e) for e in as_list(lls.get("failover"))]
+    named = {as_str(e.get(k)) for e in entries for k in ("from", "to")}
+    by_region: dict[str, Any] = {}
+    for w in sorted(known, key=wkey):
+        by_region.setdefault(w.locality.split("/", 1)[0], w)
+    for i, em in enumerate(entries):
+        value = as_str(em.get("to"))
+        if not value or "/" in value or "*" in value or value in by_region:
+            continue
+        near = next((r for r in sorted(by_region) if r not in named and _region_typo(value, r)), None)
+        if near is None:
+            continue
+        w = by_region[near]
+        yield Problem(dr, fpath + (i, "to"),
+                      f"DestinationRule {dr.namespace}/{dr.name}: failover to '{value}': no endpoint of {dr.host} with "
+                      f"a known locality is in that region, but {describe(w)} is in '{near}', which no failover entry "
+                      f"names: one of the two is misspelt, so clients fail over to nothing there and that endpoint "
+                      f"only ever gets the lowest priority (§locality-failover)",
+                      related=((w.resource, w.labels_path),))

@@ -497,8 +497,12 @@ def mesh_internal_endpoint_without_identity(ctx: Context) -> Iterator[Problem]:
     invisible to remote clients (503 `UH` when it is the only endpoint). Reported only when
     the repository declares an east-west gateway for that network (a gateway workload labelled
     `topology.istio.io/network`, or a Service istiod takes as the network's gateway,
-    docs/semantics.md §network-gateways) and the endpoint belongs to a service. Not checked by istioctl
-    or Kiali.
+    docs/semantics.md §network-gateways) and the endpoint belongs to a service. The same holds
+    for endpoints with an identity whose PeerAuthentication is `DISABLE`: istiod counts an
+    endpoint as mTLS only when its mode for the port is not DISABLE (`checkMtlsEnabled`), so a
+    mesh-wide or namespace `DISABLE` in a mesh of several gateway networks cuts the endpoints
+    off from the other networks; that is reported once on the PeerAuthentication. Not checked
+    by istioctl or Kiali.
     """,
     bad="""
     kind: WorkloadEntry
@@ -543,4 +547,42 @@ def cross_network_endpoint_without_mtls(ctx: Context) -> Iterator[Problem]:
                       "has no Istio identity (serviceAccount or tlsMode label): clients on other networks drop it, "
                       "because only Istio mTLS endpoints are reachable through the gateway (§cross-network)",
                       related=((gw[1], gw[2]),))
+    ctx.current = None
+    yield from _mtls_disabled_cross_network(ctx, gateways)
+
+
+def _mtls_disabled_cross_network(ctx: Context, gateways: dict[str, tuple[str, Resource, FieldPath]]
+                                 ) -> Iterator[Problem]:
+    """Endpoints with an identity on a network with an east-west gateway whose PeerAuthentication
+    disables mTLS: istiod does not count them as mTLS endpoints (``checkMtlsEnabled``), so clients
+    on the other networks drop them just the same.  Reported once per PeerAuthentication, when the
+    repository names another network too (cross-network traffic exists)."""
+    networks = set(gateways) | set(ctx.network_facts.networks) | {
+        ident[2] for _, ident in ctx.operator_clusters if ident[2]}
+    if len(networks) < 2:
+        return
+    from .selectors._common import looks_like_gateway as _looks_like_gateway
+
+    graph = ctx.graph
+    hit: dict[int, tuple[PeerAuthentication, list[Workload]]] = {}
+    for w in sorted(graph.workloads, key=wkey):
+        if w.network not in gateways or w.tls_mode != "istio" or not graph.bindings_by_workload.get(id(w)):
+            continue
+        if w.kind == "Pod" and _looks_like_gateway(w):
+            continue  # the gateway pods themselves
+        found = _pa_mode(ctx, w)
+        if found is None or found[1].upper() != "DISABLE" or found[0].spec.get("portLevelMtls"):
+            continue
+        hit.setdefault(id(found[0]), (found[0], []))[1].append(w)
+    for pa, ws in hit.values():
+        nets = sorted({w.network for w in ws})
+        gw = gateways[nets[0]]
+        ctx.current = pa
+        yield Problem(pa, ("spec", "mtls", "mode"),
+                      f"PeerAuthentication {pa.namespace}/{pa.name} disables mTLS for {describe(ws[0])}"
+                      + (f" and {len(ws) - 1} other endpoint(s)" if len(ws) > 1 else "")
+                      + f" on network {', '.join(repr(n) for n in nets)}, which has the east-west gateway {gw[0]}: "
+                      "istiod does not treat them as mTLS endpoints, so clients on the other networks drop them, "
+                      "because only Istio mTLS is routed through the gateway (§cross-network)",
+                      related=tuple((w.resource, w.labels_path) for w in ws[:3]))
     ctx.current = None

@@ -21,7 +21,7 @@ from istio_vm_lint.findings import FieldPath, Problem, format_path
 from istio_vm_lint.graph import EffectiveDR, MeshGraph, MeshService
 from istio_vm_lint.model import DestinationRule, Resource, as_int, as_list, as_map, as_str
 from istio_vm_lint.rule import Context, rule
-from istio_vm_lint.rules.locality import _locality_disabled, _locality_settings
+from istio_vm_lint.rules.locality import _failover_region_misspelt, _locality_disabled, _locality_settings
 from istio_vm_lint.semantics import tls_mode, traffic_policies
 
 Layer = tuple[DestinationRule, FieldPath, dict, bool]
@@ -445,8 +445,11 @@ def _failover_objects(ctx: Context) -> Iterator[tuple[DestinationRule, FieldPath
     over to — usually a typo or a zone name — and a `from`/`to` that equals an endpoint *zone*
     is the region/zone confusion. Endpoint localities come from the WorkloadEntries, inline
     endpoints and WorkloadGroups the host's services select (`locality`, else the
-    `topology.istio.io/locality` label, §locality). Silent unless every endpoint's locality is known
-    (pods get theirs from nodes).
+    `topology.istio.io/locality` label, §locality). When some endpoint's locality is unknown
+    (pods get theirs from nodes, auto-registered VMs from their bootstrap), a `to` region is
+    reported only when it is a misspelling of the region of an endpoint whose locality is known
+    and which no failover entry names (`eu-central1` / `eu-central-1`; regions that differ in
+    a digit, `us-east-1` / `us-east-2`, are distinct).
     """,
     bad="""
     localityLbSetting:
@@ -466,7 +469,10 @@ def failover_region_without_endpoints(ctx: Context) -> Iterator[Problem]:
         if field != "failover":
             continue
         workloads = graph.endpoints(graph.dr_services(dr))
-        if not workloads or any(w.kind == "Pod" or not w.locality for w in workloads):
+        if not workloads:
+            continue
+        if any(w.kind == "Pod" or not w.locality for w in workloads):
+            yield from _failover_region_misspelt(dr, fpath, tp, [w for w in workloads if w.kind != "Pod" and w.locality])
             continue
         regions = {w.locality.split("/", 1)[0] for w in workloads}
         zones = {w.locality.split("/")[1] for w in workloads if w.locality.count("/") >= 1}

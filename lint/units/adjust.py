@@ -341,6 +341,9 @@ def _defined_in_other_units(message: str, unit: Unit, index: dict[str, set[str]]
     # the near miss a selector finding names ("; nearest: Deployment ns/x has ...") is the
     # missing end of the reference.
     message = message.split("; nearest: ", 1)[0]
+    # Nor is a "did you mean" suggestion: it names what does exist (in this unit too, when a
+    # shared path defines it), not the missing end.
+    message = message.split("; did you mean ", 1)[0]
     # A host is defined by a Service of that name and namespace (a subset, IVL108, by a
     # DestinationRule for the host), not by any object that happens to share the name.
     kind = "dr" if code == "IVL108" else "svc"

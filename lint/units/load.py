@@ -330,6 +330,10 @@ def build_project(unit: Unit, sources: Sources, settings: Settings, displays: di
         apply_labels(project, unit.tree.file_labels)
     if unit.kind == "kustomize-files" and unit.tree is not None and unit.tree.file_replaced:
         mark_replaced(project, unit.tree.file_replaced)
+    if unit.kind == "kustomize-files":
+        # read without kustomize: the patches left out may be what sets the mesh config's
+        # extension providers (a component patching the istio ConfigMap), so they are unknown
+        project.extension_providers = None
     apply_namespaces(project, settings, root, unit.ns_override)
     mark_sed_tokens(project, root, sources.sed_memo)
     return project

@@ -71,9 +71,12 @@ def _child(parent: str, d: str) -> Optional[str]:
     return f"{parent}/{first}" if parent else first
 
 
-def sample_dirs(resources: Iterable[Resource], root: str) -> list[str]:
+def sample_dirs(resources: Iterable[Resource], root: str,
+                operator_clusters: Iterable[tuple[Optional[str], tuple[str, str, str]]] = ()) -> list[str]:
     """Root-relative directories that are separate apps (see the module docstring), outermost
-    first; empty when the repository does not look like a sample collection."""
+    first; empty when the repository does not look like a sample collection.
+    ``operator_clusters``: the (real path, cluster identity) of each IstioOperator
+    (``Project.operator_clusters``)."""
     by_dir: dict[str, list[Resource]] = defaultdict(list)
     dirs: dict[int, Optional[str]] = {}  # per source file: relpath is slow
     for r in resources:
@@ -84,6 +87,12 @@ def sample_dirs(resources: Iterable[Resource], root: str) -> list[str]:
             by_dir[d].append(r)
     if len(by_dir) < 2:
         return []
+    clusters: dict[str, set[tuple[str, str, str]]] = defaultdict(set)
+    for real, ident in operator_clusters:
+        if real is not None:
+            rel = os.path.relpath(os.path.dirname(real), root).replace(os.sep, "/")
+            if not rel.startswith(".."):
+                clusters["" if rel == "." else rel].add(ident)
     out: list[str] = []
 
     def visit(parent: str, dirs: list[str]) -> None:
@@ -95,13 +104,28 @@ def sample_dirs(resources: Iterable[Resource], root: str) -> list[str]:
         if not children:
             return
         apps = [c for c, ds in sorted(children.items()) if _is_app(r for d in ds for r in by_dir[d])]
-        if len(apps) >= 2 and _redefine(apps, children, by_dir):
+        if len(apps) >= 2 and _redefine(apps, children, by_dir) and not _clusters_of_one_mesh(apps, clusters):
             out.extend(apps)
         for c, ds in sorted(children.items()):
             visit(c, ds)
 
     visit("", sorted(by_dir))
     return out
+
+
+def _clusters_of_one_mesh(apps: list[str], clusters: dict[str, set[tuple[str, str, str]]]) -> bool:
+    """Are the app directories the clusters of one multi-cluster mesh?  Each holds an
+    IstioOperator installing a control plane of the same mesh (``meshID``) with its own cluster
+    name or network: what one cluster defines differently from another (its east-west gateway,
+    its replicas) is applied to another cluster of the same mesh, not instead of it
+    (docs/semantics.md §multicluster-directories), so they are linted as one mesh."""
+    ids = []
+    for c in apps:
+        found = {i for d, got in clusters.items() if d == c or d.startswith(c + "/") for i in got}
+        if len(found) != 1:
+            return False
+        ids.append(found.pop())
+    return len({m for m, _, _ in ids}) == 1 and len({(cl, net) for _, cl, net in ids}) == len(ids)
 
 
 def _is_app(resources: Iterable[Resource]) -> bool:
@@ -166,7 +190,7 @@ def split_plain_units(units: list[Unit], projects: list["Project"], sources: Sou
     out_units: list[Unit] = []
     out_projects: list[Project] = []
     for unit, project in zip(units, projects, strict=False):
-        samples = sample_dirs(project.resources, real_root) if unit.kind == PLAIN else []
+        samples = sample_dirs(project.resources, real_root, project.operator_clusters) if unit.kind == PLAIN else []
         if not samples:
             out_units.append(unit)
             out_projects.append(project)
