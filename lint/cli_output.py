@@ -157,6 +157,9 @@ def run_command(body: Callable[[], int], debug: bool) -> int:
     An output failure passes through (``DefaultGroup.invoke`` makes it exit 2 with one line)."""
     import click
 
+    from ._dataclass_exec import install
+
+    install()  # before the linter's modules create their dataclasses (lint/_dataclass_exec.py)
     from .config import ConfigError  # not at module level: `istio-vm-lint --version` imports this module
 
     try:
