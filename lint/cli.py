@@ -76,6 +76,11 @@ def run() -> None:
             sys.stdout.write(VERSION_LINE)
             sys.stdout.flush()
         else:
+            from . import cli_fast
+
+            parsed = cli_fast.parse(sys.argv[1:])  # a plain check run: no click (cli_fast.py)
+            if parsed is not None and cli_fast.accepted(parsed[1]):
+                cli_fast.run(*parsed)
             from .cli_group import main
 
             main(standalone_mode=True)

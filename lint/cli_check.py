@@ -1,7 +1,9 @@
 """The ``check`` command (the default): lint the named paths and write the report.
 
-Its flags, the run itself (``lint/runner.py``), baselines, the report in the chosen format
-(``lint/report/``), the summary and progress line on stderr, and the exit code.
+The run itself (``lint/runner.py``), baselines, the report in the chosen format
+(``lint/report/``), the summary and progress line on stderr, and the exit code.  Its flags
+(click) are in ``cli_check_command.py``; this module does not import click, so that a plain
+run parsed by ``cli_fast.py`` never does (messages on stderr import it when written).
 """
 
 from __future__ import annotations
@@ -10,14 +12,20 @@ import os
 import sys
 from typing import Any, Optional
 
-import click
-
-from . import __version__
-from .cli_output import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, keep_until_exit, run_command, write_whole
+from .cli_output import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, echo_err, keep_until_exit, write_whole
 
 # findings.SEVERITIES, spelled out so that `--version` and `--help` import no more than the
 # command modules and click (tests/test_cli_startup.py checks both).
 SEVERITIES = ("error", "warning", "info")
+
+
+def __getattr__(name: str) -> Any:
+    """``check`` (the click command, ``cli_check_command.py``), imported on first use."""
+    if name == "check":
+        from .cli_check_command import check
+
+        return check
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _use_color(no_color: bool = False, mode: str = "auto") -> bool:
@@ -38,62 +46,6 @@ def _use_color(no_color: bool = False, mode: str = "auto") -> bool:
     if os.environ.get("NO_COLOR"):
         return False
     return sys.stdout.isatty()
-
-
-@click.command("check")
-@click.argument("paths", nargs=-1, type=str)
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]), default="text",
-              show_default=True, help="Output format.")
-@click.option("--fail-on", type=click.Choice(list(SEVERITIES)), default=None,
-              help="Lowest severity that makes the exit code 1 [default: error].")
-@click.option("--select", multiple=True, help="Codes or prefixes to enable (comma-separated).")
-@click.option("--ignore", multiple=True, help="Codes or prefixes to disable (comma-separated).")
-@click.option("--extend-select", multiple=True, help="Codes or prefixes to add to the selection.")
-@click.option("--default-namespace", default=None, help="Namespace for resources without one [default: default].")
-@click.option("--cluster-domain", default=None, help="Kubernetes cluster domain [default: cluster.local].")
-@click.option("--external-host", "external_hosts", multiple=True,
-              help="A host that exists outside this repository (repeatable; wildcards allowed).")
-@click.option("--external-namespace", "external_namespaces", multiple=True,
-              help="A namespace whose services live outside this repository (repeatable).")
-@click.option("--exclude", multiple=True, help="Glob of paths to skip (repeatable).")
-@click.option("--mesh-config", default=None,
-              help="Istio MeshConfig file (or the istio ConfigMap) for mesh-wide settings such as DNS auto-allocation.")
-@click.option("--stdin-filename", default=None,
-              help="Name used for `-` (stdin) in findings; inside a repository the rest of it is loaded as context.")
-@click.option("--root", default=None, help="Repository root (default: the git root).")
-@click.option("--config", "config_path", default=None,
-              help="Config file (default: .istio-vm-lint.toml or pyproject.toml at the root).")
-@click.option("--isolated", is_flag=True, help="Ignore configuration files.")
-@click.option("--no-context", is_flag=True,
-              help="Load only the given files; do not load the rest of the repository to resolve references.")
-@click.option("--cache-dir", default=None,
-              help="Cache here what each file's content determines (parse, rejection verdicts) and the "
-                   "findings of a run whose inputs are unchanged, so the next run redoes only what changed "
-                   "[env ISTIO_VM_LINT_CACHE_DIR; config cache-dir; default: no cache].")
-@click.option("--no-cache", is_flag=True,
-              help="Do not use the cache (per file or per run), even if the config or environment asks for one.")
-@click.option("--baseline", "baseline_path", default=None,
-              help="Hide findings recorded in this baseline file (see --write-baseline).")
-@click.option("--write-baseline", "write_baseline_path", default=None,
-              help="Record the current findings in this file and exit 0.")
-@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
-@click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
-@click.option("--verbose", "-v", is_flag=True, help="Print what was read and skipped to stderr.")
-@click.option("--color", "color_mode", type=click.Choice(["auto", "always", "never"]), default="auto",
-              show_default=True,
-              help="Colour the text output: auto = at a terminal (FORCE_COLOR forces it, NO_COLOR turns it off).")
-@click.option("--no-color", is_flag=True, help="Same as --color never.")
-@click.option("--debug", is_flag=True, hidden=True, help="Show tracebacks.")
-@click.version_option(__version__, "--version", prog_name="istio-vm-lint", help="Show the version and exit.")
-def check(paths: tuple[str, ...], fmt: str, **opts: Any) -> None:
-    """Lint the YAML files under PATHS (default: the current directory).
-
-    Directories are linted as they are.  When files are named (as pre-commit does), the
-    whole repository is still loaded to resolve references, and findings are reported only
-    in the named files.
-    """
-    debug = opts.pop("debug")
-    sys.exit(run_command(lambda: _check(paths, fmt, **opts), debug))
 
 
 def _check(paths: tuple[str, ...], fmt: str, fail_on: Optional[str], select: tuple[str, ...],
@@ -129,9 +81,9 @@ def _check(paths: tuple[str, ...], fmt: str, fail_on: Optional[str], select: tup
     scan = Scan()
     files, missing, report_only = select_files(paths, settings, root, no_context, stdin_filename, scan)
     for where, reason in scan.unreadable:
-        click.echo(f"istio-vm-lint: cannot read directory {where}: {reason}", err=True)
+        echo_err(f"istio-vm-lint: cannot read directory {where}: {reason}")
     for where in scan.empty:
-        click.echo(f"istio-vm-lint: warning: no YAML files (*.yaml, *.yml) in {where}", err=True)
+        echo_err(f"istio-vm-lint: warning: no YAML files (*.yaml, *.yml) in {where}")
     stdin = None
     if "-" in paths:
         # Shown like a file named on the command line: relative to the current directory.
@@ -155,33 +107,32 @@ def _check(paths: tuple[str, ...], fmt: str, fail_on: Optional[str], select: tup
         if rprobe is not None and settings.cache_dir and outcome.repeatable:
             result_cache.store(settings.cache_dir, rprobe, run)
     for m in missing:
-        click.echo(f"istio-vm-lint: no such file or directory: {m}", err=True)
+        echo_err(f"istio-vm-lint: no such file or directory: {m}")
     findings = run.findings
     if verbose:
         scope = f" (reporting on {len(report_only)} of them)" if report_only is not None else ""
-        click.echo(f"istio-vm-lint: root {settings.root}; config {config_path or 'none'}", err=True)
-        click.echo(f"istio-vm-lint: read {run.files} files{scope}, {run.resources} resources; ignored "
-                   f"{run.ignored_documents} documents without apiVersion/kind and {run.unknown_kinds} of other "
-                   f"kinds; ran {run.rules_run} rules", err=True)
+        echo_err(f"istio-vm-lint: root {settings.root}; config {config_path or 'none'}")
+        echo_err(f"istio-vm-lint: read {run.files} files{scope}, {run.resources} resources; ignored "
+                 f"{run.ignored_documents} documents without apiVersion/kind and {run.unknown_kinds} of other "
+                 f"kinds; ran {run.rules_run} rules")
         if run.cached:
-            click.echo(f"istio-vm-lint: result cache {settings.cache_dir}: nothing changed since a run with the "
-                       "same inputs; its findings are reused", err=True)
+            echo_err(f"istio-vm-lint: result cache {settings.cache_dir}: nothing changed since a run with the "
+                     "same inputs; its findings are reused")
         if outcome is not None and outcome.cache_stats is not None:
             hits, misses = outcome.cache_stats
-            click.echo(f"istio-vm-lint: parse cache {settings.cache_dir}: {hits} file(s) reused, {misses} parsed",
-                       err=True)
+            echo_err(f"istio-vm-lint: parse cache {settings.cache_dir}: {hits} file(s) reused, {misses} parsed")
         for stage, secs in (outcome.timings.items() if outcome is not None else ()):
-            click.echo(f"istio-vm-lint: {stage}: {secs * 1000:.1f} ms", err=True)
+            echo_err(f"istio-vm-lint: {stage}: {secs * 1000:.1f} ms")
     failed = bool(missing or run.internal_errors or scan.unreadable)
 
     if write_baseline_path:
         from . import baseline as baseline_mod  # deferred: most runs have no baseline
 
         n = baseline_mod.write(write_baseline_path, findings, settings.root)
-        click.echo(f"istio-vm-lint: wrote {n} finding(s) to baseline {write_baseline_path}", err=True)
+        echo_err(f"istio-vm-lint: wrote {n} finding(s) to baseline {write_baseline_path}")
         if report_only is not None:
-            click.echo("istio-vm-lint: note: only findings in the named files were recorded; write the baseline "
-                       "from a run on the whole repository (a directory) to record all of them", err=True)
+            echo_err("istio-vm-lint: note: only findings in the named files were recorded; write the baseline "
+                     "from a run on the whole repository (a directory) to record all of them")
         return EXIT_ERROR if failed else EXIT_OK
     bpath = baseline_path or settings.baseline
     if bpath:
@@ -196,7 +147,7 @@ def _check(paths: tuple[str, ...], fmt: str, fail_on: Optional[str], select: tup
         if not quiet and (filtered.hidden or filtered.stale):
             stale = (f"; {filtered.stale} baseline entr{'y' if filtered.stale == 1 else 'ies'} matched nothing "
                      f"(fixed? refresh with --write-baseline {bpath})") if filtered.stale else ""
-            click.echo(f"istio-vm-lint: baseline {bpath} hid {filtered.hidden} known finding(s){stale}", err=True)
+            echo_err(f"istio-vm-lint: baseline {bpath} hid {filtered.hidden} known finding(s){stale}")
 
     # Counts describe the report scope (the named files in a pre-commit run), not the context.
     rctx = ReportContext(files=run.report_files, resources=run.report_resources,
@@ -211,15 +162,15 @@ def _check(paths: tuple[str, ...], fmt: str, fail_on: Optional[str], select: tup
 
         note = overflow_message(findings)
         if note:
-            click.echo(f"istio-vm-lint: {note}", err=True)
+            echo_err(f"istio-vm-lint: {note}")
     # A run that could not read what it was given must not end with "No problems found".
     if fmt == "text" and not quiet and not (failed and not findings):
         from .report.text_format import render_summary
 
-        click.echo(render_summary(findings, rctx).rstrip("\n"), err=True)
+        echo_err(render_summary(findings, rctx).rstrip("\n"))
         if run.suppressed:
-            click.echo(f"({run.suppressed} finding(s) suppressed by comments, annotations or "
-                       "per-file-ignores)", err=True)
+            echo_err(f"({run.suppressed} finding(s) suppressed by comments, annotations or "
+                     "per-file-ignores)")
     if failed:
         return EXIT_ERROR
     if exit_zero:

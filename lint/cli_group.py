@@ -13,7 +13,7 @@ from typing import Any, Optional
 import click
 
 from . import __version__
-from .cli_check import check
+from .cli_check_command import check
 from .cli_graph import graph_cmd, trace_cmd
 from .cli_output import EXIT_ERROR, EXIT_INTERRUPTED, OutputError, guard_streams, report_output_error, say, write_whole
 

@@ -155,8 +155,6 @@ def run_command(body: Callable[[], int], debug: bool) -> int:
     """``body()``'s exit code; a configuration error or an internal error is one line on stderr
     and exit 2, never a bare traceback in CI logs (unless ``--debug`` or ISTIO_VM_LINT_DEBUG).
     An output failure passes through (``DefaultGroup.invoke`` makes it exit 2 with one line)."""
-    import click
-
     from ._dataclass_exec import install
 
     install()  # before the linter's modules create their dataclasses (lint/_dataclass_exec.py)
@@ -165,15 +163,23 @@ def run_command(body: Callable[[], int], debug: bool) -> int:
     try:
         return body()
     except ConfigError as exc:
-        click.echo(f"istio-vm-lint: configuration error: {exc}", err=True)
+        echo_err(f"istio-vm-lint: configuration error: {exc}")
         return EXIT_ERROR
     except OutputError:
         raise
     except Exception as exc:
         if debug or os.environ.get("ISTIO_VM_LINT_DEBUG"):
             raise
-        click.echo(f"istio-vm-lint: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", err=True)
+        echo_err(f"istio-vm-lint: internal error: {type(exc).__name__}: {exc} (rerun with --debug)")
         return EXIT_ERROR
+
+
+def echo_err(message: str) -> None:
+    """``click.echo(message, err=True)``, importing click only when a message is written: a
+    plain run of ``check`` does not import click at all (``lint/cli_fast.py``)."""
+    import click
+
+    click.echo(message, err=True)
 
 
 def write_whole(text: str) -> None:

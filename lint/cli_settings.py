@@ -10,8 +10,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-import click
-
+from .cli_output import echo_err
 from .config import ConfigError, Settings, codes, find_config, find_config_upwards, load_config_file
 from .discover import Discovered, discover
 
@@ -97,8 +96,8 @@ def resolve_cache_dir(settings: Settings, flag: Optional[str], no_cache: bool) -
     root = os.path.realpath(settings.root or os.getcwd())
     target = os.path.realpath(settings.cache_dir)
     if target != root and not target.startswith(root.rstrip(os.sep) + os.sep):
-        click.echo(f"istio-vm-lint: warning: cache-dir {settings.cache_dir} is outside the repository {root}; "
-                   "not using a cache (choose one outside with --cache-dir or ISTIO_VM_LINT_CACHE_DIR)", err=True)
+        echo_err(f"istio-vm-lint: warning: cache-dir {settings.cache_dir} is outside the repository {root}; "
+                 "not using a cache (choose one outside with --cache-dir or ISTIO_VM_LINT_CACHE_DIR)")
         return None
     return settings.cache_dir
 
