@@ -59,6 +59,8 @@ def _regex(v: h.Issues, value: Any, where: str, path: FieldPath) -> None:
 def _header_ops(v: h.Issues, headers: Any, path: FieldPath) -> None:
     """Header manipulation of a route or destination (VS-32)."""
     hm = as_map(headers)
+    if not hm:
+        return  # most routes and destinations: nothing to check
     for side in ("request", "response"):
         ops = as_map(hm.get(side))
         for op in ("add", "set"):

@@ -26,10 +26,14 @@ def _omit_empty(value: Any) -> Any:
     return value
 
 
+# ``json.dumps(x, sort_keys=True, default=str)`` builds this encoder on every call.
+_ENCODER = json.JSONEncoder(sort_keys=True, default=str)
+
+
 def _canon(match: Any, drop_name: bool) -> str:
     if isinstance(match, dict) and drop_name:
         match = {k: val for k, val in match.items() if k != "name"}
-    return json.dumps(_omit_empty(match), sort_keys=True, default=str)
+    return _ENCODER.encode(_omit_empty(match))
 
 
 def _exact_or_prefix(sm: Any) -> str:
@@ -88,7 +92,7 @@ def unreachable_routes(v: Issues, kind: str, routes: list[Any]) -> None:
                 if prefix:
                     method = _exact_or_prefix(m.get("method")) or "exact:GET"
                     prefixed.append({
-                        "route": rname(r, rn), "match": mname(m, mn), "prefix": prefix, "path": mp,
+                        "route": (r, rn), "match": (m, mn), "prefix": prefix, "path": mp,
                         "port": get_int(m, "port") or 0, "method": method,
                         "authority": _exact_or_prefix(m.get("authority")),
                         "headers": {k: _exact_or_prefix(x) for k, x in as_map(m.get("headers")).items()},
@@ -101,9 +105,11 @@ def unreachable_routes(v: Issues, kind: str, routes: list[Any]) -> None:
         for b in prefixed[i + 1:]:
             if b["prefix"] == a["prefix"] or not _covered(a, b):
                 continue
+            # (names are quoted only for a message: most prefixed matches have none)
             v.warn(b["path"], UNREACHABLE,
-                   f"virtualService rule {b['route']} match {b['match']} of prefix {b['prefix']} is not used "
-                   f"(duplicate/overlapping match in rule {a['match']} of prefix {a['prefix']} on {a['route']})")
+                   f"virtualService rule {rname(*b['route'])} match {mname(*b['match'])} of prefix {b['prefix']} is not "
+                   f"used (duplicate/overlapping match in rule {mname(*a['match'])} of prefix {a['prefix']} on "
+                   f"{rname(*a['route'])})")
 
 
 def _covered(a: dict[str, Any], b: dict[str, Any]) -> bool:
