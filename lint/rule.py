@@ -185,6 +185,9 @@ class Subset:
         return out
 
 
+_NOT_MEMOISED = object()
+
+
 class Context:
     """What a rule sees: the project, the settings and (lazily) the mesh graph."""
 
@@ -203,11 +206,10 @@ class Context:
         attribute set on the context."""
         if self.resource_filter is not None:  # computed over a subset: not for other rules
             key = ("filtered", id(self.resource_filter), key)
-        try:
-            return self._memo[key]  # type: ignore[no-any-return]
-        except KeyError:
+        value = self._memo.get(key, _NOT_MEMOISED)  # (not try/except: most keys are asked once)
+        if value is _NOT_MEMOISED:
             value = self._memo[key] = compute()
-            return value
+        return value  # type: ignore[no-any-return]
 
     @cached_property
     def mesh(self) -> "MeshConfig":
