@@ -71,7 +71,11 @@ def overlapping_destination_rules(ctx: Context) -> Iterator[Problem]:
     by_host: dict[str, list[DestinationRule]] = defaultdict(list)
     for d in drs:
         by_host[hosts[id(d)]].append(d)
-    for d in drs:
+    # Reported: the rules iterated (a named-file run iterates only those it can report on,
+    # lint/relevance.py), each compared with every other rule of its host.
+    for d in ctx.each(DestinationRule):
+        if id(d) not in hosts:
+            continue  # a workload-scoped rule, or one without a host
         h = hosts[id(d)]
         # Only the same host: between a wildcard and a more specific host istiod takes the most
         # specific match (MostSpecificHostMatch), so neither shadows the other by order.
@@ -351,25 +355,40 @@ def legacy_gateway_reference(ctx: Context) -> Iterator[Problem]:
     references=("docs/semantics.md §kiali-serviceentries", "docs/semantics.md §duplicate-hosts"),
 )
 def duplicate_service_entry_port(ctx: Context) -> Iterator[Problem]:
+    # Every ServiceEntry port by (host, number), in the repository's order; each ServiceEntry
+    # iterated is reported at its first key (in sorted order) shared with another visible one
+    # (a named-file run iterates only the entries it can report on: lint/relevance.py).
     index: dict[tuple[str, int], list[tuple[ServiceEntry, int, str]]] = defaultdict(list)
     for se in ctx.resources(ServiceEntry):
         for h in se.hosts:
             for p in se.ports:
                 if p.number is not None:
                     index[(h.lower(), p.number)].append((se, p.index, p.protocol.upper()))
-    reported: set[int] = set()
-    for (host, number), entries in sorted(index.items()):
-        for se, pi, proto in entries:
-            others = [o for o in entries if o[0] is not se and o[2] == proto and
-                      (visible(se.export_to, se.namespace, o[0].namespace) or
-                       visible(o[0].export_to, o[0].namespace, se.namespace))]
-            if not others or id(se) in reported:
+    for se in ctx.each(ServiceEntry):
+        found = None
+        for key in sorted({(h.lower(), p.number) for h in se.hosts for p in se.ports if p.number is not None}):
+            entries = index[key]
+            if len(entries) < 2:
                 continue
-            reported.add(id(se))
-            listing = ", ".join(f"{o[0].namespace}/{o[0].name}" for o in others)
-            yield Problem(se, ("spec", "ports", pi), f"ServiceEntry {se.namespace}/{se.name} and {listing} both declare "
-                          f"host '{host}' port {number}; which definition applies depends on creation order",
-                          related=tuple((o[0], ("spec", "ports", o[1])) for o in others))
+            for e in entries:
+                if e[0] is not se:
+                    continue
+                proto = e[2]
+                others = [o for o in entries if o[0] is not se and o[2] == proto and
+                          (visible(se.export_to, se.namespace, o[0].namespace) or
+                           visible(o[0].export_to, o[0].namespace, se.namespace))]
+                if others:
+                    found = (key, e[1], others)
+                    break
+            if found is not None:
+                break
+        if found is None:
+            continue
+        (host, number), pi, others = found
+        listing = ", ".join(f"{o[0].namespace}/{o[0].name}" for o in others)
+        yield Problem(se, ("spec", "ports", pi), f"ServiceEntry {se.namespace}/{se.name} and {listing} both declare "
+                      f"host '{host}' port {number}; which definition applies depends on creation order",
+                      related=tuple((o[0], ("spec", "ports", o[1])) for o in others))
 
 
 @rule(
@@ -457,19 +476,24 @@ def outbound_policy_mode_unset(ctx: Context) -> Iterator[Problem]:
 )
 def duplicate_workload_group_labels(ctx: Context) -> Iterator[Problem]:
     groups: dict[tuple[str, tuple], list[WorkloadGroup]] = defaultdict(list)
+    key_of: dict[int, tuple[str, tuple]] = {}
     for wg in ctx.resources(WorkloadGroup):
         md = wg.spec.get("metadata")
         if not isinstance(md, dict):
             continue
         labels = as_map(md.get("labels"))
-        groups[(wg.namespace, tuple(sorted((str(k), str(v)) for k, v in labels.items())))].append(wg)
-    for (ns, _labels), wgs in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        key = key_of[id(wg)] = (wg.namespace, tuple(sorted((str(k), str(v)) for k, v in labels.items())))
+        groups[key].append(wg)
+    # Reported: the groups iterated (a named-file run iterates only those it can report on,
+    # lint/relevance.py), each with the others of its namespace and labels.
+    for wg in ctx.each(WorkloadGroup):
+        key = key_of.get(id(wg))
+        wgs = groups[key] if key is not None else []
         if len(wgs) < 2:
             continue
-        for wg in wgs:
-            others = [o for o in wgs if o is not wg]
-            yield Problem(wg, ("spec", "metadata", "labels") if "labels" in as_map(wg.spec.get("metadata"))
-                          else ("spec", "metadata"),
-                          f"WorkloadGroup {ns}/{wg.name} has the same labels as {', '.join(o.name for o in others)}; "
-                          "their VMs cannot be told apart by selectors",
-                          related=tuple((o, ("spec", "metadata")) for o in others))
+        others = [o for o in wgs if o is not wg]
+        yield Problem(wg, ("spec", "metadata", "labels") if "labels" in as_map(wg.spec.get("metadata"))
+                      else ("spec", "metadata"),
+                      f"WorkloadGroup {wg.namespace}/{wg.name} has the same labels as {', '.join(o.name for o in others)}; "
+                      "their VMs cannot be told apart by selectors",
+                      related=tuple((o, ("spec", "metadata")) for o in others))

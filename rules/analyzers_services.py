@@ -40,29 +40,49 @@ from istio_vm_lint.semantics import export_scopes, scopes_overlap
     references=("docs/semantics.md §analyzer-serviceentry-protocols", "docs/semantics.md §duplicate-hosts"),
 )
 def conflicting_protocols(ctx: Context) -> Iterator[Problem]:
-    index: dict[tuple[str, int], list[tuple[ServiceEntry, int, str, Optional[frozenset[str]]]]] = defaultdict(list)
+    # Every ServiceEntry port by (host, number), in the repository's order; each ServiceEntry
+    # iterated is reported at its first key (in sorted order) where another declares another
+    # protocol (a named-file run iterates only the entries it can report on: lint/relevance.py).
+    index: dict[tuple[str, int], list[tuple[ServiceEntry, int, str]]] = defaultdict(list)
     for se in ctx.resources(ServiceEntry):
-        scopes = export_scopes(se.export_to, se.namespace)
         for h in se.hosts:
             for p in se.ports:
                 if p.number is not None:
-                    index[(h, p.number)].append((se, p.index, p.protocol.upper(), scopes))
-    reported: set[int] = set()
-    for (host, number), entries in sorted(index.items()):
-        if len({e[2] for e in entries}) < 2:
-            continue
-        for se, pi, proto, scopes in entries:
-            others = [o for o in entries if o[0] is not se and o[2] != proto
-                      and scopes_overlap(scopes, o[3])]
-            if not others or id(se) in reported:
+                    index[(h, p.number)].append((se, p.index, p.protocol.upper()))
+    scopes: dict[int, Optional[frozenset[str]]] = {}
+
+    def scope(se: ServiceEntry) -> Optional[frozenset[str]]:
+        got = scopes.get(id(se), ())
+        if got == ():
+            got = scopes[id(se)] = export_scopes(se.export_to, se.namespace)
+        return got  # type: ignore[return-value]
+
+    for se in ctx.each(ServiceEntry):
+        keys = sorted({(h, p.number) for h in se.hosts for p in se.ports if p.number is not None})
+        found = None
+        for key in keys:
+            entries = index[key]
+            if len({e[2] for e in entries}) < 2:
                 continue
-            reported.add(id(se))
-            listing = ", ".join(f"{o[0].namespace}/{o[0].name} ({o[2] or 'unset'})" for o in others)
-            yield Problem(se, ("spec", "ports", pi, "protocol") if "protocol" in as_map(as_list(se.spec.get("ports"))[pi])
-                          else ("spec", "ports", pi),
-                          f"ServiceEntry {se.namespace}/{se.name} declares host '{host}' port {number} as "
-                          f"{proto or 'unset'}, but {listing} declare it with another protocol",
-                          related=tuple((o[0], ("spec", "ports", o[1])) for o in others))
+            for e in entries:
+                if e[0] is not se:
+                    continue
+                proto = e[2]
+                others = [o for o in entries if o[0] is not se and o[2] != proto and scopes_overlap(scope(se), scope(o[0]))]
+                if others:
+                    found = (key, e[1], proto, others)
+                    break
+            if found is not None:
+                break
+        if found is None:
+            continue
+        (host, number), pi, proto, others = found
+        listing = ", ".join(f"{o[0].namespace}/{o[0].name} ({o[2] or 'unset'})" for o in others)
+        yield Problem(se, ("spec", "ports", pi, "protocol") if "protocol" in as_map(as_list(se.spec.get("ports"))[pi])
+                      else ("spec", "ports", pi),
+                      f"ServiceEntry {se.namespace}/{se.name} declares host '{host}' port {number} as "
+                      f"{proto or 'unset'}, but {listing} declare it with another protocol",
+                      related=tuple((o[0], ("spec", "ports", o[1])) for o in others))
 
 
 @rule(

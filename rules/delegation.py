@@ -33,10 +33,21 @@ def _delegate_refs(vs: VirtualService) -> Iterator[tuple[int, dict[str, Any], st
 
 
 def _index(ctx: Context) -> dict[tuple[str, str], VirtualService]:
-    out: dict[tuple[str, str], VirtualService] = {}
-    for vs in ctx.each(VirtualService):
-        out.setdefault((vs.namespace, vs.name), vs)
-    return out
+    """Every VirtualService of the repository by (namespace, name), the first of copies (also
+    for a rule iterating fewer: ``lint/relevance.py``)."""
+    def compute() -> dict[tuple[str, str], VirtualService]:
+        out: dict[tuple[str, str], VirtualService] = {}
+        for vs in ctx.resources(VirtualService):
+            out.setdefault((vs.namespace, vs.name), vs)
+        return out
+    return ctx.memo("delegation.index", compute)
+
+
+def _refs(ctx: Context) -> list[tuple[VirtualService, int, dict[str, Any], str, str]]:
+    """(root, route index, route, namespace, name) of every `http[].delegate` of the
+    repository, in its order (also for a rule iterating fewer: ``lint/relevance.py``)."""
+    return ctx.memo("delegation.refs", lambda: [(vs, i, route, ns, name) for vs in ctx.resources(VirtualService)
+                                                for i, route, ns, name in _delegate_refs(vs)])
 
 
 def _delegations(ctx: Context, *, to_delegates: bool
@@ -105,7 +116,18 @@ def delegate_not_found(ctx: Context) -> Iterator[Problem]:
         if not vs.hosts:
             delegates_by_ns.setdefault(ns, []).append(name)
             delegates_by_name.setdefault(name, []).append(vs)
-    for vs in ctx.each(VirtualService):
+    # Reported: the roots iterated, and the roots whose missing delegate has the name of an
+    # iterated delegate elsewhere (a named-file run iterates only what it can report on and
+    # the delegate elsewhere is this finding's related resource: lint/relevance.py).
+    roots = list(ctx.each(VirtualService))
+    ids = {id(vs) for vs in roots}
+    names = {d.name for d in roots if not d.hosts}
+    if names:
+        for vs, _i, _route, _ns, name in _refs(ctx):
+            if name in names and id(vs) not in ids:
+                ids.add(id(vs))
+                roots.append(vs)
+    for vs in roots:
         for i, _route, ns, name in _delegate_refs(vs):
             if (ns, name) in index:
                 continue
@@ -317,23 +339,34 @@ def _fmt(m: dict[str, Any]) -> str:
     references=("docs/semantics.md §virtualservice-delegation",),
 )
 def delegate_match_conflict(ctx: Context) -> Iterator[Problem]:
+    # Reported: the delegates iterated, each with the roots delegating to it in the
+    # repository's order (a named-file run iterates only what it can report on:
+    # lint/relevance.py); a delegate route is reported against the first root it conflicts with.
+    index = _index(ctx)
+    incoming: dict[int, list[tuple[VirtualService, int, dict[str, Any]]]] = {}
+    for vs, i, route, ns, name in _refs(ctx):
+        target = index.get((ns, name))
+        if target is not None and not target.hosts:
+            incoming.setdefault(id(target), []).append((vs, i, route))
     seen: set[tuple[int, int]] = set()
-    for vs, i, route, _ns, _name, d in _delegations(ctx, to_delegates=True):
-        root_matches = [as_map(m) for m in as_list(route.get("match"))]
-        if not root_matches or not all(isinstance(m, dict) for m in as_list(route.get("match"))):
-            continue
-        for j, leaf_route in enumerate(as_list(d.spec.get("http"))):
-            raw = as_list(as_map(leaf_route).get("match"))
-            if not raw or not all(isinstance(m, dict) for m in raw):
+    for d in ctx.each(VirtualService):
+        for vs, i, route in incoming.get(id(d), ()):
+            root_matches = [as_map(m) for m in as_list(route.get("match"))]
+            if not root_matches or not all(isinstance(m, dict) for m in as_list(route.get("match"))):
                 continue
-            for k, leaf in enumerate(raw):
-                reasons = [_has_conflict(r, leaf) for r in root_matches]
-                if all(reasons) and (id(d), j) not in seen:
-                    seen.add((id(d), j))
-                    why = "; ".join(f"root match [{_fmt(r)}]: {why}" for r, why in zip(root_matches, reasons, strict=False))
-                    yield Problem(d, ("spec", "http", j, "match", k),
-                                  f"VirtualService {d.namespace}/{d.name}: http[{j}] match [{_fmt(leaf)}] is not "
-                                  f"within any match of http[{i}] of root {vs.namespace}/{vs.name} ({why}); "
-                                  f"Istio drops this route when merging the delegate",
-                                  related=((vs, ("spec", "http", i, "match")),))
-                    break
+            for j, leaf_route in enumerate(as_list(d.spec.get("http"))):
+                raw = as_list(as_map(leaf_route).get("match"))
+                if not raw or not all(isinstance(m, dict) for m in raw):
+                    continue
+                for k, leaf in enumerate(raw):
+                    reasons = [_has_conflict(r, leaf) for r in root_matches]
+                    if all(reasons) and (id(d), j) not in seen:
+                        seen.add((id(d), j))
+                        why = "; ".join(f"root match [{_fmt(r)}]: {why}" for r, why in zip(root_matches, reasons, strict=False))
+                        yield Problem(d, ("spec", "http", j, "match", k),
+                                      f"VirtualService {d.namespace}/{d.name}: http[{j}] match [{_fmt(leaf)}] is not "
+                                      f"within any match of http[{i}] of root {vs.namespace}/{vs.name} ({why}); "
+                                      f"Istio drops this route when merging the delegate",
+                                      related=((vs, ("spec", "http", i, "match")),))
+                        break
+

@@ -48,22 +48,28 @@ from istio_vm_lint.rule import Context, rule
 def order_dependent_merge(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
     groups: dict[tuple[Any, ...], list[DestinationRule]] = defaultdict(list)
-    for dr in ctx.each(DestinationRule):
+    key_of: dict[int, tuple[Any, ...]] = {}
+    for dr in ctx.resources(DestinationRule):
         if not dr.traffic_policy or not dr.host:
             continue
         sel = dr.workload_selector
-        groups[(dr.namespace, graph.dr_host(dr), None if sel is None else tuple(sorted(sel.items())),
-                tuple(sorted(dr.export_to)))].append(dr)
-    for (ns, host, _sel, _exp), drs in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        key = key_of[id(dr)] = (dr.namespace, graph.dr_host(dr), None if sel is None else tuple(sorted(sel.items())),
+                                tuple(sorted(dr.export_to)))
+        groups[key].append(dr)
+    # Reported: the rules iterated (a named-file run iterates only those it can report on,
+    # lint/relevance.py), each with the others of its group.
+    for dr in ctx.each(DestinationRule):
+        key = key_of.get(id(dr))
+        drs = groups[key] if key is not None else []
         if len(drs) < 2:
             continue
-        for dr in drs:
-            others = sorted((o for o in drs if o is not dr), key=lambda o: (o.namespace, o.name))
-            names = ", ".join(f"{o.namespace}/{o.name}" for o in others)
-            same = all(o.traffic_policy == dr.traffic_policy for o in others)  # a copy: nothing is lost
-            yield Problem(dr, ("spec", "trafficPolicy"),
-                          f"DestinationRule {dr.namespace}/{dr.name} and {names} all set a top-level trafficPolicy for "
-                          f"{host} in namespace '{ns}': Istio keeps only the first one processed (creation order), "
-                          "the others are discarded — merge the policies into one rule (§destinationrule-merge)"
-                          + (" (the policies are identical, so nothing is lost whichever comes first)" if same else ""),
-                          related=tuple((o, ("spec", "trafficPolicy")) for o in others), severity="info" if same else None)
+        ns, host = key[0], key[1]  # type: ignore[index]
+        others = sorted((o for o in drs if o is not dr), key=lambda o: (o.namespace, o.name))
+        names = ", ".join(f"{o.namespace}/{o.name}" for o in others)
+        same = all(o.traffic_policy == dr.traffic_policy for o in others)  # a copy: nothing is lost
+        yield Problem(dr, ("spec", "trafficPolicy"),
+                      f"DestinationRule {dr.namespace}/{dr.name} and {names} all set a top-level trafficPolicy for "
+                      f"{host} in namespace '{ns}': Istio keeps only the first one processed (creation order), "
+                      "the others are discarded — merge the policies into one rule (§destinationrule-merge)"
+                      + (" (the policies are identical, so nothing is lost whichever comes first)" if same else ""),
+                      related=tuple((o, ("spec", "trafficPolicy")) for o in others), severity="info" if same else None)

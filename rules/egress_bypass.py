@@ -106,16 +106,24 @@ def _external(d: DestinationRef) -> bool:
 def egress_gateway_bypassed(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
     domain = graph.domain
-    gateways = [g for g in ctx.resources(Gateway) if g.selector]
-    # every mesh-applied destination: (VirtualService hosts, destination, sends to a gateway?)
+    # every mesh-applied destination: (VirtualService hosts, destination, sends to a gateway?),
+    # listed when a route at an egress gateway first needs them (most runs have none)
     mesh: list[tuple[list[str], VirtualService, DestinationRef, bool]] = []
-    for vs in ctx.resources(VirtualService):
-        hosts = [resolve_host(h, vs.namespace, domain) for h in vs.hosts]
-        for d in graph.destinations(vs):
-            rd = vs.destinations[d.dest_index]
-            if not rd.is_mirror and "mesh" in live_gateways(vs, rd.gateways, domain):
-                mesh.append((hosts, vs, d, _to_gateway(graph, d, gateways)))
-    routes_through_egress = any(to_gw for _, _, _, to_gw in mesh)
+    routes_through_egress = False
+    listed = False
+
+    def list_mesh() -> None:
+        nonlocal routes_through_egress, listed
+        listed = True
+        gateways = [g for g in ctx.resources(Gateway) if g.selector]
+        for vs in ctx.resources(VirtualService):
+            hosts = [resolve_host(h, vs.namespace, domain) for h in vs.hosts]
+            for d in graph.destinations(vs):
+                rd = vs.destinations[d.dest_index]
+                if not rd.is_mirror and "mesh" in live_gateways(vs, rd.gateways, domain):
+                    mesh.append((hosts, vs, d, _to_gateway(graph, d, gateways)))
+        routes_through_egress = any(to_gw for _, _, _, to_gw in mesh)
+
     reported: set[tuple[int, int]] = set()
     for vs in ctx.each(VirtualService):
         hosts = [resolve_host(h, vs.namespace, domain) for h in vs.hosts]
@@ -129,6 +137,8 @@ def egress_gateway_bypassed(ctx: Context) -> Iterator[Problem]:
                       if r != "mesh" and _egress_gateway(graph, r, vs) is not None]
             if not egress:
                 continue
+            if not listed:
+                list_mesh()
             mine = [m for m in mesh if any(hosts_overlap(a, b) for a in m[0] for b in hosts)]
             if any(to_gw for _, _, _, to_gw in mine):
                 break  # the sidecars send this host to a gateway

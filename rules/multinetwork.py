@@ -44,13 +44,12 @@ def _network_services(ctx: Context) -> list[tuple[Service, NetworkGateway]]:
     """Every Service labelled ``topology.istio.io/network``, with what istiod reads from it."""
     def compute() -> list[tuple[Service, NetworkGateway]]:
         out = []
-        for svc in ctx.each(Service):
+        for svc in ctx.resources(Service):  # the whole repository (also for a rule iterating fewer)
             if svc.service_type == "ExternalName":
                 continue
             ng = network_gateway(svc.labels, (p.number for p in svc.ports))
             if ng is not None:
                 out.append((svc, ng))
-        ctx.current = None
         return out
     return ctx.memo("multinetwork.network_services", compute)
 
@@ -93,11 +92,10 @@ def gateway_networks(ctx: Context) -> dict[str, Optional[tuple[object, FieldPath
         facts = ctx.network_facts
         if facts.registry_gateways:
             domain = ctx.settings.cluster_domain
-            for svc in ctx.each(Service):
+            for svc in ctx.resources(Service):
                 net = facts.registry_gateways.get(kube_fqdn(svc.name, svc.namespace, domain))
                 if net:
                     out.setdefault(net, (svc, ("metadata", "name")))
-            ctx.current = None
         for net in sorted(set(ctx.gateway_api_networks.values())):
             out.setdefault(net, None)
         for net, has_gateway in sorted(facts.networks.items()):

@@ -62,9 +62,9 @@ def destination_rule_off_lookup_path(ctx: Context) -> Iterator[Problem]:
     root = ctx.settings.root_namespace
     if not any(w.kind == "Pod" for w in graph.workloads):
         return  # the repository deploys none of its Kubernetes clients: it cannot know where they run
-    runtime_ns = {r.namespace for r in ctx.each(*_RUNTIME_KINDS)}
+    runtime_ns = {r.namespace for r in ctx.resources(*_RUNTIME_KINDS)}  # the whole repository
     runtime_ns |= {w.namespace for w in graph.workloads}
-    for n in ctx.each("Namespace"):  # injection on: pods are expected there
+    for n in ctx.resources("Namespace"):  # injection on: pods are expected there
         labels = as_map(as_map(n.data.get("metadata")).get("labels"))
         if labels.get("istio-injection") == "enabled" or labels.get("istio.io/rev") or labels.get("istio.io/dataplane-mode"):
             runtime_ns.add(n.name)

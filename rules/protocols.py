@@ -410,7 +410,7 @@ def _mesh_routes_elsewhere(ctx: Context, host: str, port: int) -> bool:
     other hosts?  (istio.io's egress-gateway TLS origination: port 80 goes to the egress
     gateway, which originates TLS toward port 443; the sidecars never use this port directly.)"""
     domain = ctx.settings.cluster_domain
-    for vs in ctx.each(VirtualService):
+    for vs in ctx.resources(VirtualService):  # every route (also for a rule iterating fewer)
         if not any(host_matches(resolve_host(h, vs.namespace, domain), host) for h in vs.hosts):
             continue
         for i, route in enumerate(as_list(vs.spec.get("http"))):

@@ -79,7 +79,12 @@ def workload_entry_label_typo(ctx: Context) -> Iterator[Problem]:
     # Index once (linear): a finding needs a sibling the selector selects, so for each
     # (namespace, stem) keep, in the order above, the selectors that select an entry with that
     # stem, and the entries they select.
-    by_stem: Optional[dict[tuple[str, str], list[tuple[int, list[Resource]]]]] = None
+    # The index of a namespace is built when an entry of it needs it (a named-file run
+    # iterates a few namespaces' entries: lint/relevance.py).
+    in_ns: dict[str, list[int]] = {}
+    for i, (res, _sel) in enumerate(selectors):
+        in_ns.setdefault(res.namespace, []).append(i)
+    by_stem: dict[str, dict[str, list[tuple[int, list[Resource]]]]] = {}
     for we in ctx.each(WorkloadEntry):
         ws = [w for w in graph.workloads_of.get(id(we), ()) if w.kind == "WorkloadEntry"]
         if not ws or graph.bindings_by_workload.get(id(ws[0])):
@@ -88,15 +93,17 @@ def workload_entry_label_typo(ctx: Context) -> Iterator[Problem]:
         stem = _stem(we.name)
         if not stem or stem == we.name:
             continue
-        if by_stem is None:
-            by_stem = {}
-            for i, (res, sel) in enumerate(selectors):
+        index = by_stem.get(we.namespace)
+        if index is None:
+            index = by_stem[we.namespace] = {}
+            for i in in_ns.get(we.namespace, ()):
+                res, sel = selectors[i]
                 groups: dict[str, list[Resource]] = {}
                 for s in graph.select(res.namespace, sel, ("WorkloadEntry",)):
                     groups.setdefault(_stem(s.resource.name), []).append(s.resource)
                 for st, members in groups.items():
-                    by_stem.setdefault((res.namespace, st), []).append((i, members))
-        for i, members in by_stem.get((we.namespace, stem), ()):
+                    index.setdefault(st, []).append((i, members))
+        for i, members in index.get(stem, ()):
             res, sel = selectors[i]
             key = _one_near_miss(w.labels, sel)
             if key is None:

@@ -420,3 +420,177 @@ def test_closure_with_warm_cache(tmp_path: Path) -> None:
     assert run(True) == cold
     named.write_text(named.read_text() + "# changed\n")
     assert run(True) == run(False)
+
+
+# Rules that index every resource of their kind and report each one iterated against its
+# group (IVL112, IVL408, IVL730, IVL740, IVL746, IVL749), delegation across namespaces
+# (IVL410 with a delegate of that name elsewhere, IVL411-IVL413, two roots of one delegate),
+# a DestinationRule off the lookup path (IVL415): the findings split over files and namespaces.
+GROUPS = {
+    "a/roots.yaml": """\
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: front, namespace: a}
+        spec:
+          hosts: [front.a.svc.cluster.local]
+          http:
+          - match: [{uri: {prefix: /api}}]
+            delegate: {name: api, namespace: b}
+          - match: [{uri: {prefix: /web}}]
+            delegate: {name: web}
+          - match: [{uri: {prefix: /x}}]
+            delegate: {name: hosted, namespace: c}
+        ---
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: front, namespace: a}
+        spec:
+          selector: {matchLabels: {app: front}}
+          template:
+            metadata: {labels: {app: front}}
+            spec: {containers: [{name: app, image: front:1, ports: [{containerPort: 8080}]}]}
+        """,
+    "d/roots.yaml": """\
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: side, namespace: d}
+        spec:
+          hosts: [side.d.svc.cluster.local]
+          http:
+          - match: [{uri: {prefix: /side}}]
+            delegate: {name: api, namespace: b}
+        """,
+    "b/api.yaml": """\
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: api, namespace: b}
+        spec:
+          exportTo: [b]
+          http:
+          - match: [{uri: {prefix: /other}}]
+            route: [{destination: {host: api.b.svc.cluster.local}}]
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: api, namespace: b}
+        spec: {selector: {app: api}, ports: [{name: http, port: 80, targetPort: 8080}]}
+        """,
+    "b/dr1.yaml": """\
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: {name: api-pool, namespace: b}
+        spec:
+          host: api.b.svc.cluster.local
+          trafficPolicy: {connectionPool: {tcp: {maxConnections: 10}}}
+        """,
+    "b/dr2.yaml": """\
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: {name: api-tls, namespace: b}
+        spec:
+          host: api
+          trafficPolicy: {tls: {mode: ISTIO_MUTUAL}, connectionPool: {tcp: {maxConnections: 20}}}
+        """,
+    "e/dr.yaml": """\
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: {name: api-elsewhere, namespace: e}
+        spec:
+          host: api.b.svc.cluster.local
+          trafficPolicy: {connectionPool: {tcp: {maxConnections: 5}}}
+        """,
+    "c/web.yaml": """\
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: web, namespace: c}
+        spec:
+          http: [{route: [{destination: {host: web.c.svc.cluster.local}}]}]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: hosted, namespace: c}
+        spec:
+          hosts: [hosted.c.svc.cluster.local]
+          http: [{route: [{destination: {host: web.c.svc.cluster.local}}]}]
+        """,
+    "a/se.yaml": """\
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: {name: partner-a, namespace: a}
+        spec:
+          hosts: [api.partner.example.com]
+          location: MESH_EXTERNAL
+          resolution: DNS
+          ports: [{number: 443, name: tls, protocol: TLS}]
+        """,
+    "c/se.yaml": """\
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: {name: partner-c, namespace: c}
+        spec:
+          hosts: [api.partner.example.com]
+          location: MESH_EXTERNAL
+          resolution: DNS
+          ports: [{number: 443, name: https, protocol: HTTPS}]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: {name: db-c, namespace: c}
+        spec:
+          hosts: [db.partner.example.com]
+          location: MESH_EXTERNAL
+          resolution: DNS
+          ports: [{number: 5432, name: tcp, protocol: TCP}]
+        """,
+    "d/se.yaml": """\
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: {name: db-d, namespace: d}
+        spec:
+          hosts: [DB.partner.example.com]
+          location: MESH_EXTERNAL
+          resolution: DNS
+          ports: [{number: 5432, name: tcp, protocol: TCP}]
+        """,
+    "b/wg1.yaml": """\
+        apiVersion: networking.istio.io/v1
+        kind: WorkloadGroup
+        metadata: {name: vm-1, namespace: b}
+        spec: {metadata: {labels: {app: api}}, template: {serviceAccount: api}}
+        """,
+    "b/wg2.yaml": """\
+        apiVersion: networking.istio.io/v1
+        kind: WorkloadGroup
+        metadata: {name: vm-2, namespace: b}
+        spec: {metadata: {labels: {app: api}}, template: {serviceAccount: api}}
+        """,
+    "c/we1.yaml": """\
+        apiVersion: networking.istio.io/v1
+        kind: WorkloadEntry
+        metadata: {name: web-vm, namespace: c}
+        spec: {address: 10.1.1.1, labels: {app: web}, serviceAccount: web}
+        """,
+    "c/we2.yaml": """\
+        apiVersion: networking.istio.io/v1
+        kind: WorkloadEntry
+        metadata: {name: web-vm-admin, namespace: c}
+        spec: {address: 10.1.1.1, labels: {app: web, role: admin}, serviceAccount: web}
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: WorkloadEntry
+        metadata: {name: web-vm-backup, namespace: c}
+        spec: {address: 10.1.1.1, labels: {app: web, role: backup}, serviceAccount: web}
+        """,
+}
+
+
+def test_closure_with_grouping_rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for rel, text in GROUPS.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(textwrap.dedent(text))
+    full = {f.code for f in _run(tmp_path, None)}
+    wanted = {"IVL112", "IVL408", "IVL410", "IVL411", "IVL412", "IVL413", "IVL415", "IVL730", "IVL740", "IVL746",
+              "IVL749"}
+    assert wanted <= full, wanted - full
+    names = _yaml_files(tmp_path)
+    assert _same_with_and_without_closure(tmp_path, monkeypatch, names) > 0

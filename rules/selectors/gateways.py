@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, Optional
 
 from istio_vm_lint.findings import Problem
+from istio_vm_lint.graph import Workload
 from istio_vm_lint.model import Gateway
 from istio_vm_lint.rule import Context, rule
 
@@ -57,15 +58,19 @@ from ._common import SEARCHED, SELECTABLE, STOCK_GATEWAY_LABELS, looks_like_gate
 )
 def gateway_selector_matches_nothing(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
-    gateway_like = [w for w in graph.workloads if w.kind in SELECTABLE and looks_like_gateway(w)]
-    if not gateway_like:
-        return
+    # The gateway-like workloads, found on the first selector that matches nothing (every
+    # workload is looked at: most runs never need them); none at all: nothing is reported.
+    gateway_like: Optional[list[Workload]] = None
     for gw in ctx.each(Gateway):
         sel = gw.selector
         if not sel:
             continue  # nil/empty selector: applies to every gateway proxy
         if graph.select_any_namespace(sel, SELECTABLE):
             continue
+        if gateway_like is None:
+            gateway_like = [w for w in graph.workloads if w.kind in SELECTABLE and looks_like_gateway(w)]
+        if not gateway_like:
+            return
         stock = ""
         if all((k, v) in STOCK_GATEWAY_LABELS or (k, None) in STOCK_GATEWAY_LABELS for k, v in sel.items()):
             role = _stock_role(sel)

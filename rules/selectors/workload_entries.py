@@ -177,13 +177,18 @@ def workload_entries_share_address(ctx: Context) -> Iterator[Problem]:
         ep = r.endpoint
         if ep.address_kind == "ip":
             groups[(r.namespace, ep.address, ep.network)].append(r)
-    for (ns, address, _), entries in sorted(groups.items()):
+    # Reported: the entries iterated (a named-file run iterates only those it can report on,
+    # lint/relevance.py), each but the first of its namespace, address and network.
+    for other in ctx.each(WorkloadEntry):
+        ep = other.endpoint
+        if ep.address_kind != "ip":
+            continue
+        ns, address = other.namespace, ep.address
+        entries = groups[(ns, address, ep.network)]
         if len(entries) < 2 or not any(e.endpoint.tls_mode == "istio" for e in entries):
             continue
-        entries = sorted(entries, key=rkey)
-        first = entries[0]
-        for other in entries[1:]:
-            ctx.current = other
+        first = min(entries, key=rkey)
+        if other is not first:
             yield Problem(other, ("spec", "address"),
                           f"WorkloadEntry {ns}/{other.name} has the same address {address} as WorkloadEntry "
                           f"{ns}/{first.name}: the VM proxy takes its inbound configuration from only one of them, so "
@@ -322,14 +327,17 @@ def workload_not_selected(ctx: Context) -> Iterator[Problem]:
     for svc in ctx.resources(Service):
         if svc.selector and svc.service_type != "ExternalName":
             by_ns[svc.namespace].append((svc, svc.selector))
-    for ns, owners in by_ns.items():
-        owners.sort(key=lambda t: rkey(t[0]))
-        for _, sel in owners:
-            for w in graph.select(ns, sel, ("WorkloadEntry", "WorkloadGroup")):
-                matched.add(id(w))
+    done: set[str] = set()  # namespaces whose selectors were applied (those of the entries iterated)
     for r in ctx.each("WorkloadEntry", "WorkloadGroup"):
         if r.namespace not in service_ns:
             continue
+        if r.namespace not in done:
+            done.add(r.namespace)
+            owners = by_ns.get(r.namespace, [])
+            owners.sort(key=lambda t: rkey(t[0]))
+            for _, sel in owners:
+                for w in graph.select(r.namespace, sel, ("WorkloadEntry", "WorkloadGroup")):
+                    matched.add(id(w))
         ws = [w for w in graph.workloads_of.get(id(r), ()) if w.kind in ("WorkloadEntry", "WorkloadGroup")]
         if not ws or any(id(w) in matched or graph.bindings_by_workload.get(id(w)) for w in ws):
             continue
