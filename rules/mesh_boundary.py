@@ -524,10 +524,15 @@ def cross_network_endpoint_without_mtls(ctx: Context) -> Iterator[Problem]:
 
     graph = ctx.graph
     gateways: dict[str, tuple[str, Resource, FieldPath]] = {}
-    for w in sorted(graph.workloads, key=wkey):
+    first: dict[str, Workload] = {}  # per network, the first gateway pod in wkey order
+    for w in graph.workloads:
         net = w.labels.get("topology.istio.io/network")
         if w.kind == "Pod" and net and _looks_like_gateway(w):
-            gateways.setdefault(net, (describe(w), w.resource, w.labels_path))
+            seen = first.get(net)
+            if seen is None or wkey(w) < wkey(seen):
+                first[net] = w
+    for net, w in sorted(first.items(), key=lambda kv: wkey(kv[1])):
+        gateways[net] = (describe(w), w.resource, w.labels_path)
     # the Services istiod takes as network gateways (§network-gateways)
     for net, where in gateway_networks(ctx).items():
         if where is not None and isinstance(where[0], Resource):

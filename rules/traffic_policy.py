@@ -18,7 +18,7 @@ from typing import Any, Iterator, Optional
 
 from istio_vm_lint import defaults
 from istio_vm_lint.findings import FieldPath, Problem, format_path
-from istio_vm_lint.graph import EffectiveDR, MeshGraph, MeshService
+from istio_vm_lint.graph import EffectiveDR, MeshService
 from istio_vm_lint.model import DestinationRule, Resource, as_int, as_list, as_map, as_str
 from istio_vm_lint.rule import Context, rule
 from istio_vm_lint.rules.locality import _failover_region_misspelt, _locality_disabled, _locality_settings
@@ -72,12 +72,6 @@ def _source(layers: list[Layer], key: str) -> tuple[Optional[tuple[Layer, FieldP
     return src, dropped
 
 
-def _service_list(graph: MeshGraph) -> list[MeshService]:
-    """Non-wildcard services in a stable order (findings must not depend on document order)."""
-    out = [s for s in graph.services if not s.host.startswith("*")]
-    return sorted(out, key=lambda s: (s.host, s.kind, s.namespace, s.resource.name))
-
-
 def _effective_views(ctx: Context) -> list[tuple[MeshService, EffectiveDR, str, Optional[int], str]]:
     """Every (service, effective DR, subset, port) the repository can route, deduplicated.
 
@@ -94,9 +88,12 @@ def _compute_effective_views(ctx: Context) -> list[tuple[MeshService, EffectiveD
     out: list[tuple[MeshService, EffectiveDR, str, Optional[int], str]] = []
     seen: set[tuple[Any, ...]] = set()
     keep = ctx.resource_filter  # named-file run: the subject services (lint/relevance.py REVIEWED)
-    for svc in _service_list(graph):
-        if (not wildcard and svc.host not in exact) or (keep is not None and not keep(svc.resource)):
-            continue
+    # non-wildcard services a rule can match, kept, in a stable order (findings must not depend on
+    # document order); filtered before sorting: a named-file run keeps a few
+    services = [s for s in graph.services if not s.host.startswith("*") and (wildcard or s.host in exact)
+                and (keep is None or keep(s.resource))]
+    services.sort(key=lambda s: (s.host, s.kind, s.namespace, s.resource.name))
+    for svc in services:
         ports = [p.number for p in svc.ports if p.number is not None] or [None]
         for client_ns in sorted(graph.client_namespaces(svc)):
             edr = graph.effective_dr(client_ns, svc.host, svc.namespace)

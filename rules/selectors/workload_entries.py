@@ -172,18 +172,25 @@ def headless_service_selects_workload_entries(ctx: Context) -> Iterator[Problem]
     references=("docs/semantics.md §proxy-workloadentry",),
 )
 def workload_entries_share_address(ctx: Context) -> Iterator[Problem]:
-    groups: dict[tuple[str, str, str], list[WorkloadEntry]] = defaultdict(list)
-    for r in ctx.resources(WorkloadEntry):
-        ep = r.endpoint
-        if ep.address_kind == "ip":
-            groups[(r.namespace, ep.address, ep.network)].append(r)
     # Reported: the entries iterated (a named-file run iterates only those it can report on,
-    # lint/relevance.py), each but the first of its namespace, address and network.
+    # lint/relevance.py), each but the first of its namespace, address and network; the
+    # entries of a namespace are grouped when one of them is iterated.
+    in_ns: dict[str, list[WorkloadEntry]] = defaultdict(list)
+    for r in ctx.resources(WorkloadEntry):
+        in_ns[r.namespace].append(r)
+    groups: dict[tuple[str, str, str], list[WorkloadEntry]] = defaultdict(list)
+    grouped: set[str] = set()
     for other in ctx.each(WorkloadEntry):
         ep = other.endpoint
         if ep.address_kind != "ip":
             continue
         ns, address = other.namespace, ep.address
+        if ns not in grouped:
+            grouped.add(ns)
+            for r in in_ns[ns]:
+                rep = r.endpoint
+                if rep.address_kind == "ip":
+                    groups[(ns, rep.address, rep.network)].append(r)
         entries = groups[(ns, address, ep.network)]
         if len(entries) < 2 or not any(e.endpoint.tls_mode == "istio" for e in entries):
             continue
