@@ -198,6 +198,10 @@ class Context:
         # Set by the engine while a rule runs: when not None, each() yields only the resources
         # this predicate accepts (a scope="resource" rule in a named-file run).
         self.resource_filter: Optional[Callable[["Resource"], bool]] = None
+        # Set while the rejection verdicts of a named-file run's context resources are found
+        # (``lint/units/run.py``): only error findings are wanted, so a rule may skip analyses
+        # that only warn (``rules/_validation_helpers/issues.py`` errors_only).
+        self.errors_only = False
         self._memo: dict[Any, Any] = {}
 
     def memo(self, key: Any, compute: Callable[[], T]) -> T:

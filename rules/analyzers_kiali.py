@@ -487,8 +487,8 @@ def duplicate_workload_group_labels(ctx: Context) -> Iterator[Problem]:
     # Reported: the groups iterated (a named-file run iterates only those it can report on,
     # lint/relevance.py), each with the others of its namespace and labels.
     for wg in ctx.each(WorkloadGroup):
-        key = key_of.get(id(wg))
-        wgs = groups[key] if key is not None else []
+        mine = key_of.get(id(wg))
+        wgs = groups[mine] if mine is not None else []
         if len(wgs) < 2:
             continue
         others = [o for o in wgs if o is not wg]

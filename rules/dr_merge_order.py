@@ -59,11 +59,11 @@ def order_dependent_merge(ctx: Context) -> Iterator[Problem]:
     # Reported: the rules iterated (a named-file run iterates only those it can report on,
     # lint/relevance.py), each with the others of its group.
     for dr in ctx.each(DestinationRule):
-        key = key_of.get(id(dr))
-        drs = groups[key] if key is not None else []
-        if len(drs) < 2:
+        mine = key_of.get(id(dr))
+        if mine is None or len(groups[mine]) < 2:
             continue
-        ns, host = key[0], key[1]  # type: ignore[index]
+        drs = groups[mine]
+        ns, host = mine[0], mine[1]
         others = sorted((o for o in drs if o is not dr), key=lambda o: (o.namespace, o.name))
         names = ", ".join(f"{o.namespace}/{o.name}" for o in others)
         same = all(o.traffic_policy == dr.traffic_policy for o in others)  # a copy: nothing is lost

@@ -483,6 +483,16 @@ def _tcp_route(v: h.Issues, tcp: dict[str, Any], p: FieldPath, gateway_semantics
 
 def validate(vs: Resource) -> h.Issues:
     """``ValidateVirtualService`` (§validation-virtualservice)."""
+    return _validate(vs, True)
+
+
+@h.errors_only(validate)
+def validate_errors(vs: Resource) -> h.Issues:
+    """:func:`validate` without the unreachable rules (VS-63: warnings only)."""
+    return _validate(vs, False)
+
+
+def _validate(vs: Resource, unreachable: bool) -> h.Issues:
     v = h.Issues()
     spec = vs.spec
     hosts_raw = as_list(spec.get("hosts"))
@@ -542,9 +552,10 @@ def validate(vs: Resource) -> h.Issues:
         if isinstance(r, dict):
             _tcp_route(v, r, ("spec", "tcp", i), gateway_semantics)
     h.export_to_issues(v, spec.get("exportTo"), vs.namespace, ("spec", "exportTo"), "VS-13")
-    h.unreachable_routes(v, "http", http_routes)
-    h.unreachable_routes(v, "tcp", tcp_routes)
-    h.unreachable_routes(v, "tls", tls_routes)
+    if unreachable:
+        h.unreachable_routes(v, "http", http_routes)
+        h.unreachable_routes(v, "tcp", tcp_routes)
+        h.unreachable_routes(v, "tls", tls_routes)
     return v
 
 

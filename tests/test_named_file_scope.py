@@ -594,3 +594,29 @@ def test_closure_with_grouping_rules(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert wanted <= full, wanted - full
     names = _yaml_files(tmp_path)
     assert _same_with_and_without_closure(tmp_path, monkeypatch, names) > 0
+
+
+def test_errors_only_validators_give_the_same_errors() -> None:
+    """What a validator registered with ``errors_only`` leaves out only warns: the rejection
+    verdicts of a named-file run (``Context.errors_only``) see every error."""
+    import istio_vm_lint.rules.validation_virtualservice  # noqa: F401  (registers its validator)
+    from istio_vm_lint.rules._validation_helpers import issues
+
+    assert issues._ERRORS_ONLY
+    dirs = sorted(p for g in ("IVL61*/*", "IVL59*/*") for p in (ROOT / "fixtures" / "rules").glob(g) if p.is_dir())
+    dirs += sorted(p for p in EXAMPLES.iterdir() if p.is_dir())
+    seen = 0
+    for d in dirs:
+        files, _ = discover([str(d)], ())
+        project = lint([], Settings(root=str(d)), files=files).project
+        for full, lean in issues._ERRORS_ONLY.items():
+            kinds = {"validate": "VirtualService"}
+            for res in project.resources:
+                if res.kind != kinds.get(full.__name__, res.kind):
+                    continue
+                everything = full(res).items
+                got = lean(res).items
+                assert [i for i in got if i.level == "E"] == [i for i in everything if i.level == "E"], (d, res)
+                assert set(got) <= set(everything), (d, res)
+                seen += 1
+    assert seen > 40, seen

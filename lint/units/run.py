@@ -85,9 +85,13 @@ def run_unit(unit: Unit, project: Project, settings: Settings, plan_: Plan, rule
         rejecting = tuple(c for c in rules if c in REJECTING and rules[c].scope == "resource"
                           and is_selected(c, settings))
         known, store = _cached_verdicts(project, rejecting, verdict_cache, as_read(unit))
-        verdicts = collect_problems(
-            ctx, settings, rules, verdict_run, only=lambda c: c in rejecting,
-            resource_filter=Subset(lambda res: not res.source.report and id(res) not in known), mark=False)
+        ctx.errors_only = True  # only the errors decide a verdict
+        try:
+            verdicts = collect_problems(
+                ctx, settings, rules, verdict_run, only=lambda c: c in rejecting,
+                resource_filter=Subset(lambda res: not res.source.report and id(res) not in known), mark=False)
+        finally:
+            ctx.errors_only = False
         result.internal_errors += verdict_run.internal_errors
         rejected_now = {id(p.resource) for r, p in verdicts if _rejects(p, r, rules)}
         if not verdict_run.internal_errors:

@@ -38,7 +38,7 @@ from .headers import (  # noqa: F401
     match_header_name_error,
     probe_header_name_error,
 )
-from .issues import Issue, Issues, emit, issues_of  # noqa: F401
+from .issues import Issue, Issues, emit, errors_only, issues_of  # noqa: F401
 from .names import (  # noqa: F401
     HTTP_PROTOCOLS,
     PROTOCOLS,

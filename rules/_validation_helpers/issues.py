@@ -40,6 +40,22 @@ class Issues:
             self.err(path, rid, m)
 
 
+Validator = Callable[[Resource], Issues]
+
+# A validator -> the same validator without the analyses that only warn (registered with
+# :func:`errors_only`): what :func:`emit` runs for errors when ``Context.errors_only`` is set
+# (the rejection verdicts of the context resources of a named-file run).
+_ERRORS_ONLY: dict[Validator, Validator] = {}
+
+
+def errors_only(full: Validator) -> Callable[[Validator], Validator]:
+    """Register the decorated function as ``full`` giving the same errors and fewer warnings."""
+    def deco(fn: Validator) -> Validator:
+        _ERRORS_ONLY[full] = fn
+        return fn
+    return deco
+
+
 def issues_of(ctx: Context, resource: Resource, validator: Callable[[Resource], Issues]) -> list[Issue]:
     """Run ``validator`` once per resource and run (several rules read the same result)."""
     return ctx.memo(("validation-issues", validator.__qualname__, resource),
@@ -53,6 +69,8 @@ def emit(ctx: Context, kind: str, validator: Callable[[Resource], Issues], level
     ``only`` restricts to some reference ids (a dedicated rule); ``exclude`` drops ids that a
     dedicated rule reports instead, so each issue has exactly one code.
     """
+    if level == "E" and ctx.errors_only:
+        validator = _ERRORS_ONLY.get(validator, validator)
     for res in ctx.each(kind):
         seen: set[tuple[FieldPath, str]] = set()
         for issue in issues_of(ctx, res, validator):
