@@ -65,15 +65,22 @@ from istio_vm_lint.semantics import cluster_namespace, dr_host, namespace_wildca
 )
 def overlapping_destination_rules(ctx: Context) -> Iterator[Problem]:
     domain = ctx.settings.cluster_domain
-    drs = [d for d in ctx.resources("DestinationRule")
-           if isinstance(d, DestinationRule) and d.workload_selector is None and d.host]
-    hosts = {id(d): dr_host(d, domain) for d in drs}
+    # Only rules of one namespace are compared (below): the rules of a namespace are indexed by
+    # host when a rule of it is iterated (a named-file run iterates a few namespaces' rules,
+    # lint/relevance.py).
+    in_ns: dict[str, list[DestinationRule]] = defaultdict(list)
+    for d in ctx.resources(DestinationRule):
+        in_ns[d.namespace].append(d)
+    hosts: dict[int, str] = {}
     by_host: dict[str, list[DestinationRule]] = defaultdict(list)
-    for d in drs:
-        by_host[hosts[id(d)]].append(d)
-    # Reported: the rules iterated (a named-file run iterates only those it can report on,
-    # lint/relevance.py), each compared with every other rule of its host.
+    indexed: set[str] = set()
     for d in ctx.each(DestinationRule):
+        if d.namespace not in indexed:
+            indexed.add(d.namespace)
+            for o in in_ns[d.namespace]:
+                if isinstance(o, DestinationRule) and o.workload_selector is None and o.host:
+                    hosts[id(o)] = oh = dr_host(o, domain)
+                    by_host[oh].append(o)
         if id(d) not in hosts:
             continue  # a workload-scoped rule, or one without a host
         h = hosts[id(d)]
@@ -475,18 +482,25 @@ def outbound_policy_mode_unset(ctx: Context) -> Iterator[Problem]:
     references=("docs/semantics.md §kiali-serviceentries",),
 )
 def duplicate_workload_group_labels(ctx: Context) -> Iterator[Problem]:
+    # Reported: the groups iterated (a named-file run iterates only those it can report on,
+    # lint/relevance.py), each with the others of its namespace and labels; the groups of a
+    # namespace are indexed when one of them is iterated.
+    in_ns: dict[str, list[WorkloadGroup]] = defaultdict(list)
+    for wg in ctx.resources(WorkloadGroup):
+        in_ns[wg.namespace].append(wg)
     groups: dict[tuple[str, tuple], list[WorkloadGroup]] = defaultdict(list)
     key_of: dict[int, tuple[str, tuple]] = {}
-    for wg in ctx.resources(WorkloadGroup):
-        md = wg.spec.get("metadata")
-        if not isinstance(md, dict):
-            continue
-        labels = as_map(md.get("labels"))
-        key = key_of[id(wg)] = (wg.namespace, tuple(sorted((str(k), str(v)) for k, v in labels.items())))
-        groups[key].append(wg)
-    # Reported: the groups iterated (a named-file run iterates only those it can report on,
-    # lint/relevance.py), each with the others of its namespace and labels.
+    indexed: set[str] = set()
     for wg in ctx.each(WorkloadGroup):
+        if wg.namespace not in indexed:
+            indexed.add(wg.namespace)
+            for o in in_ns[wg.namespace]:
+                md = o.spec.get("metadata")
+                if not isinstance(md, dict):
+                    continue
+                labels = as_map(md.get("labels"))
+                key = key_of[id(o)] = (o.namespace, tuple(sorted((str(k), str(v)) for k, v in labels.items())))
+                groups[key].append(o)
         mine = key_of.get(id(wg))
         wgs = groups[mine] if mine is not None else []
         if len(wgs) < 2:

@@ -47,18 +47,25 @@ from istio_vm_lint.rule import Context, rule
 )
 def order_dependent_merge(ctx: Context) -> Iterator[Problem]:
     graph = ctx.graph
+    # Reported: the rules iterated (a named-file run iterates only those it can report on,
+    # lint/relevance.py), each with the others of its group; a group is within a namespace,
+    # so the rules of a namespace are grouped when one of them is iterated.
+    in_ns: dict[str, list[DestinationRule]] = defaultdict(list)
+    for dr in ctx.resources(DestinationRule):
+        in_ns[dr.namespace].append(dr)
     groups: dict[tuple[Any, ...], list[DestinationRule]] = defaultdict(list)
     key_of: dict[int, tuple[Any, ...]] = {}
-    for dr in ctx.resources(DestinationRule):
-        if not dr.traffic_policy or not dr.host:
-            continue
-        sel = dr.workload_selector
-        key = key_of[id(dr)] = (dr.namespace, graph.dr_host(dr), None if sel is None else tuple(sorted(sel.items())),
-                                tuple(sorted(dr.export_to)))
-        groups[key].append(dr)
-    # Reported: the rules iterated (a named-file run iterates only those it can report on,
-    # lint/relevance.py), each with the others of its group.
+    grouped: set[str] = set()
     for dr in ctx.each(DestinationRule):
+        if dr.namespace not in grouped:
+            grouped.add(dr.namespace)
+            for o in in_ns[dr.namespace]:
+                if not o.traffic_policy or not o.host:
+                    continue
+                sel = o.workload_selector
+                key = key_of[id(o)] = (o.namespace, graph.dr_host(o), None if sel is None else tuple(sorted(sel.items())),
+                                       tuple(sorted(o.export_to)))
+                groups[key].append(o)
         mine = key_of.get(id(dr))
         if mine is None or len(groups[mine]) < 2:
             continue

@@ -24,9 +24,14 @@ def identity(r: Resource) -> tuple[str, str, str, str]:
 
 def copies_of(resources: list[Resource]) -> dict[tuple[str, str, str, str], list[Resource]]:
     groups: dict[tuple[str, str, str, str], list[Resource]] = defaultdict(list)
+    group_of: dict[str, str] = {}  # apiVersion -> group (:func:`identity`, once per apiVersion)
     for r in resources:
-        if not getattr(r, "name_generated", False):  # generateName: a new object on every create
-            groups[identity(r)].append(r)
+        if r.name_generated:  # generateName: a new object on every create
+            continue
+        g = group_of.get(r.api_version)
+        if g is None:
+            g = group_of[r.api_version] = r.group
+        groups[(g, r.kind, r.namespace, r.name)].append(r)
     return {k: sorted(v, key=lambda r: (r.source.path, r.doc_index, r.base))
             for k, v in groups.items() if len(v) > 1}
 
