@@ -42,6 +42,8 @@ def violations_of(ctx: Context, res: Resource) -> list[Violation]:
         validator = validator_for(res.group, res.kind, res.version)
         return validator.validate(res.data) if validator is not None else []
 
+    if ctx.errors_only:  # the rejection verdicts: IVL011 asks again only for a resource with a CEL hit
+        return compute()
     return ctx.memo(("schema-violations", res), compute)
 
 
