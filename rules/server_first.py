@@ -15,6 +15,12 @@ _PORTS = {21: "FTP", 22: "SSH", 25: "SMTP", 110: "POP3", 143: "IMAP", 587: "SMTP
 _NAMES = {"smtp": "SMTP", "ftp": "FTP", "ssh": "SSH", "pop3": "POP3", "imap": "IMAP", "mysql": "MySQL"}
 _HTTP = frozenset({"HTTP", "HTTP2", "GRPC", "GRPC-WEB"})
 _NAMED_NON_HTTP = frozenset({"tcp", "tls", "https", "mongo", "mysql", "redis"})
+# Name tokens of the HTTP companions such servers ship with (a MySQL exporter's metrics port, a
+# mail server's web UI, an SFTP gateway's REST API): a port named ``http-mysql-exporter`` is
+# an HTTP port about MySQL, not MySQL.
+_HTTP_COMPANIONS = frozenset({"exporter", "metrics", "prometheus", "stats", "monitor", "monitoring", "health",
+                              "ui", "webui", "web", "www", "gui", "admin", "console", "dashboard", "portal",
+                              "api", "rest", "webhook", "manager", "proxy"})
 
 
 def _declared(r: object, p: object) -> Optional[tuple[str, str]]:
@@ -31,9 +37,11 @@ def _declared(r: object, p: object) -> Optional[tuple[str, str]]:
 
 
 def _server_first(p: object) -> Optional[str]:
-    for token in re.split(r"[-_.]", (p.name or "").lower()):  # type: ignore[attr-defined]
-        if token in _NAMES:
-            return _NAMES[token]
+    tokens = re.split(r"[-_.]", (p.name or "").lower())  # type: ignore[attr-defined]
+    if not _HTTP_COMPANIONS.intersection(tokens):
+        for token in tokens:
+            if token in _NAMES:
+                return _NAMES[token]
     numbers = {p.number, p.effective_target}  # type: ignore[attr-defined]
     return next((_PORTS[n] for n in sorted(x for x in numbers if isinstance(x, int)) if n in _PORTS), None)
 
@@ -49,7 +57,8 @@ def _server_first(p: object) -> Optional[str]:
     client's request before it opens the upstream connection: the client waits for a banner
     that never comes and the connection times out. Istio's documentation requires such ports
     to be declared TCP. Reported when the port's name says the protocol (`smtp`, `ftp`, `ssh`,
-    `pop3`, `imap`, `mysql`) or its number is the protocol's well-known port (21, 22, 25, 110,
+    `pop3`, `imap`, `mysql`; not a name that also says it is an HTTP companion such as
+    `http-mysql-exporter` or `http-smtp-admin`) or its number is the protocol's well-known port (21, 22, 25, 110,
     143, 587, 3306) and the port is declared HTTP, HTTP2 or gRPC. Not checked by istioctl or
     Kiali.
     """,
