@@ -12,6 +12,21 @@ from istio_vm_lint.model import AuthorizationPolicy, as_map, as_str
 from istio_vm_lint.placeholders import is_placeholder
 from istio_vm_lint.rule import Context, rule
 from istio_vm_lint.semantics import cluster_namespace
+from istio_vm_lint.units.opaque import mentions
+
+
+def _written_elsewhere(ctx: Context, name: str, own: set[str]) -> Optional[str]:
+    """A file of the unit, other than those of the policies naming the provider, that writes the
+    provider's name: an operator's resource (``authorizers:`` of a vendor's Istio CR), Helm values
+    or an install overlay the linter does not read as mesh config may define it there."""
+    needle = name.encode()
+    for src in ctx.project.files:
+        raw = src.raw
+        if not raw or src.path in own or needle not in raw:
+            continue
+        if mentions(raw.decode("utf-8", "replace"), name):
+            return src.path
+    return None
 
 
 def _service_problem(ctx: Context, service: str, port: Optional[int]) -> Optional[str]:
@@ -67,7 +82,9 @@ def _service_problem(ctx: Context, service: str, port: Optional[int]) -> Optiona
     when the repository holds the mesh config (the `istio` ConfigMap's `mesh`, or an
     IstioOperator's `meshConfig`) and, for a kustomization, when it could be rendered (a patch
     left out may add the provider); a service in a namespace the repository declares nothing
-    in is not judged. Not checked by istioctl or Kiali.
+    in is not judged. A provider name that another file of the repository writes (a vendor
+    operator's resource listing authorizers, Helm values, an install overlay: mesh config the
+    linter does not read) is reported as info. Not checked by istioctl or Kiali.
     """,
     bad="""
     kind: ConfigMap
@@ -93,6 +110,12 @@ def custom_authorization_provider_unusable(ctx: Context) -> Iterator[Problem]:
     providers = ctx.extension_providers
     if providers is None:
         return
+    users: dict[str, set[str]] = {}  # provider name -> files of the CUSTOM policies naming it
+    for other in ctx.resources(AuthorizationPolicy):
+        if other.action == "CUSTOM":
+            other_name = as_str(as_map(other.spec.get("provider")).get("name"))
+            if other_name:
+                users.setdefault(other_name, set()).add(other.source.path)
     for ap in ctx.each(AuthorizationPolicy):
         if ap.action != "CUSTOM":
             continue
@@ -108,6 +131,13 @@ def custom_authorization_provider_unusable(ctx: Context) -> Iterator[Problem]:
             near = difflib.get_close_matches(name, known, n=1, cutoff=0.7)
             hint = (f" (did you mean '{near[0]}'?)" if near
                     else f" (defined: {', '.join(known[:5])})" if known else " (it defines none)")
+            elsewhere = _written_elsewhere(ctx, name, users.get(name, set()))
+            if elsewhere is not None:
+                yield Problem(ap, path, f"{head} is not an extensionProviders entry of the repository's mesh config"
+                              f"{hint}, but {elsewhere} writes '{name}' (an operator's resource, Helm values or an "
+                              "install overlay not read as mesh config may define it) (§extension-providers)",
+                              severity="info")
+                continue
             yield Problem(ap, path, f"{head} is not an extensionProviders entry of the repository's mesh config"
                           f"{hint}{tail}")
             continue
