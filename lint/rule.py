@@ -311,6 +311,19 @@ class Context:
         """The mesh config's extension providers in the repository, None without a mesh config."""
         return self.project.extension_providers
 
+    def file_writing(self, name: str, skip: Iterable[str] = ()) -> Optional[str]:
+        """The first file of the unit (other than ``skip``) that writes ``name`` as a whole name,
+        parsed or not: where a definition the model does not read (an operator's resource, Helm
+        values, a template) may be."""
+        from .units.opaque import mentions
+
+        needle, skipped = name.encode(), set(skip)
+        for src in self.project.files:
+            raw = src.raw
+            if raw and src.path not in skipped and needle in raw and mentions(raw.decode("utf-8", "replace"), name):
+                return src.path
+        return None
+
     @property
     def load_problems(self) -> list["LoadProblem"]:
         """What the loader reported (parse errors, duplicate keys...), for the document rules."""

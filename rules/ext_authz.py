@@ -12,21 +12,6 @@ from istio_vm_lint.model import AuthorizationPolicy, as_map, as_str
 from istio_vm_lint.placeholders import is_placeholder
 from istio_vm_lint.rule import Context, rule
 from istio_vm_lint.semantics import cluster_namespace
-from istio_vm_lint.units.opaque import mentions
-
-
-def _written_elsewhere(ctx: Context, name: str, own: set[str]) -> Optional[str]:
-    """A file of the unit, other than those of the policies naming the provider, that writes the
-    provider's name: an operator's resource (``authorizers:`` of a vendor's Istio CR), Helm values
-    or an install overlay the linter does not read as mesh config may define it there."""
-    needle = name.encode()
-    for src in ctx.project.files:
-        raw = src.raw
-        if not raw or src.path in own or needle not in raw:
-            continue
-        if mentions(raw.decode("utf-8", "replace"), name):
-            return src.path
-    return None
 
 
 def _service_problem(ctx: Context, service: str, port: Optional[int]) -> Optional[str]:
@@ -131,7 +116,7 @@ def custom_authorization_provider_unusable(ctx: Context) -> Iterator[Problem]:
             near = difflib.get_close_matches(name, known, n=1, cutoff=0.7)
             hint = (f" (did you mean '{near[0]}'?)" if near
                     else f" (defined: {', '.join(known[:5])})" if known else " (it defines none)")
-            elsewhere = _written_elsewhere(ctx, name, users.get(name, set()))
+            elsewhere = ctx.file_writing(name, users.get(name, ()))
             if elsewhere is not None:
                 yield Problem(ap, path, f"{head} is not an extensionProviders entry of the repository's mesh config"
                               f"{hint}, but {elsewhere} writes '{name}' (an operator's resource, Helm values or an "
