@@ -29,7 +29,7 @@ def validate(pa: Resource) -> h.Issues:
 
 
 @rule(
-    code="IVL660", family="validation_security", scope="resource", name="peer-authentication-validation-warning", severity="warning",
+    code="IVL660", family="validation_security", name="peer-authentication-validation-warning", severity="warning",
     summary="A PeerAuthentication has a selector without labels, so it applies to the whole namespace.",
     rationale="""
     A `selector` with no `matchLabels` selects every workload of the namespace (or of the mesh
@@ -38,7 +38,13 @@ def validate(pa: Resource) -> h.Issues:
     with the warning `workload selector specified without labels` (docs/semantics.md §validation-peerauthentication
     PA-04, `istioctl analyze` IST0133). Remove the empty selector, or add the labels of the
     workloads it is meant for. The other PeerAuthentication checks are CRD CEL rules (IVL011).
+    Istio's sidecar and ambient code take such a policy for the namespace-level one
+    (§peer-authentication-empty-selector): alone in its namespace it changes nothing, so the
+    finding is then info.
     """,
+    severity_note="warning when another namespace-wide PeerAuthentication (no selector, or one without labels) "
+                  "is in the same namespace, where only the oldest takes effect; info when it is the only one, "
+                  "since it then acts exactly as the namespace's policy.",
     bad="""
     kind: PeerAuthentication
     spec:
@@ -56,4 +62,23 @@ def validate(pa: Resource) -> h.Issues:
     references=("docs/semantics.md §validation-peerauthentication",),
 )
 def peer_authentication_validation_warning(ctx: Context) -> Iterator[Problem]:
-    return h.emit(ctx, "PeerAuthentication", validate, "W")
+    wide: dict[str, list[Resource]] = {}
+    for pa in ctx.resources("PeerAuthentication"):
+        sel = pa.spec.get("selector")
+        if sel is None or isinstance(sel, dict) and not sel.get("matchLabels"):
+            wide.setdefault(pa.namespace, []).append(pa)
+    for p in h.emit(ctx, "PeerAuthentication", validate, "W"):
+        assert p.resource is not None
+        others = sorted((x for x in wide.get(p.resource.namespace, []) if x.key != p.resource.key),
+                        key=lambda x: x.sort_key)
+        if others:
+            o = others[0]
+            p.message = (f"{p.message}: it is a namespace-wide policy, and so is PeerAuthentication "
+                         f"{o.namespace}/{o.name}; Istio uses only the oldest of them (§peer-authentication-empty-selector)")
+            p.related = ((o, ("metadata", "name")),)
+        else:
+            p.message = (f"{p.message} (info, not warning: Istio takes it for the namespace-level policy of "
+                         f"'{p.resource.namespace}', the only one there, as if it had no selector; "
+                         "§peer-authentication-empty-selector)")
+            p.severity = "info"
+        yield p
