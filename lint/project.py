@@ -85,8 +85,8 @@ class Project:
     extension_providers: Optional[dict[str, Provider]] = None
     # meshNetworks and IstioOperator east-west gateways (lint/networks.py)
     network_facts: NetworkFacts = field(default_factory=NetworkFacts)
-    # Argo CD Applications (argoproj.io): not linted; their sources' destination namespaces
-    # place namespace-less manifests (lint/units/argocd.py).
+    # Argo CD Applications and ApplicationSets (argoproj.io): not linted; their sources'
+    # destination namespaces place namespace-less manifests (lint/units/argocd.py).
     argo_applications: list[dict[str, Any]] = field(default_factory=list)
     _by_kind: Optional[dict[str, list[Resource]]] = None
 
@@ -321,6 +321,7 @@ def list_items(data: dict[str, Any], base: FieldPath = ()) -> list[tuple[Any, Fi
 
 GATEWAY_API_GATEWAY = ("gateway.networking.k8s.io", "Gateway")  # read for VirtualService gateway refs
 ARGO_APPLICATION = ("argoproj.io", "Application")  # read for its destination namespace
+ARGO_APPLICATION_SET = ("argoproj.io", "ApplicationSet")  # the Applications its git directory generator makes
 
 
 def reads_whole(api_version: str, kind: str, data: Any = None) -> bool:
@@ -329,7 +330,8 @@ def reads_whole(api_version: str, kind: str, data: Any = None) -> bool:
     an unmodelled kind with a pod template is read as an :class:`OpaqueWorkload`."""
     group, _, version = api_version.rpartition("/")
     key = (group, kind)
-    return (key in ALL_KINDS or key in (GATEWAY_API_GATEWAY, ARGO_APPLICATION) or legacy_workload(group, version, kind)
+    return (key in ALL_KINDS or key in (GATEWAY_API_GATEWAY, ARGO_APPLICATION, ARGO_APPLICATION_SET)
+            or legacy_workload(group, version, kind)
             or reads_network_facts(group, kind, data) or reads_mesh_config(group, kind, data)
             or (data is not None and OpaqueWorkload.looks_like(data)))
 
@@ -364,7 +366,7 @@ def _add_resource(project: Project, src: SourceFile, doc_index: int, data: Any, 
             cluster = operator_cluster(data)
             if cluster is not None:
                 project.operator_clusters.append((src.real_path, cluster))
-        if (group, kind) == ARGO_APPLICATION:
+        if (group, kind) in (ARGO_APPLICATION, ARGO_APPLICATION_SET):
             project.argo_applications.append(data)
             return
         providers = mesh_providers(group, kind, data)

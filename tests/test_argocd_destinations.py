@@ -253,3 +253,61 @@ def test_malformed_applications_do_not_crash(tmp_path: Path) -> None:
         "apps/service.yaml": _SERVICE,
     })
     assert not [f for f in _lint(tmp_path) if f.code == "IVL000"]
+
+
+_APPSET = """\
+apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata:
+  name: apps
+  namespace: argocd
+spec:
+  goTemplate: true
+  generators:
+  - git:
+      repoURL: https://git.example.com/platform/config.git
+      revision: main
+      directories:
+      - path: apps/*
+      - path: apps/legacy
+        exclude: true
+  template:
+    metadata:
+      name: '{{.path.basename}}'
+    spec:
+      project: default
+      source:
+        repoURL: https://git.example.com/platform/config.git
+        targetRevision: main
+        path: '{{.path.path}}'
+      destination:
+        server: https://kubernetes.default.svc
+        namespace: '{{.path.basename}}'
+"""
+
+
+def test_application_set_git_directories(tmp_path: Path) -> None:
+    _write(tmp_path, {
+        "argocd/apps.yaml": _APPSET,
+        "apps/reviews/service.yaml": _SERVICE,
+        "apps/reviews/route.yaml": _ROUTE.format(ns="reviews"),
+        "apps/legacy/service.yaml": _SERVICE.replace("ratings", "legacy"),
+    })
+    placed = _placed(tmp_path)
+    assert placed[("Service", "ratings")] == placed[("VirtualService", "ratings")] == "reviews"
+    assert placed[("Service", "legacy")] == "default~"  # excluded by the generator
+    # A namespace the generator cannot fill (another generator's parameter) is not guessed.
+    (tmp_path / "argocd/apps.yaml").write_text(_APPSET.replace("namespace: '{{.path.basename}}'",
+                                                               "namespace: '{{.cluster}}'"))
+    assert _placed(tmp_path)[("Service", "ratings")] == "default~"
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("{{path}}", "apps/my_app"), ("{{ .path.path }}", "apps/my_app"), ("{{path.basename}}", "my_app"),
+    ("{{.path.basenameNormalized}}", "my-app"), ("{{path[0]}}", "apps"), ("{{index .path.segments 1}}", "my_app"),
+    ("x-{{path[5]}}", "x-{{path[5]}}"), ("{{.name}}", "{{.name}}"),
+])
+def test_git_directory_parameters(value: str, expected: str) -> None:
+    from istio_vm_lint.units.argocd import _fill
+
+    assert _fill({"a": [value]}, "apps/my_app") == {"a": [expected]}

@@ -6,6 +6,10 @@ that has no ``metadata.namespace`` into that namespace
 (docs/semantics.md §argocd-destination-namespace).  A platform repository (app-of-apps) therefore often writes its manifests without
 namespaces; without this step they would all be *assumed* to be in ``--default-namespace``.
 
+An ``ApplicationSet`` whose git directory generator walks this repository makes one such
+Application per matching directory (its template with ``{{path}}``, ``{{path.basename}}`` ...
+filled in); other generators are not expanded.
+
 After the units are loaded, :func:`applications` reads the Applications of every unit and
 :func:`apply_destinations` gives the namespace-less resources of each source its
 Application's destination namespace, marked as stated (``namespace_explicit``):
@@ -63,14 +67,10 @@ def applications(projects: list["Project"], root: str) -> list[Destination]:
     found: dict[tuple[str, str], Destination] = {}
     for project in projects:
         for app in project.argo_applications:
-            spec = as_map(app.get("spec"))
-            dest_ns = as_str(as_map(spec.get("destination")).get("namespace")) or ""
-            sources = [as_map(spec.get("source"))] if isinstance(spec.get("source"), dict) else []
-            sources += [as_map(s) for s in as_list(spec.get("sources"))]
-            for src in sources:
-                d = _destination(src, dest_ns, real_root)
-                if d is not None:
-                    found.setdefault((d.directory, repr(d)), d)
+            specs = (_generated_specs(app, real_root) if app.get("kind") == "ApplicationSet"
+                     else [as_map(app.get("spec"))])
+            for spec in specs:
+                _add_sources(spec, real_root, found)
     by_dir: dict[str, set[str]] = {}
     for d in found.values():
         by_dir.setdefault(d.directory, set()).add(d.namespace)
@@ -78,6 +78,78 @@ def applications(projects: list["Project"], root: str) -> list[Destination]:
     # which copy a finding is about is unknown, so its resources stay assumed.
     return sorted((d for d in found.values() if len(by_dir[d.directory]) == 1),
                   key=lambda d: (d.directory, d.namespace))
+
+
+def _add_sources(spec: dict[str, Any], real_root: str, found: dict[tuple[str, str], Destination]) -> None:
+    dest_ns = as_str(as_map(spec.get("destination")).get("namespace")) or ""
+    sources = [as_map(spec.get("source"))] if isinstance(spec.get("source"), dict) else []
+    sources += [as_map(s) for s in as_list(spec.get("sources"))]
+    for src in sources:
+        d = _destination(src, dest_ns, real_root)
+        if d is not None:
+            found.setdefault((d.directory, repr(d)), d)
+
+
+# The parameters of a git directory generator, in the fasttemplate and the goTemplate spelling:
+# path / path.path, path.basename, path.basenameNormalized, path[n] / index .path.segments n.
+_PARAM = re.compile(r"\{\{-?\s*(?:\.?path(?:\.path)?|\.?path\.(basename|basenameNormalized)|path\[(\d+)\]"
+                    r"|index \.path\.segments (\d+))\s*-?\}\}")
+
+
+def _generated_specs(appset: dict[str, Any], real_root: str) -> list[dict[str, Any]]:
+    """The Application specs an ApplicationSet's git directory generators make from this
+    repository's directories: ``template.spec`` with the path parameters filled in.  Other
+    generators (lists, clusters, matrices) and other parameters are not expanded; whatever is
+    left templated is not guessed (``_destination``)."""
+    from .plan import glob_match, rel_path
+
+    spec = as_map(appset.get("spec"))
+    template = as_map(as_map(spec.get("template")).get("spec"))
+    if not template:
+        return []
+    out: list[dict[str, Any]] = []
+    for gen in as_list(spec.get("generators")):
+        git = as_map(as_map(gen).get("git"))
+        if git.get("pathParamPrefix"):
+            continue
+        include: list[str] = []
+        exclude: list[str] = []
+        for d in as_list(git.get("directories")):
+            p = as_str(as_map(d).get("path")).strip().strip("/")
+            if p:
+                (exclude if as_map(d).get("exclude") is True else include).append(p)
+        if not include:
+            continue
+        for dirpath, dirnames, _ in os.walk(real_root):
+            dirnames[:] = sorted(n for n in dirnames if not n.startswith("."))  # as the generator skips them
+            rel = rel_path(dirpath, real_root)
+            if rel == "." or not any(glob_match(rel, g) for g in include) or any(glob_match(rel, g) for g in exclude):
+                continue
+            out.append(_fill(template, rel))
+    return out
+
+
+def _fill(node: Any, rel: str) -> Any:
+    """``node`` with the git directory parameters of directory ``rel`` substituted in its strings."""
+    if isinstance(node, dict):
+        return {k: _fill(v, rel) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_fill(v, rel) for v in node]
+    if not isinstance(node, str) or "{{" not in node:
+        return node
+    segments = rel.split("/")
+
+    def one(m: re.Match[str]) -> str:
+        if m.group(1):
+            base = segments[-1]
+            return re.sub(r"[^a-zA-Z0-9-]", "-", base) if m.group(1) == "basenameNormalized" else base
+        index = m.group(2) or m.group(3)
+        if index is not None:
+            n = int(index)
+            return segments[n] if n < len(segments) else m.group(0)
+        return rel
+
+    return _PARAM.sub(one, node)
 
 
 def _destination(src: dict[str, Any], dest_ns: str, real_root: str) -> Optional[Destination]:
