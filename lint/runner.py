@@ -67,7 +67,7 @@ def _lint(paths: Sequence[str], settings: Settings, *, stdin: Optional[tuple[str
     from .units import run as unit_run
     from .units.adjust import definitions
     from .units.argocd import applications as argo_destinations
-    from .units.argocd import apply_destinations
+    from .units.argocd import applications_elsewhere, apply_destinations
     from .units.load import Sources, build_project
     from .units.merge import combined_project, merge, notice_problems
     from .units.plan import plan as plan_units
@@ -100,7 +100,9 @@ def _lint(paths: Sequence[str], settings: Settings, *, stdin: Optional[tuple[str
     selected = [u for u in plan.units if report_only is None or _contains(u, report_only)] or plan.units
     ta = time.perf_counter()
     projects = [build_project(unit, sources, settings, displays, root) for unit in selected]
-    destinations = argo_destinations(projects, root)  # Argo CD Applications' namespaces (units/argocd.py)
+    # Argo CD Applications' namespaces (units/argocd.py), from every unit even when not all are linted.
+    unloaded = [u for u in plan.units if report_only is not None and not any(u is s for s in selected)]
+    destinations = argo_destinations(projects + applications_elsewhere(unloaded, sources), root)
     # Sibling directories that are separate apps (a sample collection) are separate units.
     if split_samples:
         selected, projects = split_plain_units(selected, projects, sources, settings, displays, root)

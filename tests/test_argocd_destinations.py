@@ -311,3 +311,28 @@ def test_git_directory_parameters(value: str, expected: str) -> None:
     from istio_vm_lint.units.argocd import _fill
 
     assert _fill({"a": [value]}, "apps/my_app") == {"a": [expected]}
+
+
+def test_run_on_a_named_file_places_it_as_the_full_run(tmp_path: Path) -> None:
+    # pre-commit lints only the units holding the named files; the Application is in another.
+    from istio_vm_lint.config import Settings
+    from istio_vm_lint.discover import discover
+    from istio_vm_lint.runner import lint
+
+    _write(tmp_path, {
+        "argocd/reviews.yaml": _app("reviews", "overlays/prod", "reviews"),
+        "overlays/prod/kustomization.yaml": _KUSTOMIZATION.format(namespace=""),
+        "base/reviews/kustomization.yaml": "resources:\n- service.yaml\n- route.yaml\n",
+        "base/reviews/service.yaml": _SERVICE,
+        "base/reviews/route.yaml": _ROUTE.format(ns="reviews"),
+    })
+    old = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        files, _ = discover(["."], ())
+        named = {os.path.realpath("base/reviews/route.yaml")}
+        out = lint([], Settings(root=str(tmp_path), kustomize_command="none"), files=files, report_only=named)
+    finally:
+        os.chdir(old)
+    assert {(r.kind, r.namespace) for r in out.project.resources} == {("Service", "reviews"),
+                                                                     ("VirtualService", "reviews")}

@@ -42,6 +42,7 @@ from ..resource import as_list, as_map, as_str
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..project import Project
+    from .load import Sources
     from .plan import Unit
 
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z")
@@ -240,3 +241,24 @@ def _globs(rel: str, pattern: str) -> bool:
     alts = [a.strip() for a in p[1:-1].split(",")] if p.startswith("{") and p.endswith("}") else [p]
     name = rel.rsplit("/", 1)[-1]
     return any(fnmatch.fnmatchcase(rel, a) or fnmatch.fnmatchcase(name, a) for a in alts if a)
+
+
+def applications_elsewhere(units: list["Unit"], sources: "Sources") -> list["Project"]:
+    """The Applications in the files of units a run on named files does not load (pre-commit):
+    the placement of the named files' resources must not depend on which files were named.
+    Only files that mention ``argoproj.io`` are parsed (through ``sources``, once)."""
+    from ..project import Project, add_documents, read_source
+
+    found = Project()
+    for unit in units:
+        for d in unit.files:
+            if d.outside is not None:
+                continue
+            got = sources.preread.get(d.real)
+            raw = got[0] if got is not None else read_source(d)[0]
+            if raw is None or b"argoproj.io" not in raw:
+                continue
+            src, result, _ = sources.get(d)
+            if result is not None:
+                add_documents(found, src, result)
+    return [found] if found.argo_applications else []
