@@ -315,7 +315,9 @@ class ParseCache:
         self.new_verdicts += 1
 
     # --- derived data (lint/relevance.py): plain data computed from a file's content, under
-    # ``K`` + the content key (+ a count), marshalled; anything else there is a miss.
+    # ``R`` (a file's resolved keys) or ``U`` (the keys it is indexed under) + a hash of the
+    # content key, the namespaces and the cluster domain, marshalled; an entry of another
+    # shape is a miss.
 
     def derived(self, key: bytes) -> Any:
         old = self._old.get(key)

@@ -190,7 +190,7 @@ def keys_of(r: "Resource", domain: str, namespaces: set[str], m: Optional[tuple[
 def resolved(r: "Resource", domain: str, m: Optional[tuple[Any, ...]] = None) -> tuple[Any, ...]:
     """The keys of a resource but the namespaces it mentions (which depend on the whole
     project), as plain data: a function of its data, its namespace and the cluster domain,
-    cached per file (:func:`_resolved_all`).  ``(strings, pairs, empty, imports, wild, typed,
+    cached per file (:meth:`Closure._load`).  ``(strings, pairs, empty, imports, wild, typed,
     dotted, labels, egress)``, ``egress`` None or ``(imports, wild, typed, dotted)``."""
     k = _Keys()
     ns = r.namespace
@@ -284,36 +284,98 @@ def _typed_hosts(r: "Resource") -> Iterable[str]:
         yield from r.hosts
 
 
-def _resolved_all(res: list["Resource"], domain: str, cache: Optional["ParseCache"]) -> list[tuple[Any, ...]]:
-    """The :func:`resolved` keys of each resource; with a cache, per file, stored under a hash
-    of the file's bytes, the namespaces its resources got and the cluster domain.  Only for
-    resources read from their file as they are (the caller passes no cache for a rendered
-    unit, whose data the bytes do not determine)."""
-    if cache is None:
-        return [resolved(r, domain) for r in res]
-    out: list[Optional[tuple[Any, ...]]] = [None] * len(res)
-    by_file: dict[int, list[int]] = defaultdict(list)
-    for i, r in enumerate(res):
-        by_file[id(r.source)].append(i)
-    for idx in by_file.values():
-        src = res[idx[0]].source
-        if src.raw is None or any(res[i].origins for i in idx):
-            for i in idx:
-                out[i] = resolved(res[i], domain)
-            continue
-        namespaces = [res[i].namespace for i in idx]
-        key = b"R" + hashlib.blake2b(marshal.dumps((cache.key_of(src.raw), namespaces, domain), 2),
-                                     digest_size=16).digest()
-        got = cache.derived(key)
-        if isinstance(got, list) and len(got) == len(idx) and all(_valid(t) for t in got):
-            for i, t in zip(idx, got, strict=True):
-                out[i] = t
-            continue
-        ts = [resolved(res[i], domain) for i in idx]
-        cache.put_derived(key, ts)
-        for i, t in zip(idx, ts, strict=True):
-            out[i] = t
-    return out  # type: ignore[return-value]
+def _enc(tag: str, key: Any) -> str:
+    """The string a file's key set (:class:`_FileKeys`) holds for index ``tag`` and ``key``;
+    the names a resource mentions (``S``) are kept without the namespace.  Two keys may give
+    one string (a label key that is a number): a file then only looks relevant once more."""
+    if tag == "S":
+        return f"S\0{key[1]}"
+    if tag == "M":
+        return f"M\0{key[0]}\0{key[1]}"
+    if tag == "L":
+        return f"L\0{key[0]}\0{key[1][0]}\0{key[1][1]}"
+    return f"{tag}\0{key}"
+
+
+def _entries(r: "Resource", t: tuple[Any, ...], names: Optional[set[str]], namespaces: set[str]
+             ) -> Iterable[tuple[str, Any]]:
+    """The index entries ``(tag, key)`` of one resource with the :func:`resolved` keys ``t``;
+    with ``names`` None, the entries of its file's key set (every string as a name)."""
+    strings, pairs, empty, imports, wild, typed, dotted, labels, eg = t
+    ns, kind = r.namespace, r.kind
+    nso = r.name if kind == "Namespace" else ns
+    yield "N", nso
+    yield "M", (ns, r.name)
+    if kind in POLICY_KINDS:
+        yield "P", nso
+    if names is None:
+        for s in strings:
+            yield "S", (None, s)
+    else:
+        hit = names.intersection(strings)
+        if hit:  # looked up by the names of resources only
+            mentions = namespaces.intersection(strings) | namespaces.intersection(labels)
+            mentions.discard("")
+            mentions.add(ns)
+            for s in hit:
+                for m in mentions:
+                    yield "S", (m, s)
+    for h in typed:
+        yield "T", h
+    for h in dotted:
+        yield "D", h
+    for a in imports:
+        yield "I", a
+    if eg is not None:
+        for h in set(eg[3]).union(eg[2]):
+            yield "D", h
+        for a in eg[0]:
+            yield "I", a
+    for pair in pairs:
+        yield "L", (ns, pair)
+    if empty:
+        yield "E", ns
+    if typed or wild:
+        yield "H", ns
+
+
+def _wild_of(t: tuple[Any, ...]) -> list[str]:
+    return list(t[4]) + (list(t[8][1]) if t[8] is not None else [])
+
+
+class _Probe:
+    """Stands for the index while a step of the expansion is tried out: records what it
+    would look up (as :func:`_enc` strings) and finds nothing."""
+
+    def __init__(self) -> None:
+        self.keys: set[str] = set()
+        self.patterns: set[str] = set()
+
+    def get(self, tag: str, key: Any) -> tuple[int, ...]:
+        self.keys.add(_enc(tag, key))
+        return ()
+
+    def hosts_matching(self, w: str) -> tuple[int, ...]:
+        self.patterns.add(w)
+        return ()
+
+
+class _Index:
+    """The resources of the indexed files by each key (``_entries``)."""
+
+    def __init__(self) -> None:
+        self.d: dict[str, defaultdict[Any, list[int]]] = {t: defaultdict(list) for t in "NMPSTDILEH"}
+
+    def get(self, tag: str, key: Any) -> list[int]:
+        return self.d[tag].get(key, [])
+
+    def hosts_matching(self, w: str) -> list[int]:
+        out: list[int] = []
+        for tag in "TD":
+            for h, js in self.d[tag].items():
+                if host_matches(w, h):
+                    out.extend(js)
+        return out
 
 
 def _ns_of(r: "Resource") -> str:
@@ -321,81 +383,131 @@ def _ns_of(r: "Resource") -> str:
 
 
 class Closure:
-    """The relevance index of one project (computed once per run)."""
+    """The relevance index of one project (computed once per run).
+
+    Without a cache every resource is indexed.  With one, a context file read as it is has
+    its key set cached (``U`` entries: every :func:`_enc` key its resources are indexed
+    under, and its wildcard hosts): each step of the expansion is first tried on a probe
+    (:class:`_Probe`), and the files whose key set holds a key it looks up (or a host a
+    wildcard it looks up matches) are indexed before the step is taken.  A file not indexed
+    has no resource under any key the step looks up: the step finds what it finds with the
+    whole repository indexed."""
 
     def __init__(self, project: "Project", domain: str, root_ns: str, cache: Optional["ParseCache"] = None) -> None:
 
         self.project = project
         self.root_ns = root_ns
         self.domain = domain
+        self.cache = cache
         res = project.resources
         self.namespaces = {r.namespace for r in res} | {r.name for r in res if r.kind == "Namespace"}
-        raw = _resolved_all(res, domain, cache)
-        self._raw = raw
+        self.names = {r.name for r in res}
+        self._raw: list[Optional[tuple[Any, ...]]] = [None] * len(res)
         self._keys: dict[int, _Keys] = {}
-        names = {r.name for r in res}
-        namespaces = self.namespaces
-        dd: Callable[[], defaultdict[Any, list[int]]] = lambda: defaultdict(list)  # noqa: E731
-        self.by_ns, self.by_pol, self.by_name, self.by_str = dd(), dd(), dd(), dd()
-        self.by_typed, self.by_dotted, self.by_lbl, self.by_hns = dd(), dd(), dd(), dd()
-        self.empty_sel, self.importers = dd(), dd()
+        self.ix = _Index()
         self.wild: list[tuple[str, int]] = []
-        self.gateways: list[int] = []
-        self.pods: list[int] = []
-        by_ns, by_name, by_pol, by_str = self.by_ns, self.by_name, self.by_pol, self.by_str
-        by_typed, by_dotted, by_lbl, by_hns = self.by_typed, self.by_dotted, self.by_lbl, self.by_hns
-        importers, wild_list = self.importers, self.wild
-        for i, (r, t) in enumerate(zip(res, raw, strict=True)):
-            strings, pairs, empty, imports, wild, typed, dotted, labels, eg = t
-            ns = r.namespace
-            kind = r.kind
-            by_ns[r.name if kind == "Namespace" else ns].append(i)
-            by_name[(ns, r.name)].append(i)
-            if kind in POLICY_KINDS:
-                by_pol[r.name if kind == "Namespace" else ns].append(i)
-            hit = names.intersection(strings)
-            if hit:  # looked up by the names of resources only
-                mentions = namespaces.intersection(strings) | namespaces.intersection(labels)
-                mentions.discard("")
-                mentions.add(ns)
-                for s in hit:
-                    for m in mentions:
-                        by_str[(m, s)].append(i)
-            for h in typed:
-                by_typed[h].append(i)
-            for h in dotted:
-                by_dotted[h].append(i)
-            for w in wild:
-                wild_list.append((w, i))
-            for a in imports:
-                importers[a].append(i)
-            if eg is not None:
-                e_imports, e_wild, e_typed, e_dotted = eg
-                for h in set(e_dotted).union(e_typed):
-                    by_dotted[h].append(i)
-                for w in e_wild:
-                    wild_list.append((w, i))
-                for a in e_imports:
-                    importers[a].append(i)
-            for pair in pairs:
-                by_lbl[(ns, pair)].append(i)
-            if empty:
-                self.empty_sel[ns].append(i)
-            if typed or wild:
-                by_hns[ns].append(i)
-            if isinstance(r, Gateway) and r.selector:
-                self.gateways.append(i)
-            if isinstance(r, WorkloadController):
-                self.pods.append(i)
+        self.gateways = [i for i, r in enumerate(res) if isinstance(r, Gateway) and r.selector]
+        self.pods = [i for i, r in enumerate(res) if isinstance(r, WorkloadController)]
+        # files not indexed yet: (first resource, resource count, cache key, key set)
+        self._pending: list[tuple[int, int, bytes, frozenset[str]]] = []
+        self._hosts: Optional[dict[str, list[int]]] = None  # host -> pending file numbers
+        by_file: dict[int, list[int]] = defaultdict(list)
+        for i, r in enumerate(res):
+            by_file[id(r.source)].append(i)
+        for idx in by_file.values():
+            if idx[-1] - idx[0] == len(idx) - 1:
+                self._file(idx[0], idx[-1] + 1)
+            else:  # not one run of the resources (never so today): indexed at once
+                for i in idx:
+                    self._index(i, i + 1)
+
+    def _file(self, start: int, end: int) -> None:
+        res, cache = self.project.resources, self.cache
+        group = res[start:end]
+        src = group[0].source
+        if cache is None or src.raw is None or any(r.origins for r in group):
+            self._index(start, end)
+            return
+        h = hashlib.blake2b(marshal.dumps((cache.key_of(src.raw), [r.namespace for r in group], self.domain), 2),
+                            digest_size=16).digest()
+        got = cache.derived(b"U" + h)
+        if (type(got) is tuple and len(got) == 2 and type(got[0]) is frozenset and type(got[1]) is list
+                and all(type(w) is tuple and len(w) == 2 and type(w[0]) is int and 0 <= w[0] < end - start
+                        and type(w[1]) is str for w in got[1])):
+            self._pending.append((start, end, h, got[0]))
+            self.wild.extend((w, start + n) for n, w in got[1])
+            return
+        raw = self._load(start, end, h)
+        self._index(start, end, h)
+        keys = frozenset(_enc(tag, key) for r, t in zip(group, raw, strict=True)
+                         for tag, key in _entries(r, t, None, self.namespaces))
+        cache.put_derived(b"U" + h, (keys, [(n, w) for n, t in enumerate(raw) for w in _wild_of(t)]))
+
+    def _load(self, start: int, end: int, h: Optional[bytes]) -> list[tuple[Any, ...]]:
+        """The :func:`resolved` keys of the resources of one file (``R`` entries, cached by
+        the file's content, namespaces and the cluster domain)."""
+        res, cache = self.project.resources, self.cache
+        if self._raw[start] is not None:
+            return self._raw[start:end]  # type: ignore[return-value]
+        got = cache.derived(b"R" + h) if cache is not None and h is not None else None
+        if isinstance(got, list) and len(got) == end - start and all(_valid(t) for t in got):
+            raw = got
+        else:
+            raw = [resolved(r, self.domain) for r in res[start:end]]
+            if cache is not None and h is not None:
+                cache.put_derived(b"R" + h, raw)
+        self._raw[start:end] = raw
+        return raw
+
+    def _index(self, start: int, end: int, h: Optional[bytes] = None, wild: bool = True) -> None:
+        raw = self._load(start, end, h)
+        res, d = self.project.resources, self.ix.d
+        for i, t in enumerate(raw, start):
+            for tag, key in _entries(res[i], t, self.names, self.namespaces):
+                d[tag][key].append(i)
+            if wild:
+                self.wild.extend((w, i) for w in _wild_of(t))
+
+    def _prepare(self, probe: _Probe) -> None:
+        """Index the pending files a step tried on ``probe`` can find anything in."""
+        if not self._pending:
+            return
+        keys = probe.keys
+        take = {n for n, p in enumerate(self._pending) if not keys.isdisjoint(p[3])}
+        if probe.patterns:
+            if self._hosts is None:
+                self._hosts = defaultdict(list)
+                for n, p in enumerate(self._pending):
+                    for k in p[3]:
+                        if k[:2] in ("T\0", "D\0"):
+                            self._hosts[k[2:]].append(n)
+            for w in probe.patterns:
+                for host, files in self._hosts.items():
+                    if host_matches(w, host):
+                        take.update(files)
+        if take:
+            for n in sorted(take):
+                start, end, digest, _ = self._pending[n]
+                self._index(start, end, digest, wild=False)
+            self._pending = [p for n, p in enumerate(self._pending) if n not in take]
+            self._hosts = None
+
+    def raw(self, i: int) -> tuple[Any, ...]:
+        t = self._raw[i]
+        if t is None:
+            for start, end, h, _ in self._pending:
+                if start <= i < end:
+                    return self._load(start, end, h)[i - start]
+        return t  # type: ignore[return-value]
 
     def key(self, i: int) -> _Keys:
         """The keys of resource ``i`` (built on demand: the expansion visits few)."""
         k = self._keys.get(i)
         if k is None:
-            k = self._keys[i] = _unpack(self._raw[i], self.namespaces)
+            k = self._keys[i] = _unpack(self.raw(i), self.namespaces)
         return k
 
-    def _expander(self) -> Callable[..., set[int]]:
+    def _expander(self, ix: Any) -> Callable[..., set[int]]:
         """A function giving the resources one step from ``i`` (depending on it or depended on),
         each key looked up once per closure.  ``dependents``: also the Sidecars importing
         the hosts of its namespace (who depends on it; only its own findings read them)."""
@@ -403,6 +515,7 @@ class Closure:
         res = self.project.resources
         seen: set[Any] = set()
         domain = self.domain
+        get = ix.get
 
         def once(key: Any) -> bool:
             if key in seen:
@@ -423,22 +536,19 @@ class Closure:
             # hosts: typed hosts and dotted strings, exactly and through wildcards
             for h in k.typed | k.dotted:
                 if once(("h", h)):
-                    out.update(self.by_typed.get(h, ()))
-                    out.update(self.by_dotted.get(h, ()))
+                    out.update(get("T", h))
+                    out.update(get("D", h))
                     out.update(j for w, j in self.wild if host_matches(w, h))
             for w in k.wild:
                 if once(("w", w)):
                     out.update(j for x, j in self.wild if host_matches(w, x) or host_matches(x, w))
-                    for index in (self.by_typed, self.by_dotted):
-                        for h, js in index.items():
-                            if host_matches(w, h):
-                                out.update(js)
+                    out.update(ix.hosts_matching(w))
             for a in k.imports:
                 if once(("i", a)):
-                    out.update(self.by_hns.get(a, ()))
+                    out.update(get("H", a))
             if dependents and (k.typed or k.wild):
-                out.update(self.importers.get(ns, ()))
-                out.update(self.importers.get("*", ()))
+                out.update(get("I", ns))
+                out.update(get("I", "*"))
             return out
 
         def links(i: int, reverse: bool) -> set[int]:
@@ -449,29 +559,29 @@ class Closure:
             for t in k.mentions | {ns}:
                 for s in k.strings:
                     if once(("n", t, s)):
-                        out.update(self.by_name.get((t, s), ()))
+                        out.update(get("M", (t, s)))
             if reverse:  # who names it: read by its own findings only
-                out.update(self.by_str.get((ns, r.name), ()))
+                out.update(get("S", (ns, r.name)))
                 if r.kind == "Namespace":
-                    out.update(self.by_str.get((r.name, r.name), ()))
+                    out.update(get("S", (r.name, r.name)))
             # policies of its namespace and of the root namespace; selectors without pairs
             for t in (ns, self.root_ns):
                 if once(("p", t)):
-                    out.update(self.by_pol.get(t, ()))
-                    out.update(self.empty_sel.get(t, ()))
+                    out.update(get("P", t))
+                    out.update(get("E", t))
             for s in k.strings:  # short names, resolved in its namespace
                 if s and "." not in s and "/" not in s:
                     h = f"{s}.{ns}.svc.{domain}"
                     if once(("h", h)):
-                        out.update(self.by_typed.get(h, ()))
-                        out.update(self.by_dotted.get(h, ()))
+                        out.update(get("T", h))
+                        out.update(get("D", h))
                         out.update(j for w, j in self.wild if host_matches(w, h))
             # labels: pair by pair within the namespace; a selector without pairs takes all
             for pair in k.pairs:
                 if once(("l", ns, pair)):
-                    out.update(self.by_lbl.get((ns, pair), ()))
+                    out.update(get("L", (ns, pair)))
             if k.empty and once(("e", ns)):
-                out.update(self.by_ns.get(ns, ()))
+                out.update(get("N", ns))
             # a Gateway's selector picks pods in every namespace
             if isinstance(r, Gateway) and r.selector:
                 pairs = r.selector.items()
@@ -489,6 +599,14 @@ class Closure:
             return out
 
         return step
+
+    def _take(self, step: Callable[[Any], Optional[set[int]]]) -> Optional[set[int]]:
+        """``step(index)``, with every file it can find anything in indexed first."""
+        if self._pending:
+            probe = _Probe()
+            step(probe)
+            self._prepare(probe)
+        return step(self.ix)
 
     def subjects(self, named: Iterable[int], copies: dict[Any, list["Resource"]]) -> set[int]:
         """Indexes of the resources the reviewed rules iterate in a run on ``named``.
@@ -508,22 +626,37 @@ class Closure:
         seeds = set(named)
         for i in list(seeds):
             seeds.update(copy_of.get(i, ()))
-        step = self._expander()
-        reported = set(seeds)
-        for i in seeds:
-            reported |= step(i, True, True)
-            r = res[i]
-            if r.kind in POLICY_KINDS:  # a namespace-wide policy (root namespace: mesh-wide)
-                if _ns_of(r) == self.root_ns:
-                    return set(range(len(res)))
-                reported.update(self.by_ns.get(_ns_of(r), ()))
+
+        def near(ix: Any) -> Optional[set[int]]:
+            step = self._expander(ix)
+            reported = set(seeds)
+            for i in seeds:
+                reported |= step(i, True, True)
+                r = res[i]
+                if r.kind in POLICY_KINDS:  # a namespace-wide policy (root namespace: mesh-wide)
+                    if _ns_of(r) == self.root_ns:
+                        return None
+                    reported.update(ix.get("N", _ns_of(r)))
+            return reported
+
+        got = self._take(near)
+        if got is None:
+            return set(range(len(res)))
+        reported = got
         for i in list(reported):
             reported.update(copy_of.get(i, ()))
-        out = set(reported)
-        for i in seeds:
-            out.update(self.by_ns.get(_ns_of(res[i]), ()))
-        for i in reported:  # own hosts (a Sidecar's imports, a Gateway's servers): its rules only
-            out |= step(i, i in seeds, True)
+
+        def around(ix: Any) -> set[int]:
+            step = self._expander(ix)
+            out = set(reported)
+            for i in seeds:
+                out.update(ix.get("N", _ns_of(res[i])))
+            for i in reported:  # own hosts (a Sidecar's imports, a Gateway's servers): its rules only
+                out |= step(i, i in seeds, True)
+            return out
+
+        out = self._take(around)
+        assert out is not None
         for i in list(out):
             out.update(copy_of.get(i, ()))
         self.reported = reported

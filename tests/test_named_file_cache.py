@@ -1,6 +1,7 @@
 """What a named-file run (pre-commit) caches besides the parse, per context file
 (``lint/cache.py``): the rejection verdicts of its resources (``W`` entries, ``units/run.py``)
-and what the closure reads of them (``R`` entries, ``lint/relevance.py``).
+and what the closure reads of them (``R`` entries: their keys; ``U`` entries: the keys each
+file is indexed under, ``lint/relevance.py``).
 
 A warm run reports exactly what a run without a cache does; a changed file, another
 selection of rules or other namespaces is another key; a damaged entry is a miss.
@@ -115,12 +116,67 @@ def test_damaged_entries_are_misses(tmp_path: Path) -> None:
     cold = _run(repo, None)
     assert _run(repo, cache) == cold
     for junk in (b"", b"\x02", b"\x01\x01\x01", b"not marshal", marshal.dumps([("x",)]), marshal.dumps(None),
-                 marshal.dumps([(["a"], [("k",)], False, [], [], [], [], [], None)])):
+                 marshal.dumps([(["a"], [("k",)], False, [], [], [], [], [], None)]),
+                 marshal.dumps((frozenset({"N\0x"}), [(99, "*.x")])), marshal.dumps((frozenset(), ["*"]))):
         pack = ParseCache(str(cache))
         for k in list(pack._old):
-            if k[:1] in (b"W", b"R") and len(k) == 17:
+            if k[:1] in (b"W", b"R", b"U") and len(k) == 17:
                 pack._used[k] = junk
         pack.new_verdicts = 1
         assert pack.save()
         assert _run(repo, cache) == cold, junk
     assert _run(repo, cache) == cold
+
+
+def _subjects(root: Path, named: Path, cache: Optional[ParseCache]) -> list[Optional[set[tuple[str, int]]]]:
+    """The closure of each unit of a run on ``named``: (file, document) of its subjects."""
+    from istio_vm_lint import relevance
+    from istio_vm_lint.units.load import Sources, build_project
+    from istio_vm_lint.units.plan import plan
+    from istio_vm_lint.units.views import copies_of
+
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        files, _ = discover(["."], ())
+        settings = Settings(root=str(root))
+        sources = Sources({os.path.realpath(named)}, cache)
+        out: list[Optional[set[tuple[str, int]]]] = []
+        for unit in plan(files, settings).units:
+            project = build_project(unit, sources, settings, {d.real: d for d in files}, str(root))
+            ids = relevance.subjects_for(project, copies_of(project.resources), settings.cluster_domain,
+                                         settings.root_namespace, cache)
+            out.append(None if ids is None else {(r.source.path, r.doc_index) for r in project.resources
+                                                 if id(r) in ids})
+        return out
+    finally:
+        os.chdir(cwd)
+
+
+def test_cached_closure_indexes_only_what_it_needs(tmp_path: Path) -> None:
+    """With the key sets of the context files cached (``U`` entries), the closure indexes
+    only the files a step can find something in: it finds exactly what the closure that
+    indexes every resource finds (a generated repository and cross-namespace relations)."""
+    import generate
+    from test_named_file_scope import CROSS
+
+    gen = tmp_path / "gen"
+    generate.generate(str(gen), 150, seed=5)
+    cross = tmp_path / "cross"
+    for rel, text in CROSS.items():
+        (cross / rel).parent.mkdir(parents=True, exist_ok=True)
+        (cross / rel).write_text(textwrap.dedent(text))
+    restricted = 0
+    for root in (gen, cross):
+        names = sorted(p for p in root.rglob("*.yaml"))
+        cache_dir = tmp_path / f"cache-{root.name}"
+        for named in names[:: max(1, len(names) // 4)]:
+            filling = ParseCache(str(cache_dir))
+            assert _subjects(root, named, filling) == _subjects(root, named, None)
+            assert filling.save()
+            warm = ParseCache(str(cache_dir))
+            got = _subjects(root, named, warm)
+            assert got == _subjects(root, named, None), named
+            restricted += any(s is not None for s in got)
+    assert _entries(tmp_path / "cache-gen", b"U")
+    assert restricted >= 4
