@@ -114,53 +114,55 @@ class _Keys:
         self.egress: Optional[_Keys] = None  # a Sidecar's egress hosts (read for its own findings)
 
 
-def _walk(data: Any, k: _Keys) -> None:
+def _walk(data: Any) -> tuple[set[str], list[tuple[Any, str]], bool]:
     """Every string value (container images aside), every label pair, empty selectors."""
-    strings = k.strings
+    strings: set[str] = set()
+    pairs: list[tuple[Any, str]] = []
+    empty = False
+    add = strings.add
     stack = [data]
+    pop, push = stack.pop, stack.append
     while stack:
-        d = stack.pop()
+        d = pop()
         if type(d) is list:
             for v in d:
-                if type(v) is str:
-                    strings.add(v)
-                elif type(v) is dict or type(v) is list:
-                    stack.append(v)
+                t = type(v)
+                if t is str:
+                    add(v)
+                elif t is dict or t is list:
+                    push(v)
             continue
         for key, v in d.items():
             t = type(v)
             if t is str:
                 if key != "image":  # container images: registry hosts, not mesh hosts
-                    strings.add(v)
+                    add(v)
             elif t is dict:
                 if key in _LABEL_KEYS:
                     got = False
                     for lk, lv in v.items():
                         if type(lv) is str:
-                            k.pairs.append((lk, lv))
+                            pairs.append((lk, lv))
                             got = True
                         elif lk not in _LABEL_KEYS:
-                            k.empty = True  # matchExpressions and the like: assume anything
+                            empty = True  # matchExpressions and the like: assume anything
                     if not got and not any(x in v for x in _LABEL_KEYS):
-                        k.empty = True
+                        empty = True
                 elif key == "namespaceSelector":
-                    k.empty = True
-                stack.append(v)
+                    empty = True
+                push(v)
             elif t is list:
                 if key == "matchExpressions":
-                    k.empty = True
-                stack.append(v)
+                    empty = True
+                push(v)
+    return strings, pairs, empty
 
 
-def material(r: "Resource") -> tuple[Any, ...]:
-    """What :func:`keys_of` reads of a resource's data, whatever its namespace: plain data
-    (``marshal``), cached per file by content (``ParseCache.derived``)."""
-    k = _Keys()
+def _material(r: "Resource") -> tuple[set[str], list[Any], bool, list[str], set[str], set[str], set[str]]:
     # Identity fields are no reference: apiVersion, kind, metadata name and namespace.
     top = {key: v for key, v in r.data.items() if key not in ("apiVersion", "kind", "metadata")}
     top["metadata"] = {key: v for key, v in r.metadata.items() if key not in ("name", "namespace", "generateName")}
-    _walk(top, k)
-    strings = k.strings
+    strings, pairs, empty = _walk(top)
     imports: list[str] = []
     wild: set[str] = set()
     for s in [s for s in strings if "/" in s]:
@@ -180,7 +182,13 @@ def material(r: "Resource") -> tuple[Any, ...]:
             dotted.add(p)
             dotted.add(p.lower())
             labels.update(p.split("."))
-    return (list(strings), k.pairs, k.empty, imports, list(wild), list(dotted), list(labels))
+    return strings, pairs, empty, imports, wild, dotted, labels
+
+
+def material(r: "Resource") -> tuple[Any, ...]:
+    """What :func:`keys_of` reads of a resource's data, whatever its namespace, as plain data."""
+    strings, pairs, empty, imports, wild, dotted, labels = _material(r)
+    return (list(strings), pairs, empty, imports, list(wild), list(dotted), list(labels))
 
 
 def keys_of(r: "Resource", domain: str, namespaces: set[str], m: Optional[tuple[Any, ...]] = None) -> _Keys:
@@ -192,39 +200,36 @@ def resolved(r: "Resource", domain: str, m: Optional[tuple[Any, ...]] = None) ->
     project), as plain data: a function of its data, its namespace and the cluster domain,
     cached per file (:meth:`Closure._load`).  ``(strings, pairs, empty, imports, wild, typed,
     dotted, labels, egress)``, ``egress`` None or ``(imports, wild, typed, dotted)``."""
-    k = _Keys()
     ns = r.namespace
-    strings, pairs, empty, imports, wild, dotted, labels = m if m is not None else material(r)
-    k.strings = set(strings)
-    k.pairs = [tuple(x) for x in pairs]
-    k.empty = bool(empty)
-    k.imports = {ns if a in (".", "") else a for a in imports}
-    k.wild = set(wild)
-    k.dotted = set(dotted)
+    if m is None:
+        strings, pairs, empty, imports_, wild, dotted, labels = _material(r)
+    else:
+        strings, pairs = set(m[0]), [tuple(x) for x in m[1]]
+        empty, imports_, wild, dotted, labels = bool(m[2]), m[3], set(m[4]), set(m[5]), m[6]
+    imports = {ns if a in (".", "") else a for a in imports_}
+    typed: set[str] = set()
     if isinstance(r, Service):
-        k.typed.add(kube_fqdn(r.name, ns, domain))
+        typed.add(kube_fqdn(r.name, ns, domain))
     egress = None
     if isinstance(r, (Sidecar, Gateway)):
         # The hosts a Sidecar imports and a Gateway's servers admit matter to their own
         # findings (IVL414, IVL506, IVL70x) only: the routes bound to a Gateway reach it by
         # name, a Sidecar's clients reach the same hosts directly (a "*" would tie everything).
-        eg = _Keys()
-        eg.imports, k.imports = k.imports, set()
-        eg.wild, k.wild = k.wild, set()
-        eg.dotted, k.dotted = k.dotted, set()
+        e_typed: set[str] = set()
         if isinstance(r, Sidecar):
-            _add_hosts(eg, r, (h for h, _ in r.egress_hosts), ns, domain)
+            _add_hosts(imports, wild, e_typed, (h for h, _ in r.egress_hosts), ns, domain)
         else:
-            _add_hosts(eg, r, (h for srv in r.servers for h in srv.hosts), ns, domain)
-        egress = (sorted(eg.imports), sorted(eg.wild), sorted(eg.typed), sorted(eg.dotted))
+            _add_hosts(imports, wild, e_typed, (h for srv in r.servers for h in srv.hosts), ns, domain)
+        egress = (sorted(imports), sorted(wild), sorted(e_typed), sorted(dotted))
+        imports, wild, dotted = set(), set(), set()
     else:
-        _add_hosts(k, r, _typed_hosts(r), ns, domain)
+        _add_hosts(imports, wild, typed, _typed_hosts(r), ns, domain)
     if isinstance(r, WorkloadController):
-        k.pairs.extend(r.pod.labels.items())
+        pairs.extend(r.pod.labels.items())
     if r.kind == "Namespace":
-        k.pairs = []  # namespaces are selected through the namespace-wide policy link
-    return (sorted(k.strings), k.pairs, k.empty, sorted(k.imports), sorted(k.wild), sorted(k.typed),
-            sorted(k.dotted), list(labels), egress)
+        pairs = []  # namespaces are selected through the namespace-wide policy link
+    return (sorted(strings), pairs, empty, sorted(imports), sorted(wild), sorted(typed),
+            sorted(dotted), list(labels), egress)
 
 
 def _unpack(t: tuple[Any, ...], namespaces: set[str]) -> _Keys:
@@ -258,7 +263,8 @@ def _valid(t: Any) -> bool:
                           and type(eg[2]) is list and type(eg[3]) is list)
 
 
-def _add_hosts(k: _Keys, r: "Resource", hosts: Iterable[str], ns: str, domain: str) -> None:
+def _add_hosts(imports: set[str], wild: set[str], typed: set[str], hosts: Iterable[str], ns: str,
+               domain: str) -> None:
 
     for h in hosts:
         if not h:
@@ -266,10 +272,10 @@ def _add_hosts(k: _Keys, r: "Resource", hosts: Iterable[str], ns: str, domain: s
         if "/" in h:  # ns/host (Sidecar, Gateway): "ns/*" is every host of ns, "*/..." any namespace
             a, _, h = h.rpartition("/")
             if h == "*" and a != "*":
-                k.imports.add(ns if a in (".", "~", "") else a)
+                imports.add(ns if a in (".", "~", "") else a)
                 continue
         full = resolve_host(h, ns, domain)
-        (k.wild if full.startswith("*") else k.typed).add(full)
+        (wild if full.startswith("*") else typed).add(full)
 
 
 def _typed_hosts(r: "Resource") -> Iterable[str]:
