@@ -146,12 +146,16 @@ def _redefine(apps: list[str], children: dict[str, list[str]], by_dir: dict[str,
     # that each object is compared only with those it can be (the same namespace, or any
     # when either has none stated); one app's objects are never compared with each other.
     seen: dict[tuple[str, str, str], tuple[dict[str, list[tuple[str, Resource]]], list[tuple[str, Resource]]]] = {}
+    group_of: dict[str, str] = {}  # apiVersion -> group, split once per apiVersion
     for c in apps:
         for d in children[c]:
             for r in by_dir[d]:
                 if not _app_object(r) or getattr(r, "name_generated", False) or not r.name:
                     continue
-                key = (r.group, r.kind, r.name)
+                group = group_of.get(r.api_version)
+                if group is None:
+                    group = group_of[r.api_version] = r.group
+                key = (group, r.kind, r.name)
                 got = seen.get(key)
                 if got is None:
                     seen[key] = got = ({}, [])
