@@ -168,12 +168,10 @@ class MeshGraph:
         self.bindings_by_workload: dict[int, list[Binding]] = defaultdict(list)
         self.drs_by_ns: dict[str, list[DestinationRule]] = defaultdict(list)
         self.gateways: dict[tuple[str, str], Gateway] = {}
-        self.vs_by_gateway: dict[tuple[str, str], list[VirtualService]] = defaultdict(list)
         self.namespaces: set[str] = set()  # namespaces the repository declares anything in
         self._dr_idx: dict[str, tuple[dict[str, list[DestinationRule]], list[tuple[str, DestinationRule]]]] = {}
         self._edr_cache: dict[tuple[str, str, Optional[str]], Optional[EffectiveDR]] = {}
         self._dests: dict[int, list[DestinationRef]] = {}
-        self._routes_from: dict[str, set[str]] = defaultdict(set)  # service node id -> namespaces of VSs routing to it
         self._any_ns_cache: dict[Any, list[Workload]] = {}  # select_any_namespace
         self._lookup_cache: dict[tuple[str, Optional[str]], list[MeshService]] = {}  # lookup
         self._endpoints_cache: dict[tuple[int, ...], tuple[list[Resource], list[Workload]]] = {}  # endpoints()
@@ -270,14 +268,27 @@ class MeshGraph:
             self._bind_service_entry(r)  # type: ignore[arg-type]
         for r in p.by_kind("Service"):
             self._bind_kube_service(r)  # type: ignore[arg-type]
-        # routing indexes
-        for r in p.by_kind("VirtualService"):
-            vs: VirtualService = r  # type: ignore[assignment]
-            for _, gw_ns, gw_name in self.vs_gateway_refs(vs):
-                self.vs_by_gateway[(gw_ns, gw_name)].append(vs)
-            for dref in self.destinations(vs):
+
+    @cached_property
+    def vs_by_gateway(self) -> dict[tuple[str, str], list[VirtualService]]:
+        """The VirtualServices bound to each Gateway ``(namespace, name)`` (built on first use)."""
+        out: dict[tuple[str, str], list[VirtualService]] = defaultdict(list)
+        for r in self.project.by_kind("VirtualService"):
+            for _, gw_ns, gw_name in self.vs_gateway_refs(r):  # type: ignore[arg-type]
+                out[(gw_ns, gw_name)].append(r)  # type: ignore[arg-type]
+        return out
+
+    @cached_property
+    def _routes_from(self) -> dict[str, set[str]]:
+        """Service node id -> namespaces of the VirtualServices routing to it (built on first
+        use: a run on named files whose rules ask for no client namespaces never resolves
+        every route)."""
+        out: dict[str, set[str]] = defaultdict(set)
+        for r in self.project.by_kind("VirtualService"):
+            for dref in self.destinations(r):  # type: ignore[arg-type]
                 for svc in dref.services:
-                    self._routes_from[svc.id].add(vs.namespace)
+                    out[svc.id].add(r.namespace)
+        return out
 
     def _records(self) -> tuple[dict[str, dict[str, Any]], list[tuple[str, str, dict[str, Any]]]]:
         """Nodes and typed edges of the whole mesh, derived from the indexes on demand (export only)."""
