@@ -197,7 +197,7 @@ def _encode(result: LoadResult) -> bytes:
 
 def _decode(blob: bytes) -> LoadResult:
     docs, errors = marshal.loads(blob)
-    return LoadResult([Document(i, data, line, col, [DuplicateKey(*k) for k in dups])
+    return LoadResult([Document(i, data, line, col, [] if dups == [] else [DuplicateKey(*k) for k in dups])
                        for i, data, line, col, dups in docs],
                       [ParseError(*e) for e in errors])
 
