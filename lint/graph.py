@@ -144,8 +144,6 @@ class DestinationRef:
     path: FieldPath
 
 
-# --- effective DestinationRule ---------------------------------------------------------------
-
 # --- the graph ------------------------------------------------------------------------------
 
 
@@ -175,9 +173,8 @@ class MeshGraph:
         self._any_ns_cache: dict[Any, list[Workload]] = {}  # select_any_namespace
         self._lookup_cache: dict[tuple[str, Optional[str]], list[MeshService]] = {}  # lookup
         self._endpoints_cache: dict[tuple[int, ...], tuple[list[Resource], list[Workload]]] = {}  # endpoints()
-        # The networkx graph (`g`) is materialised from these indexes on first use (export,
-        # `istio-vm-lint graph`): rules read the indexes, so a lint run pays for neither
-        # networkx nor a second copy of every node's attributes.
+        # The networkx graph (`g`) is built from these indexes on first use (export, `graph`):
+        # rules read the indexes, so a lint run pays for neither networkx nor a second copy.
         self._build()
 
     # ---- the networkx view
@@ -269,9 +266,9 @@ class MeshGraph:
         for r in p.by_kind("Service"):
             self._bind_kube_service(r)  # type: ignore[arg-type]
 
+    # The routing indexes are built on first use (a named-file run may ask for neither).
     @cached_property
     def vs_by_gateway(self) -> dict[tuple[str, str], list[VirtualService]]:
-        """The VirtualServices bound to each Gateway ``(namespace, name)`` (built on first use)."""
         out: dict[tuple[str, str], list[VirtualService]] = defaultdict(list)
         for r in self.project.by_kind("VirtualService"):
             for _, gw_ns, gw_name in self.vs_gateway_refs(r):  # type: ignore[arg-type]
@@ -279,10 +276,7 @@ class MeshGraph:
         return out
 
     @cached_property
-    def _routes_from(self) -> dict[str, set[str]]:
-        """Service node id -> namespaces of the VirtualServices routing to it (built on first
-        use: a run on named files whose rules ask for no client namespaces never resolves
-        every route)."""
+    def _routes_from(self) -> dict[str, set[str]]:  # service node id -> namespaces of the VSs routing to it
         out: dict[str, set[str]] = defaultdict(set)
         for r in self.project.by_kind("VirtualService"):
             for dref in self.destinations(r):  # type: ignore[arg-type]

@@ -185,27 +185,13 @@ def _material(r: "Resource") -> tuple[set[str], list[Any], bool, list[str], set[
     return strings, pairs, empty, imports, wild, dotted, labels
 
 
-def material(r: "Resource") -> tuple[Any, ...]:
-    """What :func:`keys_of` reads of a resource's data, whatever its namespace, as plain data."""
-    strings, pairs, empty, imports, wild, dotted, labels = _material(r)
-    return (list(strings), pairs, empty, imports, list(wild), list(dotted), list(labels))
-
-
-def keys_of(r: "Resource", domain: str, namespaces: set[str], m: Optional[tuple[Any, ...]] = None) -> _Keys:
-    return _unpack(resolved(r, domain, m), namespaces)
-
-
-def resolved(r: "Resource", domain: str, m: Optional[tuple[Any, ...]] = None) -> tuple[Any, ...]:
+def resolved(r: "Resource", domain: str) -> tuple[Any, ...]:
     """The keys of a resource but the namespaces it mentions (which depend on the whole
     project), as plain data: a function of its data, its namespace and the cluster domain,
     cached per file (:meth:`Closure._load`).  ``(strings, pairs, empty, imports, wild, typed,
     dotted, labels, egress)``, ``egress`` None or ``(imports, wild, typed, dotted)``."""
     ns = r.namespace
-    if m is None:
-        strings, pairs, empty, imports_, wild, dotted, labels = _material(r)
-    else:
-        strings, pairs = set(m[0]), [tuple(x) for x in m[1]]
-        empty, imports_, wild, dotted, labels = bool(m[2]), m[3], set(m[4]), set(m[5]), m[6]
+    strings, pairs, empty, imports_, wild, dotted, labels = _material(r)
     imports = {ns if a in (".", "") else a for a in imports_}
     typed: set[str] = set()
     if isinstance(r, Service):
@@ -406,20 +392,33 @@ class Closure:
         self.domain = domain
         self.cache = cache
         res = project.resources
-        self.namespaces = {r.namespace for r in res} | {r.name for r in res if r.kind == "Namespace"}
-        self.names = {r.name for r in res}
+        self.namespaces: set[str] = set()
+        self.names: set[str] = set()
         self._raw: list[Optional[tuple[Any, ...]]] = [None] * len(res)
         self._keys: dict[int, _Keys] = {}
         self.ix = _Index()
         self.wild: list[tuple[str, int]] = []
-        self.gateways = [i for i, r in enumerate(res) if isinstance(r, Gateway) and r.selector]
-        self.pods = [i for i, r in enumerate(res) if isinstance(r, WorkloadController)]
+        self.gateways: list[int] = []
+        self.pods: list[int] = []
         # files not indexed yet: (first resource, resource count, cache key, key set)
         self._pending: list[tuple[int, int, bytes, frozenset[str]]] = []
         self._hosts: Optional[dict[str, list[int]]] = None  # host -> pending file numbers
-        by_file: dict[int, list[int]] = defaultdict(list)
+        by_file: dict[int, list[int]] = {}
+        add_ns, add_name = self.namespaces.add, self.names.add
         for i, r in enumerate(res):
-            by_file[id(r.source)].append(i)
+            add_ns(r.namespace)
+            add_name(r.name)
+            if r.kind == "Namespace":
+                add_ns(r.name)
+            if isinstance(r, WorkloadController):
+                self.pods.append(i)
+            elif isinstance(r, Gateway) and r.selector:
+                self.gateways.append(i)
+            got = by_file.get(id(r.source))
+            if got is None:
+                by_file[id(r.source)] = [i]
+            else:
+                got.append(i)
         for idx in by_file.values():
             if idx[-1] - idx[0] == len(idx) - 1:
                 self._file(idx[0], idx[-1] + 1)
@@ -522,6 +521,7 @@ class Closure:
         seen: set[Any] = set()
         domain = self.domain
         get = ix.get
+        names = self.names
 
         def once(key: Any) -> bool:
             if key in seen:
@@ -562,8 +562,9 @@ class Closure:
             ns = r.namespace
             out: set[int] = set()
             # names it mentions (in its namespace and the namespaces it names) and who names it
+            named = names.intersection(k.strings)  # (only the name of a resource finds one)
             for t in k.mentions | {ns}:
-                for s in k.strings:
+                for s in named:
                     if once(("n", t, s)):
                         out.update(get("M", (t, s)))
             if reverse:  # who names it: read by its own findings only
@@ -623,7 +624,7 @@ class Closure:
         another: the two are connected, being compared or resolved), and the whole namespace
         of the named resources; copies of an object come together."""
         res = self.project.resources
-        index = {id(r): i for i, r in enumerate(res)}
+        index = {id(r): i for i, r in enumerate(res)} if copies else {}
         copy_of: dict[int, list[int]] = {}
         for cs in copies.values():
             idx = [index[id(c)] for c in cs if id(c) in index]
@@ -676,7 +677,7 @@ def subjects_for(project: "Project", copies: dict[Any, list["Resource"]], domain
     if not enabled():
         return None
     res = project.resources
-    named = [i for i, r in enumerate(res) if r.source.report or any(o.source.report for o in r.origins)]
+    named = [i for i, r in enumerate(res) if r.source.report or (r.origins and any(o.source.report for o in r.origins))]
     c = Closure(project, domain, root_ns, cache)
     members = c.subjects(named, copies)
     if len(members) >= len(res):
