@@ -49,6 +49,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 
 from .model import DestinationRule, Gateway, Service, ServiceEntry, Sidecar, VirtualService, WorkloadController
+from .relevance_index import POLICY_KINDS, Index, Probe, enc, entries, wild_of
 from .semantics import host_matches, kube_fqdn, resolve_host
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -57,9 +58,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .model import Resource
     from .project import Project
 
-# Kinds whose objects configure a whole namespace (or the mesh, in the root namespace).
-POLICY_KINDS = frozenset({"Sidecar", "PeerAuthentication", "AuthorizationPolicy", "RequestAuthentication",
-                          "Telemetry", "EnvoyFilter", "WasmPlugin", "Namespace", "ProxyConfig"})
 
 # Mapping keys whose string-valued mappings are labels or label selectors.
 _LABEL_KEYS = frozenset({"labels", "matchLabels", "selector", "sourceLabels", "workloadSelector", "nodeSelector"})
@@ -276,100 +274,6 @@ def _typed_hosts(r: "Resource") -> Iterable[str]:
         yield from r.hosts
 
 
-def _enc(tag: str, key: Any) -> str:
-    """The string a file's key set (:class:`_FileKeys`) holds for index ``tag`` and ``key``;
-    the names a resource mentions (``S``) are kept without the namespace.  Two keys may give
-    one string (a label key that is a number): a file then only looks relevant once more."""
-    if tag == "S":
-        return f"S\0{key[1]}"
-    if tag == "M":
-        return f"M\0{key[0]}\0{key[1]}"
-    if tag == "L":
-        return f"L\0{key[0]}\0{key[1][0]}\0{key[1][1]}"
-    return f"{tag}\0{key}"
-
-
-def _entries(r: "Resource", t: tuple[Any, ...], names: Optional[set[str]], namespaces: set[str]
-             ) -> Iterable[tuple[str, Any]]:
-    """The index entries ``(tag, key)`` of one resource with the :func:`resolved` keys ``t``;
-    with ``names`` None, the entries of its file's key set (every string as a name)."""
-    strings, pairs, empty, imports, wild, typed, dotted, labels, eg = t
-    ns, kind = r.namespace, r.kind
-    nso = r.name if kind == "Namespace" else ns
-    yield "N", nso
-    yield "M", (ns, r.name)
-    if kind in POLICY_KINDS:
-        yield "P", nso
-    if names is None:
-        for s in strings:
-            yield "S", (None, s)
-    else:
-        hit = names.intersection(strings)
-        if hit:  # looked up by the names of resources only
-            mentions = namespaces.intersection(strings) | namespaces.intersection(labels)
-            mentions.discard("")
-            mentions.add(ns)
-            for s in hit:
-                for m in mentions:
-                    yield "S", (m, s)
-    for h in typed:
-        yield "T", h
-    for h in dotted:
-        yield "D", h
-    for a in imports:
-        yield "I", a
-    if eg is not None:
-        for h in set(eg[3]).union(eg[2]):
-            yield "D", h
-        for a in eg[0]:
-            yield "I", a
-    for pair in pairs:
-        yield "L", (ns, pair)
-    if empty:
-        yield "E", ns
-    if typed or wild:
-        yield "H", ns
-
-
-def _wild_of(t: tuple[Any, ...]) -> list[str]:
-    return list(t[4]) + (list(t[8][1]) if t[8] is not None else [])
-
-
-class _Probe:
-    """Stands for the index while a step of the expansion is tried out: records what it
-    would look up (as :func:`_enc` strings) and finds nothing."""
-
-    def __init__(self) -> None:
-        self.keys: set[str] = set()
-        self.patterns: set[str] = set()
-
-    def get(self, tag: str, key: Any) -> tuple[int, ...]:
-        self.keys.add(_enc(tag, key))
-        return ()
-
-    def hosts_matching(self, w: str) -> tuple[int, ...]:
-        self.patterns.add(w)
-        return ()
-
-
-class _Index:
-    """The resources of the indexed files by each key (``_entries``)."""
-
-    def __init__(self) -> None:
-        self.d: dict[str, defaultdict[Any, list[int]]] = {t: defaultdict(list) for t in "NMPSTDILEH"}
-
-    def get(self, tag: str, key: Any) -> list[int]:
-        return self.d[tag].get(key, [])
-
-    def hosts_matching(self, w: str) -> list[int]:
-        out: list[int] = []
-        for tag in "TD":
-            for h, js in self.d[tag].items():
-                if host_matches(w, h):
-                    out.extend(js)
-        return out
-
-
 def _ns_of(r: "Resource") -> str:
     return r.name if r.kind == "Namespace" else r.namespace
 
@@ -380,7 +284,7 @@ class Closure:
     Without a cache every resource is indexed.  With one, a context file read as it is has
     its key set cached (``U`` entries: every :func:`_enc` key its resources are indexed
     under, and its wildcard hosts): each step of the expansion is first tried on a probe
-    (:class:`_Probe`), and the files whose key set holds a key it looks up (or a host a
+    (:class:`Probe`), and the files whose key set holds a key it looks up (or a host a
     wildcard it looks up matches) are indexed before the step is taken.  A file not indexed
     has no resource under any key the step looks up: the step finds what it finds with the
     whole repository indexed."""
@@ -396,7 +300,7 @@ class Closure:
         self.names: set[str] = set()
         self._raw: list[Optional[tuple[Any, ...]]] = [None] * len(res)
         self._keys: dict[int, _Keys] = {}
-        self.ix = _Index()
+        self.ix = Index()
         self.wild: list[tuple[str, int]] = []
         self.gateways: list[int] = []
         self.pods: list[int] = []
@@ -444,9 +348,9 @@ class Closure:
             return
         raw = self._load(start, end, h)
         self._index(start, end, h)
-        keys = frozenset(_enc(tag, key) for r, t in zip(group, raw, strict=True)
-                         for tag, key in _entries(r, t, None, self.namespaces))
-        cache.put_derived(b"U" + h, (keys, [(n, w) for n, t in enumerate(raw) for w in _wild_of(t)]))
+        keys = frozenset(enc(tag, key) for r, t in zip(group, raw, strict=True)
+                         for tag, key in entries(r, t, None, self.namespaces))
+        cache.put_derived(b"U" + h, (keys, [(n, w) for n, t in enumerate(raw) for w in wild_of(t)]))
 
     def _load(self, start: int, end: int, h: Optional[bytes]) -> list[tuple[Any, ...]]:
         """The :func:`resolved` keys of the resources of one file (``R`` entries, cached by
@@ -468,12 +372,12 @@ class Closure:
         raw = self._load(start, end, h)
         res, d = self.project.resources, self.ix.d
         for i, t in enumerate(raw, start):
-            for tag, key in _entries(res[i], t, self.names, self.namespaces):
+            for tag, key in entries(res[i], t, self.names, self.namespaces):
                 d[tag][key].append(i)
             if wild:
-                self.wild.extend((w, i) for w in _wild_of(t))
+                self.wild.extend((w, i) for w in wild_of(t))
 
-    def _prepare(self, probe: _Probe) -> None:
+    def _prepare(self, probe: Probe) -> None:
         """Index the pending files a step tried on ``probe`` can find anything in."""
         if not self._pending:
             return
@@ -610,7 +514,7 @@ class Closure:
     def _take(self, step: Callable[[Any], Optional[set[int]]]) -> Optional[set[int]]:
         """``step(index)``, with every file it can find anything in indexed first."""
         if self._pending:
-            probe = _Probe()
+            probe = Probe()
             step(probe)
             self._prepare(probe)
         return step(self.ix)
