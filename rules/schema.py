@@ -547,6 +547,7 @@ def _walk(value: Any, node: _Trie, path: list[Union[str, int]], out: list[CelHit
 
 
 CEL_KINDS: tuple[str, ...] = tuple(sorted({k for (k, _) in CEL_IMPLEMENTATIONS}))
+_NO_TRIE = _Trie()  # not looked up yet (None: no CEL rules)
 
 
 @rule(
@@ -603,8 +604,12 @@ CEL_KINDS: tuple[str, ...] = tuple(sorted({k for (k, _) in CEL_IMPLEMENTATIONS})
     references=("docs/semantics.md §crd-schema", "schemas/cel_rules.json"),
 )
 def crd_validation_rule(ctx: Context) -> Iterator[Problem]:
+    tries: dict[tuple[str, str], Optional[_Trie]] = {}  # (apiVersion, kind) -> trie, for this loop
     for res in ctx.each(*CEL_KINDS):
-        trie = _trie_for(res.group, res.kind, res.version)
+        key = (res.api_version, res.kind)
+        trie = tries.get(key, _NO_TRIE)
+        if trie is _NO_TRIE:
+            trie = tries[key] = _trie_for(res.group, res.kind, res.version)
         if trie is None:
             continue
         hits: list[CelHit] = []

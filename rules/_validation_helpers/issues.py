@@ -57,9 +57,13 @@ def errors_only(full: Validator) -> Callable[[Validator], Validator]:
 
 
 def issues_of(ctx: Context, resource: Resource, validator: Callable[[Resource], Issues]) -> list[Issue]:
-    """Run ``validator`` once per resource and run (several rules read the same result)."""
-    return ctx.memo(("validation-issues", validator.__qualname__, resource),
-                    lambda: validator(resource).items)
+    """Run ``validator`` once per resource and run (several rules read the same result): one
+    memo per validator, by resource (held, so that its id is not reused)."""
+    found: dict[int, tuple[Resource, list[Issue]]] = ctx.memo(("validation-issues", validator.__qualname__), dict)
+    hit = found.get(id(resource))
+    if hit is None or hit[0] is not resource:
+        hit = found[id(resource)] = (resource, validator(resource).items)
+    return hit[1]
 
 
 def emit(ctx: Context, kind: str, validator: Callable[[Resource], Issues], level: str,
