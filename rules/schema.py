@@ -36,15 +36,18 @@ SCHEMA_KINDS: tuple[str, ...] = tuple(sorted({k for (_, k) in KINDS} - UNVALIDAT
 # --- IVL010 ---------------------------------------------------------------------------------
 
 def violations_of(ctx: Context, res: Resource) -> list[Violation]:
-    """The schema violations of ``res``, computed at most once per run (``ctx.memo``)."""
-
-    def compute() -> list[Violation]:
+    """The schema violations of ``res``, computed at most once per run (one ``ctx.memo`` table
+    by resource, held so that its id is not reused); not kept in the rejection-verdict pass
+    (``Context.errors_only``), where IVL011 asks again only for a resource with a CEL hit."""
+    if ctx.errors_only:
         validator = validator_for(res.group, res.kind, res.version)
         return validator.validate(res.data) if validator is not None else []
-
-    if ctx.errors_only:  # the rejection verdicts: IVL011 asks again only for a resource with a CEL hit
-        return compute()
-    return ctx.memo(("schema-violations", res), compute)
+    found: dict[int, tuple[Resource, list[Violation]]] = ctx.memo("schema-violations", dict)
+    hit = found.get(id(res))
+    if hit is None or hit[0] is not res:
+        validator = validator_for(res.group, res.kind, res.version)
+        hit = found[id(res)] = (res, validator.validate(res.data) if validator is not None else [])
+    return hit[1]
 
 
 
