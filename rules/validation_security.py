@@ -77,8 +77,10 @@ def peer_authentication_validation_warning(ctx: Context) -> Iterator[Problem]:
                          f"{o.namespace}/{o.name}; Istio uses only the oldest of them (§peer-authentication-empty-selector)")
             p.related = ((o, ("metadata", "name")),)
         else:
-            p.message = (f"{p.message} (info, not warning: Istio takes it for the namespace-level policy of "
-                         f"'{p.resource.namespace}', the only one there, as if it had no selector; "
+            level = ("mesh-level policy (root namespace" if p.resource.namespace == ctx.root_namespace
+                     else "namespace-level policy (namespace")
+            p.message = (f"{p.message} (info, not warning: Istio takes it for the {level} "
+                         f"'{p.resource.namespace}', the only one there), as if it had no selector; "
                          "§peer-authentication-empty-selector)")
             p.severity = "info"
         yield p

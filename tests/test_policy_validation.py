@@ -256,3 +256,28 @@ def test_envoy_filter(spec: dict[str, Any], expected: list[str]) -> None:
 ])
 def test_telemetry_wasm_proxyconfig(kind: str, spec: dict[str, Any], expected: list[str]) -> None:
     assert _issues(kind, spec) == expected
+
+
+@pytest.mark.parametrize("others,severity,wording", [
+    ("", "info", "mesh-level policy (root namespace 'istio-system'"),
+    ("---\napiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: default, namespace: istio-system}\n"
+     "spec: {mtls: {mode: PERMISSIVE}}\n", "warning", "so is PeerAuthentication istio-system/default"),
+])
+def test_peer_authentication_empty_selector_severity(tmp_path, others: str, severity: str, wording: str) -> None:
+    # §peer-authentication-empty-selector: alone, it is the mesh/namespace policy (info); beside
+    # another selector-less one, only the oldest counts (warning).
+    import os
+
+    from istio_vm_lint.config import Settings
+    from istio_vm_lint.runner import lint
+
+    (tmp_path / "pa.yaml").write_text(
+        "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: mesh, namespace: istio-system}\n"
+        "spec:\n  selector: {matchLabels: {}}\n  mtls: {mode: STRICT}\n" + others)
+    old = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        got = [f for f in lint(["."], Settings(root=str(tmp_path))).findings if f.code == "IVL660"]
+    finally:
+        os.chdir(old)
+    assert [(f.severity, wording in f.message) for f in got] == [(severity, True)]
