@@ -1,5 +1,5 @@
-"""The extension providers of the mesh config a repository holds (docs/semantics.md
-§extension-providers): the ``istio`` ConfigMap istiod reads (``data.mesh``, also ``istio-<rev>``)
+"""The extension providers and trust domains of the mesh config a repository holds
+(docs/semantics.md §extension-providers, §principal-trust-domain): the ``istio`` ConfigMap istiod reads (``data.mesh``, also ``istio-<rev>``)
 and an IstioOperator's ``spec.meshConfig``.  A CUSTOM AuthorizationPolicy names one of them.
 
 ``None`` from :func:`mesh_providers` means the document carries no mesh config; an empty dict
@@ -69,3 +69,29 @@ def mesh_providers(group: str, kind: str, data: Any) -> Optional[dict[str, Provi
     if not isinstance(mesh_config, dict):
         return None  # an IstioOperator without meshConfig: the mesh config lives elsewhere
     return _providers(mesh_config)
+
+
+def _domains(mesh: dict[str, Any], fallback: Any = None) -> set[str]:
+    td = mesh.get("trustDomain") or fallback
+    out = {td if isinstance(td, str) and td else "cluster.local"}
+    aliases = mesh.get("trustDomainAliases")
+    out.update(a for a in (aliases if isinstance(aliases, list) else []) if isinstance(a, str) and a)
+    return out
+
+
+def mesh_trust_domains(group: str, kind: str, data: Any) -> Optional[set[str]]:
+    """The trust domain and its aliases a mesh-config document sets (``cluster.local`` when it
+    sets none), None for any other document."""
+    if not reads_mesh_config(group, kind, data):
+        return None
+    if kind == "ConfigMap":
+        from .loader import load_documents
+
+        text = _map(data.get("data")).get("mesh")
+        result, _ = load_documents(text if isinstance(text, str) else "")
+        docs = result.documents
+        mesh = docs[0].data if docs and isinstance(docs[0].data, dict) else None
+        return None if mesh is None else _domains(mesh)
+    spec = _map(data.get("spec"))
+    glob = _map(_map(spec.get("values")).get("global"))
+    return _domains(_map(spec.get("meshConfig")), glob.get("trustDomain"))

@@ -16,7 +16,7 @@ from . import defaults
 from .discover import Discovered
 from .findings import FieldPath, Location, Problem
 from .loader import Hint, LoadResult, PositionIndex, ScalarCache, load_documents
-from .mesh_providers import Provider, mesh_providers, reads_mesh_config
+from .mesh_providers import Provider, mesh_providers, mesh_trust_domains, reads_mesh_config
 from .model import (
     KIND_NAMES,
     KINDS,
@@ -83,6 +83,8 @@ class Project:
     # The extension providers of the mesh configs in the repository (lint/mesh_providers.py):
     # None when it holds no mesh config (an istio ConfigMap, an IstioOperator's meshConfig).
     extension_providers: Optional[dict[str, Provider]] = None
+    # The trust domains (with aliases) those mesh configs set; None without one.
+    trust_domains: Optional[set[str]] = None
     # meshNetworks and IstioOperator east-west gateways (lint/networks.py)
     network_facts: NetworkFacts = field(default_factory=NetworkFacts)
     # Argo CD Applications and ApplicationSets (argoproj.io): not linted; their sources'
@@ -372,6 +374,9 @@ def _add_resource(project: Project, src: SourceFile, doc_index: int, data: Any, 
         providers = mesh_providers(group, kind, data)
         if providers is not None:
             project.extension_providers = {**(project.extension_providers or {}), **providers}
+        domains = mesh_trust_domains(group, kind, data)
+        if domains is not None:
+            project.trust_domains = (project.trust_domains or set()) | domains
         if add_network_facts(project.network_facts, group, kind, data) or providers is not None:
             return
         if not OpaqueWorkload.looks_like(data):

@@ -307,6 +307,11 @@ class Context:
         return self.project.operator_clusters
 
     @property
+    def trust_domains(self) -> Optional[set[str]]:
+        """The mesh config's trust domain and aliases in the repository, None without a mesh config."""
+        return self.project.trust_domains
+
+    @property
     def extension_providers(self) -> Optional[dict[str, tuple[str, str, Optional[int]]]]:
         """The mesh config's extension providers in the repository, None without a mesh config."""
         return self.project.extension_providers

@@ -51,6 +51,7 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
     'IVL183': ('request_principals', ('AuthorizationPolicy',)),
     'IVL184': ('ext_authz', ('AuthorizationPolicy',)),
     'IVL185': ('authorization_methods', ('AuthorizationPolicy',)),
+    'IVL186': ('principal_trust_domain', ('AuthorizationPolicy',)),
     'IVL201': ('ports', ('VirtualService',)),
     'IVL202': ('ports', ('VirtualService',)),
     'IVL203': ('ports', ('WorkloadEntry', 'WorkloadGroup')),

@@ -334,6 +334,7 @@ def build_project(unit: Unit, sources: Sources, settings: Settings, displays: di
         # read without kustomize: the patches left out may be what sets the mesh config's
         # extension providers (a component patching the istio ConfigMap), so they are unknown
         project.extension_providers = None
+        project.trust_domains = None
     apply_namespaces(project, settings, root, unit.ns_override)
     mark_sed_tokens(project, root, sources.sed_memo)
     return project

@@ -47,7 +47,8 @@ def _sub_project(project: Project, resources: list[Resource]) -> Project:
                 default_namespace=project.default_namespace, gateway_api=project.gateway_api,
                 gateway_api_networks=project.gateway_api_networks, network_facts=project.network_facts,
                 gateway_api_accounts=project.gateway_api_accounts, operator_gateways=project.operator_gateways,
-                extension_providers=project.extension_providers, operator_clusters=project.operator_clusters)
+                extension_providers=project.extension_providers, operator_clusters=project.operator_clusters,
+                trust_domains=project.trust_domains)
     return p
 
 
