@@ -9,14 +9,12 @@ identity `<trust domain>/ns/<namespace>/sa/<service account>` (docs/semantics.md
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from typing import Any, Iterator, Optional
 
 from istio_vm_lint.findings import FieldPath, Problem
 from istio_vm_lint.graph import Workload
 from istio_vm_lint.model import AuthorizationPolicy, as_int, as_list, as_map, as_str
-from istio_vm_lint.placeholders import is_placeholder
 from istio_vm_lint.rule import Context, rule
 from istio_vm_lint.rules._messages import sel_str
 from istio_vm_lint.rules.workload_selectors import policy_scope, selected_workloads
@@ -187,9 +185,6 @@ def _distance(a: str, b: str) -> int:
     return prev[-1]
 
 
-_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
-
-
 def _principal_parts(p: str) -> Optional[tuple[str, str]]:
     """``<td>/ns/<ns>/sa/<sa>`` without wildcards -> (ns, sa)."""
     if "*" in p:
@@ -216,9 +211,7 @@ def _principal_parts(p: str) -> Optional[tuple[str, str]]:
     `default` and the installation's gateway and istiod accounts always exist. A namespace
     that appears nowhere in the repository is reported only when it is a near miss of one that
     does (`payment` for `payments`; in a principal, only when that namespace has the account):
-    other namespaces may be managed elsewhere. A principal whose namespace part is not a valid
-    namespace name (`NAMESPACE`, a placeholder a kustomize replacement never filled in) matches
-    no client either. Wildcard
+    other namespaces may be managed elsewhere. Wildcard
     entries (`*`, prefixes, suffixes) are not judged. Kiali reports the same as KIA0106/KIA0101
     against the live cluster.
     """,
@@ -256,15 +249,6 @@ def authorization_source_not_found(ctx: Context) -> Iterator[Problem]:
                     if parts is None:
                         continue
                     ns, sa = parts
-                    if not _DNS_LABEL.fullmatch(ns) and not is_placeholder(ns):
-                        # `NAMESPACE`, `Payments`: no namespace can have that name (a placeholder
-                        # left unsubstituted, a replacement that hit the wrong segment)
-                        yield Problem(ap, path + (key, k),
-                                      f"AuthorizationPolicy {ap.namespace}/{ap.name} ({ap.action}): {key} '{raw}' "
-                                      f"names namespace '{ns}', which is not a valid namespace name (lower-case "
-                                      "letters, digits and '-'), so no workload can have that identity — a placeholder "
-                                      "left unsubstituted?")
-                        continue
                     if ns not in declared and ns not in known_ns and len(ns) >= 4:
                         # a namespace the repository never mentions, spelt nearly like one where the
                         # account exists (`payment` for `payments`)
