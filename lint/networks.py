@@ -24,6 +24,8 @@ class NetworkFacts:
     networks: dict[str, bool] = field(default_factory=dict)
     # meshNetworks registryServiceName (a Service host) -> network
     registry_gateways: dict[str, str] = field(default_factory=dict)
+    # meshNetworks endpoints fromCidr: network -> the CIDRs that place endpoints on it
+    cidrs: dict[str, list[str]] = field(default_factory=dict)
 
     def add(self, network: str, has_gateway: bool) -> None:
         self.networks[network] = self.networks.get(network, False) or has_gateway
@@ -36,6 +38,11 @@ def mesh_networks(networks: Any, facts: NetworkFacts) -> None:
     for name, spec in networks.items():
         if not isinstance(name, str) or not name:
             continue
+        eps = spec.get("endpoints") if isinstance(spec, dict) else None
+        for ep in eps if isinstance(eps, list) else []:
+            cidr = ep.get("fromCidr") if isinstance(ep, dict) else None
+            if isinstance(cidr, str) and cidr:
+                facts.cidrs.setdefault(name, []).append(cidr)
         gws = spec.get("gateways") if isinstance(spec, dict) else None
         has = False
         for gw in gws if isinstance(gws, list) else []:

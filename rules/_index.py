@@ -74,6 +74,7 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
     'IVL290': ('mtls_disabled', ('DestinationRule',)),
     'IVL292': ('mtls_strict', ('DestinationRule',)),
     'IVL293': ('server_first', ('ServiceEntry', 'Service')),
+    'IVL294': ('network_cidrs', ('WorkloadEntry', 'ServiceEntry')),
     'IVL301': ('mesh_boundary', ('ServiceEntry',)),
     'IVL302': ('mesh_boundary', ('ServiceEntry',)),
     'IVL303': ('mesh_boundary', ('DestinationRule',)),
