@@ -75,6 +75,7 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
     'IVL292': ('mtls_strict', ('DestinationRule',)),
     'IVL293': ('server_first', ('ServiceEntry', 'Service')),
     'IVL294': ('network_cidrs', ('WorkloadEntry', 'ServiceEntry')),
+    'IVL295': ('http_on_443', ('ServiceEntry', 'DestinationRule', 'VirtualService')),
     'IVL301': ('mesh_boundary', ('ServiceEntry',)),
     'IVL302': ('mesh_boundary', ('ServiceEntry',)),
     'IVL303': ('mesh_boundary', ('DestinationRule',)),
