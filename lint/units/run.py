@@ -86,13 +86,16 @@ def run_unit(unit: Unit, project: Project, settings: Settings, plan_: Plan, rule
         rejecting = tuple(c for c in rules if c in REJECTING and rules[c].scope == "resource"
                           and is_selected(c, settings))
         known, store = _cached_verdicts(project, rejecting, verdict_cache, as_read(unit))
-        ctx.errors_only = True  # only the errors decide a verdict
-        try:
-            verdicts = collect_problems(
-                ctx, settings, rules, verdict_run, only=lambda c: c in rejecting,
-                resource_filter=Subset(lambda res: not res.source.report and id(res) not in known), mark=False)
-        finally:
-            ctx.errors_only = False
+        unknown = {id(res) for res in project.resources if not res.source.report and id(res) not in known}
+        verdicts = []  # none unknown (a warm cache): the rejecting rules would iterate nothing
+        if unknown:
+            ctx.errors_only = True  # only the errors decide a verdict
+            try:
+                verdicts = collect_problems(
+                    ctx, settings, rules, verdict_run, only=lambda c: c in rejecting,
+                    resource_filter=Subset(lambda res: id(res) in unknown), mark=False)
+            finally:
+                ctx.errors_only = False
         result.internal_errors += verdict_run.internal_errors
         rejected_now = {id(p.resource) for r, p in verdicts if _rejects(p, r, rules)}
         if not verdict_run.internal_errors:
