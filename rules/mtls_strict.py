@@ -29,6 +29,14 @@ def _captured(w_resource: object, port: int) -> bool:
     return True
 
 
+def _mesh_certificates(tls: dict) -> bool:
+    """MUTUAL with the certificates the sidecar itself holds (``/etc/certs/``, the pre-1.5
+    secret mount, or files under ``/var/run/secrets/istio``/``/etc/istio``): the mesh CA's client
+    certificate, which a STRICT server accepts; how mTLS was written before ISTIO_MUTUAL."""
+    cert = as_str(tls.get("clientCertificate"))
+    return cert.startswith(("/etc/certs/", "/var/run/secrets/istio", "/etc/istio/"))
+
+
 @rule(
     code="IVL292", family="mesh_boundary", name="non-istio-tls-toward-strict-mtls", severity="error",
     summary="A DestinationRule originates SIMPLE or MUTUAL TLS toward a service whose every endpoint runs a sidecar that requires Istio mTLS (STRICT).",
@@ -44,7 +52,9 @@ def _captured(w_resource: object, port: int) -> bool:
     of the host in the repository runs a sidecar (a WorkloadGroup, a WorkloadEntry with a
     service account or `tlsMode: istio`, a pod whose namespace or template asks for
     injection), captures the target port, and is STRICT on it (workload, namespace or
-    mesh-wide PeerAuthentication, port-level exceptions honoured); only `ISTIO_MUTUAL` (or no
+    mesh-wide PeerAuthentication, port-level exceptions honoured) and no MUTUAL client
+    certificate is the sidecar's own (`/etc/certs/`: mTLS written out by hand before
+    `ISTIO_MUTUAL`); only `ISTIO_MUTUAL` (or no
     `tls`, auto mTLS) reaches such servers. Not checked by istioctl or Kiali.
     """,
     bad="""
@@ -73,9 +83,12 @@ def non_istio_tls_toward_strict(ctx: Context) -> Iterator[Problem]:
     for dr in ctx.each(DestinationRule):
         if dr.workload_selector is not None:
             continue
-        mode = as_str(as_map(dr.traffic_policy.get("tls")).get("mode")).upper()
+        tls = as_map(dr.traffic_policy.get("tls"))
+        mode = as_str(tls.get("mode")).upper()
         if mode not in _ORIGINATING:
             continue
+        if mode == "MUTUAL" and _mesh_certificates(tls):
+            continue  # the sidecar's own mesh certificates: Istio mTLS written out by hand
         host = dr_host(dr, domain)
         if not host or host.startswith("*"):
             continue
