@@ -188,7 +188,9 @@ def lint_repo(repo: Repo, files_order: Optional[Callable[[list[Discovered]], lis
 RESERVED_NS = {"default", "kube-system", "kube-public", "kube-node-lease", "istio-system"}
 dns_label = st.from_regex(r"[a-z][a-z0-9]{0,6}", fullmatch=True)
 # Not Istio's own ports (15000-15100: Envoy admin/inbound/outbound, HBONE, status, Prometheus).
-app_port = st.integers(min_value=1024, max_value=65535).filter(lambda p: not 15000 <= p <= 15100)
+# (not Istio's own ports, nor MySQL's 3306: a server-first protocol's well-known port declared
+# HTTP is IVL293)
+app_port = st.integers(min_value=1024, max_value=65535).filter(lambda p: not 15000 <= p <= 15100 and p != 3306)
 REGIONS = ["us-east1", "us-west1", "europe-west4", "asia-east1"]
 PROTOCOLS = ["HTTP", "HTTP2", "GRPC"]
 
