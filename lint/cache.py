@@ -171,7 +171,8 @@ def _redact(data: Any) -> Any:
     api_version, kind = data.get("apiVersion"), data.get("kind")
     if isinstance(api_version, str) and isinstance(kind, str) and reads_whole(api_version, kind, data):
         return data
-    return {"apiVersion": api_version, "kind": kind}
+    # Only the keys it has: a document without them is no manifest (``project._is_manifest``).
+    return {k: data[k] for k in ("apiVersion", "kind") if k in data}
 
 
 def _redact_item(list_doc: dict[str, Any], item: Any) -> Any:

@@ -88,6 +88,20 @@ def test_benchmark_repository_warm_equals_cold(tmp_path: Path) -> None:
     assert run(repo, tmp_path / "c") == cold
 
 
+def test_non_manifest_stays_one_from_a_warm_cache(tmp_path: Path) -> None:
+    """A YAML file that is no manifest (an Envoy config with a duplicate key) gets no parse
+    finding, warm or cold: the pack keeps no apiVersion/kind its documents do not have."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "envoy.yaml").write_text("static_resources:\n  stat_prefix: a\n  stat_prefix: b\n")
+    (repo / "half.yaml").write_text("apiVersion: v1\nspec: {a: 1, a: 2}\n")
+    cold = run(repo, None)
+    assert json.loads(cold[1])["findings"] == []
+    c = tmp_path / "c"
+    assert run(repo, c) == cold
+    assert run(repo, c) == cold
+
+
 def test_edited_file_is_parsed_again(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     shutil.copytree(FIXTURES / "examples" / "vm-whoami", repo)
