@@ -29,7 +29,9 @@ def _mesh_bound(vs: VirtualService) -> bool:
     docs/semantics.md §analyzer-mesh-gateway-hosts). Hosts are compared after short-name expansion against each
     VirtualService's namespace; visibility follows `exportTo`. Gateway-bound VirtualServices
     are merged by Istio and are not reported. Merge the routes into one VirtualService or
-    narrow `exportTo`.
+    narrow `exportTo`. Info when the VirtualServices are in one namespace and carry identical
+    routes (a lab's step files that repeat a route with another binding): whichever Istio keeps,
+    the sidecars route the same way (docs/semantics.md §duplicate-mesh-routes).
     """,
     bad="""
     kind: VirtualService
@@ -47,7 +49,8 @@ def _mesh_bound(vs: VirtualService) -> bool:
     """,
     inputs=("VirtualService",),
     equivalents=("IST0109", "KIA1106"),
-    references=("docs/semantics.md §route-protocol", "docs/semantics.md §analyzer-mesh-gateway-hosts"),
+    references=("docs/semantics.md §route-protocol", "docs/semantics.md §analyzer-mesh-gateway-hosts",
+                "docs/semantics.md §duplicate-mesh-routes"),
 )
 def conflicting_mesh_virtual_services(ctx: Context) -> Iterator[Problem]:
     domain = ctx.settings.cluster_domain
@@ -90,10 +93,20 @@ def conflicting_mesh_virtual_services(ctx: Context) -> Iterator[Problem]:
         hi, host = where[key]
         others = sorted((names[o] for o in conflicts[key]), key=lambda o: o.sort_key)
         listing = ", ".join(f"{o.namespace}/{o.name}" for o in others)
+        same = all(_same_routes(vs, o) for o in others)
         yield Problem(vs, ("spec", "hosts", hi), f"VirtualService {vs.namespace}/{vs.name} and {listing} are bound to "
                       f"the mesh and define the same host '{host}' for overlapping namespaces; which one applies is "
-                      "undefined — merge them into one VirtualService",
-                      related=tuple((o, ("spec", "hosts")) for o in others))
+                      "undefined — merge them into one VirtualService"
+                      + ("; their routes are identical, so whichever applies, traffic goes the same way "
+                         "(§duplicate-mesh-routes)" if same else ""),
+                      related=tuple((o, ("spec", "hosts")) for o in others),
+                      severity="info" if same else None)
+
+
+def _same_routes(a: VirtualService, b: VirtualService) -> bool:
+    """Do two VirtualServices of one namespace carry the same routes (http, tls and tcp, with
+    their matches)?  Then the sidecars get the same routes whichever of them Istio keeps."""
+    return a.namespace == b.namespace and all(a.spec.get(k) == b.spec.get(k) for k in ("http", "tls", "tcp"))
 
 
 def _split_keeps_every_endpoint(ctx: Context, mesh_vs: VirtualService, host: str) -> str:

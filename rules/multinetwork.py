@@ -339,7 +339,9 @@ def _auto_passthrough(gw: Gateway) -> Iterator[GatewayServer]:
     domain — routes nothing: cross-network connections for the intended services are reset.
     Reported when the pattern cannot cover a Kubernetes Service name (`*.local`,
     `*.svc.cluster.local`, `*.<ns>.svc.cluster.local` always can) and covers no
-    non-`MESH_EXTERNAL` ServiceEntry host of the repository. Not checked by istioctl or Kiali.
+    non-`MESH_EXTERNAL` ServiceEntry host of the repository. Info when another host of the same
+    server covers every Kubernetes Service (`*.local` beside a leftover `*.global`): nothing is
+    lost (docs/semantics.md §auto-passthrough-extra-hosts). Not checked by istioctl or Kiali.
     """,
     bad="""
     kind: Gateway
@@ -361,11 +363,12 @@ def _auto_passthrough(gw: Gateway) -> Iterator[GatewayServer]:
     """,
     inputs=("Gateway",),
     equivalents=(),
-    references=("docs/semantics.md §auto-passthrough",),
+    references=("docs/semantics.md §auto-passthrough", "docs/semantics.md §auto-passthrough-extra-hosts"),
 )
 def auto_passthrough_host_matches_no_service(ctx: Context) -> Iterator[Problem]:
     domain = ctx.settings.cluster_domain
     services = ctx.graph.services
+    probe = f"any-service.any-namespace.svc.{domain}"
     for gw in ctx.each(Gateway):
         for s in _auto_passthrough(gw):
             for i, raw in enumerate(s.hosts):
@@ -379,11 +382,17 @@ def auto_passthrough_host_matches_no_service(ctx: Context) -> Iterator[Problem]:
                 if matching:
                     hint = (f"; {matching[0].kind} {matching[0].namespace}/{matching[0].resource.name} "
                             f"({matching[0].host}) matches but is MESH_EXTERNAL, which AUTO_PASSTHROUGH never serves")
+                # Another host of the server covers every Kubernetes Service: the leftover adds
+                # nothing, but nothing is lost (§auto-passthrough-extra-hosts).
+                covering = next((h for h in s.hosts if auto_passthrough_serves(h.rpartition("/")[2].lower(), probe)), "")
                 yield Problem(gw, s.path + ("hosts", i),
                               f"Gateway {gw.namespace}/{gw.name}: AUTO_PASSTHROUGH server on port {s.port} has host "
                               f"'{raw}', which matches no service of the mesh (it cannot be a Kubernetes Service name "
                               f"under {domain} and no ServiceEntry host matches){hint}: the server routes nothing "
-                              "for it (§auto-passthrough)")
+                              "for it (§auto-passthrough)"
+                              + (f"; its host '{covering}' still serves every Kubernetes Service, so cross-network "
+                                 "traffic is unaffected (§auto-passthrough-extra-hosts)" if covering else ""),
+                              severity="info" if covering else None)
 
 
 # --- IVL314 -------------------------------------------------------------------------------------

@@ -112,3 +112,27 @@ def test_a_sidecar_client_beside_the_route_still_gets_no_subset(tmp_path: Path) 
     (tmp_path / "egress.yaml").write_text(EGRESS + SIDECAR_APP)
     (tmp_path / "billing.yaml").write_text(CLIENT_DR)
     assert _ivl108(tmp_path) == ["error"]
+
+
+def _without_gateway_pods(text: str) -> str:
+    """The egress manifests without the gateway's Deployment: the gateway comes from the install."""
+    docs = text.split("---\n")
+    return "---\n".join(d for d in docs if "kind: Deployment" not in d)
+
+
+def test_route_beside_an_installed_egress_gateway(tmp_path: Path) -> None:
+    # istioctl installs the egress gateway; the repository deploys nothing in its namespace.
+    (tmp_path / "egress.yaml").write_text(_without_gateway_pods(EGRESS))
+    (tmp_path / "billing.yaml").write_text(CLIENT_DR)
+    assert _ivl108(tmp_path) == ["info"]
+
+
+def test_a_mesh_only_route_in_an_empty_namespace_stays_an_error(tmp_path: Path) -> None:
+    # Bound to the mesh only: nothing says it sits beside a gateway.
+    egress = _without_gateway_pods(EGRESS).replace("gateways: [mesh, istio-egress/egressgateway]", "gateways: [mesh]")
+    egress = egress.replace("  - match: [{gateways: [istio-egress/egressgateway], port: 15432}]\n"
+                            "    route:\n    - destination: {host: db.example.com, port: {number: 5432}}\n", "")
+    egress = egress.replace("match: [{gateways: [mesh], port: 5432}]", "match: [{port: 5432}]")
+    (tmp_path / "egress.yaml").write_text(egress)
+    (tmp_path / "billing.yaml").write_text(CLIENT_DR)
+    assert _ivl108(tmp_path) == ["error"]

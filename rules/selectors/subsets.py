@@ -144,7 +144,10 @@ def subset_matches_no_endpoints(ctx: Context) -> Iterator[Problem]:
     the effective rule of the graph decides, for the VirtualService's namespace (mesh routes)
     and the namespaces of the Gateway and of the gateway pods it selects (gateway routes); the
     route is reported only when no client namespace gets the subset. Silent when the host itself is unknown (IVL501) and when a
-    DestinationRule with a `workloadSelector` might supply the subset.
+    DestinationRule with a `workloadSelector` might supply the subset. Info when another
+    namespace's rule defines the subset and the mesh route sits beside a gateway: its namespace
+    runs only gateway proxies, or runs nothing of the repository while the route is also bound
+    to a Gateway (the egress pattern, whose clients are in that rule's namespace).
     """,
     bad="""
     kind: VirtualService
@@ -235,6 +238,13 @@ def subset_not_defined(ctx: Context) -> Iterator[Problem]:
                         detail += (f"; namespace '{cns}' runs only gateway proxies in this repository, so the "
                                    "route's clients are probably in another namespace, such as that rule's")
                         severity = "info"
+                    elif _beside_installed_gateway(graph, vs, cns):
+                        # The same pattern with the gateway from the installation (istioctl, an
+                        # operator): the repository runs nothing in the route's namespace.
+                        detail += (f"; the repository runs no workload in namespace '{cns}' and the route is also "
+                                   "bound to a Gateway, so it sits beside a gateway and its mesh clients are "
+                                   "probably in another namespace, such as that rule's")
+                        severity = "info"
             yield Problem(vs, dref.path + ("subset",),
                           f"VirtualService {vs.namespace}/{vs.name} routes to subset '{dref.subset}' of {dref.host}, but "
                           f"{detail}; requests fail with 503 NC",
@@ -252,6 +262,15 @@ def _gateway_only_namespaces(graph: MeshGraph, gateways: list[Gateway]) -> set[s
     for w in graph.workloads:
         by_ns[w.namespace] = by_ns.get(w.namespace, True) and id(w.resource) in proxies
     return {ns for ns, only in by_ns.items() if only}
+
+
+def _beside_installed_gateway(graph: MeshGraph, vs: VirtualService, ns: str) -> bool:
+    """The egress pattern with an installed gateway: the VirtualService is bound to the mesh and
+    to at least one Gateway, and the repository deploys no workload at all in its namespace (the
+    gateway pods come from the installation), so no sidecar client of the route is known there."""
+    if not any(g != "mesh" for g in vs.gateways):
+        return False
+    return all(w.namespace != ns for w in graph.workloads)
 
 
 def _dr_defines(graph: MeshGraph, dr: DestinationRule, host: str, subset: str) -> bool:
