@@ -76,7 +76,8 @@ def _addon(host: str, ns: str) -> bool:
 SEVERITY_BY_KNOWLEDGE = (
     "{default} when the missing host is a cluster-local name (`<name>.<namespace>.svc.<domain>`, "
     "or a short name) in a namespace the repository declares resources in; info when it points "
-    "into a namespace the repository says nothing about (it may be defined elsewhere) or names a "
+    "into a namespace the repository says nothing about or only routes in (no Service, ServiceEntry "
+    "or workload there: §routing-only-namespaces), as it may be defined elsewhere, or names a "
     "Service of Istio's addons in istio-system (kiali, grafana, prometheus, tracing...: §istio-addons); warning "
     "for any other DNS name no ServiceEntry defines (it may be declared outside this repository). "
     "Hosts and namespaces in `external-hosts` / `external-namespaces` are never reported.")

@@ -10,12 +10,13 @@ then ignored.
 
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from typing import Any, Iterator, Optional
 
 from istio_vm_lint.findings import Problem
-from istio_vm_lint.model import Service, ServiceEntry
+from istio_vm_lint.graph import host_matches
+from istio_vm_lint.model import DestinationRule, Service, ServiceEntry, as_map
 from istio_vm_lint.rule import Context, rule
-from istio_vm_lint.semantics import export_scopes, scopes_overlap
+from istio_vm_lint.semantics import dr_host, export_scopes, scopes_overlap, tls_mode, traffic_policies
 
 # How a proxy speaks to the upstream for each protocol family.
 _FAMILY = {
@@ -59,7 +60,10 @@ def _name_protocol(name: str) -> Optional[str]:
     give: a gRPC/HTTP2 name with HTTP (HTTP/1.1 upstream), a TCP, TLS or database name with an
     HTTP protocol (the bytes are parsed as HTTP), an HTTP name with TCP (the HTTP routes are
     lost). Pairings whose traffic still flows — `http` named ports declared HTTP2, `tls` ports
-    declared TCP — are not judged; MongoDB, MySQL and Redis count as TCP, gRPC as HTTP/2.
+    declared TCP — are not judged; MongoDB, MySQL and Redis count as TCP, gRPC as HTTP/2. An
+    `https` port declared HTTP is the TLS origination pattern when a DestinationRule for the host
+    originates TLS on it (`tls.mode` SIMPLE or MUTUAL): the application speaks plain HTTP and the
+    sidecar TLS (docs/semantics.md §tls-origination-ports); not reported.
     """,
     bad="""
     kind: ServiceEntry
@@ -73,7 +77,7 @@ def _name_protocol(name: str) -> Optional[str]:
     """,
     inputs=("ServiceEntry", "Service"),
     equivalents=(),
-    references=("docs/semantics.md §protocol-selection",),
+    references=("docs/semantics.md §protocol-selection", "docs/semantics.md §tls-origination-ports"),
 )
 def port_name_contradicts_protocol(ctx: Context) -> Iterator[Problem]:
     for r in ctx.each(ServiceEntry, Service):
@@ -94,11 +98,34 @@ def port_name_contradicts_protocol(ctx: Context) -> Iterator[Problem]:
             effect = _EFFECT.get((meant, have)) or _EFFECT_TLS.get((meant, have))
             if effect is None:
                 continue  # same family, or a pairing whose traffic still flows (http named HTTP2, tls named TCP ...)
+            if is_se and meant == "TLS" and _originates_tls(ctx, r, p.number):
+                continue  # the TLS origination pattern: plain HTTP from the app, TLS from the sidecar
             number = p.number if p.number is not None else "?"
             yield Problem(r, p.path + (field,),
                           f"{r.kind} {r.namespace}/{r.name}: port {number} is named '{p.name}' ({named}, {meant}) but "
                           f"its {field} is {raw} ({have}); Istio uses the {field}, so {effect} "
                           "(§protocol-selection)")
+
+
+def _originates_tls(ctx: Context, se: ServiceEntry, number: Optional[int]) -> bool:
+    """A DestinationRule for one of the ServiceEntry's hosts originates TLS on the port (`tls.mode`
+    SIMPLE or MUTUAL at the top level, in a subset, or in the port's `portLevelSettings`): the
+    application sends plain HTTP to the port named for HTTPS and the sidecar speaks TLS upstream,
+    as in Istio's egress TLS origination samples (docs/semantics.md §tls-origination-ports)."""
+    origins: list[tuple[str, Optional[int]]] = ctx.memo("IVL217.tls-origination", lambda: [
+        (dr_host(dr, ctx.settings.cluster_domain), _policy_port(path, pol))
+        for dr in ctx.resources(DestinationRule) for path, pol in traffic_policies(dr)
+        if tls_mode(pol) in ("SIMPLE", "MUTUAL")])
+    return any(port in (None, number) and any(host_matches(h, host) or host_matches(host, h) for host in se.hosts)
+               for h, port in origins)
+
+
+def _policy_port(path: tuple[object, ...], policy: dict[str, Any]) -> Optional[int]:
+    """The port a port-level TrafficPolicy is for; None for a policy of every port."""
+    if "portLevelSettings" not in path:
+        return None
+    number = as_map(policy.get("port")).get("number")
+    return number if isinstance(number, int) else -1
 
 
 # --- IVL218 -------------------------------------------------------------------------------------

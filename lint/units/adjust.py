@@ -16,7 +16,7 @@ from ..config import Settings
 from ..defaults import ISTIO_SAMPLE_ACCOUNTS, ISTIO_SAMPLE_GATEWAYS, ISTIO_SAMPLE_SERVICES
 from ..discover import display_path
 from ..findings import Problem
-from ..model import Resource, WorkloadController, WorkloadEntry, WorkloadGroup
+from ..model import Resource, Service, ServiceEntry, WorkloadController, WorkloadEntry, WorkloadGroup
 from ..project import Project
 from ..resource import as_list
 from ..rule import Rule
@@ -95,6 +95,10 @@ def adjust(p: Problem, r: Rule, unit: Unit, project: Project, plan_: Plan, setti
         what = "defines it"
         if not others and code in opaque.SELECTOR_CODES:
             others, what = _selected_in_other_units(p, unit, plan_.defined_elsewhere), "deploys workloads it selects"
+        if not others and code == "IVL107":
+            # Another cluster of a multicluster mesh runs the subset's version (§cross-unit-selection).
+            others = _subset_endpoints_in_other_units(p, unit, project, plan_.defined_elsewhere)
+            what = "deploys endpoints of the service that the subset selects"
         if others:
             p.message = (f"{p.message} (unit {', '.join(others[:3])}, applied separately, {what}; "
                          "whether both go to the same cluster is not stated)")
@@ -123,7 +127,44 @@ def adjust(p: Problem, r: Rule, unit: Unit, project: Project, plan_: Plan, setti
                      f"'{settings.default_namespace}', which the repository does not state; set "
                      "metadata.namespace, a kustomization namespace or the `namespaces` config)")
         p.severity = "info"
+        return p
+    ns = _routing_only_namespace(p, code, project)
+    if ns:
+        p.message = (f"{p.message} (the repository defines no Service, ServiceEntry or workload in namespace "
+                     f"'{ns}', only routing or policy, so its services are installed from elsewhere, e.g. by a "
+                     "product's own installer or chart; list the namespace in external-namespaces if it is, "
+                     "§routing-only-namespaces)")
+        p.severity = "info"
     return p
+
+
+# Missing hosts (docs/semantics.md §routing-only-namespaces).
+_HOST_CODES = frozenset({"IVL501", "IVL502", "IVL590"})
+
+
+def _routing_only_namespace(p: Problem, code: str, project: Project) -> Optional[str]:
+    """The namespace of the host ``p`` finds missing when the unit defines no Service,
+    ServiceEntry or workload there (only routing or policy) and no service of that name in any
+    namespace (a short host expanded in the wrong namespace stays a mistake).  None otherwise."""
+    if code not in _HOST_CODES:
+        return None
+    m = _HOST_NS_RE.search(p.message.split("; ", 1)[0])
+    if m is None:
+        return None
+    name, ns = m.group(1), m.group(2)
+    hosting = getattr(project, "_hosting", None)
+    if hosting is None:
+        namespaces: set[str] = set()
+        names: set[str] = set()
+        for r in project.resources:
+            if isinstance(r, (Service, ServiceEntry, WorkloadController, WorkloadEntry, WorkloadGroup)):
+                namespaces.add(r.namespace)
+            if isinstance(r, Service):
+                names.add(r.name)
+            elif isinstance(r, ServiceEntry):
+                names.update(h.split(".", 1)[0] for h in r.hosts)
+        hosting = project._hosting = (namespaces, names)  # type: ignore[attr-defined]
+    return ns if ns not in hosting[0] and name not in hosting[1] else None
 
 
 # References to what Istio's sample apps define (docs/semantics.md §istio-samples).
@@ -328,6 +369,40 @@ def _selected_in_other_units(p: Problem, unit: Unit, index: dict[str, set[str]])
     return sorted(found)
 
 
+def _subset_endpoints_in_other_units(p: Problem, unit: Unit, project: Project,
+                                     index: dict[str, set[str]]) -> list[str]:
+    """Units other than ``unit`` that deploy a workload of the DestinationRule's service (the
+    unit's Service selector) carrying the labels of the subset IVL107 finds empty: in a
+    multicluster mesh the other cluster's directory runs that version, and the endpoints of
+    every cluster are the service's (docs/semantics.md §cross-unit-selection)."""
+    res = p.resource
+    assert res is not None
+    subsets = as_list(res.spec.get("subsets")) if isinstance(res.spec, dict) else []
+    if len(p.path) < 3 or p.path[:2] != ("spec", "subsets") or not isinstance(p.path[2], int) \
+            or p.path[2] >= len(subsets) or not isinstance(subsets[p.path[2]], dict):
+        return []
+    labels = subsets[p.path[2]].get("labels")
+    m = _HOST_NS_RE.search(p.message.split("; ", 1)[0].split(" endpoint(s) of ", 1)[-1])
+    if not isinstance(labels, dict) or not labels or m is None:
+        return []
+    name, ns = m.group(1), m.group(2)
+    svc = next((r for r in project.resources if isinstance(r, Service) and r.name == name and r.namespace == ns), None)
+    if svc is None or not svc.selector:
+        return []
+    sel = {**svc.selector, **{str(k): str(v) for k, v in labels.items()}}
+    found: set[str] = set()
+    for space in (ns, "*"):
+        tokens: set[str] | None = None
+        for k, v in sel.items():
+            have = index.get(f"pod:{space}:{k}={v}", set())
+            tokens = set(have) if tokens is None else tokens & have
+            if not tokens:
+                break
+        found.update(t.split("\0", 1)[0] for t in tokens or ())
+    found.discard(unit.name)
+    return sorted(found)
+
+
 _QUOTED_RE = re.compile(r"'([^'\s]+)'")
 
 
@@ -386,6 +461,10 @@ def _depends_on_assumed_namespace(p: Problem, project: Project, settings: Settin
     named = _named_objects(p.message)
     if assumed_involved and any(ns != res.namespace for _, ns in named):
         return True
+    # A Gateway server host for another namespace's routes (`bookinfo/*`) admits namespace-less
+    # VirtualServices applied there (`kubectl apply -n bookinfo`).
+    if assumed_involved and any(ns != res.namespace for ns in _NS_WILD_HOST_RE.findall(p.message)):
+        return True
     assumed = _assumed_names(project)
     if any(name in assumed and ns != settings.default_namespace for name, ns in named):
         return True
@@ -433,6 +512,7 @@ def _strings(node: object) -> Iterator[str]:
 
 
 _WILD_NS_RE = re.compile(r"'\*\.([a-z0-9-]+)\.svc\.")
+_NS_WILD_HOST_RE = re.compile(r"'([a-z0-9][a-z0-9-]*)/\*")
 
 
 def _assumed_names(project: Project) -> set[str]:

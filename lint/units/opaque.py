@@ -139,7 +139,7 @@ def custom_resources(project: "Project") -> list[tuple[str, str, str, str]]:
         if not raw or not _may_hold_custom_resource(raw):
             continue
         text = raw.decode("utf-8", "replace").lstrip("\ufeff")
-        for doc in _DOC_SPLIT_RE.split(text):
+        for doc in (d for whole in _DOC_SPLIT_RE.split(text) for d in (whole, *_list_items(whole))):
             api, kind, meta = _API_RE.search(doc), _KIND_RE.search(doc), _META_RE.search(doc)
             if api is None or kind is None or meta is None:
                 continue
@@ -152,6 +152,34 @@ def custom_resources(project: "Project") -> list[tuple[str, str, str, str]]:
                 out.append((kind.group(1), ns.group(1) if ns else "", name.group(1), src.path))
     project._custom_resources = out  # type: ignore[attr-defined]
     return out
+
+
+_ITEMS_RE = re.compile(r"^items:[ \t]*\n", re.M)
+_ITEM_RE = re.compile(r"^([ \t]*)-[ \t]+(?=\S)", re.M)
+
+
+def _list_items(doc: str) -> list[str]:
+    """The items of a ``kind: List`` document (``items: [- apiVersion: ...]``), each as the text
+    of a document of its own: the item's ``- `` and indentation removed."""
+    m = _ITEMS_RE.search(doc)
+    if m is None or not _KIND_RE.search(doc):
+        return []
+    body = doc[m.end():]
+    first = _ITEM_RE.match(body)
+    if first is None:
+        return []
+    width = len(first.group(1)) + 2
+    items: list[list[str]] = []
+    for line in body.split("\n"):
+        if line.startswith(first.group(1) + "-") and _ITEM_RE.match(line):
+            items.append([line[width:]])
+        elif not line.strip():
+            continue
+        elif len(line) - len(line.lstrip(" \t")) < width:
+            break  # back at the List's own keys
+        elif items:
+            items[-1].append(line[width:])
+    return ["\n".join(item) + "\n" for item in items]
 
 
 # ``apiVersion:`` anywhere in the bytes: every match of _API_RE (at a line start, in the text)
