@@ -128,7 +128,8 @@ def adjust(p: Problem, r: Rule, unit: Unit, project: Project, plan_: Plan, setti
                      "metadata.namespace, a kustomization namespace or the `namespaces` config)")
         p.severity = "info"
         return p
-    ns = _routing_only_namespace(p, code, project)
+    # (not when unrendered charts of the unit, read above, may be where its Services come from)
+    ns = None if _unit_charts(unit, plan_) else _routing_only_namespace(p, code, project)
     if ns:
         p.message = (f"{p.message} (the repository defines no Service, ServiceEntry or workload in namespace "
                      f"'{ns}', only routing or policy, so its services are installed from elsewhere, e.g. by a "
@@ -136,6 +137,13 @@ def adjust(p: Problem, r: Rule, unit: Unit, project: Project, plan_: Plan, setti
                      "§routing-only-namespaces)")
         p.severity = "info"
     return p
+
+
+def _unit_charts(unit: Unit, plan_: Plan) -> bool:
+    """Does an unrendered chart lie in the unit's directory (any, for the plain unit)?"""
+    if unit.name == ".":
+        return bool(plan_.unrendered_charts)
+    return any(c == unit.name or c.startswith(unit.name.rstrip("/") + "/") for c in plan_.unrendered_charts)
 
 
 # Missing hosts (docs/semantics.md §routing-only-namespaces).
