@@ -63,7 +63,7 @@ def _name_protocol(name: str) -> Optional[str]:
     declared TCP — are not judged; MongoDB, MySQL and Redis count as TCP, gRPC as HTTP/2. An
     `https` port declared HTTP is the TLS origination pattern when a DestinationRule for the host
     originates TLS on it (`tls.mode` SIMPLE or MUTUAL): the application speaks plain HTTP and the
-    sidecar TLS (docs/semantics.md §tls-origination-ports); not reported.
+    sidecar TLS (docs/semantics.md §https-named-http-ports); not reported.
     """,
     bad="""
     kind: ServiceEntry
@@ -77,7 +77,7 @@ def _name_protocol(name: str) -> Optional[str]:
     """,
     inputs=("ServiceEntry", "Service"),
     equivalents=(),
-    references=("docs/semantics.md §protocol-selection", "docs/semantics.md §tls-origination-ports"),
+    references=("docs/semantics.md §protocol-selection", "docs/semantics.md §https-named-http-ports"),
 )
 def port_name_contradicts_protocol(ctx: Context) -> Iterator[Problem]:
     for r in ctx.each(ServiceEntry, Service):
@@ -111,7 +111,7 @@ def _originates_tls(ctx: Context, se: ServiceEntry, number: Optional[int]) -> bo
     """A DestinationRule for one of the ServiceEntry's hosts originates TLS on the port (`tls.mode`
     SIMPLE or MUTUAL at the top level, in a subset, or in the port's `portLevelSettings`): the
     application sends plain HTTP to the port named for HTTPS and the sidecar speaks TLS upstream,
-    as in Istio's egress TLS origination samples (docs/semantics.md §tls-origination-ports)."""
+    as in Istio's egress TLS origination samples (docs/semantics.md §https-named-http-ports)."""
     origins: list[tuple[str, Optional[int]]] = ctx.memo("IVL217.tls-origination", lambda: [
         (dr_host(dr, ctx.settings.cluster_domain), _policy_port(path, pol))
         for dr in ctx.resources(DestinationRule) for path, pol in traffic_policies(dr)
