@@ -130,6 +130,8 @@ def adjust(p: Problem, r: Rule, unit: Unit, project: Project, plan_: Plan, setti
         return p
     # (not when unrendered charts of the unit, read above, may be where its Services come from)
     ns = None if _unit_charts(unit, plan_) else _routing_only_namespace(p, code, project)
+    if ns == settings.default_namespace:
+        ns = None  # the namespace a repository's own apps go to when none is stated: its routes there are to them
     if ns:
         p.message = (f"{p.message} (the repository defines no Service, ServiceEntry or workload in namespace "
                      f"'{ns}', only routing or policy, so its services are installed from elsewhere, e.g. by a "
