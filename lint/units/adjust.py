@@ -169,6 +169,8 @@ def _routing_only_namespace(p: Problem, code: str, project: Project) -> Optional
         for r in project.resources:
             if isinstance(r, (Service, ServiceEntry, WorkloadController, WorkloadEntry, WorkloadGroup)):
                 namespaces.add(r.namespace)
+            elif r.kind == "Namespace":
+                namespaces.add(r.name)  # a namespace the repository creates is one it runs things in
             if isinstance(r, Service):
                 names.add(r.name)
             elif isinstance(r, ServiceEntry):
