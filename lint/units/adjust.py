@@ -368,6 +368,12 @@ def _selected_in_other_units(p: Problem, unit: Unit, index: dict[str, set[str]])
     if not sel:
         return []
     spaces = [""] if res.kind == "Gateway" else [res.namespace, "*"]
+    return _units_with_pods(index, sel, spaces, unit)
+
+
+def _units_with_pods(index: dict[str, set[str]], sel: dict[str, str], spaces: list[str], unit: Unit) -> list[str]:
+    """Units other than ``unit`` with a pod template, in one of ``spaces``, that carries every
+    label pair of ``sel`` (``index``: :func:`definitions`)."""
     found: set[str] = set()
     for ns in spaces:
         tokens: set[str] | None = None
@@ -402,17 +408,7 @@ def _subset_endpoints_in_other_units(p: Problem, unit: Unit, project: Project,
     if svc is None or not svc.selector:
         return []
     sel = {**svc.selector, **{str(k): str(v) for k, v in labels.items()}}
-    found: set[str] = set()
-    for space in (ns, "*"):
-        tokens: set[str] | None = None
-        for k, v in sel.items():
-            have = index.get(f"pod:{space}:{k}={v}", set())
-            tokens = set(have) if tokens is None else tokens & have
-            if not tokens:
-                break
-        found.update(t.split("\0", 1)[0] for t in tokens or ())
-    found.discard(unit.name)
-    return sorted(found)
+    return _units_with_pods(index, sel, [ns, "*"], unit)
 
 
 _QUOTED_RE = re.compile(r"'([^'\s]+)'")
