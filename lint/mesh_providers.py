@@ -51,17 +51,22 @@ def _providers(mesh: dict[str, Any]) -> dict[str, Provider]:
     return out
 
 
+def _configmap_mesh(data: Any) -> Optional[dict[str, Any]]:
+    """The mesh config an ``istio`` ConfigMap holds as YAML text under ``data.mesh``."""
+    from .loader import load_documents
+
+    text = _map(data.get("data")).get("mesh")
+    result, _ = load_documents(text if isinstance(text, str) else "")
+    docs = result.documents
+    return docs[0].data if docs and isinstance(docs[0].data, dict) else None
+
+
 def mesh_providers(group: str, kind: str, data: Any) -> Optional[dict[str, Provider]]:
     """The extension providers of a mesh-config document, None for any other document."""
     if not reads_mesh_config(group, kind, data):
         return None
     if kind == "ConfigMap":
-        from .loader import load_documents
-
-        text = _map(data.get("data")).get("mesh")
-        result, _ = load_documents(text if isinstance(text, str) else "")
-        docs = result.documents
-        mesh = docs[0].data if docs and isinstance(docs[0].data, dict) else None
+        mesh = _configmap_mesh(data)
         if mesh is None:
             return None
         return _providers(mesh)
@@ -85,12 +90,7 @@ def mesh_trust_domains(group: str, kind: str, data: Any) -> Optional[set[str]]:
     if not reads_mesh_config(group, kind, data):
         return None
     if kind == "ConfigMap":
-        from .loader import load_documents
-
-        text = _map(data.get("data")).get("mesh")
-        result, _ = load_documents(text if isinstance(text, str) else "")
-        docs = result.documents
-        mesh = docs[0].data if docs and isinstance(docs[0].data, dict) else None
+        mesh = _configmap_mesh(data)
         return None if mesh is None else _domains(mesh)
     spec = _map(data.get("spec"))
     glob = _map(_map(spec.get("values")).get("global"))
