@@ -9,7 +9,7 @@ selection and effective DestinationRules come from the graph (``ctx.graph``).
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from istio_vm_lint.findings import FieldPath, Problem
 from istio_vm_lint.graph import EffectiveDR, MeshGraph, MeshService, Workload
@@ -21,6 +21,9 @@ from istio_vm_lint.model import (
     ServiceEntry,
     WorkloadController,
     _is_ip,
+    as_int,
+    as_map,
+    as_str,
 )
 from istio_vm_lint.rule import Context, rule
 from istio_vm_lint.semantics import tls_mode
@@ -78,6 +81,26 @@ def _pa_mode(ctx: Context, w: Workload) -> Optional[tuple[PeerAuthentication, st
             mesh_pa = mesh_pa or pa
     pa = sel_pa or ns_pa or mesh_pa
     return (pa, pa.mtls_mode) if pa is not None else None
+
+
+def _port_mtls(ctx: Context, w: Workload, ids: set[int]) -> Optional[tuple[PeerAuthentication, Callable[[int], tuple[int, str]]]]:
+    """The PeerAuthentication that governs workload ``w`` and, for a port of the services whose
+    resources are ``ids``, the workload port it reaches and the mTLS mode there (``portLevelMtls``
+    keyed by that target port, else the policy's mode)."""
+    found = _pa_mode(ctx, w)
+    if found is None:
+        return None
+    pa, top = found
+    levels = {as_int(k): as_str(as_map(v).get("mode")).upper()
+              for k, v in as_map(pa.spec.get("portLevelMtls")).items()}
+    bound = {sp: ep for b in ctx.graph.bindings_by_workload.get(id(w), ()) if id(b.service_resource) in ids
+             for sp, ep in b.ports.items()}
+
+    def at(sp: int) -> tuple[int, str]:
+        target = bound.get(sp) or sp
+        return target, levels.get(target) or top.upper()
+
+    return pa, at
 
 
 def _dr_tls_mode(graph: MeshGraph, svc: MeshService) -> Optional[str]:

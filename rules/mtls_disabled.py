@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Iterator
 
 from istio_vm_lint.findings import Problem
-from istio_vm_lint.model import DestinationRule, as_int, as_map, as_str
+from istio_vm_lint.model import DestinationRule, as_map, as_str
 from istio_vm_lint.rule import Context, rule
-from istio_vm_lint.rules.mesh_boundary import _pa_mode
+from istio_vm_lint.rules.mesh_boundary import _port_mtls
 from istio_vm_lint.semantics import dr_host
 
 
@@ -68,18 +68,13 @@ def istio_mutual_toward_mtls_disabled(ctx: Context) -> Iterator[Problem]:
             ports_seen.update(p.number for p in svc.ports if p.number is not None)
         candidates = set(ports_seen)
         for w in workloads:
-            found = _pa_mode(ctx, w)
+            found = _port_mtls(ctx, w, ids)
             if found is None:
                 candidates = set()
                 break
-            pa, top = found
-            levels = {as_int(k): as_str(as_map(v).get("mode")).upper() for k, v in
-                      as_map(pa.spec.get("portLevelMtls")).items()}
-            bound = {sp: ep for b in graph.bindings_by_workload.get(id(w), ()) if id(b.service_resource) in ids
-                     for sp, ep in b.ports.items()}
+            pa, at = found
             for sp in list(candidates):
-                mode = levels.get(bound.get(sp) or sp) or top.upper()
-                if mode != "DISABLE":
+                if at(sp)[1] != "DISABLE":
                     candidates.discard(sp)
                 else:
                     disabled.setdefault(sp, []).append(pa)

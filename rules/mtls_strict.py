@@ -8,7 +8,7 @@ from typing import Iterator
 from istio_vm_lint.findings import Problem
 from istio_vm_lint.model import DestinationRule, WorkloadController, as_int, as_list, as_map, as_str
 from istio_vm_lint.rule import Context, rule
-from istio_vm_lint.rules.mesh_boundary import _Injection, _pa_mode
+from istio_vm_lint.rules.mesh_boundary import _Injection, _port_mtls
 from istio_vm_lint.semantics import dr_host
 
 _ORIGINATING = ("SIMPLE", "MUTUAL")
@@ -107,19 +107,14 @@ def non_istio_tls_toward_strict(ctx: Context) -> Iterator[Problem]:
         for w in workloads:
             if not candidates:
                 break
-            found = _pa_mode(ctx, w)
+            found = _port_mtls(ctx, w, ids)
             if found is None or not injection.has_sidecar(w):
                 candidates = set()
                 break
-            pa, top = found
+            pa, at = found
             governing.append(pa)
-            levels = {as_int(k): as_str(as_map(v).get("mode")).upper() for k, v in
-                      as_map(pa.spec.get("portLevelMtls")).items()}
-            bound = {sp: ep for b in graph.bindings_by_workload.get(id(w), ()) if id(b.service_resource) in ids
-                     for sp, ep in b.ports.items()}
             for sp in list(candidates):
-                target = bound.get(sp) or sp
-                level = levels.get(target) or top.upper()
+                target, level = at(sp)
                 if level != "STRICT" or not _captured(w.resource, target):
                     candidates.discard(sp)
         if not candidates:
