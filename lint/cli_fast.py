@@ -117,25 +117,7 @@ def run(paths: tuple[str, ...], opts: dict[str, Any]) -> None:
     """What ``DefaultGroup.invoke`` and the ``check`` command do with click's call (ends with
     SystemExit)."""
     from .cli_check import _check
-    from .cli_output import (
-        EXIT_ERROR,
-        EXIT_INTERRUPTED,
-        OutputError,
-        guard_streams,
-        report_output_error,
-        run_command,
-        say,
-    )
+    from .cli_output import guarded, run_command
 
     fmt = opts.pop("fmt")
-    out, err = guard_streams()
-    try:
-        sys.exit(run_command(lambda: _check(paths, fmt, **opts), False))
-    except OutputError as exc:
-        report_output_error(exc, out, err)
-        raise SystemExit(EXIT_ERROR) from None
-    except KeyboardInterrupt:
-        say(err, "istio-vm-lint: interrupted")
-        raise SystemExit(EXIT_INTERRUPTED) from None
-    finally:
-        sys.stdout, sys.stderr = out, err
+    guarded(lambda: sys.exit(run_command(lambda: _check(paths, fmt, **opts), False)))

@@ -15,7 +15,7 @@ import click
 from . import __version__
 from .cli_check_command import check
 from .cli_graph import graph_cmd, trace_cmd
-from .cli_output import EXIT_ERROR, EXIT_INTERRUPTED, OutputError, guard_streams, report_output_error, say, write_whole
+from .cli_output import EXIT_ERROR, guarded, write_whole
 
 
 class DefaultGroup(click.Group):
@@ -31,17 +31,7 @@ class DefaultGroup(click.Group):
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
-        out, err = guard_streams()
-        try:
-            return super().invoke(ctx)
-        except OutputError as exc:
-            report_output_error(exc, out, err)
-            raise SystemExit(EXIT_ERROR) from None
-        except KeyboardInterrupt:
-            say(err, "istio-vm-lint: interrupted")
-            raise SystemExit(EXIT_INTERRUPTED) from None
-        finally:
-            sys.stdout, sys.stderr = out, err
+        return guarded(lambda: super(DefaultGroup, self).invoke(ctx))
 
 
 @click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, TypeVar
+
+T = TypeVar("T")
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -149,6 +151,23 @@ def report_output_error(exc: OutputError, out: Any, err: Any) -> None:
     if exc.stream == "stdout":
         say(err, f"istio-vm-lint: {exc}")
     silence_failed(out if exc.stream == "stdout" else err)
+
+
+def guarded(call: Callable[[], T]) -> T:
+    """``call()`` with guarded standard streams: an output failure is one line and exit 2, an
+    interrupt exit 130, and the original streams are put back whatever happens (the command
+    group's ``invoke`` and the click-free path of a plain run, ``cli_fast``)."""
+    out, err = guard_streams()
+    try:
+        return call()
+    except OutputError as exc:
+        report_output_error(exc, out, err)
+        raise SystemExit(EXIT_ERROR) from None
+    except KeyboardInterrupt:
+        say(err, "istio-vm-lint: interrupted")
+        raise SystemExit(EXIT_INTERRUPTED) from None
+    finally:
+        sys.stdout, sys.stderr = out, err
 
 
 def run_command(body: Callable[[], int], debug: bool) -> int:
